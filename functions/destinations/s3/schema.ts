@@ -1,0 +1,197 @@
+import { z } from 'zod';
+import type { DestinationDefinition } from '../definition.ts';
+import { credentialsReference, headerValue, metadataMap } from '../../../shared/contract/fields.ts';
+
+/** Canned ACLs S3 knows, plus `bucket-default`: send no ACL at all (buckets with ACLs disabled). */
+export const s3Acls = [
+  'private',
+  'public-read',
+  'public-read-write',
+  'authenticated-read',
+  'bucket-owner-read',
+  'bucket-owner-full-control',
+  'bucket-default',
+] as const;
+export type S3Acl = (typeof s3Acls)[number];
+
+export const s3StorageClasses = [
+  'STANDARD',
+  'REDUCED_REDUNDANCY',
+  'STANDARD_IA',
+  'ONEZONE_IA',
+  'INTELLIGENT_TIERING',
+  'GLACIER',
+  'GLACIER_IR',
+  'DEEP_ARCHIVE',
+  'EXPRESS_ONEZONE',
+] as const;
+
+/** Headers the `headers` map may set, keyed by their lower-case name. */
+export const s3ExtraHeaders = {
+  'cache-control': 'Cache-Control',
+  'content-type': 'Content-Type',
+  'content-disposition': 'Content-Disposition',
+  'content-encoding': 'Content-Encoding',
+  'content-language': 'Content-Language',
+  expires: 'Expires',
+} as const;
+
+const bucketName = z
+  .string()
+  .regex(
+    /^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$/,
+    'must be 3 to 63 characters: lower-case letters, digits, dots, hyphens (and underscores on some S3-compatible stores)',
+  );
+
+const objectKey = z
+  .string()
+  .min(1, 'must not be empty')
+  .refine((key) => Buffer.byteLength(key) <= 1024, 'must be at most 1024 bytes')
+  // eslint-disable-next-line no-control-regex
+  .refine((key) => !/[\u0000-\u001f\u007f]/.test(key), 'must not contain control characters');
+
+/** Accepts the AWS spelling (`STANDARD_IA`) and the lower-case, hyphenated one (`standard-ia`). */
+const storageClass = z.preprocess(
+  (value) => (typeof value === 'string' ? value.trim().toUpperCase().replaceAll('-', '_') : value),
+  z.enum(s3StorageClasses, { error: `must be one of ${s3StorageClasses.join(', ')}` }),
+);
+
+const httpUrl = z
+  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
+  .describe('Endpoint URL with scheme and optional port');
+
+const s3DestinationObject = z.strictObject({
+  type: z.literal('s3'),
+  bucket: bucketName.describe('Name of the destination bucket.'),
+  filename: objectKey.describe(
+    'Object key. Ending in "/" means "this folder": the source file name is appended.',
+  ),
+  aws_access_key_id: z.string().min(16).max(128).optional().describe('Access key ID (secret).'),
+  aws_secret_access_key: z.string().min(1).optional().describe('Secret access key (secret).'),
+  sessiontoken: z.string().min(1).optional().describe('STS session token for temporary keys (secret).'),
+  credentials: credentialsReference.optional(),
+  aws_use_policy: z
+    .boolean()
+    .default(false)
+    .describe("Upload with the service's own identity, granted by a bucket policy."),
+  s3host: z
+    .string()
+    .min(1)
+    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?$/, 'must be a host name, or a URL with scheme and port')
+    .optional()
+    .describe('S3 endpoint host (e.g. s3.eu-central-1.amazonaws.com) or URL.'),
+  endpoint: httpUrl
+    .optional()
+    .describe('S3-compatible endpoint URL (R2, Backblaze B2, DigitalOcean Spaces, MinIO).'),
+  region: z
+    .string()
+    .regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1 (or "auto")')
+    .optional()
+    .describe('Bucket region. Default: taken from s3host, else us-east-1.'),
+  force_path_style: z
+    .boolean()
+    .optional()
+    .describe('Address the bucket in the path, not the host name. Default: true with a custom endpoint.'),
+  secure: z.boolean().default(false).describe('Answer with an https:// URL.'),
+  contenttype: headerValue.optional().describe('Content-Type of the object. Default: application/octet-stream.'),
+  contentdisposition: headerValue.optional().describe('Content-Disposition of the object.'),
+  cachecontrol: headerValue.optional().describe('Cache-Control of the object.'),
+  acl: z
+    .enum(s3Acls, { error: `must be one of ${s3Acls.join(', ')}` })
+    .optional()
+    .describe(
+      'Canned ACL. Default: public-read; bucket-owner-full-control in bucket-policy mode. bucket-default sends none.',
+    ),
+  reduced_redundancy: z.boolean().default(false).describe('Store with the REDUCED_REDUNDANCY class.'),
+  storageclass: storageClass.optional().describe('Storage class; default: the bucket default (STANDARD).'),
+  metadata: metadataMap.optional().describe('User metadata, sent as x-amz-meta-* headers.'),
+  tags: z
+    .record(z.string().min(1).max(128), z.string().max(256))
+    .refine((tags) => Object.keys(tags).length <= 10, 'at most 10 tags')
+    .optional()
+    .describe('Object tags.'),
+  headers: z
+    .record(z.string(), headerValue)
+    .superRefine((headers, context) => {
+      for (const name of Object.keys(headers)) {
+        if (!(name.toLowerCase() in s3ExtraHeaders)) {
+          context.addIssue({
+            code: 'custom',
+            path: [name],
+            message: `is not a header S3 stores; use one of ${Object.values(s3ExtraHeaders).join(', ')}`,
+          });
+        }
+      }
+      const expires = Object.entries(headers).find(([name]) => name.toLowerCase() === 'expires');
+      if (expires && Number.isNaN(Date.parse(expires[1]))) {
+        context.addIssue({ code: 'custom', path: [expires[0]], message: 'must be an HTTP or ISO 8601 date' });
+      }
+    })
+    .optional()
+    .describe('Extra object headers: Expires, Cache-Control, Content-Type, Content-Encoding, Content-Language, Content-Disposition.'),
+  encryption: z
+    .enum(['AES256', 'aws:kms', 'aws:kms:dsse'], { error: 'must be AES256, aws:kms or aws:kms:dsse' })
+    .optional()
+    .describe('Server-side encryption.'),
+  kms_key_id: z.string().min(1).optional().describe('KMS key ID or ARN for aws:kms encryption.'),
+});
+
+export type S3DestinationFields = z.output<typeof s3DestinationObject>;
+
+/** Rules between fields, each reported on the field a user has to change. */
+function checkFieldCombinations(destination: S3DestinationFields, context: z.RefinementCtx): void {
+  const issue = (path: string, message: string): void => {
+    context.addIssue({ code: 'custom', path: [path], message });
+  };
+  const hasKeyId = destination.aws_access_key_id !== undefined;
+  const hasSecretKey = destination.aws_secret_access_key !== undefined;
+  const hasKeys = hasKeyId || hasSecretKey;
+  if (hasKeyId !== hasSecretKey) {
+    issue(hasKeyId ? 'aws_secret_access_key' : 'aws_access_key_id', 'is required together with the other access key field');
+  }
+  if (destination.sessiontoken !== undefined && !hasKeys) {
+    issue('sessiontoken', 'needs aws_access_key_id and aws_secret_access_key');
+  }
+  if (destination.aws_use_policy && (hasKeys || destination.credentials !== undefined)) {
+    issue('aws_use_policy', 'cannot be combined with access keys or a credentials reference');
+  }
+  if (!destination.aws_use_policy && !hasKeys && destination.credentials === undefined) {
+    issue(
+      'aws_access_key_id',
+      'is required (with aws_secret_access_key) unless aws_use_policy is true or credentials names a stored secret',
+    );
+  }
+  if (destination.s3host !== undefined && destination.endpoint !== undefined) {
+    issue('endpoint', 'cannot be combined with s3host; give one of them');
+  }
+  if (destination.reduced_redundancy && destination.storageclass !== undefined && destination.storageclass !== 'REDUCED_REDUNDANCY') {
+    issue('storageclass', `conflicts with reduced_redundancy: true (which means REDUCED_REDUNDANCY)`);
+  }
+  if (destination.kms_key_id !== undefined && !destination.encryption?.startsWith('aws:kms')) {
+    issue('kms_key_id', 'needs encryption "aws:kms" or "aws:kms:dsse"');
+  }
+  for (const [header, field] of [
+    ['content-type', 'contenttype'],
+    ['content-disposition', 'contentdisposition'],
+    ['cache-control', 'cachecontrol'],
+  ] as const) {
+    const name = Object.keys(destination.headers ?? {}).find((key) => key.toLowerCase() === header);
+    if (name !== undefined && destination[field] !== undefined) {
+      issue('headers', `sets ${name} and so does ${field}; give it once`);
+    }
+  }
+}
+
+export const s3DestinationSchema = s3DestinationObject.superRefine(checkFieldCombinations);
+
+export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = {
+  type: 's3',
+  title: 'Amazon S3 or any S3-compatible store',
+  schema: s3DestinationSchema,
+  secretFields: ['aws_access_key_id', 'aws_secret_access_key', 'sessiontoken'],
+  endpointsOf: (destination) => [
+    ...(destination.endpoint ? [{ field: 'endpoint', address: destination.endpoint }] : []),
+    ...(destination.s3host ? [{ field: 's3host', address: destination.s3host }] : []),
+  ],
+  lambda: { memoryMb: 512, timeoutSeconds: 900, maxConcurrency: 50 },
+};

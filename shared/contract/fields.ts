@@ -1,0 +1,26 @@
+import { z } from 'zod';
+
+/** The name of a stored secret (under the deployment's secret prefix) holding a destination's secret fields. */
+export const credentialsReference = z
+  .string()
+  .regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'must be a secret name: letters, digits and /_+=.@-')
+  .describe('Name of a stored secret whose JSON fills this destination\'s secret fields.');
+
+/** A value that can travel in one HTTP header line. */
+export const headerValue = z
+  .string()
+  .min(1, 'must not be empty')
+  .max(8192)
+  // eslint-disable-next-line no-control-regex
+  .refine((value) => !/[\r\n\u0000]/.test(value), 'must not contain line breaks');
+
+/** A metadata map: header-safe names; numbers and booleans are taken as their text. */
+export const metadataMap = z
+  .record(
+    z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid header name (letters, digits, - and _)'),
+    z.union([z.string(), z.number(), z.boolean()]).transform(String).pipe(headerValue),
+  )
+  .refine(
+    (metadata) => Object.entries(metadata).reduce((size, [k, v]) => size + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= 2048,
+    'must be at most 2 KB in total (names and values)',
+  );
