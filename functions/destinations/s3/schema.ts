@@ -66,7 +66,7 @@ const s3DestinationObject = z.strictObject({
   filename: objectKey.describe(
     'Object key. Ending in "/" means "this folder": the source file name is appended.',
   ),
-  aws_access_key_id: z.string().min(16).max(128).optional().describe('Access key ID (secret).'),
+  aws_access_key_id: z.string().min(1).max(128).optional().describe('Access key ID (secret).'),
   aws_secret_access_key: z.string().min(1).optional().describe('Secret access key (secret).'),
   sessiontoken: z.string().min(1).optional().describe('STS session token for temporary keys (secret).'),
   credentials: credentialsReference.optional(),

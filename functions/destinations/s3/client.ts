@@ -1,0 +1,40 @@
+import { S3Client } from '@aws-sdk/client-s3';
+import { NodeHttpHandler } from '@smithy/node-http-handler';
+import { Agent as HttpAgent } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
+import { s3Addressing } from './endpoint.ts';
+import type { S3DestinationFields } from './schema.ts';
+
+/** Sockets per destination client: enough for every part in flight. */
+const maxSockets = 16;
+
+/**
+ * An S3 client for one destination: its keys, or (bucket-policy mode) the service's own identity
+ * from the default provider chain; its region, endpoint and addressing style.
+ */
+export function s3ClientFor(destination: S3DestinationFields): S3Client {
+  const { endpoint, region, forcePathStyle } = s3Addressing(destination);
+  const credentials =
+    destination.aws_use_policy || destination.aws_access_key_id === undefined
+      ? undefined
+      : {
+          accessKeyId: destination.aws_access_key_id,
+          secretAccessKey: destination.aws_secret_access_key ?? '',
+          ...(destination.sessiontoken === undefined ? {} : { sessionToken: destination.sessiontoken }),
+        };
+  return new S3Client({
+    region,
+    endpoint,
+    forcePathStyle,
+    credentials,
+    // We send our own CRC-32 with every part; the SDK need not compute another.
+    requestChecksumCalculation: 'WHEN_REQUIRED',
+    responseChecksumValidation: 'WHEN_REQUIRED',
+    requestHandler: new NodeHttpHandler({
+      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
+      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      connectionTimeout: 10_000,
+      requestTimeout: 120_000,
+    }),
+  });
+}

@@ -1,0 +1,42 @@
+import { S3ServiceException } from '@aws-sdk/client-s3';
+import { PermanentError, TransientError, type DeliveryError } from '../../../shared/errors.ts';
+import { classifyGeneric } from '../../../shared/delivery/classify.ts';
+
+/** S3 error codes that are configuration problems: each message says what to change. */
+const permanentAdvice: Readonly<Record<string, string>> = {
+  AccessControlListNotSupported:
+    "the bucket has ACLs disabled (Object Ownership: 'Bucket owner enforced'), so this ACL cannot be applied. " +
+    "Set acl to 'bucket-owner-full-control' or 'bucket-default' and grant access with a bucket policy, " +
+    "or change the bucket's Object Ownership to 'Bucket owner preferred'",
+  NoSuchBucket: 'the bucket does not exist (check bucket, region and endpoint)',
+  AccessDenied:
+    'access denied: the credentials (or, with aws_use_policy, the bucket policy) must allow s3:PutObject and ' +
+    's3:PutObjectAcl on the key, and s3:AbortMultipartUpload',
+  InvalidAccessKeyId: 'the access key ID is not known to the store',
+  SignatureDoesNotMatch: 'the secret access key does not match the access key ID',
+  ExpiredToken: 'the session token has expired',
+  InvalidToken: 'the session token is invalid',
+  PermanentRedirect: 'the bucket is in another region: set region (or s3host) to the bucket’s region',
+  AuthorizationHeaderMalformed: 'the region is wrong for this bucket: set region to the bucket’s region',
+  IllegalLocationConstraintException: 'the region is wrong for this bucket: set region to the bucket’s region',
+  InvalidStorageClass: 'the store does not support this storage class',
+  InvalidBucketName: 'the bucket name is invalid',
+  AllAccessDisabled: 'all access to this bucket has been disabled',
+  EntityTooLarge: 'the file is larger than the store accepts',
+  KMSAccessDenied: 'the credentials may not use the KMS key (kms:GenerateDataKey and kms:Decrypt are needed)',
+  'KMS.NotFoundException': 'the KMS key does not exist in the bucket’s region',
+  'KMS.DisabledException': 'the KMS key is disabled',
+};
+
+/** Decides whether an S3 failure is worth another attempt; keeps the original as the cause. */
+export function classifyS3Error(error: unknown): DeliveryError {
+  if (!(error instanceof S3ServiceException)) return classifyGeneric(error);
+  const code = error.name;
+  const status = error.$metadata.httpStatusCode;
+  const advice = permanentAdvice[code];
+  if (advice) return new PermanentError(`S3 ${code}: ${advice}`, { code, cause: error });
+  if (error.$retryable || error.$fault === 'server' || code === 'SlowDown' || code === 'RequestTimeout') {
+    return new TransientError(`S3 ${code}: ${error.message}`, { code, cause: error });
+  }
+  return classifyGeneric(error, status ?? 500);
+}

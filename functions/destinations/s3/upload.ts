@@ -1,0 +1,92 @@
+import { GetBucketAclCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { Uploader } from '../../../shared/delivery/types.ts';
+import { s3ClientFor } from './client.ts';
+import { objectKey, objectUrl } from './endpoint.ts';
+import { classifyS3Error } from './errors.ts';
+import { streamToS3, type ObjectParameters } from './multipart.ts';
+import { s3ExtraHeaders, type S3Acl, type S3DestinationFields } from './schema.ts';
+
+const allUsers = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"';
+const authenticatedUsers = 'uri="http://acs.amazonaws.com/groups/global/AuthenticatedUsers"';
+
+type AclParameters = Pick<ObjectParameters, 'ACL' | 'GrantFullControl' | 'GrantRead'>;
+
+/**
+ * The ACL headers of an upload.
+ *
+ * With keys the canned ACL goes as asked (default `public-read`, as in the seeds). In bucket-policy
+ * mode the object is written with the service's identity, so the bucket owner must be given
+ * control: the default is `bucket-owner-full-control` (accepted by every Object Ownership setting);
+ * any other ACL becomes explicit grants of full control to the bucket owner plus what the canned
+ * ACL grants others. Buckets with ACLs disabled refuse those grants with
+ * `AccessControlListNotSupported`, which is reported with what to change.
+ */
+async function aclParameters(destination: S3DestinationFields, client: S3Client, signal: AbortSignal): Promise<AclParameters> {
+  const acl: S3Acl | undefined = destination.acl;
+  if (acl === 'bucket-default') return {};
+  if (!destination.aws_use_policy) return { ACL: acl ?? 'public-read' };
+  if (acl === undefined || acl === 'bucket-owner-full-control') return { ACL: 'bucket-owner-full-control' };
+  const { Owner } = await client.send(new GetBucketAclCommand({ Bucket: destination.bucket }), { abortSignal: signal });
+  const owner = `id="${Owner?.ID ?? ''}"`;
+  switch (acl) {
+    case 'public-read':
+    case 'public-read-write':
+      return { GrantFullControl: owner, GrantRead: allUsers };
+    case 'authenticated-read':
+      return { GrantFullControl: owner, GrantRead: authenticatedUsers };
+    default:
+      return { GrantFullControl: owner };
+  }
+}
+
+/** `headers` entries by their canonical lower-case name. */
+function extraHeader(destination: S3DestinationFields, name: keyof typeof s3ExtraHeaders): string | undefined {
+  const entry = Object.entries(destination.headers ?? {}).find(([key]) => key.toLowerCase() === name);
+  return entry?.[1];
+}
+
+function storageClass(destination: S3DestinationFields): ObjectParameters['StorageClass'] {
+  if (destination.reduced_redundancy) return 'REDUCED_REDUNDANCY';
+  return destination.storageclass;
+}
+
+function objectParameters(destination: S3DestinationFields, key: string, acl: AclParameters): ObjectParameters {
+  const expires = extraHeader(destination, 'expires');
+  return {
+    Bucket: destination.bucket,
+    Key: key,
+    ContentType: destination.contenttype ?? extraHeader(destination, 'content-type') ?? 'application/octet-stream',
+    ContentDisposition: destination.contentdisposition ?? extraHeader(destination, 'content-disposition'),
+    CacheControl: destination.cachecontrol ?? extraHeader(destination, 'cache-control'),
+    ContentEncoding: extraHeader(destination, 'content-encoding'),
+    ContentLanguage: extraHeader(destination, 'content-language'),
+    Expires: expires === undefined ? undefined : new Date(expires),
+    Metadata: destination.metadata,
+    StorageClass: storageClass(destination),
+    ServerSideEncryption: destination.encryption,
+    SSEKMSKeyId: destination.kms_key_id,
+    Tagging: destination.tags === undefined ? undefined : new URLSearchParams(destination.tags).toString(),
+    ...acl,
+  };
+}
+
+/** Delivers to Amazon S3 or an S3-compatible store. */
+export const s3Uploader: Uploader<S3DestinationFields> = {
+  async upload({ destination, source, signal }) {
+    const client = s3ClientFor(destination);
+    try {
+      const key = objectKey(destination.filename, source.name);
+      const acl = await aclParameters(destination, client, signal);
+      const stored = await streamToS3(client, objectParameters(destination, key, acl), source.stream, source.size, signal);
+      return {
+        url: objectUrl(destination, key),
+        bytes: stored.bytes,
+        checksum: { algorithm: 'crc32', value: stored.crc32 },
+        details: { key, parts: stored.parts, ...(stored.etag === undefined ? {} : { etag: stored.etag }) },
+      };
+    } finally {
+      client.destroy();
+    }
+  },
+  classify: classifyS3Error,
+};

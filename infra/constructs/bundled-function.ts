@@ -1,0 +1,69 @@
+import { fileURLToPath } from 'node:url';
+import path from 'node:path';
+import { Duration } from 'aws-cdk-lib';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import * as lambda from 'aws-cdk-lib/aws-lambda';
+import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import { Construct } from 'constructs';
+
+/** The repository root: where package-lock.json lives and where entry paths start. */
+export const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
+
+/**
+ * ESM bundles have no `require`; some dependencies (@azure/storage-blob) still call it for Node
+ * built-ins, so the bundle defines one.
+ */
+const requireBanner =
+  "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);";
+
+export interface BundledFunctionProps {
+  /** The handler file, relative to the repository root; it exports `handler`. */
+  readonly entry: string;
+  readonly memoryMb: number;
+  readonly timeoutSeconds: number;
+  /** @default - no environment variables */
+  readonly environment?: Readonly<Record<string, string>>;
+}
+
+/**
+ * A Lambda function bundled on its own by local esbuild (no Docker, so `cdk synth` works offline):
+ * ESM, minified, Node 22 on arm64, with the AWS SDK clients it imports bundled in rather than
+ * taken from the runtime, so each function ships only what it uses and its SDK version is the
+ * one the tests ran against. Its role may write only to its own log group (kept a month).
+ */
+export class BundledFunction extends nodejs.NodejsFunction {
+  /** Always set: the constructor passes its own. */
+  declare public readonly role: iam.IRole;
+
+  public constructor(scope: Construct, id: string, props: BundledFunctionProps) {
+    const logGroup = new logs.LogGroup(scope, `${id}Logs`, { retention: logs.RetentionDays.ONE_MONTH });
+    // An explicit role instead of the default one, which carries the broad
+    // AWSLambdaBasicExecutionRole managed policy (log writes to every log group).
+    const role = new iam.Role(scope, `${id}Role`, { assumedBy: new iam.ServicePrincipal('lambda.amazonaws.com') });
+    logGroup.grantWrite(role);
+    super(scope, id, {
+      entry: path.join(repositoryRoot, props.entry),
+      handler: 'handler',
+      projectRoot: repositoryRoot,
+      depsLockFilePath: path.join(repositoryRoot, 'package-lock.json'),
+      runtime: lambda.Runtime.NODEJS_22_X,
+      architecture: lambda.Architecture.ARM_64,
+      memorySize: props.memoryMb,
+      timeout: Duration.seconds(props.timeoutSeconds),
+      environment: { ...props.environment },
+      logGroup,
+      role,
+      bundling: {
+        forceDockerBundling: false,
+        format: nodejs.OutputFormat.ESM,
+        banner: requireBanner,
+        mainFields: ['module', 'main'],
+        minify: true,
+        target: 'node22',
+        sourceMap: false,
+        bundleAwsSDK: true,
+      },
+    });
+  }
+}

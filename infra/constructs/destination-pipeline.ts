@@ -1,0 +1,143 @@
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as kms from 'aws-cdk-lib/aws-kms';
+import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as sns from 'aws-cdk-lib/aws-sns';
+import type * as sqs from 'aws-cdk-lib/aws-sqs';
+import { Construct } from 'constructs';
+import { NagSuppressions } from 'cdk-nag';
+import { defaultMaxAttempts, resourceNames } from '../resources.ts';
+import { BundledFunction } from './bundled-function.ts';
+import { grantReadSecretsUnder } from './service-grants.ts';
+import { WorkQueue } from './work-queue.ts';
+
+/** A message stays invisible this many times the function timeout, as AWS advises for SQS sources. */
+export const visibilityTimeoutPerFunctionTimeout = 6;
+
+export interface DestinationPipelineProps {
+  /** The value of `destination.type`, e.g. `s3`: it names the queues and the handler's folder. */
+  readonly destinationType: string;
+  readonly memoryMb: number;
+  /** At most 900 (Lambda's limit). */
+  readonly timeoutSeconds: number;
+  /** How many of this destination's functions may run at once: 2 to 1000 (the SQS event source's range). */
+  readonly maxConcurrency: number;
+  /**
+   * Receives of a message before it moves to the dead-letter queue.
+   * @default defaultMaxAttempts
+   */
+  readonly maxReceiveCount?: number;
+  /**
+   * Messages per invocation, 1 to 10.
+   * @default 1 - each message is a whole file, and one slow upload must not hold back others
+   */
+  readonly batchSize?: number;
+  /**
+   * The handler file, relative to the repository root.
+   * @default `functions/destinations/<destinationType>/handler.ts`
+   */
+  readonly entry?: string;
+  /** The job table: the function records each delivery's result. */
+  readonly jobTable: dynamodb.ITable;
+  /** The function reads sources from it. */
+  readonly stagingBucket: s3.IBucket;
+  /** The function unseals inline secrets with it (decrypt only). */
+  readonly sealingKey: kms.IKey;
+  /** The function may read the Secrets Manager secrets whose names start with this, and no other. */
+  readonly secretPrefix: string;
+  /** @default - no environment variables */
+  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Permissions this destination needs beyond the pipeline's own.
+   * @default - none
+   */
+  readonly policyStatements?: readonly iam.PolicyStatement[];
+  /**
+   * Why `policyStatements` are as broad as they are; it becomes the cdk-nag justification for
+   * their wildcards. Required with `policyStatements`.
+   * @default - none
+   */
+  readonly policyStatementsReason?: string;
+  /** @default - the dead-letter alarm notifies nobody */
+  readonly alarmTopic?: sns.ITopic;
+}
+
+function requireIntegerInRange(name: string, value: number, minimum: number, maximum: number): void {
+  if (!Number.isInteger(value) || value < minimum || value > maximum) {
+    throw new Error(`DestinationPipeline: ${name} must be an integer from ${minimum} to ${maximum}, got ${value}`);
+  }
+}
+
+function validate(props: DestinationPipelineProps): void {
+  if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(props.destinationType)) {
+    throw new Error(`DestinationPipeline: destinationType must be lower-case letters, digits and hyphens, got '${props.destinationType}'`);
+  }
+  requireIntegerInRange('memoryMb', props.memoryMb, 128, 10_240);
+  requireIntegerInRange('timeoutSeconds', props.timeoutSeconds, 1, 900);
+  requireIntegerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
+  requireIntegerInRange('batchSize', props.batchSize ?? 1, 1, 10);
+  if (props.policyStatements?.length && !props.policyStatementsReason) {
+    throw new Error(`DestinationPipeline: policyStatementsReason is required with policyStatements (destination '${props.destinationType}')`);
+  }
+}
+
+/**
+ * Everything one destination type needs to deliver on its own: a queue the ingress sends its
+ * deliveries to, a dead-letter queue (redrivable back) with an alarm, and a function that consumes
+ * the queue with partial batch failures and a concurrency cap that protects the provider's quota.
+ * The function may read only its own queue, the staging bucket and the secrets under the prefix.
+ *
+ * @example
+ * new DestinationPipeline(this, 'Destination-s3', {
+ *   destinationType: 's3', memoryMb: 512, timeoutSeconds: 900, maxConcurrency: 50,
+ *   jobTable, stagingBucket, sealingKey, secretPrefix: 'upload-destinations/',
+ * });
+ */
+export class DestinationPipeline extends Construct {
+  public readonly queue: sqs.Queue;
+  public readonly deadLetterQueue: sqs.Queue;
+  public readonly function: BundledFunction;
+
+  public constructor(scope: Construct, id: string, props: DestinationPipelineProps) {
+    validate(props);
+    super(scope, id);
+    const type = props.destinationType;
+
+    const workQueue = new WorkQueue(this, 'WorkQueue', {
+      queueName: resourceNames.destinationQueue(type),
+      deadLetterQueueName: resourceNames.destinationDeadLetterQueue(type),
+      maxReceiveCount: props.maxReceiveCount ?? defaultMaxAttempts,
+      visibilityTimeoutSeconds: visibilityTimeoutPerFunctionTimeout * props.timeoutSeconds,
+      alarmTopic: props.alarmTopic,
+    });
+    this.queue = workQueue.queue;
+    this.deadLetterQueue = workQueue.deadLetterQueue.queue;
+
+    this.function = new BundledFunction(this, 'Function', {
+      entry: props.entry ?? `functions/destinations/${type}/handler.ts`,
+      memoryMb: props.memoryMb,
+      timeoutSeconds: props.timeoutSeconds,
+      environment: props.environment,
+    });
+    this.function.addEventSource(
+      new lambdaEventSources.SqsEventSource(this.queue, {
+        batchSize: props.batchSize ?? 1,
+        reportBatchItemFailures: true,
+        maxConcurrency: props.maxConcurrency,
+      }),
+    );
+
+    props.jobTable.grantReadWriteData(this.function);
+    props.stagingBucket.grantRead(this.function);
+    props.sealingKey.grantDecrypt(this.function);
+    grantReadSecretsUnder(this.function, props.secretPrefix);
+
+    const { policyStatements = [], policyStatementsReason } = props;
+    if (policyStatements.length > 0 && policyStatementsReason) {
+      // A policy of its own, so the justification covers these statements and nothing else.
+      const extra = new iam.Policy(this, 'ExtraPermissions', { statements: [...policyStatements], roles: [this.function.role] });
+      NagSuppressions.addResourceSuppressions(extra, [{ id: 'AwsSolutions-IAM5', reason: policyStatementsReason }]);
+    }
+  }
+}

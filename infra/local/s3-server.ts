@@ -1,0 +1,196 @@
+import { Agent, request as httpRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { mkdir, readdir, rm } from 'node:fs/promises';
+import { join } from 'node:path';
+import S3rver from 's3rver';
+
+/** One request as it reached the local S3, for tests that check what was sent. */
+export interface RecordedS3Request {
+  readonly method: string;
+  readonly path: string;
+  readonly query: URLSearchParams;
+  readonly headers: IncomingHttpHeaders;
+}
+
+export interface LocalS3Options {
+  /** Where objects are kept (s3rver stores them on disk). */
+  readonly directory: string;
+  readonly port?: number;
+  readonly buckets?: readonly string[];
+}
+
+export interface LocalS3 {
+  /** `http://127.0.0.1:PORT` */
+  readonly endpoint: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** The account's canonical user ID, as ListBuckets and GetBucketAcl report it. */
+  readonly canonicalUserId: string;
+  readonly requests: RecordedS3Request[];
+  /** Makes `bucket` behave like one with Object Ownership "bucket owner enforced" (ACLs disabled). */
+  enforceBucketOwner(bucket: string): void;
+  /** Open multipart uploads of `bucket`, as ListMultipartUploads reports them. */
+  openUploads(bucket: string): Promise<string[]>;
+  close(): Promise<void>;
+}
+
+const acceptedWhenAclsDisabled = new Set(['bucket-owner-full-control']);
+const grantHeaders = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-write'];
+
+function s3ErrorXml(code: string, message: string): string {
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
+}
+
+function answer(response: ServerResponse, status: number, xml: string): void {
+  response.writeHead(status, { 'content-type': 'application/xml' });
+  response.end(xml);
+}
+
+/**
+ * s3rver behind a small front that fills the gaps the service depends on: AbortMultipartUpload and
+ * ListMultipartUploads (s3rver has neither), GetBucketAcl, tags sent with the upload
+ * (`x-amz-tagging`, which s3rver ignores) and buckets with ACLs disabled, answered the way S3
+ * answers them. Every request is recorded. Everything else is s3rver's own behaviour.
+ */
+export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
+  await mkdir(options.directory, { recursive: true });
+  const backend = new S3rver({
+    address: '127.0.0.1',
+    port: 0,
+    silent: true,
+    directory: options.directory,
+    configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
+  });
+  const backendAddress = (await backend.run()) as AddressInfo;
+  const store = (backend as unknown as { store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string } }).store;
+  const uploadsOf = (bucket: string): string => store.getResourcePath(bucket, undefined, 'uploads');
+  const canonicalUserId = '123456789000';
+  const requests: RecordedS3Request[] = [];
+  const agent = new Agent({ keepAlive: true });
+  const enforced = new Set<string>();
+  /** upload ID or `bucket/key` → the tags to apply once the object exists */
+  const pendingTags = new Map<string, string>();
+
+  const forward = (incoming: IncomingMessage, response: ServerResponse, onDone?: (status: number, body: string) => Promise<void>): void => {
+    const upstream = httpRequest(
+      { agent, host: '127.0.0.1', port: backendAddress.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
+      (backendResponse) => {
+        if (!onDone) {
+          response.writeHead(backendResponse.statusCode ?? 502, backendResponse.headers);
+          backendResponse.pipe(response);
+          return;
+        }
+        const chunks: Buffer[] = [];
+        backendResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
+        backendResponse.on('end', () => {
+          const body = Buffer.concat(chunks);
+          onDone(backendResponse.statusCode ?? 502, body.toString())
+            .catch(() => undefined)
+            .finally(() => {
+              response.writeHead(backendResponse.statusCode ?? 502, backendResponse.headers);
+              response.end(body);
+            });
+        });
+      },
+    );
+    upstream.on('error', () => response.destroy());
+    incoming.pipe(upstream);
+  };
+
+  const putTags = async (bucket: string, key: string, tagging: string): Promise<void> => {
+    const tags = [...new URLSearchParams(tagging)]
+      .map(([name, value]) => `<Tag><Key>${name}</Key><Value>${value}</Value></Tag>`)
+      .join('');
+    await fetch(`http://127.0.0.1:${backendAddress.port}/${bucket}/${key}?tagging`, {
+      method: 'PUT',
+      body: `<Tagging><TagSet>${tags}</TagSet></Tagging>`,
+    });
+  };
+
+  const server: Server = createServer((incoming, response) => {
+    const url = new URL(incoming.url ?? '/', 'http://local');
+    const [, bucket = '', ...keyParts] = url.pathname.split('/');
+    const key = keyParts.map(decodeURIComponent).join('/');
+    const method = incoming.method ?? 'GET';
+    const query = url.searchParams;
+    requests.push({ method, path: url.pathname, query, headers: incoming.headers });
+
+    const acl = incoming.headers['x-amz-acl'];
+    const grants = grantHeaders.some((name) => name in incoming.headers);
+    const writesObject = method === 'PUT' || (method === 'POST' && query.has('uploads'));
+    if (writesObject && key && enforced.has(bucket) && (grants || (typeof acl === 'string' && !acceptedWhenAclsDisabled.has(acl)))) {
+      incoming.resume();
+      answer(response, 400, s3ErrorXml('AccessControlListNotSupported', 'The bucket does not allow ACLs'));
+      return;
+    }
+    if (method === 'DELETE' && query.has('uploadId')) {
+      rm(join(uploadsOf(bucket), query.get('uploadId') ?? ''), { recursive: true, force: true })
+        .then(() => {
+          response.writeHead(204);
+          response.end();
+        })
+        .catch(() => answer(response, 500, s3ErrorXml('InternalError', 'abort failed')));
+      return;
+    }
+    if (method === 'GET' && !key && query.has('uploads')) {
+      openUploads(bucket).then((uploads) => {
+        const items = uploads.map((entry) => `<Upload><UploadId>${entry}</UploadId></Upload>`).join('');
+        answer(response, 200, `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>${bucket}</Bucket>${items}</ListMultipartUploadsResult>`);
+      }, () => answer(response, 500, s3ErrorXml('InternalError', 'list failed')));
+      return;
+    }
+    if (method === 'GET' && !key && query.has('acl')) {
+      answer(
+        response,
+        200,
+        `<?xml version="1.0" encoding="UTF-8"?>\n<AccessControlPolicy><Owner><ID>${canonicalUserId}</ID><DisplayName>S3rver</DisplayName></Owner><AccessControlList/></AccessControlPolicy>`,
+      );
+      return;
+    }
+    const tagging = incoming.headers['x-amz-tagging'];
+    if (typeof tagging === 'string' && key && method === 'PUT' && !query.has('uploadId')) {
+      forward(incoming, response, async (status) => {
+        if (status === 200) await putTags(bucket, key, tagging);
+      });
+      return;
+    }
+    if (typeof tagging === 'string' && key && method === 'POST' && query.has('uploads')) {
+      forward(incoming, response, async (status, body) => {
+        const uploadId = /<UploadId>([^<]+)<\/UploadId>/.exec(body)?.[1];
+        if (status === 200 && uploadId) pendingTags.set(uploadId, tagging);
+      });
+      return;
+    }
+    const completing = method === 'POST' && query.has('uploadId') ? pendingTags.get(query.get('uploadId') ?? '') : undefined;
+    if (completing !== undefined) {
+      forward(incoming, response, async (status) => {
+        pendingTags.delete(query.get('uploadId') ?? '');
+        if (status === 200) await putTags(bucket, key, completing);
+      });
+      return;
+    }
+    forward(incoming, response);
+  });
+
+  async function openUploads(bucket: string): Promise<string[]> {
+    return readdir(uploadsOf(bucket)).catch(() => []);
+  }
+
+  await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return {
+    endpoint: `http://127.0.0.1:${port}`,
+    accessKeyId: 'S3RVER',
+    secretAccessKey: 'S3RVER',
+    canonicalUserId,
+    requests,
+    enforceBucketOwner: (bucket) => enforced.add(bucket),
+    openUploads,
+    close: async () => {
+      server.closeAllConnections();
+      await new Promise((resolve) => server.close(resolve));
+      agent.destroy();
+      await backend.close();
+    },
+  };
+}

@@ -1,0 +1,33 @@
+/**
+ * Runs `work` for every item of `items` with at most `concurrency` running at once, pulling the
+ * next item only when a slot is free (so a streamed source is never read ahead of the uploads).
+ * The first failure stops pulling, waits for the running ones to settle and is rethrown.
+ */
+export async function forEachConcurrently<Item, Result>(
+  items: AsyncIterable<Item>,
+  concurrency: (item: Item) => number,
+  work: (item: Item, index: number) => Promise<Result>,
+): Promise<Result[]> {
+  const results: Result[] = [];
+  const running = new Set<Promise<void>>();
+  let failure: { error: unknown } | undefined;
+  let index = 0;
+  for await (const item of items) {
+    const position = index++;
+    const task = work(item, position).then(
+      (result) => {
+        results[position] = result;
+      },
+      (error: unknown) => {
+        failure ??= { error };
+      },
+    );
+    const tracked = task.finally(() => running.delete(tracked));
+    running.add(tracked);
+    while (running.size >= concurrency(item) && !failure) await Promise.race(running);
+    if (failure) break;
+  }
+  await Promise.all(running);
+  if (failure) throw failure.error;
+  return results;
+}

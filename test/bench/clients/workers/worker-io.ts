@@ -1,0 +1,47 @@
+/**
+ * The contract between the bench and a client worker: one JSON argument in, one JSON line out.
+ * Workers run as their own bundled processes so the bench can charge each one exactly its CPU and
+ * memory (the sink runs in the bench's process and is never counted).
+ */
+export interface WorkerTask {
+  readonly endpoint: string;
+  readonly bucket: string;
+  readonly key: string;
+  readonly size: number;
+  readonly region: string;
+  readonly accessKeyId: string;
+  readonly secretAccessKey: string;
+  /** Client-specific knobs (e.g. lib-storage part size), for tuning runs. */
+  readonly tuning?: Readonly<Record<string, number>>;
+}
+
+export interface WorkerReport {
+  /** Time and CPU of the upload itself, without process start-up and module loading. */
+  readonly uploadMs: number;
+  readonly uploadCpuMs: number;
+  readonly maxRssKiB: number;
+  readonly detail: unknown;
+}
+
+export function readTask(): WorkerTask {
+  const argument = process.argv[2];
+  if (!argument) throw new Error('usage: worker <task JSON>');
+  return JSON.parse(argument) as WorkerTask;
+}
+
+/** Runs the upload, timing it from inside, and prints the report as the last line of stdout. */
+export async function runWorker(upload: (task: WorkerTask) => Promise<unknown>): Promise<void> {
+  const task = readTask();
+  const cpuBefore = process.cpuUsage();
+  const started = performance.now();
+  const detail = await upload(task);
+  const uploadMs = performance.now() - started;
+  const cpu = process.cpuUsage(cpuBefore);
+  const report: WorkerReport = {
+    uploadMs,
+    uploadCpuMs: (cpu.user + cpu.system) / 1000,
+    maxRssKiB: process.resourceUsage().maxRSS,
+    detail,
+  };
+  process.stdout.write(`${JSON.stringify(report)}\n`);
+}

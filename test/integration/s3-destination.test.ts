@@ -1,0 +1,240 @@
+import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { startLocalS3, type LocalS3 } from '../../infra/local/s3-server.ts';
+import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
+import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { failingSource, patternBytes, sha256, sourceOf } from '../support/sources.ts';
+
+const MiB = 1024 * 1024;
+let s3: LocalS3;
+let directory: string;
+let reader: S3Client;
+
+function destination(fields: Record<string, unknown>) {
+  return s3DestinationSchema.parse({
+    type: 's3',
+    bucket: 'deliveries',
+    endpoint: s3.endpoint,
+    aws_access_key_id: s3.accessKeyId,
+    aws_secret_access_key: s3.secretAccessKey,
+    ...fields,
+  });
+}
+
+async function stored(key: string, bucket = 'deliveries') {
+  const object = await reader.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+  const body = Buffer.from(await object.Body!.transformToByteArray());
+  return { object, body };
+}
+
+function requestsTo(key: string, method: string) {
+  return s3.requests.filter((request) => request.path === `/deliveries/${key}` && request.method === method);
+}
+
+const signal = new AbortController().signal;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'ud-s3-'));
+  s3 = await startLocalS3({ directory, buckets: ['deliveries', 'enforced'] });
+  s3.enforceBucketOwner('enforced');
+  reader = new S3Client({
+    endpoint: s3.endpoint,
+    region: 'us-east-1',
+    forcePathStyle: true,
+    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
+  });
+});
+
+afterAll(async () => {
+  reader.destroy();
+  await s3.close();
+  await rm(directory, { recursive: true, force: true });
+});
+
+beforeEach(() => {
+  s3.requests.length = 0;
+});
+
+describe('S3 destination against a local S3 server', () => {
+  it('stores every field that changes the object', async () => {
+    // Prepare
+    const bytes = patternBytes(300_000);
+    const fields = destination({
+      filename: 'renders/welcome.mp4',
+      contenttype: 'video/mp4',
+      contentdisposition: 'attachment; filename="welcome.mp4"',
+      cachecontrol: 'max-age=172800',
+      metadata: { render: 'r-42', frames: 120 },
+      tags: { project: 'welcome', owner: 'alex' },
+      storageclass: 'standard-ia',
+      headers: { 'Content-Language': 'de-DE', 'Content-Encoding': 'identity', Expires: '2030-01-01T00:00:00Z' },
+    });
+
+    // Act
+    const result = await s3Uploader.upload({ destination: fields, source: sourceOf(bytes), signal });
+
+    // Assess
+    const { object, body } = await stored('renders/welcome.mp4');
+    expect(sha256(body)).toBe(sha256(bytes));
+    expect(object.ContentType).toBe('video/mp4');
+    expect(object.ContentDisposition).toBe('attachment; filename="welcome.mp4"');
+    expect(object.CacheControl).toBe('max-age=172800');
+    expect(object.ContentLanguage).toBe('de-DE');
+    expect(object.Metadata).toEqual({ render: 'r-42', frames: '120' });
+    expect(object.StorageClass).toBe('STANDARD_IA');
+    expect(object.Expires?.toISOString()).toBe('2030-01-01T00:00:00.000Z');
+    const tags = await reader.send(new GetObjectTaggingCommand({ Bucket: 'deliveries', Key: 'renders/welcome.mp4' }));
+    expect(tags.TagSet).toEqual([
+      { Key: 'project', Value: 'welcome' },
+      { Key: 'owner', Value: 'alex' },
+    ]);
+    expect(result).toMatchObject({
+      url: `${s3.endpoint}/deliveries/renders/welcome.mp4`,
+      bytes: bytes.length,
+      checksum: { algorithm: 'crc32' },
+    });
+    const [put] = requestsTo('renders/welcome.mp4', 'PUT');
+    expect(put?.headers['x-amz-acl']).toBe('public-read');
+    expect(put?.headers['x-amz-checksum-crc32']).toBe(result.checksum.value);
+  });
+
+  it('sends the ACL, encryption and reduced redundancy it is given', async () => {
+    const fields = destination({
+      filename: 'private.bin',
+      acl: 'authenticated-read',
+      encryption: 'aws:kms',
+      kms_key_id: 'arn:aws:kms:eu-west-1:111122223333:key/abc',
+      reduced_redundancy: true,
+    });
+
+    await s3Uploader.upload({ destination: fields, source: sourceOf(patternBytes(1000)), signal });
+
+    const [put] = requestsTo('private.bin', 'PUT');
+    expect(put?.headers).toMatchObject({
+      'x-amz-acl': 'authenticated-read',
+      'x-amz-server-side-encryption': 'aws:kms',
+      'x-amz-server-side-encryption-aws-kms-key-id': 'arn:aws:kms:eu-west-1:111122223333:key/abc',
+      'x-amz-storage-class': 'REDUCED_REDUNDANCY',
+    });
+    expect((await reader.send(new HeadObjectCommand({ Bucket: 'deliveries', Key: 'private.bin' }))).StorageClass).toBe(
+      'REDUCED_REDUNDANCY',
+    );
+  });
+
+  it('streams a large file in parts that each carry a CRC-32', async () => {
+    const bytes = patternBytes(21 * MiB + 123, 7);
+
+    const result = await s3Uploader.upload({
+      destination: destination({ filename: 'large.bin', tags: { size: 'large' } }),
+      source: sourceOf(bytes),
+      signal,
+    });
+
+    const { body } = await stored('large.bin');
+    expect(sha256(body)).toBe(sha256(bytes));
+    const parts = requestsTo('large.bin', 'PUT').filter((request) => request.query.has('partNumber'));
+    expect(parts).toHaveLength(3);
+    expect(parts.every((part) => /^[A-Za-z0-9+/]{6}==$/.test(String(part.headers['x-amz-checksum-crc32'])))).toBe(true);
+    expect(result).toMatchObject({ bytes: bytes.length, details: { parts: 3 } });
+    const tags = await reader.send(new GetObjectTaggingCommand({ Bucket: 'deliveries', Key: 'large.bin' }));
+    expect(tags.TagSet).toEqual([{ Key: 'size', Value: 'large' }]);
+  });
+
+  it('puts the source name inside a folder filename', async () => {
+    const result = await s3Uploader.upload({
+      destination: destination({ filename: 'incoming/', secure: true }),
+      source: sourceOf(patternBytes(10), { name: 'clip 1.mp4' }),
+      signal,
+    });
+
+    expect((await stored('incoming/clip 1.mp4')).body).toHaveLength(10);
+    expect(result.url).toBe(`${s3.endpoint.replace('http:', 'https:')}/deliveries/incoming/clip%201.mp4`);
+  });
+
+  it('fails when the source breaks, and leaves no object and no open multipart upload', async () => {
+    const fields = destination({ filename: 'broken.bin' });
+
+    const attempt = s3Uploader.upload({ destination: fields, source: failingSource(40 * MiB, 20 * MiB), signal });
+
+    await expect(attempt).rejects.toThrow('socket hang up');
+    expect(s3.requests.some((request) => request.method === 'DELETE' && request.query.has('uploadId'))).toBe(true);
+    expect(await s3.openUploads('deliveries')).toEqual([]);
+    await expect(stored('broken.bin')).rejects.toThrow();
+  });
+
+  it('fails with a transient error when the source ends before its announced size', async () => {
+    const source = sourceOf(patternBytes(1000), { size: 5000 });
+
+    const error = await s3Uploader.upload({ destination: destination({ filename: 'short.bin' }), source, signal }).catch((caught: unknown) => caught);
+
+    expect(s3Uploader.classify(error)).toBeInstanceOf(TransientError);
+    await expect(stored('short.bin')).rejects.toThrow();
+  });
+
+  describe('bucket-policy mode', () => {
+    // The service's own identity comes from the default provider chain, as in a Lambda function.
+    beforeAll(() => {
+      vi.stubEnv('AWS_ACCESS_KEY_ID', s3.accessKeyId);
+      vi.stubEnv('AWS_SECRET_ACCESS_KEY', s3.secretAccessKey);
+    });
+    afterAll(() => {
+      vi.unstubAllEnvs();
+    });
+
+    function policyDestination(fields: Record<string, unknown>) {
+      return s3DestinationSchema.parse({ type: 's3', endpoint: s3.endpoint, aws_use_policy: true, ...fields });
+    }
+
+    it('gives the bucket owner full control by default', async () => {
+      await s3Uploader.upload({
+        destination: policyDestination({ bucket: 'enforced', filename: 'policy.bin' }),
+        source: sourceOf(patternBytes(100)),
+        signal,
+      });
+
+      expect((await stored('policy.bin', 'enforced')).body).toHaveLength(100);
+      const put = s3.requests.find((request) => request.path === '/enforced/policy.bin');
+      expect(put?.headers['x-amz-acl']).toBe('bucket-owner-full-control');
+    });
+
+    it('grants the owner full control beside a public-read ACL', async () => {
+      await s3Uploader.upload({
+        destination: policyDestination({ bucket: 'deliveries', filename: 'public.bin', acl: 'public-read' }),
+        source: sourceOf(patternBytes(100)),
+        signal,
+      });
+
+      const [put] = requestsTo('public.bin', 'PUT');
+      expect(put?.headers['x-amz-grant-full-control']).toBe(`id="${s3.canonicalUserId}"`);
+      expect(put?.headers['x-amz-grant-read']).toBe('uri="http://acs.amazonaws.com/groups/global/AllUsers"');
+      expect(put?.headers['x-amz-acl']).toBeUndefined();
+    });
+
+    it('fails permanently, saying what to change, when the bucket has ACLs disabled', async () => {
+      const error = await s3Uploader
+        .upload({
+          destination: policyDestination({ bucket: 'enforced', filename: 'public.bin', acl: 'public-read' }),
+          source: sourceOf(patternBytes(100)),
+          signal,
+        })
+        .catch((caught: unknown) => s3Uploader.classify(caught));
+
+      expect(error).toBeInstanceOf(PermanentError);
+      expect((error as PermanentError).code).toBe('AccessControlListNotSupported');
+      expect((error as PermanentError).message).toContain("Object Ownership to 'Bucket owner preferred'");
+    });
+  });
+
+  it('fails permanently when the bucket does not exist', async () => {
+    const error = await s3Uploader
+      .upload({ destination: destination({ bucket: 'missing', filename: 'a.bin' }), source: sourceOf(patternBytes(10)), signal })
+      .catch((caught: unknown) => s3Uploader.classify(caught));
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect((error as PermanentError).code).toBe('NoSuchBucket');
+  });
+});
