@@ -9,8 +9,8 @@ export interface ServiceConfig {
   readonly stagingBucket: string;
   /** Destination type → its queue URL (ingress only). */
   readonly queueUrls: Readonly<Record<string, string>>;
-  /** Endpoint of the service's own AWS resources (local runtime only). */
-  readonly awsEndpoint: string | undefined;
+  /** Endpoints of the service's own AWS resources (local runtime only; AWS's own when unset). */
+  readonly awsEndpoints: { readonly s3?: string; readonly sqs?: string; readonly dynamodb?: string };
   readonly region: string;
   /** Local runtime: sources, destinations and callbacks on loopback or private networks are allowed. */
   readonly allowPrivateNetworks: boolean;
@@ -51,7 +51,11 @@ export function readConfig(environment: Environment = process.env): ServiceConfi
     tableName: environment.UD_TABLE_NAME ?? resourceNames.table,
     stagingBucket: environment.UD_STAGING_BUCKET ?? resourceNames.stagingBucket,
     queueUrls: JSON.parse(environment.UD_QUEUE_URLS ?? '{}') as Record<string, string>,
-    awsEndpoint: environment.UD_AWS_ENDPOINT || undefined,
+    awsEndpoints: {
+      ...(environment.UD_S3_ENDPOINT ? { s3: environment.UD_S3_ENDPOINT } : {}),
+      ...(environment.UD_SQS_ENDPOINT ? { sqs: environment.UD_SQS_ENDPOINT } : {}),
+      ...(environment.UD_DYNAMODB_ENDPOINT ? { dynamodb: environment.UD_DYNAMODB_ENDPOINT } : {}),
+    },
     region: environment.AWS_REGION ?? environment.AWS_DEFAULT_REGION ?? 'us-east-1',
     allowPrivateNetworks: environment.UD_ALLOW_PRIVATE_NETWORKS === 'true',
     allowedSourceHosts: (environment.UD_ALLOWED_SOURCE_HOSTS ?? '').split(',').map((host) => host.trim()).filter(Boolean),

@@ -1,0 +1,99 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import type { Logger } from '@aws-lambda-powertools/logger';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import { bucketPolicy, canonicalUserId } from '../destinations/s3/bucket-policy.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import { jobView } from '../../shared/jobs/job-view.ts';
+import { isFinal } from '../../shared/jobs/records.ts';
+import { accept, IdempotencyConflictError, type AcceptDependencies } from './accept.ts';
+
+export interface HttpApiDependencies extends AcceptDependencies {
+  /** Client with the service's own identity (reports its canonical user ID). */
+  readonly s3: S3Client;
+  /** How long `async: false` waits for the delivery before answering with the token. */
+  readonly syncWaitSeconds: number;
+  readonly log: Logger;
+}
+
+/** Largest request body accepted; a request is a small JSON document. */
+export const maxBodyBytes = 256 * 1024;
+
+function json(statusCode: number, body: unknown): APIGatewayProxyResult {
+  return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
+}
+
+function problem(statusCode: number, error: string, message: string, extra: Record<string, unknown> = {}): APIGatewayProxyResult {
+  return json(statusCode, { error, message, ...extra });
+}
+
+function header(event: APIGatewayProxyEvent, name: string): string | undefined {
+  const entry = Object.entries(event.headers ?? {}).find(([key]) => key.toLowerCase() === name);
+  return entry?.[1] ?? undefined;
+}
+
+async function waitForDelivery(token: string, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+  const deadline = Date.now() + dependencies.syncWaitSeconds * 1000;
+  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+    const job = await dependencies.jobs.get(token);
+    if (job && job.destinations.every((destination) => isFinal(destination.state))) {
+      const view = jobView(job);
+      return json(view.state === 'succeeded' ? 200 : 502, view);
+    }
+    if (Date.now() + delay > deadline) return json(202, { token, upload: '', state: 'in_progress' });
+    await new Promise((resolve) => setTimeout(resolve, delay));
+  }
+}
+
+async function postUpload(event: APIGatewayProxyEvent, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+  const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : (event.body ?? '');
+  if (Buffer.byteLength(raw) > maxBodyBytes) {
+    return problem(413, 'request_too_large', `the request body must be at most ${maxBodyBytes} bytes`);
+  }
+  let body: unknown;
+  try {
+    body = JSON.parse(raw);
+  } catch {
+    return problem(400, 'invalid_json', 'the request body is not valid JSON', { errors: [{ path: '', message: 'is not valid JSON' }] });
+  }
+  const idempotencyKey = header(event, 'idempotency-key');
+  const accepted = await accept(body, { origin: 'api', ...(idempotencyKey ? { idempotencyKey } : {}) }, dependencies);
+  dependencies.log.info('job accepted', { token: accepted.token, created: accepted.created });
+  if (accepted.request.upload.async) return json(202, { token: accepted.token, upload: '' });
+  return waitForDelivery(accepted.token, dependencies);
+}
+
+async function getUpload(token: string, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+  const job = await dependencies.jobs.get(token);
+  return job ? json(200, jobView(job)) : problem(404, 'not_found', `no job with token '${token}'`);
+}
+
+async function getCanonicalUser(event: APIGatewayProxyEvent, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+  const id = await canonicalUserId(dependencies.s3);
+  const bucket = event.queryStringParameters?.bucket;
+  return json(200, { canonical_user_id: id, ...(bucket ? { bucket_policy: bucketPolicy(bucket, id) } : {}) });
+}
+
+/** The HTTP API: routes, JSON answers, and every failure as a JSON problem (never a stack trace). */
+export async function handleHttp(event: APIGatewayProxyEvent, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+  const path = event.path.replace(/\/+$/, '');
+  try {
+    if (path === '/v1/uploads') {
+      return event.httpMethod === 'POST' ? await postUpload(event, dependencies) : problem(405, 'method_not_allowed', 'use POST');
+    }
+    const token = /^\/v1\/uploads\/([^/]+)$/.exec(path)?.[1];
+    if (token !== undefined) {
+      return event.httpMethod === 'GET' ? await getUpload(decodeURIComponent(token), dependencies) : problem(405, 'method_not_allowed', 'use GET');
+    }
+    if (path === '/v1/canonical-user') {
+      return event.httpMethod === 'GET' ? await getCanonicalUser(event, dependencies) : problem(405, 'method_not_allowed', 'use GET');
+    }
+    return problem(404, 'not_found', `no route for ${event.httpMethod} ${event.path}`);
+  } catch (error) {
+    if (error instanceof ValidationError) {
+      return problem(400, 'invalid_request', 'the request has invalid fields', { errors: error.fields });
+    }
+    if (error instanceof IdempotencyConflictError) return problem(409, 'idempotency_conflict', error.message);
+    dependencies.log.error('request failed', { path, error: error instanceof Error ? error.message : String(error) });
+    return problem(503, 'unavailable', 'the request could not be handled; retry it (with the same Idempotency-Key)');
+  }
+}

@@ -1,0 +1,25 @@
+import { z } from 'zod';
+import { sourceSchema } from './request.ts';
+
+/**
+ * The message the ingress puts on a destination's queue: one destination of one job. Secret fields
+ * are never in it; they travel sealed (`sealed`) or are named by a `credentials` reference.
+ */
+export const deliveryMessageSchema = z.strictObject({
+  version: z.literal(1),
+  token: z.string().min(1),
+  index: z.number().int().min(0),
+  type: z.string().min(1),
+  /** The destination's fields without its secret fields. */
+  destination: z.record(z.string(), z.unknown()),
+  sealed: z.string().optional(),
+  source: sourceSchema,
+  extension: z.string().optional(),
+});
+
+export type DeliveryMessage = z.output<typeof deliveryMessageSchema>;
+
+/** What a sealed blob is bound to: one destination of one job. */
+export function sealingContext(token: string, index: number): string {
+  return `${token}#${index}`;
+}

@@ -1,0 +1,257 @@
+import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import {
+  BatchWriteCommand,
+  DynamoDBDocumentClient,
+  GetCommand,
+  PutCommand,
+  QueryCommand,
+  UpdateCommand,
+} from '@aws-sdk/lib-dynamodb';
+import type { UploadResult } from '../delivery/types.ts';
+import type { CallbackRecord, DestinationRecord, Job, JobRecord, RecordedError } from './records.ts';
+
+const jobItem = 'job';
+const destinationItem = (index: number): string => `destination#${String(index).padStart(3, '0')}`;
+const idempotencyToken = (key: string): string => `idempotency#${key}`;
+
+/** What a delivery attempt found when it tried to claim its destination. */
+export type Claim =
+  | { readonly kind: 'claimed'; readonly attemptId: string; readonly attempts: number }
+  | { readonly kind: 'finished'; readonly state: 'succeeded' | 'failed' }
+  | { readonly kind: 'busy' };
+
+/**
+ * Jobs and the state of each of their destinations, in one DynamoDB table: the job's token is the
+ * partition key, `job` and `destination#NNN` the sort keys; idempotency keys are items of their own.
+ * Every state change is a conditional write, so redelivered or concurrent messages never upload twice.
+ */
+export class JobStore {
+  private readonly documents: DynamoDBDocumentClient;
+
+  public constructor(
+    private readonly tableName: string,
+    client: DynamoDBClient,
+    private readonly retentionDays: number,
+    private readonly now: () => Date = () => new Date(),
+  ) {
+    this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
+  }
+
+  private expiresAt(): number {
+    return Math.floor(this.now().getTime() / 1000) + this.retentionDays * 86_400;
+  }
+
+  /**
+   * Reserves an idempotency key for `token`. Returns the token already holding the key and the
+   * fingerprint of its request, or undefined when the key was free.
+   */
+  public async reserveIdempotencyKey(key: string, token: string, fingerprint: string): Promise<{ token: string; fingerprint: string } | undefined> {
+    try {
+      await this.documents.send(
+        new PutCommand({
+          TableName: this.tableName,
+          Item: { token: idempotencyToken(key), item: jobItem, jobToken: token, fingerprint, expiresAt: this.expiresAt() },
+          ConditionExpression: 'attribute_not_exists(#token)',
+          ExpressionAttributeNames: { '#token': 'token' },
+        }),
+      );
+      return undefined;
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { Item } = await this.documents.send(
+        new GetCommand({ TableName: this.tableName, Key: { token: idempotencyToken(key), item: jobItem }, ConsistentRead: true }),
+      );
+      return { token: String(Item?.jobToken), fingerprint: String(Item?.fingerprint) };
+    }
+  }
+
+  /** Writes a new job and its destinations, all `queued`. */
+  public async create(job: JobRecord, destinations: readonly Pick<DestinationRecord, 'type' | 'destination'>[]): Promise<void> {
+    const at = job.createdAt;
+    const expiresAt = this.expiresAt();
+    const items = [
+      { ...job, item: jobItem, expiresAt },
+      ...destinations.map((destination, index) => ({
+        token: job.token,
+        item: destinationItem(index),
+        index,
+        type: destination.type,
+        destination: destination.destination,
+        state: 'queued',
+        attempts: 0,
+        updatedAt: at,
+        expiresAt,
+      })),
+    ];
+    // BatchWrite takes 25 items; a job has at most 11.
+    let pending = items.map((Item) => ({ PutRequest: { Item } }));
+    for (let round = 0; pending.length > 0; round += 1) {
+      if (round > 5) throw new Error(`could not write job ${job.token}: DynamoDB kept items unprocessed`);
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
+      const answer = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
+      pending = (answer.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+    }
+  }
+
+  public async markEnqueued(token: string): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { token, item: jobItem },
+        UpdateExpression: 'SET enqueued = :true',
+        ExpressionAttributeValues: { ':true': true },
+      }),
+    );
+  }
+
+  public async get(token: string): Promise<Job | undefined> {
+    const items: Record<string, unknown>[] = [];
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const page = await this.documents.send(
+        new QueryCommand({
+          TableName: this.tableName,
+          KeyConditionExpression: '#token = :token',
+          ExpressionAttributeNames: { '#token': 'token' },
+          ExpressionAttributeValues: { ':token': token },
+          ConsistentRead: true,
+          ExclusiveStartKey: startKey,
+        }),
+      );
+      items.push(...(page.Items ?? []));
+      startKey = page.LastEvaluatedKey;
+    } while (startKey);
+    const job = items.find((item) => item.item === jobItem);
+    if (!job) return undefined;
+    const destinations = items
+      .filter((item) => String(item.item).startsWith('destination#'))
+      .map(({ token: _token, item: _item, expiresAt: _expires, attemptId: _attempt, leaseUntil: _lease, ...rest }) => rest as unknown as DestinationRecord);
+    const { item: _item, expiresAt: _expiresAt, callbackOutcome: _outcome, ...record } = job;
+    return { ...(record as unknown as JobRecord), destinations };
+  }
+
+  /**
+   * Claims destination `index` for one attempt. A destination that is queued, retrying, dead-lettered
+   * (failed with a retryable error, then redriven) or held by an attempt whose lease ran out can be
+   * claimed; a finished one answers `finished`; one held by a live attempt answers `busy`.
+   */
+  public async claim(token: string, index: number, leaseSeconds: number): Promise<Claim> {
+    const now = this.now();
+    const attemptId = crypto.randomUUID();
+    try {
+      const answer = await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { token, item: destinationItem(index) },
+          UpdateExpression:
+            'SET #state = :uploading, attemptId = :attemptId, leaseUntil = :leaseUntil, startedAt = if_not_exists(startedAt, :now), updatedAt = :now ADD attempts :one',
+          ConditionExpression:
+            'attribute_exists(#token) AND (#state IN (:queued, :retrying) OR (#state = :uploading AND leaseUntil < :nowSeconds) OR (#state = :failed AND #error.retryable = :true))',
+          ExpressionAttributeNames: { '#state': 'state', '#token': 'token', '#error': 'error' },
+          ExpressionAttributeValues: {
+            ':uploading': 'uploading',
+            ':queued': 'queued',
+            ':retrying': 'retrying',
+            ':failed': 'failed',
+            ':true': true,
+            ':attemptId': attemptId,
+            ':leaseUntil': Math.floor(now.getTime() / 1000) + leaseSeconds,
+            ':nowSeconds': Math.floor(now.getTime() / 1000),
+            ':now': now.toISOString(),
+            ':one': 1,
+          },
+          ReturnValues: 'ALL_NEW',
+        }),
+      );
+      return { kind: 'claimed', attemptId, attempts: Number(answer.Attributes?.attempts ?? 1) };
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { Item } = await this.documents.send(
+        new GetCommand({ TableName: this.tableName, Key: { token, item: destinationItem(index) }, ConsistentRead: true }),
+      );
+      if (!Item) throw new Error(`job ${token} has no destination ${index}`, { cause: error });
+      if (Item.state === 'succeeded' || Item.state === 'failed') return { kind: 'finished', state: Item.state };
+      return { kind: 'busy' };
+    }
+  }
+
+  private async finishAttempt(token: string, index: number, attemptId: string, set: Record<string, unknown>): Promise<void> {
+    const names: Record<string, string> = {};
+    const values: Record<string, unknown> = { ':attemptId': attemptId };
+    const assignments = Object.entries(set).map(([name, value], position) => {
+      names[`#f${position}`] = name;
+      values[`:v${position}`] = value;
+      return `#f${position} = :v${position}`;
+    });
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { token, item: destinationItem(index) },
+        UpdateExpression: `SET ${assignments.join(', ')} REMOVE leaseUntil`,
+        // Only the attempt holding the claim may record its outcome.
+        ConditionExpression: 'attemptId = :attemptId',
+        ExpressionAttributeNames: names,
+        ExpressionAttributeValues: values,
+      }),
+    );
+  }
+
+  public async succeed(token: string, index: number, attemptId: string, result: UploadResult): Promise<void> {
+    const now = this.now().toISOString();
+    await this.finishAttempt(token, index, attemptId, {
+      state: 'succeeded',
+      url: result.url,
+      bytes: result.bytes,
+      checksum: result.checksum,
+      details: result.details ?? {},
+      error: null,
+      finishedAt: now,
+      updatedAt: now,
+    });
+  }
+
+  /** Records a failure: final (`failed`) or to be retried (`retrying`). */
+  public async fail(token: string, index: number, attemptId: string, error: RecordedError, final: boolean): Promise<void> {
+    const now = this.now().toISOString();
+    await this.finishAttempt(token, index, attemptId, {
+      state: final ? 'failed' : 'retrying',
+      error,
+      updatedAt: now,
+      ...(final ? { finishedAt: now } : {}),
+    });
+  }
+
+  /**
+   * Claims the right to send the callback for `outcome` (a digest of every destination's final
+   * state): only one finisher per distinct outcome sends it.
+   */
+  public async claimCallback(token: string, outcome: string): Promise<boolean> {
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { token, item: jobItem },
+          UpdateExpression: 'SET callbackOutcome = :outcome',
+          ConditionExpression: 'attribute_not_exists(callbackOutcome) OR callbackOutcome <> :outcome',
+          ExpressionAttributeValues: { ':outcome': outcome },
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (error instanceof ConditionalCheckFailedException) return false;
+      throw error;
+    }
+  }
+
+  public async recordCallback(token: string, callback: CallbackRecord): Promise<void> {
+    await this.documents.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { token, item: jobItem },
+        UpdateExpression: 'SET #callback = :callback',
+        ExpressionAttributeNames: { '#callback': 'callback' },
+        ExpressionAttributeValues: { ':callback': callback },
+      }),
+    );
+  }
+}

@@ -1,0 +1,74 @@
+import type { Source } from '../contract/request.ts';
+
+export type DestinationState = 'queued' | 'uploading' | 'retrying' | 'succeeded' | 'failed';
+
+export interface RecordedError {
+  readonly code: string;
+  readonly message: string;
+  /** True when the failure was transient and the delivery went to the dead-letter queue (redrive retries it). */
+  readonly retryable: boolean;
+}
+
+/** One destination of a job and how its delivery went. Holds no secret. */
+export interface DestinationRecord {
+  readonly index: number;
+  readonly type: string;
+  /** The destination's fields with every secret field removed. */
+  readonly destination: Readonly<Record<string, unknown>>;
+  readonly state: DestinationState;
+  readonly attempts: number;
+  readonly url?: string;
+  readonly bytes?: number;
+  readonly checksum?: { readonly algorithm: string; readonly value: string };
+  readonly details?: Readonly<Record<string, string | number>>;
+  readonly error?: RecordedError;
+  readonly startedAt?: string;
+  readonly finishedAt?: string;
+  readonly updatedAt: string;
+}
+
+export interface CallbackRecord {
+  readonly state: 'sent' | 'failed';
+  readonly attempts: number;
+  /** The outcome the callback reported (one callback per distinct outcome). */
+  readonly outcome: string;
+  readonly status?: number;
+  readonly error?: string;
+  readonly at: string;
+}
+
+/** A job: one file, one or more destinations. Holds no secret. */
+export interface JobRecord {
+  readonly token: string;
+  readonly createdAt: string;
+  readonly source: Source;
+  readonly extension?: string;
+  readonly callbackUrl?: string;
+  readonly idempotencyKey?: string;
+  /** How the job came in: `api`, `s3` or `inbox`. */
+  readonly origin: string;
+  /** Set once every destination's message is on its queue. */
+  readonly enqueued: boolean;
+  readonly destinationCount: number;
+  readonly callback?: CallbackRecord;
+}
+
+export interface Job extends JobRecord {
+  readonly destinations: readonly DestinationRecord[];
+}
+
+export type JobState = 'queued' | 'in_progress' | 'succeeded' | 'failed' | 'partially_failed';
+
+/** The job's overall state, derived from its destinations. */
+export function jobState(destinations: readonly Pick<DestinationRecord, 'state'>[]): JobState {
+  const states = destinations.map((destination) => destination.state);
+  if (states.every((state) => state === 'queued')) return 'queued';
+  if (states.some((state) => state !== 'succeeded' && state !== 'failed')) return 'in_progress';
+  if (states.every((state) => state === 'succeeded')) return 'succeeded';
+  if (states.every((state) => state === 'failed')) return 'failed';
+  return 'partially_failed';
+}
+
+export function isFinal(state: DestinationState): boolean {
+  return state === 'succeeded' || state === 'failed';
+}

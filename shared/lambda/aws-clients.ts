@@ -1,0 +1,22 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { S3Client } from '@aws-sdk/client-s3';
+import { SQSClient } from '@aws-sdk/client-sqs';
+import type { ServiceConfig } from '../config.ts';
+
+/** Settings of a client of the service's own AWS resources; locally `endpoint` is an embedded server. */
+export function serviceClientSettings(config: ServiceConfig, endpoint?: string): { region: string; endpoint?: string } {
+  return endpoint === undefined ? { region: config.region } : { region: config.region, endpoint };
+}
+
+export function dynamoClient(config: ServiceConfig): DynamoDBClient {
+  return new DynamoDBClient(serviceClientSettings(config, config.awsEndpoints.dynamodb));
+}
+
+export function sqsClient(config: ServiceConfig): SQSClient {
+  return new SQSClient(serviceClientSettings(config, config.awsEndpoints.sqs));
+}
+
+/** The staging bucket's client (path-style locally, where bucket host names do not resolve). */
+export function stagingS3Client(config: ServiceConfig): S3Client {
+  return new S3Client({ ...serviceClientSettings(config, config.awsEndpoints.s3), forcePathStyle: config.awsEndpoints.s3 !== undefined });
+}

@@ -1,0 +1,31 @@
+import { readFileSync } from 'node:fs';
+import { KMSClient } from '@aws-sdk/client-kms';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { resourceNames } from '../../infra/resources.ts';
+import type { ServiceConfig } from '../config.ts';
+import { KmsKeyWrapper } from '../secrets/kms-key-wrapper.ts';
+import { EnvelopeSealer, LocalKeyWrapper } from '../secrets/sealer.ts';
+import { FileSecretStore, SecretsManagerStore, type SecretStore } from '../secrets/secret-store.ts';
+import { serviceClientSettings } from './aws-clients.ts';
+
+/** The sealer of inline secrets: KMS-backed in AWS, a local key file in the local runtime. */
+export function sealerFor(config: ServiceConfig): EnvelopeSealer {
+  if (config.sealer.kind === 'kms') {
+    return new EnvelopeSealer(new KmsKeyWrapper(new KMSClient(serviceClientSettings(config)), config.sealer.keyId));
+  }
+  return new EnvelopeSealer(new LocalKeyWrapper(Buffer.from(readFileSync(config.sealer.keyFile, 'utf8').trim(), 'base64')));
+}
+
+export function secretStoreFor(config: ServiceConfig): SecretStore {
+  if (config.secretStore.kind === 'file') return new FileSecretStore(config.secretStore.path);
+  return new SecretsManagerStore(new SecretsManagerClient(serviceClientSettings(config)), config.secretPrefix);
+}
+
+/** The key that signs callbacks: the `key` field of the stored signing secret. */
+export function callbackSigningKey(secrets: SecretStore): () => Promise<string> {
+  return async () => {
+    const { key } = await secrets.read(resourceNames.callbackSigningSecret);
+    if (!key) throw new Error(`the secret '${resourceNames.callbackSigningSecret}' has no 'key' field`);
+    return key;
+  };
+}

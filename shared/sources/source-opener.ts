@@ -1,0 +1,123 @@
+import { GetObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
+import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { Source } from '../contract/request.ts';
+import type { OpenedSource } from '../delivery/types.ts';
+import { classifyGeneric } from '../delivery/classify.ts';
+import { PermanentError } from '../errors.ts';
+import { hostOf, resolvesToPrivateNetwork } from '../net/address-guard.ts';
+import { redactUrl } from '../net/redact.ts';
+
+export interface SourcePolicy {
+  /** Local runtime only: allow sources on loopback and private networks. */
+  readonly allowPrivateNetworks: boolean;
+  /** When not empty, the only hosts a source URL may name. */
+  readonly allowedSourceHosts: readonly string[];
+}
+
+const maxRedirects = 5;
+
+/** The last path segment, decoded, made safe as a file name. */
+function fileNameOf(path: string): string {
+  const segment = path.split('/').filter(Boolean).pop() ?? '';
+  let name: string;
+  try {
+    name = decodeURIComponent(segment);
+  } catch {
+    name = segment;
+  }
+  // eslint-disable-next-line no-control-regex
+  return name.replace(/[\u0000-\u001f\\/]/g, '_') || 'file';
+}
+
+function dispositionFileName(header: string | null): string | undefined {
+  if (!header) return undefined;
+  const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header)?.[1];
+  if (extended) return fileNameOf(extended);
+  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(header)?.[1];
+  return plain ? fileNameOf(plain) : undefined;
+}
+
+/** Gives a name without an extension the job's `extension`. */
+function withExtension(name: string, extension: string | undefined): string {
+  return extension && !/\.[A-Za-z0-9]{1,16}$/.test(name) ? `${name}.${extension}` : name;
+}
+
+function contentLength(value: string | null | undefined | number): number | undefined {
+  const length = Number(value);
+  return value === null || value === undefined || value === '' || !Number.isSafeInteger(length) ? undefined : length;
+}
+
+/**
+ * Opens a job's source as a stream: an HTTP(S) URL (redirects followed, each hop checked against
+ * the source policy) or an object in a bucket the service may read.
+ */
+export class SourceOpener {
+  public constructor(
+    private readonly s3: S3Client,
+    private readonly policy: SourcePolicy,
+  ) {}
+
+  public async open(source: Source, extension: string | undefined, signal: AbortSignal): Promise<OpenedSource> {
+    if (source.url !== undefined) return this.openUrl(source.url, extension, signal);
+    return this.openObject(source.bucket ?? '', source.key ?? '', extension, signal);
+  }
+
+  private async checkHost(url: string): Promise<void> {
+    const host = hostOf(url).toLowerCase();
+    const { allowedSourceHosts, allowPrivateNetworks } = this.policy;
+    if (allowedSourceHosts.length > 0 && !allowedSourceHosts.includes(host)) {
+      throw new PermanentError(`source.url: host '${host}' is not among the allowed source hosts`, { code: 'SourceHostNotAllowed' });
+    }
+    if (!allowPrivateNetworks && (await resolvesToPrivateNetwork(url))) {
+      throw new PermanentError(`source.url: host '${host}' is on a private network`, { code: 'SourceHostNotAllowed' });
+    }
+  }
+
+  private async openUrl(address: string, extension: string | undefined, signal: AbortSignal): Promise<OpenedSource> {
+    let url = address;
+    for (let hop = 0; hop <= maxRedirects; hop += 1) {
+      await this.checkHost(url);
+      let response: Response;
+      try {
+        response = await fetch(url, { redirect: 'manual', signal });
+      } catch (error) {
+        throw classifyGeneric(new Error(`source ${redactUrl(url)}: ${(error as Error).message}`, { cause: error }));
+      }
+      const location = response.headers.get('location');
+      if (response.status >= 300 && response.status < 400 && location) {
+        await response.body?.cancel();
+        url = new URL(location, url).toString();
+        continue;
+      }
+      if (!response.ok || !response.body) {
+        await response.body?.cancel();
+        throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${response.status}`), response.status);
+      }
+      return {
+        stream: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+        size: contentLength(response.headers.get('content-length')),
+        contentType: response.headers.get('content-type') ?? undefined,
+        name: withExtension(dispositionFileName(response.headers.get('content-disposition')) ?? fileNameOf(new URL(url).pathname), extension),
+      };
+    }
+    throw new PermanentError(`source ${redactUrl(address)}: more than ${maxRedirects} redirects`, { code: 'TooManyRedirects' });
+  }
+
+  private async openObject(bucket: string, key: string, extension: string | undefined, signal: AbortSignal): Promise<OpenedSource> {
+    try {
+      const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      return {
+        stream: object.Body as Readable,
+        size: object.ContentLength,
+        contentType: object.ContentType,
+        name: withExtension(fileNameOf(key), extension),
+      };
+    } catch (error) {
+      if (error instanceof NoSuchKey || (error instanceof S3ServiceException && ['NoSuchBucket', 'AccessDenied'].includes(error.name))) {
+        throw new PermanentError(`source s3://${bucket}/${key}: ${error.name}`, { code: error.name, cause: error });
+      }
+      throw classifyGeneric(error, error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined);
+    }
+  }
+}
