@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { crc32 } from 'node:zlib';
 import { AwsChunkedDecoder } from './aws-chunked.ts';
@@ -24,11 +24,11 @@ export interface ReceivedBody {
   readonly checksums: ReadonlyMap<ChecksumAlgorithm, string>;
   /** How the client protected these bytes, e.g. `sha256(payload)`, `md5`, `crc32(trailer)`. */
   readonly integrity: readonly string[];
-  /** The payload itself, kept only when asked (verification runs and small XML bodies). */
+  /** The payload itself, only when asked to keep it (small XML bodies). */
   readonly data: Buffer | undefined;
-  /** CRC32 of the payload, computed only in verification runs. */
+  /** CRC-32 of the payload, computed in verification runs only. */
   readonly crc32: number | undefined;
-  /** MD5 of the payload as hex: from Content-MD5 when sent (trusted unless verifying), else computed when verifying. */
+  /** MD5 of the payload as hex: from Content-MD5 when sent (checked when verifying), else computed when verifying. */
   readonly md5Hex: string | undefined;
 }
 
@@ -37,29 +37,50 @@ function header(request: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
+/** Base64 of a CRC-32 as S3 spells it: the big-endian 4 bytes. */
+export function crc32Base64(value: number): string {
+  const bytes = Buffer.alloc(4);
+  bytes.writeUInt32BE(value >>> 0);
+  return bytes.toString('base64');
+}
+
 /**
- * Reads a request body to its end, counting bytes (and, in verification runs, keeping them and
- * checking every digest the client sent). Without verification it does no hashing at all: the
- * sink must not be what limits the client.
+ * Reads a request body to its end, decoding aws-chunked framing. Without verification it only
+ * counts bytes (the sink must never be what limits a client); in verification runs it hashes the
+ * payload as it streams past and checks every digest the client sent: Content-MD5, the signed
+ * payload SHA-256, and x-amz-checksum-* in headers or trailers.
  */
 export async function receiveBody(request: IncomingMessage, options: { keep: boolean; verify: boolean }): Promise<ReceivedBody> {
   const payloadHash = header(request, 'x-amz-content-sha256');
+  const signedPayload = payloadHash !== undefined && /^[0-9a-f]{64}$/i.test(payloadHash);
   const chunked =
     (header(request, 'content-encoding') ?? '').includes('aws-chunked') || (payloadHash ?? '').startsWith('STREAMING-');
   const decoder = chunked ? new AwsChunkedDecoder() : undefined;
+  const contentMd5 = header(request, 'content-md5');
+
   const kept: Buffer[] = [];
+  const hashes = new Map<'md5' | 'sha1' | 'sha256', Hash>();
+  if (options.verify) {
+    hashes.set('md5', createHash('md5'));
+    hashes.set('sha256', createHash('sha256'));
+    hashes.set('sha1', createHash('sha1'));
+  }
+  let runningCrc = 0;
   let bytes = 0;
-  const keep = options.keep || options.verify;
-  const onData = keep ? (data: Buffer): void => void kept.push(Buffer.from(data)) : undefined;
+  const consume = (data: Buffer): void => {
+    bytes += data.length;
+    if (options.keep) kept.push(data);
+    if (options.verify) {
+      runningCrc = crc32(data, runningCrc);
+      for (const hash of hashes.values()) hash.update(data);
+    }
+  };
 
   await new Promise<void>((resolve, reject) => {
     request.on('data', (chunk: Buffer) => {
       try {
-        if (decoder) decoder.write(chunk, onData);
-        else {
-          bytes += chunk.length;
-          onData?.(chunk);
-        }
+        if (decoder) decoder.write(chunk, consume);
+        else consume(chunk);
       } catch (error) {
         request.destroy();
         reject(new S3Error(400, 'IncompleteBody', (error as Error).message));
@@ -71,7 +92,6 @@ export async function receiveBody(request: IncomingMessage, options: { keep: boo
 
   if (decoder) {
     if (!decoder.complete) throw new S3Error(400, 'IncompleteBody', 'aws-chunked body ended before its final chunk');
-    bytes = decoder.decodedBytes;
     const declared = header(request, 'x-amz-decoded-content-length');
     if (declared !== undefined && Number(declared) !== bytes) {
       throw new S3Error(400, 'IncompleteBody', `x-amz-decoded-content-length ${declared} but ${bytes} bytes arrived`);
@@ -92,42 +112,40 @@ export async function receiveBody(request: IncomingMessage, options: { keep: boo
       integrity.push(`${algorithm}(trailer)`);
     }
   }
-  const contentMd5 = header(request, 'content-md5');
   if (contentMd5) integrity.push('md5');
-  if (payloadHash && /^[0-9a-f]{64}$/i.test(payloadHash)) integrity.push('sha256(payload)');
+  if (signedPayload) integrity.push('sha256(payload)');
   if (payloadHash?.startsWith('STREAMING-AWS4-HMAC-SHA256-PAYLOAD')) integrity.push('signed-chunks');
 
-  const data = keep ? Buffer.concat(kept) : undefined;
-  let computedCrc: number | undefined;
   let md5Hex = contentMd5 ? Buffer.from(contentMd5, 'base64').toString('hex') : undefined;
-  if (options.verify && data) {
-    computedCrc = crc32(data) >>> 0;
-    const md5 = createHash('md5').update(data).digest();
-    if (contentMd5 && md5.toString('base64') !== contentMd5) {
+  let computedCrc: number | undefined;
+  if (options.verify) {
+    computedCrc = runningCrc >>> 0;
+    const digests = new Map([...hashes].map(([name, hash]) => [name, hash.digest()] as const));
+    const md5 = digests.get('md5');
+    if (contentMd5 && md5?.toString('base64') !== contentMd5) {
       throw new S3Error(400, 'BadDigest', 'The Content-MD5 you specified did not match what we received.');
     }
-    md5Hex = md5.toString('hex');
-    if (payloadHash && /^[0-9a-f]{64}$/i.test(payloadHash) && createHash('sha256').update(data).digest('hex') !== payloadHash.toLowerCase()) {
+    md5Hex = md5?.toString('hex');
+    if (signedPayload && digests.get('sha256')?.toString('hex') !== payloadHash.toLowerCase()) {
       throw new S3Error(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
     }
     for (const [algorithm, value] of checksums) {
-      const computed = digestOf(algorithm, data, computedCrc);
-      if (computed !== undefined && computed !== value) {
+      const computed =
+        algorithm === 'crc32' ? crc32Base64(computedCrc) : algorithm === 'sha1' || algorithm === 'sha256' ? digests.get(algorithm)?.toString('base64') : undefined;
+      if (computed === undefined) integrity.push(`${algorithm}(unchecked)`);
+      else if (computed !== value) {
         throw new S3Error(400, 'BadDigest', `The ${algorithm.toUpperCase()} you specified did not match the calculated checksum.`);
       }
     }
   }
-  return { bytes, checksums, integrity, data, crc32: computedCrc, md5Hex };
+  return { bytes, checksums, integrity, data: options.keep ? Buffer.concat(kept) : undefined, crc32: computedCrc, md5Hex };
 }
 
-/** Base64 digest as S3 spells it; undefined for algorithms Node has no fast built-in for. */
-export function digestOf(algorithm: ChecksumAlgorithm, data: Buffer, knownCrc32?: number): string | undefined {
+/** Base64 digest of a composite checksum input; undefined for algorithms Node has no built-in for. */
+export function digestOf(algorithm: ChecksumAlgorithm, data: Buffer): string | undefined {
   switch (algorithm) {
-    case 'crc32': {
-      const value = Buffer.alloc(4);
-      value.writeUInt32BE((knownCrc32 ?? crc32(data)) >>> 0);
-      return value.toString('base64');
-    }
+    case 'crc32':
+      return crc32Base64(crc32(data));
     case 'sha1':
     case 'sha256':
       return createHash(algorithm).update(data).digest('base64');

@@ -2,8 +2,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { crc32 } from 'node:zlib';
-import { type ChecksumAlgorithm, digestOf, receiveBody, S3Error } from './s3-body.ts';
+import { crc32Combine } from './crc32-combine.ts';
+import { type ChecksumAlgorithm, crc32Base64, digestOf, receiveBody, S3Error } from './s3-body.ts';
 import { UploadClock } from './upload-clock.ts';
 
 /**
@@ -35,7 +35,8 @@ interface Part {
   readonly size: number;
   readonly etag: string;
   readonly checksums: ReadonlyMap<ChecksumAlgorithm, string>;
-  readonly data: Buffer | undefined;
+  /** In verification runs only. */
+  readonly crc32: number | undefined;
 }
 
 interface MultipartUpload {
@@ -81,6 +82,16 @@ function objectHeaders(request: IncomingMessage): Record<string, string> {
 
 function escapeXml(text: string): string {
   return text.replace(/[<>&'"]/g, (character) => `&#${character.charCodeAt(0)};`);
+}
+
+/** Clients escape the ETag's quotes differently (`&quot;`, `&#34;`, none at all). */
+function unescapeXml(text: string): string {
+  const named: Record<string, string> = { quot: '"', apos: "'", lt: '<', gt: '>', amp: '&' };
+  return text.replace(/&(#x[0-9a-f]+|#\d+|[a-z]+);/gi, (entity, name: string) => {
+    if (name.startsWith('#x') || name.startsWith('#X')) return String.fromCodePoint(Number.parseInt(name.slice(2), 16));
+    if (name.startsWith('#')) return String.fromCodePoint(Number(name.slice(1)));
+    return named[name] ?? entity;
+  });
 }
 
 function sendXml(response: ServerResponse, status: number, body: string, headers: Record<string, string> = {}): void {
@@ -184,7 +195,7 @@ export async function startS3Sink(options: S3SinkOptions = {}): Promise<S3Sink> 
     }
     const body = await receiveBody(request, { keep: false, verify: sink.verify });
     const etag = body.md5Hex ?? syntheticEtag(`${uploadId}:${partNumber}:${(counter += 1)}`);
-    upload.parts.set(partNumber, { size: body.bytes, etag, checksums: body.checksums, data: body.data });
+    upload.parts.set(partNumber, { size: body.bytes, etag, checksums: body.checksums, crc32: body.crc32 });
     for (const item of body.integrity) upload.integrity.add(item);
     response.writeHead(200, { etag: `"${etag}"`, ...checksumHeaders(body.checksums) });
     response.end();
@@ -198,7 +209,7 @@ export async function startS3Sink(options: S3SinkOptions = {}): Promise<S3Sink> 
       const inner = match[1] ?? '';
       return {
         number: Number(/<PartNumber>(\d+)<\/PartNumber>/.exec(inner)?.[1]),
-        etag: (/<ETag>([\s\S]*?)<\/ETag>/.exec(inner)?.[1] ?? '').replace(/&quot;|"/g, ''),
+        etag: unescapeXml(/<ETag>([\s\S]*?)<\/ETag>/.exec(inner)?.[1] ?? '').replaceAll('"', '').trim(),
       };
     });
     if (listed.length === 0) throw new S3Error(400, 'MalformedXML', 'The XML you provided lists no parts.');
@@ -217,12 +228,9 @@ export async function startS3Sink(options: S3SinkOptions = {}): Promise<S3Sink> 
       }
     });
 
-    let wholeCrc: number | undefined;
-    if (sink.verify) {
-      wholeCrc = 0;
-      for (const part of parts) wholeCrc = crc32(part.data ?? Buffer.alloc(0), wholeCrc);
-      wholeCrc >>>= 0;
-    }
+    // The whole object's CRC from the parts' (verification runs, where every part has one).
+    let wholeCrc: number | undefined = 0;
+    for (const part of parts) wholeCrc = part.crc32 === undefined || wholeCrc === undefined ? undefined : crc32Combine(wholeCrc, part.crc32, part.size);
     const headers: Record<string, string> = {};
     let checksumXml = '';
     const algorithm = upload.checksumAlgorithm;
@@ -230,7 +238,7 @@ export async function startS3Sink(options: S3SinkOptions = {}): Promise<S3Sink> 
       const fullObject = request.headers[`x-amz-checksum-${algorithm}`];
       if (typeof fullObject === 'string') {
         // A full-object checksum the client computed itself: check it when the bytes are at hand.
-        if (wholeCrc !== undefined && algorithm === 'crc32' && fullObject !== digestOf('crc32', Buffer.alloc(0), wholeCrc)) {
+        if (wholeCrc !== undefined && algorithm === 'crc32' && fullObject !== crc32Base64(wholeCrc)) {
           throw new S3Error(400, 'BadDigest', 'The full-object CRC32 you specified did not match the calculated checksum.');
         }
         checksumXml = `<Checksum${algorithm.toUpperCase()}>${fullObject}</Checksum${algorithm.toUpperCase()}><ChecksumType>FULL_OBJECT</ChecksumType>`;
