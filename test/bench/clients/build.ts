@@ -1,19 +1,21 @@
-import { build } from 'esbuild';
+import { build, type BuildOptions } from 'esbuild';
 import { join } from 'node:path';
 
 /**
- * Esbuild settings as the stack bundles a function (ESM, minified, Node 22, everything bundled),
- * with the banner that gives bundled CommonJS dependencies a `require`.
+ * Esbuild settings as the stack bundles a function (infra/constructs/bundled-function.ts: ESM,
+ * minified, Node 22, module-first main fields, the AWS SDK bundled in), with its banner that gives
+ * bundled CommonJS dependencies a `require`.
  */
-export const lambdaBundleSettings = {
+export const lambdaBundleSettings: BuildOptions = {
   bundle: true,
   platform: 'node',
   format: 'esm',
   target: 'node22',
   minify: true,
-  banner: { js: "import { createRequire as __benchCreateRequire } from 'node:module'; const require = __benchCreateRequire(import.meta.url);" },
+  mainFields: ['module', 'main'],
+  banner: { js: "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);" },
   logLevel: 'silent',
-} as const;
+};
 
 export type BundleOutcome = { readonly file: string } | { readonly error: string };
 
@@ -35,7 +37,7 @@ export async function bundle(entry: string, outFile: string, extra: { packagesEx
   }
 }
 
-export const workerNames = ['ours', 'lib-storage', 'plain-put'] as const;
+export const workerNames = ['ours', 'ours-tuned', 'lib-storage', 'plain-put'] as const;
 export type WorkerName = (typeof workerNames)[number];
 
 /** Bundles every Node client worker into `directory`, as a function's code would be shipped. */

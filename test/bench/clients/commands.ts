@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { WorkerName } from './build.ts';
 import type { WorkerTask } from './workers/worker-io.ts';
 
 /** Every client the bench compares; `ours` is the project's S3 destination. */
@@ -30,6 +31,7 @@ export interface Upload {
   readonly inputFile: string | undefined;
   /** PEM of the server's self-signed certificate, for HTTPS endpoints. */
   readonly caFile: string | undefined;
+  /** Settings for a tuning run; `ours` then runs its multipart code with them (ours-tuned worker). */
   readonly tuning?: Readonly<Record<string, number>>;
 }
 
@@ -42,7 +44,7 @@ export interface Invocation {
 /** Where each client's program is: bundled Node workers and the Debian tools' absolute paths. */
 export interface ClientPrograms {
   readonly node: string;
-  readonly workers: Partial<Record<'ours' | 'lib-storage' | 'plain-put', string>>;
+  readonly workers: Partial<Record<WorkerName, string>>;
   readonly aws?: string;
   readonly rclone?: string;
   /** Config files the tools read instead of the user's own. */
@@ -70,8 +72,9 @@ export function invocation(client: ClientName, upload: Upload, programs: ClientP
     case 'ours':
     case 'lib-storage':
     case 'plain-put': {
-      const worker = programs.workers[client];
-      if (!worker) throw new Error(`${client} worker was not built`);
+      const name: WorkerName = client === 'ours' && upload.tuning ? 'ours-tuned' : client;
+      const worker = programs.workers[name];
+      if (!worker) throw new Error(`the ${name} worker was not built`);
       const task: WorkerTask = {
         endpoint: upload.endpoint,
         bucket: upload.bucket,

@@ -1,0 +1,82 @@
+import type { S3Client } from '@aws-sdk/client-s3';
+import * as clientModule from '../../../../functions/destinations/s3/client.ts';
+import * as multipartModule from '../../../../functions/destinations/s3/multipart.ts';
+import { s3DestinationSchema } from '../../../../functions/destinations/s3/schema.ts';
+import { patternStream } from '../../input/pattern.ts';
+import { runWorker } from './worker-io.ts';
+
+/**
+ * The project's multipart code with other settings, for the tuning sweep: part size, parts in
+ * flight, the in-flight byte budget, and whether the payload SHA-256 is skipped (UNSIGNED-PAYLOAD,
+ * as the AWS CLI does over HTTPS; the part CRC-32 still protects the bytes). It reaches into the
+ * destination's internals, so it looks them up at run time and says what is missing when they move.
+ */
+interface Settings {
+  readonly partSize: number;
+  readonly concurrency: number;
+  readonly maxBytesInFlight: number;
+}
+type StreamToS3 = (
+  client: S3Client,
+  parameters: { Bucket: string; Key: string; ContentType?: string },
+  body: NodeJS.ReadableStream,
+  size: number | undefined,
+  signal: AbortSignal,
+  settings: Settings,
+) => Promise<unknown>;
+
+const MiB = 1024 * 1024;
+
+function lookup<T>(module: object, name: string, file: string): T {
+  const value = (module as Record<string, unknown>)[name];
+  if (value === undefined) throw new Error(`${file} no longer exports ${name}; update test/bench/clients/workers/ours-tuned.ts`);
+  return value as T;
+}
+
+await runWorker(async (task) => {
+  const s3ClientFor = lookup<(destination: unknown) => S3Client>(clientModule, 's3ClientFor', 'functions/destinations/s3/client.ts');
+  const streamToS3 = lookup<StreamToS3>(multipartModule, 'streamToS3', 'functions/destinations/s3/multipart.ts');
+  const defaults = lookup<Settings>(multipartModule, 'defaultMultipartSettings', 'functions/destinations/s3/multipart.ts');
+  const tuning = task.tuning ?? {};
+  const settings: Settings = {
+    partSize: tuning.partSizeMiB === undefined ? defaults.partSize : tuning.partSizeMiB * MiB,
+    concurrency: tuning.concurrency ?? defaults.concurrency,
+    maxBytesInFlight: tuning.maxBytesInFlightMiB === undefined ? defaults.maxBytesInFlight : tuning.maxBytesInFlightMiB * MiB,
+  };
+  const client = s3ClientFor(
+    s3DestinationSchema.parse({
+      type: 's3',
+      bucket: task.bucket,
+      filename: task.key,
+      endpoint: task.endpoint,
+      region: task.region,
+      aws_access_key_id: task.accessKeyId,
+      aws_secret_access_key: task.secretAccessKey,
+      acl: 'bucket-default',
+    }),
+  );
+  if (tuning.unsignedPayload === 1) {
+    // Set before signing: SigV4 then signs the literal instead of hashing every part.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string> };
+        if (request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+        return next(args);
+      },
+      { step: 'build', name: 'benchUnsignedPayload' },
+    );
+  }
+  try {
+    await streamToS3(
+      client,
+      { Bucket: task.bucket, Key: task.key, ContentType: 'application/octet-stream' },
+      patternStream(task.size),
+      task.size,
+      new AbortController().signal,
+      settings,
+    );
+    return { settings, unsignedPayload: tuning.unsignedPayload === 1 };
+  } finally {
+    client.destroy();
+  }
+});

@@ -1,0 +1,43 @@
+import type { ToolStatus } from '../clients/install.ts';
+import type { ColdStartResult } from '../sections/cold-start.ts';
+import type { MemoryResult } from '../sections/memory.ts';
+import type { PipelineResult } from '../sections/pipeline.ts';
+import type { ThroughputResult } from '../sections/throughput.ts';
+import type { TuningResult } from '../sections/tuning.ts';
+import type { GoalCheck } from './goals.ts';
+
+/** The JSON written to bench-results/latest.json: every figure, every run, and what was skipped. */
+export interface BenchResults {
+  readonly generatedAt: string;
+  durationSeconds: number;
+  readonly machine: {
+    readonly cpuModel: string;
+    readonly cpus: number;
+    readonly memoryGiB: number;
+    readonly os: string;
+    readonly node: string;
+    readonly loadAverageAtStart: readonly number[];
+  };
+  readonly options: Readonly<Record<string, unknown>>;
+  readonly tools: Record<string, ToolStatus | { readonly error: string }>;
+  /** Anchors or sections left out, each with why. */
+  readonly skipped: { readonly what: string; readonly reason: string }[];
+  sink?: ThroughputResult;
+  https?: ThroughputResult;
+  s3rver?: ThroughputResult;
+  memory?: MemoryResult;
+  coldStart?: ColdStartResult;
+  tuning?: TuningResult[];
+  pipeline?: PipelineResult;
+  goals: GoalCheck[];
+  readonly definitions: Readonly<Record<string, string>>;
+}
+
+export const definitions = {
+  'MiB/s': 'input size / server-side transfer window (first write request received to last write response sent), median of the timed runs',
+  'CPU-s/GiB': 'user+sys CPU of the whole client process (GNU time, threads included) per GiB, median; the servers run in another process',
+  'net CPU-s/GiB': 'the same less the median CPU of a 1 KiB upload by the same client (its start-up: Python, Go or Node plus modules)',
+  'peak RSS': 'maximum resident set size of the client process (GNU time %M)',
+  'ours ÷ it': 'our figure divided by this client\u2019s: > 1 means we are faster (MiB/s) or costlier (CPU)',
+  verified: 'before the timed runs, one run per client with the sink checking every digest the client sent and the CRC-32 of the whole object against the source',
+};

@@ -1,0 +1,83 @@
+import { MiB } from '../measure/stats.ts';
+import type { ClientResult, ThroughputResult } from '../sections/throughput.ts';
+import type { BenchResults } from './results.ts';
+
+/** A Markdown table with aligned columns: readable in a terminal and pasteable into the README. */
+export function markdownTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+  const widths = header.map((title, column) => Math.max(title.length, ...rows.map((row) => (row[column] ?? '').length)));
+  const line = (cells: readonly string[]): string => `| ${cells.map((cell, column) => cell.padEnd(widths[column] ?? 0)).join(' | ')} |`;
+  return [line(header), `|${widths.map((width) => '-'.repeat(width + 2)).join('|')}|`, ...rows.map(line)].join('\n');
+}
+
+const fixed = (value: number | undefined, digits: number): string => (value === undefined ? '–' : value.toFixed(digits));
+const times = (value: number | undefined): string => (value === undefined ? '–' : `${value.toFixed(2)}×`);
+
+function shape(result: ClientResult): string {
+  const check = result.check;
+  if (!check?.parts) return check ? `in flight ${check.maxInFlight}` : '';
+  const partSize = check.partSize === undefined ? '?' : `${Number((check.partSize / MiB).toFixed(1))} MiB`;
+  return check.parts === 1 ? `1 PUT` : `${check.parts}×${partSize}, ${check.maxInFlight} at once`;
+}
+
+function throughputTable(result: ThroughputResult): string {
+  const rows: string[][] = [];
+  for (const size of result.sizes) {
+    for (const client of size.clients) {
+      if (client.status !== 'measured' || !client.summary) {
+        rows.push([size.label, client.label, `${client.status}: ${(client.reason ?? 'no runs').slice(0, 110)}`, '', '', '', '', '', '', '']);
+        continue;
+      }
+      const summary = client.summary;
+      rows.push([
+        size.label,
+        client.label,
+        fixed(summary.mibPerSecond, 0),
+        fixed(summary.cpuSecondsPerGiB, 2),
+        fixed(summary.netCpuSecondsPerGiB, 2),
+        fixed(summary.maxRssMiB, 0),
+        shape(client),
+        (client.check?.integrity ?? []).join(' ') || (client.client === 'plain-put' ? 'none' : '–'),
+        client.client === 'ours' ? '' : times(client.oursOver?.throughput),
+        client.client === 'ours' ? '' : times(client.oursOver?.cpu),
+      ]);
+    }
+  }
+  return markdownTable(['size', 'client', 'MiB/s', 'CPU-s/GiB', 'net CPU-s/GiB', 'RSS MiB', 'parts', 'integrity sent', 'ours÷it MiB/s', 'ours÷it CPU'], rows);
+}
+
+/** The printed summary: one table per section, then the issue's targets. */
+export function renderReport(results: BenchResults): string {
+  const out: string[] = [];
+  const machine = results.machine;
+  out.push(`Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}; load at start ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}`);
+  for (const [name, status] of Object.entries(results.tools)) {
+    out.push(`  ${name}: ${'available' in status ? (status.available ? status.version : `UNAVAILABLE: ${status.reason}`) : status.error}`);
+  }
+  for (const result of [results.sink, results.https, results.s3rver]) {
+    if (!result) continue;
+    out.push('', `## ${result.target}: ${result.description}`, throughputTable(result));
+    const startup = Object.entries(result.startupCpuSeconds).map(([client, value]) => `${client} ${value.toFixed(2)} s`);
+    if (startup.length > 0) out.push(`start-up CPU (1 KiB upload): ${startup.join(', ')}`);
+  }
+  if (results.memory) {
+    out.push('', `## memory: peak RSS of the process running our uploader (${results.memory.target}); floor (1 KiB upload) ${fixed(results.memory.floorRssMiB, 0)} MiB`);
+    out.push(markdownTable(['source', 'peak RSS MiB', 'runs', 'MiB/s'], results.memory.sizes.map((size) => [size.label, size.error ? `failed: ${size.error.slice(0, 80)}` : fixed(size.peakRssMiB, 0), size.runsRssMiB.map((value) => value.toFixed(0)).join(' '), fixed(size.mibPerSecond, 0)])));
+  }
+  if (results.coldStart) {
+    const cold = results.coldStart;
+    out.push('', `## cold start (bare node -e '' = ${fixed(cold.bareNodeMs, 0)} ms, median of ${cold.runs})`);
+    out.push(markdownTable(['function', 'bundle', 'import over bare node', 'naive (SDK from node_modules)'], cold.entries.map((entry) => [entry.name, entry.bundleBytes === undefined ? '–' : `${(entry.bundleBytes / 1024).toFixed(0)} KiB`, entry.error ? `failed: ${entry.error.slice(0, 80)}` : `+${fixed(entry.importMs, 0)} ms`, `+${fixed(entry.naiveImportMs, 0)} ms`])));
+  }
+  for (const tuning of results.tuning ?? []) {
+    out.push('', `## tuning: our multipart code, ${tuning.label} into ${tuning.target}`);
+    out.push(markdownTable(['variant', 'MiB/s', 'CPU-s/GiB', 'RSS MiB', 'integrity sent'], tuning.variants.map((variant) => [variant.name, variant.error ? `failed: ${variant.error.slice(0, 80)}` : fixed(variant.mibPerSecond, 0), fixed(variant.cpuSecondsPerGiB, 2), fixed(variant.maxRssMiB, 0), (variant.integrity ?? []).join(' ')])));
+  }
+  if (results.pipeline) out.push('', `## pipeline: ${results.pipeline.skipped}`);
+  if (results.skipped.length > 0) {
+    out.push('', '## skipped');
+    for (const item of results.skipped) out.push(`- ${item.what}: ${item.reason}`);
+  }
+  out.push('', '## issue 4 targets (ratios within this run)');
+  out.push(markdownTable(['target', 'measured', 'met'], results.goals.map((goal) => [goal.goal, goal.measured, goal.met === undefined ? 'n/a' : goal.met ? 'yes' : 'NO'])));
+  return out.join('\n');
+}

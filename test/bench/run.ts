@@ -1,0 +1,200 @@
+import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { rmSync } from 'node:fs';
+import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { dirname, join, resolve } from 'node:path';
+import { buildWorkers, workerNames } from './clients/build.ts';
+import { clientLabels, writeToolConfigs, type ClientName, type ClientPrograms } from './clients/commands.ts';
+import { ensureDebianTool, type ToolStatus } from './clients/install.ts';
+import { MiB } from './measure/stats.ts';
+import { readOptions } from './options.ts';
+import { coldStartGoals, memoryGoals, throughputGoals } from './report/goals.ts';
+import { definitions, type BenchResults } from './report/results.ts';
+import { renderReport } from './report/table.ts';
+import { measureColdStart } from './sections/cold-start.ts';
+import { measureMemory } from './sections/memory.ts';
+import { measurePipeline } from './sections/pipeline.ts';
+import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
+import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
+import { measureTuning } from './sections/tuning.ts';
+import { startDiscardServer } from './servers/discard.ts';
+import { startS3Sink } from './servers/s3-sink.ts';
+import { startS3rver } from './servers/s3rver.ts';
+import { selfSignedCertificate } from './servers/tls.ts';
+import { benchCredentials } from './clients/commands.ts';
+
+/**
+ * `npm run bench`: the project's S3 upload beside the tools users would pick instead, on this
+ * machine, in this run. Writes every figure to bench-results/latest.json and prints the tables.
+ */
+
+const started = Date.now();
+const log = (line: string): void => {
+  process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
+};
+
+const options = readOptions(process.argv.slice(2));
+const root = resolve(import.meta.dirname, '../..');
+const scratch = await mkdtemp(join(tmpdir(), 'ud-bench-'));
+// CLI inputs go to tmpfs when there is one: reading them costs page-cache copies, not disk waits.
+const inputDirectory = await mkdtemp('/dev/shm/ud-bench-').catch(() => scratch);
+// Inside the repository, so the naive cold-start builds resolve packages from node_modules.
+const buildDirectory = join(root, 'bench-results', '.build');
+const cleanUp = (): void => {
+  for (const directory of new Set([scratch, inputDirectory, buildDirectory])) rmSync(directory, { recursive: true, force: true });
+};
+process.once('SIGINT', () => {
+  cleanUp();
+  process.exit(130);
+});
+
+async function machine(): Promise<BenchResults['machine']> {
+  const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
+  const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(osRelease)?.[1] ?? 'Linux';
+  return {
+    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
+    cpus: cpus().length,
+    memoryGiB: Math.round(totalmem() / 1024 / MiB),
+    os: `${pretty}, kernel ${release()}`,
+    node: process.versions.node,
+    loadAverageAtStart: loadavg(),
+  };
+}
+
+const results: BenchResults = {
+  generatedAt: new Date().toISOString(),
+  durationSeconds: 0,
+  machine: await machine(),
+  options: { ...options, sections: [...options.sections] },
+  tools: {},
+  skipped: [],
+  goals: [],
+  definitions,
+};
+
+async function save(): Promise<void> {
+  results.durationSeconds = Math.round((Date.now() - started) / 1000);
+  results.goals = [
+    ...throughputGoals(results.sink, 'sink'),
+    ...throughputGoals(results.https, 'sink'),
+    ...throughputGoals(results.s3rver, 's3rver'),
+    ...memoryGoals(results.memory),
+    ...coldStartGoals(results.coldStart),
+    {
+      goal: 'local pipeline: ≥ 100 deliveries/s at 64 clients, p50 added latency ≤ 50 ms',
+      measured: results.pipeline?.skipped ?? 'section not run',
+      met: undefined,
+    },
+  ];
+  await mkdir(dirname(options.out), { recursive: true });
+  await writeFile(options.out, `${JSON.stringify(results, null, 2)}\n`);
+}
+
+try {
+  await rm(buildDirectory, { recursive: true, force: true });
+  await mkdir(buildDirectory, { recursive: true });
+
+  log('checking tools (installing what is missing)');
+  const time = await ensureDebianTool('/usr/bin/time', 'time', ['--version']);
+  results.tools['GNU time'] = time;
+  if (!time.available) throw new Error(`GNU time is needed to measure client CPU and memory: ${time.reason}`);
+  const wanted = new Set(options.clients);
+  const tools: { aws?: ToolStatus; rclone?: ToolStatus } = {};
+  if (wanted.has('aws-cli')) results.tools['aws-cli'] = tools.aws = await ensureDebianTool('/usr/bin/aws', 'awscli');
+  if (wanted.has('rclone')) results.tools.rclone = tools.rclone = await ensureDebianTool('/usr/bin/rclone', 'rclone', ['version']);
+  if (options.sections.has('https')) results.tools.openssl = await ensureDebianTool('/usr/bin/openssl', 'openssl', ['version']);
+
+  log('bundling the Node clients as a function is bundled');
+  const workers = await buildWorkers(join(buildDirectory, 'workers'));
+  const programs: ClientPrograms = {
+    node: process.execPath,
+    workers: Object.fromEntries(workerNames.flatMap((name) => ('file' in workers[name] ? [[name, (workers[name] as { file: string }).file]] : []))),
+    ...(tools.aws?.available ? { aws: tools.aws.path } : {}),
+    ...(tools.rclone?.available ? { rclone: tools.rclone.path } : {}),
+    ...(await writeToolConfigs(scratch)),
+  };
+
+  const unavailable = new Map<ClientName, string>();
+  const oursBuild = workers.ours;
+  if ('error' in oursBuild) {
+    unavailable.set('ours', `the project's S3 uploader could not be bundled (is functions/destinations/s3/upload.ts there yet?): ${oursBuild.error}`);
+  }
+  for (const name of ['lib-storage', 'plain-put'] as const) {
+    const outcome = workers[name];
+    if ('error' in outcome) unavailable.set(name, `worker did not bundle: ${outcome.error}`);
+  }
+  if (tools.aws && !tools.aws.available) unavailable.set('aws-cli', tools.aws.reason);
+  if (tools.rclone && !tools.rclone.available) unavailable.set('rclone', tools.rclone.reason);
+  for (const [client, reason] of unavailable) {
+    if (wanted.has(client)) results.skipped.push({ what: clientLabels[client], reason });
+  }
+
+  const context: ThroughputContext = { programs, unavailable, scratch, inputDirectory, runs: options.runs, log };
+  const sinkHttp = await startS3Sink();
+  const discardHttp = await startDiscardServer();
+  const httpTarget = sinkTarget('sink-http', 'S3 sink over HTTP on loopback (discards bytes)', sinkHttp, discardHttp, options.clients, undefined);
+  const certificate = options.sections.has('https') || options.sections.has('tuning') ? await selfSignedCertificate(scratch) : undefined;
+  const sinkHttps = certificate ? await startS3Sink({ tls: certificate }) : undefined;
+  const discardHttps = certificate ? await startDiscardServer({ tls: certificate }) : undefined;
+  const httpsTarget =
+    sinkHttps && discardHttps && certificate
+      ? sinkTarget('sink-https', 'S3 sink over HTTPS (self-signed certificate, trusted by every client)', sinkHttps, discardHttps, options.clients, certificate.certFile)
+      : undefined;
+
+  try {
+    if (options.sections.has('sink')) {
+      log('section: S3 sink over HTTP');
+      results.sink = await measureThroughput(httpTarget, options.sizes, context);
+      await save();
+    }
+    if (options.sections.has('https') && httpsTarget) {
+      log('section: S3 sink over HTTPS');
+      results.https = await measureThroughput(httpsTarget, options.sizes, context);
+      await save();
+    }
+    if (options.sections.has('s3rver')) {
+      log('section: s3rver');
+      const server = await startS3rver({ directory: join(scratch, 's3rver'), bucket: benchBucket, ...benchCredentials });
+      try {
+        results.s3rver = await measureThroughput(s3rverTarget(server, options.clients), options.s3rverSizes, context);
+      } finally {
+        await server.close();
+      }
+      await save();
+    }
+    const oursMissing = unavailable.get('ours');
+    if (options.sections.has('memory')) {
+      if (oursMissing) results.skipped.push({ what: 'memory section', reason: oursMissing });
+      else {
+        log('section: memory');
+        results.memory = await measureMemory(httpTarget, options.memorySizes, options.memoryRuns, context);
+        await save();
+      }
+    }
+    if (options.sections.has('cold')) {
+      log('section: cold start');
+      results.coldStart = await measureColdStart(root, join(buildDirectory, 'cold'), options.coldRuns, log);
+      await save();
+    }
+    if (options.sections.has('tuning')) {
+      const tunedMissing = 'error' in workers['ours-tuned'] ? (workers['ours-tuned'] as { error: string }).error : undefined;
+      if (oursMissing ?? tunedMissing) results.skipped.push({ what: 'tuning section', reason: (oursMissing ?? tunedMissing)! });
+      else {
+        log('section: tuning sweep');
+        results.tuning = [await measureTuning(httpTarget, options.tuningSize, options.runs, context)];
+        if (httpsTarget) results.tuning.push(await measureTuning(httpsTarget, options.tuningSize, options.runs, context));
+        await save();
+      }
+    }
+    if (options.sections.has('pipeline')) {
+      results.pipeline = measurePipeline();
+      results.skipped.push({ what: 'pipeline section', reason: results.pipeline.skipped });
+    }
+  } finally {
+    await Promise.all([sinkHttp.close(), discardHttp.close(), sinkHttps?.close(), discardHttps?.close()]);
+  }
+  await save();
+  console.log(renderReport(results));
+  log(`results written to ${options.out}`);
+} finally {
+  cleanUp();
+}

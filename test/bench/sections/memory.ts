@@ -1,0 +1,45 @@
+import { KiB, median, MiB, sizeLabel } from '../measure/stats.ts';
+import { uploadOnce, type ThroughputContext, type UploadTarget } from './throughput.ts';
+
+export interface MemoryResult {
+  readonly target: string;
+  /** Peak RSS of a 1 KiB upload: the process's floor (Node, the SDK, the bundle). */
+  readonly floorRssMiB: number | undefined;
+  readonly sizes: {
+    readonly size: number;
+    readonly label: string;
+    readonly peakRssMiB: number | undefined;
+    readonly runsRssMiB: readonly number[];
+    readonly mibPerSecond: number | undefined;
+    readonly error?: string;
+  }[];
+}
+
+/**
+ * Peak RSS of the process running our uploader, for sources generated as streams (never stored),
+ * taken by the kernel (GNU time's max RSS), so nothing the process allocated escapes it.
+ */
+export async function measureMemory(target: UploadTarget, sizes: readonly number[], runs: number, context: ThroughputContext): Promise<MemoryResult> {
+  const floor: number[] = [];
+  for (let round = 0; round < runs; round += 1) {
+    const { record } = await uploadOnce(target, 'ours', KiB, undefined, context);
+    floor.push(record.maxRssMiB);
+  }
+  const results: MemoryResult['sizes'][number][] = [];
+  for (const size of sizes) {
+    const rss: number[] = [];
+    const speeds: number[] = [];
+    try {
+      for (let round = 0; round < runs; round += 1) {
+        const { record } = await uploadOnce(target, 'ours', size, undefined, context);
+        rss.push(record.maxRssMiB);
+        speeds.push(size / MiB / record.transferSeconds);
+        context.log(`  memory ${sizeLabel(size)} run ${round + 1}/${runs}: peak RSS ${record.maxRssMiB.toFixed(0)} MiB`);
+      }
+      results.push({ size, label: sizeLabel(size), peakRssMiB: median(rss), runsRssMiB: rss, mibPerSecond: median(speeds) });
+    } catch (error) {
+      results.push({ size, label: sizeLabel(size), peakRssMiB: undefined, runsRssMiB: rss, mibPerSecond: undefined, error: String(error) });
+    }
+  }
+  return { target: target.name, floorRssMiB: median(floor), sizes: results };
+}

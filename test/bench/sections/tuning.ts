@@ -1,0 +1,70 @@
+import { GiB, median, MiB, sizeLabel } from '../measure/stats.ts';
+import { uploadOnce, type ThroughputContext, type UploadTarget } from './throughput.ts';
+
+/** Settings of the project's multipart code to try; `{}` is the shipped default. */
+export const tuningVariants: readonly { readonly name: string; readonly tuning: Readonly<Record<string, number>> }[] = [
+  { name: 'default (as shipped)', tuning: {} },
+  { name: 'unsigned payload', tuning: { unsignedPayload: 1 } },
+  { name: '8 MiB × 4', tuning: { partSizeMiB: 8, concurrency: 4 } },
+  { name: '16 MiB × 4', tuning: { partSizeMiB: 16, concurrency: 4 } },
+  { name: '16 MiB × 8', tuning: { partSizeMiB: 16, concurrency: 8, maxBytesInFlightMiB: 128 } },
+  { name: '32 MiB × 4', tuning: { partSizeMiB: 32, concurrency: 4, maxBytesInFlightMiB: 128 } },
+  { name: '16 MiB × 4, unsigned', tuning: { partSizeMiB: 16, concurrency: 4, unsignedPayload: 1 } },
+];
+
+export interface TuningResult {
+  readonly target: string;
+  readonly size: number;
+  readonly label: string;
+  readonly variants: {
+    readonly name: string;
+    readonly tuning: Readonly<Record<string, number>>;
+    readonly mibPerSecond: number | undefined;
+    readonly cpuSecondsPerGiB: number | undefined;
+    readonly maxRssMiB: number | undefined;
+    readonly integrity: readonly string[] | undefined;
+    readonly error?: string;
+  }[];
+}
+
+/**
+ * Our multipart code under other part sizes, concurrencies and payload signing, so the uploader's
+ * defaults can be chosen from figures. Rounds rotate through the variants like the main comparison.
+ */
+export async function measureTuning(target: UploadTarget, size: number, runs: number, context: ThroughputContext): Promise<TuningResult> {
+  const records = new Map(tuningVariants.map((variant) => [variant.name, { speeds: [] as number[], cpu: [] as number[], rss: [] as number[], integrity: undefined as readonly string[] | undefined, error: undefined as string | undefined }]));
+  for (let round = 0; round < runs; round += 1) {
+    for (const variant of tuningVariants) {
+      const record = records.get(variant.name)!;
+      if (record.error) continue;
+      try {
+        const { record: run, stored } = await uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
+        record.speeds.push(size / MiB / run.transferSeconds);
+        record.cpu.push(run.cpuSeconds / (size / GiB));
+        record.rss.push(run.maxRssMiB);
+        record.integrity = stored.integrity;
+        context.log(`  tuning ${target.name} ${variant.name}: ${(size / MiB / run.transferSeconds).toFixed(0)} MiB/s, ${(run.cpuSeconds / (size / GiB)).toFixed(2)} CPU-s/GiB`);
+      } catch (error) {
+        record.error = String(error);
+        context.log(`  tuning ${variant.name} failed: ${record.error}`);
+      }
+    }
+  }
+  return {
+    target: target.name,
+    size,
+    label: sizeLabel(size),
+    variants: tuningVariants.map((variant) => {
+      const record = records.get(variant.name)!;
+      return {
+        name: variant.name,
+        tuning: variant.tuning,
+        mibPerSecond: median(record.speeds),
+        cpuSecondsPerGiB: median(record.cpu),
+        maxRssMiB: median(record.rss),
+        integrity: record.integrity,
+        ...(record.error ? { error: record.error } : {}),
+      };
+    }),
+  };
+}
