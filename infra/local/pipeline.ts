@@ -1,0 +1,201 @@
+import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
+import dynalite from 'dynalite';
+import { buildApp } from 'fauxqs';
+import { randomBytes } from 'node:crypto';
+import { existsSync } from 'node:fs';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { join, resolve } from 'node:path';
+import { destinations } from '../../functions/destinations/registry.ts';
+import { defaultMaxAttempts, resourceNames } from '../resources.ts';
+import { startHttpGateway, type ApiHandler } from './http-gateway.ts';
+import { startLocalS3, type LocalS3 } from './s3-server.ts';
+import { SqsEventSource, type SqsHandler } from './sqs-event-source.ts';
+
+export interface LocalPipelineOptions {
+  /** Where the embedded S3 keeps objects and where the local key and secrets live. */
+  readonly stateDirectory: string;
+  /** Ports; 0 picks a free one. */
+  readonly ports?: { readonly api?: number; readonly s3?: number; readonly sqs?: number; readonly dynamodb?: number };
+  readonly maxAttempts?: number;
+  /** Invocations per destination queue running at once. @default 4 */
+  readonly concurrency?: number;
+  /** Reports failures of the pipeline's own plumbing (not of deliveries, which jobs record). */
+  readonly onError?: (error: unknown) => void;
+}
+
+export interface LocalPipeline {
+  readonly apiUrl: string;
+  readonly s3: LocalS3;
+  readonly sqsEndpoint: string;
+  readonly dynamodbEndpoint: string;
+  /** Destination type → queue URL. */
+  readonly queueUrls: Readonly<Record<string, string>>;
+  readonly deadLetterQueueUrls: Readonly<Record<string, string>>;
+  /** A bucket of the embedded S3 to deliver into, with its keys stored as the secret `local-s3`. */
+  readonly deliveryBucket: string;
+  readonly secretsFile: string;
+  close(): Promise<void>;
+}
+
+export const localDeliveryBucket = 'deliveries';
+export const localCredentialsSecret = 'local-s3';
+/** Locally a crashed invocation's messages come back after this, not after 6 × the timeout. */
+const localVisibilityTimeoutSeconds = 300;
+
+async function listen(server: Server, port: number): Promise<number> {
+  await new Promise<void>((done, fail) => {
+    server.once('error', fail);
+    server.listen(port, '127.0.0.1', () => done());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** The local key and the file-backed secret store, created on first start and kept after. */
+async function prepareState(directory: string, s3: LocalS3): Promise<{ keyFile: string; secretsFile: string }> {
+  await mkdir(directory, { recursive: true });
+  const keyFile = join(directory, 'master.key');
+  if (!existsSync(keyFile)) await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
+  const secretsFile = join(directory, 'secrets.json');
+  const secrets = existsSync(secretsFile) ? (JSON.parse(await readFile(secretsFile, 'utf8')) as Record<string, unknown>) : {};
+  secrets[localCredentialsSecret] = { aws_access_key_id: s3.accessKeyId, aws_secret_access_key: s3.secretAccessKey };
+  secrets[resourceNames.callbackSigningSecret] ??= { key: randomBytes(32).toString('base64url') };
+  await writeFile(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  return { keyFile, secretsFile };
+}
+
+async function createQueue(sqs: SQSClient, name: string, attributes: Record<string, string>): Promise<{ url: string; arn: string }> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name, Attributes: attributes }));
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  return { url: QueueUrl ?? '', arn: Attributes?.QueueArn ?? '' };
+}
+
+/** A queue and its dead-letter queue, as the stack makes them. */
+async function createQueuePair(sqs: SQSClient, name: string, deadLetterName: string, maxAttempts: number) {
+  const deadLetter = await createQueue(sqs, deadLetterName, {});
+  const queue = await createQueue(sqs, name, {
+    VisibilityTimeout: String(localVisibilityTimeoutSeconds),
+    RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: maxAttempts }),
+  });
+  return { queue, deadLetter };
+}
+
+/**
+ * The whole pipeline on loopback: SQS (fauxqs), S3 (s3rver behind the local front), DynamoDB
+ * (dynalite), a file-backed secret store and a local sealing key; the real ingress handler behind an
+ * HTTP gateway and the real destination handlers behind SQS event sources. Resource names come from
+ * the same description the CDK stack uses.
+ */
+export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
+  const stateDirectory = resolve(options.stateDirectory);
+  const maxAttempts = options.maxAttempts ?? defaultMaxAttempts;
+  const closers: (() => Promise<void>)[] = [];
+  const close = async (): Promise<void> => {
+    for (const closer of closers.reverse()) await closer().catch(() => undefined);
+  };
+  try {
+    const s3 = await startLocalS3({
+      directory: join(stateDirectory, 's3'),
+      port: options.ports?.s3 ?? 0,
+      buckets: [resourceNames.stagingBucket, localDeliveryBucket],
+    });
+    closers.push(() => s3.close());
+
+    const sqsServer = buildApp({ logger: false });
+    await sqsServer.listen({ port: options.ports?.sqs ?? 0, host: '127.0.0.1' });
+    closers.push(() => sqsServer.close());
+    const sqsEndpoint = `http://127.0.0.1:${(sqsServer.server.address() as AddressInfo).port}`;
+
+    const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+    const dynamodbEndpoint = `http://127.0.0.1:${await listen(dynamoServer, options.ports?.dynamodb ?? 0)}`;
+    closers.push(() => new Promise((done) => dynamoServer.close(() => done())));
+
+    const { keyFile, secretsFile } = await prepareState(stateDirectory, s3);
+    const region = 'us-east-1';
+    const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
+
+    const dynamo = new DynamoDBClient({ region, endpoint: dynamodbEndpoint, credentials });
+    await dynamo.send(
+      new CreateTableCommand({
+        TableName: resourceNames.table,
+        BillingMode: 'PAY_PER_REQUEST',
+        KeySchema: [
+          { AttributeName: 'token', KeyType: 'HASH' },
+          { AttributeName: 'item', KeyType: 'RANGE' },
+        ],
+        AttributeDefinitions: [
+          { AttributeName: 'token', AttributeType: 'S' },
+          { AttributeName: 'item', AttributeType: 'S' },
+        ],
+      }),
+    );
+    dynamo.destroy();
+
+    const sqs = new SQSClient({ region, endpoint: sqsEndpoint, credentials });
+    closers.push(async () => sqs.destroy());
+    const queues = Object.fromEntries(
+      await Promise.all(
+        destinations.map(async ({ type }) => [
+          type,
+          await createQueuePair(sqs, resourceNames.destinationQueue(type), resourceNames.destinationDeadLetterQueue(type), maxAttempts),
+        ] as const),
+      ),
+    );
+    const queueUrls = Object.fromEntries(Object.entries(queues).map(([type, pair]) => [type, pair.queue.url]));
+
+    // The functions read their settings from the environment at cold start, as in Lambda.
+    Object.assign(process.env, {
+      AWS_REGION: region,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      UD_TABLE_NAME: resourceNames.table,
+      UD_STAGING_BUCKET: resourceNames.stagingBucket,
+      UD_QUEUE_URLS: JSON.stringify(queueUrls),
+      UD_S3_ENDPOINT: s3.endpoint,
+      UD_SQS_ENDPOINT: sqsEndpoint,
+      UD_DYNAMODB_ENDPOINT: dynamodbEndpoint,
+      UD_ALLOW_PRIVATE_NETWORKS: 'true',
+      UD_LOCAL_KEY_FILE: keyFile,
+      UD_SECRETS_FILE: secretsFile,
+      UD_MAX_ATTEMPTS: String(maxAttempts),
+    });
+
+    for (const definition of destinations) {
+      const module = (await import(`../../functions/destinations/${definition.type}/handler.ts`)) as { handler: SqsHandler };
+      const { queue } = queues[definition.type]!;
+      const source = new SqsEventSource({
+        sqs,
+        queueUrl: queue.url,
+        queueArn: queue.arn,
+        handler: module.handler,
+        functionName: `upload-destinations-${definition.type}`,
+        timeoutSeconds: definition.lambda.timeoutSeconds,
+        concurrency: options.concurrency ?? 4,
+        ...(options.onError ? { onError: options.onError } : {}),
+      });
+      source.start();
+      closers.push(() => source.stop());
+    }
+
+    const ingress = (await import('../../functions/ingress/handler.ts')) as { handler: ApiHandler };
+    const gateway = await startHttpGateway(ingress.handler, options.ports?.api ?? 0, 29);
+    closers.push(() => gateway.close());
+
+    return {
+      apiUrl: gateway.url,
+      s3,
+      sqsEndpoint,
+      dynamodbEndpoint,
+      queueUrls,
+      deadLetterQueueUrls: Object.fromEntries(Object.entries(queues).map(([type, pair]) => [type, pair.deadLetter.url])),
+      deliveryBucket: localDeliveryBucket,
+      secretsFile,
+      close,
+    };
+  } catch (error) {
+    await close();
+    throw error;
+  }
+}
