@@ -7,5 +7,6 @@ export default defineConfig({
     hookTimeout: 60_000,
     // Integration suites start real servers; two cores cannot run many at once.
     maxWorkers: 2,
+    env: { POWERTOOLS_LOG_LEVEL: 'SILENT' },
   },
 });
