@@ -60,17 +60,17 @@ export function memoryGoals(result: MemoryResult | undefined): GoalCheck[] {
   const smallest = sizes[0];
   const largest = sizes[sizes.length - 1];
   if (!smallest || !largest || smallest === largest) {
-    return [{ goal: 'peak RSS flat with source size', measured: 'fewer than two sizes measured', met: undefined }];
+    return [{ goal: `${result.target}: peak RSS flat with source size`, measured: 'fewer than two sizes measured', met: undefined }];
   }
   const growth = (largest.peakRssMiB ?? 0) / (smallest.peakRssMiB ?? 1) - 1;
   const peak = Math.max(...sizes.map((size) => size.peakRssMiB ?? 0));
   return [
     {
-      goal: `peak RSS at ${largest.label} within 20% of the ${smallest.label} run`,
+      goal: `${result.target}: peak RSS at ${largest.label} within 20% of the ${smallest.label} run`,
       measured: `${largest.peakRssMiB?.toFixed(0)} vs ${smallest.peakRssMiB?.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)}%)`,
       met: growth <= 0.2,
     },
-    { goal: 'peak RSS under 256 MiB at every size', measured: `highest ${peak.toFixed(0)} MiB`, met: peak < 256 },
+    { goal: `${result.target}: peak RSS under 256 MiB at every size`, measured: `highest ${peak.toFixed(0)} MiB`, met: peak < 256 },
   ];
 }
 

@@ -20,12 +20,14 @@ export interface BenchResults {
   };
   readonly options: Readonly<Record<string, unknown>>;
   readonly tools: Record<string, ToolStatus | { readonly error: string }>;
+  /** The machine is shared: a high load at either end means noisier figures. */
+  loadAverageAtEnd: readonly number[];
   /** Anchors or sections left out, each with why. */
   readonly skipped: { readonly what: string; readonly reason: string }[];
   sink?: ThroughputResult;
   https?: ThroughputResult;
   s3rver?: ThroughputResult;
-  memory?: MemoryResult;
+  memory?: MemoryResult[];
   coldStart?: ColdStartResult;
   tuning?: TuningResult[];
   pipeline?: PipelineResult;

@@ -49,7 +49,7 @@ function throughputTable(result: ThroughputResult): string {
 export function renderReport(results: BenchResults): string {
   const out: string[] = [];
   const machine = results.machine;
-  out.push(`Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}; load at start ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')}`);
+  out.push(`Machine: ${machine.cpus} × ${machine.cpuModel}, ${machine.memoryGiB} GiB, ${machine.os}, Node ${machine.node}; load average ${machine.loadAverageAtStart.map((value) => value.toFixed(2)).join(' ')} at start, ${results.loadAverageAtEnd.map((value) => value.toFixed(2)).join(' ')} at end`);
   for (const [name, status] of Object.entries(results.tools)) {
     out.push(`  ${name}: ${'available' in status ? (status.available ? status.version : `UNAVAILABLE: ${status.reason}`) : status.error}`);
   }
@@ -59,9 +59,9 @@ export function renderReport(results: BenchResults): string {
     const startup = Object.entries(result.startupCpuSeconds).map(([client, value]) => `${client} ${value.toFixed(2)} s`);
     if (startup.length > 0) out.push(`start-up CPU (1 KiB upload): ${startup.join(', ')}`);
   }
-  if (results.memory) {
-    out.push('', `## memory: peak RSS of the process running our uploader (${results.memory.target}); floor (1 KiB upload) ${fixed(results.memory.floorRssMiB, 0)} MiB`);
-    out.push(markdownTable(['source', 'peak RSS MiB', 'runs', 'MiB/s'], results.memory.sizes.map((size) => [size.label, size.error ? `failed: ${size.error.slice(0, 80)}` : fixed(size.peakRssMiB, 0), size.runsRssMiB.map((value) => value.toFixed(0)).join(' '), fixed(size.mibPerSecond, 0)])));
+  for (const memory of results.memory ?? []) {
+    out.push('', `## memory: peak RSS of the process running our uploader into ${memory.target}; floor (1 KiB upload) ${fixed(memory.floorRssMiB, 0)} MiB`);
+    out.push(markdownTable(['source', 'peak RSS MiB', 'runs', 'MiB/s'], memory.sizes.map((size) => [size.label, size.error ? `failed: ${size.error.slice(0, 80)}` : fixed(size.peakRssMiB, 0), size.runsRssMiB.map((value) => value.toFixed(0)).join(' '), fixed(size.mibPerSecond, 0)])));
   }
   if (results.coldStart) {
     const cold = results.coldStart;

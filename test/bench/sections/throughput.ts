@@ -46,6 +46,8 @@ export interface RunRecord {
   readonly connections: number;
   /** Node workers only: CPU of the upload call itself, without start-up. */
   readonly uploadCpuSeconds: number | undefined;
+  /** CPU of the bench process (the server side) during the run: shows whether the server kept up. */
+  readonly serverCpuSeconds: number;
 }
 
 export interface ClientSummary {
@@ -57,6 +59,7 @@ export interface ClientSummary {
   readonly netCpuSecondsPerGiB: number | undefined;
   readonly maxRssMiB: number | undefined;
   readonly uploadCpuSecondsPerGiB: number | undefined;
+  readonly serverCpuSecondsPerGiB: number | undefined;
 }
 
 export interface ClientResult {
@@ -123,7 +126,9 @@ export async function uploadOnce(
   const key = `bench/${client}-${sequence}.bin`;
   const endpoint = target.endpoint(client);
   const call = invocation(client, { endpoint, bucket: target.bucket, key, size, inputFile, caFile: target.caFile, ...(tuning ? { tuning } : {}) }, context.programs);
+  const serverCpuBefore = process.cpuUsage();
   const cost = await runMeasured(call.command, call.args, { env: call.env, scratch: context.scratch });
+  const serverCpu = process.cpuUsage(serverCpuBefore);
   const clock = target.clock(client);
   const window = clock.window(`/${target.bucket}/${key}`);
   try {
@@ -143,6 +148,7 @@ export async function uploadOnce(
         maxInFlight: window.maxInFlight,
         connections: window.sockets.size,
         uploadCpuSeconds: report ? report.uploadCpuMs / 1000 : undefined,
+        serverCpuSeconds: (serverCpu.user + serverCpu.system) / 1e6,
       },
     };
   } finally {
@@ -153,6 +159,7 @@ export async function uploadOnce(
 
 function summarize(runs: readonly RunRecord[], size: number, startupCpu: number | undefined): ClientSummary {
   const gib = size / GiB;
+  const perGiB = (value: number | undefined): number | undefined => (value === undefined ? undefined : value / gib);
   const cpu = median(runs.map((run) => run.cpuSeconds));
   return {
     mibPerSecond: median(runs.map((run) => size / MiB / run.transferSeconds)),
@@ -160,7 +167,8 @@ function summarize(runs: readonly RunRecord[], size: number, startupCpu: number 
     cpuSecondsPerGiB: cpu === undefined ? undefined : cpu / gib,
     netCpuSecondsPerGiB: cpu === undefined || startupCpu === undefined ? undefined : Math.max(0, cpu - startupCpu) / gib,
     maxRssMiB: median(runs.map((run) => run.maxRssMiB)),
-    uploadCpuSecondsPerGiB: ((value) => (value === undefined ? undefined : value / gib))(median(runs.map((run) => run.uploadCpuSeconds))),
+    uploadCpuSecondsPerGiB: perGiB(median(runs.map((run) => run.uploadCpuSeconds))),
+    serverCpuSecondsPerGiB: perGiB(median(runs.map((run) => run.serverCpuSeconds))),
   };
 }
 

@@ -10,6 +10,8 @@ export const tuningVariants: readonly { readonly name: string; readonly tuning: 
   { name: '16 MiB × 8', tuning: { partSizeMiB: 16, concurrency: 8, maxBytesInFlightMiB: 128 } },
   { name: '32 MiB × 4', tuning: { partSizeMiB: 32, concurrency: 4, maxBytesInFlightMiB: 128 } },
   { name: '16 MiB × 4, unsigned', tuning: { partSizeMiB: 16, concurrency: 4, unsignedPayload: 1 } },
+  { name: 'SHA-256 on thread pool', tuning: { threadpoolSha256: 1 } },
+  { name: '16 MiB × 4, SHA-256 on thread pool', tuning: { partSizeMiB: 16, concurrency: 4, threadpoolSha256: 1 } },
 ];
 
 export interface TuningResult {
@@ -33,8 +35,22 @@ export interface TuningResult {
  */
 export async function measureTuning(target: UploadTarget, size: number, runs: number, context: ThroughputContext): Promise<TuningResult> {
   const records = new Map(tuningVariants.map((variant) => [variant.name, { speeds: [] as number[], cpu: [] as number[], rss: [] as number[], integrity: undefined as readonly string[] | undefined, error: undefined as string | undefined }]));
+  // One verified run per variant first: a setting that sends wrong digests must fail, not look fast.
+  target.setVerify(true);
+  for (const variant of tuningVariants) {
+    const record = records.get(variant.name)!;
+    try {
+      await uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
+    } catch (error) {
+      record.error = `verified run failed: ${String(error)}`;
+      context.log(`  tuning ${variant.name}: ${record.error}`);
+    }
+  }
+  target.setVerify(false);
   for (let round = 0; round < runs; round += 1) {
-    for (const variant of tuningVariants) {
+    // Rotated each round, so drift on a shared machine spreads over all variants.
+    const order = tuningVariants.map((_, index) => tuningVariants[(index + round) % tuningVariants.length]!);
+    for (const variant of order) {
       const record = records.get(variant.name)!;
       if (record.error) continue;
       try {

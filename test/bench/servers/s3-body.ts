@@ -61,9 +61,11 @@ export async function receiveBody(request: IncomingMessage, options: { keep: boo
   const kept: Buffer[] = [];
   const hashes = new Map<'md5' | 'sha1' | 'sha256', Hash>();
   if (options.verify) {
+    // MD5 always (it is the ETag); the SHAs only when a header or a declared trailer carries one.
+    const declared = `${header(request, 'x-amz-trailer') ?? ''} ${header(request, 'x-amz-checksum-sha1') === undefined ? '' : 'x-amz-checksum-sha1'} ${header(request, 'x-amz-checksum-sha256') === undefined ? '' : 'x-amz-checksum-sha256'}`.toLowerCase();
     hashes.set('md5', createHash('md5'));
-    hashes.set('sha256', createHash('sha256'));
-    hashes.set('sha1', createHash('sha1'));
+    if (signedPayload || declared.includes('x-amz-checksum-sha256')) hashes.set('sha256', createHash('sha256'));
+    if (declared.includes('x-amz-checksum-sha1')) hashes.set('sha1', createHash('sha1'));
   }
   let runningCrc = 0;
   let bytes = 0;

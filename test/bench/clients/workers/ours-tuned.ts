@@ -8,8 +8,9 @@ import { runWorker } from './worker-io.ts';
 /**
  * The project's multipart code with other settings, for the tuning sweep: part size, parts in
  * flight, the in-flight byte budget, and whether the payload SHA-256 is skipped (UNSIGNED-PAYLOAD,
- * as the AWS CLI does over HTTPS; the part CRC-32 still protects the bytes). It reaches into the
- * destination's internals, so it looks them up at run time and says what is missing when they move.
+ * as the AWS CLI does over HTTPS; the part CRC-32 still protects the bytes) or computed off the
+ * main thread. It reaches into the destination's internals, so it looks them up at run time and
+ * says what is missing when they move.
  */
 interface Settings {
   readonly partSize: number;
@@ -55,6 +56,21 @@ await runWorker(async (task) => {
       acl: 'bucket-default',
     }),
   );
+  if (tuning.threadpoolSha256 === 1) {
+    // The same signed payload, but its SHA-256 computed by WebCrypto, which runs on libuv's thread
+    // pool: the main thread (which also encrypts TLS and copies parts) stays free.
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string>; body?: unknown };
+        if (request.headers && request.body instanceof Uint8Array && !request.headers['x-amz-content-sha256']) {
+          const digest = await crypto.subtle.digest('SHA-256', request.body);
+          request.headers['x-amz-content-sha256'] = Buffer.from(digest).toString('hex');
+        }
+        return next(args);
+      },
+      { step: 'build', name: 'benchThreadpoolSha256' },
+    );
+  }
   if (tuning.unsignedPayload === 1) {
     // Set before signing: SigV4 then signs the literal instead of hashing every part.
     client.middlewareStack.add(
