@@ -22,6 +22,8 @@ export interface ServiceConfig {
   /** Where `credentials` references are read: Secrets Manager in AWS, a JSON file locally. */
   readonly secretStore: { readonly kind: 'secrets-manager' } | { readonly kind: 'file'; readonly path: string };
   readonly maxAttempts: number;
+  /** First retry delay of a transient failure; later ones double it (with jitter, up to 15 min). */
+  readonly retryBaseSeconds: number;
   /** How long job records are kept, in days. */
   readonly retentionDays: number;
   /** How long `async: false` waits for the delivery before answering with the token. */
@@ -63,6 +65,7 @@ export function readConfig(environment: Environment = process.env): ServiceConfi
     sealer: keyId ? { kind: 'kms', keyId } : { kind: 'local', keyFile: required(environment, 'UD_LOCAL_KEY_FILE') },
     secretStore: secretsFile ? { kind: 'file', path: secretsFile } : { kind: 'secrets-manager' },
     maxAttempts: positiveInteger(environment, 'UD_MAX_ATTEMPTS', defaultMaxAttempts),
+    retryBaseSeconds: positiveInteger(environment, 'UD_RETRY_BASE_SECONDS', 10),
     retentionDays: positiveInteger(environment, 'UD_RETENTION_DAYS', 30),
     syncWaitSeconds: positiveInteger(environment, 'UD_SYNC_WAIT_SECONDS', 25),
   };

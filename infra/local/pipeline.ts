@@ -20,6 +20,8 @@ export interface LocalPipelineOptions {
   /** Ports; 0 picks a free one. */
   readonly ports?: { readonly api?: number; readonly s3?: number; readonly sqs?: number; readonly dynamodb?: number };
   readonly maxAttempts?: number;
+  /** First retry delay of a transient failure. @default 10 */
+  readonly retryBaseSeconds?: number;
   /** Invocations per destination queue running at once. @default 4 */
   readonly concurrency?: number;
   /** Reports failures of the pipeline's own plumbing (not of deliveries, which jobs record). */
@@ -160,6 +162,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       UD_LOCAL_KEY_FILE: keyFile,
       UD_SECRETS_FILE: secretsFile,
       UD_MAX_ATTEMPTS: String(maxAttempts),
+      UD_RETRY_BASE_SECONDS: String(options.retryBaseSeconds ?? 10),
     });
 
     for (const definition of destinations) {

@@ -24,3 +24,11 @@ export const metadataMap = z
     (metadata) => Object.entries(metadata).reduce((size, [k, v]) => size + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= 2048,
     'must be at most 2 KB in total (names and values)',
   );
+
+/**
+ * Lets a cross-field rule run even when single fields failed, so one answer lists every problem.
+ * Rules given this must not assume any field is of its declared type.
+ */
+export const alsoWithFieldErrors = {
+  when: (payload: { value: unknown }): boolean => typeof payload.value === 'object' && payload.value !== null,
+};

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { destinations, destinationTypes } from '../../functions/destinations/registry.ts';
+import { alsoWithFieldErrors } from './fields.ts';
 
 const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
@@ -27,7 +28,7 @@ export const sourceSchema = z
         }
       }
     }
-  })
+  }, alsoWithFieldErrors)
   .describe('The file to deliver: {"url"} or {"bucket","key"}.');
 
 export const destinationSchema = z.discriminatedUnion(
@@ -60,7 +61,7 @@ export const uploadSchema = z
         message: 'give exactly one of destination or destinations',
       });
     }
-  });
+  }, alsoWithFieldErrors);
 
 export const idempotencyKeySchema = z
   .string()

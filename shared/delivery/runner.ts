@@ -23,6 +23,8 @@ export interface DeliveryDependencies {
   readonly allowPrivateNetworks: boolean;
   /** Attempts (queue receives) before a transient failure is final and the message is dead-lettered. */
   readonly maxAttempts: number;
+  /** First retry delay; it doubles with every attempt. */
+  readonly retryBaseSeconds: number;
   /** How long one attempt holds its destination before another may take over. */
   readonly leaseSeconds: number;
   readonly log: Logger;
@@ -33,9 +35,9 @@ export type DeliveryOutcome =
   | { readonly kind: 'done' }
   | { readonly kind: 'retry'; readonly delaySeconds: number; readonly error: DeliveryError };
 
-/** Exponential backoff with full jitter, from 10 s, capped at 15 minutes. */
-export function retryDelaySeconds(attempt: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(900, 10 * 2 ** Math.max(0, attempt - 1));
+/** Exponential backoff with half jitter, from `baseSeconds`, capped at 15 minutes (SQS's longest delay). */
+export function retryDelaySeconds(attempt: number, baseSeconds: number, random: () => number = Math.random): number {
+  const ceiling = Math.min(900, baseSeconds * 2 ** Math.max(0, attempt - 1));
   return Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2));
 }
 
@@ -134,8 +136,9 @@ export async function deliver<Schema extends z.ZodType>(
     await jobs.fail(token, index, claim.attemptId, { code: error.code, message: error.message, retryable: error.retryable }, final);
     log.warn('delivery failed', { token, index, code: error.code, reason: error.message, retryable: error.retryable, final, attempt: receiveCount });
     if (final) await callBackIfFinished(token, dependencies);
-    // A transient failure on its last attempt still goes back to the queue, so it lands in the
-    // dead-letter queue, ready for redrive.
-    return error.retryable ? { kind: 'retry', delaySeconds: retryDelaySeconds(receiveCount), error } : { kind: 'done' };
+    if (!error.retryable) return { kind: 'done' };
+    // A transient failure on its last attempt goes back to the queue at once: the next receive
+    // moves it to the dead-letter queue, ready for redrive.
+    return { kind: 'retry', delaySeconds: final ? 0 : retryDelaySeconds(receiveCount, dependencies.retryBaseSeconds), error };
   }
 }

@@ -64,6 +64,7 @@ export function destinationHandler<Schema extends z.ZodType>(
       callbacks: { signingKey: callbackSigningKey(secrets) },
       allowPrivateNetworks: config.allowPrivateNetworks,
       maxAttempts: config.maxAttempts,
+      retryBaseSeconds: config.retryBaseSeconds,
       leaseSeconds: definition.lambda.timeoutSeconds,
       log,
     };

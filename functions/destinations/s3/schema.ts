@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DestinationDefinition } from '../definition.ts';
-import { credentialsReference, headerValue, metadataMap } from '../../../shared/contract/fields.ts';
+import { alsoWithFieldErrors, credentialsReference, headerValue, metadataMap } from '../../../shared/contract/fields.ts';
 
 /** Canned ACLs S3 knows, plus `bucket-default`: send no ACL at all (buckets with ACLs disabled). */
 export const s3Acls = [
@@ -167,7 +167,7 @@ function checkFieldCombinations(destination: S3DestinationFields, context: z.Ref
   if (destination.reduced_redundancy && destination.storageclass !== undefined && destination.storageclass !== 'REDUCED_REDUNDANCY') {
     issue('storageclass', `conflicts with reduced_redundancy: true (which means REDUCED_REDUNDANCY)`);
   }
-  if (destination.kms_key_id !== undefined && !destination.encryption?.startsWith('aws:kms')) {
+  if (destination.kms_key_id !== undefined && !String(destination.encryption).startsWith('aws:kms')) {
     issue('kms_key_id', 'needs encryption "aws:kms" or "aws:kms:dsse"');
   }
   for (const [header, field] of [
@@ -175,14 +175,14 @@ function checkFieldCombinations(destination: S3DestinationFields, context: z.Ref
     ['content-disposition', 'contentdisposition'],
     ['cache-control', 'cachecontrol'],
   ] as const) {
-    const name = Object.keys(destination.headers ?? {}).find((key) => key.toLowerCase() === header);
+    const name = Object.keys(Object(destination.headers)).find((key) => key.toLowerCase() === header);
     if (name !== undefined && destination[field] !== undefined) {
       issue('headers', `sets ${name} and so does ${field}; give it once`);
     }
   }
 }
 
-export const s3DestinationSchema = s3DestinationObject.superRefine(checkFieldCombinations);
+export const s3DestinationSchema = s3DestinationObject.superRefine(checkFieldCombinations, alsoWithFieldErrors);
 
 export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = {
   type: 's3',
