@@ -1,0 +1,107 @@
+import { S3Client, PutObjectCommand, CreateMultipartUploadCommand, UploadPartCommand, CompleteMultipartUploadCommand } from '@aws-sdk/client-s3';
+import { Upload } from '@aws-sdk/lib-storage';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { crc32 } from 'node:zlib';
+import { patternCrc32, patternStream } from './input/pattern.ts';
+import { AwsChunkedDecoder } from './servers/aws-chunked.ts';
+import { crc32Combine } from './servers/crc32-combine.ts';
+import { startS3Sink, type S3Sink } from './servers/s3-sink.ts';
+
+// The bench's own parts, checked for correctness only: no timing is asserted anywhere.
+
+const MiB = 1024 * 1024;
+
+async function collect(size: number): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of patternStream(size)) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks);
+}
+
+describe('pattern input', () => {
+  it('streams exactly the requested bytes, the same every time, with the CRC-32 it announces', async () => {
+    const size = 3 * MiB + 12_345;
+    const first = await collect(size);
+    expect(first.length).toBe(size);
+    expect(first.equals(await collect(size))).toBe(true);
+    expect(crc32(first) >>> 0).toBe(patternCrc32(size));
+  });
+});
+
+describe('crc32Combine', () => {
+  it('gives the CRC-32 of the concatenation', () => {
+    const a = Buffer.from('the first part of an object, ');
+    const b = Buffer.from('and the second one');
+    expect(crc32Combine(crc32(a), crc32(b), b.length)).toBe(crc32(Buffer.concat([a, b])) >>> 0);
+    expect(crc32Combine(crc32(a), 0, 0)).toBe(crc32(a) >>> 0);
+  });
+});
+
+describe('AwsChunkedDecoder', () => {
+  const framed = Buffer.from(
+    '5;chunk-signature=aa\r\nhello\r\n6;chunk-signature=bb\r\n world\r\n0;chunk-signature=cc\r\nx-amz-checksum-crc32:DUoRhQ==\r\n\r\n',
+  );
+  it('decodes signed chunks and trailers however the body is split', () => {
+    for (const step of [1, 3, 7, framed.length]) {
+      const decoder = new AwsChunkedDecoder();
+      const data: Buffer[] = [];
+      for (let offset = 0; offset < framed.length; offset += step) {
+        decoder.write(framed.subarray(offset, offset + step), (part) => data.push(Buffer.from(part)));
+      }
+      expect(Buffer.concat(data).toString()).toBe('hello world');
+      expect(decoder.complete).toBe(true);
+      expect(decoder.trailers.get('x-amz-checksum-crc32')).toBe('DUoRhQ==');
+    }
+  });
+  it('refuses broken framing', () => {
+    expect(() => new AwsChunkedDecoder().write(Buffer.from('zz\r\n'))).toThrow(/chunk size/);
+    expect(() => new AwsChunkedDecoder().write(Buffer.from('2\r\nabXY'))).toThrow(/CRLF/);
+  });
+});
+
+describe('S3 sink', () => {
+  let sink: S3Sink;
+  let client: S3Client;
+  beforeAll(async () => {
+    sink = await startS3Sink();
+    client = new S3Client({
+      endpoint: sink.endpoint,
+      region: 'us-east-1',
+      forcePathStyle: true,
+      credentials: { accessKeyId: 'AKIAIOSFODNN7EXAMPLE', secretAccessKey: 'secret' },
+    });
+  });
+  afterAll(async () => {
+    client.destroy();
+    await sink.close();
+  });
+
+  it('accepts a lib-storage multipart upload and, verifying, holds the source CRC-32', async () => {
+    sink.verify = true;
+    const size = 12 * MiB + 7;
+    await new Upload({ client, params: { Bucket: 'bench', Key: 'a/b.bin', Body: patternStream(size) } }).done();
+    const object = sink.object('bench', 'a/b.bin');
+    expect(object).toMatchObject({ size, parts: 3, partSize: 5 * MiB, crc32: patternCrc32(size) });
+    expect(object?.integrity).toContain('crc32(header)');
+    expect(sink.clock.window('/bench/a/b.bin')?.requests).toBe(5);
+  });
+
+  it('rejects a body whose Content-MD5 does not match, when verifying', async () => {
+    sink.verify = true;
+    await expect(
+      client.send(new PutObjectCommand({ Bucket: 'bench', Key: 'bad.bin', Body: Buffer.from('abc'), ContentMD5: 'AAAAAAAAAAAAAAAAAAAAAA==' })),
+    ).rejects.toMatchObject({ name: 'BadDigest' });
+  });
+
+  it('refuses to complete with a part under 5 MiB that is not the last', async () => {
+    sink.verify = false;
+    const { UploadId } = await client.send(new CreateMultipartUploadCommand({ Bucket: 'bench', Key: 'small.bin' }));
+    const parts = [];
+    for (const PartNumber of [1, 2]) {
+      const { ETag } = await client.send(new UploadPartCommand({ Bucket: 'bench', Key: 'small.bin', UploadId, PartNumber, Body: Buffer.alloc(1024) }));
+      parts.push({ PartNumber, ETag });
+    }
+    await expect(
+      client.send(new CompleteMultipartUploadCommand({ Bucket: 'bench', Key: 'small.bin', UploadId, MultipartUpload: { Parts: parts } })),
+    ).rejects.toMatchObject({ name: 'EntityTooSmall' });
+  });
+});
