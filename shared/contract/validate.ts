@@ -14,6 +14,9 @@ function toFieldErrors(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]):
   if (issue.code === 'unrecognized_keys') {
     return issue.keys.map((key) => ({ path: formatPath([...path, key]), message: 'is not a known field' }));
   }
+  if (issue.code === 'invalid_key') {
+    return [{ path: formatPath(path), message: issue.issues[0]?.message ?? issue.message }];
+  }
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     return [{ path: formatPath(path), message: 'is required' }];
   }

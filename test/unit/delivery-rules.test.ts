@@ -1,0 +1,76 @@
+import { describe, expect, it } from 'vitest';
+import { classifyGeneric } from '../../shared/delivery/classify.ts';
+import { retryDelaySeconds } from '../../shared/delivery/runner.ts';
+import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { jobState } from '../../shared/jobs/records.ts';
+import { isPrivateAddress, namesPrivateNetwork } from '../../shared/net/address-guard.ts';
+import { redactUrl } from '../../shared/net/redact.ts';
+
+describe('retry delays', () => {
+  it('doubles from the base with jitter and stops at 15 minutes', () => {
+    expect(retryDelaySeconds(1, 10, () => 0)).toBe(5);
+    expect(retryDelaySeconds(1, 10, () => 1)).toBe(10);
+    expect(retryDelaySeconds(3, 10, () => 1)).toBe(40);
+    expect(retryDelaySeconds(20, 10, () => 1)).toBe(900);
+  });
+});
+
+describe('error classification', () => {
+  it.each([
+    [Object.assign(new Error('reset'), { code: 'ECONNRESET' }), undefined, TransientError],
+    [new Error('wrapped', { cause: Object.assign(new Error('x'), { code: 'ETIMEDOUT' }) }), undefined, TransientError],
+    [new Error('busy'), 503, TransientError],
+    [new Error('slow down'), 429, TransientError],
+    [new Error('not found'), 404, PermanentError],
+    [new Error('forbidden'), 403, PermanentError],
+    [new Error('a bug'), undefined, TransientError],
+  ])('classifies %s (HTTP %s) as %o', (error, status, kind) => {
+    expect(classifyGeneric(error, status)).toBeInstanceOf(kind);
+  });
+
+  it('keeps the original error as the cause', () => {
+    const original = new Error('boom');
+
+    expect(classifyGeneric(original, 500).cause).toBe(original);
+  });
+});
+
+describe('job state', () => {
+  it.each([
+    [['queued', 'queued'], 'queued'],
+    [['uploading', 'queued'], 'in_progress'],
+    [['succeeded', 'retrying'], 'in_progress'],
+    [['succeeded', 'succeeded'], 'succeeded'],
+    [['failed'], 'failed'],
+    [['succeeded', 'failed'], 'partially_failed'],
+  ] as const)('of %j is %s', (states, expected) => {
+    expect(jobState(states.map((state) => ({ state })))).toBe(expected);
+  });
+});
+
+describe('private network guard', () => {
+  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '0.0.0.0'])(
+    'treats %s as private',
+    (address) => {
+      expect(isPrivateAddress(address)).toBe(true);
+    },
+  );
+
+  it.each(['8.8.8.8', '52.216.0.1', '2600:1f18::1', '172.32.0.1'])('treats %s as public', (address) => {
+    expect(isPrivateAddress(address)).toBe(false);
+  });
+
+  it('recognises private hosts in URLs and bare hosts without DNS', () => {
+    expect(namesPrivateNetwork('http://localhost:9000/x')).toBe(true);
+    expect(namesPrivateNetwork('http://[::1]:9000/x')).toBe(true);
+    expect(namesPrivateNetwork('127.0.0.1:4569')).toBe(true);
+    expect(namesPrivateNetwork('https://s3.eu-west-1.amazonaws.com')).toBe(false);
+  });
+});
+
+describe('URL redaction', () => {
+  it('drops user info and query, which may hold credentials', () => {
+    expect(redactUrl('https://user:pass@cdn.example.com/a.mp4?X-Amz-Signature=abc')).toBe('https://cdn.example.com/a.mp4?…');
+    expect(redactUrl('https://cdn.example.com/a.mp4')).toBe('https://cdn.example.com/a.mp4');
+  });
+});
