@@ -6,14 +6,12 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { NagSuppressions } from 'cdk-nag';
 import { defaultMaxAttempts, resourceNames } from '../resources.ts';
 import { BundledFunction } from './bundled-function.ts';
-import { grantReadSecretsUnder } from './service-grants.ts';
+import { acknowledgeWildcards } from './acknowledge-wildcards.ts';
+import { grantReadSecretsUnder, grantStagedObjects } from './service-grants.ts';
+import { requireIntegerInRange } from './validate.ts';
 import { WorkQueue } from './work-queue.ts';
-
-/** A message stays invisible this many times the function timeout, as AWS advises for SQS sources. */
-export const visibilityTimeoutPerFunctionTimeout = 6;
 
 export interface DestinationPipelineProps {
   /** The value of `destination.type`, e.g. `s3`: it names the queues and the handler's folder. */
@@ -63,22 +61,17 @@ export interface DestinationPipelineProps {
   readonly alarmTopic?: sns.ITopic;
 }
 
-function requireIntegerInRange(name: string, value: number, minimum: number, maximum: number): void {
-  if (!Number.isInteger(value) || value < minimum || value > maximum) {
-    throw new Error(`DestinationPipeline: ${name} must be an integer from ${minimum} to ${maximum}, got ${value}`);
-  }
-}
-
 function validate(props: DestinationPipelineProps): void {
   if (!/^[a-z0-9]+(-[a-z0-9]+)*$/.test(props.destinationType)) {
     throw new Error(`DestinationPipeline: destinationType must be lower-case letters, digits and hyphens, got '${props.destinationType}'`);
   }
-  requireIntegerInRange('memoryMb', props.memoryMb, 128, 10_240);
-  requireIntegerInRange('timeoutSeconds', props.timeoutSeconds, 1, 900);
-  requireIntegerInRange('maxConcurrency', props.maxConcurrency, 2, 1000);
-  requireIntegerInRange('batchSize', props.batchSize ?? 1, 1, 10);
+  const owner = `DestinationPipeline '${props.destinationType}'`;
+  requireIntegerInRange(owner, 'memoryMb', props.memoryMb, 128, 10_240);
+  requireIntegerInRange(owner, 'timeoutSeconds', props.timeoutSeconds, 1, 900);
+  requireIntegerInRange(owner, 'maxConcurrency', props.maxConcurrency, 2, 1000);
+  requireIntegerInRange(owner, 'batchSize', props.batchSize ?? 1, 1, 10);
   if (props.policyStatements?.length && !props.policyStatementsReason) {
-    throw new Error(`DestinationPipeline: policyStatementsReason is required with policyStatements (destination '${props.destinationType}')`);
+    throw new Error(`${owner}: policyStatementsReason is required with policyStatements`);
   }
 }
 
@@ -95,6 +88,7 @@ function validate(props: DestinationPipelineProps): void {
  * });
  */
 export class DestinationPipeline extends Construct {
+  public readonly destinationType: string;
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
   public readonly function: BundledFunction;
@@ -103,12 +97,13 @@ export class DestinationPipeline extends Construct {
     validate(props);
     super(scope, id);
     const type = props.destinationType;
+    this.destinationType = type;
 
     const workQueue = new WorkQueue(this, 'WorkQueue', {
       queueName: resourceNames.destinationQueue(type),
       deadLetterQueueName: resourceNames.destinationDeadLetterQueue(type),
       maxReceiveCount: props.maxReceiveCount ?? defaultMaxAttempts,
-      visibilityTimeoutSeconds: visibilityTimeoutPerFunctionTimeout * props.timeoutSeconds,
+      consumerTimeoutSeconds: props.timeoutSeconds,
       alarmTopic: props.alarmTopic,
     });
     this.queue = workQueue.queue;
@@ -129,15 +124,15 @@ export class DestinationPipeline extends Construct {
     );
 
     props.jobTable.grantReadWriteData(this.function);
-    props.stagingBucket.grantRead(this.function);
+    grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject']);
     props.sealingKey.grantDecrypt(this.function);
-    grantReadSecretsUnder(this.function, props.secretPrefix);
+    grantReadSecretsUnder(this.function.role, props.secretPrefix);
 
     const { policyStatements = [], policyStatementsReason } = props;
     if (policyStatements.length > 0 && policyStatementsReason) {
       // A policy of its own, so the justification covers these statements and nothing else.
       const extra = new iam.Policy(this, 'ExtraPermissions', { statements: [...policyStatements], roles: [this.function.role] });
-      NagSuppressions.addResourceSuppressions(extra, [{ id: 'AwsSolutions-IAM5', reason: policyStatementsReason }]);
+      acknowledgeWildcards(extra, policyStatements, policyStatementsReason);
     }
   }
 }

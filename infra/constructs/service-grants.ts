@@ -1,16 +1,50 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as s3 from 'aws-cdk-lib/aws-s3';
+import { acknowledgeWildcards } from './acknowledge-wildcards.ts';
+
+/** Adds `statement` to `role` and acknowledges its wildcards, which `reason` justifies. */
+function grantWithWildcards(role: iam.IRole, statement: iam.PolicyStatement, reason: string): void {
+  role.addToPrincipalPolicy(statement);
+  acknowledgeWildcards(role, [statement], reason);
+}
 
 /**
- * Lets `grantee` read the Secrets Manager secrets whose names start with `prefix` (the
- * `credentials` references and the callback signing key), and no other secret.
+ * Lets `role` read the Secrets Manager secrets whose names start with `prefix` (`credentials`
+ * references, the callback signing key) and no other secret.
  */
-export function grantReadSecretsUnder(grantee: iam.IGrantable & { readonly stack: Stack }, prefix: string): iam.Grant {
-  const secretsUnderPrefix = grantee.stack.formatArn({
+export function grantReadSecretsUnder(role: iam.IRole, prefix: string): void {
+  const secretsUnderPrefix = Stack.of(role).formatArn({
     service: 'secretsmanager',
     resource: 'secret',
     resourceName: `${prefix}*`,
     arnFormat: ArnFormat.COLON_RESOURCE_NAME,
   });
-  return iam.Grant.addToPrincipal({ grantee, actions: ['secretsmanager:GetSecretValue'], resourceArns: [secretsUnderPrefix] });
+  grantWithWildcards(
+    role,
+    new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretsUnderPrefix] }),
+    `Credentials secrets are named by callers at request time; the prefix ${prefix} confines them.`,
+  );
+}
+
+/**
+ * Lets `role` apply `objectActions` to any object of `bucket`, and list it (so a missing object
+ * reads as 404, not 403).
+ */
+export function grantStagedObjects(role: iam.IRole, bucket: s3.IBucket, objectActions: readonly string[]): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
+  grantWithWildcards(
+    role,
+    new iam.PolicyStatement({ actions: [...objectActions], resources: [bucket.arnForObjects('*')] }),
+    'Staged files have any key, chosen by the systems that drop them; the grant covers this one bucket.',
+  );
+}
+
+/** Lets `role` list the account's buckets: ListBuckets answers with the account's canonical user ID. */
+export function grantListAllMyBuckets(role: iam.IRole): void {
+  grantWithWildcards(
+    role,
+    new iam.PolicyStatement({ actions: ['s3:ListAllMyBuckets'], resources: ['*'] }),
+    's3:ListAllMyBuckets has no resource-level scope; the ingress uses it to report the canonical user ID.',
+  );
 }

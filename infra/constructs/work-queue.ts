@@ -3,16 +3,22 @@ import type * as sns from 'aws-cdk-lib/aws-sns';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
+import { requireIntegerInRange } from './validate.ts';
 
-/** SQS refuses a longer visibility timeout. */
-export const maxVisibilityTimeoutSeconds = 12 * 60 * 60;
+/**
+ * A received message stays invisible this many times its consumer's timeout, as AWS advises for
+ * Lambda event sources, so throttled or retried invocations do not see it again too early. With
+ * Lambda's 900 s limit this stays under SQS's 12 h limit.
+ */
+export const visibilityTimeoutPerConsumerTimeout = 6;
 
 export interface WorkQueueProps {
   readonly queueName: string;
   readonly deadLetterQueueName: string;
   /** Receives before a message moves to the dead-letter queue. */
   readonly maxReceiveCount: number;
-  readonly visibilityTimeoutSeconds: number;
+  /** The timeout of the function that consumes the queue; it sets the visibility timeout. */
+  readonly consumerTimeoutSeconds: number;
   /** @default - the dead-letter alarm notifies nobody */
   readonly alarmTopic?: sns.ITopic;
 }
@@ -26,13 +32,8 @@ export class WorkQueue extends Construct {
   public readonly deadLetterQueue: DeadLetterQueue;
 
   public constructor(scope: Construct, id: string, props: WorkQueueProps) {
+    requireIntegerInRange(`WorkQueue ${id}`, 'maxReceiveCount', props.maxReceiveCount, 1, 1000);
     super(scope, id);
-    if (!Number.isInteger(props.maxReceiveCount) || props.maxReceiveCount < 1 || props.maxReceiveCount > 1000) {
-      throw new Error(`${id}: maxReceiveCount must be an integer from 1 to 1000, got ${props.maxReceiveCount}`);
-    }
-    if (props.visibilityTimeoutSeconds > maxVisibilityTimeoutSeconds) {
-      throw new Error(`${id}: visibility timeout must be at most ${maxVisibilityTimeoutSeconds} s, got ${props.visibilityTimeoutSeconds}`);
-    }
     this.deadLetterQueue = new DeadLetterQueue(this, 'DeadLetter', {
       queueName: props.deadLetterQueueName,
       sourceQueueName: props.queueName,
@@ -40,7 +41,7 @@ export class WorkQueue extends Construct {
     });
     this.queue = new sqs.Queue(this, 'Queue', {
       queueName: props.queueName,
-      visibilityTimeout: Duration.seconds(props.visibilityTimeoutSeconds),
+      visibilityTimeout: Duration.seconds(visibilityTimeoutPerConsumerTimeout * props.consumerTimeoutSeconds),
       encryption: sqs.QueueEncryption.SQS_MANAGED,
       enforceSSL: true,
       deadLetterQueue: { queue: this.deadLetterQueue.queue, maxReceiveCount: props.maxReceiveCount },
