@@ -1,0 +1,206 @@
+import { CfnOutput, RemovalPolicy, Stack, Validations, type StackProps } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as kms from 'aws-cdk-lib/aws-kms';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
+import * as sns from 'aws-cdk-lib/aws-sns';
+import type { Construct, Node } from 'constructs';
+import { destinations, destinationTypes } from '../functions/destinations/registry.ts';
+import { defaultMaxAttempts, resourceNames } from './resources.ts';
+import { DestinationPipeline } from './constructs/destination-pipeline.ts';
+import { extraPermissions } from './constructs/destination-permissions.ts';
+import { Ingress } from './constructs/ingress.ts';
+import { StagingBucket } from './constructs/staging-bucket.ts';
+import { UploadsApi } from './constructs/uploads-api.ts';
+import { requireIntegerInRange } from './constructs/validate.ts';
+
+/** Days job records and staged files are kept unless the operator says otherwise. */
+export const defaultRetentionDays = 30;
+
+/** What an operator changes, as context (`cdk deploy -c retentionDays=7`) or in cdk.json. */
+export interface UploadDestinationsStackProps extends StackProps {
+  /**
+   * Days job records (table TTL) and staged source files (bucket expiry) are kept.
+   * @default defaultRetentionDays
+   */
+  readonly retentionDays?: number;
+  /**
+   * Attempts of a delivery (and of an inbox message) before it moves to its dead-letter queue.
+   * @default defaultMaxAttempts
+   */
+  readonly maxAttempts?: number;
+  /**
+   * Destination type → how many of its functions may run at once, overriding the registry.
+   * @default - each destination's registry value
+   */
+  readonly concurrency?: Readonly<Record<string, number>>;
+  /**
+   * Hosts that source URLs may point at.
+   * @default - any public host
+   */
+  readonly allowedSourceHosts?: readonly string[];
+  /**
+   * An SNS topic (that you own) for the dead-letter alarms.
+   * @default - the alarms notify nobody; they show in the CloudWatch console
+   */
+  readonly alarmTopicArn?: string;
+}
+
+function validate(props: UploadDestinationsStackProps): void {
+  requireIntegerInRange('UploadDestinationsStack', 'retentionDays', props.retentionDays ?? defaultRetentionDays, 1, 36_500);
+  requireIntegerInRange('UploadDestinationsStack', 'maxAttempts', props.maxAttempts ?? defaultMaxAttempts, 1, 1000);
+  for (const type of Object.keys(props.concurrency ?? {})) {
+    if (!destinationTypes.includes(type as (typeof destinationTypes)[number])) {
+      throw new Error(`UploadDestinationsStack: concurrency names unknown destination type '${type}'; known: ${destinationTypes.join(', ')}`);
+    }
+  }
+}
+
+/**
+ * The deployed service: the API, the staging bucket and the inbox queue (the three doors) in
+ * front of one ingress function; one {@link DestinationPipeline} per destination in the registry;
+ * the job table, the sealing key and the callback signing secret they share.
+ */
+export class UploadDestinationsStack extends Stack {
+  public constructor(scope: Construct, id: string, props: UploadDestinationsStackProps = {}) {
+    validate(props);
+    super(scope, id, {
+      description: 'Upload Destinations: delivers files to S3, Azure Blob, YouTube and more.',
+      ...props,
+    });
+    const retentionDays = props.retentionDays ?? defaultRetentionDays;
+    const maxAttempts = props.maxAttempts ?? defaultMaxAttempts;
+
+    const jobTable = new dynamodb.Table(this, 'JobTable', {
+      tableName: resourceNames.table,
+      partitionKey: { name: 'token', type: dynamodb.AttributeType.STRING },
+      sortKey: { name: 'item', type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      timeToLiveAttribute: 'expiresAt',
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      encryption: dynamodb.TableEncryption.AWS_MANAGED,
+      removalPolicy: RemovalPolicy.RETAIN,
+    });
+    const sealingKey = new kms.Key(this, 'SealingKey', {
+      description: 'Seals inline destination secrets (envelope encryption) before they touch a queue or the job table.',
+      enableKeyRotation: true,
+    });
+    // Bucket names are global: the account and region keep two deployments apart.
+    const staging = new StagingBucket(this, 'Staging', {
+      bucketName: `${resourceNames.stagingBucket}-${this.account}-${this.region}`,
+      expirationDays: retentionDays,
+    });
+    const callbackSigningSecret = new secretsmanager.Secret(this, 'CallbackSigningKey', {
+      secretName: `${resourceNames.secretPrefix}${resourceNames.callbackSigningSecret}`,
+      description: 'Signs the callbacks sent when a job finishes.',
+      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+    });
+    Validations.of(callbackSigningSecret).acknowledge({
+      id: 'AwsSolutions-SMG4',
+      reason: 'Callback receivers verify signatures with this key, so it changes only when the operator has told them.',
+    });
+    const alarmTopic = props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined;
+
+    const environment = {
+      UD_TABLE_NAME: jobTable.tableName,
+      UD_STAGING_BUCKET: staging.bucket.bucketName,
+      UD_KMS_KEY_ID: sealingKey.keyArn,
+      UD_SECRET_PREFIX: resourceNames.secretPrefix,
+      UD_ALLOWED_SOURCE_HOSTS: (props.allowedSourceHosts ?? []).join(','),
+      UD_MAX_ATTEMPTS: String(maxAttempts),
+      UD_RETENTION_DAYS: String(retentionDays),
+    };
+
+    const pipelines = destinations.map(
+      (definition) =>
+        new DestinationPipeline(this, `Destination-${definition.type}`, {
+          destinationType: definition.type,
+          memoryMb: definition.lambda.memoryMb,
+          timeoutSeconds: definition.lambda.timeoutSeconds,
+          maxConcurrency: props.concurrency?.[definition.type] ?? definition.lambda.maxConcurrency,
+          maxReceiveCount: maxAttempts,
+          jobTable,
+          stagingBucket: staging.bucket,
+          sealingKey,
+          secretPrefix: resourceNames.secretPrefix,
+          environment,
+          alarmTopic,
+          ...extraPermissions(definition.type),
+        }),
+    );
+
+    const ingress = new Ingress(this, 'Ingress', {
+      jobTable,
+      stagingBucket: staging.bucket,
+      sealingKey,
+      callbackSigningSecret,
+      destinationQueues: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.queue])),
+      maxReceiveCount: maxAttempts,
+      environment,
+      alarmTopic,
+    });
+    const api = new UploadsApi(this, 'Api', { handler: ingress.function });
+
+    this.addOutputs(api, ingress, staging);
+  }
+
+  private addOutputs(api: UploadsApi, ingress: Ingress, staging: StagingBucket): void {
+    const url = api.restApi.url;
+    new CfnOutput(this, 'ApiUrl', { description: 'Base URL of the HTTP API (POST v1/uploads).', value: url });
+    new CfnOutput(this, 'ApiKeyId', {
+      description: 'Send its value as x-api-key. Value: aws apigateway get-api-key --include-value --query value --output text --api-key <this id>',
+      value: api.apiKey.keyId,
+    });
+    new CfnOutput(this, 'InboxQueueUrl', { description: 'Other systems send upload requests (POST v1/uploads bodies) here.', value: ingress.inboxQueue.queueUrl });
+    new CfnOutput(this, 'InboxQueueArn', { description: 'Grant sqs:SendMessage on this to the systems that send jobs.', value: ingress.inboxQueue.queueArn });
+    new CfnOutput(this, 'StagingBucketName', { description: 'Files dropped here (with their manifest) are delivered.', value: staging.bucket.bucketName });
+    new CfnOutput(this, 'SecretPrefix', {
+      description: 'Secrets Manager names the functions may read; name credentials secrets with this prefix.',
+      value: resourceNames.secretPrefix,
+    });
+    new CfnOutput(this, 'CanonicalUserIdCommand', {
+      description: "The account's canonical user ID, for bucket policies in bucket-policy mode (or: aws s3api list-buckets --query Owner.ID --output text).",
+      value: `curl -H "x-api-key: <key>" ${url}v1/canonical-user`,
+    });
+  }
+}
+
+function contextInteger(node: Node, name: string): number | undefined {
+  const value: unknown = node.tryGetContext(name);
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isInteger(number)) throw new Error(`context ${name} must be an integer, got '${String(value)}'`);
+  return number;
+}
+
+function contextConcurrency(node: Node): Record<string, number> | undefined {
+  const value: unknown = node.tryGetContext('concurrency');
+  if (value === undefined) return undefined;
+  const map: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  const entries = typeof map === 'object' && map !== null && !Array.isArray(map) ? Object.entries(map) : [];
+  if (entries.length === 0 || entries.some(([, limit]) => !Number.isInteger(limit))) {
+    throw new Error(`context concurrency must be a JSON object of destination type → integer, e.g. {"s3":10}, got '${typeof value === 'string' ? value : JSON.stringify(value)}'`);
+  }
+  return Object.fromEntries(entries) as Record<string, number>;
+}
+
+/**
+ * The stack props an operator sets as context: `retentionDays`, `maxAttempts`, `concurrency`
+ * (JSON map, e.g. `{"youtube":2}`), `allowedSourceHosts` (comma list) and `alarmTopicArn`.
+ */
+export function stackPropsFromContext(node: Node): UploadDestinationsStackProps {
+  const allowedSourceHosts: unknown = node.tryGetContext('allowedSourceHosts');
+  const alarmTopicArn: unknown = node.tryGetContext('alarmTopicArn');
+  return {
+    retentionDays: contextInteger(node, 'retentionDays'),
+    maxAttempts: contextInteger(node, 'maxAttempts'),
+    concurrency: contextConcurrency(node),
+    allowedSourceHosts:
+      allowedSourceHosts === undefined
+        ? undefined
+        : String(allowedSourceHosts)
+            .split(',')
+            .map((host) => host.trim())
+            .filter(Boolean),
+    alarmTopicArn: alarmTopicArn === undefined ? undefined : String(alarmTopicArn),
+  };
+}
