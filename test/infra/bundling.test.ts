@@ -1,0 +1,57 @@
+import { readdirSync, readFileSync } from 'node:fs';
+import { isBuiltin } from 'node:module';
+import path from 'node:path';
+import { build } from 'esbuild';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { destinations } from '../../functions/destinations/registry.ts';
+import { synthesizeStack, type SynthesizedStack } from './synthesize.ts';
+
+let deployed: SynthesizedStack;
+let bundles: { readonly functionId: string; readonly directory: string }[];
+
+beforeAll(() => {
+  deployed = synthesizeStack({}, { bundle: true });
+  const functions = deployed.template.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs22.x' } });
+  bundles = Object.entries(functions).map(([functionId, resource]) => {
+    const assetHash = (resource.Properties.Code.S3Key as string).replace(/\.zip$/, '');
+    return { functionId, directory: path.join(deployed.app.outdir, `asset.${assetHash}`) };
+  });
+});
+
+describe('Function bundles', () => {
+  it('bundles the ingress and each destination function on its own', () => {
+    expect(bundles).toHaveLength(destinations.length + 1);
+    expect(new Set(bundles.map((bundle) => bundle.directory)).size).toBe(bundles.length);
+  });
+
+  it('ships one minified ES module and no source map', () => {
+    for (const { functionId, directory } of bundles) {
+      expect(readdirSync(directory), functionId).toEqual(['index.mjs']);
+      const code = readFileSync(path.join(directory, 'index.mjs'), 'utf8');
+      // The banner gives ESM a `require` for dependencies that still call it.
+      expect(code.split('\n')[0], functionId).toBe(
+        "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);",
+      );
+      const averageLineLength = code.length / code.split('\n').length;
+      expect(averageLineLength, `${functionId} is minified`).toBeGreaterThan(1000);
+    }
+  });
+
+  it('imports nothing but Node built-ins: the AWS SDK clients are bundled, not taken from the runtime', async () => {
+    for (const { functionId, directory } of bundles) {
+      // Re-bundling with every package external lists what the bundle still imports.
+      const { metafile } = await build({
+        entryPoints: [path.join(directory, 'index.mjs')],
+        bundle: true,
+        write: false,
+        metafile: true,
+        platform: 'node',
+        format: 'esm',
+        packages: 'external',
+        logLevel: 'silent',
+      });
+      const imports = Object.values(metafile.inputs).flatMap((input) => input.imports.map((imported) => imported.path));
+      expect(imports.filter((imported) => !isBuiltin(imported)), functionId).toEqual([]);
+    }
+  });
+});

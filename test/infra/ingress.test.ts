@@ -1,0 +1,157 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { destinations } from '../../functions/destinations/registry.ts';
+import type { DestinationPipeline } from '../../infra/constructs/destination-pipeline.ts';
+import type { Ingress } from '../../infra/constructs/ingress.ts';
+import type { StagingBucket } from '../../infra/constructs/staging-bucket.ts';
+import { defaultMaxAttempts, resourceNames } from '../../infra/resources.ts';
+import { allowing, logicalId, statementsOfRole, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
+
+let deployed: SynthesizedStack;
+let ingress: Ingress;
+let stagingBucketId: string;
+
+beforeAll(() => {
+  deployed = synthesizeStack();
+  ingress = deployed.stack.node.findChild('Ingress') as Ingress;
+  stagingBucketId = logicalId((deployed.stack.node.findChild('Staging') as StagingBucket).bucket);
+});
+
+/** The ingress function's CloudFormation properties. */
+function ingressFunction(): { Timeout: number; Runtime: string; Architectures: string[]; Environment: { Variables: Record<string, unknown> } } {
+  const [resource] = Object.values(
+    deployed.template.findResources('AWS::Lambda::Function', { Properties: { Role: { 'Fn::GetAtt': [logicalId(ingress.function.role), 'Arn'] } } }),
+  );
+  return resource?.Properties;
+}
+
+/** Renders an `Fn::Join` of strings and `{ Ref }`s, each Ref as `<logical ID>`. */
+function renderJoin(value: unknown): string {
+  const [delimiter, parts] = (value as { 'Fn::Join': [string, unknown[]] })['Fn::Join'];
+  return parts.map((part) => (typeof part === 'string' ? part : `<${(part as { Ref: string }).Ref}>`)).join(delimiter);
+}
+
+describe('Construct: Ingress', () => {
+  it('runs on Node.js 22, arm64, and knows every destination queue by type', () => {
+    const properties = ingressFunction();
+    expect(properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });
+    expect(properties.Environment.Variables).toMatchObject({ UD_SYNC_WAIT_SECONDS: '25', UD_SECRET_PREFIX: resourceNames.secretPrefix });
+    const queueUrls: unknown = JSON.parse(renderJoin(properties.Environment.Variables.UD_QUEUE_URLS));
+    expect(queueUrls).toEqual(
+      Object.fromEntries(
+        destinations.map((definition) => [
+          definition.type,
+          `<${logicalId((deployed.stack.node.findChild(`Destination-${definition.type}`) as DestinationPipeline).queue)}>`,
+        ]),
+      ),
+    );
+  });
+
+  it('answers within the API Gateway limit of 29 seconds, leaving room after the synchronous wait', () => {
+    const properties = ingressFunction();
+    expect(properties.Timeout).toBeLessThanOrEqual(29);
+    expect(Number(properties.Environment.Variables.UD_SYNC_WAIT_SECONDS)).toBeLessThan(properties.Timeout);
+  });
+
+  describe('door: inbox queue', () => {
+    it('has a named inbox queue with its dead-letter queue, redrivable back', () => {
+      deployed.template.hasResourceProperties('AWS::SQS::Queue', {
+        QueueName: resourceNames.inboxQueue,
+        SqsManagedSseEnabled: true,
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(ingress.inboxDeadLetterQueue), 'Arn'] }, maxReceiveCount: defaultMaxAttempts },
+      });
+      deployed.template.hasResourceProperties('AWS::SQS::Queue', {
+        QueueName: resourceNames.inboxDeadLetterQueue,
+        RedriveAllowPolicy: { redrivePermission: 'byQueue', sourceQueueArns: Match.anyValue() },
+      });
+    });
+
+    it('keeps an inbox message invisible six times the ingress timeout', () => {
+      deployed.template.hasResourceProperties('AWS::SQS::Queue', { QueueName: resourceNames.inboxQueue, VisibilityTimeout: 6 * ingressFunction().Timeout });
+    });
+
+    it('feeds the ingress with partial batch failures reported', () => {
+      deployed.template.hasResourceProperties('AWS::Lambda::EventSourceMapping', {
+        EventSourceArn: { 'Fn::GetAtt': [logicalId(ingress.inboxQueue), 'Arn'] },
+        FunctionName: { Ref: logicalId(ingress.function) },
+        FunctionResponseTypes: ['ReportBatchItemFailures'],
+      });
+    });
+
+    it('raises an alarm when a message reaches the inbox dead-letter queue', () => {
+      deployed.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateNumberOfMessagesVisible',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(ingress.inboxDeadLetterQueue), 'QueueName'] } }],
+        Threshold: 0,
+      });
+    });
+  });
+
+  describe('door: staging bucket', () => {
+    it('invokes the ingress for every object created in the staging bucket', () => {
+      deployed.template.hasResourceProperties('Custom::S3BucketNotifications', {
+        BucketName: { Ref: stagingBucketId },
+        NotificationConfiguration: {
+          LambdaFunctionConfigurations: [{ Events: ['s3:ObjectCreated:*'], LambdaFunctionArn: { 'Fn::GetAtt': [logicalId(ingress.function), 'Arn'] } }],
+        },
+      });
+      deployed.template.hasResourceProperties('AWS::Lambda::Permission', {
+        Action: 'lambda:InvokeFunction',
+        Principal: 's3.amazonaws.com',
+        FunctionName: { 'Fn::GetAtt': [logicalId(ingress.function), 'Arn'] },
+        SourceArn: { 'Fn::GetAtt': [stagingBucketId, 'Arn'] },
+      });
+    });
+
+    it('keeps events that failed every asynchronous attempt in a queue with an alarm', () => {
+      deployed.template.hasResourceProperties('AWS::Lambda::EventInvokeConfig', {
+        FunctionName: { Ref: logicalId(ingress.function) },
+        DestinationConfig: { OnFailure: { Destination: { 'Fn::GetAtt': [logicalId(ingress.failedEventsQueue), 'Arn'] } } },
+      });
+      deployed.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(ingress.failedEventsQueue), 'QueueName'] } }],
+      });
+    });
+  });
+
+  describe('permissions', () => {
+    it('is the one function that may send to the destination queues', () => {
+      const destinationQueueIds = destinations.map((definition) =>
+        logicalId((deployed.stack.node.findChild(`Destination-${definition.type}`) as DestinationPipeline).queue),
+      );
+      const roles = Object.keys(deployed.template.findResources('AWS::IAM::Role'));
+      const senders = roles.filter((roleId) =>
+        allowing(statementsOfRole(deployed.template, roleId), 'sqs:SendMessage').some((statement) =>
+          destinationQueueIds.some((queueId) => JSON.stringify(statement.Resource).includes(`"${queueId}"`)),
+        ),
+      );
+      expect(senders).toEqual([logicalId(ingress.function.role)]);
+    });
+
+    it('may seal with the key but not unseal', () => {
+      const statements = statementsOfRole(deployed.template, logicalId(ingress.function.role));
+      expect(allowing(statements, 'kms:GenerateDataKey')).toHaveLength(1);
+      expect(allowing(statements, 'kms:Encrypt')).toHaveLength(1);
+      expect(allowing(statements, 'kms:Decrypt')).toEqual([]);
+    });
+
+    it('may read manifests from and presign uploads into the staging bucket', () => {
+      const statements = statementsOfRole(deployed.template, logicalId(ingress.function.role));
+      const stagedObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [stagingBucketId, 'Arn'] }, '/*']] };
+      expect(allowing(statements, 's3:GetObject').map((statement) => statement.Resource)).toEqual([stagedObjects]);
+      expect(allowing(statements, 's3:PutObject').map((statement) => statement.Resource)).toEqual([stagedObjects]);
+    });
+
+    it('may list the account buckets to report the canonical user ID', () => {
+      const statements = statementsOfRole(deployed.template, logicalId(ingress.function.role));
+      expect(allowing(statements, 's3:ListAllMyBuckets').map((statement) => statement.Resource)).toEqual(['*']);
+    });
+
+    it('may read the callback signing secret and no other secret', () => {
+      const statements = statementsOfRole(deployed.template, logicalId(ingress.function.role));
+      expect(allowing(statements, 'secretsmanager:GetSecretValue').map((statement) => statement.Resource)).toEqual([
+        { Ref: logicalId(deployed.stack.node.findChild('CallbackSigningKey')) },
+      ]);
+    });
+  });
+});

@@ -1,0 +1,121 @@
+import { Match } from 'aws-cdk-lib/assertions';
+import { beforeAll, describe, expect, it } from 'vitest';
+import type { Ingress } from '../../infra/constructs/ingress.ts';
+import { maxRequestBodyKilobytes } from '../../infra/constructs/request-size-guard.ts';
+import type { UploadsApi } from '../../infra/constructs/uploads-api.ts';
+import { requestModelSchema } from '../../shared/contract/documents.ts';
+import { logicalId, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
+
+let deployed: SynthesizedStack;
+let api: UploadsApi;
+let ingressFunctionId: string;
+
+beforeAll(() => {
+  deployed = synthesizeStack();
+  api = deployed.stack.node.findChild('Api') as UploadsApi;
+  ingressFunctionId = logicalId((deployed.stack.node.findChild('Ingress') as Ingress).function);
+});
+
+/** The logical ID of the API resource at `path`, e.g. `/v1/uploads/{token}`. */
+function resourceId(path: string): string {
+  const resource = api.restApi.root.resourceForPath(path);
+  return logicalId(resource);
+}
+
+describe('Construct: UploadsApi', () => {
+  it.each([
+    ['POST', '/v1/uploads'],
+    ['GET', '/v1/uploads/{token}'],
+    ['GET', '/v1/canonical-user'],
+  ])('routes %s %s to the ingress by Lambda proxy, with an API key required', (method, path) => {
+    deployed.template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: method,
+      ResourceId: { Ref: resourceId(path) },
+      ApiKeyRequired: true,
+      RequestValidatorId: { Ref: Match.stringLikeRegexp('Validator') },
+      Integration: {
+        Type: 'AWS_PROXY',
+        IntegrationHttpMethod: 'POST',
+        Uri: Match.objectLike({ 'Fn::Join': ['', Match.arrayWith([{ 'Fn::GetAtt': [ingressFunctionId, 'Arn'] }])] }),
+      },
+    });
+  });
+
+  it('has these three routes and no other', () => {
+    deployed.template.resourceCountIs('AWS::ApiGateway::Method', 3);
+  });
+
+  it('validates the POST body against the model generated from the request schema', () => {
+    const [modelId] = Object.keys(deployed.template.findResources('AWS::ApiGateway::Model'));
+    deployed.template.hasResourceProperties('AWS::ApiGateway::Model', {
+      ContentType: 'application/json',
+      Name: 'UploadRequest',
+      Schema: requestModelSchema(),
+    });
+    deployed.template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'POST',
+      RequestModels: { 'application/json': { Ref: modelId } },
+    });
+    deployed.template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
+      ValidateRequestBody: true,
+      ValidateRequestParameters: true,
+    });
+  });
+
+  it('requires the token path parameter on GET /v1/uploads/{token}', () => {
+    deployed.template.hasResourceProperties('AWS::ApiGateway::Method', {
+      HttpMethod: 'GET',
+      ResourceId: { Ref: resourceId('/v1/uploads/{token}') },
+      RequestParameters: { 'method.request.path.token': true },
+    });
+  });
+
+  it('throttles each API key with a usage plan on the deployed stage', () => {
+    deployed.template.hasResourceProperties('AWS::ApiGateway::UsagePlan', {
+      Throttle: { RateLimit: 50, BurstLimit: 100 },
+      ApiStages: [{ ApiId: { Ref: logicalId(api.restApi) }, Stage: { Ref: logicalId(api.restApi.deploymentStage) } }],
+    });
+    deployed.template.hasResourceProperties('AWS::ApiGateway::UsagePlanKey', {
+      KeyId: { Ref: logicalId(api.apiKey) },
+      KeyType: 'API_KEY',
+    });
+  });
+
+  it('logs access as JSON and never logs request bodies', () => {
+    deployed.template.hasResourceProperties('AWS::ApiGateway::Stage', {
+      StageName: 'prod',
+      AccessLogSetting: { DestinationArn: Match.anyValue(), Format: Match.stringLikeRegexp('"requestId":"\\$context.requestId"') },
+      MethodSettings: [Match.objectLike({ LoggingLevel: 'ERROR', DataTraceEnabled: false })],
+    });
+  });
+
+  it(`refuses request bodies over ${maxRequestBodyKilobytes} KB with a web ACL on the stage`, () => {
+    const [webAclId] = Object.keys(deployed.template.findResources('AWS::WAFv2::WebACL'));
+    deployed.template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      AssociationConfig: { RequestBody: { API_GATEWAY: { DefaultSizeInspectionLimit: `KB_${maxRequestBodyKilobytes}` } } },
+      Rules: [
+        Match.objectLike({
+          Action: { Block: { CustomResponse: { ResponseCode: 413 } } },
+          Statement: {
+            SizeConstraintStatement: {
+              FieldToMatch: { Body: { OversizeHandling: 'MATCH' } },
+              ComparisonOperator: 'GT',
+              Size: maxRequestBodyKilobytes * 1024,
+              TextTransformations: [{ Priority: 0, Type: 'NONE' }],
+            },
+          },
+        }),
+      ],
+    });
+    const [association] = Object.values(deployed.template.findResources('AWS::WAFv2::WebACLAssociation'));
+    expect(association?.Properties.WebACLArn).toEqual({ 'Fn::GetAtt': [webAclId, 'Arn'] });
+    expect(association?.DependsOn).toContain(logicalId(api.restApi.deploymentStage));
+  });
+
+  it('has a regional endpoint and the account logging role stage logs need', () => {
+    deployed.template.hasResourceProperties('AWS::ApiGateway::RestApi', { EndpointConfiguration: { Types: ['REGIONAL'] } });
+    deployed.template.resourceCountIs('AWS::ApiGateway::Account', 1);
+  });
+});
