@@ -92,7 +92,8 @@ export class UploadDestinationsStack extends Stack {
     const callbackSigningSecret = new secretsmanager.Secret(this, 'CallbackSigningKey', {
       secretName: `${resourceNames.secretPrefix}${resourceNames.callbackSigningSecret}`,
       description: 'Signs the callbacks sent when a job finishes.',
-      generateSecretString: { passwordLength: 64, excludePunctuation: true },
+      // The functions read the `key` field of the secret's JSON.
+      generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'key', passwordLength: 64, excludePunctuation: true },
     });
     Validations.of(callbackSigningSecret).acknowledge({
       id: 'AwsSolutions-SMG4',

@@ -13,7 +13,14 @@ const extraPermissionsByType: Readonly<Record<string, () => ExtraPermissions>> =
   s3: () => ({
     policyStatements: [
       new iam.PolicyStatement({
-        actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetBucketAcl'],
+        actions: [
+          's3:PutObject',
+          's3:PutObjectAcl',
+          's3:PutObjectTagging',
+          's3:AbortMultipartUpload',
+          's3:ListMultipartUploadParts',
+          's3:GetBucketAcl',
+        ],
         resources: [`arn:${Aws.PARTITION}:s3:::*`],
       }),
     ],

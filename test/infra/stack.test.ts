@@ -43,10 +43,10 @@ describe('Stack: UploadDestinations', () => {
     deployed.template.hasResourceProperties('AWS::KMS::Key', { EnableKeyRotation: true });
   });
 
-  it('generates the callback signing key under the secret prefix', () => {
+  it('generates the callback signing key, as the key field of a JSON secret under the prefix', () => {
     deployed.template.hasResourceProperties('AWS::SecretsManager::Secret', {
       Name: `${resourceNames.secretPrefix}${resourceNames.callbackSigningSecret}`,
-      GenerateSecretString: { PasswordLength: 64, ExcludePunctuation: true },
+      GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: 'key', PasswordLength: 64, ExcludePunctuation: true },
     });
   });
 
