@@ -173,10 +173,18 @@ function contextInteger(node: Node, name: string): number | undefined {
   return number;
 }
 
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 function contextConcurrency(node: Node): Record<string, number> | undefined {
   const value: unknown = node.tryGetContext('concurrency');
   if (value === undefined) return undefined;
-  const map: unknown = typeof value === 'string' ? JSON.parse(value) : value;
+  const map: unknown = typeof value === 'string' ? parseJson(value) : value;
   const entries = typeof map === 'object' && map !== null && !Array.isArray(map) ? Object.entries(map) : [];
   if (entries.length === 0 || entries.some(([, limit]) => !Number.isInteger(limit))) {
     throw new Error(`context concurrency must be a JSON object of destination type → integer, e.g. {"s3":10}, got '${typeof value === 'string' ? value : JSON.stringify(value)}'`);

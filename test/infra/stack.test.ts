@@ -189,5 +189,6 @@ describe('Function: stackPropsFromContext', () => {
 
   it('fails when concurrency is not a map of integers', () => {
     expect(() => propsFrom({ concurrency: '{"s3": "lots"}' })).toThrow(/context concurrency must be a JSON object of destination type → integer/);
+    expect(() => propsFrom({ concurrency: '{s3: 2}' })).toThrow("got '{s3: 2}'");
   });
 });
