@@ -11,6 +11,8 @@ export const resourceNames = {
   secretPrefix: 'upload-destinations/',
   /** The secret (under the prefix) whose value signs callbacks. */
   callbackSigningSecret: 'callback-signing-key',
+  /** Staging-bucket prefixes the ingress listens to: presigned uploads, and files dropped with a manifest. */
+  stagingPrefixes: { presignedUploads: 'uploads/', drop: 'drop/' },
   destinationQueue: (type: string): string => `upload-destinations-${type}`,
   destinationDeadLetterQueue: (type: string): string => `upload-destinations-${type}-dlq`,
 } as const;

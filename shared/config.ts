@@ -26,6 +26,8 @@ export interface ServiceConfig {
   readonly retryBaseSeconds: number;
   /** How long job records are kept, in days. */
   readonly retentionDays: number;
+  /** How long a presigned upload URL stays valid. */
+  readonly presignedUrlSeconds: number;
   /** How long `async: false` waits for the delivery before answering with the token. */
   readonly syncWaitSeconds: number;
 }
@@ -67,6 +69,7 @@ export function readConfig(environment: Environment = process.env): ServiceConfi
     maxAttempts: positiveInteger(environment, 'UD_MAX_ATTEMPTS', defaultMaxAttempts),
     retryBaseSeconds: positiveInteger(environment, 'UD_RETRY_BASE_SECONDS', 10),
     retentionDays: positiveInteger(environment, 'UD_RETENTION_DAYS', 30),
+    presignedUrlSeconds: positiveInteger(environment, 'UD_PRESIGNED_URL_SECONDS', 3600),
     syncWaitSeconds: positiveInteger(environment, 'UD_SYNC_WAIT_SECONDS', 25),
   };
 }

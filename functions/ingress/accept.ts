@@ -1,13 +1,15 @@
+import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash, randomBytes } from 'node:crypto';
+import { resourceNames } from '../../infra/resources.ts';
 import { destinationDefinition } from '../destinations/registry.ts';
-import type { DeliveryMessage } from '../../shared/contract/message.ts';
-import { sealingContext } from '../../shared/contract/message.ts';
-import { uploadRequestSchema, type Destination, type UploadRequest } from '../../shared/contract/request.ts';
+import { sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
+import { uploadRequestSchema, type Destination, type Source, type UploadRequest } from '../../shared/contract/request.ts';
 import { formatPath, parseOrThrow } from '../../shared/contract/validate.ts';
 import { ValidationError, type FieldError } from '../../shared/errors.ts';
 import type { JobStore } from '../../shared/jobs/job-store.ts';
-import type { Job } from '../../shared/jobs/records.ts';
+import type { DestinationRecord, Job, JobRecord } from '../../shared/jobs/records.ts';
 import { namesPrivateNetwork } from '../../shared/net/address-guard.ts';
 import type { EnvelopeSealer } from '../../shared/secrets/sealer.ts';
 
@@ -18,13 +20,28 @@ export interface AcceptDependencies {
   readonly queueUrls: Readonly<Record<string, string>>;
   readonly sealer: EnvelopeSealer;
   readonly allowPrivateNetworks: boolean;
+  /** Client with the service's own identity: presigns uploads into the staging bucket. */
+  readonly s3: S3Client;
+  readonly stagingBucket: string;
+  /** How long a presigned upload URL stays valid. */
+  readonly presignedUrlSeconds: number;
 }
 
 export interface AcceptOptions {
-  /** From the `Idempotency-Key` header; the body's `idempotency_key` wins when both are given. */
-  readonly idempotencyKey?: string;
   /** `api`, `s3` or `inbox`. */
   readonly origin: string;
+  /** From the `Idempotency-Key` header (or derived by a door); the body's `idempotency_key` wins. */
+  readonly idempotencyKey?: string;
+  /** A token the door derives so the sender can find the job (S3 and inbox doors). */
+  readonly token?: string;
+}
+
+/** Where to PUT the file of a presigned-upload job. */
+export interface PresignedUpload {
+  readonly url: string;
+  readonly method: 'PUT';
+  readonly headers: Readonly<Record<string, string>>;
+  readonly expiresAt: string;
 }
 
 export interface Accepted {
@@ -32,6 +49,7 @@ export interface Accepted {
   readonly request: UploadRequest;
   /** False when an idempotency key matched an earlier job: nothing new was queued. */
   readonly created: boolean;
+  readonly presignedUpload?: PresignedUpload;
 }
 
 /** Thrown when an idempotency key is repeated with a different request. */
@@ -42,19 +60,22 @@ export class IdempotencyConflictError extends Error {
   }
 }
 
-function newToken(): string {
+export function newToken(): string {
   return `ud_${randomBytes(15).toString('base64url')}`;
 }
+
+/** Presigned uploads land under this prefix, in a folder named by the job's token. */
+export const presignedUploadPrefix = resourceNames.stagingPrefixes.presignedUploads;
 
 function destinationsOf(request: UploadRequest): Destination[] {
   return request.upload.destinations ?? (request.upload.destination ? [request.upload.destination] : []);
 }
 
-function destinationsPath(request: UploadRequest, index: number): (string | number)[] {
+function destinationPath(request: UploadRequest, index: number): (string | number)[] {
   return request.upload.destinations ? ['upload', 'destinations', index] : ['upload', 'destination'];
 }
 
-/** Splits a destination into its public fields and its inline secret fields. */
+/** Splits a destination into its open fields and its inline secret fields. */
 function splitSecrets(destination: Destination): { open: Record<string, unknown>; secrets: Record<string, string> } {
   const { secretFields } = destinationDefinition(destination.type);
   const open: Record<string, unknown> = {};
@@ -68,18 +89,13 @@ function splitSecrets(destination: Destination): { open: Record<string, unknown>
 
 /** The deployed service refuses addresses on loopback and private networks (SSRF). */
 function privateNetworkErrors(request: UploadRequest): FieldError[] {
+  const refused = (path: string): FieldError => ({ path, message: 'must not be on a loopback or private network' });
   const errors: FieldError[] = [];
-  if (request.source.url !== undefined && namesPrivateNetwork(request.source.url)) {
-    errors.push({ path: 'source.url', message: 'must not be on a loopback or private network' });
-  }
-  if (request.callback_url !== undefined && namesPrivateNetwork(request.callback_url)) {
-    errors.push({ path: 'callback_url', message: 'must not be on a loopback or private network' });
-  }
+  if (request.source.url !== undefined && namesPrivateNetwork(request.source.url)) errors.push(refused('source.url'));
+  if (request.callback_url !== undefined && namesPrivateNetwork(request.callback_url)) errors.push(refused('callback_url'));
   destinationsOf(request).forEach((destination, index) => {
     for (const { field, address } of destinationDefinition(destination.type).endpointsOf(destination)) {
-      if (namesPrivateNetwork(address)) {
-        errors.push({ path: formatPath([...destinationsPath(request, index), field]), message: 'must not be on a loopback or private network' });
-      }
+      if (namesPrivateNetwork(address)) errors.push(refused(formatPath([...destinationPath(request, index), field])));
     }
   });
   return errors;
@@ -93,48 +109,61 @@ function fingerprint(request: UploadRequest): string {
     .digest('base64url');
 }
 
-async function enqueue(job: Job, request: UploadRequest, dependencies: AcceptDependencies): Promise<void> {
-  const destinations = destinationsOf(request);
+/** Queues one message per destination still queued, from the job's records (secrets stay sealed). */
+export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, 'jobs' | 'sqs' | 'queueUrls'>): Promise<void> {
   await Promise.all(
     job.destinations
       .filter((record) => record.state === 'queued')
       .map(async (record) => {
-        const { secrets } = splitSecrets(destinations[record.index]!);
+        const queueUrl = dependencies.queueUrls[record.type];
+        if (!queueUrl) throw new Error(`no queue is configured for destination type '${record.type}'`);
         const message: DeliveryMessage = {
           version: 1,
           token: job.token,
           index: record.index,
           type: record.type,
           destination: { ...record.destination },
-          ...(Object.keys(secrets).length > 0
-            ? { sealed: await dependencies.sealer.seal(secrets, sealingContext(job.token, record.index)) }
-            : {}),
+          ...(record.sealed === undefined ? {} : { sealed: record.sealed }),
           source: job.source,
           ...(job.extension === undefined ? {} : { extension: job.extension }),
         };
-        const queueUrl = dependencies.queueUrls[record.type];
-        if (!queueUrl) throw new Error(`no queue is configured for destination type '${record.type}'`);
         await dependencies.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
       }),
   );
   await dependencies.jobs.markEnqueued(job.token);
 }
 
+/** A URL to PUT a presigned-upload job's file to, at `key` of the staging bucket. */
+async function presign(key: string, source: NonNullable<Source['presigned']>, dependencies: AcceptDependencies): Promise<PresignedUpload> {
+  const headers: Record<string, string> = source.content_type ? { 'content-type': source.content_type } : {};
+  const url = await getSignedUrl(
+    dependencies.s3,
+    new PutObjectCommand({ Bucket: dependencies.stagingBucket, Key: key, ContentType: source.content_type }),
+    { expiresIn: dependencies.presignedUrlSeconds },
+  );
+  const expiresAt = new Date(Date.now() + dependencies.presignedUrlSeconds * 1000).toISOString();
+  return { url, method: 'PUT', headers, expiresAt };
+}
+
 /**
  * The one way a job enters the service, whichever door it came through: validate the request
- * (every offending field named), refuse private-network addresses, record the job without its
- * secrets, and queue one message per destination with the secrets sealed. A repeated idempotency
- * key returns the earlier job; if that job's messages were not all queued (a crash in between),
- * they are queued now, so no job is lost and none is delivered twice.
+ * (every offending field named), refuse private-network addresses, record the job with its
+ * secrets sealed, and queue one message per destination (a presigned-upload job is queued when its
+ * file lands). A repeated idempotency key returns the earlier job; if that job's messages were not
+ * all queued (a crash in between), they are queued now, so no job is lost and none is delivered twice.
  */
 export async function accept(input: unknown, options: AcceptOptions, dependencies: AcceptDependencies): Promise<Accepted> {
   const request = parseOrThrow(uploadRequestSchema, input);
+  if (request.source.bucket !== undefined && request.source.bucket !== dependencies.stagingBucket) {
+    // The functions may read the staging bucket only.
+    throw new ValidationError([{ path: 'source.bucket', message: `must be the staging bucket '${dependencies.stagingBucket}'` }]);
+  }
   if (!dependencies.allowPrivateNetworks) {
     const errors = privateNetworkErrors(request);
     if (errors.length > 0) throw new ValidationError(errors);
   }
   const idempotencyKey = request.idempotency_key ?? options.idempotencyKey;
-  let token = newToken();
+  let token = options.token ?? newToken();
   if (idempotencyKey !== undefined) {
     const print = fingerprint(request);
     const earlier = await dependencies.jobs.reserveIdempotencyKey(idempotencyKey, token, print);
@@ -142,34 +171,59 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
       if (earlier.fingerprint !== print) throw new IdempotencyConflictError(idempotencyKey);
       token = earlier.token;
       const job = await dependencies.jobs.get(token);
-      if (job?.enqueued) return { token, request, created: false };
       if (job) {
-        await enqueue(job, request, dependencies);
+        const waiting = job.awaitingSource && !job.enqueued && request.source.presigned;
+        if (waiting) {
+          return { token, request, created: false, presignedUpload: await presign(job.source.key ?? '', request.source.presigned!, dependencies) };
+        }
+        if (!job.enqueued) await enqueue(job, dependencies);
         return { token, request, created: false };
       }
     }
   }
-  const job: Job = {
+  const now = new Date().toISOString();
+  const presignedKey = request.source.presigned ? `${presignedUploadPrefix}${token}/${request.source.presigned.filename}` : undefined;
+  const destinations: DestinationRecord[] = await Promise.all(
+    destinationsOf(request).map(async (destination, index) => {
+      const { open, secrets } = splitSecrets(destination);
+      return {
+        index,
+        type: destination.type,
+        destination: open,
+        ...(Object.keys(secrets).length > 0 ? { sealed: await dependencies.sealer.seal(secrets, sealingContext(token, index)) } : {}),
+        state: 'queued' as const,
+        attempts: 0,
+        updatedAt: now,
+      };
+    }),
+  );
+  const record: JobRecord = {
     token,
-    createdAt: new Date().toISOString(),
-    source: request.source,
+    createdAt: now,
+    source: presignedKey === undefined ? request.source : { bucket: dependencies.stagingBucket, key: presignedKey },
     ...(request.upload.extension === undefined ? {} : { extension: request.upload.extension }),
     ...(request.callback_url === undefined ? {} : { callbackUrl: request.callback_url }),
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     origin: options.origin,
     enqueued: false,
-    destinationCount: destinationsOf(request).length,
-    destinations: destinationsOf(request).map((destination, index) => ({
-      index,
-      type: destination.type,
-      destination: splitSecrets(destination).open,
-      state: 'queued',
-      attempts: 0,
-      updatedAt: new Date().toISOString(),
-    })),
+    ...(presignedKey === undefined ? {} : { awaitingSource: true }),
+    destinationCount: destinations.length,
   };
-  const { destinations, ...record } = job;
   await dependencies.jobs.create(record, destinations);
-  await enqueue(job, request, dependencies);
-  return { token, request, created: true };
+  if (presignedKey === undefined || !request.source.presigned) {
+    await enqueue({ ...record, destinations }, dependencies);
+    return { token, request, created: true };
+  }
+  return { token, request, created: true, presignedUpload: await presign(presignedKey, request.source.presigned, dependencies) };
+}
+
+/**
+ * Records a request that came through the S3 or inbox door and failed validation, so its sender
+ * can read why under `token` (nobody is there to answer with a 400).
+ */
+export async function recordRejected(token: string, origin: string, errors: readonly FieldError[], jobs: JobStore): Promise<void> {
+  await jobs.create(
+    { token, createdAt: new Date().toISOString(), source: {}, origin, enqueued: false, destinationCount: 0, rejected: { errors } },
+    [],
+  );
 }

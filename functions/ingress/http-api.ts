@@ -1,22 +1,12 @@
-import type { S3Client } from '@aws-sdk/client-s3';
-import type { Logger } from '@aws-lambda-powertools/logger';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { bucketPolicy, canonicalUserId } from '../destinations/s3/bucket-policy.ts';
+import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { isFinal } from '../../shared/jobs/records.ts';
-import { accept, IdempotencyConflictError, type AcceptDependencies } from './accept.ts';
+import { accept, IdempotencyConflictError } from './accept.ts';
+import type { IngressDependencies } from './dependencies.ts';
 
-export interface HttpApiDependencies extends AcceptDependencies {
-  /** Client with the service's own identity (reports its canonical user ID). */
-  readonly s3: S3Client;
-  /** How long `async: false` waits for the delivery before answering with the token. */
-  readonly syncWaitSeconds: number;
-  readonly log: Logger;
-}
-
-/** Largest request body accepted; a request is a small JSON document. */
-export const maxBodyBytes = 256 * 1024;
 
 function json(statusCode: number, body: unknown): APIGatewayProxyResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -31,7 +21,7 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   return entry?.[1] ?? undefined;
 }
 
-async function waitForDelivery(token: string, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+async function waitForDelivery(token: string, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
   const deadline = Date.now() + dependencies.syncWaitSeconds * 1000;
   for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
     const job = await dependencies.jobs.get(token);
@@ -44,10 +34,10 @@ async function waitForDelivery(token: string, dependencies: HttpApiDependencies)
   }
 }
 
-async function postUpload(event: APIGatewayProxyEvent, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+async function postUpload(event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
   const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : (event.body ?? '');
-  if (Buffer.byteLength(raw) > maxBodyBytes) {
-    return problem(413, 'request_too_large', `the request body must be at most ${maxBodyBytes} bytes`);
+  if (Buffer.byteLength(raw) > maxRequestBodyBytes) {
+    return problem(413, 'request_too_large', `the request body must be at most ${maxRequestBodyBytes} bytes`);
   }
   let body: unknown;
   try {
@@ -58,23 +48,27 @@ async function postUpload(event: APIGatewayProxyEvent, dependencies: HttpApiDepe
   const idempotencyKey = header(event, 'idempotency-key');
   const accepted = await accept(body, { origin: 'api', ...(idempotencyKey ? { idempotencyKey } : {}) }, dependencies);
   dependencies.log.info('job accepted', { token: accepted.token, created: accepted.created });
+  if (accepted.presignedUpload) {
+    const { url, method, headers, expiresAt } = accepted.presignedUpload;
+    return json(202, { token: accepted.token, upload: '', upload_url: url, upload_method: method, upload_headers: headers, upload_expires_at: expiresAt });
+  }
   if (accepted.request.upload.async) return json(202, { token: accepted.token, upload: '' });
   return waitForDelivery(accepted.token, dependencies);
 }
 
-async function getUpload(token: string, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+async function getUpload(token: string, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
   const job = await dependencies.jobs.get(token);
   return job ? json(200, jobView(job)) : problem(404, 'not_found', `no job with token '${token}'`);
 }
 
-async function getCanonicalUser(event: APIGatewayProxyEvent, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+async function getCanonicalUser(event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
   const id = await canonicalUserId(dependencies.s3);
   const bucket = event.queryStringParameters?.bucket;
   return json(200, { canonical_user_id: id, ...(bucket ? { bucket_policy: bucketPolicy(bucket, id) } : {}) });
 }
 
 /** The HTTP API: routes, JSON answers, and every failure as a JSON problem (never a stack trace). */
-export async function handleHttp(event: APIGatewayProxyEvent, dependencies: HttpApiDependencies): Promise<APIGatewayProxyResult> {
+export async function handleHttp(event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
   const path = event.path.replace(/\/+$/, '');
   try {
     if (path === '/v1/uploads') {

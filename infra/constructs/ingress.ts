@@ -86,7 +86,11 @@ export class Ingress extends Construct {
 
   /** S3 invokes the function asynchronously; events that fail every retry land in a queue. */
   private addStagingBucketDoor(stagingBucket: s3.IBucket, alarmTopic: sns.ITopic | undefined): sqs.Queue {
-    stagingBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3Notifications.LambdaDestination(this.function));
+    // Only the prefixes the ingress acts on, so other staged objects cost no invocation.
+    const notified = new s3Notifications.LambdaDestination(this.function);
+    for (const prefix of Object.values(resourceNames.stagingPrefixes)) {
+      stagingBucket.addEventNotification(s3.EventType.OBJECT_CREATED, notified, { prefix });
+    }
     // CDK sets the notification with a handler of its own, a singleton at the stack's root.
     const notificationsHandler = Stack.of(this).node.children.find((child) => child.node.id.startsWith('BucketNotificationsHandler'));
     if (!notificationsHandler) throw new Error('Ingress: CDK no longer adds a BucketNotificationsHandler; update the acknowledgement below');

@@ -1,9 +1,10 @@
 import type * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
+import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 
-/** The largest request body the API accepts: room for ten destinations with inline credentials. */
-export const maxRequestBodyKilobytes = 64;
+/** The largest request body the API accepts, in the KB steps WAF counts in. */
+export const maxRequestBodyKilobytes = maxRequestBodyBytes / 1024;
 
 export interface RequestSizeGuardProps {
   /** The API Gateway stage to protect. */

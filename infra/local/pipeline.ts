@@ -10,9 +10,13 @@ import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { destinations } from '../../functions/destinations/registry.ts';
 import { defaultMaxAttempts, resourceNames } from '../resources.ts';
+import type { Context, S3Event } from 'aws-lambda';
 import { startHttpGateway, type ApiHandler } from './http-gateway.ts';
+import { lambdaContext } from './lambda-context.ts';
 import { startLocalS3, type LocalS3 } from './s3-server.ts';
 import { SqsEventSource, type SqsHandler } from './sqs-event-source.ts';
+
+type S3Handler = (event: S3Event, context: Context) => Promise<unknown>;
 
 export interface LocalPipelineOptions {
   /** Where the embedded S3 keeps objects and where the local key and secrets live. */
@@ -36,6 +40,9 @@ export interface LocalPipeline {
   /** Destination type → queue URL. */
   readonly queueUrls: Readonly<Record<string, string>>;
   readonly deadLetterQueueUrls: Readonly<Record<string, string>>;
+  /** Where other systems send requests (the SQS door). */
+  readonly inboxQueueUrl: string;
+  readonly inboxDeadLetterQueueUrl: string;
   /** A bucket of the embedded S3 to deliver into, with its keys stored as the secret `local-s3`. */
   readonly deliveryBucket: string;
   readonly secretsFile: string;
@@ -44,6 +51,7 @@ export interface LocalPipeline {
 
 export const localDeliveryBucket = 'deliveries';
 export const localCredentialsSecret = 'local-s3';
+const ingressTimeoutSeconds = 29;
 /** Locally a crashed invocation's messages come back after this, not after 6 × the timeout. */
 const localVisibilityTimeoutSeconds = 300;
 
@@ -182,9 +190,28 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       closers.push(() => source.stop());
     }
 
-    const ingress = (await import('../../functions/ingress/handler.ts')) as { handler: ApiHandler };
-    const gateway = await startHttpGateway(ingress.handler, options.ports?.api ?? 0, 29);
+    // One ingress function behind the three doors, as in the stack.
+    const ingress = (await import('../../functions/ingress/handler.ts')) as { handler: ApiHandler & SqsHandler & S3Handler };
+    const gateway = await startHttpGateway(ingress.handler, options.ports?.api ?? 0, ingressTimeoutSeconds);
     closers.push(() => gateway.close());
+    const inbox = await createQueuePair(sqs, resourceNames.inboxQueue, resourceNames.inboxDeadLetterQueue, maxAttempts);
+    const inboxSource = new SqsEventSource({
+      sqs,
+      queueUrl: inbox.queue.url,
+      queueArn: inbox.queue.arn,
+      handler: ingress.handler,
+      functionName: 'upload-destinations-ingress',
+      timeoutSeconds: ingressTimeoutSeconds,
+      concurrency: 2,
+      ...(options.onError ? { onError: options.onError } : {}),
+    });
+    inboxSource.start();
+    closers.push(() => inboxSource.stop());
+    // S3 invokes the function asynchronously and retries twice; locally a failure is reported.
+    s3.onEvent((event) => {
+      if (!event.Records.some((record) => record.s3.bucket.name === resourceNames.stagingBucket)) return;
+      ingress.handler(event, lambdaContext('upload-destinations-ingress', ingressTimeoutSeconds)).catch((error: unknown) => options.onError?.(error));
+    });
 
     return {
       apiUrl: gateway.url,
@@ -193,6 +220,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       dynamodbEndpoint,
       queueUrls,
       deadLetterQueueUrls: Object.fromEntries(Object.entries(queues).map(([type, pair]) => [type, pair.deadLetter.url])),
+      inboxQueueUrl: inbox.queue.url,
+      inboxDeadLetterQueueUrl: inbox.deadLetter.url,
       deliveryBucket: localDeliveryBucket,
       secretsFile,
       close,

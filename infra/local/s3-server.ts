@@ -2,6 +2,8 @@ import { Agent, request as httpRequest, createServer, type IncomingHttpHeaders, 
 import type { AddressInfo } from 'node:net';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
+import type { S3Event } from 'aws-lambda';
+import type { EventEmitter } from 'node:events';
 import S3rver from 's3rver';
 
 /** One request as it reached the local S3, for tests that check what was sent. */
@@ -29,6 +31,8 @@ export interface LocalS3 {
   readonly requests: RecordedS3Request[];
   /** Makes `bucket` behave like one with Object Ownership "bucket owner enforced" (ACLs disabled). */
   enforceBucketOwner(bucket: string): void;
+  /** Calls `listener` with each S3 event notification (ObjectCreated:Put, :Post, :Copy, …), as S3 sends them. */
+  onEvent(listener: (event: S3Event) => void): void;
   /** Open multipart uploads of `bucket`, as ListMultipartUploads reports them. */
   openUploads(bucket: string): Promise<string[]>;
   close(): Promise<void>;
@@ -185,6 +189,15 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     canonicalUserId,
     requests,
     enforceBucketOwner: (bucket) => enforced.add(bucket),
+    onEvent: (listener) => {
+      // s3rver sends keys as stored; S3 URL-encodes them in notifications (space as '+').
+      (backend as unknown as EventEmitter).on('event', (event: S3Event) => {
+        for (const record of event.Records) {
+          record.s3.object.key = encodeURIComponent(record.s3.object.key).replace(/%20/g, '+').replace(/%2F/g, '/');
+        }
+        listener(event);
+      });
+    },
     openUploads,
     close: async () => {
       server.closeAllConnections();

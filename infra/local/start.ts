@@ -53,7 +53,7 @@ Upload Destinations is running locally.
   API                 ${pipeline.apiUrl}          (POST /v1/uploads, GET /v1/uploads/{token})
   S3 (s3rver)         ${pipeline.s3.endpoint}     staging bucket: ${resourceNames.stagingBucket}, delivery bucket: ${pipeline.deliveryBucket}
                                              access key ${pipeline.s3.accessKeyId} / secret ${pipeline.s3.secretAccessKey}
-  SQS (fauxqs)        ${pipeline.sqsEndpoint}
+  SQS (fauxqs)        ${pipeline.sqsEndpoint}     inbox queue: ${pipeline.inboxQueueUrl}
   DynamoDB (dynalite) ${pipeline.dynamodbEndpoint}
   Secrets (file)      ${pipeline.secretsFile}
 

@@ -66,7 +66,7 @@ export class JobStore {
   }
 
   /** Writes a new job and its destinations, all `queued`. */
-  public async create(job: JobRecord, destinations: readonly Pick<DestinationRecord, 'type' | 'destination'>[]): Promise<void> {
+  public async create(job: JobRecord, destinations: readonly Pick<DestinationRecord, 'type' | 'destination' | 'sealed'>[]): Promise<void> {
     const at = job.createdAt;
     const expiresAt = this.expiresAt();
     const items = [
@@ -77,6 +77,7 @@ export class JobStore {
         index,
         type: destination.type,
         destination: destination.destination,
+        sealed: destination.sealed,
         state: 'queued',
         attempts: 0,
         updatedAt: at,

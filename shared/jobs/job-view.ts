@@ -9,7 +9,8 @@ export function jobView(job: Job): Record<string, unknown> {
   const delivered = job.destinations.find((destination) => destination.state === 'succeeded');
   return {
     token: job.token,
-    state: jobState(job.destinations),
+    state: jobState(job),
+    ...(job.rejected ? { errors: job.rejected.errors } : {}),
     upload: delivered?.url ?? '',
     created_at: job.createdAt,
     origin: job.origin,

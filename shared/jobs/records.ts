@@ -15,6 +15,8 @@ export interface DestinationRecord {
   readonly type: string;
   /** The destination's fields with every secret field removed. */
   readonly destination: Readonly<Record<string, unknown>>;
+  /** The destination's inline secret fields, envelope-sealed (never in clear). */
+  readonly sealed?: string;
   readonly state: DestinationState;
   readonly attempts: number;
   readonly url?: string;
@@ -49,6 +51,10 @@ export interface JobRecord {
   readonly origin: string;
   /** Set once every destination's message is on its queue. */
   readonly enqueued: boolean;
+  /** A presigned-upload job waits for its file to land in the staging bucket before it is queued. */
+  readonly awaitingSource?: boolean;
+  /** Why a job from the S3 or inbox door was refused (it then has no destinations). */
+  readonly rejected?: { readonly errors: readonly { readonly path: string; readonly message: string }[] };
   readonly destinationCount: number;
   readonly callback?: CallbackRecord;
 }
@@ -57,11 +63,13 @@ export interface Job extends JobRecord {
   readonly destinations: readonly DestinationRecord[];
 }
 
-export type JobState = 'queued' | 'in_progress' | 'succeeded' | 'failed' | 'partially_failed';
+export type JobState = 'rejected' | 'awaiting_source' | 'queued' | 'in_progress' | 'succeeded' | 'failed' | 'partially_failed';
 
 /** The job's overall state, derived from its destinations. */
-export function jobState(destinations: readonly Pick<DestinationRecord, 'state'>[]): JobState {
-  const states = destinations.map((destination) => destination.state);
+export function jobState(job: Pick<Job, 'destinations' | 'rejected' | 'awaitingSource' | 'enqueued'>): JobState {
+  if (job.rejected) return 'rejected';
+  if (job.awaitingSource && !job.enqueued) return 'awaiting_source';
+  const states = job.destinations.map((destination) => destination.state);
   if (states.every((state) => state === 'queued')) return 'queued';
   if (states.some((state) => state !== 'succeeded' && state !== 'failed')) return 'in_progress';
   if (states.every((state) => state === 'succeeded')) return 'succeeded';

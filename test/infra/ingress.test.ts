@@ -88,11 +88,16 @@ describe('Construct: Ingress', () => {
   });
 
   describe('door: staging bucket', () => {
-    it('invokes the ingress for every object created in the staging bucket', () => {
+    it('invokes the ingress for objects created under the presigned-upload and drop prefixes only', () => {
+      const notified = (prefix: string) => ({
+        Events: ['s3:ObjectCreated:*'],
+        Filter: { Key: { FilterRules: [{ Name: 'prefix', Value: prefix }] } },
+        LambdaFunctionArn: { 'Fn::GetAtt': [logicalId(ingress.function), 'Arn'] },
+      });
       deployed.template.hasResourceProperties('Custom::S3BucketNotifications', {
         BucketName: { Ref: stagingBucketId },
         NotificationConfiguration: {
-          LambdaFunctionConfigurations: [{ Events: ['s3:ObjectCreated:*'], LambdaFunctionArn: { 'Fn::GetAtt': [logicalId(ingress.function), 'Arn'] } }],
+          LambdaFunctionConfigurations: [notified('uploads/'), notified('drop/')],
         },
       });
       deployed.template.hasResourceProperties('AWS::Lambda::Permission', {

@@ -53,6 +53,7 @@ describe('cdk-nag AwsSolutions', () => {
   it('acknowledges exactly these findings, each as narrowly as the rule allows', () => {
     expect([...acknowledgements(deployed.app).keys()].map((id) => id.replace(/<(\w+?)[0-9A-F]{8}\.Arn>/, '<$1.Arn>')).sort()).toEqual(
       [
+        'AwsSolutions-APIG2',
         'AwsSolutions-APIG4',
         'AwsSolutions-COG4',
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',

@@ -45,7 +45,7 @@ describe('Construct: UploadsApi', () => {
     deployed.template.resourceCountIs('AWS::ApiGateway::Method', 3);
   });
 
-  it('validates the POST body against the model generated from the request schema', () => {
+  it('describes the POST body with the model generated from the request schema, and leaves its validation to the ingress', () => {
     const [modelId] = Object.keys(deployed.template.findResources('AWS::ApiGateway::Model'));
     deployed.template.hasResourceProperties('AWS::ApiGateway::Model', {
       ContentType: 'application/json',
@@ -56,8 +56,9 @@ describe('Construct: UploadsApi', () => {
       HttpMethod: 'POST',
       RequestModels: { 'application/json': { Ref: modelId } },
     });
+    // API Gateway's own body validation answers without naming fields; the ingress names every one.
     deployed.template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
-      ValidateRequestBody: true,
+      ValidateRequestBody: false,
       ValidateRequestParameters: true,
     });
   });

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { classifyGeneric } from '../../shared/delivery/classify.ts';
 import { retryDelaySeconds } from '../../shared/delivery/runner.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
-import { jobState } from '../../shared/jobs/records.ts';
+import { jobState, type DestinationRecord } from '../../shared/jobs/records.ts';
 import { isPrivateAddress, namesPrivateNetwork } from '../../shared/net/address-guard.ts';
 import { redactUrl } from '../../shared/net/redact.ts';
 
@@ -44,7 +44,12 @@ describe('job state', () => {
     [['failed'], 'failed'],
     [['succeeded', 'failed'], 'partially_failed'],
   ] as const)('of %j is %s', (states, expected) => {
-    expect(jobState(states.map((state) => ({ state })))).toBe(expected);
+    expect(jobState({ enqueued: true, destinations: states.map((state) => ({ state }) as DestinationRecord) })).toBe(expected);
+  });
+
+  it('is awaiting_source until a presigned upload lands, and rejected when refused', () => {
+    expect(jobState({ enqueued: false, awaitingSource: true, destinations: [] })).toBe('awaiting_source');
+    expect(jobState({ enqueued: false, rejected: { errors: [] }, destinations: [] })).toBe('rejected');
   });
 });
 

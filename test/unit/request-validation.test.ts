@@ -85,8 +85,9 @@ describe('the upload request contract', () => {
 
   it.each([
     ['a missing source', { upload: request({}).upload }, { source: 'is required' }],
-    ['an empty source', { ...request({}), source: {} }, { 'source.url': 'is required (or bucket and key)' }],
-    ['a source with url and bucket', { ...request({}), source: { url: 'https://a.example/x', bucket: 'b', key: 'k' } }, { 'source.url': 'give either url, or bucket and key, not both' }],
+    ['an empty source', { ...request({}), source: {} }, { 'source.url': 'is required (or bucket and key, or presigned)' }],
+    ['a source with url and bucket', { ...request({}), source: { url: 'https://a.example/x', bucket: 'b', key: 'k' } }, { 'source.url': 'give one of url, bucket and key, or presigned' }],
+    ['a presigned file name with a slash', { ...request({}), source: { presigned: { filename: 'a/b.mp4' } } }, { 'source.presigned.filename': expect.stringContaining('without slashes') }],
     ['a bucket source without key', { ...request({}), source: { bucket: 'b' } }, { 'source.key': 'is required with a bucket source' }],
     ['an ftp source', { ...request({}), source: { url: 'ftp://a.example/x' } }, { 'source.url': 'must be an http:// or https:// URL' }],
     ['no destination', { source: { url: 'https://a.example/x' }, upload: {} }, { 'upload.destination': 'give exactly one of destination or destinations' }],

@@ -1,0 +1,30 @@
+import type { Logger } from '@aws-lambda-powertools/logger';
+import { readConfig } from '../../shared/config.ts';
+import { JobStore } from '../../shared/jobs/job-store.ts';
+import { dynamoClient, sqsClient, stagingS3Client } from '../../shared/lambda/aws-clients.ts';
+import { sealerFor } from '../../shared/lambda/secrets.ts';
+import type { AcceptDependencies } from './accept.ts';
+
+/** What every door of the ingress needs. */
+export interface IngressDependencies extends AcceptDependencies {
+  /** How long `async: false` waits for the delivery before answering with the token. */
+  readonly syncWaitSeconds: number;
+  readonly log: Logger;
+}
+
+/** Built once per cold start from the environment. */
+export function ingressDependencies(log: Logger): IngressDependencies {
+  const config = readConfig();
+  return {
+    jobs: new JobStore(config.tableName, dynamoClient(config), config.retentionDays),
+    sqs: sqsClient(config),
+    queueUrls: config.queueUrls,
+    sealer: sealerFor(config),
+    allowPrivateNetworks: config.allowPrivateNetworks,
+    s3: stagingS3Client(config),
+    stagingBucket: config.stagingBucket,
+    presignedUrlSeconds: config.presignedUrlSeconds,
+    syncWaitSeconds: config.syncWaitSeconds,
+    log,
+  };
+}

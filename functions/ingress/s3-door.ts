@@ -1,0 +1,101 @@
+import { GetObjectCommand, HeadObjectCommand, NotFound, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createHash } from 'node:crypto';
+import { resourceNames } from '../../infra/resources.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import { jobView } from '../../shared/jobs/job-view.ts';
+import { accept, enqueue, IdempotencyConflictError, presignedUploadPrefix, recordRejected } from './accept.ts';
+import type { IngressDependencies } from './dependencies.ts';
+
+/** Files dropped under this prefix are delivered as their side-car manifest says. */
+export const dropPrefix = resourceNames.stagingPrefixes.drop;
+/** `drop/clip.mp4.upload.json` holds the request (without `source`) for `drop/clip.mp4`. */
+export const manifestSuffix = '.upload.json';
+/** The door writes the job it made beside the file, so the sender can find it. */
+export const jobNoteSuffix = '.upload-job.json';
+
+/** One ObjectCreated notification, its key decoded as S3 encodes it (`+` for space). */
+export interface CreatedObject {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+export function decodeEventKey(key: string): string {
+  return decodeURIComponent(key.replace(/\+/g, ' '));
+}
+
+/** A presigned upload has landed: queue the job that was waiting for it. */
+async function presignedUploadLanded(key: string, dependencies: IngressDependencies): Promise<void> {
+  const token = key.slice(presignedUploadPrefix.length).split('/')[0] ?? '';
+  const job = await dependencies.jobs.get(token);
+  if (!job || job.source.key !== key) {
+    dependencies.log.warn('upload landed for no waiting job; ignored', { key });
+    return;
+  }
+  if (job.enqueued) return;
+  await enqueue(job, dependencies);
+  dependencies.log.info('presigned upload landed; job queued', { token });
+}
+
+async function readManifest(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | undefined> {
+  try {
+    const object = await dependencies.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    return await object.Body!.transformToString();
+  } catch (error) {
+    if (error instanceof NoSuchKey) return undefined;
+    throw error;
+  }
+}
+
+async function etagOf(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | undefined> {
+  try {
+    return (await dependencies.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag ?? '';
+  } catch (error) {
+    if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * A file and its manifest are both in the drop folder (whichever landed second triggers this):
+ * accept the manifest's request with the file as its source. The token is derived from the file's
+ * key and ETag, so both notifications, and any redelivery, make one job; a manifest that fails
+ * validation becomes a rejected job with the reasons. Either way `<file>.upload-job.json` tells the
+ * sender the token and state.
+ */
+async function dropped(bucket: string, key: string, dependencies: IngressDependencies): Promise<void> {
+  const fileKey = key.endsWith(manifestSuffix) ? key.slice(0, -manifestSuffix.length) : key;
+  const [etag, manifest] = await Promise.all([
+    etagOf(bucket, fileKey, dependencies),
+    readManifest(bucket, `${fileKey}${manifestSuffix}`, dependencies),
+  ]);
+  if (etag === undefined || manifest === undefined) return;
+  const token = `s3-${createHash('sha256').update(`${bucket}/${fileKey}#${etag}`).digest('base64url').slice(0, 24)}`;
+  let errors;
+  try {
+    const request = JSON.parse(manifest) as Record<string, unknown>;
+    if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+      throw new ValidationError([{ path: '', message: 'the manifest must be a JSON object' }]);
+    }
+    if ('source' in request) throw new ValidationError([{ path: 'source', message: 'is set by the dropped file; leave it out of the manifest' }]);
+    await accept({ ...request, source: { bucket, key: fileKey } }, { origin: 's3', token, idempotencyKey: token }, dependencies);
+  } catch (error) {
+    if (error instanceof SyntaxError) errors = [{ path: '', message: 'the manifest is not valid JSON' }];
+    else if (error instanceof ValidationError) errors = error.fields;
+    else if (error instanceof IdempotencyConflictError) errors = [{ path: 'idempotency_key', message: error.message }];
+    else throw error;
+    await recordRejected(token, 's3', errors, dependencies.jobs);
+  }
+  const job = await dependencies.jobs.get(token);
+  const note = job ? jobView(job) : { token };
+  await dependencies.s3.send(
+    new PutObjectCommand({ Bucket: bucket, Key: `${fileKey}${jobNoteSuffix}`, Body: JSON.stringify(note, null, 2), ContentType: 'application/json' }),
+  );
+  dependencies.log.info('dropped file handled', { token, rejected: errors !== undefined });
+}
+
+/** The staging-bucket door: presigned uploads landing, and files dropped with a manifest. */
+export async function handleObjectCreated(object: CreatedObject, dependencies: IngressDependencies): Promise<void> {
+  if (object.bucket !== dependencies.stagingBucket) return;
+  if (object.key.startsWith(presignedUploadPrefix)) return presignedUploadLanded(object.key, dependencies);
+  if (object.key.startsWith(dropPrefix) && !object.key.endsWith(jobNoteSuffix)) return dropped(object.bucket, object.key, dependencies);
+}
