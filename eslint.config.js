@@ -11,6 +11,11 @@ export default tseslint.config(
     },
   },
   {
+    // Plain JavaScript runs on Node (the bootstrap that installs dependencies).
+    files: ['**/*.mjs'],
+    languageOptions: { globals: { console: 'readonly', URL: 'readonly', process: 'readonly' } },
+  },
+  {
     // Tests read loosely typed JSON answers.
     files: ['test/**/*.ts'],
     rules: { '@typescript-eslint/no-explicit-any': 'off' },
