@@ -4,6 +4,8 @@
  */
 export const resourceNames = {
   table: 'upload-destinations-jobs',
+  /** The job table's string keys (a job's token; `job` or `destination#NNN`) and its TTL attribute. */
+  tableKeys: { partition: 'token', sort: 'item', expiry: 'expiresAt' },
   stagingBucket: 'upload-destinations-staging',
   inboxQueue: 'upload-destinations-inbox',
   inboxDeadLetterQueue: 'upload-destinations-inbox-dlq',

@@ -72,10 +72,10 @@ export class UploadDestinationsStack extends Stack {
 
     const jobTable = new dynamodb.Table(this, 'JobTable', {
       tableName: resourceNames.table,
-      partitionKey: { name: 'token', type: dynamodb.AttributeType.STRING },
-      sortKey: { name: 'item', type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: resourceNames.tableKeys.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: resourceNames.tableKeys.sort, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: 'expiresAt',
+      timeToLiveAttribute: resourceNames.tableKeys.expiry,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,

@@ -132,12 +132,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         TableName: resourceNames.table,
         BillingMode: 'PAY_PER_REQUEST',
         KeySchema: [
-          { AttributeName: 'token', KeyType: 'HASH' },
-          { AttributeName: 'item', KeyType: 'RANGE' },
+          { AttributeName: resourceNames.tableKeys.partition, KeyType: 'HASH' },
+          { AttributeName: resourceNames.tableKeys.sort, KeyType: 'RANGE' },
         ],
         AttributeDefinitions: [
-          { AttributeName: 'token', AttributeType: 'S' },
-          { AttributeName: 'item', AttributeType: 'S' },
+          { AttributeName: resourceNames.tableKeys.partition, AttributeType: 'S' },
+          { AttributeName: resourceNames.tableKeys.sort, AttributeType: 'S' },
         ],
       }),
     );

@@ -38,6 +38,18 @@ async function delivered(key: string): Promise<Buffer> {
   }, 20_000, `${key} to be delivered`);
 }
 
+/** The job note the S3 door writes beside a dropped file. */
+async function jobNote(fileKey: string): Promise<Record<string, any>> {
+  return waitFor(async () => {
+    try {
+      const object = await s3.send(new GetObjectCommand({ Bucket: staging, Key: `${fileKey}.upload-job.json` }));
+      return JSON.parse(await object.Body!.transformToString()) as Record<string, any>;
+    } catch {
+      return undefined;
+    }
+  }, 10_000, `the job note of ${fileKey}`);
+}
+
 function destination(filename: string) {
   return { type: 's3', bucket: pipeline.deliveryBucket, filename, endpoint: pipeline.s3.endpoint, credentials: 'local-s3' };
 }
@@ -71,14 +83,7 @@ describe('the S3 door', () => {
 
     // Assess
     expect(sha256(await delivered('dropped/clip.mp4'))).toBe(sha256(bytes));
-    const note = await waitFor(async () => {
-      try {
-        const object = await s3.send(new GetObjectCommand({ Bucket: staging, Key: 'drop/team a/clip.mp4.upload-job.json' }));
-        return JSON.parse(await object.Body!.transformToString()) as Record<string, any>;
-      } catch {
-        return undefined;
-      }
-    }, 10_000, 'the job note');
+    const note = await jobNote('drop/team a/clip.mp4');
     expect(note.token).toMatch(/^s3-/);
     expect((await settled(note.token)).state).toBe('succeeded');
     const puts = pipeline.s3.requests.filter((entry) => entry.method === 'PUT' && entry.path === '/deliveries/dropped/clip.mp4');
@@ -95,14 +100,7 @@ describe('the S3 door', () => {
       }),
     );
 
-    const note = await waitFor(async () => {
-      try {
-        const object = await s3.send(new GetObjectCommand({ Bucket: staging, Key: 'drop/bad.mp4.upload-job.json' }));
-        return JSON.parse(await object.Body!.transformToString()) as Record<string, any>;
-      } catch {
-        return undefined;
-      }
-    }, 10_000, 'the job note');
+    const note = await jobNote('drop/bad.mp4');
     expect(note.state).toBe('rejected');
     expect(note.errors.map((error: { path: string }) => error.path)).toContain('upload.destination.filename');
   });
