@@ -1,0 +1,4 @@
+import { openApiDocument } from '../../shared/contract/documents.ts';
+
+/** `npm run --silent openapi > openapi.json`: the HTTP API's OpenAPI 3.0 document, from the request schema. */
+console.log(JSON.stringify(openApiDocument(), null, 2));

@@ -1,0 +1,63 @@
+import { describe, expect, it } from 'vitest';
+import { accept, type AcceptDependencies } from '../../functions/ingress/accept.ts';
+import { ValidationError } from '../../shared/errors.ts';
+import { openApiDocument, requestModelSchema } from '../../shared/contract/documents.ts';
+
+/** Dependencies that fail the test if a refused request gets as far as touching them. */
+const untouchable = new Proxy({} as AcceptDependencies, {
+  get: (_target, name) => {
+    if (name === 'allowPrivateNetworks') return false;
+    if (name === 'stagingBucket') return 'upload-destinations-staging';
+    throw new Error(`a refused request reached ${String(name)}`);
+  },
+});
+
+async function refusal(request: unknown): Promise<Record<string, string>> {
+  const error = await accept(request, { origin: 'api' }, untouchable).catch((caught: unknown) => caught);
+  expect(error).toBeInstanceOf(ValidationError);
+  return Object.fromEntries((error as ValidationError).fields.map((field) => [field.path, field.message]));
+}
+
+const destination = { type: 's3', bucket: 'my-videos', filename: 'a.mp4', aws_use_policy: true };
+
+describe('the deployed ingress', () => {
+  it('refuses sources, callbacks and endpoints on loopback and private networks, naming each field', async () => {
+    const fields = await refusal({
+      source: { url: 'http://169.254.169.254/latest/meta-data/' },
+      upload: { destinations: [destination, { ...destination, endpoint: 'http://localhost:9000' }, { ...destination, s3host: '10.0.0.5' }] },
+      callback_url: 'http://127.0.0.1:8080/hook',
+    });
+
+    expect(fields).toEqual({
+      'source.url': 'must not be on a loopback or private network',
+      callback_url: 'must not be on a loopback or private network',
+      'upload.destinations[1].endpoint': 'must not be on a loopback or private network',
+      'upload.destinations[2].s3host': 'must not be on a loopback or private network',
+    });
+  });
+
+  it('reads sources only from its staging bucket', async () => {
+    expect(await refusal({ source: { bucket: 'someone-elses', key: 'a.mp4' }, upload: { destination } })).toEqual({
+      'source.bucket': "must be the staging bucket 'upload-destinations-staging'",
+    });
+  });
+});
+
+describe('the API documents', () => {
+  it('give API Gateway a draft-04 model of the request with every destination field', () => {
+    const model = requestModelSchema() as { $schema: string; properties: { upload: { properties: { destination: { oneOf: { properties: object }[] } } } } };
+
+    expect(model.$schema).toBe('http://json-schema.org/draft-04/schema#');
+    expect(Object.keys(model.properties.upload.properties.destination.oneOf[0]!.properties)).toEqual(
+      expect.arrayContaining(['bucket', 'filename', 'aws_use_policy', 's3host', 'secure', 'contenttype', 'contentdisposition', 'acl', 'reduced_redundancy', 'cachecontrol', 'metadata', 'storageclass', 'tags', 'headers', 'encryption']),
+    );
+  });
+
+  it('describe the three routes in OpenAPI with the same request schema', () => {
+    const document = openApiDocument() as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: object }> } }>> };
+
+    expect(document.openapi).toBe('3.0.3');
+    expect(Object.keys(document.paths)).toEqual(['/v1/uploads', '/v1/uploads/{token}', '/v1/canonical-user']);
+    expect(JSON.stringify(document.paths['/v1/uploads']!.post!.requestBody!.content['application/json']!.schema)).toContain('"aws_use_policy"');
+  });
+});
