@@ -1,4 +1,4 @@
-import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
@@ -12,6 +12,7 @@ import { destinations } from '../../functions/destinations/registry.ts';
 import { defaultMaxAttempts, resourceNames } from '../resources.ts';
 import type { Context, S3Event } from 'aws-lambda';
 import { startHttpGateway, type ApiHandler } from './http-gateway.ts';
+import { createJobTable } from './job-table.ts';
 import { lambdaContext } from './lambda-context.ts';
 import { startLocalS3, type LocalS3 } from './s3-server.ts';
 import { SqsEventSource, type SqsHandler } from './sqs-event-source.ts';
@@ -127,20 +128,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const credentials = { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey };
 
     const dynamo = new DynamoDBClient({ region, endpoint: dynamodbEndpoint, credentials });
-    await dynamo.send(
-      new CreateTableCommand({
-        TableName: resourceNames.table,
-        BillingMode: 'PAY_PER_REQUEST',
-        KeySchema: [
-          { AttributeName: resourceNames.tableKeys.partition, KeyType: 'HASH' },
-          { AttributeName: resourceNames.tableKeys.sort, KeyType: 'RANGE' },
-        ],
-        AttributeDefinitions: [
-          { AttributeName: resourceNames.tableKeys.partition, AttributeType: 'S' },
-          { AttributeName: resourceNames.tableKeys.sort, AttributeType: 'S' },
-        ],
-      }),
-    );
+    await createJobTable(dynamo);
     dynamo.destroy();
 
     const sqs = new SQSClient({ region, endpoint: sqsEndpoint, credentials });

@@ -1,0 +1,21 @@
+import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { resourceNames } from '../resources.ts';
+
+/** Creates the job table as the stack defines it (keys from the shared description), on-demand. */
+export async function createJobTable(dynamo: DynamoDBClient, tableName: string = resourceNames.table): Promise<void> {
+  const { partition, sort } = resourceNames.tableKeys;
+  await dynamo.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [
+        { AttributeName: partition, KeyType: 'HASH' },
+        { AttributeName: sort, KeyType: 'RANGE' },
+      ],
+      AttributeDefinitions: [
+        { AttributeName: partition, AttributeType: 'S' },
+        { AttributeName: sort, AttributeType: 'S' },
+      ],
+    }),
+  );
+}
