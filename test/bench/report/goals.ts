@@ -40,7 +40,7 @@ function ratioGoal(
   if (value === undefined) return { goal, measured: `not measured (ours ${format(ours.summary?.[metric])}, ${other} ${format(theirs.summary?.[metric])})`, met: undefined };
   const met = direction === 'at least' ? value >= bound : value <= bound;
   const gap = direction === 'at least' ? bound / value - 1 : 1 - bound / value;
-  const shortBy = met ? '' : `; misses by ${(gap * 100).toFixed(0)}% (${direction === 'at least' ? 'needs that much more' : 'needs that much less'})`;
+  const shortBy = met ? '' : `; misses: needs ${direction === 'at least' ? '+' : '−'}${(gap * 100).toFixed(0)}% ${unit}`;
   return { goal, measured: `${times(value)} (ours ${format(ours.summary?.[metric])} vs ${format(theirs.summary?.[metric])} ${unit})${shortBy}`, met };
 }
 
@@ -67,7 +67,7 @@ export function memoryGoals(result: MemoryResult | undefined): GoalCheck[] {
   return [
     {
       goal: `${result.target}: peak RSS at ${largest.label} within 20% of the ${smallest.label} run`,
-      measured: `${largest.peakRssMiB?.toFixed(0)} vs ${smallest.peakRssMiB?.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)}%)`,
+      measured: `${largest.peakRssMiB?.toFixed(0)} vs ${smallest.peakRssMiB?.toFixed(0)} MiB (${growth >= 0 ? '+' : ''}${(growth * 100).toFixed(0)}%); all: ${sizes.map((size) => `${size.label} ${size.peakRssMiB?.toFixed(0)}`).join(', ')}`,
       met: growth <= 0.2,
     },
     { goal: `${result.target}: peak RSS under 256 MiB at every size`, measured: `highest ${peak.toFixed(0)} MiB`, met: peak < 256 },

@@ -66,7 +66,9 @@ export function renderReport(results: BenchResults): string {
   if (results.coldStart) {
     const cold = results.coldStart;
     out.push('', `## cold start (bare node -e '' = ${fixed(cold.bareNodeMs, 0)} ms, median of ${cold.runs})`);
-    out.push(markdownTable(['function', 'bundle', 'import over bare node', 'naive (SDK from node_modules)'], cold.entries.map((entry) => [entry.name, entry.bundleBytes === undefined ? '–' : `${(entry.bundleBytes / 1024).toFixed(0)} KiB`, entry.error ? `failed: ${entry.error.slice(0, 80)}` : `+${fixed(entry.importMs, 0)} ms`, `+${fixed(entry.naiveImportMs, 0)} ms`])));
+    const largest = (entry: (typeof cold.entries)[number]): string =>
+      entry.largestPackages.slice(0, 4).map((item) => `${item.name} ${(item.bytes / 1024).toFixed(0)}K`).join(', ');
+    out.push(markdownTable(['function', 'bundle', 'import over bare node', 'naive (SDK from node_modules)', 'largest parts'], cold.entries.map((entry) => [entry.name, entry.bundleBytes === undefined ? '–' : `${(entry.bundleBytes / 1024).toFixed(0)} KiB`, entry.error ? `failed: ${entry.error.slice(0, 80)}` : `+${fixed(entry.importMs, 0)} ms`, `+${fixed(entry.naiveImportMs, 0)} ms`, largest(entry)])));
   }
   for (const tuning of results.tuning ?? []) {
     out.push('', `## tuning: our multipart code, ${tuning.label} into ${tuning.target}`);

@@ -13,6 +13,8 @@ export interface ColdStartEntry {
   readonly importMs: number | undefined;
   /** The naive reference: own code bundled, every package (the whole AWS SDK) loaded from node_modules. */
   readonly naiveImportMs: number | undefined;
+  /** The largest contributors to the bundle, for whoever wants it smaller. */
+  readonly largestPackages: readonly { readonly name: string; readonly bytes: number }[];
   readonly error?: string;
 }
 
@@ -84,7 +86,7 @@ function importArgs(file: string): string[] {
  */
 export async function measureColdStart(root: string, buildDirectory: string, runs: number, log: (line: string) => void): Promise<ColdStartResult> {
   const entries = await functionEntries(root);
-  const built: { name: string; entry: string; file?: string; naive?: string; bytes?: number; error?: string }[] = [];
+  const built: { name: string; entry: string; file?: string; naive?: string; bytes?: number; packages?: ColdStartEntry['largestPackages']; error?: string }[] = [];
   for (const { name, entry } of entries) {
     const bundled = await bundle(entry, join(buildDirectory, `${name}.mjs`));
     const naive = await bundle(entry, join(buildDirectory, `${name}-naive.mjs`), { packagesExternal: true });
@@ -97,6 +99,7 @@ export async function measureColdStart(root: string, buildDirectory: string, run
       entry,
       file: bundled.file,
       bytes: (await stat(bundled.file)).size,
+      packages: bundled.packages.slice(0, 8),
       ...('file' in naive ? { naive: naive.file } : {}),
     });
   }
@@ -131,6 +134,7 @@ export async function measureColdStart(root: string, buildDirectory: string, run
       bundleBytes: item.bytes,
       importMs: error ? undefined : over(record.bundled),
       naiveImportMs: error ? undefined : over(record.naive),
+      largestPackages: item.packages ?? [],
       ...(error ? { error } : {}),
     };
   });

@@ -11,6 +11,8 @@ export const tuningVariants: readonly { readonly name: string; readonly tuning: 
   { name: '32 MiB × 4', tuning: { partSizeMiB: 32, concurrency: 4, maxBytesInFlightMiB: 128 } },
   { name: '16 MiB × 4, unsigned', tuning: { partSizeMiB: 16, concurrency: 4, unsignedPayload: 1 } },
   { name: 'SHA-256 on thread pool', tuning: { threadpoolSha256: 1 } },
+  { name: 'unsigned, part streamed in 1 MiB slices', tuning: { streamedPartMiB: 1 } },
+  { name: '8 MiB × 4, unsigned', tuning: { partSizeMiB: 8, concurrency: 4, unsignedPayload: 1 } },
   { name: '16 MiB × 4, SHA-256 on thread pool', tuning: { partSizeMiB: 16, concurrency: 4, threadpoolSha256: 1 } },
 ];
 

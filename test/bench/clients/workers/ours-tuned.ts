@@ -1,4 +1,5 @@
 import type { S3Client } from '@aws-sdk/client-s3';
+import { Readable } from 'node:stream';
 import * as clientModule from '../../../../functions/destinations/s3/client.ts';
 import * as multipartModule from '../../../../functions/destinations/s3/multipart.ts';
 import { s3DestinationSchema } from '../../../../functions/destinations/s3/schema.ts';
@@ -69,6 +70,29 @@ await runWorker(async (task) => {
         return next(args);
       },
       { step: 'build', name: 'benchThreadpoolSha256' },
+    );
+  }
+  if (tuning.streamedPartMiB !== undefined) {
+    // Each part handed to the HTTP layer as a stream of slices instead of one buffer: with TLS,
+    // Node encrypts a whole buffer written at once into a second copy, while a piped stream is
+    // encrypted as the socket drains. A stream body is not hashed, so this implies UNSIGNED-PAYLOAD.
+    const slice = tuning.streamedPartMiB * MiB;
+    client.middlewareStack.add(
+      (next) => async (args) => {
+        const request = args.request as { headers?: Record<string, string>; body?: unknown };
+        if (request.headers && request.body instanceof Uint8Array && request.body.length > slice) {
+          const body = request.body;
+          request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+          request.body = Readable.from(
+            (function* slices() {
+              for (let offset = 0; offset < body.length; offset += slice) yield body.subarray(offset, offset + slice);
+            })(),
+            { objectMode: false },
+          );
+        }
+        return next(args);
+      },
+      { step: 'build', name: 'benchStreamedPart' },
     );
   }
   if (tuning.unsignedPayload === 1) {
