@@ -7,14 +7,60 @@ export function crc32Base64(value: number): string {
   return bytes.toString('base64');
 }
 
-/** A running CRC-32 over every byte sent, in order (Node 22's native zlib.crc32). */
+function gf2Times(matrix: Uint32Array, vector: number): number {
+  let sum = 0;
+  for (let index = 0, rest = vector >>> 0; rest !== 0; index += 1, rest >>>= 1) {
+    if (rest & 1) sum ^= matrix[index] ?? 0;
+  }
+  return sum >>> 0;
+}
+
+function gf2Square(square: Uint32Array, matrix: Uint32Array): void {
+  for (let index = 0; index < 32; index += 1) square[index] = gf2Times(matrix, matrix[index] ?? 0);
+}
+
+/**
+ * zlib's crc32_combine: the CRC-32 of A followed by B from crc(A), crc(B) and len(B). It lets a
+ * part's CRC (which the store checks) also build the whole object's, so every byte is summed once.
+ */
+export function crc32Combine(crcA: number, crcB: number, lengthB: number): number {
+  if (lengthB <= 0) return crcA >>> 0;
+  const even = new Uint32Array(32);
+  const odd = new Uint32Array(32);
+  // The operator for one zero bit: the reflected polynomial, then a shift.
+  odd[0] = 0xedb88320;
+  for (let index = 1, row = 1; index < 32; index += 1, row = (row << 1) >>> 0) odd[index] = row;
+  gf2Square(even, odd);
+  gf2Square(odd, even);
+  let crc = crcA >>> 0;
+  // Apply len(B) zero bytes to crc(A), one squaring per bit of the length (lengths exceed 2^32).
+  for (let length = lengthB; ; ) {
+    gf2Square(even, odd);
+    if (length % 2 === 1) crc = gf2Times(even, crc);
+    length = Math.floor(length / 2);
+    if (length === 0) break;
+    gf2Square(odd, even);
+    if (length % 2 === 1) crc = gf2Times(odd, crc);
+    length = Math.floor(length / 2);
+    if (length === 0) break;
+  }
+  return (crc ^ crcB) >>> 0;
+}
+
+/**
+ * The CRC-32 of a whole object built from its parts in order: `add` sums a part once and returns
+ * that part's own CRC (to send with it), while the whole object's grows by combination.
+ */
 export class RunningCrc32 {
   private value = 0;
   private length = 0;
 
-  public update(bytes: Uint8Array): void {
-    this.value = crc32(bytes, this.value);
+  /** Sums `bytes` and returns their own CRC-32. */
+  public add(bytes: Uint8Array): number {
+    const part = crc32(bytes);
+    this.value = this.length === 0 ? part : crc32Combine(this.value, part, bytes.length);
     this.length += bytes.length;
+    return part;
   }
 
   public get bytes(): number {

@@ -2,12 +2,16 @@ import type { Readable } from 'node:stream';
 
 /**
  * Cuts a byte stream into parts of the sizes `partSize(index)` asks for (the last one may be
- * shorter). Each part is one freshly allocated buffer, so a part handed to an upload stays valid
+ * shorter). Each part is its own buffer from `allocate`, so a part handed to an upload stays valid
  * while the next is filled; the stream is read no faster than parts are taken.
  */
-export async function* readParts(stream: Readable, partSize: (index: number) => number): AsyncGenerator<Buffer> {
+export async function* readParts(
+  stream: Readable,
+  partSize: (index: number) => number,
+  allocate: (size: number) => Buffer = Buffer.allocUnsafe,
+): AsyncGenerator<Buffer> {
   let index = 0;
-  let part = Buffer.allocUnsafe(partSize(index));
+  let part = allocate(partSize(index));
   let filled = 0;
   for await (const chunk of stream as AsyncIterable<Buffer | string>) {
     let data = typeof chunk === 'string' ? Buffer.from(chunk) : chunk;
@@ -19,7 +23,7 @@ export async function* readParts(stream: Readable, partSize: (index: number) => 
       if (filled === part.length) {
         yield part;
         index += 1;
-        part = Buffer.allocUnsafe(partSize(index));
+        part = allocate(partSize(index));
         filled = 0;
       }
     }

@@ -4,7 +4,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32 } from 'node:zlib';
 import { patternCrc32, patternStream } from './input/pattern.ts';
 import { AwsChunkedDecoder } from './servers/aws-chunked.ts';
-import { crc32Combine } from './servers/crc32-combine.ts';
+import { crc32Combine } from '../../shared/delivery/checksum.ts';
 import { startS3Sink, type S3Sink } from './servers/s3-sink.ts';
 
 // The bench's own parts, checked for correctness only: no timing is asserted anywhere.

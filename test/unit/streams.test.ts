@@ -1,6 +1,9 @@
 import { Readable } from 'node:stream';
+import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { partSizer } from '../../functions/destinations/s3/multipart.ts';
+import { crc32Base64, RunningCrc32 } from '../../shared/delivery/checksum.ts';
+import { BufferPool } from '../../shared/streams/buffer-pool.ts';
 import { readParts } from '../../shared/streams/chunks.ts';
 import { forEachConcurrently } from '../../shared/streams/parallel.ts';
 
@@ -93,5 +96,31 @@ describe('Function: forEachConcurrently', () => {
 
     await expect(run).rejects.toThrow('part 3 failed');
     expect(pulled.length).toBeLessThan(10);
+  });
+});
+
+describe('Class: RunningCrc32', () => {
+  it('builds the whole CRC-32 from parts, equal to summing every byte at once', () => {
+    const bytes = Buffer.from(Array.from({ length: 100_003 }, (_, index) => (index * 7919) % 256));
+    const running = new RunningCrc32();
+
+    const partCrcs = [bytes.subarray(0, 40_000), bytes.subarray(40_000, 40_001), bytes.subarray(40_001)].map((part) => running.add(part));
+
+    expect(running.base64).toBe(crc32Base64(crc32(bytes)));
+    expect(partCrcs[1]).toBe(crc32(bytes.subarray(40_000, 40_001)));
+    expect(running.bytes).toBe(bytes.length);
+  });
+});
+
+describe('Class: BufferPool', () => {
+  it('hands back a returned buffer of the same size instead of allocating', () => {
+    const pool = new BufferPool();
+    const first = pool.take(1024);
+
+    pool.give(first);
+
+    expect(pool.take(1024)).toBe(first);
+    expect(pool.take(1024)).not.toBe(first);
+    expect(pool.take(2048)).toHaveLength(2048);
   });
 });

@@ -1,5 +1,6 @@
-import { S3Client } from '@aws-sdk/client-s3';
+import { S3Client, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
+import type { BuildMiddleware } from '@smithy/types';
 import { Agent as HttpAgent } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { s3Addressing } from './endpoint.ts';
@@ -22,7 +23,7 @@ export function s3ClientFor(destination: S3DestinationFields): S3Client {
           secretAccessKey: destination.aws_secret_access_key ?? '',
           ...(destination.sessiontoken === undefined ? {} : { sessionToken: destination.sessiontoken }),
         };
-  return new S3Client({
+  const client = new S3Client({
     region,
     endpoint,
     forcePathStyle,
@@ -37,4 +38,17 @@ export function s3ClientFor(destination: S3DestinationFields): S3Client {
       requestTimeout: 120_000,
     }),
   });
+  client.middlewareStack.add(unsignedPayloadOverTls, { step: 'build', name: 'unsignedPayloadOverTls' });
+  return client;
 }
+
+/**
+ * Over TLS the payload is not hashed into the signature (`UNSIGNED-PAYLOAD`, as the AWS CLI does):
+ * TLS protects it in transit and the CRC-32 sent with every part lets the store verify it, so the
+ * SHA-256 of every byte would be paid for nothing. Over plain http the payload stays signed.
+ */
+const unsignedPayloadOverTls: BuildMiddleware<ServiceInputTypes, ServiceOutputTypes> = (next) => async (args) => {
+  const request = args.request as { protocol?: string; headers?: Record<string, string> };
+  if (request.protocol === 'https:' && request.headers) request.headers['x-amz-content-sha256'] = 'UNSIGNED-PAYLOAD';
+  return next(args);
+};

@@ -2,7 +2,7 @@ import { createHash, randomBytes } from 'node:crypto';
 import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo } from 'node:net';
-import { crc32Combine } from './crc32-combine.ts';
+import { crc32Combine } from '../../../shared/delivery/checksum.ts';
 import { type ChecksumAlgorithm, crc32Base64, digestOf, receiveBody, S3Error } from './s3-body.ts';
 import { UploadClock } from './upload-clock.ts';
 
