@@ -1,9 +1,9 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { lambdaContext } from './lambda-context.ts';
+import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 
-export type ApiHandler = (event: APIGatewayProxyEvent, context: Context) => Promise<APIGatewayProxyResult>;
+/** Invokes the function behind the API with one request. */
+export type ApiHandler = (event: APIGatewayProxyEvent) => Promise<APIGatewayProxyResult>;
 
 export interface HttpGateway {
   readonly url: string;
@@ -17,7 +17,7 @@ const maxBody = 10 * 1024 * 1024;
  * What API Gateway's Lambda proxy integration does, for the local runtime: each HTTP request
  * becomes a REST proxy event for the real ingress handler, and its result the HTTP answer.
  */
-export async function startHttpGateway(handler: ApiHandler, port: number, timeoutSeconds: number): Promise<HttpGateway> {
+export async function startHttpGateway(handler: ApiHandler, port: number): Promise<HttpGateway> {
   const server: Server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     let size = 0;
@@ -46,7 +46,7 @@ export async function startHttpGateway(handler: ApiHandler, port: number, timeou
         response.writeHead(413, { 'content-type': 'application/json' }).end('{"message":"Request Too Long"}');
         return;
       }
-      handler(event, lambdaContext('ingress', timeoutSeconds)).then(
+      handler(event).then(
         (result) => {
           response.writeHead(result.statusCode, result.headers as Record<string, string>);
           response.end(result.body);

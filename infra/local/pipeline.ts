@@ -1,23 +1,17 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import dynalite from 'dynalite';
-import { buildApp } from 'fauxqs';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
-import type { Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { join, resolve } from 'node:path';
 import { destinations } from '../../functions/destinations/registry.ts';
 import { defaultMaxAttempts, resourceNames } from '../resources.ts';
-import type { Context, S3Event } from 'aws-lambda';
-import { startHttpGateway, type ApiHandler } from './http-gateway.ts';
+import { startHttpGateway } from './http-gateway.ts';
 import { createJobTable } from './job-table.ts';
-import { lambdaContext } from './lambda-context.ts';
+import { LocalFunction } from './local-function.ts';
 import { startLocalS3, type LocalS3 } from './s3-server.ts';
-import { SqsEventSource, type SqsHandler } from './sqs-event-source.ts';
-
-type S3Handler = (event: S3Event, context: Context) => Promise<unknown>;
+import { startServerThread } from './server-thread.ts';
+import { SqsEventSource } from './sqs-event-source.ts';
 
 export interface LocalPipelineOptions {
   /** Where the embedded S3 keeps objects and where the local key and secrets live. */
@@ -56,14 +50,6 @@ const ingressTimeoutSeconds = 29;
 /** Locally a crashed invocation's messages come back after this, not after 6 × the timeout. */
 const localVisibilityTimeoutSeconds = 300;
 
-async function listen(server: Server, port: number): Promise<number> {
-  await new Promise<void>((done, fail) => {
-    server.once('error', fail);
-    server.listen(port, '127.0.0.1', () => done());
-  });
-  return (server.address() as AddressInfo).port;
-}
-
 /** The local key and the file-backed secret store, created on first start and kept after. */
 async function prepareState(directory: string, s3: LocalS3): Promise<{ keyFile: string; secretsFile: string }> {
   await mkdir(directory, { recursive: true });
@@ -96,8 +82,9 @@ async function createQueuePair(sqs: SQSClient, name: string, deadLetterName: str
 /**
  * The whole pipeline on loopback: SQS (fauxqs), S3 (s3rver behind the local front), DynamoDB
  * (dynalite), a file-backed secret store and a local sealing key; the real ingress handler behind an
- * HTTP gateway and the real destination handlers behind SQS event sources. Resource names come from
- * the same description the CDK stack uses.
+ * HTTP gateway, the inbox and the staging bucket's events, and the real destination handlers behind
+ * SQS event sources, each function in a worker thread of its own. Resource names come from the same
+ * description the CDK stack uses.
  */
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const stateDirectory = resolve(options.stateDirectory);
@@ -114,14 +101,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     });
     closers.push(() => s3.close());
 
-    const sqsServer = buildApp({ logger: false });
-    await sqsServer.listen({ port: options.ports?.sqs ?? 0, host: '127.0.0.1' });
-    closers.push(() => sqsServer.close());
-    const sqsEndpoint = `http://127.0.0.1:${(sqsServer.server.address() as AddressInfo).port}`;
+    const sqsServer = await startServerThread({ kind: 'fauxqs', port: options.ports?.sqs ?? 0 });
+    closers.push(() => sqsServer.stop());
+    const sqsEndpoint = sqsServer.endpoint;
 
-    const dynamoServer = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
-    const dynamodbEndpoint = `http://127.0.0.1:${await listen(dynamoServer, options.ports?.dynamodb ?? 0)}`;
-    closers.push(() => new Promise((done) => dynamoServer.close(() => done())));
+    const dynamoServer = await startServerThread({ kind: 'dynalite', port: options.ports?.dynamodb ?? 0 });
+    closers.push(() => dynamoServer.stop());
+    const dynamodbEndpoint = dynamoServer.endpoint;
 
     const { keyFile, secretsFile } = await prepareState(stateDirectory, s3);
     const region = 'us-east-1';
@@ -142,15 +128,15 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       ),
     );
     const queueUrls = Object.fromEntries(Object.entries(queues).map(([type, pair]) => [type, pair.queue.url]));
+    const inbox = await createQueuePair(sqs, resourceNames.inboxQueue, resourceNames.inboxDeadLetterQueue, maxAttempts);
 
-    // The functions read their settings from the environment at cold start, as in Lambda.
-    Object.assign(process.env, {
+    // What the stack sets on every function, pointed at the embedded servers.
+    const environment = {
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
       UD_TABLE_NAME: resourceNames.table,
       UD_STAGING_BUCKET: resourceNames.stagingBucket,
-      UD_QUEUE_URLS: JSON.stringify(queueUrls),
       UD_S3_ENDPOINT: s3.endpoint,
       UD_SQS_ENDPOINT: sqsEndpoint,
       UD_DYNAMODB_ENDPOINT: dynamodbEndpoint,
@@ -159,46 +145,54 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       UD_SECRETS_FILE: secretsFile,
       UD_MAX_ATTEMPTS: String(maxAttempts),
       UD_RETRY_BASE_SECONDS: String(options.retryBaseSeconds ?? 10),
-    });
+    };
+    const report = (error: unknown): void => options.onError?.(error);
 
     for (const definition of destinations) {
-      const module = (await import(`../../functions/destinations/${definition.type}/handler.ts`)) as { handler: SqsHandler };
+      const destination = await LocalFunction.start({
+        entry: new URL(`../../functions/destinations/${definition.type}/handler.ts`, import.meta.url).href,
+        functionName: `upload-destinations-${definition.type}`,
+        timeoutSeconds: definition.lambda.timeoutSeconds,
+        environment,
+      });
+      closers.push(() => destination.stop());
       const { queue } = queues[definition.type]!;
       const source = new SqsEventSource({
         sqs,
         queueUrl: queue.url,
+        handler: (event) => destination.invoke(event),
         queueArn: queue.arn,
-        handler: module.handler,
-        functionName: `upload-destinations-${definition.type}`,
-        timeoutSeconds: definition.lambda.timeoutSeconds,
         concurrency: options.concurrency ?? 4,
-        ...(options.onError ? { onError: options.onError } : {}),
+        onError: report,
       });
       source.start();
       closers.push(() => source.stop());
     }
 
     // One ingress function behind the three doors, as in the stack.
-    const ingress = (await import('../../functions/ingress/handler.ts')) as { handler: ApiHandler & SqsHandler & S3Handler };
-    const gateway = await startHttpGateway(ingress.handler, options.ports?.api ?? 0, ingressTimeoutSeconds);
+    const ingress = await LocalFunction.start({
+      entry: new URL('../../functions/ingress/handler.ts', import.meta.url).href,
+      functionName: 'upload-destinations-ingress',
+      timeoutSeconds: ingressTimeoutSeconds,
+      environment: { ...environment, UD_QUEUE_URLS: JSON.stringify(queueUrls) },
+    });
+    closers.push(() => ingress.stop());
+    const gateway = await startHttpGateway((event) => ingress.invoke(event), options.ports?.api ?? 0);
     closers.push(() => gateway.close());
-    const inbox = await createQueuePair(sqs, resourceNames.inboxQueue, resourceNames.inboxDeadLetterQueue, maxAttempts);
     const inboxSource = new SqsEventSource({
       sqs,
       queueUrl: inbox.queue.url,
       queueArn: inbox.queue.arn,
-      handler: ingress.handler,
-      functionName: 'upload-destinations-ingress',
-      timeoutSeconds: ingressTimeoutSeconds,
+      handler: (event) => ingress.invoke(event),
       concurrency: 2,
-      ...(options.onError ? { onError: options.onError } : {}),
+      onError: report,
     });
     inboxSource.start();
     closers.push(() => inboxSource.stop());
     // S3 invokes the function asynchronously and retries twice; locally a failure is reported.
     s3.onEvent((event) => {
       if (!event.Records.some((record) => record.s3.bucket.name === resourceNames.stagingBucket)) return;
-      ingress.handler(event, lambdaContext('upload-destinations-ingress', ingressTimeoutSeconds)).catch((error: unknown) => options.onError?.(error));
+      ingress.invoke(event).catch(report);
     });
 
     return {

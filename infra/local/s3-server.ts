@@ -3,8 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Event } from 'aws-lambda';
-import type { EventEmitter } from 'node:events';
-import S3rver from 's3rver';
+import { startServerThread } from './server-thread.ts';
 
 /** One request as it reached the local S3, for tests that check what was sent. */
 export interface RecordedS3Request {
@@ -58,16 +57,10 @@ function answer(response: ServerResponse, status: number, xml: string): void {
  */
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   await mkdir(options.directory, { recursive: true });
-  const backend = new S3rver({
-    address: '127.0.0.1',
-    port: 0,
-    silent: true,
-    directory: options.directory,
-    configureBuckets: (options.buckets ?? []).map((name) => ({ name, configs: [] })),
-  });
-  const backendAddress = (await backend.run()) as AddressInfo;
-  const store = (backend as unknown as { store: { getResourcePath(bucket: string, key: string | undefined, resource: string): string } }).store;
-  const uploadsOf = (bucket: string): string => store.getResourcePath(bucket, undefined, 'uploads');
+  const backend = await startServerThread({ kind: 's3rver', port: 0, directory: options.directory, buckets: options.buckets ?? [] });
+  const backendAddress = { port: backend.port };
+  // Where s3rver keeps a bucket's unfinished multipart uploads, one folder per upload ID.
+  const uploadsOf = (bucket: string): string => join(options.directory, bucket, '._S3rver_uploads');
   const canonicalUserId = '123456789000';
   const requests: RecordedS3Request[] = [];
   const agent = new Agent({ keepAlive: true });
@@ -191,7 +184,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     enforceBucketOwner: (bucket) => enforced.add(bucket),
     onEvent: (listener) => {
       // s3rver sends keys as stored; S3 URL-encodes them in notifications (space as '+').
-      (backend as unknown as EventEmitter).on('event', (event: S3Event) => {
+      backend.onEvent((notification) => {
+        const event = notification as S3Event;
         for (const record of event.Records) {
           record.s3.object.key = encodeURIComponent(record.s3.object.key).replace(/%20/g, '+').replace(/%2F/g, '/');
         }
@@ -203,7 +197,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
       agent.destroy();
-      await backend.close();
+      await backend.stop();
     },
   };
 }

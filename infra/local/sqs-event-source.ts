@@ -1,16 +1,14 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand, type Message, type SQSClient } from '@aws-sdk/client-sqs';
-import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import { lambdaContext } from './lambda-context.ts';
+import type { SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 
-export type SqsHandler = (event: SQSEvent, context: Context) => Promise<SQSBatchResponse | void>;
+/** Invokes the consuming function with one batch. */
+export type SqsHandler = (event: SQSEvent) => Promise<SQSBatchResponse | void>;
 
 export interface SqsEventSourceOptions {
   readonly sqs: SQSClient;
   readonly queueUrl: string;
   readonly queueArn: string;
   readonly handler: SqsHandler;
-  readonly functionName: string;
-  readonly timeoutSeconds: number;
   /** Records per invocation, like the event source mapping's batch size. @default 10 */
   readonly batchSize?: number;
   /** Invocations running at once (Lambda's concurrency). @default 4 */
@@ -90,7 +88,7 @@ export class SqsEventSource {
       const records = messages.map((message) => toRecord(message, queueArn));
       let failed: Set<string>;
       try {
-        const response = await handler({ Records: records }, lambdaContext(this.options.functionName, this.options.timeoutSeconds));
+        const response = await handler({ Records: records });
         failed = new Set((response?.batchItemFailures ?? []).map((failure) => failure.itemIdentifier));
       } catch (error) {
         this.options.onError?.(error);

@@ -238,3 +238,17 @@ describe('S3 destination against a local S3 server', () => {
     expect((error as PermanentError).code).toBe('NoSuchBucket');
   });
 });
+
+describe('S3 destination, sources that lie about their size', () => {
+  it('fails with a transient error, storing nothing, when the source sends more than it announced', async () => {
+    const source = sourceOf(patternBytes(5000), { size: 1000 });
+
+    const error = await s3Uploader
+      .upload({ destination: destination({ filename: 'long.bin' }), source, signal })
+      .catch((caught: unknown) => s3Uploader.classify(caught));
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as TransientError).code).toBe('SourceTooLong');
+    await expect(stored('long.bin')).rejects.toThrow();
+  });
+});

@@ -10,7 +10,7 @@ async function signedHeaders(endpoint: string): Promise<Record<string, string>> 
   );
   let headers: Record<string, string> = {};
   client.middlewareStack.addRelativeTo(
-    () => async (args) => {
+    () => async (args: { request: unknown }) => {
       headers = { ...(args.request as { headers: Record<string, string> }).headers };
       throw new Error('captured');
     },

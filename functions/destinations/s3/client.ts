@@ -9,11 +9,32 @@ import type { S3DestinationFields } from './schema.ts';
 /** Sockets per destination client: enough for every part in flight. */
 const maxSockets = 16;
 
+/** Clients kept across deliveries of a warm function, so deliveries to one store reuse connections. */
+const clients = new Map<string, S3Client>();
+const maxCachedClients = 32;
+
 /**
- * An S3 client for one destination: its keys, or (bucket-policy mode) the service's own identity
- * from the default provider chain; its region, endpoint and addressing style.
+ * The S3 client for a destination: its keys, or (bucket-policy mode) the service's own identity
+ * from the default provider chain; its region, endpoint and addressing style. Destinations that
+ * agree on all of these share one client (and its open connections).
  */
 export function s3ClientFor(destination: S3DestinationFields): S3Client {
+  const addressing = s3Addressing(destination);
+  const identity = destination.aws_use_policy
+    ? ['policy']
+    : [destination.aws_access_key_id, destination.aws_secret_access_key, destination.sessiontoken];
+  const key = JSON.stringify([addressing, identity]);
+  let client = clients.get(key);
+  if (!client) {
+    // The oldest is dropped, not destroyed: an upload may still be using it.
+    if (clients.size >= maxCachedClients) clients.delete(clients.keys().next().value ?? '');
+    client = newClient(destination);
+    clients.set(key, client);
+  }
+  return client;
+}
+
+function newClient(destination: S3DestinationFields): S3Client {
   const { endpoint, region, forcePathStyle } = s3Addressing(destination);
   const credentials =
     destination.aws_use_policy || destination.aws_access_key_id === undefined

@@ -85,13 +85,21 @@ export async function streamToS3(
   settings: MultipartSettings = defaultMultipartSettings,
 ): Promise<StreamedObject> {
   const sizeOf = partSizer(size, settings);
+  // With a known size the last part is cut to what remains, so a small file never costs a whole part.
+  const lengthOf = (index: number): number => {
+    const remaining = size === undefined ? 0 : size - index * sizeOf(0);
+    return remaining > 0 ? Math.min(sizeOf(index), remaining) : sizeOf(index);
+  };
   const pool = new BufferPool();
-  const parts = readParts(body, sizeOf, (length) => pool.take(length));
+  const parts = readParts(body, lengthOf, (length) => pool.take(length));
   const whole = new RunningCrc32();
   const first = await parts.next();
   const firstPart = first.done ? Buffer.alloc(0) : first.value;
   const firstCrc = crc32Base64(whole.add(firstPart));
   if (firstPart.length < sizeOf(0)) {
+    if (!(await parts.next()).done) {
+      throw new TransientError(`the source sent more than its announced ${size} bytes`, { code: 'SourceTooLong' });
+    }
     assertComplete(whole.bytes, size);
     const answer = await client.send(
       new PutObjectCommand({

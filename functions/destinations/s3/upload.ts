@@ -74,19 +74,15 @@ function objectParameters(destination: S3DestinationFields, key: string, acl: Ac
 export const s3Uploader: Uploader<S3DestinationFields> = {
   async upload({ destination, source, signal }) {
     const client = s3ClientFor(destination);
-    try {
-      const key = objectKey(destination.filename, source.name);
-      const acl = await aclParameters(destination, client, signal);
-      const stored = await streamToS3(client, objectParameters(destination, key, acl), source.stream, source.size, signal);
-      return {
-        url: objectUrl(destination, key),
-        bytes: stored.bytes,
-        checksum: { algorithm: 'crc32', value: stored.crc32 },
-        details: { key, parts: stored.parts, ...(stored.etag === undefined ? {} : { etag: stored.etag }) },
-      };
-    } finally {
-      client.destroy();
-    }
+    const key = objectKey(destination.filename, source.name);
+    const acl = await aclParameters(destination, client, signal);
+    const stored = await streamToS3(client, objectParameters(destination, key, acl), source.stream, source.size, signal);
+    return {
+      url: objectUrl(destination, key),
+      bytes: stored.bytes,
+      checksum: { algorithm: 'crc32', value: stored.crc32 },
+      details: { key, parts: stored.parts, ...(stored.etag === undefined ? {} : { etag: stored.etag }) },
+    };
   },
   classify: classifyS3Error,
 };

@@ -74,7 +74,23 @@ export function renderReport(results: BenchResults): string {
     out.push('', `## tuning: our multipart code, ${tuning.label} into ${tuning.target}`);
     out.push(markdownTable(['variant', 'MiB/s', 'CPU-s/GiB', 'RSS MiB', 'integrity sent'], tuning.variants.map((variant) => [variant.name, variant.error ? `failed: ${variant.error.slice(0, 80)}` : fixed(variant.mibPerSecond, 0), fixed(variant.cpuSecondsPerGiB, 2), fixed(variant.maxRssMiB, 0), (variant.integrity ?? []).join(' ')])));
   }
-  if (results.pipeline) out.push('', `## pipeline: ${results.pipeline.skipped}`);
+  if (results.pipeline) {
+    out.push('', `## pipeline: ${results.pipeline.fileBytes}-byte deliveries through the local runtime (closed-loop clients)`);
+    out.push(
+      markdownTable(
+        ['clients', 'deliveries', 'deliveries/s', 'added p50 ms', 'added p99 ms', 'round trip p50 ms', 'round trip p99 ms'],
+        results.pipeline.levels.map((level) => [
+          String(level.clients),
+          String(level.deliveries),
+          level.deliveriesPerSecond.toFixed(0),
+          level.addedLatencyMs.p50?.toFixed(0) ?? '?',
+          level.addedLatencyMs.p99?.toFixed(0) ?? '?',
+          level.roundTripMs.p50?.toFixed(0) ?? '?',
+          level.roundTripMs.p99?.toFixed(0) ?? '?',
+        ]),
+      ),
+    );
+  }
   if (results.skipped.length > 0) {
     out.push('', '## skipped');
     for (const item of results.skipped) out.push(`- ${item.what}: ${item.reason}`);

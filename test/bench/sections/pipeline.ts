@@ -1,11 +1,149 @@
-/**
- * Pipeline throughput through the local runtime (accept → delivered, 1 KiB files, 1/8/64 clients)
- * waits for the local runtime's pieces to be importable; until then the section says so.
- */
-export interface PipelineResult {
-  readonly skipped: string;
+import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalPipeline } from '../../../infra/local/pipeline.ts';
+import { resourceNames } from '../../../infra/resources.ts';
+import type { GoalCheck } from '../report/goals.ts';
+import { percentile } from '../measure/stats.ts';
+
+/** One concurrency level: closed-loop clients, each sending its next job when the last has called back. */
+export interface PipelineLevel {
+  readonly clients: number;
+  readonly deliveries: number;
+  readonly deliveriesPerSecond: number;
+  /** accept → delivered, from the job record's own timestamps (created_at → finished_at). */
+  readonly addedLatencyMs: { readonly p50: number | undefined; readonly p99: number | undefined };
+  /** What a client sees: POST sent → signed callback received. */
+  readonly roundTripMs: { readonly p50: number | undefined; readonly p99: number | undefined };
 }
 
-export function measurePipeline(): PipelineResult {
-  return { skipped: 'not measured yet: the local runtime (npm start) is not importable as pieces; see issue 4, item 5' };
+export interface PipelineResult {
+  readonly fileBytes: number;
+  readonly levels: readonly PipelineLevel[];
+}
+
+const fileBytes = 1024;
+const levels = [1, 8, 64];
+/** Deliveries per level: enough for a p99, few enough to keep the section near a minute. */
+const deliveriesAt = (clients: number): number => Math.max(100, clients * 10);
+
+/**
+ * Small deliveries through the whole local runtime (`npm start`'s pipeline: the HTTP gateway and
+ * ingress, SQS, the S3 function, DynamoDB, the local S3), with 1, 8 and 64 concurrent clients.
+ */
+export async function measurePipeline(log: (line: string) => void): Promise<PipelineResult> {
+  const state = await mkdtemp(join(tmpdir(), 'ud-bench-pipeline-'));
+  const pipeline = await startLocalPipeline({ stateDirectory: state, onError: (error) => log(`pipeline: ${String(error)}`) });
+  const waiting = new Map<string, () => void>();
+  const early = new Set<string>();
+  const receiver = createServer((request, response) => {
+    const chunks: Buffer[] = [];
+    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    request.on('end', () => {
+      const { token } = JSON.parse(Buffer.concat(chunks).toString()) as { token: string };
+      response.writeHead(204).end();
+      const resolve = waiting.get(token);
+      if (resolve) resolve();
+      else early.add(token);
+    });
+  });
+  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
+  const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
+  const s3 = new S3Client({
+    region: 'us-east-1',
+    endpoint: pipeline.s3.endpoint,
+    forcePathStyle: true,
+    credentials: { accessKeyId: pipeline.s3.accessKeyId, secretAccessKey: pipeline.s3.secretAccessKey },
+  });
+  await s3.send(new PutObjectCommand({ Bucket: resourceNames.stagingBucket, Key: 'bench/1k.bin', Body: Buffer.alloc(fileBytes, 1) }));
+  s3.destroy();
+
+  let sequence = 0;
+  async function deliverOne(): Promise<{ token: string; roundTrip: number }> {
+    const sent = performance.now();
+    const response = await fetch(`${pipeline.apiUrl}/v1/uploads`, {
+      method: 'POST',
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({
+        source: { bucket: resourceNames.stagingBucket, key: 'bench/1k.bin' },
+        upload: {
+          destination: { type: 's3', bucket: pipeline.deliveryBucket, filename: `bench/${(sequence += 1)}.bin`, endpoint: pipeline.s3.endpoint, credentials: 'local-s3' },
+        },
+        callback_url: callbackUrl,
+      }),
+    });
+    const { token } = (await response.json()) as { token: string };
+    if (response.status !== 202) throw new Error(`POST answered ${response.status}`);
+    if (!early.delete(token)) await new Promise<void>((resolve) => waiting.set(token, resolve));
+    waiting.delete(token);
+    return { token, roundTrip: performance.now() - sent };
+  }
+
+  async function addedLatency(token: string): Promise<number> {
+    const job = (await (await fetch(`${pipeline.apiUrl}/v1/uploads/${token}`)).json()) as {
+      created_at: string;
+      destinations: { finished_at: string }[];
+    };
+    return Date.parse(job.destinations[0]!.finished_at) - Date.parse(job.created_at);
+  }
+
+  try {
+    for (let warmUp = 0; warmUp < 5; warmUp += 1) await deliverOne();
+    const results: PipelineLevel[] = [];
+    for (const clients of levels) {
+      const total = deliveriesAt(clients);
+      let started = 0;
+      const done: { token: string; roundTrip: number }[] = [];
+      const begin = performance.now();
+      await Promise.all(
+        Array.from({ length: clients }, async () => {
+          while (started < total) {
+            started += 1;
+            done.push(await deliverOne());
+          }
+        }),
+      );
+      const seconds = (performance.now() - begin) / 1000;
+      const added = await Promise.all(done.map((delivery) => addedLatency(delivery.token)));
+      const trips = done.map((delivery) => delivery.roundTrip);
+      const level: PipelineLevel = {
+        clients,
+        deliveries: done.length,
+        deliveriesPerSecond: done.length / seconds,
+        addedLatencyMs: { p50: percentile(added, 0.5), p99: percentile(added, 0.99) },
+        roundTripMs: { p50: percentile(trips, 0.5), p99: percentile(trips, 0.99) },
+      };
+      log(`pipeline: ${clients} clients, ${level.deliveriesPerSecond.toFixed(0)} deliveries/s, added p50 ${level.addedLatencyMs.p50} ms`);
+      results.push(level);
+    }
+    return { fileBytes, levels: results };
+  } finally {
+    await new Promise((resolve) => receiver.close(resolve));
+    await pipeline.close();
+    await rm(state, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Issue 4: ≥ 100 small deliveries/s at 64 clients, and p50 added latency ≤ 50 ms. The latency is
+ * judged with one client: with 64 closed-loop clients the queueing they cause themselves dominates
+ * (Little's law: 64 clients at 100/s wait 640 ms), and the table shows it at every level.
+ */
+export function pipelineGoals(result: PipelineResult | undefined): GoalCheck[] {
+  const busiest = result?.levels.find((candidate) => candidate.clients === 64);
+  const single = result?.levels.find((candidate) => candidate.clients === 1);
+  const throughputGoal = 'local pipeline: ≥ 100 deliveries/s at 64 clients';
+  const latencyGoal = 'local pipeline: p50 added latency ≤ 50 ms (1 client)';
+  const p50 = single?.addedLatencyMs.p50;
+  return [
+    busiest
+      ? { goal: throughputGoal, measured: `${busiest.deliveriesPerSecond.toFixed(0)} deliveries/s`, met: busiest.deliveriesPerSecond >= 100 }
+      : { goal: throughputGoal, measured: 'section not run', met: undefined },
+    p50 !== undefined
+      ? { goal: latencyGoal, measured: `p50 ${p50.toFixed(0)} ms, p99 ${single?.addedLatencyMs.p99?.toFixed(0)} ms`, met: p50 <= 50 }
+      : { goal: latencyGoal, measured: 'section not run', met: undefined },
+  ];
 }

@@ -1,0 +1,50 @@
+import dynalite from 'dynalite';
+import { buildApp } from 'fauxqs';
+import type { Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import type { EventEmitter } from 'node:events';
+import { parentPort, workerData } from 'node:worker_threads';
+import S3rver from 's3rver';
+
+/** Which embedded server a thread runs, and its settings. */
+export type ServerSpec =
+  | { readonly kind: 'dynalite'; readonly port: number }
+  | { readonly kind: 'fauxqs'; readonly port: number }
+  | { readonly kind: 's3rver'; readonly port: number; readonly directory: string; readonly buckets: readonly string[] };
+
+/** What the thread tells its host: its port once listening, then (s3rver) each S3 event. */
+export type ServerMessage = { readonly port: number } | { readonly event: unknown };
+
+async function listen(server: Server, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(port, '127.0.0.1', () => resolve());
+  });
+  return (server.address() as AddressInfo).port;
+}
+
+/** The inside of a server thread: one embedded server on loopback, until the host terminates it. */
+async function start(spec: ServerSpec): Promise<number> {
+  switch (spec.kind) {
+    case 'dynalite':
+      return listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }), spec.port);
+    case 'fauxqs': {
+      const app = buildApp({ logger: false });
+      await app.listen({ port: spec.port, host: '127.0.0.1' });
+      return (app.server.address() as AddressInfo).port;
+    }
+    case 's3rver': {
+      const backend = new S3rver({
+        address: '127.0.0.1',
+        port: spec.port,
+        silent: true,
+        directory: spec.directory,
+        configureBuckets: spec.buckets.map((name) => ({ name, configs: [] })),
+      });
+      (backend as unknown as EventEmitter).on('event', (event: unknown) => parentPort!.postMessage({ event } satisfies ServerMessage));
+      return ((await backend.run()) as AddressInfo).port;
+    }
+  }
+}
+
+parentPort!.postMessage({ port: await start(workerData as ServerSpec) } satisfies ServerMessage);
