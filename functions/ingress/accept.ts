@@ -109,8 +109,12 @@ function fingerprint(request: UploadRequest): string {
     .digest('base64url');
 }
 
-/** Queues one message per destination still queued, from the job's records (secrets stay sealed). */
-export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, 'jobs' | 'sqs' | 'queueUrls'>): Promise<void> {
+/**
+ * Queues one message per destination still queued, from the job's records (secrets stay sealed),
+ * then notes on the job that it is queued, unless `remember` is false: only a job that can be asked
+ * for again (an idempotency key, a presigned upload) needs to know, and the note costs a write.
+ */
+export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, 'jobs' | 'sqs' | 'queueUrls'>, remember = true): Promise<void> {
   await Promise.all(
     job.destinations
       .filter((record) => record.state === 'queued')
@@ -130,7 +134,7 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
         await dependencies.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
       }),
   );
-  await dependencies.jobs.markEnqueued(job.token);
+  if (remember) await dependencies.jobs.markEnqueued(job.token);
 }
 
 /** A URL to PUT a presigned-upload job's file to, at `key` of the staging bucket. */
@@ -211,7 +215,7 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
   };
   await dependencies.jobs.create(record, destinations);
   if (presignedKey === undefined || !request.source.presigned) {
-    await enqueue({ ...record, destinations }, dependencies);
+    await enqueue({ ...record, destinations }, dependencies, idempotencyKey !== undefined);
     return { token, request, created: true };
   }
   return { token, request, created: true, presignedUpload: await presign(presignedKey, request.source.presigned, dependencies) };

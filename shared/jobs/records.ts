@@ -49,7 +49,7 @@ export interface JobRecord {
   readonly idempotencyKey?: string;
   /** How the job came in: `api`, `s3` or `inbox`. */
   readonly origin: string;
-  /** Set once every destination's message is on its queue. */
+  /** Set once every destination's message is on its queue (for jobs with an idempotency key or a presigned upload). */
   readonly enqueued: boolean;
   /** A presigned-upload job waits for its file to land in the staging bucket before it is queued. */
   readonly awaitingSource?: boolean;

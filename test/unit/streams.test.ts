@@ -124,3 +124,19 @@ describe('Class: BufferPool', () => {
     expect(pool.take(2048)).toHaveLength(2048);
   });
 });
+
+describe('Function: readParts, allocation', () => {
+  it('takes a part buffer only when the part has bytes, so an exact multiple costs no extra part', async () => {
+    const sizes: number[] = [];
+
+    const parts = await collect(
+      readParts(Readable.from([Buffer.alloc(600)]), () => 300, (size) => {
+        sizes.push(size);
+        return Buffer.alloc(size);
+      }),
+    );
+
+    expect(parts.map((part) => part.length)).toEqual([300, 300]);
+    expect(sizes).toEqual([300, 300]);
+  });
+});
