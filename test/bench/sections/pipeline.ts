@@ -1,13 +1,13 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { Worker } from 'node:worker_threads';
 import { startLocalPipeline } from '../../../infra/local/pipeline.ts';
 import { resourceNames } from '../../../infra/resources.ts';
 import type { GoalCheck } from '../report/goals.ts';
 import { percentile } from '../measure/stats.ts';
+import type { LoadResult, LoadTask } from './pipeline-load.ts';
 
 /** One concurrency level: closed-loop clients, each sending its next job when the last has called back. */
 export interface PipelineLevel {
@@ -32,26 +32,12 @@ const deliveriesAt = (clients: number): number => Math.max(100, clients * 10);
 
 /**
  * Small deliveries through the whole local runtime (`npm start`'s pipeline: the HTTP gateway and
- * ingress, SQS, the S3 function, DynamoDB, the local S3), with 1, 8 and 64 concurrent clients.
+ * ingress, SQS, the S3 function, DynamoDB, the local S3), with 1, 8 and 64 concurrent clients
+ * running in a thread of their own.
  */
 export async function measurePipeline(log: (line: string) => void): Promise<PipelineResult> {
   const state = await mkdtemp(join(tmpdir(), 'ud-bench-pipeline-'));
   const pipeline = await startLocalPipeline({ stateDirectory: state, onError: (error) => log(`pipeline: ${String(error)}`) });
-  const waiting = new Map<string, () => void>();
-  const early = new Set<string>();
-  const receiver = createServer((request, response) => {
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
-    request.on('end', () => {
-      const { token } = JSON.parse(Buffer.concat(chunks).toString()) as { token: string };
-      response.writeHead(204).end();
-      const resolve = waiting.get(token);
-      if (resolve) resolve();
-      else early.add(token);
-    });
-  });
-  await new Promise<void>((resolve) => receiver.listen(0, '127.0.0.1', resolve));
-  const callbackUrl = `http://127.0.0.1:${(receiver.address() as AddressInfo).port}/hook`;
   const s3 = new S3Client({
     region: 'us-east-1',
     endpoint: pipeline.s3.endpoint,
@@ -60,27 +46,20 @@ export async function measurePipeline(log: (line: string) => void): Promise<Pipe
   });
   await s3.send(new PutObjectCommand({ Bucket: resourceNames.stagingBucket, Key: 'bench/1k.bin', Body: Buffer.alloc(fileBytes, 1) }));
   s3.destroy();
-
-  let sequence = 0;
-  async function deliverOne(): Promise<{ token: string; roundTrip: number }> {
-    const sent = performance.now();
-    const response = await fetch(`${pipeline.apiUrl}/v1/uploads`, {
-      method: 'POST',
-      headers: { 'content-type': 'application/json' },
-      body: JSON.stringify({
-        source: { bucket: resourceNames.stagingBucket, key: 'bench/1k.bin' },
-        upload: {
-          destination: { type: 's3', bucket: pipeline.deliveryBucket, filename: `bench/${(sequence += 1)}.bin`, endpoint: pipeline.s3.endpoint, credentials: 'local-s3' },
-        },
-        callback_url: callbackUrl,
-      }),
+  const request = {
+    source: { bucket: resourceNames.stagingBucket, key: 'bench/1k.bin' },
+    upload: { destination: { type: 's3', bucket: pipeline.deliveryBucket, endpoint: pipeline.s3.endpoint, credentials: 'local-s3' } },
+  };
+  const load = (clients: number, total: number, label: string): Promise<LoadResult> =>
+    new Promise((resolve, reject) => {
+      const task: LoadTask = { apiUrl: pipeline.apiUrl, request, clients, total, label };
+      const worker = new Worker(new URL('./pipeline-load.ts', import.meta.url), { workerData: task, execArgv: ['--import', 'tsx'] });
+      worker.once('message', (result: LoadResult) => {
+        resolve(result);
+        void worker.terminate();
+      });
+      worker.once('error', reject);
     });
-    const { token } = (await response.json()) as { token: string };
-    if (response.status !== 202) throw new Error(`POST answered ${response.status}`);
-    if (!early.delete(token)) await new Promise<void>((resolve) => waiting.set(token, resolve));
-    waiting.delete(token);
-    return { token, roundTrip: performance.now() - sent };
-  }
 
   async function addedLatency(token: string): Promise<number> {
     const job = (await (await fetch(`${pipeline.apiUrl}/v1/uploads/${token}`)).json()) as {
@@ -91,28 +70,16 @@ export async function measurePipeline(log: (line: string) => void): Promise<Pipe
   }
 
   try {
-    for (let warmUp = 0; warmUp < 5; warmUp += 1) await deliverOne();
+    await load(1, 5, 'warm-up');
     const results: PipelineLevel[] = [];
     for (const clients of levels) {
-      const total = deliveriesAt(clients);
-      let started = 0;
-      const done: { token: string; roundTrip: number }[] = [];
-      const begin = performance.now();
-      await Promise.all(
-        Array.from({ length: clients }, async () => {
-          while (started < total) {
-            started += 1;
-            done.push(await deliverOne());
-          }
-        }),
-      );
-      const seconds = (performance.now() - begin) / 1000;
-      const added = await Promise.all(done.map((delivery) => addedLatency(delivery.token)));
-      const trips = done.map((delivery) => delivery.roundTrip);
+      const { seconds, deliveries } = await load(clients, deliveriesAt(clients), `c${clients}`);
+      const added = await Promise.all(deliveries.map((delivery) => addedLatency(delivery.token)));
+      const trips = deliveries.map((delivery) => delivery.roundTripMs);
       const level: PipelineLevel = {
         clients,
-        deliveries: done.length,
-        deliveriesPerSecond: done.length / seconds,
+        deliveries: deliveries.length,
+        deliveriesPerSecond: deliveries.length / seconds,
         addedLatencyMs: { p50: percentile(added, 0.5), p99: percentile(added, 0.99) },
         roundTripMs: { p50: percentile(trips, 0.5), p99: percentile(trips, 0.99) },
       };
@@ -121,7 +88,6 @@ export async function measurePipeline(log: (line: string) => void): Promise<Pipe
     }
     return { fileBytes, levels: results };
   } finally {
-    await new Promise((resolve) => receiver.close(resolve));
     await pipeline.close();
     await rm(state, { recursive: true, force: true });
   }
