@@ -1,7 +1,5 @@
-import { createServer as createHttpServer, type Server } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
 import { crc32 } from 'node:zlib';
+import { listenOnLoopback } from './tls.ts';
 import { UploadClock } from './upload-clock.ts';
 
 /**
@@ -37,14 +35,9 @@ export async function startDiscardServer(options: { tls?: { key: Buffer; cert: B
       response.end(body);
     });
   });
-  const serverOptions = { keepAliveTimeout: 65_000, requestTimeout: 0 };
-  const server: Server = options.tls
-    ? createHttpsServer({ ...serverOptions, key: options.tls.key, cert: options.tls.cert }, listener)
-    : createHttpServer(serverOptions, listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
+  const { server, endpoint } = await listenOnLoopback(listener, options.tls);
   return Object.assign(state, {
-    endpoint: `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`,
+    endpoint,
     clock,
     received: (path: string) => bodies.get(path),
     close: () =>

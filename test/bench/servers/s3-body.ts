@@ -2,6 +2,7 @@ import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { crc32 } from 'node:zlib';
 import { AwsChunkedDecoder } from './aws-chunked.ts';
+import { crc32Base64 } from '../../../shared/delivery/checksum.ts';
 
 /** An S3 error the sink answers with, as S3 would. */
 export class S3Error extends Error {
@@ -37,12 +38,6 @@ function header(request: IncomingMessage, name: string): string | undefined {
   return Array.isArray(value) ? value[0] : value;
 }
 
-/** Base64 of a CRC-32 as S3 spells it: the big-endian 4 bytes. */
-export function crc32Base64(value: number): string {
-  const bytes = Buffer.alloc(4);
-  bytes.writeUInt32BE(value >>> 0);
-  return bytes.toString('base64');
-}
 
 /**
  * Reads a request body to its end, decoding aws-chunked framing. Without verification it only

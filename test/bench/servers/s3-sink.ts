@@ -1,9 +1,8 @@
 import { createHash, randomBytes } from 'node:crypto';
-import { createServer as createHttpServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { createServer as createHttpsServer } from 'node:https';
-import type { AddressInfo } from 'node:net';
-import { crc32Combine } from '../../../shared/delivery/checksum.ts';
-import { type ChecksumAlgorithm, crc32Base64, digestOf, receiveBody, S3Error } from './s3-body.ts';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { crc32Base64, crc32Combine } from '../../../shared/delivery/checksum.ts';
+import { type ChecksumAlgorithm, digestOf, receiveBody, S3Error } from './s3-body.ts';
+import { listenOnLoopback } from './tls.ts';
 import { UploadClock } from './upload-clock.ts';
 
 /**
@@ -354,13 +353,7 @@ export async function startS3Sink(options: S3SinkOptions = {}): Promise<S3Sink> 
       sendError(response, s3Error, request.url ?? '/');
     });
   });
-  const serverOptions = { keepAliveTimeout: 65_000, requestTimeout: 0 };
-  const server: Server = options.tls
-    ? createHttpsServer({ ...serverOptions, key: options.tls.key, cert: options.tls.cert }, listener)
-    : createHttpServer(serverOptions, listener);
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const { port } = server.address() as AddressInfo;
-  const endpoint = `${options.tls ? 'https' : 'http'}://127.0.0.1:${port}`;
+  const { server, endpoint } = await listenOnLoopback(listener, options.tls);
 
   return Object.assign(sink, {
     endpoint,

@@ -1,4 +1,7 @@
 import { execFile } from 'node:child_process';
+import { createServer as createHttpServer, type RequestListener, type Server } from 'node:http';
+import { createServer as createHttpsServer } from 'node:https';
+import type { AddressInfo } from 'node:net';
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -25,4 +28,19 @@ export async function selfSignedCertificate(directory: string): Promise<SelfSign
     '-addext', 'subjectAltName=IP:127.0.0.1,DNS:localhost',
   ]);
   return { key: await readFile(keyFile), cert: await readFile(certFile), certFile };
+}
+
+/**
+ * Starts a bench server on loopback, over TLS when given a certificate. Keep-alive outlasts every
+ * client's pool and no request times out: a 1 GiB PUT must not be cut off.
+ */
+export async function listenOnLoopback(
+  listener: RequestListener,
+  tls: { key: Buffer; cert: Buffer } | undefined,
+): Promise<{ server: Server; endpoint: string }> {
+  const serverOptions = { keepAliveTimeout: 65_000, requestTimeout: 0 };
+  const server: Server = tls ? createHttpsServer({ ...serverOptions, key: tls.key, cert: tls.cert }, listener) : createHttpServer(serverOptions, listener);
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const { port } = server.address() as AddressInfo;
+  return { server, endpoint: `${tls ? 'https' : 'http'}://127.0.0.1:${port}` };
 }

@@ -4,7 +4,7 @@ import * as clientModule from '../../../../functions/destinations/s3/client.ts';
 import * as multipartModule from '../../../../functions/destinations/s3/multipart.ts';
 import { s3DestinationSchema } from '../../../../functions/destinations/s3/schema.ts';
 import { patternStream } from '../../input/pattern.ts';
-import { runWorker } from './worker-io.ts';
+import { destinationFields, runWorker } from './worker-io.ts';
 
 /**
  * The project's multipart code with other settings, for the tuning sweep: part size, parts in
@@ -45,18 +45,7 @@ await runWorker(async (task) => {
     concurrency: tuning.concurrency ?? defaults.concurrency,
     maxBytesInFlight: tuning.maxBytesInFlightMiB === undefined ? defaults.maxBytesInFlight : tuning.maxBytesInFlightMiB * MiB,
   };
-  const client = s3ClientFor(
-    s3DestinationSchema.parse({
-      type: 's3',
-      bucket: task.bucket,
-      filename: task.key,
-      endpoint: task.endpoint,
-      region: task.region,
-      aws_access_key_id: task.accessKeyId,
-      aws_secret_access_key: task.secretAccessKey,
-      acl: 'bucket-default',
-    }),
-  );
+  const client = s3ClientFor(s3DestinationSchema.parse(destinationFields(task)));
   if (tuning.threadpoolSha256 === 1) {
     // The same signed payload, but its SHA-256 computed by WebCrypto, which runs on libuv's thread
     // pool: the main thread (which also encrypts TLS and copies parts) stays free.

@@ -15,6 +15,23 @@ export interface WorkerTask {
   readonly tuning?: Readonly<Record<string, number>>;
 }
 
+/**
+ * The S3 destination fields a task describes, as a request would give them. The sink and s3rver
+ * ignore ACLs; sending none (`bucket-default`) keeps the request what a modern bucket gets.
+ */
+export function destinationFields(task: WorkerTask): Record<string, unknown> {
+  return {
+    type: 's3',
+    bucket: task.bucket,
+    filename: task.key,
+    endpoint: task.endpoint,
+    region: task.region,
+    aws_access_key_id: task.accessKeyId,
+    aws_secret_access_key: task.secretAccessKey,
+    acl: 'bucket-default',
+  };
+}
+
 export interface WorkerReport {
   /** Time and CPU of the upload itself, without process start-up and module loading. */
   readonly uploadMs: number;
