@@ -130,6 +130,7 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
           ...(record.sealed === undefined ? {} : { sealed: record.sealed }),
           source: job.source,
           ...(job.extension === undefined ? {} : { extension: job.extension }),
+          ...(job.callbackUrl === undefined ? {} : { notify: true }),
         };
         await dependencies.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
       }),

@@ -15,6 +15,8 @@ export const deliveryMessageSchema = z.strictObject({
   sealed: z.string().optional(),
   source: sourceSchema,
   extension: z.string().optional(),
+  /** The job has a callback_url: whoever finishes it last sends the callback. */
+  notify: z.boolean().optional(),
 });
 
 export type DeliveryMessage = z.output<typeof deliveryMessageSchema>;

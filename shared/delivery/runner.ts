@@ -69,8 +69,13 @@ async function checkEndpoints<Schema extends z.ZodType>(definition: DestinationD
   }
 }
 
-/** Sends the job's callback when this delivery was the last to finish (once per distinct outcome). */
-async function callBackIfFinished(token: string, dependencies: DeliveryDependencies): Promise<void> {
+/**
+ * Sends the job's callback when this delivery was the last to finish (once per distinct outcome).
+ * A job without a callback URL costs no read here.
+ */
+async function callBackIfFinished(message: DeliveryMessage, dependencies: DeliveryDependencies): Promise<void> {
+  if (!message.notify) return;
+  const { token } = message;
   const job = await dependencies.jobs.get(token);
   if (!job?.callbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
   const outcome = job.destinations.map((destination) => destination.state).join(',');
@@ -128,14 +133,14 @@ export async function deliver<Schema extends z.ZodType>(
     }
     await jobs.succeed(token, index, claim.attemptId, result);
     log.info('delivery succeeded', { token, index, bytes: result.bytes, milliseconds: Date.now() - started });
-    await callBackIfFinished(token, dependencies);
+    await callBackIfFinished(message, dependencies);
     return { kind: 'done' };
   } catch (thrown) {
     const error = uploader.classify(thrown);
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
     await jobs.fail(token, index, claim.attemptId, { code: error.code, message: error.message, retryable: error.retryable }, final);
     log.warn('delivery failed', { token, index, code: error.code, reason: error.message, retryable: error.retryable, final, attempt: receiveCount });
-    if (final) await callBackIfFinished(token, dependencies);
+    if (final) await callBackIfFinished(message, dependencies);
     if (!error.retryable) return { kind: 'done' };
     // A transient failure on its last attempt goes back to the queue at once: the next receive
     // moves it to the dead-letter queue, ready for redrive.
