@@ -3,7 +3,7 @@ import type { z } from 'zod';
 import type { DestinationDefinition } from '../../functions/destinations/definition.ts';
 import { parseOrThrow } from '../contract/validate.ts';
 import { sealingContext, type DeliveryMessage } from '../contract/message.ts';
-import { PermanentError, TransientError, ValidationError, type DeliveryError } from '../errors.ts';
+import { describeError, PermanentError, TransientError, ValidationError, type DeliveryError } from '../errors.ts';
 import type { JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
 import { isFinal } from '../jobs/records.ts';
@@ -12,7 +12,7 @@ import type { EnvelopeSealer } from '../secrets/sealer.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { SourceOpener } from '../sources/source-opener.ts';
 import { sendCallback, type CallbackOptions } from './callback.ts';
-import type { Uploader } from './types.ts';
+import type { Uploader, UploadResult } from './types.ts';
 
 export interface DeliveryDependencies {
   readonly jobs: JobStore;
@@ -115,6 +115,10 @@ export async function deliver<Schema extends z.ZodType>(
   }
   const started = Date.now();
   log.info('delivery started', { token, index, type: definition.type, attempt: claim.attempts });
+  // A failed callback never fails a delivery that has happened (that would upload it again).
+  const callBack = (): Promise<void> =>
+    callBackIfFinished(message, dependencies).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
+  let result: UploadResult;
   try {
     let destination: z.output<Schema>;
     try {
@@ -125,25 +129,24 @@ export async function deliver<Schema extends z.ZodType>(
     }
     await checkEndpoints(definition, destination, dependencies.allowPrivateNetworks);
     const source = await dependencies.sources.open(message.source, message.extension, signal);
-    let result;
     try {
       result = await uploader.upload({ destination, source, signal });
     } finally {
       source.stream.destroy();
     }
     await jobs.succeed(token, index, claim.attemptId, result);
-    log.info('delivery succeeded', { token, index, bytes: result.bytes, milliseconds: Date.now() - started });
-    await callBackIfFinished(message, dependencies);
-    return { kind: 'done' };
   } catch (thrown) {
     const error = uploader.classify(thrown);
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
     await jobs.fail(token, index, claim.attemptId, { code: error.code, message: error.message, retryable: error.retryable }, final);
     log.warn('delivery failed', { token, index, code: error.code, reason: error.message, retryable: error.retryable, final, attempt: receiveCount });
-    if (final) await callBackIfFinished(message, dependencies);
+    if (final) await callBack();
     if (!error.retryable) return { kind: 'done' };
     // A transient failure on its last attempt goes back to the queue at once: the next receive
     // moves it to the dead-letter queue, ready for redrive.
     return { kind: 'retry', delaySeconds: final ? 0 : retryDelaySeconds(receiveCount, dependencies.retryBaseSeconds), error };
   }
+  log.info('delivery succeeded', { token, index, bytes: result.bytes, milliseconds: Date.now() - started });
+  await callBack();
+  return { kind: 'done' };
 }

@@ -32,6 +32,7 @@ let s3: LocalS3;
 let jobs: JobStore;
 let sealer: EnvelopeSealer;
 let handler: ReturnType<typeof destinationHandler<typeof s3Destination.schema>>;
+let dependencies: DeliveryDependencies;
 let queue: { url: string; arn: string };
 let sqs: SQSClient;
 const closers: (() => Promise<unknown>)[] = [];
@@ -47,15 +48,19 @@ const secrets: SecretStore = {
 };
 
 /** Records a one-destination job and returns the queue message for it. */
-async function queuedDelivery(destination: Record<string, unknown>, inline: Record<string, string> = {}): Promise<DeliveryMessage> {
+async function queuedDelivery(
+  destination: Record<string, unknown>,
+  inline: Record<string, string> = {},
+  callbackUrl?: string,
+): Promise<DeliveryMessage> {
   const token = `ud_test_${(sequence += 1)}`;
   const sealed = Object.keys(inline).length > 0 ? await sealer.seal(inline, sealingContext(token, 0)) : undefined;
   const source = { bucket: 'staging', key: 'source.bin' };
   await jobs.create(
-    { token, createdAt: new Date().toISOString(), source, origin: 'api', enqueued: true, destinationCount: 1 },
+    { token, createdAt: new Date().toISOString(), source, origin: 'api', enqueued: true, destinationCount: 1, ...(callbackUrl ? { callbackUrl } : {}) },
     [{ type: 's3', destination, ...(sealed ? { sealed } : {}) }],
   );
-  return { version: 1, token, index: 0, type: 's3', destination, ...(sealed ? { sealed } : {}), source };
+  return { version: 1, token, index: 0, type: 's3', destination, ...(sealed ? { sealed } : {}), source, ...(callbackUrl ? { notify: true } : {}) };
 }
 
 /** An SQS event with one record per message, as the event source mapping sends it. */
@@ -109,7 +114,7 @@ beforeAll(async () => {
 
   jobs = new JobStore('jobs', dynamo, 1);
   sealer = new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32)));
-  const dependencies: DeliveryDependencies = {
+  dependencies = {
     jobs,
     sealer,
     secrets,
@@ -202,6 +207,23 @@ describe('Function: destinationHandler (S3)', () => {
     expect(redriven.batchItemFailures).toEqual([]);
     expect((await jobs.get(flaky.token))?.destinations[0]).toMatchObject({ state: 'succeeded', attempts: 3, error: null });
     expect(putsTo('later.bin')).toHaveLength(1);
+  });
+
+  it('keeps a delivery that happened when its callback cannot be recorded, and does not upload it again', async () => {
+    const unavailable = Object.assign(Object.create(jobs) as JobStore, {
+      claimCallback: async () => {
+        throw new Error('table unavailable');
+      },
+    });
+    const withBrokenCallbacks = destinationHandler(s3Destination, s3Uploader, { dependencies: { ...dependencies, jobs: unavailable }, sqs });
+    const message = await queuedDelivery(destination('called-back.bin'), {}, 'http://127.0.0.1:1/hook');
+
+    const first = await withBrokenCallbacks(await event([message]), context());
+    const again = await withBrokenCallbacks(await event([message], 2), context());
+
+    expect([first.batchItemFailures, again.batchItemFailures]).toEqual([[], []]);
+    expect(putsTo('called-back.bin')).toHaveLength(1);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'succeeded' });
   });
 
   it('fails a message that is not a delivery as a batch item (retried, then dead-lettered), leaving the others', async () => {
