@@ -254,7 +254,9 @@ describe('the local pipeline, from POST to object', () => {
     expect(digest).toBe(createHmac('sha256', key).update(`${timestamp}.${callback.body}`).digest('hex'));
     expect(JSON.parse(callback.body)).toMatchObject({ token: accepted.body.token, state: 'succeeded' });
     expect(callbacks).toHaveLength(1);
-    expect((await job(accepted.body.token)).callback).toMatchObject({ state: 'sent', attempts: 1, status: 204 });
+    // The outcome is recorded after the callback is answered.
+    const recorded = await waitFor(async () => (await job(accepted.body.token)).callback, 10_000, 'the recorded callback');
+    expect(recorded).toMatchObject({ state: 'sent', attempts: 1, status: 204 });
   });
 
   it('never writes an inline secret to the job table or the answer', async () => {
