@@ -87,12 +87,21 @@ function splitSecrets(destination: Destination): { open: Record<string, unknown>
   return { open, secrets };
 }
 
-/** The deployed service refuses addresses on loopback and private networks (SSRF). */
-function privateNetworkErrors(request: UploadRequest): FieldError[] {
+/**
+ * The deployed service refuses addresses on loopback and private networks (SSRF), and fetches
+ * sources and posts callbacks over HTTPS only.
+ */
+function networkPolicyErrors(request: UploadRequest): FieldError[] {
   const refused = (path: string): FieldError => ({ path, message: 'must not be on a loopback or private network' });
   const errors: FieldError[] = [];
-  if (request.source.url !== undefined && namesPrivateNetwork(request.source.url)) errors.push(refused('source.url'));
-  if (request.callback_url !== undefined && namesPrivateNetwork(request.callback_url)) errors.push(refused('callback_url'));
+  for (const [path, url] of [
+    ['source.url', request.source.url],
+    ['callback_url', request.callback_url],
+  ] as const) {
+    if (url === undefined) continue;
+    if (namesPrivateNetwork(url)) errors.push(refused(path));
+    else if (!url.startsWith('https://')) errors.push({ path, message: 'must be an https:// URL' });
+  }
   destinationsOf(request).forEach((destination, index) => {
     for (const { field, address } of destinationDefinition(destination.type).endpointsOf(destination)) {
       if (namesPrivateNetwork(address)) errors.push(refused(formatPath([...destinationPath(request, index), field])));
@@ -164,7 +173,7 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
     throw new ValidationError([{ path: 'source.bucket', message: `must be the staging bucket '${dependencies.stagingBucket}'` }]);
   }
   if (!dependencies.allowPrivateNetworks) {
-    const errors = privateNetworkErrors(request);
+    const errors = networkPolicyErrors(request);
     if (errors.length > 0) throw new ValidationError(errors);
   }
   const idempotencyKey = request.idempotency_key ?? options.idempotencyKey;

@@ -36,6 +36,12 @@ describe('the deployed ingress', () => {
     });
   });
 
+  it('fetches sources and posts callbacks over HTTPS only', async () => {
+    expect(
+      await refusal({ source: { url: 'http://renders.example.com/a.mp4' }, upload: { destination }, callback_url: 'http://example.com/hook' }),
+    ).toEqual({ 'source.url': 'must be an https:// URL', callback_url: 'must be an https:// URL' });
+  });
+
   it('reads sources only from its staging bucket', async () => {
     expect(await refusal({ source: { bucket: 'someone-elses', key: 'a.mp4' }, upload: { destination } })).toEqual({
       'source.bucket': "must be the staging bucket 'upload-destinations-staging'",
