@@ -1,5 +1,8 @@
 import { z } from 'zod';
 
+/** An http:// or https:// URL (the deployed ingress narrows sources and callbacks to https). */
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+
 /** The name of a stored secret (under the deployment's secret prefix) holding a destination's secret fields. */
 export const credentialsReference = z
   .string()

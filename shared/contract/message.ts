@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { sourceSchema } from './request.ts';
+import { sourceSchema } from './source.ts';
 
 /**
  * The message the ingress puts on a destination's queue: one destination of one job. Secret fields

@@ -1,54 +1,13 @@
 import { z } from 'zod';
 import { destinations, destinationTypes } from '../../functions/destinations/registry.ts';
-import { alsoWithFieldErrors } from './fields.ts';
+import { alsoWithFieldErrors, httpUrl } from './fields.ts';
+import { sourceSchema } from './source.ts';
 
-const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
 
 /**
  * Where the file comes from: an HTTP(S) URL, or an object in a bucket (the staging bucket, or any
  * bucket the service may read).
  */
-const fileName = z
-  .string()
-  .min(1)
-  .max(255)
-  // eslint-disable-next-line no-control-regex
-  .regex(/^[^/\\\u0000-\u001f]+$/, 'must be a file name without slashes or control characters');
-
-/**
- * Where the file comes from: an HTTP(S) URL, an object in a bucket the service may read, or
- * `presigned`: the answer carries a URL to PUT the file to, and delivery starts when it lands.
- */
-export const sourceSchema = z
-  .strictObject({
-    url: httpUrl.optional().describe('HTTPS URL of the file.'),
-    bucket: z.string().min(1).optional().describe('Bucket holding the file.'),
-    key: z.string().min(1).optional().describe('Key of the file in the bucket.'),
-    presigned: z
-      .strictObject({
-        filename: fileName.describe('Name of the file to be uploaded.'),
-        content_type: z.string().min(1).max(255).optional().describe('Content-Type the upload will be sent with.'),
-      })
-      .optional()
-      .describe('Answer with a presigned URL to PUT the file to; delivery starts when it lands.'),
-  })
-  .superRefine((source, context) => {
-    const forms = [source.url !== undefined, source.bucket !== undefined || source.key !== undefined, source.presigned !== undefined];
-    const given = forms.filter(Boolean).length;
-    if (given > 1) {
-      context.addIssue({ code: 'custom', path: ['url'], message: 'give one of url, bucket and key, or presigned' });
-    } else if (given === 0) {
-      context.addIssue({ code: 'custom', path: ['url'], message: 'is required (or bucket and key, or presigned)' });
-    } else if (forms[1]) {
-      for (const field of ['bucket', 'key'] as const) {
-        if (source[field] === undefined) {
-          context.addIssue({ code: 'custom', path: [field], message: 'is required with a bucket source' });
-        }
-      }
-    }
-  }, alsoWithFieldErrors)
-  .describe('The file to deliver: {"url"}, {"bucket","key"} or {"presigned"}.');
-
 export const destinationSchema = z.discriminatedUnion(
   'type',
   destinations.map((definition) => definition.schema) as unknown as [
@@ -99,5 +58,4 @@ export const uploadRequestSchema = z
 
 export type UploadRequestInput = z.input<typeof uploadRequestSchema>;
 export type UploadRequest = z.output<typeof uploadRequestSchema>;
-export type Source = z.output<typeof sourceSchema>;
 export type Destination = z.output<typeof destinationSchema>;

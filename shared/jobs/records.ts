@@ -1,4 +1,4 @@
-import type { Source } from '../contract/request.ts';
+import type { Source } from '../contract/source.ts';
 
 export type DestinationState = 'queued' | 'uploading' | 'retrying' | 'succeeded' | 'failed';
 

@@ -1,7 +1,7 @@
 import { GetObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { Source } from '../contract/request.ts';
+import type { Source } from '../contract/source.ts';
 import type { OpenedSource } from '../delivery/types.ts';
 import { classifyGeneric } from '../delivery/classify.ts';
 import { PermanentError } from '../errors.ts';

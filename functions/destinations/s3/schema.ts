@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import type { DestinationDefinition } from '../definition.ts';
-import { alsoWithFieldErrors, credentialsReference, headerValue, metadataMap } from '../../../shared/contract/fields.ts';
+import { alsoWithFieldErrors, credentialsReference, headerValue, httpUrl, metadataMap } from '../../../shared/contract/fields.ts';
 
 /** Canned ACLs S3 knows, plus `bucket-default`: send no ACL at all (buckets with ACLs disabled). */
 export const s3Acls = [
@@ -56,10 +56,6 @@ const storageClass = z.preprocess(
   z.enum(s3StorageClasses, { error: `must be one of ${s3StorageClasses.join(', ')}` }),
 );
 
-const httpUrl = z
-  .url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' })
-  .describe('Endpoint URL with scheme and optional port');
-
 const s3DestinationObject = z.strictObject({
   type: z.literal('s3'),
   bucket: bucketName.describe('Name of the destination bucket.'),
@@ -81,6 +77,7 @@ const s3DestinationObject = z.strictObject({
     .optional()
     .describe('S3 endpoint host (e.g. s3.eu-central-1.amazonaws.com) or URL.'),
   endpoint: httpUrl
+    .describe('Endpoint URL with scheme and optional port')
     .optional()
     .describe('S3-compatible endpoint URL (R2, Backblaze B2, DigitalOcean Spaces, MinIO).'),
   region: z
