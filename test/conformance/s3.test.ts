@@ -1,32 +1,18 @@
-import { GetObjectCommand, NoSuchKey, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll } from 'vitest';
 import { s3DestinationSchema, type S3DestinationFields } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
-import { startLocalS3, type LocalS3 } from '../../infra/local/s3-server.ts';
+import { startTestS3, type TestS3 } from '../support/local-s3.ts';
 import { describeDestinationConformance } from './destination-conformance.ts';
 
-let s3: LocalS3;
-let directory: string;
-let reader: S3Client;
+let server: TestS3;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'ud-conformance-s3-'));
-  s3 = await startLocalS3({ directory, buckets: ['conformance'] });
-  reader = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
+  server = await startTestS3(['conformance']);
 });
 
 afterAll(async () => {
-  reader.destroy();
-  await s3.close();
-  await rm(directory, { recursive: true, force: true });
+  await server.close();
 });
 
 function fields(filename: string, overrides: Record<string, unknown> = {}): S3DestinationFields {
@@ -34,9 +20,9 @@ function fields(filename: string, overrides: Record<string, unknown> = {}): S3De
     type: 's3',
     bucket: 'conformance',
     filename,
-    endpoint: s3.endpoint,
-    aws_access_key_id: s3.accessKeyId,
-    aws_secret_access_key: s3.secretAccessKey,
+    endpoint: server.s3.endpoint,
+    aws_access_key_id: server.s3.accessKeyId,
+    aws_secret_access_key: server.s3.secretAccessKey,
     ...overrides,
   });
 }
@@ -50,14 +36,14 @@ describeDestinationConformance<S3DestinationFields>({
   unreachableDestination: (filename) => fields(filename, { endpoint: 'http://127.0.0.1:1' }),
   read: async (filename) => {
     try {
-      const object = await reader.send(new GetObjectCommand({ Bucket: 'conformance', Key: filename }));
+      const object = await server.reader.send(new GetObjectCommand({ Bucket: 'conformance', Key: filename }));
       return Buffer.from(await object.Body!.transformToByteArray());
     } catch (error) {
       if (error instanceof NoSuchKey) return undefined;
       throw error;
     }
   },
-  leftovers: () => s3.openUploads('conformance'),
+  leftovers: () => server.s3.openUploads('conformance'),
   // Three parts of 8 MiB and a short fourth.
   largeSize: 25 * 1024 * 1024 + 7,
 });

@@ -1,17 +1,15 @@
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
-import { startLocalS3, type LocalS3 } from '../../infra/local/s3-server.ts';
+import type { LocalS3 } from '../../infra/local/s3-server.ts';
 import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { startTestS3, type TestS3 } from '../support/local-s3.ts';
 import { patternBytes, sha256, sourceOf } from '../support/sources.ts';
 
 const MiB = 1024 * 1024;
+let server: TestS3;
 let s3: LocalS3;
-let directory: string;
 let reader: S3Client;
 
 function destination(fields: Record<string, unknown>) {
@@ -38,21 +36,13 @@ function requestsTo(key: string, method: string) {
 const signal = new AbortController().signal;
 
 beforeAll(async () => {
-  directory = await mkdtemp(join(tmpdir(), 'ud-s3-'));
-  s3 = await startLocalS3({ directory, buckets: ['deliveries', 'enforced'] });
+  server = await startTestS3(['deliveries', 'enforced']);
+  ({ s3, reader } = server);
   s3.enforceBucketOwner('enforced');
-  reader = new S3Client({
-    endpoint: s3.endpoint,
-    region: 'us-east-1',
-    forcePathStyle: true,
-    credentials: { accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey },
-  });
 });
 
 afterAll(async () => {
-  reader.destroy();
-  await s3.close();
-  await rm(directory, { recursive: true, force: true });
+  await server.close();
 });
 
 beforeEach(() => {
