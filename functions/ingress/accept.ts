@@ -233,12 +233,30 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
 }
 
 /**
- * Records a request that came through the S3 or inbox door and failed validation, so its sender
- * can read why under `token` (nobody is there to answer with a 400).
+ * For the doors where nobody waits for a 400 (the staging bucket, the inbox): accepts the request
+ * that `read` makes of a message, or, when it is not valid JSON, fails validation or reuses an
+ * idempotency key, records a `rejected` job under `options.token` so its sender can read why.
+ * Returns the reasons of a rejection; any other failure is thrown, for the caller's retry.
  */
-export async function recordRejected(token: string, origin: string, errors: readonly FieldError[], jobs: JobStore): Promise<void> {
-  await jobs.create(
-    { token, createdAt: new Date().toISOString(), source: {}, origin, enqueued: false, destinationCount: 0, rejected: { errors } },
+export async function acceptOrRecordRejection(
+  read: () => unknown,
+  what: string,
+  options: AcceptOptions & { readonly token: string },
+  dependencies: AcceptDependencies,
+): Promise<readonly FieldError[] | undefined> {
+  let errors: readonly FieldError[];
+  try {
+    await accept(read(), options, dependencies);
+    return undefined;
+  } catch (error) {
+    if (error instanceof SyntaxError) errors = [{ path: '', message: `the ${what} is not valid JSON` }];
+    else if (error instanceof ValidationError) errors = error.fields;
+    else if (error instanceof IdempotencyConflictError) errors = [{ path: 'idempotency_key', message: error.message }];
+    else throw error;
+  }
+  await dependencies.jobs.create(
+    { token: options.token, createdAt: new Date().toISOString(), source: {}, origin: options.origin, enqueued: false, destinationCount: 0, rejected: { errors } },
     [],
   );
+  return errors;
 }

@@ -1,7 +1,7 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { bucketPolicy, canonicalUserId } from '../destinations/s3/bucket-policy.ts';
 import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
-import { ValidationError } from '../../shared/errors.ts';
+import { describeError, ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { isFinal } from '../../shared/jobs/records.ts';
 import { accept, IdempotencyConflictError } from './accept.ts';
@@ -87,7 +87,7 @@ export async function handleHttp(event: APIGatewayProxyEvent, dependencies: Ingr
       return problem(400, 'invalid_request', 'the request has invalid fields', { errors: error.fields });
     }
     if (error instanceof IdempotencyConflictError) return problem(409, 'idempotency_conflict', error.message);
-    dependencies.log.error('request failed', { path, error: error instanceof Error ? error.message : String(error) });
+    dependencies.log.error('request failed', { path, error: describeError(error) });
     return problem(503, 'unavailable', 'the request could not be handled; retry it (with the same Idempotency-Key)');
   }
 }

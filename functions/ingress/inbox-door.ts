@@ -1,6 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
-import { ValidationError, type FieldError } from '../../shared/errors.ts';
-import { accept, IdempotencyConflictError, recordRejected } from './accept.ts';
+import { acceptOrRecordRejection } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
 
 /** The job of an inbox message is found under this token: `inbox-<SQS MessageId>`. */
@@ -16,17 +15,7 @@ export function inboxToken(messageId: string): string {
  */
 export async function handleInboxMessage(record: SQSRecord, dependencies: IngressDependencies): Promise<void> {
   const token = inboxToken(record.messageId);
-  let errors: FieldError[];
-  try {
-    await accept(JSON.parse(record.body), { origin: 'inbox', token, idempotencyKey: token }, dependencies);
-    dependencies.log.info('inbox message accepted', { token });
-    return;
-  } catch (error) {
-    if (error instanceof SyntaxError) errors = [{ path: '', message: 'the message body is not valid JSON' }];
-    else if (error instanceof ValidationError) errors = [...error.fields];
-    else if (error instanceof IdempotencyConflictError) errors = [{ path: 'idempotency_key', message: error.message }];
-    else throw error;
-  }
-  await recordRejected(token, 'inbox', errors, dependencies.jobs);
-  dependencies.log.warn('inbox message rejected', { token, errors });
+  const errors = await acceptOrRecordRejection(() => JSON.parse(record.body), 'message body', { origin: 'inbox', token, idempotencyKey: token }, dependencies);
+  if (errors) dependencies.log.warn('inbox message rejected', { token, errors });
+  else dependencies.log.info('inbox message accepted', { token });
 }

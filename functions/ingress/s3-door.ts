@@ -3,7 +3,7 @@ import { createHash } from 'node:crypto';
 import { resourceNames } from '../../infra/resources.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
-import { accept, enqueue, IdempotencyConflictError, presignedUploadPrefix, recordRejected } from './accept.ts';
+import { acceptOrRecordRejection, enqueue, presignedUploadPrefix } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
 
 /** Files dropped under this prefix are delivered as their side-car manifest says. */
@@ -70,21 +70,19 @@ async function dropped(bucket: string, key: string, dependencies: IngressDepende
   ]);
   if (etag === undefined || manifest === undefined) return;
   const token = `s3-${createHash('sha256').update(`${bucket}/${fileKey}#${etag}`).digest('base64url').slice(0, 24)}`;
-  let errors;
-  try {
-    const request = JSON.parse(manifest) as Record<string, unknown>;
-    if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-      throw new ValidationError([{ path: '', message: 'the manifest must be a JSON object' }]);
-    }
-    if ('source' in request) throw new ValidationError([{ path: 'source', message: 'is set by the dropped file; leave it out of the manifest' }]);
-    await accept({ ...request, source: { bucket, key: fileKey } }, { origin: 's3', token, idempotencyKey: token }, dependencies);
-  } catch (error) {
-    if (error instanceof SyntaxError) errors = [{ path: '', message: 'the manifest is not valid JSON' }];
-    else if (error instanceof ValidationError) errors = error.fields;
-    else if (error instanceof IdempotencyConflictError) errors = [{ path: 'idempotency_key', message: error.message }];
-    else throw error;
-    await recordRejected(token, 's3', errors, dependencies.jobs);
-  }
+  const errors = await acceptOrRecordRejection(
+    () => {
+      const request = JSON.parse(manifest) as unknown;
+      if (typeof request !== 'object' || request === null || Array.isArray(request)) {
+        throw new ValidationError([{ path: '', message: 'the manifest must be a JSON object' }]);
+      }
+      if ('source' in request) throw new ValidationError([{ path: 'source', message: 'is set by the dropped file; leave it out of the manifest' }]);
+      return { ...request, source: { bucket, key: fileKey } };
+    },
+    'manifest',
+    { origin: 's3', token, idempotencyKey: token },
+    dependencies,
+  );
   const job = await dependencies.jobs.get(token);
   const note = job ? jobView(job) : { token };
   await dependencies.s3.send(
