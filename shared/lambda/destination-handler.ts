@@ -34,7 +34,7 @@ function queueUrlResolver(sqs: SQSClient): (arn: string) => Promise<string> {
 }
 
 export interface DestinationHandlerOptions {
-  /** Dependencies to use instead of those built from the environment (tests, local runtime). */
+  /** Dependencies to use instead of those built from the environment (tests; the local runtime sets the environment). */
   readonly dependencies?: DeliveryDependencies;
   readonly sqs?: SQSClient;
 }
