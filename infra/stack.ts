@@ -5,7 +5,9 @@ import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct, Node } from 'constructs';
 import { destinations, destinationTypes } from '../functions/destinations/registry.ts';
-import { defaultMaxAttempts, resourceNames } from './resources.ts';
+import { secretNames, serviceDefaults, serviceEnvironment, type ServiceSettings } from '../shared/config.ts';
+import { jobTableKeys } from '../shared/jobs/table-keys.ts';
+import { resourceNames } from './resources.ts';
 import { DestinationPipeline } from './constructs/destination-pipeline.ts';
 import { extraPermissions } from './constructs/destination-permissions.ts';
 import { Ingress } from './constructs/ingress.ts';
@@ -13,19 +15,16 @@ import { StagingBucket } from './constructs/staging-bucket.ts';
 import { UploadsApi } from './constructs/uploads-api.ts';
 import { requireIntegerInRange } from './constructs/validate.ts';
 
-/** Days job records and staged files are kept unless the operator says otherwise. */
-export const defaultRetentionDays = 30;
-
 /** What an operator changes, as context (`cdk deploy -c retentionDays=7`) or in cdk.json. */
 export interface UploadDestinationsStackProps extends StackProps {
   /**
    * Days job records (table TTL) and staged source files (bucket expiry) are kept.
-   * @default defaultRetentionDays
+   * @default serviceDefaults.retentionDays
    */
   readonly retentionDays?: number;
   /**
    * Attempts of a delivery (and of an inbox message) before it moves to its dead-letter queue.
-   * @default defaultMaxAttempts
+   * @default serviceDefaults.maxAttempts
    */
   readonly maxAttempts?: number;
   /**
@@ -46,8 +45,8 @@ export interface UploadDestinationsStackProps extends StackProps {
 }
 
 function validate(props: UploadDestinationsStackProps): void {
-  requireIntegerInRange('UploadDestinationsStack', 'retentionDays', props.retentionDays ?? defaultRetentionDays, 1, 36_500);
-  requireIntegerInRange('UploadDestinationsStack', 'maxAttempts', props.maxAttempts ?? defaultMaxAttempts, 1, 1000);
+  requireIntegerInRange('UploadDestinationsStack', 'retentionDays', props.retentionDays ?? serviceDefaults.retentionDays, 1, 36_500);
+  requireIntegerInRange('UploadDestinationsStack', 'maxAttempts', props.maxAttempts ?? serviceDefaults.maxAttempts, 1, 1000);
   for (const type of Object.keys(props.concurrency ?? {})) {
     if (!destinationTypes.includes(type as (typeof destinationTypes)[number])) {
       throw new Error(`UploadDestinationsStack: concurrency names unknown destination type '${type}'; known: ${destinationTypes.join(', ')}`);
@@ -67,15 +66,15 @@ export class UploadDestinationsStack extends Stack {
       description: 'Upload Destinations: delivers files to S3, Azure Blob, YouTube and more.',
       ...props,
     });
-    const retentionDays = props.retentionDays ?? defaultRetentionDays;
-    const maxAttempts = props.maxAttempts ?? defaultMaxAttempts;
+    const retentionDays = props.retentionDays ?? serviceDefaults.retentionDays;
+    const maxAttempts = props.maxAttempts ?? serviceDefaults.maxAttempts;
 
     const jobTable = new dynamodb.Table(this, 'JobTable', {
       tableName: resourceNames.table,
-      partitionKey: { name: resourceNames.tableKeys.partition, type: dynamodb.AttributeType.STRING },
-      sortKey: { name: resourceNames.tableKeys.sort, type: dynamodb.AttributeType.STRING },
+      partitionKey: { name: jobTableKeys.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: jobTableKeys.sort, type: dynamodb.AttributeType.STRING },
       billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      timeToLiveAttribute: resourceNames.tableKeys.expiry,
+      timeToLiveAttribute: jobTableKeys.expiry,
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
@@ -90,7 +89,7 @@ export class UploadDestinationsStack extends Stack {
       expirationDays: retentionDays,
     });
     const callbackSigningSecret = new secretsmanager.Secret(this, 'CallbackSigningKey', {
-      secretName: `${resourceNames.secretPrefix}${resourceNames.callbackSigningSecret}`,
+      secretName: `${resourceNames.secretPrefix}${secretNames.callbackSigningKey}`,
       description: 'Signs the callbacks sent when a job finishes.',
       // The functions read the `key` field of the secret's JSON.
       generateSecretString: { secretStringTemplate: '{}', generateStringKey: 'key', passwordLength: 64, excludePunctuation: true },
@@ -101,15 +100,16 @@ export class UploadDestinationsStack extends Stack {
     });
     const alarmTopic = props.alarmTopicArn ? sns.Topic.fromTopicArn(this, 'AlarmTopic', props.alarmTopicArn) : undefined;
 
-    const environment = {
-      UD_TABLE_NAME: jobTable.tableName,
-      UD_STAGING_BUCKET: staging.bucket.bucketName,
-      UD_KMS_KEY_ID: sealingKey.keyArn,
-      UD_SECRET_PREFIX: resourceNames.secretPrefix,
-      UD_ALLOWED_SOURCE_HOSTS: (props.allowedSourceHosts ?? []).join(','),
-      UD_MAX_ATTEMPTS: String(maxAttempts),
-      UD_RETENTION_DAYS: String(retentionDays),
+    const settings: ServiceSettings = {
+      tableName: jobTable.tableName,
+      stagingBucket: staging.bucket.bucketName,
+      sealer: { kind: 'kms', keyId: sealingKey.keyArn },
+      secretPrefix: resourceNames.secretPrefix,
+      allowedSourceHosts: props.allowedSourceHosts ?? [],
+      maxAttempts,
+      retentionDays,
     };
+    const environment = serviceEnvironment(settings);
 
     const pipelines = destinations.map(
       (definition) =>
@@ -136,7 +136,7 @@ export class UploadDestinationsStack extends Stack {
       callbackSigningSecret,
       destinationQueues: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.queue])),
       maxReceiveCount: maxAttempts,
-      environment,
+      environment: (queueUrls) => serviceEnvironment({ ...settings, queueUrls }, (value) => this.toJsonString(value)),
       alarmTopic,
     });
     const api = new UploadsApi(this, 'Api', { handler: ingress.function });

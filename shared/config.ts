@@ -1,12 +1,45 @@
-import { defaultMaxAttempts, resourceNames } from '../infra/resources.ts';
+/**
+ * The service's settings: the one place that names them, gives their defaults, writes them into a
+ * function's environment ({@link serviceEnvironment}: the CDK stack and the local runtime both call
+ * it) and reads them back at cold start ({@link readConfig}). Physical resource names (the table, the
+ * bucket, the queues) are chosen by whoever deploys and reach the code only through here.
+ */
+
+/** Defaults of the settings an operator may change, each set here and nowhere else. */
+export const serviceDefaults = {
+  /** Receives of a delivery message before it is final and dead-lettered. */
+  maxAttempts: 5,
+  /** First retry delay of a transient failure; later ones double it (with jitter, up to 15 min). */
+  retryBaseSeconds: 10,
+  /** Days job records and staged files are kept. */
+  retentionDays: 30,
+  /** How long a presigned upload URL stays valid. */
+  presignedUrlSeconds: 3600,
+  /** API Gateway answers 504 after 29 s; the ingress must finish before that. */
+  ingressTimeoutSeconds: 29,
+  /** How long `async: false` waits for the delivery, leaving time to answer within the gateway's limit. */
+  syncWaitSeconds: 25,
+} as const;
+
+/** Staging-bucket prefixes the ingress acts on: presigned uploads, and files dropped with a manifest. */
+export const stagingPrefixes = { presignedUploads: 'uploads/', drop: 'drop/' } as const;
 
 /**
- * The service's settings, read once from the environment at cold start. The CDK stack and the
- * local runtime set the same variables; a missing required one fails at start, not mid-delivery.
+ * Names of stored secrets under the deployment's secret prefix. Callers' `credentials` references
+ * live under their own sub-prefix, so a reference can never name a deployment secret.
  */
+export const secretNames = {
+  callbackSigningKey: 'callback-signing-key',
+  credentials: (reference: string): string => `credentials/${reference}`,
+  /** A destination's deployment-wide application secret (an OAuth client), read by its function only. */
+  application: (destinationType: string): string => `application/${destinationType}`,
+} as const;
+
 export interface ServiceConfig {
   readonly tableName: string;
   readonly stagingBucket: string;
+  /** Secrets Manager names under this prefix are the only ones the functions may read. */
+  readonly secretPrefix: string;
   /** Destination type → its queue URL (ingress only). */
   readonly queueUrls: Readonly<Record<string, string>>;
   /** Endpoints of the service's own AWS resources (local runtime only; AWS's own when unset). */
@@ -16,23 +49,70 @@ export interface ServiceConfig {
   readonly allowPrivateNetworks: boolean;
   /** Source URL hosts the service may fetch from; empty means any public host. */
   readonly allowedSourceHosts: readonly string[];
-  readonly secretPrefix: string;
   /** Where inline secrets are sealed: a KMS key in AWS, a key file locally. */
   readonly sealer: { readonly kind: 'kms'; readonly keyId: string } | { readonly kind: 'local'; readonly keyFile: string };
-  /** Where `credentials` references are read: Secrets Manager in AWS, a JSON file locally. */
+  /** Where stored secrets are read: Secrets Manager in AWS, a JSON file locally. */
   readonly secretStore: { readonly kind: 'secrets-manager' } | { readonly kind: 'file'; readonly path: string };
   readonly maxAttempts: number;
-  /** First retry delay of a transient failure; later ones double it (with jitter, up to 15 min). */
   readonly retryBaseSeconds: number;
-  /** How long job records are kept, in days. */
   readonly retentionDays: number;
-  /** How long a presigned upload URL stays valid. */
   readonly presignedUrlSeconds: number;
-  /** How long `async: false` waits for the delivery before answering with the token. */
   readonly syncWaitSeconds: number;
 }
 
+/** What a deployment sets; everything not given takes its default. */
+export type ServiceSettings = Pick<ServiceConfig, 'tableName' | 'stagingBucket' | 'secretPrefix' | 'sealer'> &
+  Partial<Omit<ServiceConfig, 'tableName' | 'stagingBucket' | 'secretPrefix' | 'sealer' | 'region'>>;
+
 type Environment = Readonly<Record<string, string | undefined>>;
+
+const names = {
+  tableName: 'UD_TABLE_NAME',
+  stagingBucket: 'UD_STAGING_BUCKET',
+  secretPrefix: 'UD_SECRET_PREFIX',
+  queueUrls: 'UD_QUEUE_URLS',
+  s3Endpoint: 'UD_S3_ENDPOINT',
+  sqsEndpoint: 'UD_SQS_ENDPOINT',
+  dynamodbEndpoint: 'UD_DYNAMODB_ENDPOINT',
+  allowPrivateNetworks: 'UD_ALLOW_PRIVATE_NETWORKS',
+  allowedSourceHosts: 'UD_ALLOWED_SOURCE_HOSTS',
+  kmsKeyId: 'UD_KMS_KEY_ID',
+  localKeyFile: 'UD_LOCAL_KEY_FILE',
+  secretsFile: 'UD_SECRETS_FILE',
+  maxAttempts: 'UD_MAX_ATTEMPTS',
+  retryBaseSeconds: 'UD_RETRY_BASE_SECONDS',
+  retentionDays: 'UD_RETENTION_DAYS',
+  presignedUrlSeconds: 'UD_PRESIGNED_URL_SECONDS',
+  syncWaitSeconds: 'UD_SYNC_WAIT_SECONDS',
+} as const;
+
+/**
+ * The environment variables that carry `settings` into a function. `encodeJson` writes the JSON
+ * ones: the stack passes CDK's `toJsonString`, since the queue URLs are tokens until deployment.
+ */
+export function serviceEnvironment(settings: ServiceSettings, encodeJson: (value: unknown) => string = JSON.stringify): Record<string, string> {
+  const environment: Record<string, string> = {
+    [names.tableName]: settings.tableName,
+    [names.stagingBucket]: settings.stagingBucket,
+    [names.secretPrefix]: settings.secretPrefix,
+    [names.allowedSourceHosts]: (settings.allowedSourceHosts ?? []).join(','),
+    [names.maxAttempts]: String(settings.maxAttempts ?? serviceDefaults.maxAttempts),
+    [names.retryBaseSeconds]: String(settings.retryBaseSeconds ?? serviceDefaults.retryBaseSeconds),
+    [names.retentionDays]: String(settings.retentionDays ?? serviceDefaults.retentionDays),
+    [names.presignedUrlSeconds]: String(settings.presignedUrlSeconds ?? serviceDefaults.presignedUrlSeconds),
+    [names.syncWaitSeconds]: String(settings.syncWaitSeconds ?? serviceDefaults.syncWaitSeconds),
+  };
+  if (settings.sealer.kind === 'kms') environment[names.kmsKeyId] = settings.sealer.keyId;
+  else environment[names.localKeyFile] = settings.sealer.keyFile;
+  if (settings.secretStore?.kind === 'file') environment[names.secretsFile] = settings.secretStore.path;
+  if (settings.queueUrls) environment[names.queueUrls] = encodeJson(settings.queueUrls);
+  if (settings.allowPrivateNetworks) environment[names.allowPrivateNetworks] = 'true';
+  const endpoints = settings.awsEndpoints ?? {};
+  if (endpoints.s3) environment[names.s3Endpoint] = endpoints.s3;
+  if (endpoints.sqs) environment[names.sqsEndpoint] = endpoints.sqs;
+  if (endpoints.dynamodb) environment[names.dynamodbEndpoint] = endpoints.dynamodb;
+  return environment;
+}
 
 function required(environment: Environment, name: string): string {
   const value = environment[name];
@@ -48,28 +128,29 @@ function positiveInteger(environment: Environment, name: string, fallback: numbe
   return value;
 }
 
+/** Reads the settings {@link serviceEnvironment} wrote; a missing required one fails at cold start, not mid-delivery. */
 export function readConfig(environment: Environment = process.env): ServiceConfig {
-  const keyId = environment.UD_KMS_KEY_ID;
-  const secretsFile = environment.UD_SECRETS_FILE;
+  const keyId = environment[names.kmsKeyId];
+  const secretsFile = environment[names.secretsFile];
   return {
-    tableName: environment.UD_TABLE_NAME ?? resourceNames.table,
-    stagingBucket: environment.UD_STAGING_BUCKET ?? resourceNames.stagingBucket,
-    queueUrls: JSON.parse(environment.UD_QUEUE_URLS ?? '{}') as Record<string, string>,
+    tableName: required(environment, names.tableName),
+    stagingBucket: required(environment, names.stagingBucket),
+    secretPrefix: required(environment, names.secretPrefix),
+    queueUrls: JSON.parse(environment[names.queueUrls] ?? '{}') as Record<string, string>,
     awsEndpoints: {
-      ...(environment.UD_S3_ENDPOINT ? { s3: environment.UD_S3_ENDPOINT } : {}),
-      ...(environment.UD_SQS_ENDPOINT ? { sqs: environment.UD_SQS_ENDPOINT } : {}),
-      ...(environment.UD_DYNAMODB_ENDPOINT ? { dynamodb: environment.UD_DYNAMODB_ENDPOINT } : {}),
+      ...(environment[names.s3Endpoint] ? { s3: environment[names.s3Endpoint] } : {}),
+      ...(environment[names.sqsEndpoint] ? { sqs: environment[names.sqsEndpoint] } : {}),
+      ...(environment[names.dynamodbEndpoint] ? { dynamodb: environment[names.dynamodbEndpoint] } : {}),
     },
     region: environment.AWS_REGION ?? environment.AWS_DEFAULT_REGION ?? 'us-east-1',
-    allowPrivateNetworks: environment.UD_ALLOW_PRIVATE_NETWORKS === 'true',
-    allowedSourceHosts: (environment.UD_ALLOWED_SOURCE_HOSTS ?? '').split(',').map((host) => host.trim()).filter(Boolean),
-    secretPrefix: environment.UD_SECRET_PREFIX ?? resourceNames.secretPrefix,
-    sealer: keyId ? { kind: 'kms', keyId } : { kind: 'local', keyFile: required(environment, 'UD_LOCAL_KEY_FILE') },
+    allowPrivateNetworks: environment[names.allowPrivateNetworks] === 'true',
+    allowedSourceHosts: (environment[names.allowedSourceHosts] ?? '').split(',').map((host) => host.trim()).filter(Boolean),
+    sealer: keyId ? { kind: 'kms', keyId } : { kind: 'local', keyFile: required(environment, names.localKeyFile) },
     secretStore: secretsFile ? { kind: 'file', path: secretsFile } : { kind: 'secrets-manager' },
-    maxAttempts: positiveInteger(environment, 'UD_MAX_ATTEMPTS', defaultMaxAttempts),
-    retryBaseSeconds: positiveInteger(environment, 'UD_RETRY_BASE_SECONDS', 10),
-    retentionDays: positiveInteger(environment, 'UD_RETENTION_DAYS', 30),
-    presignedUrlSeconds: positiveInteger(environment, 'UD_PRESIGNED_URL_SECONDS', 3600),
-    syncWaitSeconds: positiveInteger(environment, 'UD_SYNC_WAIT_SECONDS', 25),
+    maxAttempts: positiveInteger(environment, names.maxAttempts, serviceDefaults.maxAttempts),
+    retryBaseSeconds: positiveInteger(environment, names.retryBaseSeconds, serviceDefaults.retryBaseSeconds),
+    retentionDays: positiveInteger(environment, names.retentionDays, serviceDefaults.retentionDays),
+    presignedUrlSeconds: positiveInteger(environment, names.presignedUrlSeconds, serviceDefaults.presignedUrlSeconds),
+    syncWaitSeconds: positiveInteger(environment, names.syncWaitSeconds, serviceDefaults.syncWaitSeconds),
   };
 }

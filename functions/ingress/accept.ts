@@ -2,11 +2,11 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash, randomBytes } from 'node:crypto';
-import { resourceNames } from '../../infra/resources.ts';
 import { destinationDefinition } from '../destinations/registry.ts';
 import { sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
 import { uploadRequestSchema, type Destination, type UploadRequest } from '../../shared/contract/request.ts';
 import type { Source } from '../../shared/contract/source.ts';
+import { stagingPrefixes } from '../../shared/config.ts';
 import { formatPath, parseOrThrow } from '../../shared/contract/validate.ts';
 import { ValidationError, type FieldError } from '../../shared/errors.ts';
 import type { JobStore } from '../../shared/jobs/job-store.ts';
@@ -66,7 +66,7 @@ export function newToken(): string {
 }
 
 /** Presigned uploads land under this prefix, in a folder named by the job's token. */
-export const presignedUploadPrefix = resourceNames.stagingPrefixes.presignedUploads;
+export const presignedUploadPrefix = stagingPrefixes.presignedUploads;
 
 function destinationsOf(request: UploadRequest): Destination[] {
   return request.upload.destinations ?? (request.upload.destination ? [request.upload.destination] : []);

@@ -1,13 +1,13 @@
 import { GetObjectCommand, HeadObjectCommand, NotFound, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { resourceNames } from '../../infra/resources.ts';
+import { stagingPrefixes } from '../../shared/config.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { acceptOrRecordRejection, enqueue, presignedUploadPrefix } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
 
 /** Files dropped under this prefix are delivered as their side-car manifest says. */
-export const dropPrefix = resourceNames.stagingPrefixes.drop;
+export const dropPrefix = stagingPrefixes.drop;
 /** `drop/clip.mp4.upload.json` holds the request (without `source`) for `drop/clip.mp4`. */
 export const manifestSuffix = '.upload.json';
 /** The door writes the job it made beside the file, so the sender can find it. */

@@ -6,7 +6,8 @@ import type * as s3 from 'aws-cdk-lib/aws-s3';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { defaultMaxAttempts, resourceNames } from '../resources.ts';
+import { serviceDefaults } from '../../shared/config.ts';
+import { functionEntries, resourceNames } from '../resources.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { acknowledgeWildcards } from './acknowledge-wildcards.ts';
 import { grantReadSecretsUnder, grantStagedObjects } from './service-grants.ts';
@@ -23,7 +24,7 @@ export interface DestinationPipelineProps {
   readonly maxConcurrency: number;
   /**
    * Receives of a message before it moves to the dead-letter queue.
-   * @default defaultMaxAttempts
+   * @default serviceDefaults.maxAttempts
    */
   readonly maxReceiveCount?: number;
   /**
@@ -33,7 +34,7 @@ export interface DestinationPipelineProps {
   readonly batchSize?: number;
   /**
    * The handler file, relative to the repository root.
-   * @default `functions/destinations/<destinationType>/handler.ts`
+   * @default functionEntries.destination(destinationType)
    */
   readonly entry?: string;
   /** The job table: the function records each delivery's result. */
@@ -102,7 +103,7 @@ export class DestinationPipeline extends Construct {
     const workQueue = new WorkQueue(this, 'WorkQueue', {
       queueName: resourceNames.destinationQueue(type),
       deadLetterQueueName: resourceNames.destinationDeadLetterQueue(type),
-      maxReceiveCount: props.maxReceiveCount ?? defaultMaxAttempts,
+      maxReceiveCount: props.maxReceiveCount ?? serviceDefaults.maxAttempts,
       consumerTimeoutSeconds: props.timeoutSeconds,
       alarmTopic: props.alarmTopic,
     });
@@ -110,7 +111,7 @@ export class DestinationPipeline extends Construct {
     this.deadLetterQueue = workQueue.deadLetterQueue.queue;
 
     this.function = new BundledFunction(this, 'Function', {
-      entry: props.entry ?? `functions/destinations/${type}/handler.ts`,
+      entry: props.entry ?? functionEntries.destination(type),
       memoryMb: props.memoryMb,
       timeoutSeconds: props.timeoutSeconds,
       environment: props.environment,

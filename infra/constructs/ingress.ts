@@ -9,16 +9,12 @@ import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { resourceNames } from '../resources.ts';
+import { serviceDefaults, stagingPrefixes } from '../../shared/config.ts';
+import { functionEntries, resourceNames } from '../resources.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
 import { grantListAllMyBuckets, grantStagedObjects } from './service-grants.ts';
 import { WorkQueue } from './work-queue.ts';
-
-/** API Gateway answers 504 after 29 s; the ingress must finish before that. */
-const ingressTimeoutSeconds = 29;
-/** How long `async: false` waits for the delivery, leaving time to answer within the gateway's limit. */
-const syncWaitSeconds = 25;
 
 export interface IngressProps {
   readonly jobTable: dynamodb.ITable;
@@ -31,8 +27,11 @@ export interface IngressProps {
   readonly destinationQueues: Readonly<Record<string, sqs.IQueue>>;
   /** Receives of an inbox message before it moves to the inbox dead-letter queue. */
   readonly maxReceiveCount: number;
-  /** @default - no environment variables besides the queue URLs */
-  readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * The function's environment: the service settings with the destination queues' URLs, written
+   * by `serviceEnvironment` (the queues are passed in so it can name them).
+   */
+  readonly environment: (queueUrls: Readonly<Record<string, string>>) => Readonly<Record<string, string>>;
   /** @default - the dead-letter alarms notify nobody */
   readonly alarmTopic?: sns.ITopic;
 }
@@ -53,21 +52,17 @@ export class Ingress extends Construct {
     super(scope, id);
     const queueUrls = Object.fromEntries(Object.entries(props.destinationQueues).map(([type, queue]) => [type, queue.queueUrl]));
     this.function = new BundledFunction(this, 'Function', {
-      entry: 'functions/ingress/handler.ts',
+      entry: functionEntries.ingress,
       memoryMb: 512,
-      timeoutSeconds: ingressTimeoutSeconds,
-      environment: {
-        ...props.environment,
-        UD_QUEUE_URLS: Stack.of(this).toJsonString(queueUrls),
-        UD_SYNC_WAIT_SECONDS: String(syncWaitSeconds),
-      },
+      timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
+      environment: props.environment(queueUrls),
     });
 
     const inbox = new WorkQueue(this, 'Inbox', {
       queueName: resourceNames.inboxQueue,
       deadLetterQueueName: resourceNames.inboxDeadLetterQueue,
       maxReceiveCount: props.maxReceiveCount,
-      consumerTimeoutSeconds: ingressTimeoutSeconds,
+      consumerTimeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
       alarmTopic: props.alarmTopic,
     });
     this.inboxQueue = inbox.queue;
@@ -88,7 +83,7 @@ export class Ingress extends Construct {
   private addStagingBucketDoor(stagingBucket: s3.IBucket, alarmTopic: sns.ITopic | undefined): sqs.Queue {
     // Only the prefixes the ingress acts on, so other staged objects cost no invocation.
     const notified = new s3Notifications.LambdaDestination(this.function);
-    for (const prefix of Object.values(resourceNames.stagingPrefixes)) {
+    for (const prefix of Object.values(stagingPrefixes)) {
       stagingBucket.addEventNotification(s3.EventType.OBJECT_CREATED, notified, { prefix });
     }
     // CDK sets the notification with a handler of its own, a singleton at the stack's root.

@@ -1,9 +1,10 @@
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { jobTableKeys } from '../../shared/jobs/table-keys.ts';
 import { resourceNames } from '../resources.ts';
 
 /** Creates the job table as the stack defines it (keys from the shared description), on-demand. */
 export async function createJobTable(dynamo: DynamoDBClient, tableName: string = resourceNames.table): Promise<void> {
-  const { partition, sort } = resourceNames.tableKeys;
+  const { partition, sort } = jobTableKeys;
   await dynamo.send(
     new CreateTableCommand({
       TableName: tableName,

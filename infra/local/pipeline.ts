@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { destinations } from '../../functions/destinations/registry.ts';
-import { defaultMaxAttempts, resourceNames } from '../resources.ts';
+import { secretNames, serviceDefaults, serviceEnvironment } from '../../shared/config.ts';
+import { functionEntries, resourceNames } from '../resources.ts';
 import { startHttpGateway } from './http-gateway.ts';
 import { createJobTable } from './job-table.ts';
 import { LocalFunction } from './local-function.ts';
@@ -19,7 +20,7 @@ export interface LocalPipelineOptions {
   /** Ports; 0 picks a free one. */
   readonly ports?: { readonly api?: number; readonly s3?: number; readonly sqs?: number; readonly dynamodb?: number };
   readonly maxAttempts?: number;
-  /** First retry delay of a transient failure. @default 10 */
+  /** First retry delay of a transient failure. @default serviceDefaults.retryBaseSeconds */
   readonly retryBaseSeconds?: number;
   /** Invocations per destination queue running at once. @default 4 */
   readonly concurrency?: number;
@@ -46,7 +47,6 @@ export interface LocalPipeline {
 
 export const localDeliveryBucket = 'deliveries';
 export const localCredentialsSecret = 'local-s3';
-const ingressTimeoutSeconds = 29;
 /** Locally a crashed invocation's messages come back after this, not after 6 × the timeout. */
 const localVisibilityTimeoutSeconds = 300;
 
@@ -57,8 +57,8 @@ async function prepareState(directory: string, s3: LocalS3): Promise<{ keyFile: 
   if (!existsSync(keyFile)) await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
   const secretsFile = join(directory, 'secrets.json');
   const secrets = existsSync(secretsFile) ? (JSON.parse(await readFile(secretsFile, 'utf8')) as Record<string, unknown>) : {};
-  secrets[localCredentialsSecret] = { aws_access_key_id: s3.accessKeyId, aws_secret_access_key: s3.secretAccessKey };
-  secrets[resourceNames.callbackSigningSecret] ??= { key: randomBytes(32).toString('base64url') };
+  secrets[secretNames.credentials(localCredentialsSecret)] = { aws_access_key_id: s3.accessKeyId, aws_secret_access_key: s3.secretAccessKey };
+  secrets[secretNames.callbackSigningKey] ??= { key: randomBytes(32).toString('base64url') };
   await writeFile(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
   return { keyFile, secretsFile };
 }
@@ -88,7 +88,7 @@ async function createQueuePair(sqs: SQSClient, name: string, deadLetterName: str
  */
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const stateDirectory = resolve(options.stateDirectory);
-  const maxAttempts = options.maxAttempts ?? defaultMaxAttempts;
+  const maxAttempts = options.maxAttempts ?? serviceDefaults.maxAttempts;
   const closers: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
@@ -131,27 +131,29 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     const inbox = await createQueuePair(sqs, resourceNames.inboxQueue, resourceNames.inboxDeadLetterQueue, maxAttempts);
 
     // What the stack sets on every function, pointed at the embedded servers.
+    const settings = {
+      tableName: resourceNames.table,
+      stagingBucket: resourceNames.stagingBucket,
+      secretPrefix: resourceNames.secretPrefix,
+      sealer: { kind: 'local', keyFile },
+      secretStore: { kind: 'file', path: secretsFile },
+      awsEndpoints: { s3: s3.endpoint, sqs: sqsEndpoint, dynamodb: dynamodbEndpoint },
+      allowPrivateNetworks: true,
+      maxAttempts,
+      ...(options.retryBaseSeconds === undefined ? {} : { retryBaseSeconds: options.retryBaseSeconds }),
+    } as const;
     const environment = {
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
-      UD_TABLE_NAME: resourceNames.table,
-      UD_STAGING_BUCKET: resourceNames.stagingBucket,
-      UD_S3_ENDPOINT: s3.endpoint,
-      UD_SQS_ENDPOINT: sqsEndpoint,
-      UD_DYNAMODB_ENDPOINT: dynamodbEndpoint,
-      UD_ALLOW_PRIVATE_NETWORKS: 'true',
-      UD_LOCAL_KEY_FILE: keyFile,
-      UD_SECRETS_FILE: secretsFile,
-      UD_MAX_ATTEMPTS: String(maxAttempts),
-      UD_RETRY_BASE_SECONDS: String(options.retryBaseSeconds ?? 10),
+      ...serviceEnvironment(settings),
     };
     const report = (error: unknown): void => options.onError?.(error);
 
     for (const definition of destinations) {
       const destination = await LocalFunction.start({
-        entry: new URL(`../../functions/destinations/${definition.type}/handler.ts`, import.meta.url).href,
-        functionName: `upload-destinations-${definition.type}`,
+        entry: new URL(`../../${functionEntries.destination(definition.type)}`, import.meta.url).href,
+        functionName: resourceNames.functionName(definition.type),
         timeoutSeconds: definition.lambda.timeoutSeconds,
         environment,
       });
@@ -171,10 +173,10 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
 
     // One ingress function behind the three doors, as in the stack.
     const ingress = await LocalFunction.start({
-      entry: new URL('../../functions/ingress/handler.ts', import.meta.url).href,
-      functionName: 'upload-destinations-ingress',
-      timeoutSeconds: ingressTimeoutSeconds,
-      environment: { ...environment, UD_QUEUE_URLS: JSON.stringify(queueUrls) },
+      entry: new URL(`../../${functionEntries.ingress}`, import.meta.url).href,
+      functionName: resourceNames.functionName('ingress'),
+      timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
+      environment: { ...environment, ...serviceEnvironment({ ...settings, queueUrls }) },
     });
     closers.push(() => ingress.stop());
     const gateway = await startHttpGateway((event) => ingress.invoke(event), options.ports?.api ?? 0);

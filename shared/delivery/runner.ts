@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
 import type { DestinationDefinition } from '../../functions/destinations/definition.ts';
+import { secretNames } from '../config.ts';
 import { parseOrThrow } from '../contract/validate.ts';
 import { sealingContext, type DeliveryMessage } from '../contract/message.ts';
 import { describeError, PermanentError, TransientError, ValidationError, type DeliveryError } from '../errors.ts';
@@ -48,7 +49,7 @@ async function resolveSecrets(
   dependencies: DeliveryDependencies,
 ): Promise<Record<string, unknown>> {
   const reference = message.destination.credentials;
-  const stored = typeof reference === 'string' ? await dependencies.secrets.read(reference) : {};
+  const stored = typeof reference === 'string' ? await dependencies.secrets.read(secretNames.credentials(reference)) : {};
   const unknownFields = Object.keys(stored).filter((field) => !definition.secretFields.includes(field));
   if (unknownFields.length > 0) {
     throw new PermanentError(

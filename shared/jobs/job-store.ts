@@ -9,10 +9,21 @@ import {
 } from '@aws-sdk/lib-dynamodb';
 import type { UploadResult } from '../delivery/types.ts';
 import type { CallbackRecord, DestinationRecord, Job, JobRecord, RecordedError } from './records.ts';
+import { jobTableKeys } from './table-keys.ts';
 
 const jobItem = 'job';
 const destinationItem = (index: number): string => `destination#${String(index).padStart(3, '0')}`;
 const idempotencyToken = (key: string): string => `idempotency#${key}`;
+const { partition, sort, expiry } = jobTableKeys;
+
+/** The table key of one item of a job. */
+function itemKey(token: string, item: string): Record<string, string> {
+  return { [partition]: token, [sort]: item };
+}
+
+function withoutAttributes(item: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
+  return Object.fromEntries(Object.entries(item).filter(([name]) => !names.includes(name)));
+}
 
 /** What a delivery attempt found when it tried to claim its destination. */
 export type Claim =
@@ -50,16 +61,16 @@ export class JobStore {
       await this.documents.send(
         new PutCommand({
           TableName: this.tableName,
-          Item: { token: idempotencyToken(key), item: jobItem, jobToken: token, fingerprint, expiresAt: this.expiresAt() },
+          Item: { ...itemKey(idempotencyToken(key), jobItem), jobToken: token, fingerprint, [expiry]: this.expiresAt() },
           ConditionExpression: 'attribute_not_exists(#token)',
-          ExpressionAttributeNames: { '#token': 'token' },
+          ExpressionAttributeNames: { '#token': partition },
         }),
       );
       return undefined;
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const { Item } = await this.documents.send(
-        new GetCommand({ TableName: this.tableName, Key: { token: idempotencyToken(key), item: jobItem }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.tableName, Key: itemKey(idempotencyToken(key), jobItem), ConsistentRead: true }),
       );
       return { token: String(Item?.jobToken), fingerprint: String(Item?.fingerprint) };
     }
@@ -70,10 +81,9 @@ export class JobStore {
     const at = job.createdAt;
     const expiresAt = this.expiresAt();
     const items = [
-      { ...job, item: jobItem, expiresAt },
+      { ...job, ...itemKey(job.token, jobItem), [expiry]: expiresAt },
       ...destinations.map((destination, index) => ({
-        token: job.token,
-        item: destinationItem(index),
+        ...itemKey(job.token, destinationItem(index)),
         index,
         type: destination.type,
         destination: destination.destination,
@@ -81,7 +91,7 @@ export class JobStore {
         state: 'queued',
         attempts: 0,
         updatedAt: at,
-        expiresAt,
+        [expiry]: expiresAt,
       })),
     ];
     // BatchWrite takes 25 items; a job has at most 11.
@@ -98,7 +108,7 @@ export class JobStore {
     await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { token, item: jobItem },
+        Key: itemKey(token, jobItem),
         UpdateExpression: 'SET enqueued = :true',
         ExpressionAttributeValues: { ':true': true },
       }),
@@ -113,7 +123,7 @@ export class JobStore {
         new QueryCommand({
           TableName: this.tableName,
           KeyConditionExpression: '#token = :token',
-          ExpressionAttributeNames: { '#token': 'token' },
+          ExpressionAttributeNames: { '#token': partition },
           ExpressionAttributeValues: { ':token': token },
           ConsistentRead: true,
           ExclusiveStartKey: startKey,
@@ -122,13 +132,13 @@ export class JobStore {
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    const job = items.find((item) => item.item === jobItem);
+    const job = items.find((item) => item[sort] === jobItem);
     if (!job) return undefined;
     const destinations = items
-      .filter((item) => String(item.item).startsWith('destination#'))
-      .map(({ token: _token, item: _item, expiresAt: _expires, attemptId: _attempt, leaseUntil: _lease, ...rest }) => rest as unknown as DestinationRecord);
-    const { item: _item, expiresAt: _expiresAt, callbackOutcome: _outcome, ...record } = job;
-    return { ...(record as unknown as JobRecord), destinations };
+      .filter((item) => String(item[sort]).startsWith('destination#'))
+      .map((item) => withoutAttributes(item, [partition, sort, expiry, 'attemptId', 'leaseUntil']) as unknown as DestinationRecord);
+    const record = withoutAttributes(job, [sort, expiry, 'callbackOutcome']) as unknown as JobRecord;
+    return { ...record, destinations };
   }
 
   /**
@@ -143,12 +153,12 @@ export class JobStore {
       const answer = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { token, item: destinationItem(index) },
+          Key: itemKey(token, destinationItem(index)),
           UpdateExpression:
             'SET #state = :uploading, attemptId = :attemptId, leaseUntil = :leaseUntil, startedAt = if_not_exists(startedAt, :now), updatedAt = :now ADD attempts :one',
           ConditionExpression:
             'attribute_exists(#token) AND (#state IN (:queued, :retrying) OR (#state = :uploading AND leaseUntil < :nowSeconds) OR (#state = :failed AND #error.retryable = :true))',
-          ExpressionAttributeNames: { '#state': 'state', '#token': 'token', '#error': 'error' },
+          ExpressionAttributeNames: { '#state': 'state', '#token': partition, '#error': 'error' },
           ExpressionAttributeValues: {
             ':uploading': 'uploading',
             ':queued': 'queued',
@@ -168,7 +178,7 @@ export class JobStore {
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const { Item } = await this.documents.send(
-        new GetCommand({ TableName: this.tableName, Key: { token, item: destinationItem(index) }, ConsistentRead: true }),
+        new GetCommand({ TableName: this.tableName, Key: itemKey(token, destinationItem(index)), ConsistentRead: true }),
       );
       if (!Item) throw new Error(`job ${token} has no destination ${index}`, { cause: error });
       if (Item.state === 'succeeded' || Item.state === 'failed') return { kind: 'finished', state: Item.state };
@@ -187,7 +197,7 @@ export class JobStore {
     await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { token, item: destinationItem(index) },
+        Key: itemKey(token, destinationItem(index)),
         UpdateExpression: `SET ${assignments.join(', ')} REMOVE leaseUntil`,
         // Only the attempt holding the claim may record its outcome.
         ConditionExpression: 'attemptId = :attemptId',
@@ -231,7 +241,7 @@ export class JobStore {
       await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
-          Key: { token, item: jobItem },
+          Key: itemKey(token, jobItem),
           UpdateExpression: 'SET callbackOutcome = :outcome',
           ConditionExpression: 'attribute_not_exists(callbackOutcome) OR callbackOutcome <> :outcome',
           ExpressionAttributeValues: { ':outcome': outcome },
@@ -248,7 +258,7 @@ export class JobStore {
     await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
-        Key: { token, item: jobItem },
+        Key: itemKey(token, jobItem),
         UpdateExpression: 'SET #callback = :callback',
         ExpressionAttributeNames: { '#callback': 'callback' },
         ExpressionAttributeValues: { ':callback': callback },

@@ -1,8 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { KMSClient } from '@aws-sdk/client-kms';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
-import { resourceNames } from '../../infra/resources.ts';
-import type { ServiceConfig } from '../config.ts';
+import { secretNames, type ServiceConfig } from '../config.ts';
 import { KmsKeyWrapper } from '../secrets/kms-key-wrapper.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../secrets/sealer.ts';
 import { FileSecretStore, SecretsManagerStore, type SecretStore } from '../secrets/secret-store.ts';
@@ -24,8 +23,8 @@ export function secretStoreFor(config: ServiceConfig): SecretStore {
 /** The key that signs callbacks: the `key` field of the stored signing secret. */
 export function callbackSigningKey(secrets: SecretStore): () => Promise<string> {
   return async () => {
-    const { key } = await secrets.read(resourceNames.callbackSigningSecret);
-    if (!key) throw new Error(`the secret '${resourceNames.callbackSigningSecret}' has no 'key' field`);
+    const { key } = await secrets.read(secretNames.callbackSigningKey);
+    if (!key) throw new Error(`the secret '${secretNames.callbackSigningKey}' has no 'key' field`);
     return key;
   };
 }

@@ -8,7 +8,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { destinations } from '../../functions/destinations/registry.ts';
 import { DestinationPipeline, type DestinationPipelineProps } from '../../infra/constructs/destination-pipeline.ts';
 import type { StagingBucket } from '../../infra/constructs/staging-bucket.ts';
-import { defaultMaxAttempts, resourceNames } from '../../infra/resources.ts';
+import { resourceNames } from '../../infra/resources.ts';
+import { serviceDefaults } from '../../shared/config.ts';
 import { allowing, logicalId, statementsOfRole, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
 
 let deployed: SynthesizedStack;
@@ -35,7 +36,7 @@ describe('Construct: DestinationPipeline', () => {
       deployed.template.hasResourceProperties('AWS::SQS::Queue', {
         QueueName: resourceNames.destinationQueue(type),
         SqsManagedSseEnabled: true,
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(pipeline.deadLetterQueue), 'Arn'] }, maxReceiveCount: defaultMaxAttempts },
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(pipeline.deadLetterQueue), 'Arn'] }, maxReceiveCount: serviceDefaults.maxAttempts },
       });
     });
 
@@ -100,7 +101,7 @@ describe('Construct: DestinationPipeline', () => {
             UD_STAGING_BUCKET: { Ref: Match.stringLikeRegexp('^StagingBucket') },
             UD_KMS_KEY_ID: { 'Fn::GetAtt': [Match.stringLikeRegexp('^SealingKey'), 'Arn'] },
             UD_SECRET_PREFIX: resourceNames.secretPrefix,
-            UD_MAX_ATTEMPTS: String(defaultMaxAttempts),
+            UD_MAX_ATTEMPTS: String(serviceDefaults.maxAttempts),
             UD_RETENTION_DAYS: '30',
             UD_ALLOWED_SOURCE_HOSTS: '',
           },

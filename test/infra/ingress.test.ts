@@ -4,7 +4,8 @@ import { destinations } from '../../functions/destinations/registry.ts';
 import type { DestinationPipeline } from '../../infra/constructs/destination-pipeline.ts';
 import type { Ingress } from '../../infra/constructs/ingress.ts';
 import type { StagingBucket } from '../../infra/constructs/staging-bucket.ts';
-import { defaultMaxAttempts, resourceNames } from '../../infra/resources.ts';
+import { resourceNames } from '../../infra/resources.ts';
+import { serviceDefaults } from '../../shared/config.ts';
 import { allowing, logicalId, statementsOfRole, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
 
 let deployed: SynthesizedStack;
@@ -58,7 +59,7 @@ describe('Construct: Ingress', () => {
       deployed.template.hasResourceProperties('AWS::SQS::Queue', {
         QueueName: resourceNames.inboxQueue,
         SqsManagedSseEnabled: true,
-        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(ingress.inboxDeadLetterQueue), 'Arn'] }, maxReceiveCount: defaultMaxAttempts },
+        RedrivePolicy: { deadLetterTargetArn: { 'Fn::GetAtt': [logicalId(ingress.inboxDeadLetterQueue), 'Arn'] }, maxReceiveCount: serviceDefaults.maxAttempts },
       });
       deployed.template.hasResourceProperties('AWS::SQS::Queue', {
         QueueName: resourceNames.inboxDeadLetterQueue,

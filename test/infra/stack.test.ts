@@ -3,6 +3,7 @@ import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
 import type { StagingBucket } from '../../infra/constructs/staging-bucket.ts';
 import { resourceNames } from '../../infra/resources.ts';
+import { secretNames } from '../../shared/config.ts';
 import { stackPropsFromContext } from '../../infra/stack.ts';
 import { logicalId, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
 
@@ -45,7 +46,7 @@ describe('Stack: UploadDestinations', () => {
 
   it('generates the callback signing key, as the key field of a JSON secret under the prefix', () => {
     deployed.template.hasResourceProperties('AWS::SecretsManager::Secret', {
-      Name: `${resourceNames.secretPrefix}${resourceNames.callbackSigningSecret}`,
+      Name: `${resourceNames.secretPrefix}${secretNames.callbackSigningKey}`,
       GenerateSecretString: { SecretStringTemplate: '{}', GenerateStringKey: 'key', PasswordLength: 64, ExcludePunctuation: true },
     });
   });

@@ -15,6 +15,7 @@ import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { createJobTable } from '../../infra/local/job-table.ts';
 import { lambdaContext } from '../../infra/local/lambda-context.ts';
 import { startLocalS3, type LocalS3 } from '../../infra/local/s3-server.ts';
+import { secretNames } from '../../shared/config.ts';
 import { sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
 import type { DeliveryDependencies } from '../../shared/delivery/runner.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
@@ -144,7 +145,7 @@ function destination(filename: string, fields: Record<string, unknown> = {}) {
 
 describe('Function: destinationHandler (S3)', () => {
   beforeAll(() => {
-    stored.keys = { aws_access_key_id: 'S3RVER', aws_secret_access_key: 'S3RVER' };
+    stored[secretNames.credentials('keys')] = { aws_access_key_id: 'S3RVER', aws_secret_access_key: 'S3RVER' };
   });
 
   it('does not upload again when a delivered message is redelivered', async () => {
@@ -169,7 +170,7 @@ describe('Function: destinationHandler (S3)', () => {
   });
 
   it('opens inline secrets sealed for this delivery', async () => {
-    const message = await queuedDelivery(destination('inline.bin', { credentials: undefined }), stored.keys);
+    const message = await queuedDelivery(destination('inline.bin', { credentials: undefined }), stored[secretNames.credentials('keys')]);
 
     const answer = await handler(await event([message]), context());
 
@@ -178,7 +179,7 @@ describe('Function: destinationHandler (S3)', () => {
   });
 
   it('fails permanently, without retry, when the stored secret holds fields the destination does not take', async () => {
-    stored.odd = { aws_access_key_id: 'S3RVER', aws_secret_access_key: 'S3RVER', password: 'x' };
+    stored[secretNames.credentials('odd')] = { aws_access_key_id: 'S3RVER', aws_secret_access_key: 'S3RVER', password: 'x' };
     const message = await queuedDelivery(destination('odd.bin', { credentials: 'odd' }));
 
     const answer = await handler(await event([message]), context());
