@@ -26,9 +26,28 @@ export class PermanentError extends DeliveryError {
 
 /** A timeout, a 5xx, a 429 or a dropped connection: worth another attempt later. */
 export class TransientError extends DeliveryError {
-  public constructor(message: string, options: { code: string; cause?: unknown }) {
+  /** When the destination said when to come back (`Retry-After`): used instead of the backoff. */
+  public readonly retryAfterSeconds: number | undefined;
+
+  public constructor(message: string, options: { code: string; cause?: unknown; retryAfterSeconds?: number }) {
     super(message, { ...options, retryable: true });
     this.name = 'TransientError';
+    this.retryAfterSeconds = options.retryAfterSeconds;
+  }
+}
+
+/**
+ * Not a failure: the destination will take the file only later (a daily upload quota that resets
+ * at midnight Pacific). The delivery waits until `until` without spending an attempt, and its
+ * status says so.
+ */
+export class WaitError extends TransientError {
+  public readonly until: Date;
+
+  public constructor(message: string, options: { code: string; until: Date; cause?: unknown }) {
+    super(message, { ...options, retryAfterSeconds: Math.max(1, Math.ceil((options.until.getTime() - Date.now()) / 1000)) });
+    this.name = 'WaitError';
+    this.until = options.until;
   }
 }
 

@@ -1,4 +1,5 @@
-import type { DestinationDefinition } from './definition.ts';
+import { createUploadRequestSchema } from '../../shared/contract/request.ts';
+import type { DestinationDefinition } from '../../shared/destination/definition.ts';
 import { s3Destination } from './s3/schema.ts';
 
 /**
@@ -10,6 +11,9 @@ export const destinations = [s3Destination] as const satisfies readonly Destinat
 export type DestinationType = (typeof destinations)[number]['type'];
 
 export const destinationTypes: readonly DestinationType[] = destinations.map((definition) => definition.type);
+
+/** The request of `POST /v1/uploads`, of inbox messages and of manifests, for these destinations. */
+export const uploadRequestSchema = createUploadRequestSchema(destinations);
 
 export function destinationDefinition(type: string): DestinationDefinition {
   const definition = destinations.find((candidate) => candidate.type === type);

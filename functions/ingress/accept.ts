@@ -2,9 +2,10 @@ import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash, randomBytes } from 'node:crypto';
-import { destinationDefinition } from '../destinations/registry.ts';
+import { destinationDefinition, uploadRequestSchema } from '../destinations/registry.ts';
+import { splitSecrets } from '../../shared/contract/field-kinds.ts';
 import { sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
-import { uploadRequestSchema, type Destination, type UploadRequest } from '../../shared/contract/request.ts';
+import type { Destination, UploadRequest } from '../../shared/contract/request.ts';
 import type { Source } from '../../shared/contract/source.ts';
 import { stagingPrefixes } from '../../shared/config.ts';
 import { formatPath, parseOrThrow } from '../../shared/contract/validate.ts';
@@ -68,7 +69,7 @@ export function newToken(): string {
 /** Presigned uploads land under this prefix, in a folder named by the job's token. */
 export const presignedUploadPrefix = stagingPrefixes.presignedUploads;
 
-function destinationsOf(request: UploadRequest): Destination[] {
+function destinationsOf(request: UploadRequest): readonly Destination[] {
   return request.upload.destinations ?? (request.upload.destination ? [request.upload.destination] : []);
 }
 
@@ -76,16 +77,9 @@ function destinationPath(request: UploadRequest, index: number): (string | numbe
   return request.upload.destinations ? ['upload', 'destinations', index] : ['upload', 'destination'];
 }
 
-/** Splits a destination into its open fields and its inline secret fields. */
-function splitSecrets(destination: Destination): { open: Record<string, unknown>; secrets: Record<string, string> } {
-  const { secretFields } = destinationDefinition(destination.type);
-  const open: Record<string, unknown> = {};
-  const secrets: Record<string, string> = {};
-  for (const [field, value] of Object.entries(destination)) {
-    if (secretFields.includes(field) && typeof value === 'string') secrets[field] = value;
-    else if (value !== undefined) open[field] = value;
-  }
-  return { open, secrets };
+/** Splits a destination into its open fields and its inline secrets, as its schema marks them. */
+function secretsApart(destination: Destination): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
+  return splitSecrets(destinationDefinition(destination.type).schema, destination);
 }
 
 /**
@@ -113,7 +107,7 @@ function networkPolicyErrors(request: UploadRequest): FieldError[] {
 
 /** A digest of what the request asks for, without secrets, to recognise a repeated idempotency key. */
 function fingerprint(request: UploadRequest): string {
-  const open = destinationsOf(request).map((destination) => splitSecrets(destination).open);
+  const open = destinationsOf(request).map((destination) => secretsApart(destination).open);
   return createHash('sha256')
     .update(JSON.stringify({ source: request.source, open, callback: request.callback_url, extension: request.upload.extension }))
     .digest('base64url');
@@ -200,7 +194,7 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
   const presignedKey = request.source.presigned ? `${presignedUploadPrefix}${token}/${request.source.presigned.filename}` : undefined;
   const destinations: DestinationRecord[] = await Promise.all(
     destinationsOf(request).map(async (destination, index) => {
-      const { open, secrets } = splitSecrets(destination);
+      const { open, secrets } = secretsApart(destination);
       return {
         index,
         type: destination.type,

@@ -1,5 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
-import { bucketPolicy, canonicalUserId } from '../destinations/s3/bucket-policy.ts';
+import { bucketPolicy, canonicalUserId } from './bucket-policy.ts';
 import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 import { describeError, ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';

@@ -1,6 +1,6 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { parseArgs } from 'node:util';
-import { bucketPolicy, canonicalUserId } from '../../functions/destinations/s3/bucket-policy.ts';
+import { bucketPolicy, canonicalUserId } from '../../functions/ingress/bucket-policy.ts';
 
 /**
  * `npm run bucket-policy -- <bucket>`: prints the canonical user ID of the AWS account in the

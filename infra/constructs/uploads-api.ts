@@ -3,6 +3,7 @@ import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
+import { uploadRequestSchema } from '../../functions/destinations/registry.ts';
 import { requestModelSchema } from '../../shared/contract/documents.ts';
 import { RequestSizeGuard } from './request-size-guard.ts';
 
@@ -91,7 +92,7 @@ export class UploadsApi extends Construct {
     const requestModel = this.restApi.addModel('UploadRequest', {
       modelName: 'UploadRequest',
       contentType: 'application/json',
-      schema: requestModelSchema() as apigateway.JsonSchema,
+      schema: requestModelSchema(uploadRequestSchema) as apigateway.JsonSchema,
     });
 
     const version = this.restApi.root.addResource('v1');

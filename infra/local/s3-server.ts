@@ -1,6 +1,6 @@
 import { Agent, request as httpRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, readdir, rm } from 'node:fs/promises';
+import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { S3Event } from 'aws-lambda';
 import { startServerThread } from './server-thread.ts';
@@ -50,8 +50,9 @@ function answer(response: ServerResponse, status: number, xml: string): void {
 }
 
 /**
- * s3rver behind a small front that fills the gaps the service depends on: AbortMultipartUpload and
- * ListMultipartUploads (s3rver has neither), GetBucketAcl, tags sent with the upload
+ * s3rver behind a small front that fills the gaps the service depends on: AbortMultipartUpload,
+ * ListMultipartUploads and ListParts (s3rver has none of them, and keeps no part checksums),
+ * GetBucketAcl, tags sent with the upload
  * (`x-amz-tagging`, which s3rver ignores) and buckets with ACLs disabled, answered the way S3
  * answers them. Every request is recorded. Everything else is s3rver's own behaviour.
  */
@@ -67,6 +68,8 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const enforced = new Set<string>();
   /** upload ID or `bucket/key` → the tags to apply once the object exists */
   const pendingTags = new Map<string, string>();
+  /** `uploadId#partNumber` → the CRC-32 the part was stored with, as ListParts reports it */
+  const partChecksums = new Map<string, string>();
 
   const forward = (incoming: IncomingMessage, response: ServerResponse, onDone?: (status: number, body: string) => Promise<void>): void => {
     const upstream = httpRequest(
@@ -129,6 +132,20 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
         .catch(() => answer(response, 500, s3ErrorXml('InternalError', 'abort failed')));
       return;
     }
+    if (method === 'GET' && key && query.has('uploadId')) {
+      listParts(bucket, key, query.get('uploadId') ?? '').then(
+        (xml) => answer(response, xml ? 200 : 404, xml ?? s3ErrorXml('NoSuchUpload', 'The specified upload does not exist')),
+        () => answer(response, 500, s3ErrorXml('InternalError', 'list failed')),
+      );
+      return;
+    }
+    const partCrc = incoming.headers['x-amz-checksum-crc32'];
+    if (method === 'PUT' && query.has('uploadId') && query.has('partNumber') && typeof partCrc === 'string') {
+      forward(incoming, response, async (status) => {
+        if (status === 200) partChecksums.set(`${query.get('uploadId')}#${query.get('partNumber')}`, partCrc);
+      });
+      return;
+    }
     if (method === 'GET' && !key && query.has('uploads')) {
       openUploads(bucket).then((uploads) => {
         const items = uploads.map((entry) => `<Upload><UploadId>${entry}</UploadId></Upload>`).join('');
@@ -171,6 +188,23 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
   async function openUploads(bucket: string): Promise<string[]> {
     return readdir(uploadsOf(bucket)).catch(() => []);
+  }
+
+  /** ListParts from s3rver's part files (`<uploads>/<id>/<number>` and its `.md5`), undefined for no such upload. */
+  async function listParts(bucket: string, key: string, uploadId: string): Promise<string | undefined> {
+    const folder = join(uploadsOf(bucket), uploadId);
+    const files = await readdir(folder).catch(() => undefined);
+    if (!files) return undefined;
+    const numbers = files.filter((file) => /^\d+$/.test(file)).map(Number).sort((a, b) => a - b);
+    const parts = await Promise.all(
+      numbers.map(async (number) => {
+        const { size } = await stat(join(folder, String(number)));
+        const md5 = await readFile(join(folder, `${number}.md5`), 'utf8').catch(() => '');
+        const crc = partChecksums.get(`${uploadId}#${number}`);
+        return `<Part><PartNumber>${number}</PartNumber><ETag>"${md5.trim()}"</ETag><Size>${size}</Size>${crc ? `<ChecksumCRC32>${crc}</ChecksumCRC32>` : ''}</Part>`;
+      }),
+    );
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<ListPartsResult><Bucket>${bucket}</Bucket><Key>${key}</Key><UploadId>${uploadId}</UploadId><IsTruncated>false</IsTruncated>${parts.join('')}</ListPartsResult>`;
   }
 
   await new Promise<void>((resolve) => server.listen(options.port ?? 0, '127.0.0.1', resolve));

@@ -1,16 +1,15 @@
 import { z } from 'zod';
-import { uploadRequestSchema } from './request.ts';
 
 /**
  * The request schema as JSON Schema draft-04, the dialect API Gateway models accept. Generated from
  * the same schema the functions validate with, so the gateway and the code cannot disagree.
  */
-export function requestModelSchema(): Record<string, unknown> {
+export function requestModelSchema(uploadRequestSchema: z.ZodType): Record<string, unknown> {
   return z.toJSONSchema(uploadRequestSchema, { target: 'draft-04', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
 /** The OpenAPI 3.0 document of the HTTP API. */
-export function openApiDocument(): Record<string, unknown> {
+export function openApiDocument(uploadRequestSchema: z.ZodType): Record<string, unknown> {
   const request = z.toJSONSchema(uploadRequestSchema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
   const error = {
     type: 'object',

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { markFilePath } from './field-kinds.ts';
 
 /** An http:// or https:// URL (the deployed ingress narrows sources and callbacks to https). */
 export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
@@ -35,3 +36,28 @@ export const metadataMap = z
 export const alsoWithFieldErrors = {
   when: (payload: { value: unknown }): boolean => typeof payload.value === 'object' && payload.value !== null,
 };
+
+/**
+ * A path at the destination (an object key, a blob name, a file on a server). Ending in `/` it
+ * names a folder, which the service completes with the source's file name. Paths that climb out
+ * (`..`), have empty segments (`a//b`), or carry control characters or broken Unicode are refused
+ * here, at the door, whatever the destination.
+ */
+export function filePath(maxBytes = 1024): z.ZodString {
+  return markFilePath(
+    z
+      .string()
+      .min(1, { error: 'must not be empty', abort: true })
+      .refine((path) => path.isWellFormed(), 'must be valid Unicode (no unpaired surrogates)')
+      .refine((path) => Buffer.byteLength(path) <= maxBytes, `must be at most ${maxBytes} bytes`)
+      // eslint-disable-next-line no-control-regex
+      .refine((path) => !/[\u0000-\u001f\u007f]/.test(path), 'must not contain control characters')
+      .refine(
+        (path) => {
+          const inner = path.replace(/^\//, '').replace(/\/$/, '');
+          return inner === '' ? path === '/' : !inner.split('/').some((segment) => segment === '' || segment === '..');
+        },
+        { error: "must not contain '..' or empty segments ('a//b')" },
+      ),
+  );
+}

@@ -17,6 +17,8 @@ export const deliveryMessageSchema = z.strictObject({
   extension: z.string().optional(),
   /** The job has a callback_url: whoever finishes it last sends the callback. */
   notify: z.boolean().optional(),
+  /** A delivery waiting for a quota to reset comes back no earlier than this (ISO 8601). */
+  notBefore: z.iso.datetime().optional(),
 });
 
 export type DeliveryMessage = z.output<typeof deliveryMessageSchema>;
@@ -24,4 +26,9 @@ export type DeliveryMessage = z.output<typeof deliveryMessageSchema>;
 /** What a sealed blob is bound to: one destination of one job. */
 export function sealingContext(token: string, index: number): string {
   return `${token}#${index}`;
+}
+
+/** What a sealed resume state is bound to: the same delivery, and nothing else sealed for it. */
+export function resumeSealingContext(token: string, index: number): string {
+  return `${sealingContext(token, index)}#resume`;
 }

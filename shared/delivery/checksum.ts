@@ -48,12 +48,25 @@ export function crc32Combine(crcA: number, crcB: number, lengthB: number): numbe
 }
 
 /**
- * The CRC-32 of a whole object built from its parts in order: `add` sums a part once and returns
- * that part's own CRC (to send with it), while the whole object's grows by combination.
+ * The CRC-32 of a whole file as its bytes go by: `extend` sums a stream's chunks, `add` sums a part
+ * once and returns that part's own CRC (to send with it) while the whole grows by combination, so
+ * every byte is summed once either way.
  */
 export class RunningCrc32 {
-  private value = 0;
-  private length = 0;
+  /**
+   * @param value CRC-32 of the bytes already summed (a resumed upload's prefix)
+   * @param length how many bytes that was
+   */
+  public constructor(
+    private value = 0,
+    private length = 0,
+  ) {}
+
+  /** Sums `bytes` as the continuation of what was summed so far. */
+  public extend(bytes: Uint8Array): void {
+    this.value = crc32(bytes, this.value);
+    this.length += bytes.length;
+  }
 
   /** Sums `bytes` and returns their own CRC-32. */
   public add(bytes: Uint8Array): number {

@@ -1,19 +1,28 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
-import type { DestinationDefinition } from '../../functions/destinations/definition.ts';
 import { secretNames } from '../config.ts';
+import { mergeSecrets, unexpectedSecretFields, withFolderPathsCompleted } from '../contract/field-kinds.ts';
+import { resumeSealingContext, sealingContext, type DeliveryMessage } from '../contract/message.ts';
 import { parseOrThrow } from '../contract/validate.ts';
-import { sealingContext, type DeliveryMessage } from '../contract/message.ts';
-import { describeError, PermanentError, TransientError, ValidationError, type DeliveryError } from '../errors.ts';
-import type { JobStore } from '../jobs/job-store.ts';
+import type { DestinationDefinition } from '../destination/definition.ts';
+import type { ResumeSlot, StoredCredentials, Uploader } from '../destination/uploader.ts';
+import { describeError, PermanentError, TransientError, ValidationError, WaitError, type DeliveryError } from '../errors.ts';
+import type { Claim, JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
-import { isFinal } from '../jobs/records.ts';
+import { isFinal, type DeliveredFile, type StoredResume } from '../jobs/records.ts';
 import { resolvesToPrivateNetwork } from '../net/address-guard.ts';
 import type { EnvelopeSealer } from '../secrets/sealer.ts';
-import type { SecretStore } from '../secrets/secret-store.ts';
+import type { SecretFields, SecretStore } from '../secrets/secret-store.ts';
+import { SourceReader } from '../sources/delivery-source.ts';
 import type { SourceOpener } from '../sources/source-opener.ts';
+import { classifyFailure, runUpload } from './attempt.ts';
 import { sendCallback, type CallbackOptions } from './callback.ts';
-import type { Uploader, UploadResult } from './types.ts';
+
+/** A destination as its function knows it: its definition and its upload code. */
+export interface DestinationModule<Schema extends z.ZodObject = z.ZodObject, State = unknown> {
+  readonly definition: DestinationDefinition<Schema>;
+  readonly uploader: Uploader<z.output<Schema>, State>;
+}
 
 export interface DeliveryDependencies {
   readonly jobs: JobStore;
@@ -28,40 +37,48 @@ export interface DeliveryDependencies {
   readonly retryBaseSeconds: number;
   /** How long one attempt holds its destination before another may take over. */
   readonly leaseSeconds: number;
+  /** How often a running upload's progress (`bytes_sent`) is written. @default 5 */
+  readonly progressSeconds?: number;
   readonly log: Logger;
 }
 
 /** What the queue should do with the message. */
 export type DeliveryOutcome =
   | { readonly kind: 'done' }
-  | { readonly kind: 'retry'; readonly delaySeconds: number; readonly error: DeliveryError };
+  | { readonly kind: 'retry'; readonly delaySeconds: number; readonly error: DeliveryError }
+  /** Come back at `until` without spending an attempt (a quota resets then). */
+  | { readonly kind: 'defer'; readonly until: Date };
+
+/** SQS's longest delay or visibility change. */
+const maxDelaySeconds = 900;
 
 /** Exponential backoff with half jitter, from `baseSeconds`, capped at 15 minutes (SQS's longest delay). */
 export function retryDelaySeconds(attempt: number, baseSeconds: number, random: () => number = Math.random): number {
-  const ceiling = Math.min(900, baseSeconds * 2 ** Math.max(0, attempt - 1));
+  const ceiling = Math.min(maxDelaySeconds, baseSeconds * 2 ** Math.max(0, attempt - 1));
   return Math.max(1, Math.round(ceiling / 2 + (random() * ceiling) / 2));
 }
 
-/** The destination with its secret fields: stored ones (a `credentials` reference), then inline sealed ones. */
-async function resolveSecrets(
-  message: DeliveryMessage,
-  definition: DestinationDefinition,
-  dependencies: DeliveryDependencies,
-): Promise<Record<string, unknown>> {
-  const reference = message.destination.credentials;
-  const stored = typeof reference === 'string' ? await dependencies.secrets.read(secretNames.credentials(reference)) : {};
-  const unknownFields = Object.keys(stored).filter((field) => !definition.secretFields.includes(field));
-  if (unknownFields.length > 0) {
-    throw new PermanentError(
-      `credentials: secret '${String(reference)}' holds ${unknownFields.join(', ')}, which ${definition.type} does not take; it may hold ${definition.secretFields.join(', ')}`,
-      { code: 'InvalidSecret' },
-    );
-  }
-  const inline = message.sealed ? await dependencies.sealer.unseal(message.sealed, sealingContext(message.token, message.index)) : {};
-  return { ...message.destination, ...stored, ...inline };
+/** The delay before the next attempt: what the destination asked for, else the backoff. */
+function nextDelaySeconds(error: DeliveryError, attempt: number, baseSeconds: number): number {
+  const asked = error instanceof TransientError ? error.retryAfterSeconds : undefined;
+  return asked === undefined ? retryDelaySeconds(attempt, baseSeconds) : Math.min(maxDelaySeconds, Math.max(1, asked));
 }
 
-async function checkEndpoints<Schema extends z.ZodType>(definition: DestinationDefinition<Schema>, destination: z.output<Schema>, allowPrivateNetworks: boolean): Promise<void> {
+/** The destination with its secret fields: stored ones (a `credentials` reference), then inline sealed ones. */
+async function resolveSecrets(message: DeliveryMessage, definition: DestinationDefinition, dependencies: DeliveryDependencies): Promise<Record<string, unknown>> {
+  const reference = message.destination.credentials;
+  const stored: SecretFields = typeof reference === 'string' ? await dependencies.secrets.read(secretNames.credentials(reference)) : {};
+  const unexpected = unexpectedSecretFields(definition.schema, stored);
+  if (unexpected.length > 0) {
+    throw new PermanentError(`credentials: secret '${String(reference)}' holds ${unexpected.join(', ')}, which ${definition.type} does not take as a secret`, {
+      code: 'InvalidSecret',
+    });
+  }
+  const inline = message.sealed ? ((await dependencies.sealer.unseal(message.sealed, sealingContext(message.token, message.index))) as SecretFields) : {};
+  return mergeSecrets(definition.schema, message.destination, stored, inline);
+}
+
+async function checkEndpoints(definition: DestinationDefinition, destination: Record<string, unknown>, allowPrivateNetworks: boolean): Promise<void> {
   if (allowPrivateNetworks) return;
   for (const { field, address } of definition.endpointsOf(destination)) {
     if (await resolvesToPrivateNetwork(address)) {
@@ -90,21 +107,79 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
 }
 
 /**
- * Delivers one destination of one job: claim it (a finished or busy destination is never uploaded
- * twice), resolve its credentials, open the source, upload, record the result and call back.
- * Permanent failures are recorded and end the delivery; transient ones ask the queue for a retry
- * until the last attempt, which is recorded as failed and dead-lettered.
+ * The resume state of one attempt: what earlier attempts saved for this same source (a changed
+ * source starts again, and what was saved for the old one is discarded), and the latest saved.
  */
-export async function deliver<Schema extends z.ZodType>(
+class AttemptResume<State> implements ResumeSlot<State> {
+  public state: State | undefined;
+  /** What the store holds for this delivery now, to be discarded if the delivery finally fails. */
+  public held: State | undefined;
+
+  public constructor(
+    private readonly message: DeliveryMessage,
+    private readonly claim: Extract<Claim, { kind: 'claimed' }>,
+    private readonly sealed: boolean,
+    private readonly source: SourceReader,
+    private readonly dependencies: DeliveryDependencies,
+  ) {}
+
+  /** Reads what an earlier attempt saved; returns it when it was saved for another source version. */
+  public async load(): Promise<State | undefined> {
+    const stored = this.claim.resume;
+    if (!stored) return undefined;
+    const context = resumeSealingContext(this.message.token, this.message.index);
+    const state = (stored.sealed === undefined ? stored.state : await this.dependencies.sealer.unseal(stored.sealed, context)) as State;
+    this.held = state;
+    if (stored.sourceSize === this.source.size && stored.sourceVersion === this.source.version) {
+      this.state = state;
+      return undefined;
+    }
+    return state;
+  }
+
+  public async save(state: State): Promise<void> {
+    const context = resumeSealingContext(this.message.token, this.message.index);
+    const resume: StoredResume = {
+      ...(this.sealed ? { sealed: await this.dependencies.sealer.seal(state, context) } : { state }),
+      ...(this.source.size === undefined ? {} : { sourceSize: this.source.size }),
+      ...(this.source.version === undefined ? {} : { sourceVersion: this.source.version }),
+    };
+    await this.dependencies.jobs.saveResume(this.message.token, this.message.index, this.claim.attemptId, resume);
+    this.held = state;
+  }
+}
+
+/** Writes the running upload's progress every few seconds (never a write per chunk). */
+function reportProgress(source: SourceReader, write: (bytes: number) => Promise<void>, seconds: number, log: Logger): () => void {
+  let written = 0;
+  const timer = setInterval(() => {
+    const position = source.position;
+    if (position === written) return;
+    written = position;
+    write(position).catch((error: unknown) => log.warn('could not record progress', { reason: describeError(error) }));
+  }, seconds * 1000);
+  timer.unref();
+  return () => clearInterval(timer);
+}
+
+/**
+ * Delivers one destination of one job: claim it (a finished or busy destination is never uploaded
+ * twice), resolve its credentials, open the source, upload (continuing what an earlier attempt
+ * saved), record the result and call back. Permanent failures are recorded and end the delivery,
+ * discarding what was kept for a resume; transient ones ask the queue for a retry until the last
+ * attempt, which is recorded as failed and dead-lettered; a destination that asks to wait (a
+ * quota) is deferred without spending an attempt.
+ */
+export async function deliver<Schema extends z.ZodObject, State>(
   message: DeliveryMessage,
   receiveCount: number,
-  definition: DestinationDefinition<Schema>,
-  uploader: Uploader<z.output<Schema>>,
+  { definition, uploader }: DestinationModule<Schema, State>,
   dependencies: DeliveryDependencies,
   signal: AbortSignal,
 ): Promise<DeliveryOutcome> {
   const { jobs, log } = dependencies;
   const { token, index } = message;
+  if (message.notBefore !== undefined && Date.parse(message.notBefore) > Date.now()) return { kind: 'defer', until: new Date(message.notBefore) };
   const claim = await jobs.claim(token, index, dependencies.leaseSeconds);
   if (claim.kind === 'finished') {
     log.info('delivery already finished; message ignored', { token, index, state: claim.state });
@@ -119,35 +194,85 @@ export async function deliver<Schema extends z.ZodType>(
   // A failed callback never fails a delivery that has happened (that would upload it again).
   const callBack = (): Promise<void> =>
     callBackIfFinished(message, dependencies).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
-  let result: UploadResult;
+  let destination: z.output<Schema> | undefined;
+  let resume: AttemptResume<State> | undefined;
+  let source: SourceReader | undefined;
+  let stopProgress = (): void => undefined;
+  let delivered: DeliveredFile;
   try {
-    let destination: z.output<Schema>;
     try {
-      destination = parseOrThrow(definition.schema, await resolveSecrets(message, definition, dependencies), ['destination']);
+      destination = parseOrThrow(definition.schema, await resolveSecrets(message, definition, dependencies), ['destination']) as z.output<Schema>;
     } catch (error) {
       if (error instanceof ValidationError) throw new PermanentError(error.message, { code: 'InvalidDestination', cause: error });
       throw error;
     }
-    await checkEndpoints(definition, destination, dependencies.allowPrivateNetworks);
-    const source = await dependencies.sources.open(message.source, message.extension, signal);
-    try {
-      result = await uploader.upload({ destination, source, signal });
-    } finally {
-      source.stream.destroy();
+    await checkEndpoints(definition, destination as Record<string, unknown>, dependencies.allowPrivateNetworks);
+    const opened = await dependencies.sources.open(message.source, message.extension, signal);
+    source = new SourceReader(opened, {
+      reopen: (offset) => dependencies.sources.open(message.source, message.extension, signal, offset),
+      ...(definition.capabilities?.maxBytes === undefined ? {} : { maxBytes: definition.capabilities.maxBytes }),
+    });
+    destination = withFolderPathsCompleted(definition.schema, destination, source.name);
+    resume = new AttemptResume(message, claim, definition.capabilities?.resumable?.sealed ?? false, source, dependencies);
+    const stale = await resume.load();
+    if (stale !== undefined && uploader.discard) {
+      // The source changed since the upload began: what was kept for it cannot be continued.
+      await uploader.discard(destination, stale, signal);
+      resume.held = undefined;
     }
-    await jobs.succeed(token, index, claim.attemptId, result);
+    stopProgress = reportProgress(source, (bytes) => jobs.recordProgress(token, index, claim.attemptId, bytes), dependencies.progressSeconds ?? 5, log);
+    delivered = await runUpload(uploader, {
+      destination,
+      source,
+      signal,
+      resume,
+      credentials: storedCredentials(message, dependencies),
+      application: definition.applicationSecret ? await applicationSecret(definition.type, dependencies) : undefined,
+    });
+    stopProgress();
+    await jobs.succeed(token, index, claim.attemptId, delivered);
   } catch (thrown) {
-    const error = uploader.classify(thrown);
+    stopProgress();
+    const error = classifyFailure(uploader as Uploader<unknown, unknown>, thrown);
+    if (error instanceof WaitError) {
+      await jobs.wait(token, index, claim.attemptId, error.until, { code: error.code, message: error.message, retryable: true });
+      log.info('delivery waits', { token, index, code: error.code, until: error.until.toISOString() });
+      return { kind: 'defer', until: error.until };
+    }
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
+    if (final && resume?.held !== undefined && destination !== undefined && uploader.discard) {
+      // Nothing partial outlives a delivery that has failed for good.
+      await uploader.discard(destination, resume.held, AbortSignal.timeout(30_000)).catch((discardError: unknown) =>
+        log.warn('could not discard the partial upload', { token, index, reason: describeError(discardError) }),
+      );
+    }
     await jobs.fail(token, index, claim.attemptId, { code: error.code, message: error.message, retryable: error.retryable }, final);
     log.warn('delivery failed', { token, index, code: error.code, reason: error.message, retryable: error.retryable, final, attempt: receiveCount });
     if (final) await callBack();
     if (!error.retryable) return { kind: 'done' };
     // A transient failure on its last attempt goes back to the queue at once: the next receive
     // moves it to the dead-letter queue, ready for redrive.
-    return { kind: 'retry', delaySeconds: final ? 0 : retryDelaySeconds(receiveCount, dependencies.retryBaseSeconds), error };
+    return { kind: 'retry', delaySeconds: final ? 0 : nextDelaySeconds(error, receiveCount, dependencies.retryBaseSeconds), error };
+  } finally {
+    source?.close();
   }
-  log.info('delivery succeeded', { token, index, bytes: result.bytes, milliseconds: Date.now() - started });
+  log.info('delivery succeeded', { token, index, bytes: delivered.bytes, milliseconds: Date.now() - started });
   await callBack();
   return { kind: 'done' };
+}
+
+function storedCredentials(message: DeliveryMessage, dependencies: DeliveryDependencies): StoredCredentials {
+  const reference = typeof message.destination.credentials === 'string' ? message.destination.credentials : undefined;
+  return {
+    reference,
+    update: async (fields) => {
+      if (reference === undefined) throw new Error('the destination names no stored credentials to update');
+      await dependencies.secrets.update(secretNames.credentials(reference), fields);
+    },
+  };
+}
+
+async function applicationSecret(type: string, dependencies: DeliveryDependencies): Promise<Record<string, string>> {
+  const fields = await dependencies.secrets.read(secretNames.application(type));
+  return Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, String(value)]));
 }

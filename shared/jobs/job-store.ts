@@ -7,8 +7,7 @@ import {
   QueryCommand,
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
-import type { UploadResult } from '../delivery/types.ts';
-import type { CallbackRecord, DestinationRecord, Job, JobRecord, RecordedError } from './records.ts';
+import type { CallbackRecord, DeliveredFile, DestinationRecord, Job, JobRecord, RecordedError, StoredResume } from './records.ts';
 import { jobTableKeys } from './table-keys.ts';
 
 const jobItem = 'job';
@@ -27,7 +26,7 @@ function withoutAttributes(item: Record<string, unknown>, names: readonly string
 
 /** What a delivery attempt found when it tried to claim its destination. */
 export type Claim =
-  | { readonly kind: 'claimed'; readonly attemptId: string; readonly attempts: number }
+  | { readonly kind: 'claimed'; readonly attemptId: string; readonly attempts: number; readonly resume: StoredResume | undefined }
   | { readonly kind: 'finished'; readonly state: 'succeeded' | 'failed' }
   | { readonly kind: 'busy' };
 
@@ -136,15 +135,16 @@ export class JobStore {
     if (!job) return undefined;
     const destinations = items
       .filter((item) => String(item[sort]).startsWith('destination#'))
-      .map((item) => withoutAttributes(item, [partition, sort, expiry, 'attemptId', 'leaseUntil']) as unknown as DestinationRecord);
+      .map((item) => withoutAttributes(item, [partition, sort, expiry, 'attemptId', 'leaseUntil', 'resume']) as unknown as DestinationRecord);
     const record = withoutAttributes(job, [sort, expiry, 'callbackOutcome']) as unknown as JobRecord;
     return { ...record, destinations };
   }
 
   /**
-   * Claims destination `index` for one attempt. A destination that is queued, retrying, dead-lettered
-   * (failed with a retryable error, then redriven) or held by an attempt whose lease ran out can be
-   * claimed; a finished one answers `finished`; one held by a live attempt answers `busy`.
+   * Claims destination `index` for one attempt. A destination that is queued, retrying, waiting,
+   * dead-lettered (failed with a retryable error, then redriven) or held by an attempt whose lease
+   * ran out can be claimed, with the resume state earlier attempts saved; a finished one answers
+   * `finished`; one held by a live attempt answers `busy`.
    */
   public async claim(token: string, index: number, leaseSeconds: number): Promise<Claim> {
     const now = this.now();
@@ -157,12 +157,13 @@ export class JobStore {
           UpdateExpression:
             'SET #state = :uploading, attemptId = :attemptId, leaseUntil = :leaseUntil, startedAt = if_not_exists(startedAt, :now), updatedAt = :now ADD attempts :one',
           ConditionExpression:
-            'attribute_exists(#token) AND (#state IN (:queued, :retrying) OR (#state = :uploading AND leaseUntil < :nowSeconds) OR (#state = :failed AND #error.retryable = :true))',
+            'attribute_exists(#token) AND (#state IN (:queued, :retrying, :waiting) OR (#state = :uploading AND leaseUntil < :nowSeconds) OR (#state = :failed AND #error.retryable = :true))',
           ExpressionAttributeNames: { '#state': 'state', '#token': partition, '#error': 'error' },
           ExpressionAttributeValues: {
             ':uploading': 'uploading',
             ':queued': 'queued',
             ':retrying': 'retrying',
+            ':waiting': 'waiting',
             ':failed': 'failed',
             ':true': true,
             ':attemptId': attemptId,
@@ -174,7 +175,12 @@ export class JobStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return { kind: 'claimed', attemptId, attempts: Number(answer.Attributes?.attempts ?? 1) };
+      return {
+        kind: 'claimed',
+        attemptId,
+        attempts: Number(answer.Attributes?.attempts ?? 1),
+        resume: answer.Attributes?.resume as StoredResume | undefined,
+      };
     } catch (error) {
       if (!(error instanceof ConditionalCheckFailedException)) throw error;
       const { Item } = await this.documents.send(
@@ -186,7 +192,8 @@ export class JobStore {
     }
   }
 
-  private async finishAttempt(token: string, index: number, attemptId: string, set: Record<string, unknown>): Promise<void> {
+  /** Writes `set` (and removes `remove`) on the destination, if `attemptId` still holds it. */
+  private async updateAttempt(token: string, index: number, attemptId: string, set: Record<string, unknown>, remove: readonly string[]): Promise<void> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':attemptId': attemptId };
     const assignments = Object.entries(set).map(([name, value], position) => {
@@ -198,7 +205,7 @@ export class JobStore {
       new UpdateCommand({
         TableName: this.tableName,
         Key: itemKey(token, destinationItem(index)),
-        UpdateExpression: `SET ${assignments.join(', ')} REMOVE leaseUntil`,
+        UpdateExpression: `SET ${assignments.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
         // Only the attempt holding the claim may record its outcome.
         ConditionExpression: 'attemptId = :attemptId',
         ExpressionAttributeNames: names,
@@ -207,29 +214,54 @@ export class JobStore {
     );
   }
 
-  public async succeed(token: string, index: number, attemptId: string, result: UploadResult): Promise<void> {
+  public async succeed(token: string, index: number, attemptId: string, file: DeliveredFile): Promise<void> {
     const now = this.now().toISOString();
-    await this.finishAttempt(token, index, attemptId, {
-      state: 'succeeded',
-      url: result.url,
-      bytes: result.bytes,
-      checksum: result.checksum,
-      details: result.details ?? {},
-      error: null,
-      finishedAt: now,
-      updatedAt: now,
-    });
+    await this.updateAttempt(
+      token,
+      index,
+      attemptId,
+      {
+        state: 'succeeded',
+        url: file.url,
+        bytes: file.bytes,
+        bytesSent: file.bytes,
+        checksum: file.checksum,
+        details: file.details ?? {},
+        ...(file.notes && file.notes.length > 0 ? { notes: file.notes } : {}),
+        error: null,
+        finishedAt: now,
+        updatedAt: now,
+      },
+      ['leaseUntil', 'resume', 'waitUntil'],
+    );
   }
 
-  /** Records a failure: final (`failed`) or to be retried (`retrying`). */
+  /** Records a failure: final (`failed`, its resume state gone) or to be retried (`retrying`, resume state kept). */
   public async fail(token: string, index: number, attemptId: string, error: RecordedError, final: boolean): Promise<void> {
     const now = this.now().toISOString();
-    await this.finishAttempt(token, index, attemptId, {
-      state: final ? 'failed' : 'retrying',
-      error,
-      updatedAt: now,
-      ...(final ? { finishedAt: now } : {}),
-    });
+    await this.updateAttempt(
+      token,
+      index,
+      attemptId,
+      { state: final ? 'failed' : 'retrying', error, updatedAt: now, ...(final ? { finishedAt: now } : {}) },
+      final ? ['leaseUntil', 'resume', 'waitUntil'] : ['leaseUntil'],
+    );
+  }
+
+  /** Records that the destination will take the file only at `until` (a quota): `waiting`, no attempt spent. */
+  public async wait(token: string, index: number, attemptId: string, until: Date, reason: RecordedError): Promise<void> {
+    const now = this.now().toISOString();
+    await this.updateAttempt(token, index, attemptId, { state: 'waiting', waitUntil: until.toISOString(), error: reason, updatedAt: now }, ['leaseUntil']);
+  }
+
+  /** Saves what a later attempt needs to continue this upload. */
+  public async saveResume(token: string, index: number, attemptId: string, resume: StoredResume): Promise<void> {
+    await this.updateAttempt(token, index, attemptId, { resume }, []);
+  }
+
+  /** Notes how many bytes of the file the running upload has read (shown as `bytes_sent`). */
+  public async recordProgress(token: string, index: number, attemptId: string, bytesSent: number): Promise<void> {
+    await this.updateAttempt(token, index, attemptId, { bytesSent, updatedAt: this.now().toISOString() }, []);
   }
 
   /**

@@ -1,12 +1,33 @@
 import type { Source } from '../contract/source.ts';
 
-export type DestinationState = 'queued' | 'uploading' | 'retrying' | 'succeeded' | 'failed';
+export type DestinationState = 'queued' | 'uploading' | 'retrying' | 'waiting' | 'succeeded' | 'failed';
 
 export interface RecordedError {
   readonly code: string;
   readonly message: string;
   /** True when the failure was transient and the delivery went to the dead-letter queue (redrive retries it). */
   readonly retryable: boolean;
+}
+
+/** What a delivered destination records: where the file is, and what exactly was sent. */
+export interface DeliveredFile {
+  readonly url: string;
+  readonly bytes: number;
+  /** Checksum of the whole file, summed while it was read. */
+  readonly checksum: { readonly algorithm: 'crc32'; readonly value: string };
+  readonly details?: Readonly<Record<string, string | number>>;
+  readonly notes?: readonly string[];
+}
+
+/**
+ * What an upload saved to continue in a later attempt, and which version of the source it was
+ * for: a different source starts again. `sealed` holds it encrypted when it is a capability.
+ */
+export interface StoredResume {
+  readonly state?: unknown;
+  readonly sealed?: string;
+  readonly sourceSize?: number;
+  readonly sourceVersion?: string;
 }
 
 /** One destination of a job and how its delivery went. Holds no secret. */
@@ -21,8 +42,13 @@ export interface DestinationRecord {
   readonly attempts: number;
   readonly url?: string;
   readonly bytes?: number;
+  /** Bytes of the file read so far by the running upload (updated every few seconds). */
+  readonly bytesSent?: number;
   readonly checksum?: { readonly algorithm: string; readonly value: string };
   readonly details?: Readonly<Record<string, string | number>>;
+  readonly notes?: readonly string[];
+  /** `waiting`: when the destination will take the file (a quota's reset). */
+  readonly waitUntil?: string;
   readonly error?: RecordedError;
   readonly startedAt?: string;
   readonly finishedAt?: string;

@@ -1,22 +1,23 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
-import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, type SQSClient } from '@aws-sdk/client-sqs';
+import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
-import type { z } from 'zod';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { DestinationDefinition } from '../../functions/destinations/definition.ts';
+import type { z } from 'zod';
 import { readConfig } from '../config.ts';
-import { deliveryMessageSchema } from '../contract/message.ts';
+import { deliveryMessageSchema, type DeliveryMessage } from '../contract/message.ts';
 import { parseOrThrow } from '../contract/validate.ts';
-import { deliver, type DeliveryDependencies } from '../delivery/runner.ts';
-import type { Uploader } from '../delivery/types.ts';
+import { deliver, type DeliveryDependencies, type DestinationModule } from '../delivery/runner.ts';
 import { JobStore } from '../jobs/job-store.ts';
 import { SourceOpener } from '../sources/source-opener.ts';
 import { dynamoClient, sqsClient, stagingS3Client } from './aws-clients.ts';
 import { createLogger } from './logger.ts';
 import { callbackSigningKey, sealerFor, secretStoreFor } from './secrets.ts';
 
-/** Time kept back from the function's timeout so an upload can abort and clean up. */
+/** Time kept back from the function's timeout so an upload can stop, save its resume state and clean up. */
 const cleanupMilliseconds = 15_000;
+/** SQS's longest message delay. */
+const maxDelaySeconds = 900;
 
 /** `arn:aws:sqs:region:account:name` → the queue's URL (asked once per queue). */
 function queueUrlResolver(sqs: SQSClient): (arn: string) => Promise<string> {
@@ -43,13 +44,14 @@ export interface DestinationHandlerOptions {
  * The Lambda handler of a destination: an SQS batch, each record one delivery. Records whose
  * delivery must be retried are reported as batch item failures, after their visibility timeout is
  * set to the backoff delay, so the queue retries them later and dead-letters them after the last
- * attempt. Everything is built once per cold start.
+ * attempt. A delivery that must wait longer than a queue can hold a message (a quota) is sent
+ * again with a delay, as often as it takes. Everything is built once per cold start.
+ *
+ * @example
+ * export const handler = destinationHandler({ definition: s3Destination, uploader: s3Uploader });
  */
-export function destinationHandler<Schema extends z.ZodType>(
-  definition: DestinationDefinition<Schema>,
-  uploader: Uploader<z.output<Schema>>,
-  options: DestinationHandlerOptions = {},
-) {
+export function destinationHandler<Schema extends z.ZodObject, State>(module: DestinationModule<Schema, State>, options: DestinationHandlerOptions = {}) {
+  const { definition, uploader } = module;
   const log = createLogger(`upload-destinations-${definition.type}`);
   let dependencies = options.dependencies;
   let sqs = options.sqs;
@@ -70,17 +72,30 @@ export function destinationHandler<Schema extends z.ZodType>(
     };
     sqs ??= sqsClient(config);
   }
-  const queueUrl = queueUrlResolver(sqs);
+  const queue = sqs;
+  const queueUrl = queueUrlResolver(queue);
   const resolved = dependencies;
+  if (uploader.shutdown) process.once('SIGTERM', () => void uploader.shutdown?.());
+
+  /** Puts the delivery back on its queue to come back at `until` (in hops of at most 15 minutes). */
+  async function defer(record: SQSRecord, message: DeliveryMessage, until: Date): Promise<void> {
+    const delaySeconds = Math.min(maxDelaySeconds, Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000)));
+    const body: DeliveryMessage = { ...message, notBefore: until.toISOString() };
+    await queue.send(new SendMessageCommand({ QueueUrl: await queueUrl(record.eventSourceARN), MessageBody: JSON.stringify(body), DelaySeconds: delaySeconds }));
+  }
 
   async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
     const message = parseOrThrow(deliveryMessageSchema, JSON.parse(record.body));
     const remaining = context.getRemainingTimeInMillis?.() ?? definition.lambda.timeoutSeconds * 1000;
     const signal = AbortSignal.timeout(Math.max(1000, remaining - cleanupMilliseconds));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-    const outcome = await deliver(message, receiveCount, definition, uploader, resolved, signal);
+    const outcome = await deliver(message, receiveCount, module, resolved, signal);
+    if (outcome.kind === 'defer') {
+      await defer(record, message, outcome.until);
+      return;
+    }
     if (outcome.kind === 'retry') {
-      await sqs!
+      await queue
         .send(
           new ChangeMessageVisibilityCommand({
             QueueUrl: await queueUrl(record.eventSourceARN),
@@ -93,10 +108,9 @@ export function destinationHandler<Schema extends z.ZodType>(
     }
   }
 
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> => {
-    log.addContext(context);
-    return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), new BatchProcessor(EventType.SQS), {
+  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
+    processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), new BatchProcessor(EventType.SQS), {
       throwOnFullBatchFailure: false,
-    });
-  });
+    }),
+  ).use(injectLambdaContext(log, { resetKeys: true }));
 }

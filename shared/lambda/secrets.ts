@@ -24,7 +24,7 @@ export function secretStoreFor(config: ServiceConfig): SecretStore {
 export function callbackSigningKey(secrets: SecretStore): () => Promise<string> {
   return async () => {
     const { key } = await secrets.read(secretNames.callbackSigningKey);
-    if (!key) throw new Error(`the secret '${secretNames.callbackSigningKey}' has no 'key' field`);
+    if (typeof key !== 'string' || key === '') throw new Error(`the secret '${secretNames.callbackSigningKey}' has no 'key' field`);
     return key;
   };
 }

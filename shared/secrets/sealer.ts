@@ -19,32 +19,33 @@ function decode(sealed: string): Buffer[] {
 }
 
 /**
- * Envelope encryption of a destination's secret fields: a fresh AES-256 data key per seal, the
- * fields encrypted with AES-256-GCM under it, the data key wrapped by the master key. `context`
- * (the job token and destination index) is bound as additional data, so a sealed blob cannot be
- * moved to another delivery.
+ * Envelope encryption of a destination's secret fields (or any JSON value that must not rest in
+ * clear, like a resumable session URI): a fresh AES-256 data key per seal, the value encrypted
+ * with AES-256-GCM under it, the data key wrapped by the master key. `context` (the job token and
+ * destination index) is bound as additional data, so a sealed blob cannot be moved to another
+ * delivery.
  */
 export class EnvelopeSealer {
   public constructor(private readonly keys: KeyWrapper) {}
 
-  public async seal(secrets: Readonly<Record<string, string>>, context: string): Promise<string> {
+  public async seal(value: unknown, context: string): Promise<string> {
     const { plaintext, wrapped } = await this.keys.newDataKey(context);
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', plaintext, iv);
     cipher.setAAD(Buffer.from(context));
-    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(secrets)), cipher.final()]);
+    const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value)), cipher.final()]);
     plaintext.fill(0);
     return encode([wrapped, iv, ciphertext, cipher.getAuthTag()]);
   }
 
-  public async unseal(sealed: string, context: string): Promise<Record<string, string>> {
+  public async unseal(sealed: string, context: string): Promise<unknown> {
     const [wrapped, iv, ciphertext, tag] = decode(sealed) as [Buffer, Buffer, Buffer, Buffer];
     const key = await this.keys.unwrap(wrapped, context);
     try {
       const decipher = createDecipheriv('aes-256-gcm', key, iv);
       decipher.setAAD(Buffer.from(context));
       decipher.setAuthTag(tag);
-      return JSON.parse(Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString()) as Record<string, string>;
+      return JSON.parse(Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString()) as unknown;
     } finally {
       key.fill(0);
     }

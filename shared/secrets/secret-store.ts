@@ -1,22 +1,42 @@
-import { readFile } from 'node:fs/promises';
-import { ResourceNotFoundException, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { readFile, writeFile } from 'node:fs/promises';
+import {
+  GetSecretValueCommand,
+  PutSecretValueCommand,
+  ResourceNotFoundException,
+  type SecretsManagerClient,
+} from '@aws-sdk/client-secrets-manager';
 import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { PermanentError } from '../errors.ts';
 
-/** Stored secrets that `credentials` references name: each a JSON object of a destination's secret fields. */
+/** A stored secret: a JSON object of fields (a destination's secret fields, a signing key, an OAuth client). */
+export type SecretFields = Readonly<Record<string, unknown>>;
+
+/** Stored secrets, by name under the deployment's secret prefix. */
 export interface SecretStore {
-  read(name: string): Promise<Record<string, string>>;
+  read(name: string): Promise<SecretFields>;
+  /** Merges `fields` into the stored secret (a rotated refresh token), keeping its other fields. */
+  update(name: string, fields: Readonly<Record<string, string>>): Promise<void>;
 }
 
-function asFields(name: string, value: unknown): Record<string, string> {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new PermanentError(`credentials: secret '${name}' must hold a JSON object of fields`, { code: 'InvalidSecret' });
+/**
+ * The secret's text as a JSON object. A secret that is not one fails for good, and the message
+ * never quotes the text (the parser's own message would show its first characters).
+ */
+function parseFields(name: string, text: string | undefined): SecretFields {
+  let value: unknown;
+  try {
+    value = JSON.parse(text ?? '');
+  } catch {
+    value = undefined;
   }
-  return Object.fromEntries(Object.entries(value).map(([field, fieldValue]) => [field, String(fieldValue)]));
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new PermanentError(`secret '${name}' is not a JSON object`, { code: 'InvalidSecret' });
+  }
+  return value as SecretFields;
 }
 
 function missing(name: string, cause?: unknown): PermanentError {
-  return new PermanentError(`credentials: no stored secret named '${name}'`, { code: 'SecretNotFound', cause });
+  return new PermanentError(`no stored secret named '${name}'`, { code: 'SecretNotFound', cause });
 }
 
 /**
@@ -27,23 +47,34 @@ export class SecretsManagerStore implements SecretStore {
   private readonly provider: SecretsProvider;
 
   public constructor(
-    client: SecretsManagerClient,
+    private readonly client: SecretsManagerClient,
     private readonly prefix: string,
     private readonly maxAgeSeconds = 300,
   ) {
     this.provider = new SecretsProvider({ awsSdkV3Client: client });
   }
 
-  public async read(name: string): Promise<Record<string, string>> {
+  public async read(name: string): Promise<SecretFields> {
+    let text: string | undefined;
     try {
-      const value = await this.provider.get(`${this.prefix}${name}`, { transform: 'json', maxAge: this.maxAgeSeconds });
+      const value = await this.provider.get(`${this.prefix}${name}`, { maxAge: this.maxAgeSeconds });
       if (value === undefined) throw missing(name);
-      return asFields(name, value);
+      text = typeof value === 'string' ? value : Buffer.from(value).toString();
     } catch (error) {
       if (error instanceof PermanentError) throw error;
       if (error instanceof ResourceNotFoundException || (error as Error).cause instanceof ResourceNotFoundException) throw missing(name, error);
       throw error;
     }
+    return parseFields(name, text);
+  }
+
+  public async update(name: string, fields: Readonly<Record<string, string>>): Promise<void> {
+    const secretId = `${this.prefix}${name}`;
+    // The current value, not the cached one: another function instance may have rotated it.
+    const current = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
+    const merged = { ...parseFields(name, current.SecretString), ...fields };
+    await this.client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: JSON.stringify(merged) }));
+    this.provider.clearCache();
   }
 }
 
@@ -51,9 +82,20 @@ export class SecretsManagerStore implements SecretStore {
 export class FileSecretStore implements SecretStore {
   public constructor(private readonly path: string) {}
 
-  public async read(name: string): Promise<Record<string, string>> {
-    const all = JSON.parse(await readFile(this.path, 'utf8')) as Record<string, unknown>;
+  private async all(): Promise<Record<string, unknown>> {
+    return JSON.parse(await readFile(this.path, 'utf8')) as Record<string, unknown>;
+  }
+
+  public async read(name: string): Promise<SecretFields> {
+    const all = await this.all();
     if (!Object.hasOwn(all, name)) throw missing(name);
-    return asFields(name, all[name]);
+    const value = all[name];
+    return parseFields(name, typeof value === 'string' ? value : JSON.stringify(value));
+  }
+
+  public async update(name: string, fields: Readonly<Record<string, string>>): Promise<void> {
+    const all = await this.all();
+    all[name] = { ...(await this.read(name)), ...fields };
+    await writeFile(this.path, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
   }
 }

@@ -2,7 +2,6 @@ import { GetObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Source } from '../contract/source.ts';
-import type { OpenedSource } from '../delivery/types.ts';
 import { classifyGeneric } from '../delivery/classify.ts';
 import { PermanentError } from '../errors.ts';
 import { hostOf, resolvesToPrivateNetwork } from '../net/address-guard.ts';
@@ -48,6 +47,27 @@ function contentLength(value: string | null | undefined | number): number | unde
   return value === null || value === undefined || value === '' || !Number.isSafeInteger(length) ? undefined : length;
 }
 
+/** `bytes 100-199/1000` → where the answer starts and the whole file's size (undefined when `*`). */
+function contentRange(header: string | null | undefined): { start: number; size: number | undefined } | undefined {
+  const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header ?? '');
+  if (!match) return undefined;
+  return { start: Number(match[1]), size: match[2] === '*' ? undefined : Number(match[2]) };
+}
+
+/** A source's bytes as opened: from the beginning, or from `startsAt` when the source honoured a range. */
+export interface OpenedBody {
+  readonly stream: Readable;
+  /** Where `stream` starts in the file. */
+  readonly startsAt: number;
+  /** The whole file's byte length, when the source tells it. */
+  readonly size: number | undefined;
+  readonly contentType: string | undefined;
+  /** The source's file name, for destinations whose filename names a folder. */
+  readonly name: string;
+  /** The source's version (ETag or Last-Modified): a resumed upload continues only the same file. */
+  readonly version: string | undefined;
+}
+
 /**
  * Opens a job's source as a stream: an HTTP(S) URL (redirects followed, each hop checked against
  * the source policy) or an object in a bucket the service may read.
@@ -58,9 +78,13 @@ export class SourceOpener {
     private readonly policy: SourcePolicy,
   ) {}
 
-  public async open(source: Source, extension: string | undefined, signal: AbortSignal): Promise<OpenedSource> {
-    if (source.url !== undefined) return this.openUrl(source.url, extension, signal);
-    return this.openObject(source.bucket ?? '', source.key ?? '', extension, signal);
+  /**
+   * Opens the source's bytes from `offset` (a ranged request: HTTP `Range`, or a ranged GET of the
+   * object). A source that ignores the range answers from the beginning; `startsAt` says which.
+   */
+  public async open(source: Source, extension: string | undefined, signal: AbortSignal, offset = 0): Promise<OpenedBody> {
+    if (source.url !== undefined) return this.openUrl(source.url, extension, signal, offset);
+    return this.openObject(source.bucket ?? '', source.key ?? '', extension, signal, offset);
   }
 
   private async checkHost(url: string): Promise<void> {
@@ -74,13 +98,13 @@ export class SourceOpener {
     }
   }
 
-  private async openUrl(address: string, extension: string | undefined, signal: AbortSignal): Promise<OpenedSource> {
+  private async openUrl(address: string, extension: string | undefined, signal: AbortSignal, offset: number): Promise<OpenedBody> {
     let url = address;
     for (let hop = 0; hop <= maxRedirects; hop += 1) {
       await this.checkHost(url);
       let response: Response;
       try {
-        response = await fetch(url, { redirect: 'manual', signal });
+        response = await fetch(url, { redirect: 'manual', signal, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} });
       } catch (error) {
         throw classifyGeneric(new Error(`source ${redactUrl(url)}: ${(error as Error).message}`, { cause: error }));
       }
@@ -94,24 +118,33 @@ export class SourceOpener {
         await response.body?.cancel();
         throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${response.status}`), response.status);
       }
+      const range = response.status === 206 ? contentRange(response.headers.get('content-range')) : undefined;
       return {
         stream: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
-        size: contentLength(response.headers.get('content-length')),
+        startsAt: range?.start ?? 0,
+        size: range ? range.size : contentLength(response.headers.get('content-length')),
         contentType: response.headers.get('content-type') ?? undefined,
         name: withExtension(dispositionFileName(response.headers.get('content-disposition')) ?? fileNameOf(new URL(url).pathname), extension),
+        version: response.headers.get('etag') ?? response.headers.get('last-modified') ?? undefined,
       };
     }
     throw new PermanentError(`source ${redactUrl(address)}: more than ${maxRedirects} redirects`, { code: 'TooManyRedirects' });
   }
 
-  private async openObject(bucket: string, key: string, extension: string | undefined, signal: AbortSignal): Promise<OpenedSource> {
+  private async openObject(bucket: string, key: string, extension: string | undefined, signal: AbortSignal, offset: number): Promise<OpenedBody> {
     try {
-      const object = await this.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }), { abortSignal: signal });
+      const object = await this.s3.send(
+        new GetObjectCommand({ Bucket: bucket, Key: key, ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) }),
+        { abortSignal: signal },
+      );
+      const range = contentRange(object.ContentRange);
       return {
         stream: object.Body as Readable,
-        size: object.ContentLength,
+        startsAt: range?.start ?? 0,
+        size: range ? range.size : object.ContentLength,
         contentType: object.ContentType,
         name: withExtension(fileNameOf(key), extension),
+        version: object.ETag,
       };
     } catch (error) {
       if (error instanceof NoSuchKey || (error instanceof S3ServiceException && ['NoSuchBucket', 'AccessDenied'].includes(error.name))) {

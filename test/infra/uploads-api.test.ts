@@ -3,6 +3,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Ingress } from '../../infra/constructs/ingress.ts';
 import { maxRequestBodyKilobytes } from '../../infra/constructs/request-size-guard.ts';
 import type { UploadsApi } from '../../infra/constructs/uploads-api.ts';
+import { uploadRequestSchema } from '../../functions/destinations/registry.ts';
 import { requestModelSchema } from '../../shared/contract/documents.ts';
 import { logicalId, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
 
@@ -50,7 +51,7 @@ describe('Construct: UploadsApi', () => {
     deployed.template.hasResourceProperties('AWS::ApiGateway::Model', {
       ContentType: 'application/json',
       Name: 'UploadRequest',
-      Schema: requestModelSchema(),
+      Schema: requestModelSchema(uploadRequestSchema),
     });
     deployed.template.hasResourceProperties('AWS::ApiGateway::Method', {
       HttpMethod: 'POST',

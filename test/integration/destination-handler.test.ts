@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { s3Destination } from '../../functions/destinations/s3/schema.ts';
+import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { createJobTable } from '../../infra/local/job-table.ts';
 import { lambdaContext } from '../../infra/local/lambda-context.ts';
@@ -32,7 +33,8 @@ let directory: string;
 let s3: LocalS3;
 let jobs: JobStore;
 let sealer: EnvelopeSealer;
-let handler: ReturnType<typeof destinationHandler<typeof s3Destination.schema>>;
+const s3Module = { definition: s3Destination, uploader: s3Uploader };
+let handler: ReturnType<typeof destinationHandler<typeof s3Destination.schema, S3ResumeState>>;
 let dependencies: DeliveryDependencies;
 let queue: { url: string; arn: string };
 let sqs: SQSClient;
@@ -45,6 +47,9 @@ const secrets: SecretStore = {
     const value = stored[name];
     if (!value) throw new Error(`no secret ${name}`);
     return value;
+  },
+  update: async (name, fields) => {
+    stored[name] = { ...stored[name], ...fields };
   },
 };
 
@@ -127,7 +132,7 @@ beforeAll(async () => {
     leaseSeconds: 60,
     log: createLogger('test'),
   };
-  handler = destinationHandler(s3Destination, s3Uploader, { dependencies, sqs });
+  handler = destinationHandler(s3Module, { dependencies, sqs });
 });
 
 afterAll(async () => {
@@ -187,7 +192,7 @@ describe('Function: destinationHandler (S3)', () => {
     expect(answer.batchItemFailures).toEqual([]);
     const record = (await jobs.get(message.token))?.destinations[0];
     expect(record).toMatchObject({ state: 'failed', error: { code: 'InvalidSecret', retryable: false } });
-    expect(record?.error?.message).toContain("holds password, which s3 does not take");
+    expect(record?.error?.message).toContain("holds password, which s3 does not take as a secret");
     expect(record?.error?.message).not.toContain('S3RVER');
   });
 
@@ -216,7 +221,7 @@ describe('Function: destinationHandler (S3)', () => {
         throw new Error('table unavailable');
       },
     });
-    const withBrokenCallbacks = destinationHandler(s3Destination, s3Uploader, { dependencies: { ...dependencies, jobs: unavailable }, sqs });
+    const withBrokenCallbacks = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: unavailable }, sqs });
     const message = await queuedDelivery(destination('called-back.bin'), {}, 'http://127.0.0.1:1/hook');
 
     const first = await withBrokenCallbacks(await event([message]), context());

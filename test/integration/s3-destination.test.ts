@@ -1,10 +1,11 @@
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalS3 } from '../../infra/local/s3-server.ts';
-import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
+import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
+import { attemptFailure, attemptUpload } from '../support/attempts.ts';
 import { patternBytes, sha256, sourceOf } from '../support/sources.ts';
 
 const MiB = 1024 * 1024;
@@ -33,7 +34,7 @@ function requestsTo(key: string, method: string) {
   return s3.requests.filter((request) => request.path === `/deliveries/${key}` && request.method === method);
 }
 
-const signal = new AbortController().signal;
+const module = { definition: s3Destination, uploader: s3Uploader };
 
 beforeAll(async () => {
   server = await startTestS3(['deliveries', 'enforced']);
@@ -65,7 +66,7 @@ describe('S3 destination against a local S3 server', () => {
     });
 
     // Act
-    const result = await s3Uploader.upload({ destination: fields, source: sourceOf(bytes), signal });
+    const result = await attemptUpload(module, fields, sourceOf(bytes));
 
     // Assess
     const { object, body } = await stored('renders/welcome.mp4');
@@ -101,7 +102,7 @@ describe('S3 destination against a local S3 server', () => {
       reduced_redundancy: true,
     });
 
-    await s3Uploader.upload({ destination: fields, source: sourceOf(patternBytes(1000)), signal });
+    await attemptUpload(module, fields, sourceOf(patternBytes(1000)));
 
     const [put] = requestsTo('private.bin', 'PUT');
     expect(put?.headers).toMatchObject({
@@ -118,11 +119,7 @@ describe('S3 destination against a local S3 server', () => {
   it('streams a large file in parts that each carry a CRC-32', async () => {
     const bytes = patternBytes(21 * MiB + 123, 7);
 
-    const result = await s3Uploader.upload({
-      destination: destination({ filename: 'large.bin', tags: { size: 'large' } }),
-      source: sourceOf(bytes),
-      signal,
-    });
+    const result = await attemptUpload(module, destination({ filename: 'large.bin', tags: { size: 'large' } }), sourceOf(bytes));
 
     const { body } = await stored('large.bin');
     expect(sha256(body)).toBe(sha256(bytes));
@@ -135,11 +132,7 @@ describe('S3 destination against a local S3 server', () => {
   });
 
   it('puts the source name inside a folder filename', async () => {
-    const result = await s3Uploader.upload({
-      destination: destination({ filename: 'incoming/', secure: true }),
-      source: sourceOf(patternBytes(10), { name: 'clip 1.mp4' }),
-      signal,
-    });
+    const result = await attemptUpload(module, destination({ filename: 'incoming/', secure: true }), sourceOf(patternBytes(10), { name: 'clip 1.mp4' }));
 
     expect((await stored('incoming/clip 1.mp4')).body).toHaveLength(10);
     expect(result.url).toBe(`${s3.endpoint.replace('http:', 'https:')}/deliveries/incoming/clip%201.mp4`);
@@ -148,9 +141,9 @@ describe('S3 destination against a local S3 server', () => {
   it('fails with a transient error when the source ends before its announced size', async () => {
     const source = sourceOf(patternBytes(1000), { size: 5000 });
 
-    const error = await s3Uploader.upload({ destination: destination({ filename: 'short.bin' }), source, signal }).catch((caught: unknown) => caught);
+    const error = await attemptFailure(module, destination({ filename: 'short.bin' }), source);
 
-    expect(s3Uploader.classify(error)).toBeInstanceOf(TransientError);
+    expect(error).toBeInstanceOf(TransientError);
     await expect(stored('short.bin')).rejects.toThrow();
   });
 
@@ -169,11 +162,7 @@ describe('S3 destination against a local S3 server', () => {
     }
 
     it('gives the bucket owner full control by default', async () => {
-      await s3Uploader.upload({
-        destination: policyDestination({ bucket: 'enforced', filename: 'policy.bin' }),
-        source: sourceOf(patternBytes(100)),
-        signal,
-      });
+      await attemptUpload(module, policyDestination({ bucket: 'enforced', filename: 'policy.bin' }), sourceOf(patternBytes(100)));
 
       expect((await stored('policy.bin', 'enforced')).body).toHaveLength(100);
       const put = s3.requests.find((request) => request.path === '/enforced/policy.bin');
@@ -181,11 +170,7 @@ describe('S3 destination against a local S3 server', () => {
     });
 
     it('grants the owner full control beside a public-read ACL', async () => {
-      await s3Uploader.upload({
-        destination: policyDestination({ bucket: 'deliveries', filename: 'public.bin', acl: 'public-read' }),
-        source: sourceOf(patternBytes(100)),
-        signal,
-      });
+      await attemptUpload(module, policyDestination({ bucket: 'deliveries', filename: 'public.bin', acl: 'public-read' }), sourceOf(patternBytes(100)));
 
       const [put] = requestsTo('public.bin', 'PUT');
       expect(put?.headers['x-amz-grant-full-control']).toBe(`id="${s3.canonicalUserId}"`);
@@ -194,13 +179,11 @@ describe('S3 destination against a local S3 server', () => {
     });
 
     it('fails permanently, saying what to change, when the bucket has ACLs disabled', async () => {
-      const error = await s3Uploader
-        .upload({
-          destination: policyDestination({ bucket: 'enforced', filename: 'public.bin', acl: 'public-read' }),
-          source: sourceOf(patternBytes(100)),
-          signal,
-        })
-        .catch((caught: unknown) => s3Uploader.classify(caught));
+      const error = await attemptFailure(
+        module,
+        policyDestination({ bucket: 'enforced', filename: 'public.bin', acl: 'public-read' }),
+        sourceOf(patternBytes(100)),
+      );
 
       expect(error).toBeInstanceOf(PermanentError);
       expect((error as PermanentError).code).toBe('AccessControlListNotSupported');
@@ -214,9 +197,7 @@ describe('S3 destination, sources that lie about their size', () => {
   it('fails with a transient error, storing nothing, when the source sends more than it announced', async () => {
     const source = sourceOf(patternBytes(5000), { size: 1000 });
 
-    const error = await s3Uploader
-      .upload({ destination: destination({ filename: 'long.bin' }), source, signal })
-      .catch((caught: unknown) => s3Uploader.classify(caught));
+    const error = await attemptFailure(module, destination({ filename: 'long.bin' }), source);
 
     expect(error).toBeInstanceOf(TransientError);
     expect((error as TransientError).code).toBe('SourceTooLong');

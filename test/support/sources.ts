@@ -1,6 +1,8 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { OpenedSource } from '../../shared/delivery/types.ts';
+import type { ResumeSlot, UploadContext } from '../../shared/destination/uploader.ts';
+import { SourceReader } from '../../shared/sources/delivery-source.ts';
+import type { OpenedBody } from '../../shared/sources/source-opener.ts';
 
 /** Deterministic, incompressible-looking bytes: byte i of the stream depends on i and the seed. */
 export function patternBytes(length: number, seed = 1): Buffer {
@@ -19,20 +21,81 @@ export function sha256(bytes: Uint8Array): string {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
-/** A source that streams `bytes` in 64 KiB chunks, as a network source would. */
-export function sourceOf(bytes: Buffer, overrides: Partial<OpenedSource> = {}): OpenedSource {
+/** What a test source is beyond its bytes. */
+export interface SourceOptions {
+  readonly name?: string;
+  readonly size?: number | undefined;
+  readonly contentType?: string;
+  /** Answer ranged reopens from the start, as a server that ignores `Range` does. */
+  readonly ignoresRanges?: boolean;
+  /** The stream breaks like a dropped connection after this many bytes of the file. */
+  readonly failsAt?: number;
+  /** Counts the bytes each open hands out (offset → bytes), to check what was read again. */
+  readonly reads?: number[];
+}
+
+function body(bytes: Buffer, from: number, options: SourceOptions): OpenedBody {
   async function* chunks(): AsyncGenerator<Buffer> {
-    for (let offset = 0; offset < bytes.length; offset += 65_536) yield bytes.subarray(offset, offset + 65_536);
+    // 64 KiB chunks, as a network source would send them.
+    for (let offset = from; offset < bytes.length; offset += 65_536) {
+      if (options.failsAt !== undefined && offset >= options.failsAt) {
+        throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+      }
+      const chunk = bytes.subarray(offset, Math.min(offset + 65_536, bytes.length));
+      options.reads?.push(chunk.length);
+      yield chunk;
+    }
   }
-  return { stream: Readable.from(chunks()), size: bytes.length, contentType: undefined, name: 'source.bin', ...overrides };
+  return {
+    stream: Readable.from(chunks()),
+    startsAt: from,
+    size: 'size' in options ? options.size : bytes.length,
+    contentType: options.contentType,
+    name: options.name ?? 'source.bin',
+    version: `"${sha256(bytes).slice(0, 16)}"`,
+  };
+}
+
+/** A source that streams `bytes`, and opens again from an offset (a ranged request) when asked. */
+export function sourceOf(bytes: Buffer, options: SourceOptions = {}): SourceReader {
+  return new SourceReader(body(bytes, 0, options), {
+    reopen: async (offset) => body(bytes, options.ignoresRanges ? 0 : offset, options),
+  });
 }
 
 /** A source that sends `bytesBeforeFailure` bytes of a larger file, then breaks like a dropped connection. */
-export function failingSource(size: number, bytesBeforeFailure: number): OpenedSource {
-  async function* chunks(): AsyncGenerator<Buffer> {
-    const chunk = Buffer.alloc(65_536, 7);
-    for (let sent = 0; sent < bytesBeforeFailure; sent += chunk.length) yield chunk;
-    throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
+export function failingSource(size: number, bytesBeforeFailure: number): SourceReader {
+  return sourceOf(patternBytes(size, 9), { failsAt: bytesBeforeFailure, name: 'broken.bin' });
+}
+
+/** A resume slot kept in memory across attempts, as the job record keeps it. */
+export class MemoryResume<State> implements ResumeSlot<State> {
+  public state: State | undefined;
+  public saves = 0;
+
+  public async save(state: State): Promise<void> {
+    this.state = state;
+    this.saves += 1;
   }
-  return { stream: Readable.from(chunks()), size, contentType: undefined, name: 'broken.bin' };
+}
+
+/** The context of one upload attempt in a test: no stored credentials, no application secret. */
+export function uploadContext<Destination, State = never>(
+  destination: Destination,
+  source: SourceReader,
+  options: { resume?: ResumeSlot<State>; signal?: AbortSignal } = {},
+): UploadContext<Destination, State> & { source: SourceReader } {
+  return {
+    destination,
+    source,
+    signal: options.signal ?? new AbortController().signal,
+    resume: options.resume ?? new MemoryResume<State>(),
+    credentials: {
+      reference: undefined,
+      update: async () => {
+        throw new Error('no stored credentials in this test');
+      },
+    },
+    application: undefined,
+  };
 }

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accept, type AcceptDependencies } from '../../functions/ingress/accept.ts';
 import { ValidationError } from '../../shared/errors.ts';
+import { uploadRequestSchema } from '../../functions/destinations/registry.ts';
 import { openApiDocument, requestModelSchema } from '../../shared/contract/documents.ts';
 
 /** Dependencies that fail the test if a refused request gets as far as touching them. */
@@ -51,7 +52,7 @@ describe('the deployed ingress', () => {
 
 describe('the API documents', () => {
   it('give API Gateway a draft-04 model of the request with every destination field', () => {
-    const model = requestModelSchema() as { $schema: string; properties: { upload: { properties: { destination: { oneOf: { properties: object }[] } } } } };
+    const model = requestModelSchema(uploadRequestSchema) as { $schema: string; properties: { upload: { properties: { destination: { oneOf: { properties: object }[] } } } } };
 
     expect(model.$schema).toBe('http://json-schema.org/draft-04/schema#');
     expect(Object.keys(model.properties.upload.properties.destination.oneOf[0]!.properties)).toEqual(
@@ -60,7 +61,7 @@ describe('the API documents', () => {
   });
 
   it('describe the three routes in OpenAPI with the same request schema', () => {
-    const document = openApiDocument() as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: object }> } }>> };
+    const document = openApiDocument(uploadRequestSchema) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: object }> } }>> };
 
     expect(document.openapi).toBe('3.0.3');
     expect(Object.keys(document.paths)).toEqual(['/v1/uploads', '/v1/uploads/{token}', '/v1/canonical-user']);

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uploadRequestSchema } from '../../shared/contract/request.ts';
+import { uploadRequestSchema } from '../../functions/destinations/registry.ts';
 import { parseOrThrow } from '../../shared/contract/validate.ts';
 import { ValidationError } from '../../shared/errors.ts';
 

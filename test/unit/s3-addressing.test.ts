@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { objectKey, objectUrl, s3Addressing } from '../../functions/destinations/s3/endpoint.ts';
+import { objectUrl, s3Addressing } from '../../functions/destinations/s3/endpoint.ts';
 import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 
 function destination(fields: Record<string, unknown>) {
@@ -32,10 +32,5 @@ describe('S3 addressing and object URLs', () => {
       forcePathStyle: false,
     });
     expect(s3Addressing(destination({ s3host: 's3.amazonaws.com' })).region).toBe('us-east-1');
-  });
-
-  it('puts the source name inside a folder filename', () => {
-    expect(objectKey('renders/', 'clip.mp4')).toBe('renders/clip.mp4');
-    expect(objectKey('renders/a.mp4', 'clip.mp4')).toBe('renders/a.mp4');
   });
 });

@@ -1,4 +1,4 @@
-import { GetSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -31,14 +31,38 @@ describe('Class: SecretsManagerStore', () => {
     const error = await store.read('gone').catch((caught: unknown) => caught);
 
     expect(error).toBeInstanceOf(PermanentError);
-    expect((error as Error).message).toBe("credentials: no stored secret named 'gone'");
+    expect((error as Error).message).toBe("no stored secret named 'gone'");
   });
 
   it('fails permanently when the secret is not a JSON object', async () => {
     secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '"just a string"' });
     const store = new SecretsManagerStore(new SecretsManagerClient({ region: 'eu-west-1' }), 'p/');
 
-    await expect(store.read('plain')).rejects.toThrow("secret 'plain' must hold a JSON object of fields");
+    await expect(store.read('plain')).rejects.toThrow("secret 'plain' is not a JSON object");
+  });
+
+  it('fails permanently, quoting none of it, when the secret is not JSON at all', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: 'hunter2-canary{' });
+    const store = new SecretsManagerStore(new SecretsManagerClient({ region: 'eu-west-1' }), 'p/');
+
+    const error = await store.read('broken').catch((caught: unknown) => caught as PermanentError);
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error.message).toBe("secret 'broken' is not a JSON object");
+    expect(JSON.stringify({ message: error.message, cause: String(error.cause) })).not.toContain('hunter2');
+  });
+
+  it('merges updated fields into the current value and reads the new value afterwards', async () => {
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: '{"refresh_token":"old","account":"a"}' });
+    const store = new SecretsManagerStore(new SecretsManagerClient({ region: 'eu-west-1' }), 'p/');
+    await store.read('credentials/yt');
+
+    await store.update('credentials/yt', { refresh_token: 'new' });
+
+    const put = secretsManager.commandCalls(PutSecretValueCommand)[0]!.args[0].input;
+    expect(put).toEqual({ SecretId: 'p/credentials/yt', SecretString: '{"refresh_token":"new","account":"a"}' });
+    secretsManager.on(GetSecretValueCommand).resolves({ SecretString: put.SecretString });
+    expect(await store.read('credentials/yt')).toEqual({ refresh_token: 'new', account: 'a' });
   });
 });
 
@@ -51,6 +75,8 @@ describe('Class: FileSecretStore', () => {
 
     expect(await store.read('local-s3')).toEqual({ aws_access_key_id: 'S3RVER', aws_secret_access_key: 'S3RVER' });
     await expect(store.read('toString')).rejects.toThrow("no stored secret named 'toString'");
+    await store.update('local-s3', { aws_secret_access_key: 'rotated' });
+    expect(await new FileSecretStore(path).read('local-s3')).toEqual({ aws_access_key_id: 'S3RVER', aws_secret_access_key: 'rotated' });
     await rm(directory, { recursive: true });
   });
 });

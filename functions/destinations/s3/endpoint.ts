@@ -62,8 +62,3 @@ export function objectUrl(destination: S3DestinationFields, key: string): string
   const path = forcePathStyle ? `/${destination.bucket}/${encodeKey(key)}` : `/${encodeKey(key)}`;
   return `${origin}${path}`;
 }
-
-/** A filename ending in `/` names a folder: the source's own name goes inside it. */
-export function objectKey(filename: string, sourceName: string): string {
-  return filename.endsWith('/') ? `${filename}${sourceName}` : filename;
-}

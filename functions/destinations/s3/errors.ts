@@ -1,6 +1,5 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { PermanentError, TransientError, type DeliveryError } from '../../../shared/errors.ts';
-import { classifyGeneric } from '../../../shared/delivery/classify.ts';
+import { classifyGeneric, PermanentError, TransientError, type DeliveryError } from '../../../shared/destination/index.ts';
 
 /** S3 error codes that are configuration problems: each message says what to change. */
 const permanentAdvice: Readonly<Record<string, string>> = {

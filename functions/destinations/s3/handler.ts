@@ -1,5 +1,5 @@
-import { destinationHandler } from '../../../shared/lambda/destination-handler.ts';
+import { destinationHandler } from '../../../shared/destination/index.ts';
 import { s3Destination } from './schema.ts';
 import { s3Uploader } from './upload.ts';
 
-export const handler = destinationHandler(s3Destination, s3Uploader);
+export const handler = destinationHandler({ definition: s3Destination, uploader: s3Uploader });

@@ -2,18 +2,15 @@ import {
   AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  ListPartsCommand,
+  NoSuchUpload,
   PutObjectCommand,
   UploadPartCommand,
   type CompletedPart,
   type PutObjectCommandInput,
   type S3Client,
 } from '@aws-sdk/client-s3';
-import type { Readable } from 'node:stream';
-import { crc32Base64, RunningCrc32 } from '../../../shared/delivery/checksum.ts';
-import { TransientError } from '../../../shared/errors.ts';
-import { BufferPool } from '../../../shared/streams/buffer-pool.ts';
-import { readParts } from '../../../shared/streams/chunks.ts';
-import { forEachConcurrently } from '../../../shared/streams/parallel.ts';
+import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart, type SourceStart } from '../../../shared/destination/index.ts';
 
 const MiB = 1024 * 1024;
 const maxParts = 10_000;
@@ -53,110 +50,159 @@ export function partSizer(size: number | undefined, settings: MultipartSettings)
   return (index) => Math.min(base * 2 ** Math.floor(index / 1000), maxPartSize);
 }
 
-/** A source that ends before its announced length must not become a truncated object. */
-function assertComplete(bytes: number, size: number | undefined): void {
-  if (size !== undefined && bytes !== size) {
-    throw new TransientError(`the source ended after ${bytes} of its ${size} bytes`, { code: 'SourceTruncated' });
-  }
+/** What a later attempt needs to continue a multipart upload: its id (and the key it was for). */
+export interface S3ResumeState {
+  readonly uploadId: string;
+  readonly key: string;
 }
 
 export interface StreamedObject {
-  readonly bytes: number;
-  /** CRC-32 of the whole object, base64. */
-  readonly crc32: string;
   readonly etag: string | undefined;
   readonly parts: number;
+  /** Bytes an earlier attempt had already stored. */
+  readonly resumedAt: number;
 }
 
 /** The object's parameters except its body: bucket, key, headers, ACL, storage class, tags… */
 export type ObjectParameters = Omit<PutObjectCommandInput, 'Body' | 'ContentLength' | 'ChecksumCRC32' | 'ChecksumAlgorithm'>;
 
+function crcOf(base64: string | undefined): number | undefined {
+  return base64 === undefined ? undefined : Buffer.from(base64, 'base64').readUInt32BE(0);
+}
+
 /**
- * Streams `body` into one object. A body that fits in one part is a single PutObject; a larger one
- * a multipart upload whose parts each carry a CRC-32 the store verifies. When anything fails the
- * multipart upload is aborted, so no partial object or orphaned parts stay behind.
+ * The parts an earlier attempt stored, in order from the first, as long as each is the size this
+ * upload cuts (a gap or an odd part ends them: what follows is sent again). Undefined when the
+ * upload no longer exists (completed, aborted or expired).
+ */
+async function storedParts(
+  client: S3Client,
+  target: { Bucket: string | undefined; Key: string | undefined; UploadId: string },
+  sizeOf: (index: number) => number,
+  signal: AbortSignal,
+): Promise<{ completed: CompletedPart[]; start: SourceStart } | undefined> {
+  const stored = new Map<number, { ETag?: string; ChecksumCRC32?: string; Size?: number }>();
+  try {
+    let marker: string | undefined;
+    do {
+      const page = await client.send(new ListPartsCommand({ ...target, PartNumberMarker: marker }), { abortSignal: signal });
+      for (const part of page.Parts ?? []) if (part.PartNumber !== undefined) stored.set(part.PartNumber, part);
+      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
+    } while (marker !== undefined);
+  } catch (error) {
+    if (error instanceof NoSuchUpload) return undefined;
+    throw error;
+  }
+  const completed: CompletedPart[] = [];
+  let offset = 0;
+  let crc: number | undefined = 0;
+  for (let number = 1; ; number += 1) {
+    const part = stored.get(number);
+    if (!part || part.Size !== sizeOf(number - 1)) break;
+    completed.push({ PartNumber: number, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 });
+    const partCrc = crcOf(part.ChecksumCRC32);
+    crc = crc === undefined || partCrc === undefined ? undefined : offset === 0 ? partCrc : crc32Combine(crc, partCrc, part.Size);
+    offset += part.Size;
+  }
+  return { completed, start: crc === undefined || offset === 0 ? { offset } : { offset, crc32: crc } };
+}
+
+/**
+ * Streams the source into one object. A file that fits in one part is a single PutObject; a larger
+ * one a multipart upload whose parts each carry a CRC-32 the store verifies. The upload's id is
+ * saved as soon as it exists, so when this attempt fails a later one lists the parts already
+ * stored and sends only the rest; the upload is aborted by {@link abortUpload} when the delivery
+ * finally fails, so no parts outlive it.
  */
 export async function streamToS3(
   client: S3Client,
   parameters: ObjectParameters,
-  body: Readable,
-  size: number | undefined,
+  source: DeliverySource,
+  resume: ResumeSlot<S3ResumeState>,
   signal: AbortSignal,
   settings: MultipartSettings = defaultMultipartSettings,
 ): Promise<StreamedObject> {
-  const sizeOf = partSizer(size, settings);
-  // With a known size the last part is cut to what remains, so a small file never costs a whole part.
-  const lengthOf = (index: number): number => {
-    const remaining = size === undefined ? 0 : size - index * sizeOf(0);
-    return remaining > 0 ? Math.min(sizeOf(index), remaining) : sizeOf(index);
-  };
-  const pool = new BufferPool();
-  const parts = readParts(body, lengthOf, (length) => pool.take(length));
-  const whole = new RunningCrc32();
-  const first = await parts.next();
-  const firstPart = first.done ? Buffer.alloc(0) : first.value;
-  const firstCrc = crc32Base64(whole.add(firstPart));
-  if (firstPart.length < sizeOf(0)) {
-    if (!(await parts.next()).done) {
-      throw new TransientError(`the source sent more than its announced ${size} bytes`, { code: 'SourceTooLong' });
+  const sizeOf = partSizer(source.size, settings);
+  const earlier = resume.state?.key === parameters.Key ? resume.state : undefined;
+  const target = { Bucket: parameters.Bucket, Key: parameters.Key };
+  const continued = earlier ? await storedParts(client, { ...target, UploadId: earlier.uploadId }, sizeOf, signal) : undefined;
+
+  let uploadId: string;
+  let completed: CompletedPart[];
+  let parts: AsyncGenerator<SourcePart>;
+  if (earlier && continued) {
+    uploadId = earlier.uploadId;
+    completed = continued.completed;
+    parts = source.parts((index) => sizeOf(completed.length + index), continued.start);
+  } else {
+    parts = source.parts(sizeOf);
+    const first = await parts.next();
+    if (first.done) throw new Error('the source yields at least one part, if empty');
+    const firstPart = first.value;
+    if (firstPart.bytes.length < sizeOf(0)) {
+      // One part holds the whole file: a single request, nothing to resume. Reading on to the
+      // end first runs the source's size check before anything is sent.
+      await parts.next();
+      const answer = await client.send(
+        new PutObjectCommand({
+          ...parameters,
+          Body: firstPart.bytes,
+          ContentLength: firstPart.bytes.length,
+          ChecksumAlgorithm: 'CRC32',
+          ChecksumCRC32: firstPart.crc32,
+        }),
+        { abortSignal: signal },
+      );
+      return { etag: answer.ETag, parts: 1, resumedAt: 0 };
     }
-    assertComplete(whole.bytes, size);
-    const answer = await client.send(
-      new PutObjectCommand({
-        ...parameters,
-        Body: firstPart,
-        ContentLength: firstPart.length,
-        ChecksumAlgorithm: 'CRC32',
-        ChecksumCRC32: firstCrc,
-      }),
-      { abortSignal: signal },
-    );
-    return { bytes: whole.bytes, crc32: whole.base64, etag: answer.ETag, parts: 1 };
+    const created = await client.send(new CreateMultipartUploadCommand({ ...parameters, ChecksumAlgorithm: 'CRC32' }), { abortSignal: signal });
+    uploadId = created.UploadId ?? '';
+    await resume.save({ uploadId, key: parameters.Key ?? '' });
+    completed = [];
+    const remaining = parts;
+    parts = (async function* () {
+      yield firstPart;
+      yield* remaining;
+    })();
   }
 
-  const { UploadId } = await client.send(
-    new CreateMultipartUploadCommand({ ...parameters, ChecksumAlgorithm: 'CRC32' }),
+  const resumedAt = continued?.start.offset ?? 0;
+  const firstNumber = completed.length + 1;
+  const sent = await forEachConcurrently<SourcePart, CompletedPart>(
+    parts,
+    (part) => Math.max(1, Math.min(settings.concurrency, Math.floor(settings.maxBytesInFlight / Math.max(1, part.bytes.length)))),
+    async (part, index) => {
+      try {
+        const answer = await client.send(
+          new UploadPartCommand({
+            ...target,
+            UploadId: uploadId,
+            PartNumber: firstNumber + index,
+            Body: part.bytes,
+            ContentLength: part.bytes.length,
+            ChecksumCRC32: part.crc32,
+          }),
+          { abortSignal: signal },
+        );
+        return { PartNumber: firstNumber + index, ETag: answer.ETag, ChecksumCRC32: part.crc32 };
+      } finally {
+        part.release();
+      }
+    },
+  );
+  const all = [...completed, ...sent.filter((part) => part.PartNumber !== undefined)];
+  const answer = await client.send(
+    new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: all } }),
     { abortSignal: signal },
   );
-  const target = { Bucket: parameters.Bucket, Key: parameters.Key, UploadId };
+  return { etag: answer.ETag, parts: all.length, resumedAt };
+}
+
+/** Aborts a multipart upload an attempt left, so no stored parts outlive a failed delivery. */
+export async function abortUpload(client: S3Client, bucket: string, state: S3ResumeState): Promise<void> {
   try {
-    // Each part's CRC is computed once, in order, as it is cut: it goes with the part and builds the whole.
-    async function* checkedParts(): AsyncGenerator<{ bytes: Buffer; crc32: string }> {
-      yield { bytes: firstPart, crc32: firstCrc };
-      for await (const part of parts) yield { bytes: part, crc32: crc32Base64(whole.add(part)) };
-    }
-    const completed = await forEachConcurrently<{ bytes: Buffer; crc32: string }, CompletedPart>(
-      checkedParts(),
-      (part) => Math.max(1, Math.min(settings.concurrency, Math.floor(settings.maxBytesInFlight / part.bytes.length))),
-      async (part, index) => {
-        try {
-          const answer = await client.send(
-            new UploadPartCommand({
-              ...target,
-              PartNumber: index + 1,
-              Body: part.bytes,
-              ContentLength: part.bytes.length,
-              ChecksumCRC32: part.crc32,
-            }),
-            { abortSignal: signal },
-          );
-          return { PartNumber: index + 1, ETag: answer.ETag, ChecksumCRC32: part.crc32 };
-        } finally {
-          // Only whole buffers go back; the last, shorter part is a view of one.
-          if (part.bytes.length === part.bytes.buffer.byteLength) pool.give(part.bytes);
-        }
-      },
-    );
-    assertComplete(whole.bytes, size);
-    const answer = await client.send(
-      new CompleteMultipartUploadCommand({ ...target, MultipartUpload: { Parts: completed } }),
-      { abortSignal: signal },
-    );
-    return { bytes: whole.bytes, crc32: whole.base64, etag: answer.ETag, parts: completed.length };
+    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: state.key, UploadId: state.uploadId }));
   } catch (error) {
-    body.destroy();
-    // A fresh signal: the abort must go out even when the upload was cancelled.
-    await client.send(new AbortMultipartUploadCommand(target)).catch(() => undefined);
-    throw error;
+    if (!(error instanceof NoSuchUpload)) throw error;
   }
 }

@@ -1,6 +1,15 @@
 import { z } from 'zod';
-import type { DestinationDefinition } from '../definition.ts';
-import { alsoWithFieldErrors, credentialsReference, headerValue, httpUrl, metadataMap } from '../../../shared/contract/fields.ts';
+import {
+  alsoWithFieldErrors,
+  credentialsReference,
+  filePath,
+  headerValue,
+  httpUrl,
+  metadataMap,
+  notSecret,
+  secret,
+  type DestinationDefinition,
+} from '../../../shared/destination/index.ts';
 
 /** Canned ACLs S3 knows, plus `bucket-default`: send no ACL at all (buckets with ACLs disabled). */
 export const s3Acls = [
@@ -43,13 +52,6 @@ const bucketName = z
     'must be 3 to 63 characters: lower-case letters, digits, dots, hyphens (and underscores on some S3-compatible stores)',
   );
 
-const objectKey = z
-  .string()
-  .min(1, 'must not be empty')
-  .refine((key) => Buffer.byteLength(key) <= 1024, 'must be at most 1024 bytes')
-  // eslint-disable-next-line no-control-regex
-  .refine((key) => !/[\u0000-\u001f\u007f]/.test(key), 'must not contain control characters');
-
 /** Accepts the AWS spelling (`STANDARD_IA`) and the lower-case, hyphenated one (`standard-ia`). */
 const storageClass = z.preprocess(
   (value) => (typeof value === 'string' ? value.trim().toUpperCase().replaceAll('-', '_') : value),
@@ -59,12 +61,12 @@ const storageClass = z.preprocess(
 const s3DestinationObject = z.strictObject({
   type: z.literal('s3'),
   bucket: bucketName.describe('Name of the destination bucket.'),
-  filename: objectKey.describe(
+  filename: filePath(1024).describe(
     'Object key. Ending in "/" means "this folder": the source file name is appended.',
   ),
-  aws_access_key_id: z.string().min(1).max(128).optional().describe('Access key ID (secret).'),
-  aws_secret_access_key: z.string().min(1).optional().describe('Secret access key (secret).'),
-  sessiontoken: z.string().min(1).optional().describe('STS session token for temporary keys (secret).'),
+  aws_access_key_id: secret(z.string().min(1).max(128).optional().describe('Access key ID (secret).')),
+  aws_secret_access_key: secret(z.string().min(1).optional().describe('Secret access key (secret).')),
+  sessiontoken: secret(z.string().min(1).optional().describe('STS session token for temporary keys (secret).')),
   credentials: credentialsReference.optional(),
   aws_use_policy: z
     .boolean()
@@ -130,7 +132,7 @@ const s3DestinationObject = z.strictObject({
     .enum(['AES256', 'aws:kms', 'aws:kms:dsse'], { error: 'must be AES256, aws:kms or aws:kms:dsse' })
     .optional()
     .describe('Server-side encryption.'),
-  kms_key_id: z.string().min(1).optional().describe('KMS key ID or ARN for aws:kms encryption.'),
+  kms_key_id: notSecret(z.string().min(1).optional().describe('KMS key ID or ARN for aws:kms encryption.'), 'names a KMS key; holds no key material'),
 });
 
 export type S3DestinationFields = z.output<typeof s3DestinationObject>;
@@ -185,10 +187,24 @@ export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = 
   type: 's3',
   title: 'Amazon S3 or any S3-compatible store',
   schema: s3DestinationSchema,
-  secretFields: ['aws_access_key_id', 'aws_secret_access_key', 'sessiontoken'],
   endpointsOf: (destination) => [
     ...(destination.endpoint ? [{ field: 'endpoint', address: destination.endpoint }] : []),
     ...(destination.s3host ? [{ field: 's3host', address: destination.s3host }] : []),
   ],
   lambda: { memoryMb: 512, timeoutSeconds: 900, maxConcurrency: 50 },
+  capabilities: {
+    // The multipart upload id: useless without the destination's credentials, so kept in clear.
+    resumable: { sealed: false },
+    probe: 'write',
+    // 48.8 TiB, S3's largest object (10,000 parts of 5 GiB would allow more).
+    maxBytes: 53_687_091_200_000,
+  },
+  permissions: [
+    {
+      actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetBucketAcl'],
+      resources: ['arn:{partition}:s3:::*'],
+      reason:
+        'Bucket-policy mode (aws_use_policy) writes with the service identity into customer buckets named per request; each bucket policy decides, so the identity policy cannot name them.',
+    },
+  ],
 };

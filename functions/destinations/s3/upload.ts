@@ -1,9 +1,9 @@
-import { GetBucketAclCommand, type S3Client } from '@aws-sdk/client-s3';
-import type { Uploader } from '../../../shared/delivery/types.ts';
+import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, GetBucketAclCommand, type S3Client } from '@aws-sdk/client-s3';
+import type { ProbeCheck, Uploader } from '../../../shared/destination/index.ts';
 import { s3ClientFor } from './client.ts';
-import { objectKey, objectUrl } from './endpoint.ts';
+import { objectUrl } from './endpoint.ts';
 import { classifyS3Error } from './errors.ts';
-import { streamToS3, type ObjectParameters } from './multipart.ts';
+import { abortUpload, streamToS3, type ObjectParameters, type S3ResumeState } from './multipart.ts';
 import { s3ExtraHeaders, type S3Acl, type S3DestinationFields } from './schema.ts';
 
 const allUsers = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"';
@@ -70,19 +70,49 @@ function objectParameters(destination: S3DestinationFields, key: string, acl: Ac
   };
 }
 
-/** Delivers to Amazon S3 or an S3-compatible store. */
-export const s3Uploader: Uploader<S3DestinationFields> = {
-  async upload({ destination, source, signal }) {
+/** A key no delivery uses: the probe's multipart upload is started there and aborted at once. */
+const probeKey = '.upload-destinations-probe';
+
+/**
+ * Delivers to Amazon S3 or an S3-compatible store. A multipart upload that fails part-way is
+ * continued by the next attempt; the upload is aborted when the delivery finally fails.
+ */
+export const s3Uploader: Uploader<S3DestinationFields, S3ResumeState> = {
+  async upload({ destination, source, signal, resume }) {
     const client = s3ClientFor(destination);
-    const key = objectKey(destination.filename, source.name);
+    const key = destination.filename;
     const acl = await aclParameters(destination, client, signal);
-    const stored = await streamToS3(client, objectParameters(destination, key, acl), source.stream, source.size, signal);
+    const stored = await streamToS3(client, objectParameters(destination, key, acl), source, resume, signal);
     return {
       url: objectUrl(destination, key),
-      bytes: stored.bytes,
-      checksum: { algorithm: 'crc32', value: stored.crc32 },
-      details: { key, parts: stored.parts, ...(stored.etag === undefined ? {} : { etag: stored.etag }) },
+      details: {
+        key,
+        parts: stored.parts,
+        ...(stored.etag === undefined ? {} : { etag: stored.etag }),
+        ...(stored.resumedAt > 0 ? { resumed_at: stored.resumedAt } : {}),
+      },
     };
   },
   classify: classifyS3Error,
+  async discard(destination, state) {
+    await abortUpload(s3ClientFor(destination), destination.bucket, state);
+  },
+  /**
+   * Starts a multipart upload with the headers a delivery would send (credentials, bucket, ACL and
+   * ownership rules are all checked there) and aborts it: nothing is written.
+   */
+  async probe(destination, signal): Promise<ProbeCheck[]> {
+    const client = s3ClientFor(destination);
+    try {
+      const acl = await aclParameters(destination, client, signal);
+      const { UploadId } = await client.send(
+        new CreateMultipartUploadCommand({ ...objectParameters(destination, probeKey, acl), ChecksumAlgorithm: 'CRC32' }),
+        { abortSignal: signal },
+      );
+      await client.send(new AbortMultipartUploadCommand({ Bucket: destination.bucket, Key: probeKey, UploadId }), { abortSignal: signal });
+      return [{ name: 'write', ok: true, detail: `may write to s3://${destination.bucket}/ (a multipart upload was started and aborted; nothing written)` }];
+    } catch (error) {
+      return [{ name: 'write', ok: false, detail: classifyS3Error(error).message }];
+    }
+  },
 };

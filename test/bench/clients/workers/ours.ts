@@ -1,5 +1,7 @@
 import { s3DestinationSchema } from '../../../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../../../functions/destinations/s3/upload.ts';
+import { runUpload } from '../../../../shared/delivery/attempt.ts';
+import { SourceReader } from '../../../../shared/sources/delivery-source.ts';
 import { patternStream } from '../../input/pattern.ts';
 import { destinationFields, runWorker } from './worker-io.ts';
 
@@ -7,9 +9,16 @@ import { destinationFields, runWorker } from './worker-io.ts';
 await runWorker(async (task) => {
   const destination = s3DestinationSchema.parse(destinationFields(task));
   const name = task.key.split('/').pop() ?? task.key;
-  return s3Uploader.upload({
+  const body = { stream: patternStream(task.size), startsAt: 0, size: task.size, contentType: 'application/octet-stream', name, version: undefined };
+  const source = new SourceReader(body, {
+    reopen: () => Promise.reject(new Error('the bench source is read once')),
+  });
+  return runUpload(s3Uploader, {
     destination,
-    source: { stream: patternStream(task.size), size: task.size, contentType: 'application/octet-stream', name },
+    source,
     signal: new AbortController().signal,
+    resume: { state: undefined, save: async () => undefined },
+    credentials: { reference: undefined, update: async () => undefined },
+    application: undefined,
   });
 });

@@ -1,0 +1,32 @@
+/**
+ * Everything a destination folder may use of the shared code, and nothing else: its definition
+ * and uploader types, the field kinds its schema marks, the errors and classifiers, the streaming
+ * helpers and the Lambda handler. Destinations import this file only (lint enforces it), so the
+ * shared code can change behind it.
+ */
+export type {
+  ApplicationSecret,
+  DestinationCapabilities,
+  DestinationDefinition,
+  DestinationEndpoint,
+  DestinationLambdaSettings,
+  PermissionStatement,
+} from './definition.ts';
+export type {
+  DeliverySource,
+  ProbeCheck,
+  ResumeSlot,
+  SourcePart,
+  SourceStart,
+  StoredCredentials,
+  UploadContext,
+  Uploader,
+  UploadResult,
+} from './uploader.ts';
+export { notSecret, secret, secretEntries } from '../contract/field-kinds.ts';
+export { alsoWithFieldErrors, credentialsReference, filePath, headerValue, httpUrl, metadataMap } from '../contract/fields.ts';
+export { DeliveryError, PermanentError, TransientError, WaitError, describeError } from '../errors.ts';
+export { classifyGeneric, isRetryableStatus, retryAfterSeconds } from '../delivery/classify.ts';
+export { crc32Combine } from '../delivery/checksum.ts';
+export { forEachConcurrently } from '../streams/parallel.ts';
+export { destinationHandler } from '../lambda/destination-handler.ts';

@@ -1,0 +1,112 @@
+import type { Readable } from 'node:stream';
+import type { DeliveryError } from '../errors.ts';
+
+/** A part of the source cut for a chunked upload, with its own CRC-32 (to send with it). */
+export interface SourcePart {
+  readonly bytes: Buffer;
+  /** The part's offset in the file. */
+  readonly offset: number;
+  /** CRC-32 of `bytes`, big-endian, base64, as stores take it. */
+  readonly crc32: string;
+  /** Hands the part's buffer back for reuse once it has been sent (optional; saves allocations). */
+  release(): void;
+}
+
+/** Where to start reading the source, for an upload that continues an earlier attempt. */
+export interface SourceStart {
+  /** Bytes of the file already at the destination. */
+  readonly offset: number;
+  /**
+   * CRC-32 of those bytes, when the destination reports it (S3's parts, Azure's block ids): the
+   * source is then read from `offset` on. Without it the service reads and sums the bytes before
+   * `offset` without sending them, so the recorded checksum still covers the whole file.
+   */
+  readonly crc32?: number;
+}
+
+/**
+ * The file being delivered. The service counts and checksums every byte an upload reads (so a
+ * destination computes no checksum of its own), shows the count while the upload runs, and fails
+ * the read when the source ends before or after its announced size. Read it once per attempt,
+ * either as a stream or as parts.
+ */
+export interface DeliverySource {
+  /** Byte length when the source tells it (Content-Length); uploads size their parts from it. */
+  readonly size: number | undefined;
+  readonly contentType: string | undefined;
+  /** The source's file name (with the job's extension when it had none). */
+  readonly name: string;
+  /** The bytes from `start` (default: the beginning) as a stream. */
+  stream(start?: SourceStart): Promise<Readable>;
+  /**
+   * The bytes from `start` cut into parts of `lengthOf(index)` bytes (the last may be shorter; a
+   * known size cuts the last part to what remains), each a buffer of its own from `allocate`,
+   * taken only when its first byte arrives. The source is read no faster than parts are taken.
+   */
+  parts(lengthOf: (index: number) => number, start?: SourceStart): AsyncGenerator<SourcePart>;
+}
+
+/** What an earlier attempt of this delivery saved to continue from, and how to save more. */
+export interface ResumeSlot<State> {
+  /** The state an earlier attempt saved for this same source, or undefined. */
+  readonly state: State | undefined;
+  /** Saves `state` for a later attempt (sealed when the definition says it is a capability). */
+  save(state: State): Promise<void>;
+}
+
+/** The stored secret a destination's credentials came from, for destinations whose credentials change. */
+export interface StoredCredentials {
+  /** The `credentials` reference, when the destination named one. */
+  readonly reference: string | undefined;
+  /** Writes changed fields (a rotated refresh token) back to the stored secret. */
+  update(fields: Readonly<Record<string, string>>): Promise<void>;
+}
+
+export interface UploadContext<Destination, State = never> {
+  /**
+   * The validated destination with its secret fields filled in and a folder `filename` (ending
+   * in `/`) already completed with the source's name.
+   */
+  readonly destination: Destination;
+  readonly source: DeliverySource;
+  /** Aborted when the function is about to time out: stop, save what a next attempt needs, and throw. */
+  readonly signal: AbortSignal;
+  readonly resume: ResumeSlot<State>;
+  readonly credentials: StoredCredentials;
+  /** The destination's application secret (an OAuth client), when its definition names one. */
+  readonly application: Readonly<Record<string, string>> | undefined;
+}
+
+/** Where the delivered file ended up. Bytes and checksum are recorded by the service from what was read. */
+export interface UploadResult {
+  /** The URL (or path) of the delivered file, as the job answers it. */
+  readonly url: string;
+  /** Destination-specific facts worth recording (an ETag, a video ID, …). */
+  readonly details?: Readonly<Record<string, string | number>>;
+  /** Things the user should know about how it was delivered (e.g. passive mode instead of active). */
+  readonly notes?: readonly string[];
+}
+
+/** One check of a destination test (reachability, credentials, permission to write). */
+export interface ProbeCheck {
+  readonly name: string;
+  readonly ok: boolean;
+  readonly detail: string;
+}
+
+/**
+ * A destination's upload code: one per destination folder. `upload` streams the source to the
+ * destination and never leaves a partial file under the final name; `classify` turns whatever a
+ * failure threw into a permanent or transient {@link DeliveryError}, keeping it as the cause. The
+ * optional methods are the capabilities its definition declares.
+ */
+export interface Uploader<Destination, State = never> {
+  upload(context: UploadContext<Destination, State>): Promise<UploadResult>;
+  classify(error: unknown): DeliveryError;
+  /** `resumable`: removes what a resume state holds (aborts the multipart upload, deletes the temporary file). */
+  discard?(destination: Destination, state: State, signal: AbortSignal): Promise<void>;
+  /** `probe`: checks the destination the way a delivery would, without delivering. */
+  probe?(destination: Destination, signal: AbortSignal): Promise<readonly ProbeCheck[]>;
+  /** `pooledConnections`: closes kept connections (before the function instance is frozen for long). */
+  shutdown?(): Promise<void>;
+}

@@ -1,0 +1,189 @@
+import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { crc32Base64, RunningCrc32 } from '../delivery/checksum.ts';
+import type { DeliverySource, SourcePart, SourceStart } from '../destination/uploader.ts';
+import { PermanentError, TransientError, type DeliveryError } from '../errors.ts';
+import { BufferPool } from '../streams/buffer-pool.ts';
+import { readParts } from '../streams/chunks.ts';
+import type { OpenedBody } from './source-opener.ts';
+
+export interface SourceReaderOptions {
+  /** Opens the source again from `offset` (a ranged request), for an upload that continues. */
+  readonly reopen: (offset: number) => Promise<OpenedBody>;
+  /** The most bytes the destination takes (or the operator allows); more fails the read for good. */
+  readonly maxBytes?: number;
+}
+
+/**
+ * Watches the bytes of one read of the source: skips (and sums) what lies before the upload's
+ * start, sums what passes when asked to, counts, and fails the read when the source turns out
+ * shorter or longer than it said, or larger than allowed, so no truncated or padded file is ever
+ * completed.
+ */
+class SourceWatch extends Transform {
+  public position: number;
+
+  public constructor(
+    startsAt: number,
+    private readonly skipTo: number,
+    private readonly size: number | undefined,
+    private readonly maxBytes: number | undefined,
+    private readonly sum: RunningCrc32,
+    private readonly sumPassed: boolean,
+  ) {
+    super();
+    this.position = startsAt;
+  }
+
+  public override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    const end = this.position + chunk.length;
+    const limit = Math.min(this.size ?? Infinity, this.maxBytes ?? Infinity);
+    if (end > limit) {
+      callback(end > (this.size ?? Infinity) ? tooLong(this.size ?? 0) : tooLarge(this.maxBytes ?? 0));
+      return;
+    }
+    const skipped = Math.max(0, Math.min(chunk.length, this.skipTo - this.position));
+    if (skipped > 0) this.sum.extend(chunk.subarray(0, skipped));
+    const passed = skipped === 0 ? chunk : chunk.subarray(skipped);
+    this.position = end;
+    if (passed.length === 0) {
+      callback();
+      return;
+    }
+    if (this.sumPassed) this.sum.extend(passed);
+    callback(null, passed);
+  }
+
+  public override _flush(callback: TransformCallback): void {
+    callback(this.size !== undefined && this.position !== this.size ? truncated(this.position, this.size) : undefined);
+  }
+}
+
+function truncated(bytes: number, size: number): DeliveryError {
+  return new TransientError(`the source ended after ${bytes} of its ${size} bytes`, { code: 'SourceTruncated' });
+}
+
+function tooLong(size: number): DeliveryError {
+  return new TransientError(`the source sent more than its announced ${size} bytes`, { code: 'SourceTooLong' });
+}
+
+function tooLarge(maxBytes: number): DeliveryError {
+  return new PermanentError(`the source is larger than the ${maxBytes} bytes this destination takes`, { code: 'SourceTooLarge' });
+}
+
+/**
+ * The source of one delivery attempt, as an upload reads it ({@link DeliverySource}): opened once
+ * from the beginning, reopened from an offset when the upload continues an earlier attempt whose
+ * bytes the destination can vouch for, and otherwise read from the beginning with the bytes before
+ * the offset summed but not passed on. Every byte is summed once, so the recorded CRC-32 covers
+ * the whole file however many attempts it took.
+ */
+export class SourceReader implements DeliverySource {
+  private sum = new RunningCrc32();
+  private watch: SourceWatch | undefined;
+  private finished = false;
+
+  public constructor(
+    private readonly first: OpenedBody,
+    private readonly options: SourceReaderOptions,
+  ) {
+    if (options.maxBytes !== undefined && first.size !== undefined && first.size > options.maxBytes) {
+      first.stream.destroy();
+      throw tooLarge(options.maxBytes);
+    }
+  }
+
+  public get size(): number | undefined {
+    return this.first.size;
+  }
+
+  public get contentType(): string | undefined {
+    return this.first.contentType;
+  }
+
+  public get name(): string {
+    return this.first.name;
+  }
+
+  /** The source's version (ETag or Last-Modified), when it has one. */
+  public get version(): string | undefined {
+    return this.first.version;
+  }
+
+  /** Bytes of the file read so far, including those an earlier attempt delivered. */
+  public get position(): number {
+    return this.watch?.position ?? 0;
+  }
+
+  /** The CRC-32 of the whole file, once it has been read to its end. */
+  public get checksum(): { readonly algorithm: 'crc32'; readonly value: string; readonly bytes: number } | undefined {
+    return this.finished ? { algorithm: 'crc32', value: this.sum.base64, bytes: this.sum.bytes } : undefined;
+  }
+
+  public async stream(start?: SourceStart): Promise<Readable> {
+    return this.open(start, true);
+  }
+
+  public async *parts(lengthOf: (index: number) => number, start?: SourceStart): AsyncGenerator<SourcePart> {
+    const stream = await this.open(start, false);
+    const offsetOf = start?.offset ?? 0;
+    // With a known size the last part is cut to what remains, so a small file never costs a whole part.
+    let cut = offsetOf;
+    const length = (index: number): number => {
+      const wanted = lengthOf(index);
+      return this.size === undefined ? wanted : Math.max(1, Math.min(wanted, this.size - cut));
+    };
+    const pool = new BufferPool();
+    for await (const bytes of readParts(stream, length, (size) => pool.take(size))) {
+      // An empty part stands only for an empty file, never for the end of a continued one.
+      if (bytes.length === 0 && offsetOf > 0) continue;
+      const offset = cut;
+      cut += bytes.length;
+      const crc = this.sum.add(bytes);
+      yield {
+        bytes,
+        offset,
+        crc32: crc32Base64(crc),
+        // Only whole buffers go back; the last, shorter part is a view of one.
+        release: () => {
+          if (bytes.length === bytes.buffer.byteLength) pool.give(bytes);
+        },
+      };
+    }
+  }
+
+  /**
+   * Reads what the upload did not, summing it, so the checksum covers the whole file (an upload
+   * that found the file already complete at the destination reads nothing).
+   */
+  public async readToEnd(): Promise<void> {
+    if (this.finished) return;
+    if (this.watch) throw new TransientError('the upload ended before it had read the whole source', { code: 'SourceNotRead' });
+    const rest = await this.open({ offset: this.size ?? Number.MAX_SAFE_INTEGER }, true);
+    for await (const chunk of rest) void chunk;
+  }
+
+  /** Lets go of the source's connection. */
+  public close(): void {
+    this.first.stream.destroy();
+    this.watch?.destroy();
+  }
+
+  private async open(start: SourceStart | undefined, sumPassed: boolean): Promise<Readable> {
+    if (this.watch) throw new Error('the source is read once per attempt');
+    const offset = start?.offset ?? 0;
+    let body = this.first;
+    if (offset > 0 && start?.crc32 !== undefined) {
+      // The destination vouches for the bytes before `offset`: read from there, if the source allows.
+      this.first.stream.destroy();
+      body = await this.options.reopen(offset);
+      if (body.startsAt === offset) this.sum = new RunningCrc32(start.crc32, offset);
+    }
+    const watch = new SourceWatch(body.startsAt, offset, this.size, this.options.maxBytes, this.sum, sumPassed);
+    this.watch = watch;
+    watch.once('end', () => {
+      this.finished = true;
+    });
+    body.stream.once('error', (error) => watch.destroy(error));
+    return body.stream.pipe(watch);
+  }
+}
