@@ -10,6 +10,46 @@ export default tseslint.config(
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
     },
   },
+  // Layers point one way: infra → functions → shared. shared/ knows no function and no
+  // destination; runtime code never imports infra/; a destination uses shared code only through
+  // its one entry file and knows no other destination; the ingress knows destinations only
+  // through the registry.
+  {
+    files: ['shared/**/*.ts'],
+    rules: {
+      'no-restricted-imports': ['error', { patterns: [{ regex: '^(\\.\\./)+(functions|infra)/', message: 'shared/ imports neither functions/ nor infra/.' }] }],
+    },
+  },
+  {
+    files: ['functions/**/*.ts'],
+    ignores: ['functions/destinations/*/**'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(\\.\\./)+infra/', message: 'Runtime code never imports infra/: names reach it through the environment.' },
+            { regex: '^\\.\\./destinations/(?!registry\\.ts$)', message: 'The ingress knows destinations only through the registry.' },
+          ],
+        },
+      ],
+    },
+  },
+  {
+    files: ['functions/destinations/*/**/*.ts'],
+    rules: {
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            { regex: '^(\\.\\./)+infra/', message: 'Runtime code never imports infra/.' },
+            { regex: '^(\\.\\./)+shared/(?!destination/index\\.ts$)', message: 'A destination imports shared code through shared/destination/index.ts only.' },
+            { regex: '^\\.\\./(?!\\.\\./)', message: 'A destination folder imports no other destination (nor the registry).' },
+          ],
+        },
+      ],
+    },
+  },
   {
     // Plain JavaScript runs on Node (the bootstrap that installs dependencies).
     files: ['**/*.mjs'],

@@ -9,7 +9,6 @@ import { secretNames, serviceDefaults, serviceEnvironment, type ServiceSettings 
 import { jobTableKeys } from '../shared/jobs/table-keys.ts';
 import { resourceNames } from './resources.ts';
 import { DestinationPipeline } from './constructs/destination-pipeline.ts';
-import { extraPermissions } from './constructs/destination-permissions.ts';
 import { Ingress } from './constructs/ingress.ts';
 import { StagingBucket } from './constructs/staging-bucket.ts';
 import { UploadsApi } from './constructs/uploads-api.ts';
@@ -123,9 +122,13 @@ export class UploadDestinationsStack extends Stack {
           stagingBucket: staging.bucket,
           sealingKey,
           secretPrefix: resourceNames.secretPrefix,
+          callbackSigningSecret,
           environment,
           alarmTopic,
-          ...extraPermissions(definition.type),
+          ...(definition.permissions ? { permissions: definition.permissions } : {}),
+          sealsResumeState: definition.capabilities?.resumable?.sealed ?? false,
+          writesCredentials: definition.capabilities?.writableCredentials ?? false,
+          readsApplicationSecret: definition.applicationSecret !== undefined,
         }),
     );
 

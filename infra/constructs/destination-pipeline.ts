@@ -1,16 +1,19 @@
+import { Aws } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
+import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
-import { serviceDefaults } from '../../shared/config.ts';
+import { secretNames, serviceDefaults } from '../../shared/config.ts';
+import type { PermissionStatement } from '../../shared/destination/definition.ts';
 import { functionEntries, resourceNames } from '../resources.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { acknowledgeWildcards } from './acknowledge-wildcards.ts';
-import { grantReadSecretsUnder, grantStagedObjects } from './service-grants.ts';
+import { grantSecretsUnder, grantStagedObjects } from './service-grants.ts';
 import { requireIntegerInRange } from './validate.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -41,23 +44,39 @@ export interface DestinationPipelineProps {
   readonly jobTable: dynamodb.ITable;
   /** The function reads sources from it. */
   readonly stagingBucket: s3.IBucket;
-  /** The function unseals inline secrets with it (decrypt only). */
+  /** The function unseals inline secrets with it (and seals resume states, with `sealsResumeState`). */
   readonly sealingKey: kms.IKey;
-  /** The function may read the Secrets Manager secrets whose names start with this, and no other. */
+  /**
+   * The deployment's secret prefix: the function may read the callers' credentials under
+   * `<prefix>credentials/`, its own application secret, and no other secret.
+   */
   readonly secretPrefix: string;
+  /** The function signs callbacks with it. */
+  readonly callbackSigningSecret: secretsmanager.ISecret;
   /** @default - no environment variables */
   readonly environment?: Readonly<Record<string, string>>;
   /**
-   * Permissions this destination needs beyond the pipeline's own.
+   * Permissions this destination needs beyond the pipeline's own, as its definition declares
+   * them; each statement's reason justifies its wildcards to cdk-nag.
    * @default - none
    */
-  readonly policyStatements?: readonly iam.PolicyStatement[];
+  readonly permissions?: readonly PermissionStatement[];
   /**
-   * Why `policyStatements` are as broad as they are; it becomes the cdk-nag justification for
-   * their wildcards. Required with `policyStatements`.
-   * @default - none
+   * The destination's resume state is a capability (a session URI) and is sealed before it is
+   * stored: the function may generate data keys.
+   * @default false
    */
-  readonly policyStatementsReason?: string;
+  readonly sealsResumeState?: boolean;
+  /**
+   * The destination writes rotated credentials back to the callers' stored secrets.
+   * @default false
+   */
+  readonly writesCredentials?: boolean;
+  /**
+   * The destination reads its application secret (`<prefix>application/<type>`), an OAuth client.
+   * @default false
+   */
+  readonly readsApplicationSecret?: boolean;
   /** @default - the dead-letter alarm notifies nobody */
   readonly alarmTopic?: sns.ITopic;
 }
@@ -71,16 +90,28 @@ function validate(props: DestinationPipelineProps): void {
   requireIntegerInRange(owner, 'timeoutSeconds', props.timeoutSeconds, 1, 900);
   requireIntegerInRange(owner, 'maxConcurrency', props.maxConcurrency, 2, 1000);
   requireIntegerInRange(owner, 'batchSize', props.batchSize ?? 1, 1, 10);
-  if (props.policyStatements?.length && !props.policyStatementsReason) {
-    throw new Error(`${owner}: policyStatementsReason is required with policyStatements`);
+  for (const permission of props.permissions ?? []) {
+    if (permission.actions.length === 0 || permission.resources.length === 0 || !permission.reason.trim()) {
+      throw new Error(`${owner}: every permission needs actions, resources and a reason, got ${JSON.stringify(permission)}`);
+    }
   }
+}
+
+/** A declared permission as a policy statement of this deployment (`{partition}` resolved). */
+function policyStatement(permission: PermissionStatement): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    actions: [...permission.actions],
+    resources: permission.resources.map((resource) => resource.replaceAll('{partition}', Aws.PARTITION)),
+    ...(permission.conditions ? { conditions: permission.conditions as Record<string, Record<string, unknown>> } : {}),
+  });
 }
 
 /**
  * Everything one destination type needs to deliver on its own: a queue the ingress sends its
  * deliveries to, a dead-letter queue (redrivable back) with an alarm, and a function that consumes
  * the queue with partial batch failures and a concurrency cap that protects the provider's quota.
- * The function may read only its own queue, the staging bucket and the secrets under the prefix.
+ * The function may use only its own queue (receiving, and sending a delivery back to wait for a
+ * quota), the staging bucket, the callers' credentials and its own application secret.
  *
  * @example
  * new DestinationPipeline(this, 'Destination-s3', {
@@ -126,14 +157,21 @@ export class DestinationPipeline extends Construct {
 
     props.jobTable.grantReadWriteData(this.function);
     grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject']);
+    this.queue.grantSendMessages(this.function);
     props.sealingKey.grantDecrypt(this.function);
-    grantReadSecretsUnder(this.function.role, props.secretPrefix);
-
-    const { policyStatements = [], policyStatementsReason } = props;
-    if (policyStatements.length > 0 && policyStatementsReason) {
-      // A policy of its own, so the justification covers these statements and nothing else.
-      const extra = new iam.Policy(this, 'ExtraPermissions', { statements: [...policyStatements], roles: [this.function.role] });
-      acknowledgeWildcards(extra, policyStatements, policyStatementsReason);
+    if (props.sealsResumeState) props.sealingKey.grant(this.function, 'kms:GenerateDataKey');
+    props.callbackSigningSecret.grantRead(this.function);
+    const credentials = `${props.secretPrefix}${secretNames.credentials('')}`;
+    grantSecretsUnder(this.function.role, credentials, props.writesCredentials ? ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'] : ['secretsmanager:GetSecretValue']);
+    if (props.readsApplicationSecret) {
+      grantSecretsUnder(this.function.role, `${props.secretPrefix}${secretNames.application(type)}`, ['secretsmanager:GetSecretValue']);
     }
+
+    (props.permissions ?? []).forEach((permission, index) => {
+      // A policy of its own per statement, so its reason justifies its wildcards and nothing else.
+      const statement = policyStatement(permission);
+      const policy = new iam.Policy(this, index === 0 ? 'ExtraPermissions' : `ExtraPermissions${index}`, { statements: [statement], roles: [this.function.role] });
+      acknowledgeWildcards(policy, [statement], permission.reason);
+    });
   }
 }

@@ -10,10 +10,10 @@ function grantWithWildcards(role: iam.IRole, statement: iam.PolicyStatement, rea
 }
 
 /**
- * Lets `role` read the Secrets Manager secrets whose names start with `prefix` (`credentials`
- * references, the callback signing key) and no other secret.
+ * Lets `role` apply `actions` to the Secrets Manager secrets whose names start with `prefix`, and
+ * to no other secret.
  */
-export function grantReadSecretsUnder(role: iam.IRole, prefix: string): void {
+export function grantSecretsUnder(role: iam.IRole, prefix: string, actions: readonly string[]): void {
   const secretsUnderPrefix = Stack.of(role).formatArn({
     service: 'secretsmanager',
     resource: 'secret',
@@ -22,8 +22,8 @@ export function grantReadSecretsUnder(role: iam.IRole, prefix: string): void {
   });
   grantWithWildcards(
     role,
-    new iam.PolicyStatement({ actions: ['secretsmanager:GetSecretValue'], resources: [secretsUnderPrefix] }),
-    `Credentials secrets are named by callers at request time; the prefix ${prefix} confines them.`,
+    new iam.PolicyStatement({ actions: [...actions], resources: [secretsUnderPrefix] }),
+    `Secrets under ${prefix} are named at request time (or carry the random suffix Secrets Manager adds); the prefix confines them.`,
   );
 }
 

@@ -130,7 +130,8 @@ class AttemptResume<State> implements ResumeSlot<State> {
     const context = resumeSealingContext(this.message.token, this.message.index);
     const state = (stored.sealed === undefined ? stored.state : await this.dependencies.sealer.unseal(stored.sealed, context)) as State;
     this.held = state;
-    if (stored.sourceSize === this.source.size && stored.sourceVersion === this.source.version) {
+    // Only a source that names its version (ETag, Last-Modified) can be known to be the same file.
+    if (stored.sourceVersion !== undefined && stored.sourceSize === this.source.size && stored.sourceVersion === this.source.version) {
       this.state = state;
       return undefined;
     }

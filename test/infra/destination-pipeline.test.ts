@@ -1,7 +1,7 @@
 import { App, Stack } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
-import * as iam from 'aws-cdk-lib/aws-iam';
+import * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import * as kms from 'aws-cdk-lib/aws-kms';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import { beforeAll, describe, expect, it } from 'vitest';
@@ -120,22 +120,26 @@ describe('Construct: DestinationPipeline', () => {
       });
     });
 
-    it('may receive from its own queue only, and send to none', () => {
+    it('may receive from its own queue only, and send only to it (a delivery waiting for a quota)', () => {
       const pipeline = pipelineOf(type);
       const statements = statementsOfRole(deployed.template, logicalId(pipeline.function.role));
       expect(allowing(statements, 'sqs:ReceiveMessage').map((statement) => statement.Resource)).toEqual([
         { 'Fn::GetAtt': [logicalId(pipeline.queue), 'Arn'] },
       ]);
-      expect(allowing(statements, 'sqs:SendMessage')).toEqual([]);
+      expect(allowing(statements, 'sqs:SendMessage').map((statement) => statement.Resource)).toEqual([
+        { 'Fn::GetAtt': [logicalId(pipeline.queue), 'Arn'] },
+      ]);
     });
 
-    it('may read only the secrets under the prefix', () => {
+    it('may read the callers\' credentials and the callback signing key, and no other secret', () => {
       const statements = statementsOfRole(deployed.template, logicalId(pipelineOf(type).function.role));
-      expect(allowing(statements, 'secretsmanager:GetSecretValue').map((statement) => statement.Resource)).toEqual([
-        {
-          'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:upload-destinations/*']],
-        },
-      ]);
+      const readable = allowing(statements, 'secretsmanager:GetSecretValue').flatMap((statement) => statement.Resource);
+      expect(readable).toContainEqual({
+        'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':secretsmanager:', { Ref: 'AWS::Region' }, ':', { Ref: 'AWS::AccountId' }, ':secret:upload-destinations/credentials/*']],
+      });
+      expect(readable).toContainEqual({ Ref: logicalId(deployed.stack.node.findChild('CallbackSigningKey')) });
+      expect(readable).toHaveLength(definition.applicationSecret ? 3 : 2);
+      expect(JSON.stringify(readable)).not.toContain(':secret:upload-destinations/*');
     });
 
     it('may read the staging bucket, read and write the job table, and only decrypt with the sealing key', () => {
@@ -152,7 +156,7 @@ describe('Construct: DestinationPipeline', () => {
       ]);
       expect(allowing(statements, 'kms:Decrypt')).toHaveLength(1);
       expect(allowing(statements, 'kms:Encrypt')).toEqual([]);
-      expect(allowing(statements, 'kms:GenerateDataKey')).toEqual([]);
+      expect(allowing(statements, 'kms:GenerateDataKey')).toHaveLength(definition.capabilities?.resumable?.sealed ? 1 : 0);
     });
   });
 
@@ -205,6 +209,7 @@ describe('Construct: DestinationPipeline validation', () => {
       stagingBucket: s3.Bucket.fromBucketName(stack, 'Bucket', 'staging'),
       sealingKey: kms.Key.fromKeyArn(stack, 'Key', 'arn:aws:kms:eu-west-1:111111111111:key/00000000-0000-0000-0000-000000000000'),
       secretPrefix: 'upload-destinations/',
+      callbackSigningSecret: secretsmanager.Secret.fromSecretNameV2(stack, 'Signing', 'upload-destinations/callback-signing-key'),
       ...overrides,
     };
     return () => new DestinationPipeline(stack, 'Pipeline', props);
@@ -230,9 +235,8 @@ describe('Construct: DestinationPipeline validation', () => {
     expect(build({ destinationType: 'Not A Type' })).toThrow(/destinationType must be lower-case letters, digits and hyphens, got 'Not A Type'/);
   });
 
-  it('fails when policyStatements come without a reason', () => {
-    const statement = new iam.PolicyStatement({ actions: ['s3:PutObject'], resources: ['*'] });
-    expect(build({ policyStatements: [statement] })).toThrow(/policyStatementsReason is required with policyStatements/);
+  it('fails when a permission comes without a reason', () => {
+    expect(build({ permissions: [{ actions: ['s3:PutObject'], resources: ['*'], reason: ' ' }] })).toThrow(/every permission needs actions, resources and a reason/);
   });
 
   it('fails when maxReceiveCount is zero', () => {

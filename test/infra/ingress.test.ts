@@ -121,17 +121,17 @@ describe('Construct: Ingress', () => {
   });
 
   describe('permissions', () => {
-    it('is the one function that may send to the destination queues', () => {
-      const destinationQueueIds = destinations.map((definition) =>
-        logicalId((deployed.stack.node.findChild(`Destination-${definition.type}`) as DestinationPipeline).queue),
-      );
+    it('is the one function that may send to every destination queue; each destination function sends only to its own', () => {
+      const pipelines = destinations.map((definition) => deployed.stack.node.findChild(`Destination-${definition.type}`) as DestinationPipeline);
       const roles = Object.keys(deployed.template.findResources('AWS::IAM::Role'));
-      const senders = roles.filter((roleId) =>
-        allowing(statementsOfRole(deployed.template, roleId), 'sqs:SendMessage').some((statement) =>
-          destinationQueueIds.some((queueId) => JSON.stringify(statement.Resource).includes(`"${queueId}"`)),
-        ),
-      );
-      expect(senders).toEqual([logicalId(ingress.function.role)]);
+      for (const pipeline of pipelines) {
+        const senders = roles.filter((roleId) =>
+          allowing(statementsOfRole(deployed.template, roleId), 'sqs:SendMessage').some((statement) =>
+            JSON.stringify(statement.Resource).includes(`"${logicalId(pipeline.queue)}"`),
+          ),
+        );
+        expect(senders.sort()).toEqual([logicalId(ingress.function.role), logicalId(pipeline.function.role)].sort());
+      }
     });
 
     it('may seal with the key but not unseal', () => {

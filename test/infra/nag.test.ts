@@ -61,7 +61,7 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-IAM5[Resource::*]',
         'AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::*]',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:upload-destinations/*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:upload-destinations/credentials/*]',
         'AwsSolutions-L1',
         'AwsSolutions-SMG4',
         'AwsSolutions-SQS3',

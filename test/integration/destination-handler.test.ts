@@ -1,10 +1,11 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
 import { randomBytes } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -17,6 +18,9 @@ import { createJobTable } from '../../infra/local/job-table.ts';
 import { lambdaContext } from '../../infra/local/lambda-context.ts';
 import { startLocalS3, type LocalS3 } from '../../infra/local/s3-server.ts';
 import { secretNames } from '../../shared/config.ts';
+import { jobView } from '../../shared/jobs/job-view.ts';
+import { crc32Base64 } from '../../shared/delivery/checksum.ts';
+import { TransientError, WaitError } from '../../shared/errors.ts';
 import { sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
 import type { DeliveryDependencies } from '../../shared/delivery/runner.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
@@ -25,7 +29,9 @@ import { createLogger } from '../../shared/lambda/logger.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
 import type { SecretStore } from '../../shared/secrets/secret-store.ts';
 import { SourceOpener } from '../../shared/sources/source-opener.ts';
-import { patternBytes } from '../support/sources.ts';
+import { startTestServer } from '../support/http-servers.ts';
+import { patternBytes, sha256 } from '../support/sources.ts';
+import { waitFor } from '../support/wait.ts';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const region = 'us-east-1';
@@ -39,9 +45,9 @@ let dependencies: DeliveryDependencies;
 let queue: { url: string; arn: string };
 let sqs: SQSClient;
 const closers: (() => Promise<unknown>)[] = [];
-const stored: Record<string, Record<string, string>> = {};
 let sequence = 0;
 
+const stored: Record<string, Record<string, string>> = { [secretNames.credentials('keys')]: { aws_access_key_id: 'S3RVER', aws_secret_access_key: 'S3RVER' } };
 const secrets: SecretStore = {
   read: async (name) => {
     const value = stored[name];
@@ -58,10 +64,10 @@ async function queuedDelivery(
   destination: Record<string, unknown>,
   inline: Record<string, string> = {},
   callbackUrl?: string,
+  source: DeliveryMessage['source'] = { bucket: 'staging', key: 'source.bin' },
 ): Promise<DeliveryMessage> {
   const token = `ud_test_${(sequence += 1)}`;
   const sealed = Object.keys(inline).length > 0 ? await sealer.seal(inline, sealingContext(token, 0)) : undefined;
-  const source = { bucket: 'staging', key: 'source.bin' };
   await jobs.create(
     { token, createdAt: new Date().toISOString(), source, origin: 'api', enqueued: true, destinationCount: 1, ...(callbackUrl ? { callbackUrl } : {}) },
     [{ type: 's3', destination, ...(sealed ? { sealed } : {}) }],
@@ -69,13 +75,19 @@ async function queuedDelivery(
   return { version: 1, token, index: 0, type: 's3', destination, ...(sealed ? { sealed } : {}), source, ...(callbackUrl ? { notify: true } : {}) };
 }
 
+async function newQueue(name: string): Promise<{ url: string; arn: string }> {
+  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: name }));
+  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
+  return { url: QueueUrl!, arn: Attributes!.QueueArn! };
+}
+
 /** An SQS event with one record per message, as the event source mapping sends it. */
-async function event(messages: DeliveryMessage[], receiveCount = 1): Promise<SQSEvent> {
+async function event(messages: DeliveryMessage[], receiveCount = 1, from: { url: string; arn: string } = queue): Promise<SQSEvent> {
   const records = [];
   for (const message of messages) {
     // A real receipt handle, so the handler can change the message's visibility for its retry.
-    await sqs.send(new SendMessageCommand({ QueueUrl: queue.url, MessageBody: JSON.stringify(message) }));
-    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 1 }));
+    await sqs.send(new SendMessageCommand({ QueueUrl: from.url, MessageBody: JSON.stringify(message) }));
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: from.url, MaxNumberOfMessages: 1 }));
     records.push({
       messageId: Messages![0]!.MessageId!,
       receiptHandle: Messages![0]!.ReceiptHandle!,
@@ -84,7 +96,7 @@ async function event(messages: DeliveryMessage[], receiveCount = 1): Promise<SQS
       messageAttributes: {},
       md5OfBody: '',
       eventSource: 'aws:sqs',
-      eventSourceARN: queue.arn,
+      eventSourceARN: from.arn,
       awsRegion: region,
     });
   }
@@ -114,9 +126,7 @@ beforeAll(async () => {
   await sqsServer.listen({ port: 0, host: '127.0.0.1' });
   closers.push(() => sqsServer.close());
   sqs = new SQSClient({ region, endpoint: `http://127.0.0.1:${(sqsServer.server.address() as AddressInfo).port}`, credentials });
-  const { QueueUrl } = await sqs.send(new CreateQueueCommand({ QueueName: 'upload-destinations-s3' }));
-  const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl, AttributeNames: ['QueueArn'] }));
-  queue = { url: QueueUrl!, arn: Attributes!.QueueArn! };
+  queue = await newQueue('upload-destinations-s3');
 
   jobs = new JobStore('jobs', dynamo, 1);
   sealer = new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32)));
@@ -149,10 +159,6 @@ function destination(filename: string, fields: Record<string, unknown> = {}) {
 }
 
 describe('Function: destinationHandler (S3)', () => {
-  beforeAll(() => {
-    stored[secretNames.credentials('keys')] = { aws_access_key_id: 'S3RVER', aws_secret_access_key: 'S3RVER' };
-  });
-
   it('does not upload again when a delivered message is redelivered', async () => {
     const message = await queuedDelivery(destination('once.bin'));
 
@@ -241,5 +247,177 @@ describe('Function: destinationHandler (S3)', () => {
 
     expect(answer.batchItemFailures).toEqual([{ itemIdentifier: 'broken' }]);
     expect(putsTo('good.bin')).toHaveLength(1);
+  });
+});
+
+/**
+ * A source server for `bytes` that honours `Range`, and breaks the connection after `breakAt`
+ * bytes of the file while `breaks` is above zero, like a network that drops mid-transfer.
+ */
+async function breakingSource(bytes: Buffer, options: { breakAt: number; breaks: number; delayMs?: number }) {
+  const served: { from: number; bytes: number }[] = [];
+  let breaks = options.breaks;
+  const server = await startTestServer((request, response) => {
+    const from = Number(/^bytes=(\d+)-$/.exec(request.headers.range ?? '')?.[1] ?? 0);
+    const status = from > 0 ? 206 : 200;
+    response.writeHead(status, {
+      'content-length': String(bytes.length - from),
+      etag: `"${sha256(bytes).slice(0, 16)}"`,
+      ...(status === 206 ? { 'content-range': `bytes ${from}-${bytes.length - 1}/${bytes.length}` } : {}),
+    });
+    const record = { from, bytes: 0 };
+    served.push(record);
+    const breaking = breaks > 0;
+    if (breaking) breaks -= 1;
+    (async () => {
+      for (let offset = from; offset < bytes.length; offset += 256 * 1024) {
+        const end = Math.min(offset + 256 * 1024, bytes.length);
+        if (breaking && end > options.breakAt) {
+          response.write(bytes.subarray(offset, options.breakAt));
+          record.bytes += options.breakAt - offset;
+          await new Promise((resolve) => setTimeout(resolve, 20));
+          response.destroy();
+          return;
+        }
+        if (!response.write(bytes.subarray(offset, end))) await new Promise((resolve) => response.once('drain', resolve));
+        record.bytes += end - offset;
+        if (options.delayMs) await new Promise((resolve) => setTimeout(resolve, options.delayMs));
+      }
+      response.end();
+    })().catch(() => response.destroy());
+  });
+  closers.push(() => server.close());
+  return { url: `${server.url}/render.bin`, served };
+}
+
+function partBytesTo(key: string): number {
+  return putsTo(key).reduce((sum, request) => sum + Number(request.headers['content-length'] ?? 0), 0);
+}
+
+describe('Function: destinationHandler, resuming', () => {
+  const MiB = 1024 * 1024;
+
+  it('continues a multipart upload that broke at 70 % from its stored parts, sending only the missing ones', async () => {
+    // Prepare: the source drops its connection at 70 % the first time.
+    const bytes = patternBytes(40 * MiB + 11, 31);
+    const source = await breakingSource(bytes, { breakAt: Math.floor(bytes.length * 0.7), breaks: 1 });
+    const message = await queuedDelivery(destination('resumed.bin'), {}, undefined, { url: source.url });
+
+    // Act
+    const first = await handler(await event([message], 1), context());
+    const afterFirst = partBytesTo('resumed.bin');
+    const second = await handler(await event([message], 2), context());
+
+    // Assess
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(second.batchItemFailures).toEqual([]);
+    const record = (await jobs.get(message.token))?.destinations[0];
+    expect(record).toMatchObject({ state: 'succeeded', bytes: bytes.length, checksum: { value: crc32Base64(crc32(bytes)) } });
+    expect(record?.details?.resumed_at).toBeGreaterThan(0);
+    expect(partBytesTo('resumed.bin')).toBe(bytes.length);
+    expect(afterFirst).toBe(record?.details?.resumed_at);
+    // The second attempt read the source from where the stored parts end (a ranged request).
+    expect(source.served.at(-1)).toEqual({ from: record?.details?.resumed_at, bytes: bytes.length - Number(record?.details?.resumed_at) });
+    expect(await s3.openUploads('deliveries')).toEqual([]);
+    const { Body } = await new S3Client({ region, endpoint: s3.endpoint, forcePathStyle: true, credentials }).send(new GetObjectCommand({ Bucket: 'deliveries', Key: 'resumed.bin' }));
+    expect(sha256(Buffer.from(await Body!.transformToByteArray()))).toBe(sha256(bytes));
+  });
+
+  it('aborts the multipart upload when the delivery finally fails, leaving no parts behind', async () => {
+    const bytes = patternBytes(30 * MiB, 32);
+    const source = await breakingSource(bytes, { breakAt: 20 * MiB, breaks: 10 });
+    const message = await queuedDelivery(destination('abandoned.bin'), {}, undefined, { url: source.url });
+
+    await handler(await event([message], 1), context());
+    const uploadsBetween = await s3.openUploads('deliveries');
+    await handler(await event([message], 2), context());
+
+    expect(uploadsBetween).toHaveLength(1);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'failed', error: { code: 'UND_ERR_SOCKET', retryable: true } });
+    expect(await s3.openUploads('deliveries')).toEqual([]);
+  });
+
+  it('starts again, discarding the stored parts, when the source changed between attempts', async () => {
+    const bytes = patternBytes(30 * MiB, 33);
+    const first = await breakingSource(bytes, { breakAt: 20 * MiB, breaks: 1 });
+    const message = await queuedDelivery(destination('changed.bin'), {}, undefined, { url: first.url });
+    await handler(await event([message], 1), context());
+    const changed = patternBytes(30 * MiB, 34);
+    const second = await breakingSource(changed, { breakAt: 0, breaks: 0 });
+
+    const answer = await handler(await event([{ ...message, source: { url: second.url } }], 2), context());
+
+    expect(answer.batchItemFailures).toEqual([]);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'succeeded', checksum: { value: crc32Base64(crc32(changed)) } });
+    expect(await s3.openUploads('deliveries')).toEqual([]);
+  });
+
+  it('shows the bytes read so far while the upload runs', async () => {
+    const bytes = patternBytes(20 * MiB, 35);
+    const source = await breakingSource(bytes, { breakAt: 0, breaks: 0, delayMs: 40 });
+    const message = await queuedDelivery(destination('progress.bin'), {}, undefined, { url: source.url });
+    const watched = destinationHandler(s3Module, { dependencies: { ...dependencies, progressSeconds: 0.2 }, sqs });
+
+    const running = watched(await event([message], 1), context());
+    const seen = await waitFor(async () => {
+      const view = jobView((await jobs.get(message.token))!);
+      const [first] = view.destinations as { state: string; bytes_sent?: number }[];
+      return first?.state === 'uploading' && (first.bytes_sent ?? 0) > 0 ? first.bytes_sent : undefined;
+    }, 20_000, 'bytes_sent');
+    await running;
+
+    expect(seen).toBeGreaterThan(0);
+    expect(seen).toBeLessThan(bytes.length);
+  });
+});
+
+describe('Function: destinationHandler, waits and retry hints', () => {
+  /** A destination whose uploads fail as `failure` says: the runner's handling is under test, not S3. */
+  function failingModule(failure: () => Error) {
+    return { definition: s3Destination, uploader: { ...s3Uploader, upload: async () => Promise.reject(failure()) } };
+  }
+
+  it('defers a delivery that must wait for a quota without spending an attempt, and says until when', async () => {
+    const until = new Date(Date.now() + 3 * 3600_000);
+    const waiting = destinationHandler(failingModule(() => new WaitError('daily upload quota used up', { code: 'quotaExceeded', until })), { dependencies, sqs });
+    const message = await queuedDelivery(destination('quota.bin'));
+    const own = await newQueue('upload-destinations-s3-quota');
+
+    const answer = await waiting(await event([message], 1, own), context());
+
+    expect(answer.batchItemFailures).toEqual([]);
+    const view = jobView((await jobs.get(message.token))!);
+    expect(view.destinations).toMatchObject([{ state: 'waiting', wait_until: until.toISOString(), error: { code: 'quotaExceeded' } }]);
+    // Sent back delayed by 15 minutes, SQS's longest delay, to come back and wait again.
+    const { Attributes } = await sqs.send(new GetQueueAttributesCommand({ QueueUrl: own.url, AttributeNames: ['ApproximateNumberOfMessagesDelayed'] }));
+    expect(Attributes?.ApproximateNumberOfMessagesDelayed).toBe('1');
+  });
+
+  it('sends a deferred delivery back again, without claiming it, when it returns before its time', async () => {
+    const message = await queuedDelivery(destination('early.bin'));
+    const notBefore = new Date(Date.now() + 3600_000).toISOString();
+
+    const answer = await handler(await event([{ ...message, notBefore }], 1), context());
+
+    expect(answer.batchItemFailures).toEqual([]);
+    expect(putsTo('early.bin')).toEqual([]);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'queued', attempts: 0 });
+  });
+
+  it("retries after the destination's Retry-After instead of the backoff", async () => {
+    const throttled = destinationHandler(
+      failingModule(() => new TransientError('slow down', { code: 'HTTP429', retryAfterSeconds: 2 })),
+      { dependencies: { ...dependencies, retryBaseSeconds: 600 }, sqs },
+    );
+    const message = await queuedDelivery(destination('throttled.bin'));
+
+    const answer = await throttled(await event([message], 1), context());
+
+    expect(answer.batchItemFailures).toHaveLength(1);
+    const { Messages } = await waitFor(async () => {
+      const received = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      return received.Messages?.some((item) => JSON.parse(item.Body ?? '{}').token === message.token) ? received : undefined;
+    }, 10_000, 'the message to come back after its Retry-After');
+    expect(Messages?.length).toBeGreaterThan(0);
   });
 });
