@@ -101,14 +101,7 @@ export class Exchange {
 
   /** The whole body, refused past `limitBytes`; for small JSON and form bodies, never for upload bytes. */
   async readSmallBody(limitBytes = 1024 * 1024): Promise<Buffer> {
-    const chunks: Buffer[] = [];
-    let length = 0;
-    for await (const chunk of this.#request as AsyncIterable<Buffer>) {
-      length += chunk.length;
-      if (length > limitBytes) throw new RequestBodyTooLarge(`body over ${limitBytes} bytes`);
-      chunks.push(chunk);
-    }
-    return Buffer.concat(chunks);
+    return collect(this.#request as AsyncIterable<Buffer>, limitBytes);
   }
 
   /**
@@ -120,7 +113,7 @@ export class Exchange {
     const declared = this.contentLength;
     if (declared !== undefined && declared > limitBytes) throw new RequestBodyTooLarge(`body of ${declared} bytes over ${limitBytes}`);
     const contentType = this.header('content-type') ?? 'application/x-www-form-urlencoded';
-    const body = options.carriesUpload ? Buffer.concat(await collect(this.uploadBody())) : await this.readSmallBody(limitBytes);
+    const body = await collect(options.carriesUpload ? this.uploadBody() : (this.#request as AsyncIterable<Buffer>), limitBytes);
     return new Response(body, { headers: { 'content-type': contentType } }).formData();
   }
 
@@ -180,8 +173,13 @@ export class Exchange {
   }
 }
 
-async function collect(chunks: AsyncIterable<Buffer>): Promise<Buffer[]> {
+async function collect(chunks: AsyncIterable<Buffer>, limitBytes: number): Promise<Buffer> {
   const all: Buffer[] = [];
-  for await (const chunk of chunks) all.push(chunk);
-  return all;
+  let length = 0;
+  for await (const chunk of chunks) {
+    length += chunk.length;
+    if (length > limitBytes) throw new RequestBodyTooLarge(`body over ${limitBytes} bytes`);
+    all.push(chunk);
+  }
+  return Buffer.concat(all);
 }

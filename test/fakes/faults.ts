@@ -3,6 +3,8 @@ export interface ArmedFailure {
   readonly status: number;
   /** Set for throttles: the seconds the provider asks the client to wait. */
   readonly retryAfterSeconds?: number;
+  /** The provider's own error code, where it has several for the case (Meta's rate limits: 4, 17, 32, 613). */
+  readonly code?: number;
 }
 
 interface Armed<T> {
@@ -32,11 +34,11 @@ export class Faults {
   }
 
   /** Answers the next `times` matching requests as the provider throttles: its status, body and retry hint. */
-  throttleNext(options: FaultTarget & { readonly times?: number; readonly retryAfterSeconds?: number } = {}): void {
+  throttleNext(options: FaultTarget & { readonly times?: number; readonly retryAfterSeconds?: number; readonly code?: number } = {}): void {
     this.#failures.push({
       endpoint: options.endpoint,
       remaining: options.times ?? 1,
-      value: { status: 429, retryAfterSeconds: options.retryAfterSeconds ?? 1 },
+      value: { status: 429, retryAfterSeconds: options.retryAfterSeconds ?? 1, ...(options.code === undefined ? {} : { code: options.code }) },
     });
   }
 
