@@ -9,7 +9,7 @@ export interface TaggedUnion {
 }
 
 /** The `error_summary` Dropbox derives from an error's nested tags: `path/conflict/file/..`. */
-export function errorSummary(error: TaggedUnion): string {
+function errorSummary(error: TaggedUnion): string {
   const tags: string[] = [];
   let current: unknown = error;
   while (typeof current === 'object' && current !== null && '.tag' in current) {

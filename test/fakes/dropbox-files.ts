@@ -43,7 +43,7 @@ export function isCommitPlan(value: CommitPlan | TaggedUnion): value is CommitPl
 const disallowedNames = new Set(['desktop.ini', 'thumbs.db', '.ds_store', 'icon\r', '.dropbox', '.dropbox.attr']);
 
 /** The Dropbox time format: seconds, UTC, no fraction. */
-export function dropboxTime(date = new Date()): string {
+function dropboxTime(date = new Date()): string {
   return `${date.toISOString().slice(0, 19)}Z`;
 }
 

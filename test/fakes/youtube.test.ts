@@ -141,6 +141,7 @@ describe('YouTube fake: resumable upload', () => {
       { start: chunk, end: file.length },
     ]);
     expect(session.bytes.bytesReceived).toBe(chunk + file.length);
+    expect(session.bytes.bytesReceived - session.bytes.bytesAccepted).toBe(chunk);
     expect(await session.bytes.sha256()).toBe(sha256(file));
   });
 
