@@ -36,7 +36,7 @@ export class Exchange {
   readonly #faults: Faults;
   // Node detaches the socket from the request in some paths; keep it to be able to break it.
   readonly #socket: Socket;
-  readonly #loseAnswer: boolean;
+  #loseAnswer = false;
   #connectionBroken = false;
 
   constructor(request: IncomingMessage, response: ServerResponse, url: URL, record: RecordedRequest, faults: Faults) {
@@ -46,7 +46,11 @@ export class Exchange {
     this.record = record;
     this.#faults = faults;
     this.#socket = request.socket;
-    this.#loseAnswer = faults.takeLostAnswer(record.endpoint);
+  }
+
+  /** Called as the request reaches its handler: a lost-answer fault armed for it is consumed and applies. */
+  takeLostAnswerFault(): void {
+    this.#loseAnswer = this.#faults.takeLostAnswer(this.endpoint);
   }
 
   get method(): string {

@@ -61,7 +61,7 @@ export async function startFakeServer(routes: readonly Route[], dialect: Provide
     const route = routes.find((candidate) => {
       if (candidate.method !== method) return false;
       const match = candidate.path.exec(path);
-      captures = match ? match.slice(1).map((capture) => decodeURIComponent(capture ?? '')) : [];
+      captures = match ? match.slice(1).map((capture) => decodedOrRaw(capture ?? '')) : [];
       return match !== null;
     });
     const record: RecordedRequest = { endpoint: route?.endpoint ?? 'unknown', method, path: url.pathname, query: url.searchParams, headers: request.headers };
@@ -76,6 +76,7 @@ export async function startFakeServer(routes: readonly Route[], dialect: Provide
       dialect.answerFailure(exchange, failure);
       return;
     }
+    exchange.takeLostAnswerFault();
     Promise.resolve()
       .then(() => route.handle(exchange, ...captures))
       .catch((error: unknown) => dialect.answerInternalError(exchange, error))
@@ -95,4 +96,13 @@ export async function startFakeServer(routes: readonly Route[], dialect: Provide
       await rm(directory, { recursive: true, force: true });
     },
   };
+}
+
+/** A path segment percent-decoded, or as sent when its encoding is broken (the route then finds nothing). */
+function decodedOrRaw(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return segment;
+  }
 }
