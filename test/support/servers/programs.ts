@@ -13,6 +13,7 @@ export const sshKeygen: Program = { path: '/usr/bin/ssh-keygen', debianPackage: 
 export const openssl: Program = { path: '/usr/bin/openssl', debianPackage: 'openssl' };
 export const useradd: Program = { path: '/usr/sbin/useradd', debianPackage: 'passwd' };
 export const usermod: Program = { path: '/usr/sbin/usermod', debianPackage: 'passwd' };
+export const setpriv: Program = { path: '/usr/bin/setpriv', debianPackage: 'util-linux' };
 
 /** Throws, naming the package to install, when `program` is not on this machine. */
 export function requireProgram(program: Program): void {

@@ -1,13 +1,12 @@
-import { spawn, type ChildProcess } from 'node:child_process';
+import { spawn } from 'node:child_process';
+import { requireProgram, setpriv } from './programs.ts';
 
 /** A server running as a child process of the test process. */
 export interface ServerProcess {
   readonly pid: number;
-  /** What the process has written to stdout and stderr so far (the last 64 KiB), for error messages. */
-  output(): string;
-  /** Settles like `waiting`, unless the process exits first: then rejects with its output. */
+  /** Settles like `waiting`, unless the process ends first: then rejects with its output (the last 64 KiB). */
   whileRunning<T>(waiting: Promise<T>): Promise<T>;
-  /** Resolves with the first match of `pattern` in the output; rejects after `timeoutMs` or if the process exits. */
+  /** Resolves with the first match of `pattern` in the output; rejects after `timeoutMs` or if the process ends. */
   outputMatching(pattern: RegExp, timeoutMs?: number): Promise<RegExpExecArray>;
   /** Ends the process (SIGTERM, then SIGKILL if it lingers) and resolves once it has exited. */
   stop(): Promise<void>;
@@ -16,52 +15,47 @@ export interface ServerProcess {
 const outputLimit = 64 * 1024;
 const stopGraceMs = 5_000;
 
-// A test process that ends without closing its servers (a failed hook, a crash) must not leave
-// them running: the next run would find their ports and users busy. A child spawned here stays in
-// the test process's process group as well, so Ctrl-C in a terminal reaches it too.
-const running = new Set<ChildProcess>();
-process.on('exit', () => {
-  for (const child of running) child.kill('SIGKILL');
-});
-
 /**
- * Starts `path` with `args` as a server that lives until `stop()` or the end of the test process.
- * `name` is used in error messages.
+ * Starts `path` with `args` as a server that lives until `stop()` or the end of the test process
+ * (in a worker thread: of the thread that started it). `name` is used in error messages.
  */
 export function startServerProcess(name: string, path: string, args: readonly string[]): ServerProcess {
-  const child = spawn(path, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-  running.add(child);
+  // A test process that ends without closing its servers (a failed hook, a worker the test runner
+  // kills) must not leave them running with their ports taken. setpriv asks the kernel to kill the
+  // server when the test process goes, however it goes, then becomes the server (same PID).
+  requireProgram(setpriv);
+  const child = spawn(setpriv.path, ['--pdeathsig', 'KILL', '--', path, ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   const outputListeners = new Set<() => void>();
   const record = (chunk: Buffer): void => {
     output = (output + chunk.toString()).slice(-outputLimit);
     for (const listener of outputListeners) listener();
   };
-  child.stdout!.on('data', record);
-  child.stderr!.on('data', record);
+  child.stdout.on('data', record);
+  child.stderr.on('data', record);
 
-  let exitCode: number | string | undefined;
+  let exit: string | undefined;
   const exited = new Promise<void>((resolve) => {
-    child.once('close', (code, signal) => {
-      exitCode = code ?? signal ?? undefined;
-      running.delete(child);
+    child.once('exit', (code, signal) => {
+      exit = signal ?? `code ${code}`;
       resolve();
     });
   });
-  // A program that cannot be started at all reports it as an error event, and then 'close'.
-  child.once('error', (error) => record(Buffer.from(`${error.message}\n`)));
+  // 'close' comes once the output has been read to its end as well. It waits for every process
+  // that inherited the output pipes, so stop() waits for 'exit' instead: sshd's session processes
+  // outlive it until their clients disconnect.
+  const closed = new Promise<void>((resolve) => child.once('close', () => resolve()));
 
   const whileRunning = <T>(waiting: Promise<T>): Promise<T> =>
     Promise.race([
       waiting,
-      exited.then(() => {
-        throw new Error(`${name} exited (${exitCode}) while starting:\n${output}`);
+      closed.then(() => {
+        throw new Error(`${name} ended (${exit}) while starting:\n${output}`);
       }),
     ]);
 
   return {
-    pid: child.pid ?? -1,
-    output: () => output,
+    pid: child.pid!,
     whileRunning,
     outputMatching: async (pattern, timeoutMs = 10_000) => {
       let onOutput = (): void => undefined;
@@ -83,7 +77,7 @@ export function startServerProcess(name: string, path: string, args: readonly st
       }
     },
     stop: async () => {
-      if (exitCode !== undefined || child.pid === undefined) return;
+      if (exit !== undefined) return;
       child.kill('SIGTERM');
       const lingering = setTimeout(() => child.kill('SIGKILL'), stopGraceMs);
       await exited;

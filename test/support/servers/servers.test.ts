@@ -8,7 +8,7 @@ import { pipeline } from 'node:stream/promises';
 import type { Socket } from 'node:net';
 import { TLSSocket, type PeerCertificate } from 'node:tls';
 import { Client as SshClient, type ConnectConfig, type SFTPWrapper } from 'ssh2';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { createContainerSas, startAzurite, type TestAzurite } from './azurite.ts';
 import { startFtpServer, type FtpSecurity, type TestFtpServer } from './ftp.ts';
 import { acceptsConnections } from './loopback.ts';
@@ -186,11 +186,11 @@ describe.each<{ secure: FtpSecurity; expectedProtocol: string | undefined }>([
 describe.each<{ secure: FtpSecurity }>([{ secure: 'explicit' }, { secure: 'implicit' }])('FTPS with a pinned certificate ($secure)', ({ secure }) => {
   it('fails when the server’s certificate is not the pinned one', async () => {
     const server = await startFtpServer({ secure });
+    onTestFinished(() => server.close());
 
     const login = connectFtp(server, '00:'.repeat(31) + '00');
 
     await expect(login).rejects.toThrow(/is not the pinned/);
-    await server.close();
   });
 });
 
