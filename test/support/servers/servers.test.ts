@@ -28,7 +28,7 @@ describe('startAzurite', () => {
   });
 
   afterAll(async () => {
-    await azurite.close();
+    await azurite?.close();
   });
 
   it('stores a blob uploaded with @azure/storage-blob and serves it back', async () => {
@@ -128,7 +128,7 @@ describe.each<{ secure: FtpSecurity; expectedProtocol: string | undefined }>([
   });
 
   afterAll(async () => {
-    await server.close();
+    await server?.close();
   });
 
   it('keeps a file uploaded with basic-ftp in the user’s root folder', async () => {
@@ -234,7 +234,7 @@ describe('startSftpServer', () => {
   });
 
   afterAll(async () => {
-    await server.close();
+    await server?.close();
   });
 
   it.each<{ login: string; credentials: (server: TestSftpServer) => Partial<ConnectConfig> }>([
