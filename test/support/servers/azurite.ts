@@ -35,14 +35,11 @@ export async function startAzurite(): Promise<TestAzurite> {
   const args = ['--blobHost', '127.0.0.1', '--blobPort', '0', '--inMemoryPersistence', '--skipApiVersionCheck', '--disableTelemetry', '--silent'];
   // The Node running the tests (22, from the devDependency): Azurite needs Node 22 or later.
   const server = startServerProcess('Azurite', process.execPath, [main, ...args]);
-  let port: number;
-  try {
-    const [, listening] = await server.outputMatching(/successfully listens on http:\/\/127\.0\.0\.1:(\d+)/);
-    port = Number(listening);
-  } catch (error) {
+  const [, listeningPort] = await server.outputMatching(/successfully listens on http:\/\/127\.0\.0\.1:(\d+)/).catch(async (error: unknown) => {
     await server.stop();
     throw error;
-  }
+  });
+  const port = Number(listeningPort);
   const blobEndpoint = `http://127.0.0.1:${port}/${account}`;
   return {
     blobEndpoint,

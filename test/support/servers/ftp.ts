@@ -2,7 +2,7 @@ import { FtpSrv } from 'ftp-srv';
 import { randomBytes, randomInt } from 'node:crypto';
 import type { AddressInfo, Server } from 'node:net';
 import { createTemporaryFolder } from './temporary-folder.ts';
-import { createSelfSignedCertificate, type SelfSignedCertificate } from './tls-certificate.ts';
+import { createSelfSignedCertificate } from './tls-certificate.ts';
 
 /**
  * `false`: plain FTP; `'explicit'`: FTPS that starts plain and upgrades with AUTH TLS;
@@ -10,7 +10,7 @@ import { createSelfSignedCertificate, type SelfSignedCertificate } from './tls-c
  */
 export type FtpSecurity = false | 'explicit' | 'implicit';
 
-export interface FtpServerOptions {
+export interface TestFtpServerOptions {
   /** @default false */
   readonly secure?: FtpSecurity;
 }
@@ -58,15 +58,19 @@ const silentLogger = {
  * const server = await startFtpServer({ secure: 'explicit' });
  * await client.access({
  *   host: server.host, port: server.port, user: server.user, password: server.password, secure: true,
- *   secureOptions: { ca: [server.certificatePem!], checkServerIdentity: pinTo(server.fingerprint256!) },
+ *   secureOptions: {
+ *     ca: [server.certificatePem!],
+ *     checkServerIdentity: (_host, certificate) =>
+ *       certificate.fingerprint256 === server.fingerprint256 ? undefined : new Error('not the pinned certificate'),
+ *   },
  * });
  */
-export async function startFtpServer(options: FtpServerOptions = {}): Promise<TestFtpServer> {
+export async function startFtpServer(options: TestFtpServerOptions = {}): Promise<TestFtpServer> {
   const secure = options.secure ?? false;
   const user = 'udftp';
   const password = randomBytes(12).toString('base64url');
   const root = await createTemporaryFolder('ftp');
-  const certificate: SelfSignedCertificate | undefined = secure ? await createSelfSignedCertificate() : undefined;
+  const certificate = secure ? await createSelfSignedCertificate() : undefined;
   const passiveFrom = randomInt(passivePortsFrom, passivePortsTo - passivePortRangeSize);
 
   // Each ftp-srv adds SIGTERM/SIGINT/SIGQUIT listeners that close it and exit the process with 0,

@@ -103,9 +103,14 @@ function tlsProtocolOf(socket: Socket): string | undefined {
   return socket instanceof TLSSocket ? (socket.getProtocol() ?? undefined) : undefined;
 }
 
+interface DataConnection {
+  readonly address: string | undefined;
+  readonly protocol: string | undefined;
+}
+
 /** Uploads `content` as `name`, noting the peer address and TLS protocol of the data connection it used. */
-async function uploadNotingDataConnection(client: FtpClient, name: string): Promise<{ address: string | undefined; protocol: string | undefined } | undefined> {
-  let dataConnection: { address: string | undefined; protocol: string | undefined } | undefined;
+async function uploadNotingDataConnection(client: FtpClient, name: string): Promise<DataConnection | undefined> {
+  let dataConnection: DataConnection | undefined;
   // basic-ftp reports progress last while the data socket is still set.
   client.trackProgress(() => {
     const socket = client.ftp.dataSocket;
@@ -183,8 +188,8 @@ describe.each<{ secure: FtpSecurity; expectedProtocol: string | undefined }>([
   });
 });
 
-describe.each<{ secure: FtpSecurity }>([{ secure: 'explicit' }, { secure: 'implicit' }])('FTPS with a pinned certificate ($secure)', ({ secure }) => {
-  it('fails when the server’s certificate is not the pinned one', async () => {
+describe.each<{ secure: FtpSecurity }>([{ secure: 'explicit' }, { secure: 'implicit' }])('startFtpServer({ secure: $secure }) with a pinned certificate', ({ secure }) => {
+  it('is refused when its certificate is not the pinned one', async () => {
     const server = await startFtpServer({ secure });
     onTestFinished(() => server.close());
 
@@ -255,7 +260,7 @@ describe('startSftpServer', () => {
     expect(hostKeyFingerprint).toBe(server.hostKeyFingerprint);
   });
 
-  it('returns the fingerprint ssh-keygen prints', () => {
+  it('returns the host key fingerprint in ssh-keygen’s SHA256: form', () => {
     expect(server.hostKeyFingerprint).toMatch(/^SHA256:[A-Za-z0-9+/]{43}$/);
   });
 
