@@ -1,0 +1,129 @@
+import { FtpSrv } from 'ftp-srv';
+import { randomBytes, randomInt } from 'node:crypto';
+import type { AddressInfo, Server } from 'node:net';
+import { createTemporaryFolder } from './temporary-folder.ts';
+import { createSelfSignedCertificate } from './tls-certificate.ts';
+
+/**
+ * `false`: plain FTP; `'explicit'`: FTPS that starts plain and upgrades with AUTH TLS;
+ * `'implicit'`: FTPS with TLS from the first byte.
+ */
+export type FtpSecurity = false | 'explicit' | 'implicit';
+
+export interface TestFtpServerOptions {
+  /** @default false */
+  readonly secure?: FtpSecurity;
+}
+
+/** An FTP server on 127.0.0.1 with one user whose files live in `root`. */
+export interface TestFtpServer {
+  readonly host: '127.0.0.1';
+  readonly port: number;
+  readonly user: string;
+  readonly password: string;
+  /** The user's folder on disk: what they upload lands here. */
+  readonly root: string;
+  readonly secure: FtpSecurity;
+  /** The server's self-signed certificate (undefined for plain FTP): trust it as the only CA. */
+  readonly certificatePem: string | undefined;
+  /** Its SHA-256 fingerprint, `AB:CD:…` as `PeerCertificate.fingerprint256` gives it, to pin. */
+  readonly fingerprint256: string | undefined;
+  close(): Promise<void>;
+}
+
+// Passive data ports come from a range below Linux's ephemeral ports (32768–60999), so they do not
+// collide with the ports clients connect from; each server draws its own range, so servers in
+// parallel test workers rarely try the same port (ftp-srv moves on when one is taken).
+const passivePortRangeSize = 100;
+const passivePortsFrom = 20_000;
+const passivePortsTo = 32_000;
+
+// ftp-srv logs through bunyan to stdout unless given a logger; client errors still reach tests as
+// failed commands.
+const silentLogger = {
+  child: () => silentLogger,
+  trace: () => undefined,
+  debug: () => undefined,
+  info: () => undefined,
+  warn: () => undefined,
+  error: () => undefined,
+};
+
+/**
+ * Starts ftp-srv (pure Node, in the test process) on a port the kernel picks, in passive mode only,
+ * for plain FTP, explicit FTPS or implicit FTPS. The user and a fresh password are the only login;
+ * a fresh self-signed certificate is made for the secure modes.
+ *
+ * @example
+ * const server = await startFtpServer({ secure: 'explicit' });
+ * await client.access({
+ *   host: server.host, port: server.port, user: server.user, password: server.password, secure: true,
+ *   secureOptions: {
+ *     ca: [server.certificatePem!],
+ *     checkServerIdentity: (_host, certificate) =>
+ *       certificate.fingerprint256 === server.fingerprint256 ? undefined : new Error('not the pinned certificate'),
+ *   },
+ * });
+ */
+export async function startFtpServer(options: TestFtpServerOptions = {}): Promise<TestFtpServer> {
+  const secure = options.secure ?? false;
+  const user = 'udftp';
+  const password = randomBytes(12).toString('base64url');
+  const root = await createTemporaryFolder('ftp');
+  const certificate = secure ? await createSelfSignedCertificate() : undefined;
+  const passiveFrom = randomInt(passivePortsFrom, passivePortsTo - passivePortRangeSize);
+
+  // Each ftp-srv adds SIGTERM/SIGINT/SIGQUIT listeners that close it and exit the process with 0,
+  // and never removes them: they would pile up over a test run and turn a signal into a clean exit.
+  const server = withoutAddedSignalListeners(
+    () =>
+      new FtpSrv({
+        url: `${secure === 'implicit' ? 'ftps' : 'ftp'}://127.0.0.1:0`,
+        pasv_url: '127.0.0.1',
+        pasv_min: passiveFrom,
+        pasv_max: passiveFrom + passivePortRangeSize - 1,
+        // With TLS options and an ftp:// URL, ftp-srv answers AUTH TLS (explicit FTPS).
+        tls: certificate ? { cert: certificate.certificatePem, key: certificate.privateKeyPem } : false,
+        anonymous: false,
+        log: silentLogger,
+      }),
+  );
+  server.on('login', ({ username, password: given }, resolve, reject) => {
+    if (username === user && given === password) resolve({ root: root.path });
+    else reject(new Error('wrong user name or password'));
+  });
+
+  try {
+    await server.listen();
+  } catch (error) {
+    await root.remove();
+    throw error;
+  }
+  // ftp-srv listens where its URL says; with port 0 the kernel's choice is only on the socket.
+  const { port } = (server as unknown as { server: Server }).server.address() as AddressInfo;
+  return {
+    host: '127.0.0.1',
+    port,
+    user,
+    password,
+    root: root.path,
+    secure,
+    certificatePem: certificate?.certificatePem,
+    fingerprint256: certificate?.fingerprint256,
+    close: async () => {
+      await server.close();
+      await root.remove();
+    },
+  };
+}
+
+/** Runs `create`, then takes off the process's signal listeners that it added. */
+function withoutAddedSignalListeners<T>(create: () => T): T {
+  const signals = ['SIGTERM', 'SIGINT', 'SIGQUIT'] as const;
+  const before = signals.map((signal) => new Set(process.listeners(signal)));
+  const created = create();
+  signals.forEach((signal, index) => {
+    for (const listener of process.listeners(signal)) if (!before[index]!.has(listener)) process.off(signal, listener);
+  });
+  return created;
+}
