@@ -7,7 +7,8 @@ import { describeError, PermanentError, TransientError, ValidationError, type De
 import type { JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
 import { isFinal } from '../jobs/records.ts';
-import { resolvesToPrivateNetwork } from '../net/address-guard.ts';
+import { namesPrivateNetwork } from '../net/address-policy.ts';
+import type { OutboundNetwork } from '../net/outbound-network.ts';
 import type { EnvelopeSealer } from '../secrets/sealer.ts';
 import type { SecretStore } from '../secrets/secret-store.ts';
 import type { SourceOpener } from '../sources/source-opener.ts';
@@ -19,8 +20,9 @@ export interface DeliveryDependencies {
   readonly sealer: EnvelopeSealer;
   readonly secrets: SecretStore;
   readonly sources: SourceOpener;
-  readonly callbacks: Omit<CallbackOptions, 'allowPrivateNetworks'>;
-  readonly allowPrivateNetworks: boolean;
+  readonly callbacks: Omit<CallbackOptions, 'dispatcher'>;
+  /** Where connections to caller-chosen hosts may go; sources, callbacks and uploads all use it. */
+  readonly network: OutboundNetwork;
   /** Attempts (queue receives) before a transient failure is final and the message is dead-lettered. */
   readonly maxAttempts: number;
   /** First retry delay; it doubles with every attempt. */
@@ -60,10 +62,15 @@ async function resolveSecrets(
   return { ...message.destination, ...stored, ...inline };
 }
 
-async function checkEndpoints<Schema extends z.ZodType>(definition: DestinationDefinition<Schema>, destination: z.output<Schema>, allowPrivateNetworks: boolean): Promise<void> {
-  if (allowPrivateNetworks) return;
+/**
+ * Fails at once, naming the field, a destination whose endpoint plainly names a refused place: the
+ * ingress checks this too, but a queue message need not have come through it. What names resolve
+ * to is checked where it counts, by the guarded connections when they connect.
+ */
+function checkEndpoints<Schema extends z.ZodType>(definition: DestinationDefinition<Schema>, destination: z.output<Schema>, network: OutboundNetwork): void {
+  if (network.allowPrivateNetworks) return;
   for (const { field, address } of definition.endpointsOf(destination)) {
-    if (await resolvesToPrivateNetwork(address)) {
+    if (namesPrivateNetwork(address)) {
       throw new PermanentError(`${field}: '${address}' is on a private network`, { code: 'EndpointNotAllowed' });
     }
   }
@@ -80,10 +87,7 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
   if (!job?.callbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
   const outcome = job.destinations.map((destination) => destination.state).join(',');
   if (!(await dependencies.jobs.claimCallback(token, outcome))) return;
-  const sent = await sendCallback(job.callbackUrl, jobView(job), {
-    ...dependencies.callbacks,
-    allowPrivateNetworks: dependencies.allowPrivateNetworks,
-  });
+  const sent = await sendCallback(job.callbackUrl, jobView(job), { ...dependencies.callbacks, dispatcher: dependencies.network.dispatcher });
   await dependencies.jobs.recordCallback(token, { ...sent, outcome, at: new Date().toISOString() });
   dependencies.log.info('callback', { token, state: sent.state, attempts: sent.attempts, status: sent.status });
 }
@@ -127,10 +131,10 @@ export async function deliver<Schema extends z.ZodType>(
       if (error instanceof ValidationError) throw new PermanentError(error.message, { code: 'InvalidDestination', cause: error });
       throw error;
     }
-    await checkEndpoints(definition, destination, dependencies.allowPrivateNetworks);
+    checkEndpoints(definition, destination, dependencies.network);
     const source = await dependencies.sources.open(message.source, message.extension, signal);
     try {
-      result = await uploader.upload({ destination, source, signal });
+      result = await uploader.upload({ destination, source, signal, network: dependencies.network });
     } finally {
       source.stream.destroy();
     }

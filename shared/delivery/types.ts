@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { DeliveryError } from '../errors.ts';
+import type { OutboundNetwork } from '../net/outbound-network.ts';
 
 /** The file being delivered, opened as a stream. */
 export interface OpenedSource {
@@ -28,6 +29,11 @@ export interface UploadContext<Destination> {
   readonly source: OpenedSource;
   /** Aborted when the function is about to time out; uploads stop and clean up. */
   readonly signal: AbortSignal;
+  /**
+   * Where the upload may connect: every connection to the destination goes through agents or the
+   * dispatcher made from it (`shared/net`), so private networks stay out of reach when deployed.
+   */
+  readonly network: OutboundNetwork;
 }
 
 /**

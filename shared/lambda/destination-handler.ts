@@ -10,6 +10,7 @@ import { parseOrThrow } from '../contract/validate.ts';
 import { deliver, type DeliveryDependencies } from '../delivery/runner.ts';
 import type { Uploader } from '../delivery/types.ts';
 import { JobStore } from '../jobs/job-store.ts';
+import { outboundNetwork } from '../net/outbound-network.ts';
 import { SourceOpener } from '../sources/source-opener.ts';
 import { dynamoClient, sqsClient, stagingS3Client } from './aws-clients.ts';
 import { createLogger } from './logger.ts';
@@ -56,13 +57,14 @@ export function destinationHandler<Schema extends z.ZodType>(
   if (!dependencies || !sqs) {
     const config = readConfig();
     const secrets = secretStoreFor(config);
+    const network = outboundNetwork({ allowPrivateNetworks: config.allowPrivateNetworks });
     dependencies ??= {
       jobs: new JobStore(config.tableName, dynamoClient(config), config.retentionDays),
       sealer: sealerFor(config),
       secrets,
-      sources: new SourceOpener(stagingS3Client(config), config),
+      sources: new SourceOpener(stagingS3Client(config), network, config),
       callbacks: { signingKey: callbackSigningKey(secrets) },
-      allowPrivateNetworks: config.allowPrivateNetworks,
+      network,
       maxAttempts: config.maxAttempts,
       retryBaseSeconds: config.retryBaseSeconds,
       leaseSeconds: definition.lambda.timeoutSeconds,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { Uploader } from '../../shared/delivery/types.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { localNetwork as network } from '../support/network.ts';
 import { failingSource, patternBytes, sha256, sourceOf } from '../support/sources.ts';
 
 /**
@@ -38,7 +39,7 @@ export function describeDestinationConformance<Destination>(harness: Destination
     it('delivers a small file byte for byte, recording its size and CRC-32', async () => {
       const bytes = patternBytes(70_001, 21);
 
-      const result = await uploader.upload({ destination: harness.destination('conformance/small.bin'), source: sourceOf(bytes), signal });
+      const result = await uploader.upload({ destination: harness.destination('conformance/small.bin'), source: sourceOf(bytes), signal, network });
 
       expect(sha256((await harness.read('conformance/small.bin')) ?? Buffer.alloc(0))).toBe(sha256(bytes));
       expect(result).toMatchObject({ bytes: bytes.length, checksum: { algorithm: 'crc32', value: expect.stringMatching(/^[A-Za-z0-9+/]{6}==$/) } });
@@ -47,14 +48,14 @@ export function describeDestinationConformance<Destination>(harness: Destination
     it('delivers a large file through its chunked path, intact', async () => {
       const bytes = patternBytes(harness.largeSize, 22);
 
-      const result = await uploader.upload({ destination: harness.destination('conformance/large.bin'), source: sourceOf(bytes), signal });
+      const result = await uploader.upload({ destination: harness.destination('conformance/large.bin'), source: sourceOf(bytes), signal, network });
 
       expect(sha256((await harness.read('conformance/large.bin')) ?? Buffer.alloc(0))).toBe(sha256(bytes));
       expect(result.bytes).toBe(bytes.length);
     });
 
     it('puts the source file name inside a folder filename', async () => {
-      await uploader.upload({ destination: harness.destination('conformance/folder/'), source: sourceOf(patternBytes(10), { name: 'clip.mp4' }), signal });
+      await uploader.upload({ destination: harness.destination('conformance/folder/'), source: sourceOf(patternBytes(10), { name: 'clip.mp4' }), signal, network });
 
       expect(await harness.read('conformance/folder/clip.mp4')).toHaveLength(10);
     });
@@ -64,6 +65,7 @@ export function describeDestinationConformance<Destination>(harness: Destination
         destination: harness.destination('conformance/broken.bin'),
         source: failingSource(harness.largeSize * 2, harness.largeSize),
         signal,
+        network,
       });
 
       const error = await attempt.catch((caught: unknown) => uploader.classify(caught));
@@ -74,7 +76,7 @@ export function describeDestinationConformance<Destination>(harness: Destination
 
     it('fails permanently when the destination refuses the upload', async () => {
       const error = await uploader
-        .upload({ destination: harness.refusedDestination('conformance/refused.bin'), source: sourceOf(patternBytes(10)), signal })
+        .upload({ destination: harness.refusedDestination('conformance/refused.bin'), source: sourceOf(patternBytes(10)), signal, network })
         .catch((caught: unknown) => uploader.classify(caught));
 
       expect(error).toBeInstanceOf(PermanentError);
@@ -83,7 +85,7 @@ export function describeDestinationConformance<Destination>(harness: Destination
 
     it('fails transiently when the server cannot be reached', async () => {
       const error = await uploader
-        .upload({ destination: harness.unreachableDestination('conformance/unreachable.bin'), source: sourceOf(patternBytes(10)), signal })
+        .upload({ destination: harness.unreachableDestination('conformance/unreachable.bin'), source: sourceOf(patternBytes(10)), signal, network })
         .catch((caught: unknown) => uploader.classify(caught));
 
       expect(error).toBeInstanceOf(TransientError);

@@ -5,6 +5,7 @@ import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
+import { localNetwork as network } from '../support/network.ts';
 import { patternBytes, sha256, sourceOf } from '../support/sources.ts';
 
 const MiB = 1024 * 1024;
@@ -65,7 +66,7 @@ describe('S3 destination against a local S3 server', () => {
     });
 
     // Act
-    const result = await s3Uploader.upload({ destination: fields, source: sourceOf(bytes), signal });
+    const result = await s3Uploader.upload({ destination: fields, source: sourceOf(bytes), signal, network });
 
     // Assess
     const { object, body } = await stored('renders/welcome.mp4');
@@ -101,7 +102,7 @@ describe('S3 destination against a local S3 server', () => {
       reduced_redundancy: true,
     });
 
-    await s3Uploader.upload({ destination: fields, source: sourceOf(patternBytes(1000)), signal });
+    await s3Uploader.upload({ destination: fields, source: sourceOf(patternBytes(1000)), signal, network });
 
     const [put] = requestsTo('private.bin', 'PUT');
     expect(put?.headers).toMatchObject({
@@ -122,6 +123,7 @@ describe('S3 destination against a local S3 server', () => {
       destination: destination({ filename: 'large.bin', tags: { size: 'large' } }),
       source: sourceOf(bytes),
       signal,
+      network,
     });
 
     const { body } = await stored('large.bin');
@@ -139,6 +141,7 @@ describe('S3 destination against a local S3 server', () => {
       destination: destination({ filename: 'incoming/', secure: true }),
       source: sourceOf(patternBytes(10), { name: 'clip 1.mp4' }),
       signal,
+      network,
     });
 
     expect((await stored('incoming/clip 1.mp4')).body).toHaveLength(10);
@@ -148,7 +151,7 @@ describe('S3 destination against a local S3 server', () => {
   it('fails with a transient error when the source ends before its announced size', async () => {
     const source = sourceOf(patternBytes(1000), { size: 5000 });
 
-    const error = await s3Uploader.upload({ destination: destination({ filename: 'short.bin' }), source, signal }).catch((caught: unknown) => caught);
+    const error = await s3Uploader.upload({ destination: destination({ filename: 'short.bin' }), source, signal, network }).catch((caught: unknown) => caught);
 
     expect(s3Uploader.classify(error)).toBeInstanceOf(TransientError);
     await expect(stored('short.bin')).rejects.toThrow();
@@ -173,6 +176,7 @@ describe('S3 destination against a local S3 server', () => {
         destination: policyDestination({ bucket: 'enforced', filename: 'policy.bin' }),
         source: sourceOf(patternBytes(100)),
         signal,
+        network,
       });
 
       expect((await stored('policy.bin', 'enforced')).body).toHaveLength(100);
@@ -185,6 +189,7 @@ describe('S3 destination against a local S3 server', () => {
         destination: policyDestination({ bucket: 'deliveries', filename: 'public.bin', acl: 'public-read' }),
         source: sourceOf(patternBytes(100)),
         signal,
+        network,
       });
 
       const [put] = requestsTo('public.bin', 'PUT');
@@ -199,6 +204,7 @@ describe('S3 destination against a local S3 server', () => {
           destination: policyDestination({ bucket: 'enforced', filename: 'public.bin', acl: 'public-read' }),
           source: sourceOf(patternBytes(100)),
           signal,
+          network,
         })
         .catch((caught: unknown) => s3Uploader.classify(caught));
 
@@ -215,7 +221,7 @@ describe('S3 destination, sources that lie about their size', () => {
     const source = sourceOf(patternBytes(5000), { size: 1000 });
 
     const error = await s3Uploader
-      .upload({ destination: destination({ filename: 'long.bin' }), source, signal })
+      .upload({ destination: destination({ filename: 'long.bin' }), source, signal, network })
       .catch((caught: unknown) => s3Uploader.classify(caught));
 
     expect(error).toBeInstanceOf(TransientError);

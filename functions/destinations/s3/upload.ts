@@ -72,8 +72,8 @@ function objectParameters(destination: S3DestinationFields, key: string, acl: Ac
 
 /** Delivers to Amazon S3 or an S3-compatible store. */
 export const s3Uploader: Uploader<S3DestinationFields> = {
-  async upload({ destination, source, signal }) {
-    const client = s3ClientFor(destination);
+  async upload({ destination, source, signal, network }) {
+    const client = s3ClientFor(destination, network);
     const key = objectKey(destination.filename, source.name);
     const acl = await aclParameters(destination, client, signal);
     const stored = await streamToS3(client, objectParameters(destination, key, acl), source.stream, source.size, signal);
