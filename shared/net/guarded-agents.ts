@@ -4,7 +4,7 @@ import { Socket, type LookupFunction } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { lookupFor, refusalBeforeConnect, type NetworkPolicy } from './guarded-connect.ts';
 
-type Connect<Options> = (options: Options) => Duplex | null | undefined;
+type ConnectionCallback = (error: Error | null, stream: Duplex) => void;
 
 /**
  * Every new socket of an agent is made here: a refused literal never reaches `net.connect`, and
@@ -12,14 +12,19 @@ type Connect<Options> = (options: Options) => Duplex | null | undefined;
  */
 function connectThroughGuard<Options extends ClientRequestArgs>(
   options: Options,
+  callback: ConnectionCallback | undefined,
   policy: NetworkPolicy,
   lookup: LookupFunction | undefined,
-  connect: Connect<Options>,
+  connect: (options: Options) => Duplex | null | undefined,
 ): Duplex | null | undefined {
   const refused = refusalBeforeConnect(options, policy);
-  // The request fails with the socket's error, as it would on a refused connection.
-  if (refused) return new Socket().destroy(refused);
-  return connect({ ...options, lookup });
+  if (!refused) return connect({ ...options, lookup });
+  // The agent hands the error to the request, which emits it as it would a refused connection
+  // (with an error, no stream is read). Without a callback (a direct call), the error comes as the
+  // socket's, on the next tick.
+  if (!callback) return new Socket().destroy(refused);
+  callback(refused, undefined as never);
+  return undefined;
 }
 
 class GuardedHttpAgent extends HttpAgent {
@@ -32,8 +37,8 @@ class GuardedHttpAgent extends HttpAgent {
     this.#lookup = lookupFor(policy);
   }
 
-  public override createConnection(options: ClientRequestArgs, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-    return connectThroughGuard(options, this.#policy, this.#lookup, (checked) => super.createConnection(checked, callback));
+  public override createConnection(options: ClientRequestArgs, callback?: ConnectionCallback): Duplex | null | undefined {
+    return connectThroughGuard(options, callback, this.#policy, this.#lookup, (checked) => super.createConnection(checked, callback));
   }
 }
 
@@ -48,8 +53,8 @@ class GuardedHttpsAgent extends HttpsAgent {
   }
 
   // https.Agent's own createConnection keeps TLS session reuse; only the options change.
-  public override createConnection(options: HttpsRequestOptions, callback?: (error: Error | null, stream: Duplex) => void): Duplex | null | undefined {
-    return connectThroughGuard(options, this.#policy, this.#lookup, (checked) => super.createConnection(checked, callback));
+  public override createConnection(options: HttpsRequestOptions, callback?: ConnectionCallback): Duplex | null | undefined {
+    return connectThroughGuard(options, callback, this.#policy, this.#lookup, (checked) => super.createConnection(checked, callback));
   }
 }
 
