@@ -1,13 +1,20 @@
 /**
- * The `code` of {@link AddressNotAllowedError}, in the style of the socket errors (`ECONNREFUSED`)
- * that clients pass through, so it survives every client between the guard and the classifier.
+ * In the style of the socket errors (`ECONNREFUSED`) that clients pass through untouched, so it
+ * reaches the classifier through any of them.
  */
-export const addressNotAllowedCode = 'EADDRNOTALLOWED';
+const addressNotAllowedCode = 'EADDRNOTALLOWED';
 
 /**
  * The network guard refused a connection before it was made: `host` is, or resolved to,
  * `address`, which lies where the service must not connect (loopback, private networks, instance
- * metadata…). Retrying cannot change that, so the classifier treats it as permanent.
+ * metadata…). Retrying cannot change that, so the classifier treats it as permanent. Its `code`
+ * is `EADDRNOTALLOWED`; the guarded agents, dispatcher and sockets report it as a connection error.
+ *
+ * @example
+ * ```ts
+ * new AddressNotAllowedError('files.example.com', '10.0.0.7', 'in 10.0.0.0/8 (private)').message;
+ * // "connection to 'files.example.com' (resolved to 10.0.0.7) refused: in 10.0.0.0/8 (private); the service connects to public addresses only"
+ * ```
  */
 export class AddressNotAllowedError extends Error {
   public readonly code = addressNotAllowedCode;

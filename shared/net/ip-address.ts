@@ -41,7 +41,14 @@ function ipv6Bytes(address: string): Uint8Array {
   return Uint8Array.from(groups.flatMap((group) => [group >> 8, group & 0xff]));
 }
 
-/** `a.b.c.d` of four bytes. */
+/**
+ * `a.b.c.d` of four bytes.
+ *
+ * @example
+ * ```ts
+ * formatIpv4(Uint8Array.of(169, 254, 169, 254)); // '169.254.169.254'
+ * ```
+ */
 export function formatIpv4(bytes: Uint8Array): string {
   return Array.from(bytes).join('.');
 }
@@ -72,7 +79,14 @@ export function network(cidr: string): Network {
   return { cidr, bytes, prefixLength };
 }
 
-/** Whether `address` (bytes of the same family) lies inside `block`. */
+/**
+ * Whether `address` (bytes of the same family) lies inside `block`.
+ *
+ * @example
+ * ```ts
+ * contains(network('fc00::/7'), addressBytes('fd00:ec2::254')!); // true
+ * ```
+ */
 export function contains(block: Network, address: Uint8Array): boolean {
   if (address.length !== block.bytes.length) return false;
   for (let bit = 0; bit < block.prefixLength; bit += 8) {

@@ -13,6 +13,8 @@ export interface OutboundNetwork extends NetworkPolicy {
 }
 
 /**
+ * The function's {@link OutboundNetwork}: the policy, and a guarded dispatcher made from it.
+ *
  * @example
  * ```ts
  * const network = outboundNetwork({ allowPrivateNetworks: config.allowPrivateNetworks });
