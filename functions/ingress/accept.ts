@@ -12,7 +12,7 @@ import { formatPath, parseOrThrow } from '../../shared/contract/validate.ts';
 import { ValidationError, type FieldError } from '../../shared/errors.ts';
 import type { JobStore } from '../../shared/jobs/job-store.ts';
 import type { DestinationRecord, Job, JobRecord } from '../../shared/jobs/records.ts';
-import { namesPrivateNetwork } from '../../shared/net/address-guard.ts';
+import { namesPrivateNetwork } from '../../shared/net/address-policy.ts';
 import type { EnvelopeSealer } from '../../shared/secrets/sealer.ts';
 
 export interface AcceptDependencies {

@@ -1,7 +1,6 @@
 import { createHmac } from 'node:crypto';
-import { describeError } from '../errors.ts';
-import { isRetryableStatus } from './classify.ts';
-import { resolvesToPrivateNetwork } from '../net/address-guard.ts';
+import type { Dispatcher } from 'undici';
+import { classifyGeneric, isRetryableStatus } from './classify.ts';
 
 export const signatureHeader = 'upload-destinations-signature';
 
@@ -21,7 +20,8 @@ export interface CallbackOutcome {
 
 export interface CallbackOptions {
   readonly signingKey: () => Promise<string>;
-  readonly allowPrivateNetworks: boolean;
+  /** Connects the callback: the guarded dispatcher of the function's `OutboundNetwork`. */
+  readonly dispatcher: Dispatcher;
   /** @default 4 */
   readonly attempts?: number;
   /** Delay before the second attempt; later ones double it. @default 1000 */
@@ -31,15 +31,14 @@ export interface CallbackOptions {
 }
 
 /**
- * Posts a signed JSON callback. Any 2xx counts as delivered; timeouts, 429 and 5xx are retried with
- * exponential backoff; other answers fail at once. The outcome is recorded on the job, never thrown.
+ * Posts a signed JSON callback. Any 2xx counts as delivered; timeouts, 429, 5xx and dropped
+ * connections are retried with exponential backoff; other answers fail at once, and so does a
+ * callback URL whose host the network guard refuses (private networks, DNS rebinding included).
+ * The outcome is recorded on the job, never thrown.
  */
 export async function sendCallback(url: string, payload: unknown, options: CallbackOptions): Promise<CallbackOutcome> {
   const attempts = options.attempts ?? 4;
   const backoff = options.backoffMilliseconds ?? 1000;
-  if (!options.allowPrivateNetworks && (await resolvesToPrivateNetwork(url).catch(() => true))) {
-    return { state: 'failed', attempts: 0, error: 'callback_url is on a private network or does not resolve' };
-  }
   const body = JSON.stringify(payload);
   const key = await options.signingKey();
   let last: CallbackOutcome = { state: 'failed', attempts: 0 };
@@ -52,13 +51,16 @@ export async function sendCallback(url: string, payload: unknown, options: Callb
         body,
         redirect: 'error',
         signal: AbortSignal.timeout(options.timeoutMilliseconds ?? 10_000),
+        dispatcher: options.dispatcher,
       });
       await response.body?.cancel();
       if (response.ok) return { state: 'sent', attempts: attempt, status: response.status };
       last = { state: 'failed', attempts: attempt, status: response.status, error: `HTTP ${response.status}` };
       if (!isRetryableStatus(response.status)) return last;
     } catch (error) {
-      last = { state: 'failed', attempts: attempt, error: describeError(error) };
+      const failure = classifyGeneric(error);
+      last = { state: 'failed', attempts: attempt, error: failure.message };
+      if (!failure.retryable) return last;
     }
   }
   return last;

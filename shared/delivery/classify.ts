@@ -1,4 +1,5 @@
 import { DeliveryError, PermanentError, TransientError, describeError } from '../errors.ts';
+import { AddressNotAllowedError } from '../net/address-not-allowed-error.ts';
 
 /** Socket-level failures that another attempt may well get past. */
 const transientNetworkCodes = new Set([
@@ -34,7 +35,7 @@ const certificateCodes = new Set([
 const notTlsCodes = new Set(['ERR_SSL_WRONG_VERSION_NUMBER', 'ERR_SSL_PACKET_LENGTH_TOO_LONG', 'ERR_SSL_HTTP_REQUEST']);
 const notTlsMessage = /wrong version number|packet length too long|http request/i;
 
-/** Each error of the cause chain of `error`, outermost first. */
+/** `error` and the errors it wraps (`fetch` and the SDKs wrap what the socket reported), outermost first. */
 function* causeChain(error: unknown): Generator<{ code?: unknown; message?: unknown }> {
   for (let current: unknown = error, depth = 0; current && depth < 6; depth += 1) {
     yield current as { code?: unknown; message?: unknown };
@@ -52,13 +53,18 @@ export function networkErrorCode(error: unknown): string | undefined {
 
 /**
  * The failures every destination meets below its own protocol, classified once for all of them:
- * a server that does not speak TLS, an untrusted certificate, a host name that does not resolve
- * (permanent, with what to change) and dropped, refused or timed-out connections (transient).
- * Undefined when the failure is not one of these.
+ * a connection the network guard refused (code `EADDRNOTALLOWED`, naming the host and address:
+ * the same host gets the same answer next time), a server that does not speak TLS, an untrusted
+ * certificate, a host name that does not resolve (permanent, with what to change) and dropped,
+ * refused or timed-out connections (transient). Undefined when the failure is not one of these.
  */
 export function classifyNetworkFailure(error: unknown): DeliveryError | undefined {
   if (error instanceof DeliveryError) return error;
   for (const link of causeChain(error)) {
+    if (link instanceof AddressNotAllowedError) {
+      const context = link === error ? '' : `${describeError(error)}: `;
+      return new PermanentError(`${context}${link.message}`, { code: link.code, cause: error });
+    }
     const code = typeof link.code === 'string' ? link.code : '';
     const message = typeof link.message === 'string' ? link.message : '';
     if (notTlsCodes.has(code) || ((code === 'EPROTO' || code.startsWith('ERR_SSL')) && notTlsMessage.test(message))) {

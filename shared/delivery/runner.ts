@@ -10,7 +10,8 @@ import { describeError, PermanentError, TransientError, ValidationError, WaitErr
 import type { Claim, JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
 import { isFinal, type DeliveredFile, type StoredResume } from '../jobs/records.ts';
-import { resolvesToPrivateNetwork } from '../net/address-guard.ts';
+import { namesPrivateNetwork } from '../net/address-policy.ts';
+import type { OutboundNetwork } from '../net/outbound-network.ts';
 import type { EnvelopeSealer } from '../secrets/sealer.ts';
 import type { SecretFields, SecretStore } from '../secrets/secret-store.ts';
 import { SourceReader } from '../sources/delivery-source.ts';
@@ -29,8 +30,9 @@ export interface DeliveryDependencies {
   readonly sealer: EnvelopeSealer;
   readonly secrets: SecretStore;
   readonly sources: SourceOpener;
-  readonly callbacks: Omit<CallbackOptions, 'allowPrivateNetworks'>;
-  readonly allowPrivateNetworks: boolean;
+  readonly callbacks: Omit<CallbackOptions, 'dispatcher'>;
+  /** Where connections to caller-chosen hosts may go; sources, callbacks and uploads all use it. */
+  readonly network: OutboundNetwork;
   /** Attempts (queue receives) before a transient failure is final and the message is dead-lettered. */
   readonly maxAttempts: number;
   /** First retry delay; it doubles with every attempt. */
@@ -78,10 +80,15 @@ async function resolveSecrets(message: DeliveryMessage, definition: DestinationD
   return mergeSecrets(definition.schema, message.destination, stored, inline);
 }
 
-async function checkEndpoints(definition: DestinationDefinition, destination: Record<string, unknown>, allowPrivateNetworks: boolean): Promise<void> {
-  if (allowPrivateNetworks) return;
+/**
+ * Fails at once, naming the field, a destination whose endpoint plainly names a refused place: the
+ * ingress checks this too, but a queue message need not have come through it. What names resolve
+ * to is checked where it counts, by the guarded connections when they connect.
+ */
+function checkEndpoints(definition: DestinationDefinition, destination: Record<string, unknown>, network: OutboundNetwork): void {
+  if (network.allowPrivateNetworks) return;
   for (const { field, address } of definition.endpointsOf(destination)) {
-    if (await resolvesToPrivateNetwork(address)) {
+    if (namesPrivateNetwork(address)) {
       throw new PermanentError(`${field}: '${address}' is on a private network`, { code: 'EndpointNotAllowed' });
     }
   }
@@ -98,10 +105,7 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
   if (!job?.callbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
   const outcome = job.destinations.map((destination) => destination.state).join(',');
   if (!(await dependencies.jobs.claimCallback(token, outcome))) return;
-  const sent = await sendCallback(job.callbackUrl, jobView(job), {
-    ...dependencies.callbacks,
-    allowPrivateNetworks: dependencies.allowPrivateNetworks,
-  });
+  const sent = await sendCallback(job.callbackUrl, jobView(job), { ...dependencies.callbacks, dispatcher: dependencies.network.dispatcher });
   await dependencies.jobs.recordCallback(token, { ...sent, outcome, at: new Date().toISOString() });
   dependencies.log.info('callback', { token, state: sent.state, attempts: sent.attempts, status: sent.status });
 }
@@ -207,7 +211,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
       if (error instanceof ValidationError) throw new PermanentError(error.message, { code: 'InvalidDestination', cause: error });
       throw error;
     }
-    await checkEndpoints(definition, destination as Record<string, unknown>, dependencies.allowPrivateNetworks);
+    checkEndpoints(definition, destination as Record<string, unknown>, dependencies.network);
     const opened = await dependencies.sources.open(message.source, message.extension, signal);
     source = new SourceReader(opened, {
       reopen: (offset) => dependencies.sources.open(message.source, message.extension, signal, offset),
@@ -218,7 +222,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
     const stale = await resume.load();
     if (stale !== undefined && uploader.discard) {
       // The source changed since the upload began: what was kept for it cannot be continued.
-      await uploader.discard(destination, stale, signal);
+      await uploader.discard({ destination, state: stale, signal, network: dependencies.network });
       resume.held = undefined;
     }
     stopProgress = reportProgress(source, (bytes) => jobs.recordProgress(token, index, claim.attemptId, bytes), dependencies.progressSeconds ?? 5, log);
@@ -226,6 +230,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
       destination,
       source,
       signal,
+      network: dependencies.network,
       resume,
       credentials: storedCredentials(message, dependencies),
       application: definition.applicationSecret ? await applicationSecret(definition.type, dependencies) : undefined,
@@ -243,7 +248,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
     if (final && resume?.held !== undefined && destination !== undefined && uploader.discard) {
       // Nothing partial outlives a delivery that has failed for good.
-      await uploader.discard(destination, resume.held, AbortSignal.timeout(30_000)).catch((discardError: unknown) =>
+      await uploader.discard({ destination, state: resume.held, signal: AbortSignal.timeout(30_000), network: dependencies.network }).catch((discardError: unknown) =>
         log.warn('could not discard the partial upload', { token, index, reason: describeError(discardError) }),
       );
     }

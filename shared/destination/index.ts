@@ -14,6 +14,7 @@ export type {
 } from './definition.ts';
 export type {
   DeliverySource,
+  DestinationAccess,
   ProbeCheck,
   ResumeSlot,
   SourcePart,
@@ -28,5 +29,8 @@ export { alsoWithFieldErrors, credentialsReference, filePath, headerValue, httpU
 export { DeliveryError, PermanentError, TransientError, WaitError, describeError } from '../errors.ts';
 export { classifyGeneric, isRetryableStatus, retryAfterSeconds } from '../delivery/classify.ts';
 export { crc32Combine } from '../delivery/checksum.ts';
+export type { OutboundNetwork } from '../net/outbound-network.ts';
+export { guardedHttpAgent, guardedHttpsAgent } from '../net/guarded-agents.ts';
+export { guardedConnect, guardedTlsConnect, type NetworkPolicy } from '../net/guarded-connect.ts';
 export { forEachConcurrently } from '../streams/parallel.ts';
 export { destinationHandler } from '../lambda/destination-handler.ts';

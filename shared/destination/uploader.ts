@@ -1,5 +1,6 @@
 import type { Readable } from 'node:stream';
 import type { DeliveryError } from '../errors.ts';
+import type { OutboundNetwork } from '../net/outbound-network.ts';
 
 /** A part of the source cut for a chunked upload, with its own CRC-32 (to send with it). */
 export interface SourcePart {
@@ -71,6 +72,11 @@ export interface UploadContext<Destination, State = never> {
   readonly source: DeliverySource;
   /** Aborted when the function is about to time out: stop, save what a next attempt needs, and throw. */
   readonly signal: AbortSignal;
+  /**
+   * Where the upload may connect: every connection to the destination goes through agents or the
+   * dispatcher made from it (`shared/net`), so private networks stay out of reach when deployed.
+   */
+  readonly network: OutboundNetwork;
   readonly resume: ResumeSlot<State>;
   readonly credentials: StoredCredentials;
   /** The destination's application secret (an OAuth client), when its definition names one. */
@@ -85,6 +91,13 @@ export interface UploadResult {
   readonly details?: Readonly<Record<string, string | number>>;
   /** Things the user should know about how it was delivered (e.g. passive mode instead of active). */
   readonly notes?: readonly string[];
+}
+
+/** What an uploader needs to reach its destination outside an upload (to discard, to probe). */
+export interface DestinationAccess<Destination> {
+  readonly destination: Destination;
+  readonly signal: AbortSignal;
+  readonly network: OutboundNetwork;
 }
 
 /** One check of a destination test (reachability, credentials, permission to write). */
@@ -104,9 +117,9 @@ export interface Uploader<Destination, State = never> {
   upload(context: UploadContext<Destination, State>): Promise<UploadResult>;
   classify(error: unknown): DeliveryError;
   /** `resumable`: removes what a resume state holds (aborts the multipart upload, deletes the temporary file). */
-  discard?(destination: Destination, state: State, signal: AbortSignal): Promise<void>;
+  discard?(context: DestinationAccess<Destination> & { readonly state: State }): Promise<void>;
   /** `probe`: checks the destination the way a delivery would, without delivering. */
-  probe?(destination: Destination, signal: AbortSignal): Promise<readonly ProbeCheck[]>;
+  probe?(context: DestinationAccess<Destination>): Promise<readonly ProbeCheck[]>;
   /** `pooledConnections`: closes kept connections (before the function instance is frozen for long). */
   shutdown?(): Promise<void>;
 }

@@ -3,7 +3,12 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ServiceConfig } from '../config.ts';
 
-/** Settings of a client of the service's own AWS resources; locally `endpoint` is an embedded server. */
+/**
+ * Settings of a client of the service's own AWS resources; locally `endpoint` is an embedded server.
+ * These clients stay outside the network guard (`shared/net`): their endpoints come from the
+ * stack's configuration, never from a caller, and VPC interface endpoints for them resolve to
+ * private addresses that the guard would refuse.
+ */
 export function serviceClientSettings(config: ServiceConfig, endpoint?: string): { region: string; endpoint?: string } {
   return endpoint === undefined ? { region: config.region } : { region: config.region, endpoint };
 }

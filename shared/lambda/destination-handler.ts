@@ -9,6 +9,7 @@ import { deliveryMessageSchema, type DeliveryMessage } from '../contract/message
 import { parseOrThrow } from '../contract/validate.ts';
 import { deliver, type DeliveryDependencies, type DestinationModule } from '../delivery/runner.ts';
 import { JobStore } from '../jobs/job-store.ts';
+import { outboundNetwork } from '../net/outbound-network.ts';
 import { SourceOpener } from '../sources/source-opener.ts';
 import { dynamoClient, sqsClient, stagingS3Client } from './aws-clients.ts';
 import { createLogger } from './logger.ts';
@@ -58,13 +59,14 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
   if (!dependencies || !sqs) {
     const config = readConfig();
     const secrets = secretStoreFor(config);
+    const network = outboundNetwork({ allowPrivateNetworks: config.allowPrivateNetworks });
     dependencies ??= {
       jobs: new JobStore(config.tableName, dynamoClient(config), config.retentionDays),
       sealer: sealerFor(config),
       secrets,
-      sources: new SourceOpener(stagingS3Client(config), config),
+      sources: new SourceOpener(stagingS3Client(config), network, config),
       callbacks: { signingKey: callbackSigningKey(secrets) },
-      allowPrivateNetworks: config.allowPrivateNetworks,
+      network,
       maxAttempts: config.maxAttempts,
       retryBaseSeconds: config.retryBaseSeconds,
       leaseSeconds: definition.lambda.timeoutSeconds,

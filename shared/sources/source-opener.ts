@@ -4,12 +4,12 @@ import type { ReadableStream as WebReadableStream } from 'node:stream/web';
 import type { Source } from '../contract/source.ts';
 import { classifyGeneric } from '../delivery/classify.ts';
 import { PermanentError } from '../errors.ts';
-import { hostOf, resolvesToPrivateNetwork } from '../net/address-guard.ts';
+import { hostOf } from '../net/address-policy.ts';
+import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { redactUrl } from '../net/redact.ts';
+import { isRedirectAllowed } from '../net/redirects.ts';
 
 export interface SourcePolicy {
-  /** Local runtime only: allow sources on loopback and private networks. */
-  readonly allowPrivateNetworks: boolean;
   /** When not empty, the only hosts a source URL may name. */
   readonly allowedSourceHosts: readonly string[];
 }
@@ -70,11 +70,13 @@ export interface OpenedBody {
 
 /**
  * Opens a job's source as a stream: an HTTP(S) URL (redirects followed, each hop checked against
- * the source policy) or an object in a bucket the service may read.
+ * the source policy and never from https down to http; every connection made through the
+ * network's guarded dispatcher) or an object in a bucket the service may read.
  */
 export class SourceOpener {
   public constructor(
     private readonly s3: S3Client,
+    private readonly network: OutboundNetwork,
     private readonly policy: SourcePolicy,
   ) {}
 
@@ -87,31 +89,34 @@ export class SourceOpener {
     return this.openObject(source.bucket ?? '', source.key ?? '', extension, signal, offset);
   }
 
-  private async checkHost(url: string): Promise<void> {
+  private checkHost(url: string): void {
     const host = hostOf(url).toLowerCase();
-    const { allowedSourceHosts, allowPrivateNetworks } = this.policy;
+    const { allowedSourceHosts } = this.policy;
     if (allowedSourceHosts.length > 0 && !allowedSourceHosts.includes(host)) {
       throw new PermanentError(`source.url: host '${host}' is not among the allowed source hosts`, { code: 'SourceHostNotAllowed' });
-    }
-    if (!allowPrivateNetworks && (await resolvesToPrivateNetwork(url))) {
-      throw new PermanentError(`source.url: host '${host}' is on a private network`, { code: 'SourceHostNotAllowed' });
     }
   }
 
   private async openUrl(address: string, extension: string | undefined, signal: AbortSignal, offset: number): Promise<OpenedBody> {
     let url = address;
     for (let hop = 0; hop <= maxRedirects; hop += 1) {
-      await this.checkHost(url);
+      this.checkHost(url);
       let response: Response;
       try {
-        response = await fetch(url, { redirect: 'manual', signal, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} });
+        response = await fetch(url, { redirect: 'manual', signal, dispatcher: this.network.dispatcher, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} });
       } catch (error) {
         throw classifyGeneric(new Error(`source ${redactUrl(url)}: ${(error as Error).message}`, { cause: error }));
       }
       const location = response.headers.get('location');
       if (response.status >= 300 && response.status < 400 && location) {
         await response.body?.cancel();
-        url = new URL(location, url).toString();
+        const next = new URL(location, url).toString();
+        if (!isRedirectAllowed(url, next)) {
+          throw new PermanentError(`source ${redactUrl(url)}: refused to follow its redirect to ${redactUrl(next)} (http or https only, and never from https to http)`, {
+            code: 'RedirectNotAllowed',
+          });
+        }
+        url = next;
         continue;
       }
       if (!response.ok || !response.body) {

@@ -6,6 +6,7 @@ import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import type { DestinationModule } from '../../shared/delivery/runner.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
+import { localNetwork } from '../support/network.ts';
 import { MemoryResume, patternBytes, sha256, sourceOf } from '../support/sources.ts';
 
 /**
@@ -95,7 +96,7 @@ export function describeDestinationConformance<Schema extends z.ZodObject, State
 
       expect(error).toBeInstanceOf(TransientError);
       expect(await harness.read('conformance/broken.bin')).toBeUndefined();
-      if (resume.state !== undefined) await uploader.discard?.(harness.destination('conformance/broken.bin'), resume.state, new AbortController().signal);
+      if (resume.state !== undefined) await uploader.discard?.({ destination: harness.destination('conformance/broken.bin'), state: resume.state, signal: new AbortController().signal, network: localNetwork });
       expect(await harness.leftovers()).toEqual([]);
     });
 
@@ -114,7 +115,7 @@ export function describeDestinationConformance<Schema extends z.ZodObject, State
       expect(error).toBeInstanceOf(TransientError);
       expect(await harness.read('conformance/aborted.bin')).toBeUndefined();
       if (resumable) expect(resume.state).toBeDefined();
-      if (resume.state !== undefined) await uploader.discard?.(harness.destination('conformance/aborted.bin'), resume.state, new AbortController().signal);
+      if (resume.state !== undefined) await uploader.discard?.({ destination: harness.destination('conformance/aborted.bin'), state: resume.state, signal: new AbortController().signal, network: localNetwork });
       expect(await harness.leftovers()).toEqual([]);
     });
 
@@ -168,8 +169,8 @@ export function describeDestinationConformance<Schema extends z.ZodObject, State
     it.runIf(capabilities.probe !== undefined)('answers a probe: all checks pass for a good destination, one fails for a refused one', async () => {
       const signal = AbortSignal.timeout(20_000);
 
-      const good = await uploader.probe!(harness.destination('conformance/probe.bin'), signal);
-      const refused = await uploader.probe!(harness.refusedDestination('conformance/probe.bin'), signal);
+      const good = await uploader.probe!({ destination: harness.destination('conformance/probe.bin'), signal, network: localNetwork });
+      const refused = await uploader.probe!({ destination: harness.refusedDestination('conformance/probe.bin'), signal, network: localNetwork });
 
       expect(good.length).toBeGreaterThan(0);
       expect(good.every((check) => check.ok)).toBe(true);

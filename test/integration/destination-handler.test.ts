@@ -29,6 +29,7 @@ import { createLogger } from '../../shared/lambda/logger.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
 import type { SecretStore } from '../../shared/secrets/secret-store.ts';
 import { SourceOpener } from '../../shared/sources/source-opener.ts';
+import { localNetwork } from '../support/network.ts';
 import { startTestServer } from '../support/http-servers.ts';
 import { patternBytes, sha256 } from '../support/sources.ts';
 import { waitFor } from '../support/wait.ts';
@@ -134,9 +135,9 @@ beforeAll(async () => {
     jobs,
     sealer,
     secrets,
-    sources: new SourceOpener(client, { allowPrivateNetworks: true, allowedSourceHosts: [] }),
+    sources: new SourceOpener(client, localNetwork, { allowedSourceHosts: [] }),
     callbacks: { signingKey: async () => 'key' },
-    allowPrivateNetworks: true,
+    network: localNetwork,
     maxAttempts: 2,
     retryBaseSeconds: 1,
     leaseSeconds: 60,

@@ -1,8 +1,10 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
 import type { ResumeSlot, UploadContext } from '../../shared/destination/uploader.ts';
+import type { OutboundNetwork } from '../../shared/net/outbound-network.ts';
 import { SourceReader } from '../../shared/sources/delivery-source.ts';
 import type { OpenedBody } from '../../shared/sources/source-opener.ts';
+import { localNetwork } from './network.ts';
 
 /** Deterministic, incompressible-looking bytes: byte i of the stream depends on i and the seed. */
 export function patternBytes(length: number, seed = 1): Buffer {
@@ -83,12 +85,13 @@ export class MemoryResume<State> implements ResumeSlot<State> {
 export function uploadContext<Destination, State = never>(
   destination: Destination,
   source: SourceReader,
-  options: { resume?: ResumeSlot<State>; signal?: AbortSignal } = {},
+  options: { resume?: ResumeSlot<State>; signal?: AbortSignal; network?: OutboundNetwork } = {},
 ): UploadContext<Destination, State> & { source: SourceReader } {
   return {
     destination,
     source,
     signal: options.signal ?? new AbortController().signal,
+    network: options.network ?? localNetwork,
     resume: options.resume ?? new MemoryResume<State>(),
     credentials: {
       reference: undefined,

@@ -3,7 +3,6 @@ import { classifyGeneric } from '../../shared/delivery/classify.ts';
 import { retryDelaySeconds } from '../../shared/delivery/runner.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { jobState, type DestinationRecord } from '../../shared/jobs/records.ts';
-import { isPrivateAddress, namesPrivateNetwork } from '../../shared/net/address-guard.ts';
 import { redactUrl } from '../../shared/net/redact.ts';
 
 describe('retry delays', () => {
@@ -50,26 +49,6 @@ describe('job state', () => {
   it('is awaiting_source until a presigned upload lands, and rejected when refused', () => {
     expect(jobState({ enqueued: false, awaitingSource: true, destinations: [] })).toBe('awaiting_source');
     expect(jobState({ enqueued: false, rejected: { errors: [] }, destinations: [] })).toBe('rejected');
-  });
-});
-
-describe('private network guard', () => {
-  it.each(['127.0.0.1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '169.254.169.254', '100.64.0.1', '::1', 'fd00::1', 'fe80::1', '::ffff:127.0.0.1', '0.0.0.0'])(
-    'treats %s as private',
-    (address) => {
-      expect(isPrivateAddress(address)).toBe(true);
-    },
-  );
-
-  it.each(['8.8.8.8', '52.216.0.1', '2600:1f18::1', '172.32.0.1'])('treats %s as public', (address) => {
-    expect(isPrivateAddress(address)).toBe(false);
-  });
-
-  it('recognises private hosts in URLs and bare hosts without DNS', () => {
-    expect(namesPrivateNetwork('http://localhost:9000/x')).toBe(true);
-    expect(namesPrivateNetwork('http://[::1]:9000/x')).toBe(true);
-    expect(namesPrivateNetwork('127.0.0.1:4569')).toBe(true);
-    expect(namesPrivateNetwork('https://s3.eu-west-1.amazonaws.com')).toBe(false);
   });
 });
 

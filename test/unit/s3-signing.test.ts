@@ -2,6 +2,7 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { describe, expect, it } from 'vitest';
 import { s3ClientFor } from '../../functions/destinations/s3/client.ts';
 import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
+import { localNetwork } from '../support/network.ts';
 
 /**
  * The headers a PutObject is sent with, read right after signing (nothing goes on the wire). Each
@@ -10,6 +11,7 @@ import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 async function signedHeaders(endpoint: string): Promise<Record<string, string>> {
   const client = s3ClientFor(
     s3DestinationSchema.parse({ type: 's3', bucket: 'bucket', filename: 'k', endpoint, aws_access_key_id: 'AKIA', aws_secret_access_key: 's' }),
+    localNetwork,
   );
   let headers: Record<string, string> = {};
   client.middlewareStack.addRelativeTo(
@@ -42,6 +44,7 @@ describe('S3 part bodies over TLS', () => {
   it('go to the socket as a stream of 1 MiB slices, and each retry slices the part afresh', async () => {
     const client = s3ClientFor(
       s3DestinationSchema.parse({ type: 's3', bucket: 'bucket', filename: 'k', endpoint: 'https://slices.example.com', aws_access_key_id: 'AKIA', aws_secret_access_key: 's' }),
+    localNetwork,
     );
     const bodies: unknown[] = [];
     client.middlewareStack.addRelativeTo(
@@ -63,12 +66,13 @@ describe('S3 part bodies over TLS', () => {
 });
 
 describe('S3 clients', () => {
-  it('are shared by destinations with the same store and identity, and only by them', () => {
+  it('are shared by destinations with the same store, identity and network policy, and only by them', () => {
     const fields = { type: 's3', bucket: 'bucket', filename: 'k', endpoint: 'https://shared.example.com', aws_access_key_id: 'AKIA', aws_secret_access_key: 's' };
-    const client = s3ClientFor(s3DestinationSchema.parse(fields));
+    const client = s3ClientFor(s3DestinationSchema.parse(fields), localNetwork);
 
-    expect(s3ClientFor(s3DestinationSchema.parse({ ...fields, bucket: 'other-bucket', filename: 'x' }))).toBe(client);
-    expect(s3ClientFor(s3DestinationSchema.parse({ ...fields, aws_secret_access_key: 'rotated' }))).not.toBe(client);
-    expect(s3ClientFor(s3DestinationSchema.parse({ ...fields, region: 'eu-west-1' }))).not.toBe(client);
+    expect(s3ClientFor(s3DestinationSchema.parse({ ...fields, bucket: 'other-bucket', filename: 'x' }), localNetwork)).toBe(client);
+    expect(s3ClientFor(s3DestinationSchema.parse({ ...fields, aws_secret_access_key: 'rotated' }), localNetwork)).not.toBe(client);
+    expect(s3ClientFor(s3DestinationSchema.parse({ ...fields, region: 'eu-west-1' }), localNetwork)).not.toBe(client);
+    expect(s3ClientFor(s3DestinationSchema.parse(fields), { allowPrivateNetworks: false })).not.toBe(client);
   });
 });

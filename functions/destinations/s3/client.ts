@@ -1,41 +1,49 @@
 import { S3Client, type ServiceInputTypes, type ServiceOutputTypes } from '@aws-sdk/client-s3';
 import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { BuildMiddleware, FinalizeRequestMiddleware } from '@smithy/types';
-import { Agent as HttpAgent } from 'node:http';
-import { Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
+import { guardedHttpAgent, guardedHttpsAgent, type NetworkPolicy } from '../../../shared/destination/index.ts';
 import { s3Addressing } from './endpoint.ts';
 import type { S3DestinationFields } from './schema.ts';
 
 /** Sockets per destination client: enough for every part in flight. */
 const maxSockets = 16;
 
-/** Clients kept across deliveries of a warm function, so deliveries to one store reuse connections. */
-const clients = new Map<string, S3Client>();
+/**
+ * Clients kept across deliveries of a warm function, so deliveries to one store reuse connections;
+ * one cache per network policy (a function has one), since a client's agents carry its policy.
+ */
+const clientsByNetwork = new WeakMap<NetworkPolicy, Map<string, S3Client>>();
 const maxCachedClients = 32;
 
 /**
  * The S3 client for a destination: its keys, or (bucket-policy mode) the service's own identity
- * from the default provider chain; its region, endpoint and addressing style. Destinations that
+ * from the default provider chain; its region, endpoint and addressing style; and agents that
+ * connect only where `network` allows (the endpoint is the caller's choice). Destinations that
  * agree on all of these share one client (and its open connections).
  */
-export function s3ClientFor(destination: S3DestinationFields): S3Client {
+export function s3ClientFor(destination: S3DestinationFields, network: NetworkPolicy): S3Client {
   const addressing = s3Addressing(destination);
   const identity = destination.aws_use_policy
     ? ['policy']
     : [destination.aws_access_key_id, destination.aws_secret_access_key, destination.sessiontoken];
   const key = JSON.stringify([addressing, identity]);
+  let clients = clientsByNetwork.get(network);
+  if (!clients) {
+    clients = new Map();
+    clientsByNetwork.set(network, clients);
+  }
   let client = clients.get(key);
   if (!client) {
     // The oldest is dropped, not destroyed: an upload may still be using it.
     if (clients.size >= maxCachedClients) clients.delete(clients.keys().next().value ?? '');
-    client = newClient(destination);
+    client = newClient(destination, network);
     clients.set(key, client);
   }
   return client;
 }
 
-function newClient(destination: S3DestinationFields): S3Client {
+function newClient(destination: S3DestinationFields, network: NetworkPolicy): S3Client {
   const { endpoint, region, forcePathStyle } = s3Addressing(destination);
   const credentials =
     destination.aws_use_policy || destination.aws_access_key_id === undefined
@@ -54,8 +62,8 @@ function newClient(destination: S3DestinationFields): S3Client {
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',
     requestHandler: new NodeHttpHandler({
-      httpAgent: new HttpAgent({ keepAlive: true, maxSockets }),
-      httpsAgent: new HttpsAgent({ keepAlive: true, maxSockets }),
+      httpAgent: guardedHttpAgent(network, { maxSockets }),
+      httpsAgent: guardedHttpsAgent(network, { maxSockets }),
       connectionTimeout: 10_000,
       requestTimeout: 120_000,
     }),

@@ -78,8 +78,8 @@ const probeKey = '.upload-destinations-probe';
  * continued by the next attempt; the upload is aborted when the delivery finally fails.
  */
 export const s3Uploader: Uploader<S3DestinationFields, S3ResumeState> = {
-  async upload({ destination, source, signal, resume }) {
-    const client = s3ClientFor(destination);
+  async upload({ destination, source, signal, network, resume }) {
+    const client = s3ClientFor(destination, network);
     const key = destination.filename;
     const acl = await aclParameters(destination, client, signal);
     const stored = await streamToS3(client, objectParameters(destination, key, acl), source, resume, signal);
@@ -94,15 +94,15 @@ export const s3Uploader: Uploader<S3DestinationFields, S3ResumeState> = {
     };
   },
   classify: classifyS3Error,
-  async discard(destination, state) {
-    await abortUpload(s3ClientFor(destination), destination.bucket, state);
+  async discard({ destination, state, network }) {
+    await abortUpload(s3ClientFor(destination, network), destination.bucket, state);
   },
   /**
    * Starts a multipart upload with the headers a delivery would send (credentials, bucket, ACL and
    * ownership rules are all checked there) and aborts it: nothing is written.
    */
-  async probe(destination, signal): Promise<ProbeCheck[]> {
-    const client = s3ClientFor(destination);
+  async probe({ destination, signal, network }): Promise<ProbeCheck[]> {
+    const client = s3ClientFor(destination, network);
     try {
       const acl = await aclParameters(destination, client, signal);
       const { UploadId } = await client.send(

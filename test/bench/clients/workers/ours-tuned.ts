@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import * as clientModule from '../../../../functions/destinations/s3/client.ts';
 import * as multipartModule from '../../../../functions/destinations/s3/multipart.ts';
 import { s3DestinationSchema } from '../../../../functions/destinations/s3/schema.ts';
+import type { NetworkPolicy } from '../../../../shared/net/guarded-connect.ts';
 import { patternStream } from '../../input/pattern.ts';
 import { destinationFields, runWorker } from './worker-io.ts';
 
@@ -29,6 +30,9 @@ type StreamToS3 = (
 
 const MiB = 1024 * 1024;
 
+/** The bench servers listen on loopback. */
+const network: NetworkPolicy = { allowPrivateNetworks: true };
+
 function lookup<T>(module: object, name: string, file: string): T {
   const value = (module as Record<string, unknown>)[name];
   if (value === undefined) throw new Error(`${file} no longer exports ${name}; update test/bench/clients/workers/ours-tuned.ts`);
@@ -36,7 +40,7 @@ function lookup<T>(module: object, name: string, file: string): T {
 }
 
 await runWorker(async (task) => {
-  const s3ClientFor = lookup<(destination: unknown) => S3Client>(clientModule, 's3ClientFor', 'functions/destinations/s3/client.ts');
+  const s3ClientFor = lookup<(destination: unknown, network: NetworkPolicy) => S3Client>(clientModule, 's3ClientFor', 'functions/destinations/s3/client.ts');
   const streamToS3 = lookup<StreamToS3>(multipartModule, 'streamToS3', 'functions/destinations/s3/multipart.ts');
   const defaults = lookup<Settings>(multipartModule, 'defaultMultipartSettings', 'functions/destinations/s3/multipart.ts');
   const tuning = task.tuning ?? {};
@@ -45,7 +49,7 @@ await runWorker(async (task) => {
     concurrency: tuning.concurrency ?? defaults.concurrency,
     maxBytesInFlight: tuning.maxBytesInFlightMiB === undefined ? defaults.maxBytesInFlight : tuning.maxBytesInFlightMiB * MiB,
   };
-  const client = s3ClientFor(s3DestinationSchema.parse(destinationFields(task)));
+  const client = s3ClientFor(s3DestinationSchema.parse(destinationFields(task)), network);
   if (tuning.threadpoolSha256 === 1) {
     // The same signed payload, but its SHA-256 computed by WebCrypto, which runs on libuv's thread
     // pool: the main thread (which also encrypts TLS and copies parts) stays free.

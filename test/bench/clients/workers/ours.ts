@@ -2,10 +2,13 @@ import { s3DestinationSchema } from '../../../../functions/destinations/s3/schem
 import { s3Uploader } from '../../../../functions/destinations/s3/upload.ts';
 import { runUpload } from '../../../../shared/delivery/attempt.ts';
 import { SourceReader } from '../../../../shared/sources/delivery-source.ts';
+import { outboundNetwork } from '../../../../shared/net/outbound-network.ts';
 import { patternStream } from '../../input/pattern.ts';
 import { destinationFields, runWorker } from './worker-io.ts';
 
-/** The project's S3 destination, called exactly as its function calls it. */
+/** The project's S3 destination, called exactly as its function calls it (in the local runtime). */
+const network = outboundNetwork({ allowPrivateNetworks: true });
+
 await runWorker(async (task) => {
   const destination = s3DestinationSchema.parse(destinationFields(task));
   const name = task.key.split('/').pop() ?? task.key;
@@ -20,5 +23,6 @@ await runWorker(async (task) => {
     resume: { state: undefined, save: async () => undefined },
     credentials: { reference: undefined, update: async () => undefined },
     application: undefined,
+    network,
   });
 });
