@@ -268,13 +268,10 @@ export async function deliver<Schema extends z.ZodObject, State>(
 }
 
 function storedCredentials(message: DeliveryMessage, dependencies: DeliveryDependencies): StoredCredentials {
-  const reference = typeof message.destination.credentials === 'string' ? message.destination.credentials : undefined;
   return {
-    reference,
-    update: async (fields) => {
-      if (reference === undefined) throw new Error('the destination names no stored credentials to update');
-      await dependencies.secrets.update(secretNames.credentials(reference), fields);
-    },
+    reference: typeof message.destination.credentials === 'string' ? message.destination.credentials : undefined,
+    read: (reference) => dependencies.secrets.read(secretNames.credentials(reference)),
+    update: (reference, fields) => dependencies.secrets.update(secretNames.credentials(reference), fields),
   };
 }
 

@@ -55,12 +55,17 @@ export interface ResumeSlot<State> {
   save(state: State): Promise<void>;
 }
 
-/** The stored secret a destination's credentials came from, for destinations whose credentials change. */
+/**
+ * The callers' stored credentials (secrets under the `credentials/` sub-prefix), for destinations
+ * whose fields name them (`auth_secret`) or whose credentials change as they are used.
+ */
 export interface StoredCredentials {
-  /** The `credentials` reference, when the destination named one. */
+  /** The `credentials` reference, when the destination named one (its fields are already filled in). */
   readonly reference: string | undefined;
-  /** Writes changed fields (a rotated refresh token) back to the stored secret. */
-  update(fields: Readonly<Record<string, string>>): Promise<void>;
+  /** Reads the stored credentials a field such as `auth_secret` names. */
+  read(reference: string): Promise<Readonly<Record<string, unknown>>>;
+  /** Writes changed fields (a rotated refresh token) back, keeping the secret's other fields. */
+  update(reference: string, fields: Readonly<Record<string, string>>): Promise<void>;
 }
 
 export interface UploadContext<Destination, State = never> {

@@ -2,11 +2,13 @@ import type { z } from 'zod';
 import { withFolderPathsCompleted } from '../../shared/contract/field-kinds.ts';
 import { classifyFailure, runUpload } from '../../shared/delivery/attempt.ts';
 import type { DestinationModule } from '../../shared/delivery/runner.ts';
-import type { ResumeSlot } from '../../shared/destination/uploader.ts';
 import type { DeliveryError } from '../../shared/errors.ts';
 import type { DeliveredFile } from '../../shared/jobs/records.ts';
 import type { SourceReader } from '../../shared/sources/delivery-source.ts';
 import { uploadContext } from './sources.ts';
+
+/** The resume slot, signal, network and stored credentials an attempt runs with (test defaults otherwise). */
+export type AttemptOptions<State> = NonNullable<Parameters<typeof uploadContext<unknown, State>>[2]>;
 
 /**
  * One upload attempt as the runner makes it, without the queue and the job table: the folder rule
@@ -16,7 +18,7 @@ export async function attemptUpload<Schema extends z.ZodObject, State>(
   { definition, uploader }: DestinationModule<Schema, State>,
   destination: z.output<Schema>,
   source: SourceReader,
-  options: { resume?: ResumeSlot<State>; signal?: AbortSignal } = {},
+  options: AttemptOptions<State> = {},
 ): Promise<DeliveredFile> {
   const completed = withFolderPathsCompleted(definition.schema, destination, source.name);
   try {
@@ -31,7 +33,7 @@ export async function attemptFailure<Schema extends z.ZodObject, State>(
   module: DestinationModule<Schema, State>,
   destination: z.output<Schema>,
   source: SourceReader,
-  options: { resume?: ResumeSlot<State>; signal?: AbortSignal } = {},
+  options: AttemptOptions<State> = {},
 ): Promise<DeliveryError> {
   try {
     await attemptUpload(module, destination, source, options);

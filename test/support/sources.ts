@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { Readable } from 'node:stream';
-import type { ResumeSlot, UploadContext } from '../../shared/destination/uploader.ts';
+import type { ResumeSlot, StoredCredentials, UploadContext } from '../../shared/destination/uploader.ts';
 import type { OutboundNetwork } from '../../shared/net/outbound-network.ts';
 import { SourceReader } from '../../shared/sources/delivery-source.ts';
 import type { OpenedBody } from '../../shared/sources/source-opener.ts';
@@ -85,7 +85,7 @@ export class MemoryResume<State> implements ResumeSlot<State> {
 export function uploadContext<Destination, State = never>(
   destination: Destination,
   source: SourceReader,
-  options: { resume?: ResumeSlot<State>; signal?: AbortSignal; network?: OutboundNetwork } = {},
+  options: { resume?: ResumeSlot<State>; signal?: AbortSignal; network?: OutboundNetwork; credentials?: StoredCredentials } = {},
 ): UploadContext<Destination, State> & { source: SourceReader } {
   return {
     destination,
@@ -93,10 +93,13 @@ export function uploadContext<Destination, State = never>(
     signal: options.signal ?? new AbortController().signal,
     network: options.network ?? localNetwork,
     resume: options.resume ?? new MemoryResume<State>(),
-    credentials: {
+    credentials: options.credentials ?? {
       reference: undefined,
-      update: async () => {
-        throw new Error('no stored credentials in this test');
+      read: async (reference) => {
+        throw new Error(`no stored credentials '${reference}' in this test`);
+      },
+      update: async (reference) => {
+        throw new Error(`no stored credentials '${reference}' in this test`);
       },
     },
     application: undefined,

@@ -276,12 +276,12 @@ describe('startSftpServer', () => {
     await expect(login).rejects.toThrow(/passphrase|decrypt/i);
   });
 
-  it('stops: the port is freed and sshd gone', async () => {
+  it('stops: sshd is gone, so its port is free', async () => {
     const other = await startSftpServer();
 
     await other.close();
 
-    expect(await acceptsConnections(other.port)).toBe(false);
+    // Another suite's server may take the freed port at once, so the process is what is checked.
     expect(isProcessRunning(other.pid)).toBe(false);
   });
 });

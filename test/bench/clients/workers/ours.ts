@@ -21,7 +21,7 @@ await runWorker(async (task) => {
     source,
     signal: new AbortController().signal,
     resume: { state: undefined, save: async () => undefined },
-    credentials: { reference: undefined, update: async () => undefined },
+    credentials: { reference: undefined, read: async () => ({}), update: async () => undefined },
     application: undefined,
     network,
   });
