@@ -4,7 +4,7 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash, randomBytes } from 'node:crypto';
 import { destinationDefinition, uploadRequestSchema } from '../destinations/registry.ts';
 import { splitSecrets } from '../../shared/contract/field-kinds.ts';
-import { sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
+import { sealedFor, sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
 import type { Destination, UploadRequest } from '../../shared/contract/request.ts';
 import type { Source } from '../../shared/contract/source.ts';
 import { stagingPrefixes } from '../../shared/config.ts';
@@ -199,7 +199,9 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
         index,
         type: destination.type,
         destination: open,
-        ...(Object.keys(secrets).length > 0 ? { sealed: await dependencies.sealer.seal(secrets, sealingContext(token, index)) } : {}),
+        ...(Object.keys(secrets).length > 0
+          ? { sealed: await dependencies.sealer.seal(secrets, sealingContext(sealedFor(token, index, destinationDefinition(destination.type), open))) }
+          : {}),
         state: 'queued' as const,
         attempts: 0,
         updatedAt: now,

@@ -1,4 +1,6 @@
+import { createHash } from 'node:crypto';
 import { z } from 'zod';
+import type { DestinationDefinition } from '../destination/definition.ts';
 import { sourceSchema } from './source.ts';
 
 /**
@@ -23,12 +25,39 @@ export const deliveryMessageSchema = z.strictObject({
 
 export type DeliveryMessage = z.output<typeof deliveryMessageSchema>;
 
-/** What a sealed blob is bound to: one destination of one job. */
-export function sealingContext(token: string, index: number): string {
-  return `${token}#${index}`;
+/** The delivery a sealed blob belongs to: where it goes, not only which job and destination. */
+export interface SealedFor {
+  readonly token: string;
+  readonly index: number;
+  /** The destination's type. */
+  readonly type: string;
+  /** The addresses the destination connects to (its definition's `endpointsOf`). */
+  readonly endpoints: readonly string[];
+}
+
+/**
+ * What a sealed blob is bound to: one destination of one job, of this type, going to these
+ * endpoints. A blob moved to another delivery, or a message whose endpoint was changed to send the
+ * secrets elsewhere, no longer opens.
+ */
+export function sealingContext({ token, index, type, endpoints }: SealedFor): string {
+  const where = createHash('sha256').update(JSON.stringify(endpoints)).digest('base64url').slice(0, 22);
+  return `${token}#${index}#${type}#${where}`;
+}
+
+/** The {@link SealedFor} of destination `index` of job `token`, from its definition and its (open) fields. */
+export function sealedFor<Schema extends z.ZodObject>(
+  token: string,
+  index: number,
+  definition: Pick<DestinationDefinition<Schema>, 'type' | 'endpointsOf'>,
+  destination: Readonly<Record<string, unknown>>,
+): SealedFor {
+  // The open fields are enough: no destination names its endpoint in a secret field.
+  const endpoints = definition.endpointsOf(destination as z.output<Schema>);
+  return { token, index, type: definition.type, endpoints: endpoints.map((endpoint) => endpoint.address) };
 }
 
 /** What a sealed resume state is bound to: the same delivery, and nothing else sealed for it. */
-export function resumeSealingContext(token: string, index: number): string {
-  return `${sealingContext(token, index)}#resume`;
+export function resumeSealingContext(delivery: SealedFor): string {
+  return `${sealingContext(delivery)}#resume`;
 }

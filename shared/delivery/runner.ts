@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
 import { secretNames } from '../config.ts';
 import { mergeSecrets, unexpectedSecretFields, withFolderPathsCompleted } from '../contract/field-kinds.ts';
-import { resumeSealingContext, sealingContext, type DeliveryMessage } from '../contract/message.ts';
+import { resumeSealingContext, sealedFor, sealingContext, type DeliveryMessage, type SealedFor } from '../contract/message.ts';
 import { parseOrThrow } from '../contract/validate.ts';
 import type { DestinationDefinition } from '../destination/definition.ts';
 import type { ResumeSlot, StoredCredentials, Uploader } from '../destination/uploader.ts';
@@ -76,7 +76,8 @@ async function resolveSecrets(message: DeliveryMessage, definition: DestinationD
       code: 'InvalidSecret',
     });
   }
-  const inline = message.sealed ? ((await dependencies.sealer.unseal(message.sealed, sealingContext(message.token, message.index))) as SecretFields) : {};
+  const context = sealingContext(sealedFor(message.token, message.index, definition, message.destination));
+  const inline = message.sealed ? ((await dependencies.sealer.unseal(message.sealed, context)) as SecretFields) : {};
   return mergeSecrets(definition.schema, message.destination, stored, inline);
 }
 
@@ -121,6 +122,7 @@ class AttemptResume<State> implements ResumeSlot<State> {
 
   public constructor(
     private readonly message: DeliveryMessage,
+    private readonly delivery: SealedFor,
     private readonly claim: Extract<Claim, { kind: 'claimed' }>,
     private readonly sealed: boolean,
     private readonly source: SourceReader,
@@ -131,7 +133,7 @@ class AttemptResume<State> implements ResumeSlot<State> {
   public async load(): Promise<State | undefined> {
     const stored = this.claim.resume;
     if (!stored) return undefined;
-    const context = resumeSealingContext(this.message.token, this.message.index);
+    const context = resumeSealingContext(this.delivery);
     const state = (stored.sealed === undefined ? stored.state : await this.dependencies.sealer.unseal(stored.sealed, context)) as State;
     this.held = state;
     // Only a source that names its version (ETag, Last-Modified) can be known to be the same file.
@@ -143,7 +145,7 @@ class AttemptResume<State> implements ResumeSlot<State> {
   }
 
   public async save(state: State): Promise<void> {
-    const context = resumeSealingContext(this.message.token, this.message.index);
+    const context = resumeSealingContext(this.delivery);
     const resume: StoredResume = {
       ...(this.sealed ? { sealed: await this.dependencies.sealer.seal(state, context) } : { state }),
       ...(this.source.size === undefined ? {} : { sourceSize: this.source.size }),
@@ -218,7 +220,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
       ...(definition.capabilities?.maxBytes === undefined ? {} : { maxBytes: definition.capabilities.maxBytes }),
     });
     destination = withFolderPathsCompleted(definition.schema, destination, source.name);
-    resume = new AttemptResume(message, claim, definition.capabilities?.resumable?.sealed ?? false, source, dependencies);
+    resume = new AttemptResume(message, sealedFor(token, index, definition, message.destination), claim, definition.capabilities?.resumable?.sealed ?? false, source, dependencies);
     const stale = await resume.load();
     if (stale !== undefined && uploader.discard) {
       // The source changed since the upload began: what was kept for it cannot be continued.

@@ -7,6 +7,8 @@ export interface KeyWrapper {
 }
 
 const version = 'ud1';
+/** GCM tags are 16 bytes; a shorter one would be easier to forge, so none is accepted. */
+const tagBytes = 16;
 
 function encode(parts: readonly Buffer[]): string {
   return [version, ...parts.map((part) => part.toString('base64url'))].join('.');
@@ -40,9 +42,10 @@ export class EnvelopeSealer {
 
   public async unseal(sealed: string, context: string): Promise<unknown> {
     const [wrapped, iv, ciphertext, tag] = decode(sealed) as [Buffer, Buffer, Buffer, Buffer];
+    if (tag.length !== tagBytes) throw new Error('sealed secrets are malformed');
     const key = await this.keys.unwrap(wrapped, context);
     try {
-      const decipher = createDecipheriv('aes-256-gcm', key, iv);
+      const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: tagBytes });
       decipher.setAAD(Buffer.from(context));
       decipher.setAuthTag(tag);
       return JSON.parse(Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString()) as unknown;
@@ -68,9 +71,10 @@ export class LocalKeyWrapper implements KeyWrapper {
   }
 
   public async unwrap(wrapped: Buffer, context: string): Promise<Buffer> {
-    const decipher = createDecipheriv('aes-256-gcm', this.masterKey, wrapped.subarray(0, 12));
+    if (wrapped.length < 12 + tagBytes) throw new Error('the wrapped data key is malformed');
+    const decipher = createDecipheriv('aes-256-gcm', this.masterKey, wrapped.subarray(0, 12), { authTagLength: tagBytes });
     decipher.setAAD(Buffer.from(context));
-    decipher.setAuthTag(wrapped.subarray(wrapped.length - 16));
-    return Buffer.concat([decipher.update(wrapped.subarray(12, wrapped.length - 16)), decipher.final()]);
+    decipher.setAuthTag(wrapped.subarray(wrapped.length - tagBytes));
+    return Buffer.concat([decipher.update(wrapped.subarray(12, wrapped.length - tagBytes)), decipher.final()]);
   }
 }

@@ -21,7 +21,7 @@ import { secretNames } from '../../shared/config.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import { TransientError, WaitError } from '../../shared/errors.ts';
-import { sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
+import { sealedFor, sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
 import type { DeliveryDependencies } from '../../shared/delivery/runner.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { destinationHandler } from '../../shared/lambda/destination-handler.ts';
@@ -68,7 +68,7 @@ async function queuedDelivery(
   source: DeliveryMessage['source'] = { bucket: 'staging', key: 'source.bin' },
 ): Promise<DeliveryMessage> {
   const token = `ud_test_${(sequence += 1)}`;
-  const sealed = Object.keys(inline).length > 0 ? await sealer.seal(inline, sealingContext(token, 0)) : undefined;
+  const sealed = Object.keys(inline).length > 0 ? await sealer.seal(inline, sealingContext(sealedFor<typeof s3Destination.schema>(token, 0, s3Destination, destination))) : undefined;
   await jobs.create(
     { token, createdAt: new Date().toISOString(), source, origin: 'api', enqueued: true, destinationCount: 1, ...(callbackUrl ? { callbackUrl } : {}) },
     [{ type: 's3', destination, ...(sealed ? { sealed } : {}) }],

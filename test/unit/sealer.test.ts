@@ -3,6 +3,7 @@ import { mockClient } from 'aws-sdk-client-mock';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KmsKeyWrapper } from '../../shared/secrets/kms-key-wrapper.ts';
+import { sealingContext } from '../../shared/contract/message.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
 
 const secrets = { aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
@@ -76,5 +77,28 @@ describe('Class: KmsKeyWrapper', () => {
     });
     expect(kms.commandCalls(DecryptCommand)[0]!.args[0].input).toMatchObject({ EncryptionContext: { delivery: 'ud_x#2' } });
     kms.restore();
+  });
+});
+
+describe('Function: sealingContext', () => {
+  const delivery = { token: 'ud_abc', index: 0, type: 's3', endpoints: ['https://minio.example.com'] };
+
+  it('binds a blob to where the secrets go, not only to the job and destination', async () => {
+    const sealer = new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32)));
+    const sealed = await sealer.seal(secrets, sealingContext(delivery));
+
+    await expect(sealer.unseal(sealed, sealingContext({ ...delivery, endpoints: ['https://attacker.example'] }))).rejects.toThrow();
+    await expect(sealer.unseal(sealed, sealingContext({ ...delivery, type: 'http' }))).rejects.toThrow();
+    expect(await sealer.unseal(sealed, sealingContext({ ...delivery }))).toEqual(secrets);
+  });
+});
+
+describe('Class: EnvelopeSealer, forged tags', () => {
+  it('refuses a blob whose GCM tag was cut short', async () => {
+    const sealer = new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32)));
+    const parts = (await sealer.seal(secrets, 'ud_abc#0')).split('.');
+    parts[4] = Buffer.from(parts[4]!, 'base64url').subarray(0, 4).toString('base64url');
+
+    await expect(sealer.unseal(parts.join('.'), 'ud_abc#0')).rejects.toThrow('sealed secrets are malformed');
   });
 });
