@@ -136,7 +136,6 @@ export class UploadDestinationsStack extends Stack {
       jobTable,
       stagingBucket: staging.bucket,
       sealingKey,
-      callbackSigningSecret,
       destinationQueues: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.queue])),
       maxReceiveCount: maxAttempts,
       environment: (queueUrls) => serviceEnvironment({ ...settings, queueUrls }, (value) => this.toJsonString(value)),

@@ -5,7 +5,6 @@ import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as s3Notifications from 'aws-cdk-lib/aws-s3-notifications';
-import type * as secretsmanager from 'aws-cdk-lib/aws-secretsmanager';
 import type * as sns from 'aws-cdk-lib/aws-sns';
 import type * as sqs from 'aws-cdk-lib/aws-sqs';
 import { Construct } from 'constructs';
@@ -22,7 +21,6 @@ export interface IngressProps {
   readonly stagingBucket: s3.IBucket;
   /** Inline secrets are sealed with it (encrypt only). */
   readonly sealingKey: kms.IKey;
-  readonly callbackSigningSecret: secretsmanager.ISecret;
   /** Destination type → its queue. The ingress is the only sender. */
   readonly destinationQueues: Readonly<Record<string, sqs.IQueue>>;
   /** Receives of an inbox message before it moves to the inbox dead-letter queue. */
@@ -73,8 +71,9 @@ export class Ingress extends Construct {
 
     props.jobTable.grantReadWriteData(this.function);
     grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject', 's3:PutObject']);
-    props.sealingKey.grant(this.function, 'kms:GenerateDataKey', 'kms:Encrypt');
-    props.callbackSigningSecret.grantRead(this.function);
+    // Sealing takes a data key per destination; the ingress never encrypts with the key itself,
+    // never unseals, and reads no secret.
+    props.sealingKey.grant(this.function, 'kms:GenerateDataKey');
     for (const queue of Object.values(props.destinationQueues)) queue.grantSendMessages(this.function);
     grantListAllMyBuckets(this.function.role);
   }
