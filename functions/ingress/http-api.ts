@@ -1,12 +1,16 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { bucketPolicy, canonicalUserId } from './bucket-policy.ts';
 import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
+import { idempotencyKeySchema } from '../../shared/contract/request.ts';
 import { describeError, ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { isFinal } from '../../shared/jobs/records.ts';
 import { accept, IdempotencyConflictError } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
 
+
+/** What the doors' tokens look like: `ud_…`, `s3-…`, `inbox-<message id>`. */
+const tokenPattern = /^[A-Za-z0-9_-]{1,128}$/;
 
 function json(statusCode: number, body: unknown): APIGatewayProxyResult {
   return { statusCode, headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) };
@@ -46,6 +50,11 @@ async function postUpload(event: APIGatewayProxyEvent, dependencies: IngressDepe
     return problem(400, 'invalid_json', 'the request body is not valid JSON', { errors: [{ path: '', message: 'is not valid JSON' }] });
   }
   const idempotencyKey = header(event, 'idempotency-key');
+  if (idempotencyKey !== undefined && !idempotencyKeySchema.safeParse(idempotencyKey).success) {
+    return problem(400, 'invalid_request', 'the request has invalid fields', {
+      errors: [{ path: 'Idempotency-Key', message: 'must be 1 to 255 visible ASCII characters (a header, or idempotency_key in the body)' }],
+    });
+  }
   const accepted = await accept(body, { origin: 'api', ...(idempotencyKey ? { idempotencyKey } : {}) }, dependencies);
   dependencies.log.info('job accepted', { token: accepted.token, created: accepted.created });
   if (accepted.presignedUpload) {
@@ -76,7 +85,9 @@ export async function handleHttp(event: APIGatewayProxyEvent, dependencies: Ingr
     }
     const token = /^\/v1\/uploads\/([^/]+)$/.exec(path)?.[1];
     if (token !== undefined) {
-      return event.httpMethod === 'GET' ? await getUpload(decodeURIComponent(token), dependencies) : problem(405, 'method_not_allowed', 'use GET');
+      if (event.httpMethod !== 'GET') return problem(405, 'method_not_allowed', 'use GET');
+      // Tokens are plain ASCII; anything else (a broken escape, a `#`) names no job.
+      return tokenPattern.test(token) ? await getUpload(token, dependencies) : problem(404, 'not_found', 'no job with that token');
     }
     if (path === '/v1/canonical-user') {
       return event.httpMethod === 'GET' ? await getCanonicalUser(event, dependencies) : problem(405, 'method_not_allowed', 'use GET');

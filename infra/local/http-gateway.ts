@@ -14,11 +14,35 @@ export interface HttpGateway {
 const maxBody = 10 * 1024 * 1024;
 
 /**
+ * The developer's machine is not a public API: a web page the developer visits must not be able
+ * to post to it (a cross-site form can send text/plain but not application/json), nor reach it
+ * through a name that rebinds to 127.0.0.1 (its Host header would be that name). Undefined when
+ * the request may pass, else the status and message to refuse it with.
+ */
+function refusal(method: string, headers: Record<string, string | string[] | undefined>): { status: number; message: string } | undefined {
+  const host = String(headers.host ?? '').replace(/:\d+$/, '').toLowerCase();
+  if (!['127.0.0.1', 'localhost', '[::1]'].includes(host)) {
+    return { status: 403, message: `the local API answers requests to 127.0.0.1 or localhost only, not to '${host}'` };
+  }
+  const type = String(headers['content-type'] ?? '').split(';')[0]?.trim().toLowerCase();
+  if (method === 'POST' && type !== 'application/json') {
+    return { status: 415, message: 'send the request body as application/json' };
+  }
+  return undefined;
+}
+
+/**
  * What API Gateway's Lambda proxy integration does, for the local runtime: each HTTP request
  * becomes a REST proxy event for the real ingress handler, and its result the HTTP answer.
  */
 export async function startHttpGateway(handler: ApiHandler, port: number): Promise<HttpGateway> {
   const server: Server = createServer((request, response) => {
+    const refused = refusal(request.method ?? 'GET', request.headers);
+    if (refused) {
+      request.resume();
+      response.writeHead(refused.status, { 'content-type': 'application/json' }).end(JSON.stringify({ message: refused.message }));
+      return;
+    }
     const chunks: Buffer[] = [];
     let size = 0;
     request.on('data', (chunk: Buffer) => {

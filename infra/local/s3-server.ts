@@ -40,6 +40,15 @@ export interface LocalS3 {
 const acceptedWhenAclsDisabled = new Set(['bucket-owner-full-control']);
 const grantHeaders = ['x-amz-grant-full-control', 'x-amz-grant-read', 'x-amz-grant-read-acp', 'x-amz-grant-write-acp', 'x-amz-grant-write'];
 
+/** A path segment decoded, or undefined when its escapes are broken. */
+function safelyDecoded(segment: string): string | undefined {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    return undefined;
+  }
+}
+
 function s3ErrorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 }
@@ -110,10 +119,25 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   const server: Server = createServer((incoming, response) => {
     const url = new URL(incoming.url ?? '/', 'http://local');
     const [, bucket = '', ...keyParts] = url.pathname.split('/');
-    const key = keyParts.map(decodeURIComponent).join('/');
+    const key = keyParts.map((part) => safelyDecoded(part) ?? part).join('/');
     const method = incoming.method ?? 'GET';
     const query = url.searchParams;
     requests.push({ method, path: url.pathname, query, headers: incoming.headers });
+
+    // Names become paths on disk: none may climb out of the store's folder. The raw path is
+    // checked, since URL parsing would resolve its dots before anyone saw them.
+    const uploadId = query.get('uploadId');
+    const rawSegments = (incoming.url ?? '/').split('?')[0]!.split('/').map((segment) => safelyDecoded(segment));
+    if ((bucket !== '' && !/^[a-z0-9][a-z0-9._-]{1,61}[a-z0-9]$/.test(bucket)) || rawSegments.some((segment) => segment === '..' || segment === '.' || segment === undefined)) {
+      incoming.resume();
+      answer(response, 400, s3ErrorXml('InvalidArgument', 'The bucket name or key is not allowed'));
+      return;
+    }
+    if (uploadId !== null && !/^[A-Za-z0-9]{1,128}$/.test(uploadId)) {
+      incoming.resume();
+      answer(response, 404, s3ErrorXml('NoSuchUpload', 'The specified upload does not exist'));
+      return;
+    }
 
     const acl = incoming.headers['x-amz-acl'];
     const grants = grantHeaders.some((name) => name in incoming.headers);

@@ -10,13 +10,18 @@ export const credentialsReference = z
   .regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'must be a secret name: letters, digits and /_+=.@-')
   .describe('Name of a stored secret whose JSON fills this destination\'s secret fields.');
 
-/** A value that can travel in one HTTP header line. */
+/**
+ * A value that can travel in one HTTP header line, to any server: printable ASCII (stores such as
+ * S3 sign and refuse anything else; Node refuses to send it). Other characters are encoded by the
+ * header's own rules, as RFC 8187 does for file names: `filename*=UTF-8''%E2%82%AC.mp4`.
+ */
 export const headerValue = z
   .string()
-  .min(1, 'must not be empty')
+  .min(1, { error: 'must not be empty', abort: true })
   .max(8192)
-  // eslint-disable-next-line no-control-regex
-  .refine((value) => !/[\r\n\u0000]/.test(value), 'must not contain line breaks');
+  .refine((value) => /^[\t\x20-\x7e]*$/.test(value), {
+    error: "must be printable ASCII without line breaks (encode other characters, e.g. filename*=UTF-8''…)",
+  });
 
 /** A metadata map: header-safe names; numbers and booleans are taken as their text. */
 export const metadataMap = z

@@ -2,6 +2,7 @@ import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { createHmac } from 'node:crypto';
+import { get as httpGet } from 'node:http';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -159,6 +160,20 @@ describe('the local pipeline, from POST to object', () => {
     expect((await post('{"source":')).status).toBe(400);
     expect((await fetch(`${pipeline.apiUrl}/v1/nothing`)).status).toBe(404);
     expect((await fetch(`${pipeline.apiUrl}/v1/uploads/ud_unknown`)).status).toBe(404);
+  });
+
+  it('refuses posts that are not JSON (a cross-site form) and requests to another host name (DNS rebinding)', async () => {
+    const form = await fetch(`${pipeline.apiUrl}/v1/uploads`, { method: 'POST', headers: { 'content-type': 'text/plain' }, body: '{}' });
+    const rebound = await new Promise<number>((resolve, reject) => {
+      const address = new URL(pipeline.apiUrl);
+      httpGet({ host: address.hostname, port: address.port, path: '/v1/uploads/ud_unknown', headers: { host: 'attacker.example:3000' } }, (response) => {
+        response.resume();
+        resolve(response.statusCode ?? 0);
+      }).on('error', reject);
+    });
+
+    expect(form.status).toBe(415);
+    expect(rebound).toBe(403);
   });
 
   it('returns the same job for a repeated Idempotency-Key and uploads once', async () => {
