@@ -1,3 +1,5 @@
+import { redactText } from './net/redact.ts';
+
 /**
  * Every failure the service reports is one of these. The class says what the queue should do
  * with the delivery: a {@link PermanentError} fails it at once, a {@link TransientError} is retried
@@ -68,7 +70,7 @@ export class ValidationError extends Error {
   }
 }
 
-/** The message of any thrown value, for logs and job records. */
+/** The message of any thrown value, for logs and job records, its URLs and credentials redacted. */
 export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
+  return redactText(error instanceof Error ? error.message : String(error));
 }

@@ -4,9 +4,10 @@ import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash, randomBytes } from 'node:crypto';
 import { destinationDefinition, uploadRequestSchema } from '../destinations/registry.ts';
 import { splitSecrets } from '../../shared/contract/field-kinds.ts';
-import { sealedFor, sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
+import { callbackSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
 import type { Destination, UploadRequest } from '../../shared/contract/request.ts';
-import type { Source } from '../../shared/contract/source.ts';
+import { isStoredSource, type Source, type StoredSource } from '../../shared/contract/source.ts';
+import { redactUrl } from '../../shared/net/redact.ts';
 import { stagingPrefixes } from '../../shared/config.ts';
 import { formatPath, parseOrThrow } from '../../shared/contract/validate.ts';
 import { ValidationError, type FieldError } from '../../shared/errors.ts';
@@ -125,6 +126,8 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
       .map(async (record) => {
         const queueUrl = dependencies.queueUrls[record.type];
         if (!queueUrl) throw new Error(`no queue is configured for destination type '${record.type}'`);
+        const source = job.source;
+        if (!isStoredSource(source)) throw new Error(`job ${job.token} has no source to deliver`);
         const message: DeliveryMessage = {
           version: 1,
           token: job.token,
@@ -132,14 +135,27 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
           type: record.type,
           destination: { ...record.destination },
           ...(record.sealed === undefined ? {} : { sealed: record.sealed }),
-          source: job.source,
+          source,
           ...(job.extension === undefined ? {} : { extension: job.extension }),
-          ...(job.callbackUrl === undefined ? {} : { notify: true }),
+          ...(job.sealedCallbackUrl === undefined ? {} : { notify: true }),
         };
         await dependencies.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
       }),
   );
   if (remember) await dependencies.jobs.markEnqueued(job.token);
+}
+
+/**
+ * The source as the job keeps it: an object of the staging bucket (a presigned upload lands at
+ * `presignedKey`), or a URL sealed like any secret, since its query may hold a signature or a
+ * token, beside its redacted form for show.
+ */
+async function storedSource(source: Source, presignedKey: string | undefined, token: string, dependencies: AcceptDependencies): Promise<StoredSource> {
+  if (presignedKey !== undefined) return { bucket: dependencies.stagingBucket, key: presignedKey };
+  if (source.url !== undefined) {
+    return { url: redactUrl(source.url), sealedUrl: await dependencies.sealer.seal({ url: source.url }, sourceSealingContext(token)) };
+  }
+  return { bucket: source.bucket ?? '', key: source.key ?? '' };
 }
 
 /** A URL to PUT a presigned-upload job's file to, at `key` of the staging bucket. */
@@ -183,7 +199,8 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
       if (job) {
         const waiting = job.awaitingSource && !job.enqueued && request.source.presigned;
         if (waiting) {
-          return { token, request, created: false, presignedUpload: await presign(job.source.key ?? '', request.source.presigned!, dependencies) };
+          const key = 'key' in job.source ? job.source.key : '';
+          return { token, request, created: false, presignedUpload: await presign(key, request.source.presigned!, dependencies) };
         }
         if (!job.enqueued) await enqueue(job, dependencies);
         return { token, request, created: false };
@@ -211,9 +228,9 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
   const record: JobRecord = {
     token,
     createdAt: now,
-    source: presignedKey === undefined ? request.source : { bucket: dependencies.stagingBucket, key: presignedKey },
+    source: await storedSource(request.source, presignedKey, token, dependencies),
     ...(request.upload.extension === undefined ? {} : { extension: request.upload.extension }),
-    ...(request.callback_url === undefined ? {} : { callbackUrl: request.callback_url }),
+    ...(request.callback_url === undefined ? {} : { sealedCallbackUrl: await dependencies.sealer.seal({ url: request.callback_url }, callbackSealingContext(token)) }),
     ...(idempotencyKey === undefined ? {} : { idempotencyKey }),
     origin: options.origin,
     enqueued: false,

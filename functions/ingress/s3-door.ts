@@ -27,7 +27,7 @@ export function decodeEventKey(key: string): string {
 async function presignedUploadLanded(key: string, dependencies: IngressDependencies): Promise<void> {
   const token = key.slice(presignedUploadPrefix.length).split('/')[0] ?? '';
   const job = await dependencies.jobs.get(token);
-  if (!job || job.source.key !== key) {
+  if (!job || !('key' in job.source) || job.source.key !== key) {
     dependencies.log.warn('upload landed for no waiting job; ignored', { key });
     return;
   }

@@ -1,8 +1,18 @@
 import { z } from 'zod';
 import { markFilePath } from './field-kinds.ts';
 
-/** An http:// or https:// URL (the deployed ingress narrows sources and callbacks to https). */
-export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' });
+/**
+ * An http:// or https:// URL (the deployed ingress narrows sources and callbacks to https). A user
+ * name or password in it is refused: it would be shown wherever the URL is; credentials go in
+ * fields of their own, which are sealed.
+ */
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).refine(
+  (value) => {
+    const url = URL.parse(value);
+    return url === null || (url.username === '' && url.password === '');
+  },
+  { error: 'must not carry a user name or password (give credentials in their own fields, which are sealed)' },
+);
 
 /** The name of a stored secret (under the deployment's secret prefix) holding a destination's secret fields. */
 export const credentialsReference = z

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { z } from 'zod';
 import type { DestinationDefinition } from '../destination/definition.ts';
-import { sourceSchema } from './source.ts';
+import { storedSourceSchema } from './source.ts';
 
 /**
  * The message the ingress puts on a destination's queue: one destination of one job. Secret fields
@@ -15,7 +15,7 @@ export const deliveryMessageSchema = z.strictObject({
   /** The destination's fields without its secret fields. */
   destination: z.record(z.string(), z.unknown()),
   sealed: z.string().optional(),
-  source: sourceSchema,
+  source: storedSourceSchema,
   extension: z.string().optional(),
   /** The job has a callback_url: whoever finishes it last sends the callback. */
   notify: z.boolean().optional(),
@@ -55,6 +55,16 @@ export function sealedFor<Schema extends z.ZodObject>(
   // The open fields are enough: no destination names its endpoint in a secret field.
   const endpoints = definition.endpointsOf(destination as z.output<Schema>);
   return { token, index, type: definition.type, endpoints: endpoints.map((endpoint) => endpoint.address) };
+}
+
+/** What a job's sealed source URL is bound to: that job. */
+export function sourceSealingContext(token: string): string {
+  return `${token}#source`;
+}
+
+/** What a job's sealed callback URL is bound to: that job. */
+export function callbackSealingContext(token: string): string {
+  return `${token}#callback`;
 }
 
 /** What a sealed resume state is bound to: the same delivery, and nothing else sealed for it. */

@@ -2,7 +2,8 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
 import { secretNames } from '../config.ts';
 import { mergeSecrets, unexpectedSecretFields, withFolderPathsCompleted } from '../contract/field-kinds.ts';
-import { resumeSealingContext, sealedFor, sealingContext, type DeliveryMessage, type SealedFor } from '../contract/message.ts';
+import { callbackSealingContext, resumeSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage, type SealedFor } from '../contract/message.ts';
+import type { OpenableSource } from '../contract/source.ts';
 import { parseOrThrow } from '../contract/validate.ts';
 import type { DestinationDefinition } from '../destination/definition.ts';
 import type { ResumeSlot, StoredCredentials, Uploader } from '../destination/uploader.ts';
@@ -11,6 +12,7 @@ import type { Claim, JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
 import { isFinal, type DeliveredFile, type StoredResume } from '../jobs/records.ts';
 import { namesPrivateNetwork } from '../net/address-policy.ts';
+import { redactText } from '../net/redact.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
 import type { EnvelopeSealer } from '../secrets/sealer.ts';
 import type { SecretFields, SecretStore } from '../secrets/secret-store.ts';
@@ -66,10 +68,26 @@ function nextDelaySeconds(error: DeliveryError, attempt: number, baseSeconds: nu
   return asked === undefined ? retryDelaySeconds(attempt, baseSeconds) : Math.min(maxDelaySeconds, Math.max(1, asked));
 }
 
-/** The destination with its secret fields: stored ones (a `credentials` reference), then inline sealed ones. */
-async function resolveSecrets(message: DeliveryMessage, definition: DestinationDefinition, dependencies: DeliveryDependencies): Promise<Record<string, unknown>> {
+/** Every text value of a delivery's secrets (maps of secret entries included), to keep out of what is recorded. */
+function secretValuesOf(...layers: readonly SecretFields[]): string[] {
+  const values = (value: unknown): string[] =>
+    typeof value === 'object' && value !== null ? Object.values(value).flatMap(values) : value === undefined ? [] : [String(value)];
+  return layers.flatMap(values);
+}
+
+/**
+ * The destination with its secret fields: stored ones (a `credentials` reference), then inline
+ * sealed ones; and their values, which no recorded or logged text may contain.
+ */
+async function resolveSecrets(
+  message: DeliveryMessage,
+  definition: DestinationDefinition,
+  dependencies: DeliveryDependencies,
+  secretValues: string[],
+): Promise<Record<string, unknown>> {
   const reference = message.destination.credentials;
   const stored: SecretFields = typeof reference === 'string' ? await dependencies.secrets.read(secretNames.credentials(reference)) : {};
+  secretValues.push(...secretValuesOf(stored));
   const unexpected = unexpectedSecretFields(definition.schema, stored);
   if (unexpected.length > 0) {
     throw new PermanentError(`credentials: secret '${String(reference)}' holds ${unexpected.join(', ')}, which ${definition.type} does not take as a secret`, {
@@ -78,6 +96,7 @@ async function resolveSecrets(message: DeliveryMessage, definition: DestinationD
   }
   const context = sealingContext(sealedFor(message.token, message.index, definition, message.destination));
   const inline = message.sealed ? ((await dependencies.sealer.unseal(message.sealed, context)) as SecretFields) : {};
+  secretValues.push(...secretValuesOf(stored, inline));
   return mergeSecrets(definition.schema, message.destination, stored, inline);
 }
 
@@ -103,10 +122,11 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
   if (!message.notify) return;
   const { token } = message;
   const job = await dependencies.jobs.get(token);
-  if (!job?.callbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
+  if (!job?.sealedCallbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
   const outcome = job.destinations.map((destination) => destination.state).join(',');
   if (!(await dependencies.jobs.claimCallback(token, outcome))) return;
-  const sent = await sendCallback(job.callbackUrl, jobView(job), { ...dependencies.callbacks, dispatcher: dependencies.network.dispatcher });
+  const { url } = (await dependencies.sealer.unseal(job.sealedCallbackUrl, callbackSealingContext(token))) as { url: string };
+  const sent = await sendCallback(url, jobView(job), { ...dependencies.callbacks, dispatcher: dependencies.network.dispatcher });
   await dependencies.jobs.recordCallback(token, { ...sent, outcome, at: new Date().toISOString() });
   dependencies.log.info('callback', { token, state: sent.state, attempts: sent.attempts, status: sent.status });
 }
@@ -206,17 +226,19 @@ export async function deliver<Schema extends z.ZodObject, State>(
   let source: SourceReader | undefined;
   let stopProgress = (): void => undefined;
   let delivered: DeliveredFile;
+  const secretValues: string[] = [];
   try {
     try {
-      destination = parseOrThrow(definition.schema, await resolveSecrets(message, definition, dependencies), ['destination']) as z.output<Schema>;
+      destination = parseOrThrow(definition.schema, await resolveSecrets(message, definition, dependencies, secretValues), ['destination']) as z.output<Schema>;
     } catch (error) {
       if (error instanceof ValidationError) throw new PermanentError(error.message, { code: 'InvalidDestination', cause: error });
       throw error;
     }
     checkEndpoints(definition, destination as Record<string, unknown>, dependencies.network);
-    const opened = await dependencies.sources.open(message.source, message.extension, signal);
+    const from = await openableSource(message, dependencies.sealer);
+    const opened = await dependencies.sources.open(from, message.extension, signal);
     source = new SourceReader(opened, {
-      reopen: (offset) => dependencies.sources.open(message.source, message.extension, signal, offset),
+      reopen: (offset) => dependencies.sources.open(from, message.extension, signal, offset),
       ...(definition.capabilities?.maxBytes === undefined ? {} : { maxBytes: definition.capabilities.maxBytes }),
     });
     destination = withFolderPathsCompleted(definition.schema, destination, source.name);
@@ -242,8 +264,10 @@ export async function deliver<Schema extends z.ZodObject, State>(
   } catch (thrown) {
     stopProgress();
     const error = classifyFailure(uploader as Uploader<unknown, unknown>, thrown);
+    // The one step every failure's text passes before it is recorded, called back or logged.
+    const reason = redactText(error.message, secretValues);
     if (error instanceof WaitError) {
-      await jobs.wait(token, index, claim.attemptId, error.until, { code: error.code, message: error.message, retryable: true });
+      await jobs.wait(token, index, claim.attemptId, error.until, { code: error.code, message: reason, retryable: true });
       log.info('delivery waits', { token, index, code: error.code, until: error.until.toISOString() });
       return { kind: 'defer', until: error.until };
     }
@@ -254,8 +278,8 @@ export async function deliver<Schema extends z.ZodObject, State>(
         log.warn('could not discard the partial upload', { token, index, reason: describeError(discardError) }),
       );
     }
-    await jobs.fail(token, index, claim.attemptId, { code: error.code, message: error.message, retryable: error.retryable }, final);
-    log.warn('delivery failed', { token, index, code: error.code, reason: error.message, retryable: error.retryable, final, attempt: receiveCount });
+    await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final);
+    log.warn('delivery failed', { token, index, code: error.code, reason, retryable: error.retryable, final, attempt: receiveCount });
     if (final) await callBack();
     if (!error.retryable) return { kind: 'done' };
     // A transient failure on its last attempt goes back to the queue at once: the next receive
@@ -267,6 +291,13 @@ export async function deliver<Schema extends z.ZodObject, State>(
   log.info('delivery succeeded', { token, index, bytes: delivered.bytes, milliseconds: Date.now() - started });
   await callBack();
   return { kind: 'done' };
+}
+
+/** The message's source as the opener takes it: a sealed URL opened, an object as it is. */
+async function openableSource(message: DeliveryMessage, sealer: EnvelopeSealer): Promise<OpenableSource> {
+  if (!('sealedUrl' in message.source)) return message.source;
+  const { url } = (await sealer.unseal(message.source.sealedUrl, sourceSealingContext(message.token))) as { url: string };
+  return { url };
 }
 
 function storedCredentials(message: DeliveryMessage, dependencies: DeliveryDependencies): StoredCredentials {

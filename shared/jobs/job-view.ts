@@ -14,7 +14,7 @@ export function jobView(job: Job): Record<string, unknown> {
     upload: delivered?.url ?? '',
     created_at: job.createdAt,
     origin: job.origin,
-    source: job.source.url === undefined ? job.source : { url: redactUrl(job.source.url) },
+    source: 'url' in job.source ? { url: redactUrl(job.source.url) } : job.source,
     destinations: job.destinations.map((destination) => ({
       index: destination.index,
       type: destination.type,

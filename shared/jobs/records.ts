@@ -1,4 +1,4 @@
-import type { Source } from '../contract/source.ts';
+import type { StoredSource } from '../contract/source.ts';
 
 export type DestinationState = 'queued' | 'uploading' | 'retrying' | 'waiting' | 'succeeded' | 'failed';
 
@@ -69,9 +69,11 @@ export interface CallbackRecord {
 export interface JobRecord {
   readonly token: string;
   readonly createdAt: string;
-  readonly source: Source;
+  /** Empty for a rejected job. */
+  readonly source: StoredSource | Record<string, never>;
   readonly extension?: string;
-  readonly callbackUrl?: string;
+  /** The callback URL, sealed: webhook URLs often carry a token. */
+  readonly sealedCallbackUrl?: string;
   readonly idempotencyKey?: string;
   /** How the job came in: `api`, `s3` or `inbox`. */
   readonly origin: string;

@@ -1,7 +1,7 @@
 import { GetObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { Readable } from 'node:stream';
 import type { ReadableStream as WebReadableStream } from 'node:stream/web';
-import type { Source } from '../contract/source.ts';
+import type { OpenableSource } from '../contract/source.ts';
 import { classifyGeneric } from '../delivery/classify.ts';
 import { PermanentError } from '../errors.ts';
 import { hostOf } from '../net/address-policy.ts';
@@ -84,9 +84,9 @@ export class SourceOpener {
    * Opens the source's bytes from `offset` (a ranged request: HTTP `Range`, or a ranged GET of the
    * object). A source that ignores the range answers from the beginning; `startsAt` says which.
    */
-  public async open(source: Source, extension: string | undefined, signal: AbortSignal, offset = 0): Promise<OpenedBody> {
-    if (source.url !== undefined) return this.openUrl(source.url, extension, signal, offset);
-    return this.openObject(source.bucket ?? '', source.key ?? '', extension, signal, offset);
+  public async open(source: OpenableSource, extension: string | undefined, signal: AbortSignal, offset = 0): Promise<OpenedBody> {
+    if ('url' in source) return this.openUrl(source.url, extension, signal, offset);
+    return this.openObject(source.bucket, source.key, extension, signal, offset);
   }
 
   private checkHost(url: string): void {

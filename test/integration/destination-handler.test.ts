@@ -21,7 +21,8 @@ import { secretNames } from '../../shared/config.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import { TransientError, WaitError } from '../../shared/errors.ts';
-import { sealedFor, sealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
+import { callbackSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
+import type { OpenableSource } from '../../shared/contract/source.ts';
 import type { DeliveryDependencies } from '../../shared/delivery/runner.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { destinationHandler } from '../../shared/lambda/destination-handler.ts';
@@ -65,12 +66,21 @@ async function queuedDelivery(
   destination: Record<string, unknown>,
   inline: Record<string, string> = {},
   callbackUrl?: string,
-  source: DeliveryMessage['source'] = { bucket: 'staging', key: 'source.bin' },
+  from: OpenableSource = { bucket: 'staging', key: 'source.bin' },
 ): Promise<DeliveryMessage> {
   const token = `ud_test_${(sequence += 1)}`;
+  const source = 'url' in from ? { url: from.url, sealedUrl: await sealer.seal({ url: from.url }, sourceSealingContext(token)) } : from;
   const sealed = Object.keys(inline).length > 0 ? await sealer.seal(inline, sealingContext(sealedFor<typeof s3Destination.schema>(token, 0, s3Destination, destination))) : undefined;
   await jobs.create(
-    { token, createdAt: new Date().toISOString(), source, origin: 'api', enqueued: true, destinationCount: 1, ...(callbackUrl ? { callbackUrl } : {}) },
+    {
+      token,
+      createdAt: new Date().toISOString(),
+      source,
+      origin: 'api',
+      enqueued: true,
+      destinationCount: 1,
+      ...(callbackUrl ? { sealedCallbackUrl: await sealer.seal({ url: callbackUrl }, callbackSealingContext(token)) } : {}),
+    },
     [{ type: 's3', destination, ...(sealed ? { sealed } : {}) }],
   );
   return { version: 1, token, index: 0, type: 's3', destination, ...(sealed ? { sealed } : {}), source, ...(callbackUrl ? { notify: true } : {}) };
@@ -346,7 +356,7 @@ describe('Function: destinationHandler, resuming', () => {
     const changed = patternBytes(30 * MiB, 34);
     const second = await breakingSource(changed, { breakAt: 0, breaks: 0 });
 
-    const answer = await handler(await event([{ ...message, source: { url: second.url } }], 2), context());
+    const answer = await handler(await event([{ ...message, source: { url: second.url, sealedUrl: await sealer.seal({ url: second.url }, sourceSealingContext(message.token)) } }], 2), context());
 
     expect(answer.batchItemFailures).toEqual([]);
     expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'succeeded', checksum: { value: crc32Base64(crc32(changed)) } });
