@@ -4,6 +4,8 @@ import type { FunctionWorkerData, InvocationOutcome } from './function-worker.ts
 export interface LocalFunctionOptions extends FunctionWorkerData {
   /** The function's environment variables, as the stack sets them; nothing else is shared. */
   readonly environment: Readonly<Record<string, string>>;
+  /** Receives what the function writes (its logs), instead of this process's output. */
+  readonly onOutput?: (text: string) => void;
 }
 
 /**
@@ -34,13 +36,19 @@ export class LocalFunction {
 
   /** Starts the function and waits for its cold start (the handler module imported). */
   public static async start(options: LocalFunctionOptions): Promise<LocalFunction> {
-    const { environment, ...data } = options;
+    const { environment, onOutput, ...data } = options;
     const worker = new Worker(new URL('./function-worker.ts', import.meta.url), {
       workerData: data,
       env: { ...process.env, ...environment },
       // The handlers are TypeScript, loaded as the local runtime itself is.
       execArgv: ['--import', 'tsx'],
+      stdout: onOutput !== undefined,
+      stderr: onOutput !== undefined,
     });
+    if (onOutput) {
+      worker.stdout.on('data', (chunk: Buffer) => onOutput(chunk.toString()));
+      worker.stderr.on('data', (chunk: Buffer) => onOutput(chunk.toString()));
+    }
     await new Promise<void>((resolve, reject) => {
       worker.once('message', () => resolve());
       worker.once('error', reject);

@@ -12,7 +12,7 @@ import { createJobTable } from './job-table.ts';
 import { LocalFunction } from './local-function.ts';
 import { startLocalS3, type LocalS3 } from './s3-server.ts';
 import { startServerThread } from './server-thread.ts';
-import { SqsEventSource } from './sqs-event-source.ts';
+import { SqsEventSource, type SqsHandler } from './sqs-event-source.ts';
 
 export interface LocalPipelineOptions {
   /** Where the embedded S3 keeps objects and where the local key and secrets live. */
@@ -26,6 +26,15 @@ export interface LocalPipelineOptions {
   readonly concurrency?: number;
   /** Reports failures of the pipeline's own plumbing (not of deliveries, which jobs record). */
   readonly onError?: (error: unknown) => void;
+  /**
+   * Receives every function's log output (at `logLevel`), instead of this process's output: for
+   * tests that check what is logged.
+   */
+  readonly onLog?: (text: string) => void;
+  /** The functions' log level (`POWERTOOLS_LOG_LEVEL`). @default the environment's */
+  readonly logLevel?: string;
+  /** Sees the body of every message the event sources hand to a function (tests of what queues carry). */
+  readonly onMessage?: (body: string) => void;
 }
 
 export interface LocalPipeline {
@@ -146,9 +155,19 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       AWS_REGION: region,
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+      ...(options.logLevel === undefined ? {} : { POWERTOOLS_LOG_LEVEL: options.logLevel }),
       ...serviceEnvironment(settings),
     };
     const report = (error: unknown): void => options.onError?.(error);
+    const output = options.onLog === undefined ? {} : { onOutput: options.onLog };
+    /** What the event source mapping hands a function, seen on its way. */
+    const observed = (invoke: SqsHandler): SqsHandler =>
+      options.onMessage === undefined
+        ? invoke
+        : (event) => {
+            for (const record of event.Records) options.onMessage?.(record.body);
+            return invoke(event);
+          };
 
     for (const definition of destinations) {
       const destination = await LocalFunction.start({
@@ -156,13 +175,14 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         functionName: resourceNames.functionName(definition.type),
         timeoutSeconds: definition.lambda.timeoutSeconds,
         environment,
+        ...output,
       });
       closers.push(() => destination.stop());
       const { queue } = queues[definition.type]!;
       const source = new SqsEventSource({
         sqs,
         queueUrl: queue.url,
-        handler: (event) => destination.invoke(event),
+        handler: observed((event) => destination.invoke(event)),
         queueArn: queue.arn,
         concurrency: options.concurrency ?? 4,
         onError: report,
@@ -177,6 +197,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       functionName: resourceNames.functionName('ingress'),
       timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
       environment: { ...environment, ...serviceEnvironment({ ...settings, queueUrls }) },
+      ...output,
     });
     closers.push(() => ingress.stop());
     const gateway = await startHttpGateway((event) => ingress.invoke(event), options.ports?.api ?? 0);
@@ -185,7 +206,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       sqs,
       queueUrl: inbox.queue.url,
       queueArn: inbox.queue.arn,
-      handler: (event) => ingress.invoke(event),
+      handler: observed((event) => ingress.invoke(event)),
       concurrency: 2,
       onError: report,
     });
