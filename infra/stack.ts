@@ -37,6 +37,18 @@ export interface UploadDestinationsStackProps extends StackProps {
    */
   readonly allowedSourceHosts?: readonly string[];
   /**
+   * Staging-bucket prefixes a request may name as its `{ bucket, key }` source.
+   * @default - none: files reach the service through presigned uploads and the drop folder
+   */
+  readonly stagingSourcePrefixes?: readonly string[];
+  /**
+   * Buckets of the deployment's own account that bucket-policy mode may write into. The service's
+   * identity writes into customers' buckets; in its own account a bucket policy is not even needed,
+   * so writes there are denied unless a bucket is listed here.
+   * @default - none
+   */
+  readonly ownAccountBuckets?: readonly string[];
+  /**
    * An SNS topic (that you own) for the dead-letter alarms.
    * @default - the alarms notify nobody; they show in the CloudWatch console
    */
@@ -105,6 +117,7 @@ export class UploadDestinationsStack extends Stack {
       sealer: { kind: 'kms', keyId: sealingKey.keyArn },
       secretPrefix: resourceNames.secretPrefix,
       allowedSourceHosts: props.allowedSourceHosts ?? [],
+      stagingSourcePrefixes: props.stagingSourcePrefixes ?? [],
       maxAttempts,
       retentionDays,
     };
@@ -129,6 +142,7 @@ export class UploadDestinationsStack extends Stack {
           sealsResumeState: definition.capabilities?.resumable?.sealed ?? false,
           writesCredentials: definition.capabilities?.writableCredentials ?? false,
           readsApplicationSecret: definition.applicationSecret !== undefined,
+          writableOwnAccountBuckets: props.ownAccountBuckets ?? [],
         }),
     );
 
@@ -194,24 +208,26 @@ function contextConcurrency(node: Node): Record<string, number> | undefined {
   return Object.fromEntries(entries) as Record<string, number>;
 }
 
+function contextList(node: Node, name: string): string[] | undefined {
+  const value: unknown = node.tryGetContext(name);
+  if (value === undefined) return undefined;
+  return (Array.isArray(value) ? value.map(String) : String(value).split(',')).map((item) => item.trim()).filter(Boolean);
+}
+
 /**
  * The stack props an operator sets as context: `retentionDays`, `maxAttempts`, `concurrency`
- * (JSON map, e.g. `{"youtube":2}`), `allowedSourceHosts` (comma list) and `alarmTopicArn`.
+ * (JSON map, e.g. `{"youtube":2}`), the comma lists `allowedSourceHosts`, `stagingSourcePrefixes`
+ * and `ownAccountBuckets`, and `alarmTopicArn`.
  */
 export function stackPropsFromContext(node: Node): UploadDestinationsStackProps {
-  const allowedSourceHosts: unknown = node.tryGetContext('allowedSourceHosts');
   const alarmTopicArn: unknown = node.tryGetContext('alarmTopicArn');
   return {
     retentionDays: contextInteger(node, 'retentionDays'),
     maxAttempts: contextInteger(node, 'maxAttempts'),
     concurrency: contextConcurrency(node),
-    allowedSourceHosts:
-      allowedSourceHosts === undefined
-        ? undefined
-        : String(allowedSourceHosts)
-            .split(',')
-            .map((host) => host.trim())
-            .filter(Boolean),
+    allowedSourceHosts: contextList(node, 'allowedSourceHosts'),
+    stagingSourcePrefixes: contextList(node, 'stagingSourcePrefixes'),
+    ownAccountBuckets: contextList(node, 'ownAccountBuckets'),
     alarmTopicArn: alarmTopicArn === undefined ? undefined : String(alarmTopicArn),
   };
 }

@@ -25,6 +25,13 @@ export const serviceDefaults = {
 export const stagingPrefixes = { presignedUploads: 'uploads/', drop: 'drop/' } as const;
 
 /**
+ * Suffixes of the staging bucket's side-car files: `drop/clip.mp4.upload.json` holds the request
+ * for `drop/clip.mp4` (and may hold inline credentials until it is accepted); the door writes the
+ * job it made to `drop/clip.mp4.upload-job.json`. Neither is ever a source.
+ */
+export const stagingSuffixes = { manifest: '.upload.json', jobNote: '.upload-job.json' } as const;
+
+/**
  * Names of stored secrets under the deployment's secret prefix. Callers' `credentials` references
  * live under their own sub-prefix, so a reference can never name a deployment secret.
  */
@@ -49,6 +56,11 @@ export interface ServiceConfig {
   readonly allowPrivateNetworks: boolean;
   /** Source URL hosts the service may fetch from; empty means any public host. */
   readonly allowedSourceHosts: readonly string[];
+  /**
+   * Staging-bucket prefixes a request may name as its `{ bucket, key }` source (the doors' own
+   * objects aside); empty means none: files reach the service through the presigned and drop doors.
+   */
+  readonly stagingSourcePrefixes: readonly string[];
   /** Where inline secrets are sealed: a KMS key in AWS, a key file locally. */
   readonly sealer: { readonly kind: 'kms'; readonly keyId: string } | { readonly kind: 'local'; readonly keyFile: string };
   /** Where stored secrets are read: Secrets Manager in AWS, a JSON file locally. */
@@ -76,6 +88,7 @@ const names = {
   dynamodbEndpoint: 'UD_DYNAMODB_ENDPOINT',
   allowPrivateNetworks: 'UD_ALLOW_PRIVATE_NETWORKS',
   allowedSourceHosts: 'UD_ALLOWED_SOURCE_HOSTS',
+  stagingSourcePrefixes: 'UD_STAGING_SOURCE_PREFIXES',
   kmsKeyId: 'UD_KMS_KEY_ID',
   localKeyFile: 'UD_LOCAL_KEY_FILE',
   secretsFile: 'UD_SECRETS_FILE',
@@ -96,6 +109,7 @@ export function serviceEnvironment(settings: ServiceSettings, encodeJson: (value
     [names.stagingBucket]: settings.stagingBucket,
     [names.secretPrefix]: settings.secretPrefix,
     [names.allowedSourceHosts]: (settings.allowedSourceHosts ?? []).join(','),
+    [names.stagingSourcePrefixes]: (settings.stagingSourcePrefixes ?? []).join(','),
     [names.maxAttempts]: String(settings.maxAttempts ?? serviceDefaults.maxAttempts),
     [names.retryBaseSeconds]: String(settings.retryBaseSeconds ?? serviceDefaults.retryBaseSeconds),
     [names.retentionDays]: String(settings.retentionDays ?? serviceDefaults.retentionDays),
@@ -112,6 +126,10 @@ export function serviceEnvironment(settings: ServiceSettings, encodeJson: (value
   if (endpoints.sqs) environment[names.sqsEndpoint] = endpoints.sqs;
   if (endpoints.dynamodb) environment[names.dynamodbEndpoint] = endpoints.dynamodb;
   return environment;
+}
+
+function list(text: string | undefined): string[] {
+  return (text ?? '').split(',').map((item) => item.trim()).filter(Boolean);
 }
 
 function required(environment: Environment, name: string): string {
@@ -144,7 +162,8 @@ export function readConfig(environment: Environment = process.env): ServiceConfi
     },
     region: environment.AWS_REGION ?? environment.AWS_DEFAULT_REGION ?? 'us-east-1',
     allowPrivateNetworks: environment[names.allowPrivateNetworks] === 'true',
-    allowedSourceHosts: (environment[names.allowedSourceHosts] ?? '').split(',').map((host) => host.trim()).filter(Boolean),
+    allowedSourceHosts: list(environment[names.allowedSourceHosts]),
+    stagingSourcePrefixes: list(environment[names.stagingSourcePrefixes]),
     sealer: keyId ? { kind: 'kms', keyId } : { kind: 'local', keyFile: required(environment, names.localKeyFile) },
     secretStore: secretsFile ? { kind: 'file', path: secretsFile } : { kind: 'secrets-manager' },
     maxAttempts: positiveInteger(environment, names.maxAttempts, serviceDefaults.maxAttempts),

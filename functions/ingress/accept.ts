@@ -28,6 +28,8 @@ export interface AcceptDependencies {
   readonly stagingBucket: string;
   /** How long a presigned upload URL stays valid. */
   readonly presignedUrlSeconds: number;
+  /** Staging-bucket prefixes a request may name as its `{ bucket, key }` source; none by default. */
+  readonly stagingSourcePrefixes: readonly string[];
 }
 
 export interface AcceptOptions {
@@ -106,6 +108,33 @@ function networkPolicyErrors(request: UploadRequest): FieldError[] {
   return errors;
 }
 
+/**
+ * A request reads only what is its own and writes only where it should: a `{ bucket, key }` source
+ * names the staging bucket (the only one the functions may read) under a prefix the operator
+ * allows (a dropped file is the drop door's own source); no destination writes into the staging
+ * bucket, whose drops, manifests and job notes other callers rely on.
+ */
+function confinementErrors(request: UploadRequest, options: AcceptOptions, dependencies: AcceptDependencies): FieldError[] {
+  const errors: FieldError[] = [];
+  const { bucket, key } = request.source;
+  if (bucket !== undefined && bucket !== dependencies.stagingBucket) {
+    errors.push({ path: 'source.bucket', message: `must be the staging bucket '${dependencies.stagingBucket}'` });
+  } else if (key !== undefined && options.origin !== 's3' && !dependencies.stagingSourcePrefixes.some((prefix) => key.startsWith(prefix))) {
+    const allowed = dependencies.stagingSourcePrefixes.length > 0 ? `one of ${dependencies.stagingSourcePrefixes.join(', ')}` : 'none';
+    errors.push({
+      path: 'source.key',
+      message: `must be under a staging prefix the operator allows (${allowed}); send the file with a presigned upload or the drop folder instead`,
+    });
+  }
+  destinationsOf(request).forEach((destination, index) => {
+    const target = destinationDefinition(destination.type).bucketOf?.(destination);
+    if (target?.bucket === dependencies.stagingBucket) {
+      errors.push({ path: formatPath([...destinationPath(request, index), target.field]), message: "must not be the service's own staging bucket" });
+    }
+  });
+  return errors;
+}
+
 /** A digest of what the request asks for, without secrets, to recognise a repeated idempotency key. */
 function fingerprint(request: UploadRequest): string {
   const open = destinationsOf(request).map((destination) => secretsApart(destination).open);
@@ -179,10 +208,8 @@ async function presign(key: string, source: NonNullable<Source['presigned']>, de
  */
 export async function accept(input: unknown, options: AcceptOptions, dependencies: AcceptDependencies): Promise<Accepted> {
   const request = parseOrThrow(uploadRequestSchema, input);
-  if (request.source.bucket !== undefined && request.source.bucket !== dependencies.stagingBucket) {
-    // The functions may read the staging bucket only.
-    throw new ValidationError([{ path: 'source.bucket', message: `must be the staging bucket '${dependencies.stagingBucket}'` }]);
-  }
+  const confined = confinementErrors(request, options, dependencies);
+  if (confined.length > 0) throw new ValidationError(confined);
   if (!dependencies.allowPrivateNetworks) {
     const errors = networkPolicyErrors(request);
     if (errors.length > 0) throw new ValidationError(errors);

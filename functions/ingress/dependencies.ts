@@ -24,6 +24,7 @@ export function ingressDependencies(log: Logger): IngressDependencies {
     s3: stagingS3Client(config),
     stagingBucket: config.stagingBucket,
     presignedUrlSeconds: config.presignedUrlSeconds,
+    stagingSourcePrefixes: config.stagingSourcePrefixes,
     syncWaitSeconds: config.syncWaitSeconds,
     log,
   };

@@ -1,6 +1,7 @@
-import { GetObjectCommand, HeadObjectCommand, NotFound, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
+import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
-import { stagingPrefixes } from '../../shared/config.ts';
+import { stagingPrefixes, stagingSuffixes } from '../../shared/config.ts';
+import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { acceptOrRecordRejection, enqueue, presignedUploadPrefix } from './accept.ts';
@@ -9,9 +10,12 @@ import type { IngressDependencies } from './dependencies.ts';
 /** Files dropped under this prefix are delivered as their side-car manifest says. */
 export const dropPrefix = stagingPrefixes.drop;
 /** `drop/clip.mp4.upload.json` holds the request (without `source`) for `drop/clip.mp4`. */
-export const manifestSuffix = '.upload.json';
+export const manifestSuffix = stagingSuffixes.manifest;
 /** The door writes the job it made beside the file, so the sender can find it. */
-export const jobNoteSuffix = '.upload-job.json';
+export const jobNoteSuffix = stagingSuffixes.jobNote;
+
+/** A manifest that is not a request: too large to read, so never read. */
+const tooLarge = Symbol('too large');
 
 /** One ObjectCreated notification, its key decoded as S3 encodes it (`+` for space). */
 export interface CreatedObject {
@@ -36,9 +40,13 @@ async function presignedUploadLanded(key: string, dependencies: IngressDependenc
   dependencies.log.info('presigned upload landed; job queued', { token });
 }
 
-async function readManifest(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | undefined> {
+async function readManifest(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | typeof tooLarge | undefined> {
   try {
     const object = await dependencies.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
+    if ((object.ContentLength ?? 0) > maxRequestBodyBytes) {
+      object.Body?.transformToWebStream().cancel().catch(() => undefined);
+      return tooLarge;
+    }
     return await object.Body!.transformToString();
   } catch (error) {
     if (error instanceof NoSuchKey) return undefined;
@@ -72,6 +80,7 @@ async function dropped(bucket: string, key: string, dependencies: IngressDepende
   const token = `s3-${createHash('sha256').update(`${bucket}/${fileKey}#${etag}`).digest('base64url').slice(0, 24)}`;
   const errors = await acceptOrRecordRejection(
     () => {
+      if (manifest === tooLarge) throw new ValidationError([{ path: '', message: `the manifest must be at most ${maxRequestBodyBytes} bytes` }]);
       const request = JSON.parse(manifest) as unknown;
       if (typeof request !== 'object' || request === null || Array.isArray(request)) {
         throw new ValidationError([{ path: '', message: 'the manifest must be a JSON object' }]);
@@ -88,6 +97,8 @@ async function dropped(bucket: string, key: string, dependencies: IngressDepende
   await dependencies.s3.send(
     new PutObjectCommand({ Bucket: bucket, Key: `${fileKey}${jobNoteSuffix}`, Body: JSON.stringify(note, null, 2), ContentType: 'application/json' }),
   );
+  // The job holds the request now, its secrets sealed; the manifest may hold them in clear.
+  await dependencies.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${fileKey}${manifestSuffix}` }));
   dependencies.log.info('dropped file handled', { token, rejected: errors !== undefined });
 }
 

@@ -77,6 +77,12 @@ export interface DestinationPipelineProps {
    * @default false
    */
   readonly readsApplicationSecret?: boolean;
+  /**
+   * Buckets of the deployment's own account the function may write into with its own identity;
+   * every other bucket of the account is denied (see `UploadDestinationsStackProps.ownAccountBuckets`).
+   * @default - none
+   */
+  readonly writableOwnAccountBuckets?: readonly string[];
   /** @default - the dead-letter alarm notifies nobody */
   readonly alarmTopic?: sns.ITopic;
 }
@@ -95,6 +101,27 @@ function validate(props: DestinationPipelineProps): void {
       throw new Error(`${owner}: every permission needs actions, resources and a reason, got ${JSON.stringify(permission)}`);
     }
   }
+}
+
+/** Object writes a function's own identity could make into a bucket. */
+const objectWrites = ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging', 's3:DeleteObject', 's3:AbortMultipartUpload'];
+
+/**
+ * Denies writes into the buckets of the deployment's own account (`aws:ResourceAccount`), except
+ * `writable` ones: the identity is for customers' buckets, which grant it in their policies; inside
+ * its own account an identity policy alone would suffice, so a caller could otherwise overwrite the
+ * staging bucket's drops or any other bucket of the account.
+ */
+function ownAccountWriteDenial(writable: readonly string[]): iam.PolicyStatement {
+  const where = writable.length === 0
+    ? { resources: ['*'] }
+    : { notResources: writable.map((bucket) => `arn:${Aws.PARTITION}:s3:::${bucket}/*`) };
+  return new iam.PolicyStatement({
+    effect: iam.Effect.DENY,
+    actions: objectWrites,
+    ...where,
+    conditions: { StringEquals: { 'aws:ResourceAccount': Aws.ACCOUNT_ID } },
+  });
 }
 
 /** A declared permission as a policy statement of this deployment (`{partition}` resolved). */
@@ -166,6 +193,8 @@ export class DestinationPipeline extends Construct {
     if (props.readsApplicationSecret) {
       grantSecretsUnder(this.function.role, `${props.secretPrefix}${secretNames.application(type)}`, ['secretsmanager:GetSecretValue']);
     }
+
+    this.function.role.addToPrincipalPolicy(ownAccountWriteDenial(props.writableOwnAccountBuckets ?? []));
 
     (props.permissions ?? []).forEach((permission, index) => {
       // A policy of its own per statement, so its reason justifies its wildcards and nothing else.

@@ -71,6 +71,8 @@ export class Ingress extends Construct {
 
     props.jobTable.grantReadWriteData(this.function);
     grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject', 's3:PutObject']);
+    // Accepted manifests are deleted: they may hold inline credentials in clear.
+    grantStagedObjects(this.function.role, props.stagingBucket, ['s3:DeleteObject'], `${stagingPrefixes.drop}*`);
     // Sealing takes a data key per destination; the ingress never encrypts with the key itself,
     // never unseals, and reads no secret.
     props.sealingKey.grant(this.function, 'kms:GenerateDataKey');

@@ -28,14 +28,14 @@ export function grantSecretsUnder(role: iam.IRole, prefix: string, actions: read
 }
 
 /**
- * Lets `role` apply `objectActions` to any object of `bucket`, and list it (so a missing object
- * reads as 404, not 403).
+ * Lets `role` apply `objectActions` to the objects of `bucket` whose keys match `keys` (any by
+ * default), and list it (so a missing object reads as 404, not 403).
  */
-export function grantStagedObjects(role: iam.IRole, bucket: s3.IBucket, objectActions: readonly string[]): void {
+export function grantStagedObjects(role: iam.IRole, bucket: s3.IBucket, objectActions: readonly string[], keys = '*'): void {
   role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['s3:ListBucket'], resources: [bucket.bucketArn] }));
   grantWithWildcards(
     role,
-    new iam.PolicyStatement({ actions: [...objectActions], resources: [bucket.arnForObjects('*')] }),
+    new iam.PolicyStatement({ actions: [...objectActions], resources: [bucket.arnForObjects(keys)] }),
     'Staged files have any key, chosen by the systems that drop them; the grant covers this one bucket.',
   );
 }

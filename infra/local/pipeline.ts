@@ -24,6 +24,11 @@ export interface LocalPipelineOptions {
   readonly retryBaseSeconds?: number;
   /** Invocations per destination queue running at once. @default 4 */
   readonly concurrency?: number;
+  /**
+   * Staging-bucket prefixes a request may name as its `{ bucket, key }` source.
+   * @default ['samples/'] - where `npm start` puts its sample file
+   */
+  readonly stagingSourcePrefixes?: readonly string[];
   /** Reports failures of the pipeline's own plumbing (not of deliveries, which jobs record). */
   readonly onError?: (error: unknown) => void;
   /**
@@ -148,6 +153,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       secretStore: { kind: 'file', path: secretsFile },
       awsEndpoints: { s3: s3.endpoint, sqs: sqsEndpoint, dynamodb: dynamodbEndpoint },
       allowPrivateNetworks: true,
+      stagingSourcePrefixes: options.stagingSourcePrefixes ?? ['samples/'],
       maxAttempts,
       ...(options.retryBaseSeconds === undefined ? {} : { retryBaseSeconds: options.retryBaseSeconds }),
     } as const;

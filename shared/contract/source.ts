@@ -1,12 +1,15 @@
 import { z } from 'zod';
-import { alsoWithFieldErrors, httpUrl } from './fields.ts';
+import { stagingSuffixes } from '../config.ts';
+import { alsoWithFieldErrors, filePath, httpUrl } from './fields.ts';
 
 const fileName = z
   .string()
   .min(1)
   .max(255)
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^/\\\u0000-\u001f]+$/, 'must be a file name without slashes or control characters');
+  .regex(/^[^/\\\u0000-\u001f\u007f]+$/, 'must be a file name without slashes or control characters')
+  .refine((name) => name !== '.' && name !== '..', "must be a file name, not '.' or '..'")
+  .refine((name) => name.isWellFormed(), 'must be valid Unicode (no unpaired surrogates)');
 
 /**
  * Where the file comes from: an HTTP(S) URL, an object in a bucket the service may read, or
@@ -16,7 +19,11 @@ export const sourceSchema = z
   .strictObject({
     url: httpUrl.optional().describe('HTTPS URL of the file.'),
     bucket: z.string().min(1).optional().describe('Bucket holding the file.'),
-    key: z.string().min(1).optional().describe('Key of the file in the bucket.'),
+    key: filePath(1024)
+      .refine((key) => !key.endsWith('/'), 'must name a file, not a folder')
+      .refine((key) => !Object.values(stagingSuffixes).some((suffix) => key.endsWith(suffix)), 'must not name a manifest or a job note')
+      .optional()
+      .describe('Key of the file in the bucket.'),
     presigned: z
       .strictObject({
         filename: fileName.describe('Name of the file to be uploaded.'),

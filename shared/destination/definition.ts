@@ -77,6 +77,12 @@ export interface DestinationDefinition<Schema extends z.ZodObject = z.ZodObject>
    * and private networks in the deployed stack.
    */
   readonly endpointsOf: (destination: z.output<Schema>) => readonly DestinationEndpoint[];
+  /**
+   * The bucket the destination writes into, when it writes into a bucket store (S3): the ingress
+   * refuses the service's own staging bucket there.
+   * @default - none
+   */
+  readonly bucketOf?: (destination: z.output<Schema>) => { readonly field: string; readonly bucket: string };
   readonly lambda: DestinationLambdaSettings;
   /** @default - none: upload and classify only */
   readonly capabilities?: DestinationCapabilities;

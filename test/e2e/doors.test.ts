@@ -1,4 +1,4 @@
-import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { GetObjectCommand, HeadObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { ReceiveMessageCommand, SendMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -56,7 +56,7 @@ function destination(filename: string) {
 
 beforeAll(async () => {
   state = await mkdtemp(join(tmpdir(), 'ud-doors-'));
-  pipeline = await startLocalPipeline({ stateDirectory: state, maxAttempts: 2, retryBaseSeconds: 1 });
+  pipeline = await startLocalPipeline({ stateDirectory: state, maxAttempts: 2, retryBaseSeconds: 1, stagingSourcePrefixes: ['inbox/'] });
   const credentials = { accessKeyId: pipeline.s3.accessKeyId, secretAccessKey: pipeline.s3.secretAccessKey };
   s3 = new S3Client({ region: 'us-east-1', endpoint: pipeline.s3.endpoint, forcePathStyle: true, credentials });
   sqs = new SQSClient({ region: 'us-east-1', endpoint: pipeline.sqsEndpoint, credentials });
@@ -68,6 +68,15 @@ afterAll(async () => {
   await pipeline.close();
   await rm(state, { recursive: true, force: true });
 });
+
+async function exists(key: string): Promise<boolean> {
+  try {
+    await s3.send(new HeadObjectCommand({ Bucket: staging, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 describe('the S3 door', () => {
   it('delivers a file dropped with its manifest, whichever lands first, and notes the job beside it', async () => {
@@ -88,6 +97,35 @@ describe('the S3 door', () => {
     expect((await settled(note.token)).state).toBe('succeeded');
     const puts = pipeline.s3.requests.filter((entry) => entry.method === 'PUT' && entry.path === '/deliveries/dropped/clip.mp4');
     expect(puts).toHaveLength(1);
+  });
+
+  it('deletes an accepted manifest, whose inline credentials must not stay in clear', async () => {
+    const manifest = {
+      upload: {
+        destination: {
+          type: 's3',
+          bucket: pipeline.deliveryBucket,
+          filename: 'dropped/inline.mp4',
+          endpoint: pipeline.s3.endpoint,
+          aws_access_key_id: pipeline.s3.accessKeyId,
+          aws_secret_access_key: pipeline.s3.secretAccessKey,
+        },
+      },
+    };
+    await s3.send(new PutObjectCommand({ Bucket: staging, Key: 'drop/inline.mp4', Body: bytes }));
+    await s3.send(new PutObjectCommand({ Bucket: staging, Key: 'drop/inline.mp4.upload.json', Body: JSON.stringify(manifest) }));
+
+    expect(sha256(await delivered('dropped/inline.mp4'))).toBe(sha256(bytes));
+    await waitFor(async () => ((await exists('drop/inline.mp4.upload.json')) ? undefined : true), 10_000, 'the manifest to go');
+  });
+
+  it('rejects a manifest larger than a request may be, without reading it', async () => {
+    await s3.send(new PutObjectCommand({ Bucket: staging, Key: 'drop/huge.mp4', Body: bytes }));
+    await s3.send(new PutObjectCommand({ Bucket: staging, Key: 'drop/huge.mp4.upload.json', Body: `{"pad":"${'x'.repeat(70_000)}"}` }));
+
+    const note = await jobNote('drop/huge.mp4');
+    expect(note.state).toBe('rejected');
+    expect(note.errors[0].message).toContain('the manifest must be at most 65536 bytes');
   });
 
   it('records a rejected job, with the reason, for a bad manifest', async () => {

@@ -57,7 +57,7 @@ function s3Destination(fields: Record<string, unknown>) {
 
 beforeAll(async () => {
   state = await mkdtemp(join(tmpdir(), 'ud-pipeline-'));
-  pipeline = await startLocalPipeline({ stateDirectory: state, maxAttempts: 2, retryBaseSeconds: 1 });
+  pipeline = await startLocalPipeline({ stateDirectory: state, maxAttempts: 2, retryBaseSeconds: 1, stagingSourcePrefixes: ['renders/'] });
   s3 = new S3Client({
     region: 'us-east-1',
     endpoint: pipeline.s3.endpoint,
@@ -153,6 +153,29 @@ describe('the local pipeline, from POST to object', () => {
         'upload.destination.metadata.bad key',
       ].sort(),
     );
+    expect(pipeline.s3.requests.length).toBe(before);
+  });
+
+  it.each([
+    ['a staging key outside the allowed prefixes', () => ({ source: { bucket: resourceNames.stagingBucket, key: 'drop/other-team/clip.mp4' } }), 'source.key'],
+    ['a manifest as the source', () => ({ source: { bucket: resourceNames.stagingBucket, key: 'renders/clip.mp4.upload.json' } }), 'source.key'],
+    ['a staging key that climbs out', () => ({ source: { bucket: resourceNames.stagingBucket, key: 'renders/../drop/clip.mp4' } }), 'source.key'],
+    [
+      'the staging bucket as the destination',
+      () => ({ upload: { destination: s3Destination({ bucket: resourceNames.stagingBucket, filename: 'drop/evil.mp4' }) } }),
+      'upload.destination.bucket',
+    ],
+  ])('refuses %s with a 400 naming the field, uploading nothing', async (_case, change, path) => {
+    const before = pipeline.s3.requests.length;
+
+    const answer = await post({
+      source: { bucket: resourceNames.stagingBucket, key: 'renders/final cut.mp4' },
+      upload: { destination: s3Destination({ filename: 'never.mp4' }) },
+      ...change(),
+    });
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors.map((error: { path: string }) => error.path)).toEqual([path]);
     expect(pipeline.s3.requests.length).toBe(before);
   });
 

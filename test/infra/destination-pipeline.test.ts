@@ -177,6 +177,38 @@ describe('Construct: DestinationPipeline', () => {
   });
 });
 
+describe('Bucket-policy mode confined to customers\' buckets', () => {
+  function denials(stack: SynthesizedStack['stack'], template: SynthesizedStack['template']) {
+    return destinations.map((definition) => {
+      const pipeline = stack.node.findChild(`Destination-${definition.type}`) as DestinationPipeline;
+      return statementsOfRole(template, logicalId(pipeline.function.role)).filter(
+        (statement) => statement.Effect === 'Deny' && [statement.Action].flat().includes('s3:PutObject'),
+      );
+    });
+  }
+
+  it("denies every destination function writes into its own account's buckets", () => {
+    for (const statements of denials(deployed.stack, deployed.template)) {
+      expect(statements).toEqual([
+        expect.objectContaining({ Resource: '*', Condition: { StringEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } } }),
+      ]);
+    }
+  });
+
+  it('lets the buckets an operator lists be written, and no other of the account', () => {
+    const { stack, template } = synthesizeStack({ ownAccountBuckets: ['our-public-renders'] });
+
+    for (const statements of denials(stack, template)) {
+      expect(statements).toEqual([
+        expect.objectContaining({
+          NotResource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::our-public-renders/*']] },
+          Condition: { StringEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } },
+        }),
+      ]);
+    }
+  });
+});
+
 describe('Stack props: per-destination settings', () => {
   it('overrides a destination concurrency and the attempts before dead-lettering', () => {
     // Prepare

@@ -20,6 +20,7 @@ describe('Service settings', () => {
       awsEndpoints: { s3: 'http://127.0.0.1:1', sqs: 'http://127.0.0.1:2', dynamodb: 'http://127.0.0.1:3' },
       allowPrivateNetworks: true,
       allowedSourceHosts: ['a.example', 'b.example'],
+      stagingSourcePrefixes: ['renders/', 'exports/'],
       maxAttempts: 2,
       retryBaseSeconds: 1,
       retentionDays: 7,

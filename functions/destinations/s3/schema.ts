@@ -191,6 +191,7 @@ export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = 
     ...(destination.endpoint ? [{ field: 'endpoint', address: destination.endpoint }] : []),
     ...(destination.s3host ? [{ field: 's3host', address: destination.s3host }] : []),
   ],
+  bucketOf: (destination) => ({ field: 'bucket', bucket: destination.bucket }),
   lambda: { memoryMb: 512, timeoutSeconds: 900, maxConcurrency: 50 },
   capabilities: {
     // The multipart upload id: useless without the destination's credentials, so kept in clear.

@@ -37,7 +37,7 @@ const deliveriesAt = (clients: number): number => Math.max(100, clients * 10);
  */
 export async function measurePipeline(log: (line: string) => void): Promise<PipelineResult> {
   const state = await mkdtemp(join(tmpdir(), 'ud-bench-pipeline-'));
-  const pipeline = await startLocalPipeline({ stateDirectory: state, onError: (error) => log(`pipeline: ${String(error)}`) });
+  const pipeline = await startLocalPipeline({ stateDirectory: state, stagingSourcePrefixes: ['bench/'], onError: (error) => log(`pipeline: ${String(error)}`) });
   const s3 = new S3Client({
     region: 'us-east-1',
     endpoint: pipeline.s3.endpoint,
