@@ -49,6 +49,12 @@ export interface UploadDestinationsStackProps extends StackProps {
    */
   readonly ownAccountBuckets?: readonly string[];
   /**
+   * Hosts stored credentials may be sent to beyond those each destination trusts with them (AWS's
+   * own for S3 keys): an S3-compatible store's hosts, e.g. `*.r2.cloudflarestorage.com`.
+   * @default - none
+   */
+  readonly credentialHosts?: readonly string[];
+  /**
    * An SNS topic (that you own) for the dead-letter alarms.
    * @default - the alarms notify nobody; they show in the CloudWatch console
    */
@@ -118,6 +124,7 @@ export class UploadDestinationsStack extends Stack {
       secretPrefix: resourceNames.secretPrefix,
       allowedSourceHosts: props.allowedSourceHosts ?? [],
       stagingSourcePrefixes: props.stagingSourcePrefixes ?? [],
+      credentialHosts: props.credentialHosts ?? [],
       maxAttempts,
       retentionDays,
     };
@@ -216,8 +223,8 @@ function contextList(node: Node, name: string): string[] | undefined {
 
 /**
  * The stack props an operator sets as context: `retentionDays`, `maxAttempts`, `concurrency`
- * (JSON map, e.g. `{"youtube":2}`), the comma lists `allowedSourceHosts`, `stagingSourcePrefixes`
- * and `ownAccountBuckets`, and `alarmTopicArn`.
+ * (JSON map, e.g. `{"youtube":2}`), the comma lists `allowedSourceHosts`, `stagingSourcePrefixes`,
+ * `ownAccountBuckets` and `credentialHosts`, and `alarmTopicArn`.
  */
 export function stackPropsFromContext(node: Node): UploadDestinationsStackProps {
   const alarmTopicArn: unknown = node.tryGetContext('alarmTopicArn');
@@ -228,6 +235,7 @@ export function stackPropsFromContext(node: Node): UploadDestinationsStackProps 
     allowedSourceHosts: contextList(node, 'allowedSourceHosts'),
     stagingSourcePrefixes: contextList(node, 'stagingSourcePrefixes'),
     ownAccountBuckets: contextList(node, 'ownAccountBuckets'),
+    credentialHosts: contextList(node, 'credentialHosts'),
     alarmTopicArn: alarmTopicArn === undefined ? undefined : String(alarmTopicArn),
   };
 }

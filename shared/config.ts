@@ -61,6 +61,8 @@ export interface ServiceConfig {
    * objects aside); empty means none: files reach the service through the presigned and drop doors.
    */
   readonly stagingSourcePrefixes: readonly string[];
+  /** Hosts stored credentials may be sent to beyond those each destination trusts (`hostMatches` patterns). */
+  readonly credentialHosts: readonly string[];
   /** Where inline secrets are sealed: a KMS key in AWS, a key file locally. */
   readonly sealer: { readonly kind: 'kms'; readonly keyId: string } | { readonly kind: 'local'; readonly keyFile: string };
   /** Where stored secrets are read: Secrets Manager in AWS, a JSON file locally. */
@@ -89,6 +91,7 @@ const names = {
   allowPrivateNetworks: 'UD_ALLOW_PRIVATE_NETWORKS',
   allowedSourceHosts: 'UD_ALLOWED_SOURCE_HOSTS',
   stagingSourcePrefixes: 'UD_STAGING_SOURCE_PREFIXES',
+  credentialHosts: 'UD_CREDENTIAL_HOSTS',
   kmsKeyId: 'UD_KMS_KEY_ID',
   localKeyFile: 'UD_LOCAL_KEY_FILE',
   secretsFile: 'UD_SECRETS_FILE',
@@ -110,6 +113,7 @@ export function serviceEnvironment(settings: ServiceSettings, encodeJson: (value
     [names.secretPrefix]: settings.secretPrefix,
     [names.allowedSourceHosts]: (settings.allowedSourceHosts ?? []).join(','),
     [names.stagingSourcePrefixes]: (settings.stagingSourcePrefixes ?? []).join(','),
+    [names.credentialHosts]: (settings.credentialHosts ?? []).join(','),
     [names.maxAttempts]: String(settings.maxAttempts ?? serviceDefaults.maxAttempts),
     [names.retryBaseSeconds]: String(settings.retryBaseSeconds ?? serviceDefaults.retryBaseSeconds),
     [names.retentionDays]: String(settings.retentionDays ?? serviceDefaults.retentionDays),
@@ -164,6 +168,7 @@ export function readConfig(environment: Environment = process.env): ServiceConfi
     allowPrivateNetworks: environment[names.allowPrivateNetworks] === 'true',
     allowedSourceHosts: list(environment[names.allowedSourceHosts]),
     stagingSourcePrefixes: list(environment[names.stagingSourcePrefixes]),
+    credentialHosts: list(environment[names.credentialHosts]),
     sealer: keyId ? { kind: 'kms', keyId } : { kind: 'local', keyFile: required(environment, names.localKeyFile) },
     secretStore: secretsFile ? { kind: 'file', path: secretsFile } : { kind: 'secrets-manager' },
     maxAttempts: positiveInteger(environment, names.maxAttempts, serviceDefaults.maxAttempts),

@@ -154,6 +154,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       awsEndpoints: { s3: s3.endpoint, sqs: sqsEndpoint, dynamodb: dynamodbEndpoint },
       allowPrivateNetworks: true,
       stagingSourcePrefixes: options.stagingSourcePrefixes ?? ['samples/'],
+      // The embedded servers' keys are stored secrets sent to loopback.
+      credentialHosts: ['127.0.0.1', 'localhost'],
       maxAttempts,
       ...(options.retryBaseSeconds === undefined ? {} : { retryBaseSeconds: options.retryBaseSeconds }),
     } as const;

@@ -11,7 +11,8 @@ import { describeError, PermanentError, TransientError, ValidationError, WaitErr
 import type { Claim, JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
 import { isFinal, type DeliveredFile, type StoredResume } from '../jobs/records.ts';
-import { namesPrivateNetwork } from '../net/address-policy.ts';
+import { hostOf, namesPrivateNetwork } from '../net/address-policy.ts';
+import { hostMatches } from '../net/host-patterns.ts';
 import { redactText } from '../net/redact.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
 import type { EnvelopeSealer } from '../secrets/sealer.ts';
@@ -41,6 +42,8 @@ export interface DeliveryDependencies {
   readonly retryBaseSeconds: number;
   /** How long one attempt holds its destination before another may take over. */
   readonly leaseSeconds: number;
+  /** Hosts stored credentials may be sent to beyond those each destination trusts. @default none */
+  readonly credentialHosts?: readonly string[];
   /** How often a running upload's progress (`bytes_sent`) is written. @default 5 */
   readonly progressSeconds?: number;
   readonly log: Logger;
@@ -110,6 +113,24 @@ function checkEndpoints(definition: DestinationDefinition, destination: Record<s
   for (const { field, address } of definition.endpointsOf(destination)) {
     if (namesPrivateNetwork(address)) {
       throw new PermanentError(`${field}: '${address}' is on a private network`, { code: 'EndpointNotAllowed' });
+    }
+  }
+}
+
+/**
+ * Stored credentials go only where they are meant for: the hosts the destination trusts with them
+ * (AWS's for S3 keys) and those the operator allows. A request cannot point a stored secret at a
+ * host of its choosing and read the signed request there.
+ */
+function checkCredentialHosts(definition: DestinationDefinition, destination: Record<string, unknown>, operatorHosts: readonly string[]): void {
+  if (typeof destination.credentials !== 'string' || definition.credentialHosts === undefined) return;
+  const trusted = [...definition.credentialHosts, ...operatorHosts];
+  for (const { field, address } of definition.endpointsOf(destination)) {
+    if (!hostMatches(hostOf(address), trusted)) {
+      throw new PermanentError(
+        `${field}: stored credentials are sent only to ${trusted.join(', ')}; give the credentials inline, or ask the operator to allow this host (credentialHosts)`,
+        { code: 'CredentialHostNotAllowed' },
+      );
     }
   }
 }
@@ -235,6 +256,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
       throw error;
     }
     checkEndpoints(definition, destination as Record<string, unknown>, dependencies.network);
+    checkCredentialHosts(definition, destination as Record<string, unknown>, dependencies.credentialHosts ?? []);
     const from = await openableSource(message, dependencies.sealer);
     const opened = await dependencies.sources.open(from, message.extension, signal);
     source = new SourceReader(opened, {

@@ -78,6 +78,13 @@ export interface DestinationDefinition<Schema extends z.ZodObject = z.ZodObject>
    */
   readonly endpointsOf: (destination: z.output<Schema>) => readonly DestinationEndpoint[];
   /**
+   * Hosts the destination's stored credentials (a `credentials` reference) may be sent to, as
+   * `hostMatches` patterns; an operator may allow more (`credentialHosts`). Inline credentials
+   * go wherever their caller says.
+   * @default - any host
+   */
+  readonly credentialHosts?: readonly string[];
+  /**
    * The bucket the destination writes into, when it writes into a bucket store (S3): the ingress
    * refuses the service's own staging bucket there.
    * @default - none

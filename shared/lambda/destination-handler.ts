@@ -67,6 +67,7 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
       sources: new SourceOpener(stagingS3Client(config), network, config),
       callbacks: { signingKey: callbackSigningKey(secrets) },
       network,
+      credentialHosts: config.credentialHosts,
       maxAttempts: config.maxAttempts,
       retryBaseSeconds: config.retryBaseSeconds,
       leaseSeconds: definition.lambda.timeoutSeconds,

@@ -5,6 +5,7 @@ import type { OpenableSource } from '../contract/source.ts';
 import { classifyGeneric } from '../delivery/classify.ts';
 import { PermanentError } from '../errors.ts';
 import { hostOf } from '../net/address-policy.ts';
+import { hostMatches } from '../net/host-patterns.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { redactUrl } from '../net/redact.ts';
 import { isRedirectAllowed } from '../net/redirects.ts';
@@ -92,7 +93,7 @@ export class SourceOpener {
   private checkHost(url: string): void {
     const host = hostOf(url).toLowerCase();
     const { allowedSourceHosts } = this.policy;
-    if (allowedSourceHosts.length > 0 && !allowedSourceHosts.includes(host)) {
+    if (allowedSourceHosts.length > 0 && !hostMatches(host, allowedSourceHosts)) {
       throw new PermanentError(`source.url: host '${host}' is not among the allowed source hosts`, { code: 'SourceHostNotAllowed' });
     }
   }

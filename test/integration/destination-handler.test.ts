@@ -148,6 +148,7 @@ beforeAll(async () => {
     sources: new SourceOpener(client, localNetwork, { allowedSourceHosts: [] }),
     callbacks: { signingKey: async () => 'key' },
     network: localNetwork,
+    credentialHosts: ['127.0.0.1'],
     maxAttempts: 2,
     retryBaseSeconds: 1,
     leaseSeconds: 60,
@@ -211,6 +212,17 @@ describe('Function: destinationHandler (S3)', () => {
     expect(record).toMatchObject({ state: 'failed', error: { code: 'InvalidSecret', retryable: false } });
     expect(record?.error?.message).toContain("holds password, which s3 does not take as a secret");
     expect(record?.error?.message).not.toContain('S3RVER');
+  });
+
+  it('refuses to send stored credentials to a host neither the destination nor the operator trusts with them', async () => {
+    const strict = destinationHandler(s3Module, { dependencies: { ...dependencies, credentialHosts: [] }, sqs });
+    const message = await queuedDelivery(destination('elsewhere.bin'));
+
+    const answer = await strict(await event([message]), context());
+
+    expect(answer.batchItemFailures).toEqual([]);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'failed', error: { code: 'CredentialHostNotAllowed', retryable: false } });
+    expect(putsTo('elsewhere.bin')).toEqual([]);
   });
 
   it('marks a transient failure on the last attempt failed and dead-letters it; a redrive delivers it', async () => {

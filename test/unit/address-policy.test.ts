@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hostMatches } from '../../shared/net/host-patterns.ts';
 import { classifyGeneric } from '../../shared/delivery/classify.ts';
 import { PermanentError } from '../../shared/errors.ts';
 import { addressRefusal, hostOf, hostRefusal, isAllowedAddress, namesPrivateNetwork } from '../../shared/net/address-policy.ts';
@@ -233,5 +234,20 @@ describe('Classifying a refused connection', () => {
     expect(error.message).toBe(
       "fetch failed: connection to 'rebind.test' (resolved to 127.0.0.1) refused: in 127.0.0.0/8 (loopback); the service connects to public addresses only",
     );
+  });
+});
+
+describe('Function: hostMatches', () => {
+  it.each([
+    ['s3.eu-west-1.amazonaws.com', ['*.amazonaws.com'], true],
+    ['S3.EU-WEST-1.AMAZONAWS.COM.', ['*.amazonaws.com'], true],
+    ['amazonaws.com', ['*.amazonaws.com'], false],
+    ['evilamazonaws.com', ['*.amazonaws.com'], false],
+    ['amazonaws.com.evil.example', ['*.amazonaws.com'], false],
+    ['renders.example.com', ['renders.example.com'], true],
+    ['cdn.renders.example.com', ['renders.example.com'], false],
+    ['127.0.0.1', ['127.0.0.1', 'localhost'], true],
+  ])('%s against %j: %s', (host, patterns, expected) => {
+    expect(hostMatches(host, patterns)).toBe(expected);
   });
 });

@@ -21,6 +21,7 @@ describe('Service settings', () => {
       allowPrivateNetworks: true,
       allowedSourceHosts: ['a.example', 'b.example'],
       stagingSourcePrefixes: ['renders/', 'exports/'],
+      credentialHosts: ['*.r2.cloudflarestorage.com'],
       maxAttempts: 2,
       retryBaseSeconds: 1,
       retentionDays: 7,

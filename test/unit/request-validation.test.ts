@@ -99,6 +99,8 @@ describe('the upload request contract', () => {
     ['a filename with a line break', request({ filename: 'a\nb' }), { 'upload.destination.filename': 'must not contain control characters' }],
     ['a source URL with a password', { ...request({}), source: { url: 'https://user:hunter2@renders.example.com/a.mp4' } }, { 'source.url': expect.stringContaining('must not carry a user name or password') }],
     ['a callback URL with a user name', request({}, { callback_url: 'https://hook@example.com/x' }), { callback_url: expect.stringContaining('must not carry a user name or password') }],
+    ['the service identity against a non-AWS store', request({ aws_access_key_id: undefined, aws_secret_access_key: undefined, aws_use_policy: true, endpoint: 'https://minio.example.com' }), { 'upload.destination.endpoint': expect.stringContaining('signs requests for AWS only') }],
+    ['the service identity against a non-AWS s3host', request({ aws_access_key_id: undefined, aws_secret_access_key: undefined, aws_use_policy: true, s3host: 'attacker.example:443' }), { 'upload.destination.s3host': expect.stringContaining('must be an AWS S3 host') }],
     ['a filename that climbs out', request({ filename: 'renders/../../etc/passwd' }), { 'upload.destination.filename': "must not contain '..' or empty segments ('a//b')" }],
     ['a filename with an unpaired surrogate', request({ filename: 'clip\ud800.mp4' }), { 'upload.destination.filename': 'must be valid Unicode (no unpaired surrogates)' }],
     ['a content type beyond ASCII', request({ contenttype: 'video/mp4; name=€' }), { 'upload.destination.contenttype': expect.stringContaining('must be printable ASCII') }],

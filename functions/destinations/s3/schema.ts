@@ -4,6 +4,7 @@ import {
   credentialsReference,
   filePath,
   headerValue,
+  hostMatches,
   httpUrl,
   metadataMap,
   notSecret,
@@ -137,6 +138,12 @@ const s3DestinationObject = z.strictObject({
 
 export type S3DestinationFields = z.output<typeof s3DestinationObject>;
 
+/** `s3.eu-central-1.amazonaws.com`, with or without scheme and port. */
+function isAwsHost(s3host: string): boolean {
+  const host = URL.parse(/^https?:\/\//.test(s3host) ? s3host : `https://${s3host}`)?.hostname ?? '';
+  return hostMatches(host, ['*.amazonaws.com', '*.amazonaws.com.cn']);
+}
+
 /** Rules between fields, each reported on the field a user has to change. */
 function checkFieldCombinations(destination: S3DestinationFields, context: z.RefinementCtx): void {
   const issue = (path: string, message: string): void => {
@@ -153,6 +160,12 @@ function checkFieldCombinations(destination: S3DestinationFields, context: z.Ref
   }
   if (destination.aws_use_policy && (hasKeys || destination.credentials !== undefined)) {
     issue('aws_use_policy', 'cannot be combined with access keys or a credentials reference');
+  }
+  if (destination.aws_use_policy && destination.endpoint !== undefined) {
+    issue('endpoint', "cannot be combined with aws_use_policy: the service's own identity signs requests for AWS only");
+  }
+  if (destination.aws_use_policy && destination.s3host !== undefined && !isAwsHost(destination.s3host)) {
+    issue('s3host', "must be an AWS S3 host (…amazonaws.com) with aws_use_policy: the service's own identity signs requests for AWS only");
   }
   if (!destination.aws_use_policy && !hasKeys && destination.credentials === undefined) {
     issue(
@@ -192,6 +205,8 @@ export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = 
     ...(destination.s3host ? [{ field: 's3host', address: destination.s3host }] : []),
   ],
   bucketOf: (destination) => ({ field: 'bucket', bucket: destination.bucket }),
+  // Stored keys are AWS keys unless the operator allows an S3-compatible store's hosts.
+  credentialHosts: ['*.amazonaws.com', '*.amazonaws.com.cn'],
   lambda: { memoryMb: 512, timeoutSeconds: 900, maxConcurrency: 50 },
   capabilities: {
     // The multipart upload id: useless without the destination's credentials, so kept in clear.
