@@ -19,7 +19,7 @@ async function refusal(request: unknown): Promise<Record<string, string>> {
   return Object.fromEntries((error as ValidationError).fields.map((field) => [field.path, field.message]));
 }
 
-const destination = { type: 's3', bucket: 'my-videos', filename: 'a.mp4', aws_use_policy: true };
+const destination = { type: 's3', bucket: 'my-videos', filename: 'a.mp4', credentials: 'team-s3' };
 
 describe('the deployed ingress', () => {
   it('refuses sources, callbacks and endpoints on loopback and private networks, naming each field', async () => {

@@ -3,7 +3,7 @@ import { objectUrl, s3Addressing } from '../../functions/destinations/s3/endpoin
 import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 
 function destination(fields: Record<string, unknown>) {
-  return s3DestinationSchema.parse({ type: 's3', bucket: 'my-videos', filename: 'a.mp4', aws_use_policy: true, ...fields });
+  return s3DestinationSchema.parse({ type: 's3', bucket: 'my-videos', filename: 'a.mp4', credentials: 'team-s3', ...fields });
 }
 
 describe('S3 addressing and object URLs', () => {

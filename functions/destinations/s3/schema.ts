@@ -138,10 +138,17 @@ const s3DestinationObject = z.strictObject({
 
 export type S3DestinationFields = z.output<typeof s3DestinationObject>;
 
-/** `s3.eu-central-1.amazonaws.com`, with or without scheme and port. */
-function isAwsHost(s3host: string): boolean {
-  const host = URL.parse(/^https?:\/\//.test(s3host) ? s3host : `https://${s3host}`)?.hostname ?? '';
-  return hostMatches(host, ['*.amazonaws.com', '*.amazonaws.com.cn']);
+/** AWS's own S3 hosts. */
+const awsHosts = ['*.amazonaws.com', '*.amazonaws.com.cn'];
+
+/**
+ * Whether the service's own identity may sign requests to `address` (an endpoint URL or an
+ * `s3host`): AWS's hosts, and loopback for the local runtime's store (the deployed service never
+ * connects to loopback).
+ */
+function signsForServiceIdentity(address: string): boolean {
+  const host = URL.parse(/^https?:\/\//.test(address) ? address : `https://${address}`)?.hostname ?? '';
+  return hostMatches(host, [...awsHosts, '127.0.0.1', 'localhost']);
 }
 
 /** Rules between fields, each reported on the field a user has to change. */
@@ -161,11 +168,11 @@ function checkFieldCombinations(destination: S3DestinationFields, context: z.Ref
   if (destination.aws_use_policy && (hasKeys || destination.credentials !== undefined)) {
     issue('aws_use_policy', 'cannot be combined with access keys or a credentials reference');
   }
-  if (destination.aws_use_policy && destination.endpoint !== undefined) {
-    issue('endpoint', "cannot be combined with aws_use_policy: the service's own identity signs requests for AWS only");
-  }
-  if (destination.aws_use_policy && destination.s3host !== undefined && !isAwsHost(destination.s3host)) {
-    issue('s3host', "must be an AWS S3 host (…amazonaws.com) with aws_use_policy: the service's own identity signs requests for AWS only");
+  for (const field of ['endpoint', 's3host'] as const) {
+    const address = destination[field];
+    if (destination.aws_use_policy && address !== undefined && !signsForServiceIdentity(address)) {
+      issue(field, "must be an AWS S3 host (…amazonaws.com) with aws_use_policy: the service's own identity signs requests for AWS only");
+    }
   }
   if (!destination.aws_use_policy && !hasKeys && destination.credentials === undefined) {
     issue(
@@ -206,7 +213,7 @@ export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = 
   ],
   bucketOf: (destination) => ({ field: 'bucket', bucket: destination.bucket }),
   // Stored keys are AWS keys unless the operator allows an S3-compatible store's hosts.
-  credentialHosts: ['*.amazonaws.com', '*.amazonaws.com.cn'],
+  credentialHosts: awsHosts,
   lambda: { memoryMb: 512, timeoutSeconds: 900, maxConcurrency: 50 },
   capabilities: {
     // The multipart upload id: useless without the destination's credentials, so kept in clear.
