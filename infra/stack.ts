@@ -55,6 +55,16 @@ export interface UploadDestinationsStackProps extends StackProps {
    */
   readonly credentialHosts?: readonly string[];
   /**
+   * The largest source the service reads, in bytes; larger ones fail before a byte is sent.
+   * @default serviceDefaults.maxSourceBytes (50 GiB)
+   */
+  readonly maxSourceBytes?: number;
+  /**
+   * Concurrency reserved for (and capped at) the ingress function.
+   * @default 100
+   */
+  readonly ingressConcurrency?: number;
+  /**
    * An SNS topic (that you own) for the dead-letter alarms.
    * @default - the alarms notify nobody; they show in the CloudWatch console
    */
@@ -64,6 +74,8 @@ export interface UploadDestinationsStackProps extends StackProps {
 function validate(props: UploadDestinationsStackProps): void {
   requireIntegerInRange('UploadDestinationsStack', 'retentionDays', props.retentionDays ?? serviceDefaults.retentionDays, 1, 36_500);
   requireIntegerInRange('UploadDestinationsStack', 'maxAttempts', props.maxAttempts ?? serviceDefaults.maxAttempts, 1, 1000);
+  requireIntegerInRange('UploadDestinationsStack', 'maxSourceBytes', props.maxSourceBytes ?? serviceDefaults.maxSourceBytes, 1, Number.MAX_SAFE_INTEGER);
+  requireIntegerInRange('UploadDestinationsStack', 'ingressConcurrency', props.ingressConcurrency ?? 100, 1, 10_000);
   for (const type of Object.keys(props.concurrency ?? {})) {
     if (!destinationTypes.includes(type as (typeof destinationTypes)[number])) {
       throw new Error(`UploadDestinationsStack: concurrency names unknown destination type '${type}'; known: ${destinationTypes.join(', ')}`);
@@ -125,6 +137,7 @@ export class UploadDestinationsStack extends Stack {
       allowedSourceHosts: props.allowedSourceHosts ?? [],
       stagingSourcePrefixes: props.stagingSourcePrefixes ?? [],
       credentialHosts: props.credentialHosts ?? [],
+      ...(props.maxSourceBytes === undefined ? {} : { maxSourceBytes: props.maxSourceBytes }),
       maxAttempts,
       retentionDays,
     };
@@ -159,6 +172,7 @@ export class UploadDestinationsStack extends Stack {
       sealingKey,
       destinationQueues: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.queue])),
       maxReceiveCount: maxAttempts,
+      ...(props.ingressConcurrency === undefined ? {} : { reservedConcurrency: props.ingressConcurrency }),
       environment: (queueUrls) => serviceEnvironment({ ...settings, queueUrls }, (value) => this.toJsonString(value)),
       alarmTopic,
     });
@@ -236,6 +250,8 @@ export function stackPropsFromContext(node: Node): UploadDestinationsStackProps 
     stagingSourcePrefixes: contextList(node, 'stagingSourcePrefixes'),
     ownAccountBuckets: contextList(node, 'ownAccountBuckets'),
     credentialHosts: contextList(node, 'credentialHosts'),
+    maxSourceBytes: contextInteger(node, 'maxSourceBytes'),
+    ingressConcurrency: contextInteger(node, 'ingressConcurrency'),
     alarmTopicArn: alarmTopicArn === undefined ? undefined : String(alarmTopicArn),
   };
 }

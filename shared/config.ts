@@ -19,6 +19,13 @@ export const serviceDefaults = {
   ingressTimeoutSeconds: 29,
   /** How long `async: false` waits for the delivery, leaving time to answer within the gateway's limit. */
   syncWaitSeconds: 25,
+  /** The largest source the service reads (50 GiB); larger ones fail before a byte is sent. */
+  maxSourceBytes: 50 * 1024 ** 3,
+  /**
+   * How long one delivery may take from its first attempt, waits and retries included (7 days):
+   * then it fails for good, so no job costs attempts and waits without end.
+   */
+  maxDeliverySeconds: 7 * 86_400,
 } as const;
 
 /** Staging-bucket prefixes the ingress acts on: presigned uploads, and files dropped with a manifest. */
@@ -72,6 +79,8 @@ export interface ServiceConfig {
   readonly retentionDays: number;
   readonly presignedUrlSeconds: number;
   readonly syncWaitSeconds: number;
+  readonly maxSourceBytes: number;
+  readonly maxDeliverySeconds: number;
 }
 
 /** What a deployment sets; everything not given takes its default. */
@@ -100,6 +109,8 @@ const names = {
   retentionDays: 'UD_RETENTION_DAYS',
   presignedUrlSeconds: 'UD_PRESIGNED_URL_SECONDS',
   syncWaitSeconds: 'UD_SYNC_WAIT_SECONDS',
+  maxSourceBytes: 'UD_MAX_SOURCE_BYTES',
+  maxDeliverySeconds: 'UD_MAX_DELIVERY_SECONDS',
 } as const;
 
 /**
@@ -119,6 +130,8 @@ export function serviceEnvironment(settings: ServiceSettings, encodeJson: (value
     [names.retentionDays]: String(settings.retentionDays ?? serviceDefaults.retentionDays),
     [names.presignedUrlSeconds]: String(settings.presignedUrlSeconds ?? serviceDefaults.presignedUrlSeconds),
     [names.syncWaitSeconds]: String(settings.syncWaitSeconds ?? serviceDefaults.syncWaitSeconds),
+    [names.maxSourceBytes]: String(settings.maxSourceBytes ?? serviceDefaults.maxSourceBytes),
+    [names.maxDeliverySeconds]: String(settings.maxDeliverySeconds ?? serviceDefaults.maxDeliverySeconds),
   };
   if (settings.sealer.kind === 'kms') environment[names.kmsKeyId] = settings.sealer.keyId;
   else environment[names.localKeyFile] = settings.sealer.keyFile;
@@ -176,5 +189,7 @@ export function readConfig(environment: Environment = process.env): ServiceConfi
     retentionDays: positiveInteger(environment, names.retentionDays, serviceDefaults.retentionDays),
     presignedUrlSeconds: positiveInteger(environment, names.presignedUrlSeconds, serviceDefaults.presignedUrlSeconds),
     syncWaitSeconds: positiveInteger(environment, names.syncWaitSeconds, serviceDefaults.syncWaitSeconds),
+    maxSourceBytes: positiveInteger(environment, names.maxSourceBytes, serviceDefaults.maxSourceBytes),
+    maxDeliverySeconds: positiveInteger(environment, names.maxDeliverySeconds, serviceDefaults.maxDeliverySeconds),
   };
 }

@@ -24,6 +24,11 @@ export interface BundledFunctionProps {
   readonly timeoutSeconds: number;
   /** @default - no environment variables */
   readonly environment?: Readonly<Record<string, string>>;
+  /**
+   * Concurrency reserved for (and capped at) this function.
+   * @default - none: it shares the account's unreserved concurrency
+   */
+  readonly reservedConcurrency?: number;
 }
 
 /**
@@ -52,6 +57,7 @@ export class BundledFunction extends nodejs.NodejsFunction {
       memorySize: props.memoryMb,
       timeout: Duration.seconds(props.timeoutSeconds),
       environment: { ...props.environment },
+      ...(props.reservedConcurrency === undefined ? {} : { reservedConcurrentExecutions: props.reservedConcurrency }),
       logGroup,
       role,
       bundling: {

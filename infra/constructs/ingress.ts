@@ -26,6 +26,13 @@ export interface IngressProps {
   /** Receives of an inbox message before it moves to the inbox dead-letter queue. */
   readonly maxReceiveCount: number;
   /**
+   * Concurrency reserved for and capped at the ingress. Requests waiting for their delivery
+   * (`async: false`) hold an ingress instance for up to 25 s; the cap keeps a burst of them from
+   * taking the account's concurrency the destination functions need.
+   * @default 100
+   */
+  readonly reservedConcurrency?: number;
+  /**
    * The function's environment: the service settings with the destination queues' URLs, written
    * by `serviceEnvironment` (the queues are passed in so it can name them).
    */
@@ -52,6 +59,7 @@ export class Ingress extends Construct {
     this.function = new BundledFunction(this, 'Function', {
       entry: functionEntries.ingress,
       memoryMb: 512,
+      reservedConcurrency: props.reservedConcurrency ?? 100,
       timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
       environment: props.environment(queueUrls),
     });

@@ -1,6 +1,6 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
-import { secretNames } from '../config.ts';
+import { secretNames, serviceDefaults } from '../config.ts';
 import { mergeSecrets, unexpectedSecretFields, withFolderPathsCompleted } from '../contract/field-kinds.ts';
 import { callbackSealingContext, resumeSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage, type SealedFor } from '../contract/message.ts';
 import type { OpenableSource } from '../contract/source.ts';
@@ -44,6 +44,12 @@ export interface DeliveryDependencies {
   readonly leaseSeconds: number;
   /** Hosts stored credentials may be sent to beyond those each destination trusts. @default none */
   readonly credentialHosts?: readonly string[];
+  /** The largest source read for any destination. @default serviceDefaults.maxSourceBytes */
+  readonly maxSourceBytes?: number;
+  /** How long a delivery may take from its first attempt. @default serviceDefaults.maxDeliverySeconds */
+  readonly maxDeliverySeconds?: number;
+  /** How long a source may send nothing while the upload waits for it. @default 60 */
+  readonly sourceIdleSeconds?: number;
   /** How often a running upload's progress (`bytes_sent`) is written. @default 5 */
   readonly progressSeconds?: number;
   readonly log: Logger;
@@ -157,43 +163,59 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
  * source starts again, and what was saved for the old one is discarded), and the latest saved.
  */
 class AttemptResume<State> implements ResumeSlot<State> {
+  /** What the upload may continue from: saved for this very source. */
   public state: State | undefined;
-  /** What the store holds for this delivery now, to be discarded if the delivery finally fails. */
-  public held: State | undefined;
+  private saved: { readonly state: State | undefined } | undefined;
+  private source: SourceReader | undefined;
 
   public constructor(
     private readonly message: DeliveryMessage,
     private readonly delivery: SealedFor,
     private readonly claim: Extract<Claim, { kind: 'claimed' }>,
     private readonly sealed: boolean,
-    private readonly source: SourceReader,
     private readonly dependencies: DeliveryDependencies,
   ) {}
 
-  /** Reads what an earlier attempt saved; returns it when it was saved for another source version. */
-  public async load(): Promise<State | undefined> {
+  /** What the store holds for this delivery now (to discard when the delivery finally fails). */
+  public async held(): Promise<State | undefined> {
+    if (this.saved) return this.saved.state;
     const stored = this.claim.resume;
-    if (!stored) return undefined;
     const context = resumeSealingContext(this.delivery);
-    const state = (stored.sealed === undefined ? stored.state : await this.dependencies.sealer.unseal(stored.sealed, context)) as State;
-    this.held = state;
+    const state = (stored?.sealed === undefined ? stored?.state : await this.dependencies.sealer.unseal(stored.sealed, context)) as State | undefined;
+    this.saved = { state };
+    return state;
+  }
+
+  /** Offers what was saved to an upload of `source`; returns it instead when it was saved for another version. */
+  public async offer(source: SourceReader): Promise<State | undefined> {
+    this.source = source;
+    const stored = this.claim.resume;
+    const state = await this.held();
+    if (state === undefined) return undefined;
     // Only a source that names its version (ETag, Last-Modified) can be known to be the same file.
-    if (stored.sourceVersion !== undefined && stored.sourceSize === this.source.size && stored.sourceVersion === this.source.version) {
+    if (stored?.sourceVersion !== undefined && stored.sourceSize === source.size && stored.sourceVersion === source.version) {
       this.state = state;
       return undefined;
     }
     return state;
   }
 
+  /** Forgets what was held, once it has been discarded. */
+  public forget(): void {
+    this.saved = { state: undefined };
+  }
+
   public async save(state: State): Promise<void> {
     const context = resumeSealingContext(this.delivery);
+    const size = this.source?.size;
+    const version = this.source?.version;
     const resume: StoredResume = {
       ...(this.sealed ? { sealed: await this.dependencies.sealer.seal(state, context) } : { state }),
-      ...(this.source.size === undefined ? {} : { sourceSize: this.source.size }),
-      ...(this.source.version === undefined ? {} : { sourceVersion: this.source.version }),
+      ...(size === undefined ? {} : { sourceSize: size }),
+      ...(version === undefined ? {} : { sourceVersion: version }),
     };
     await this.dependencies.jobs.saveResume(this.message.token, this.message.index, this.claim.attemptId, resume);
-    this.held = state;
+    this.saved = { state };
   }
 }
 
@@ -243,7 +265,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
   const callBack = (): Promise<void> =>
     callBackIfFinished(message, dependencies).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
   let destination: z.output<Schema> | undefined;
-  let resume: AttemptResume<State> | undefined;
+  const resume = new AttemptResume<State>(message, sealedFor(token, index, definition, message.destination), claim, definition.capabilities?.resumable?.sealed ?? false, dependencies);
   let source: SourceReader | undefined;
   let stopProgress = (): void => undefined;
   let delivered: DeliveredFile;
@@ -255,21 +277,25 @@ export async function deliver<Schema extends z.ZodObject, State>(
       if (error instanceof ValidationError) throw new PermanentError(error.message, { code: 'InvalidDestination', cause: error });
       throw error;
     }
+    const budget = dependencies.maxDeliverySeconds ?? serviceDefaults.maxDeliverySeconds;
+    if (Date.now() - Date.parse(claim.startedAt) > budget * 1000) {
+      throw new PermanentError(`the delivery has taken longer than the ${budget} s one delivery may take, retries and waits included`, { code: 'DeliveryExpired' });
+    }
     checkEndpoints(definition, destination as Record<string, unknown>, dependencies.network);
     checkCredentialHosts(definition, destination as Record<string, unknown>, dependencies.credentialHosts ?? []);
     const from = await openableSource(message, dependencies.sealer);
     const opened = await dependencies.sources.open(from, message.extension, signal);
     source = new SourceReader(opened, {
       reopen: (offset) => dependencies.sources.open(from, message.extension, signal, offset),
-      ...(definition.capabilities?.maxBytes === undefined ? {} : { maxBytes: definition.capabilities.maxBytes }),
+      maxBytes: Math.min(definition.capabilities?.maxBytes ?? Infinity, dependencies.maxSourceBytes ?? serviceDefaults.maxSourceBytes),
+      ...(dependencies.sourceIdleSeconds === undefined ? {} : { idleSeconds: dependencies.sourceIdleSeconds }),
     });
     destination = withFolderPathsCompleted(definition.schema, destination, source.name);
-    resume = new AttemptResume(message, sealedFor(token, index, definition, message.destination), claim, definition.capabilities?.resumable?.sealed ?? false, source, dependencies);
-    const stale = await resume.load();
+    const stale = await resume.offer(source);
     if (stale !== undefined && uploader.discard) {
       // The source changed since the upload began: what was kept for it cannot be continued.
       await uploader.discard({ destination, state: stale, signal, network: dependencies.network });
-      resume.held = undefined;
+      resume.forget();
     }
     stopProgress = reportProgress(source, (bytes) => jobs.recordProgress(token, index, claim.attemptId, bytes), dependencies.progressSeconds ?? 5, log);
     delivered = await runUpload(uploader, {
@@ -294,12 +320,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
       return { kind: 'defer', until: error.until };
     }
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
-    if (final && resume?.held !== undefined && destination !== undefined && uploader.discard) {
-      // Nothing partial outlives a delivery that has failed for good.
-      await uploader.discard({ destination, state: resume.held, signal: AbortSignal.timeout(30_000), network: dependencies.network }).catch((discardError: unknown) =>
-        log.warn('could not discard the partial upload', { token, index, reason: describeError(discardError) }),
-      );
-    }
+    if (final) await discardHeld(uploader, destination, resume, dependencies, { token, index });
     await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final);
     log.warn('delivery failed', { token, index, code: error.code, reason, retryable: error.retryable, final, attempt: receiveCount });
     if (final) await callBack();
@@ -320,6 +341,23 @@ async function openableSource(message: DeliveryMessage, sealer: EnvelopeSealer):
   if (!('sealedUrl' in message.source)) return message.source;
   const { url } = (await sealer.unseal(message.source.sealedUrl, sourceSealingContext(message.token))) as { url: string };
   return { url };
+}
+
+/** Nothing partial outlives a delivery that has failed for good: what was kept for a resume is removed. */
+async function discardHeld<Destination, State>(
+  uploader: Uploader<Destination, State>,
+  destination: Destination | undefined,
+  resume: AttemptResume<State>,
+  dependencies: DeliveryDependencies,
+  where: { token: string; index: number },
+): Promise<void> {
+  if (destination === undefined || !uploader.discard) return;
+  try {
+    const state = await resume.held();
+    if (state !== undefined) await uploader.discard({ destination, state, signal: AbortSignal.timeout(30_000), network: dependencies.network });
+  } catch (error) {
+    dependencies.log.warn('could not discard the partial upload', { ...where, reason: describeError(error) });
+  }
 }
 
 function storedCredentials(message: DeliveryMessage, dependencies: DeliveryDependencies): StoredCredentials {

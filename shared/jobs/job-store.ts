@@ -26,7 +26,14 @@ function withoutAttributes(item: Record<string, unknown>, names: readonly string
 
 /** What a delivery attempt found when it tried to claim its destination. */
 export type Claim =
-  | { readonly kind: 'claimed'; readonly attemptId: string; readonly attempts: number; readonly resume: StoredResume | undefined }
+  | {
+      readonly kind: 'claimed';
+      readonly attemptId: string;
+      readonly attempts: number;
+      /** When the delivery's first attempt began. */
+      readonly startedAt: string;
+      readonly resume: StoredResume | undefined;
+    }
   | { readonly kind: 'finished'; readonly state: 'succeeded' | 'failed' }
   | { readonly kind: 'busy' };
 
@@ -179,6 +186,7 @@ export class JobStore {
         kind: 'claimed',
         attemptId,
         attempts: Number(answer.Attributes?.attempts ?? 1),
+        startedAt: String(answer.Attributes?.startedAt ?? now.toISOString()),
         resume: answer.Attributes?.resume as StoredResume | undefined,
       };
     } catch (error) {

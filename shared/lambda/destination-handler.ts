@@ -68,6 +68,8 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
       callbacks: { signingKey: callbackSigningKey(secrets) },
       network,
       credentialHosts: config.credentialHosts,
+      maxSourceBytes: config.maxSourceBytes,
+      maxDeliverySeconds: config.maxDeliverySeconds,
       maxAttempts: config.maxAttempts,
       retryBaseSeconds: config.retryBaseSeconds,
       leaseSeconds: definition.lambda.timeoutSeconds,

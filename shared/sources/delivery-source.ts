@@ -9,18 +9,25 @@ import type { OpenedBody } from './source-opener.ts';
 export interface SourceReaderOptions {
   /** Opens the source again from `offset` (a ranged request), for an upload that continues. */
   readonly reopen: (offset: number) => Promise<OpenedBody>;
-  /** The most bytes the destination takes (or the operator allows); more fails the read for good. */
+  /** The most bytes the destination takes or the operator allows; more fails the read for good. */
   readonly maxBytes?: number;
+  /**
+   * How long the source may send nothing while the upload waits for it; then the read fails as a
+   * stalled source (transient). @default 60
+   */
+  readonly idleSeconds?: number;
 }
 
 /**
  * Watches the bytes of one read of the source: skips (and sums) what lies before the upload's
  * start, sums what passes when asked to, counts, and fails the read when the source turns out
- * shorter or longer than it said, or larger than allowed, so no truncated or padded file is ever
- * completed.
+ * shorter or longer than it said, larger than allowed, or stalls, so no truncated or padded file
+ * is ever completed and no attempt hangs on a silent source.
  */
 class SourceWatch extends Transform {
   public position: number;
+  private lastByteAt = Date.now();
+  private readonly idleCheck: NodeJS.Timeout;
 
   public constructor(
     startsAt: number,
@@ -29,12 +36,22 @@ class SourceWatch extends Transform {
     private readonly maxBytes: number | undefined,
     private readonly sum: RunningCrc32,
     private readonly sumPassed: boolean,
+    idleSeconds: number,
   ) {
     super();
     this.position = startsAt;
+    // A source is stalled only while the upload has taken all it sent and waits for more: an
+    // upload that is slow to take the bytes holds them in this stream's buffer.
+    this.idleCheck = setInterval(() => {
+      if (this.readableLength === 0 && Date.now() - this.lastByteAt > idleSeconds * 1000) {
+        this.destroy(new TransientError(`the source sent nothing for ${idleSeconds} s`, { code: 'SourceStalled' }));
+      }
+    }, Math.min(5000, (idleSeconds * 1000) / 4)).unref();
+    this.once('close', () => clearInterval(this.idleCheck));
   }
 
   public override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
+    this.lastByteAt = Date.now();
     const end = this.position + chunk.length;
     const limit = Math.min(this.size ?? Infinity, this.maxBytes ?? Infinity);
     if (end > limit) {
@@ -67,7 +84,7 @@ function tooLong(size: number): DeliveryError {
 }
 
 function tooLarge(maxBytes: number): DeliveryError {
-  return new PermanentError(`the source is larger than the ${maxBytes} bytes this destination takes`, { code: 'SourceTooLarge' });
+  return new PermanentError(`the source is larger than the ${maxBytes} bytes allowed for this destination`, { code: 'SourceTooLarge' });
 }
 
 /**
@@ -178,7 +195,7 @@ export class SourceReader implements DeliverySource {
       body = await this.options.reopen(offset);
       if (body.startsAt === offset) this.sum = new RunningCrc32(start.crc32, offset);
     }
-    const watch = new SourceWatch(body.startsAt, offset, this.size, this.options.maxBytes, this.sum, sumPassed);
+    const watch = new SourceWatch(body.startsAt, offset, this.size, this.options.maxBytes, this.sum, sumPassed, this.options.idleSeconds ?? 60);
     this.watch = watch;
     watch.once('end', () => {
       this.finished = true;

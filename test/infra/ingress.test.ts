@@ -134,6 +134,10 @@ describe('Construct: Ingress', () => {
       }
     });
 
+    it('has concurrency of its own, capped, so waiting requests cannot take what the destinations need', () => {
+      expect(ingressFunction().ReservedConcurrentExecutions).toBe(100);
+    });
+
     it('may take data keys to seal, and neither encrypt with the key nor unseal', () => {
       const statements = statementsOfRole(deployed.template, logicalId(ingress.function.role));
       expect(allowing(statements, 'kms:GenerateDataKey')).toHaveLength(1);

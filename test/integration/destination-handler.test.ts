@@ -360,6 +360,22 @@ describe('Function: destinationHandler, resuming', () => {
     expect(await s3.openUploads('deliveries')).toEqual([]);
   });
 
+  it('fails for good, aborting its parts, a delivery that has run past the time one delivery may take', async () => {
+    const bytes = patternBytes(30 * MiB, 36);
+    const source = await breakingSource(bytes, { breakAt: 20 * MiB, breaks: 1 });
+    const message = await queuedDelivery(destination('expired.bin'), {}, undefined, { url: source.url });
+    const impatient = destinationHandler(s3Module, { dependencies: { ...dependencies, maxDeliverySeconds: 1, maxAttempts: 5 }, sqs });
+    await impatient(await event([message], 1), context());
+    const uploadsBetween = await s3.openUploads('deliveries');
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+
+    await impatient(await event([message], 2), context());
+
+    expect(uploadsBetween).toHaveLength(1);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'failed', error: { code: 'DeliveryExpired', retryable: false } });
+    expect(await s3.openUploads('deliveries')).toEqual([]);
+  });
+
   it('starts again, discarding the stored parts, when the source changed between attempts', async () => {
     const bytes = patternBytes(30 * MiB, 33);
     const first = await breakingSource(bytes, { breakAt: 20 * MiB, breaks: 1 });

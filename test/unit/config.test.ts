@@ -27,6 +27,8 @@ describe('Service settings', () => {
       retentionDays: 7,
       presignedUrlSeconds: 60,
       syncWaitSeconds: 5,
+      maxSourceBytes: 1024,
+      maxDeliverySeconds: 3600,
     };
 
     const config = readConfig({ ...serviceEnvironment(local), AWS_REGION: 'eu-west-1' });
@@ -43,6 +45,8 @@ describe('Service settings', () => {
       retentionDays: serviceDefaults.retentionDays,
       presignedUrlSeconds: serviceDefaults.presignedUrlSeconds,
       syncWaitSeconds: serviceDefaults.syncWaitSeconds,
+      maxSourceBytes: serviceDefaults.maxSourceBytes,
+      maxDeliverySeconds: serviceDefaults.maxDeliverySeconds,
       secretStore: { kind: 'secrets-manager' },
       allowPrivateNetworks: false,
       queueUrls: {},
