@@ -12,6 +12,11 @@ type Write = SFTPWrapper['write'];
  */
 export class SftpWriteCounter {
   private readonly bytesByPath = new Map<string, number>();
+  /** The most data one write request carried. */
+  public largestWrite = 0;
+  /** The most write requests awaiting their answers at once. */
+  public mostInFlight = 0;
+  private inFlight = 0;
 
   public constructor() {
     const { SFTP } = createRequire(import.meta.url)('ssh2/lib/protocol/SFTP.js') as { SFTP: { prototype: SFTPWrapper } };
@@ -19,7 +24,7 @@ export class SftpWriteCounter {
     const open = prototype.open as (...args: unknown[]) => void;
     const write = prototype.write as (...args: unknown[]) => void;
     const paths = new WeakMap<Buffer, string>();
-    const bytesByPath = this.bytesByPath;
+    const sent = (path: string, length: number): (() => void) => this.sent(path, length);
     prototype.open = function (this: SFTPWrapper, path: string, flags: string, ...rest: unknown[]) {
       const callback = rest.pop() as (error: Error | undefined, handle: Buffer) => void;
       open.call(this, path, flags, ...rest, (error: Error | undefined, handle: Buffer) => {
@@ -27,11 +32,30 @@ export class SftpWriteCounter {
         callback(error, handle);
       });
     } as Open;
-    prototype.write = function (this: SFTPWrapper, handle: Buffer, buffer: Buffer, offset: number, length: number, ...rest: unknown[]) {
-      const path = paths.get(handle) ?? '';
-      bytesByPath.set(path, (bytesByPath.get(path) ?? 0) + length);
-      write.call(this, handle, buffer, offset, length, ...rest);
+    prototype.write = function (this: SFTPWrapper, handle: Buffer, buffer: Buffer, offset: number, length: number, position: number, callback: (error?: Error) => void) {
+      const answered = sent(paths.get(handle) ?? '', length);
+      write.call(this, handle, buffer, offset, length, position, (error?: Error) => {
+        answered();
+        callback(error);
+      });
     } as Write;
+  }
+
+  /** Forgets the largest write and the most in flight seen so far. */
+  public resetPeaks(): void {
+    this.largestWrite = 0;
+    this.mostInFlight = 0;
+  }
+
+  /** Counts a write request sent; returns what to call when it is answered. */
+  private sent(path: string, length: number): () => void {
+    this.bytesByPath.set(path, (this.bytesByPath.get(path) ?? 0) + length);
+    this.largestWrite = Math.max(this.largestWrite, length);
+    this.inFlight += 1;
+    this.mostInFlight = Math.max(this.mostInFlight, this.inFlight);
+    return () => {
+      this.inFlight -= 1;
+    };
   }
 
   /** Data bytes written so far to files whose path `matches`. */

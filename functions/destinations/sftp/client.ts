@@ -4,11 +4,17 @@ import { guardedConnect, type NetworkPolicy } from '../../../shared/destination/
 import { ConnectionLostError, HostKeyMismatchError, PrivateKeyError } from './errors.ts';
 import type { SftpDestinationFields } from './schema.ts';
 
-/** Time for the TCP connection, the SSH handshake and the login together. */
-const readyTimeoutMs = 20_000;
-/** A server that answers no keepalive for 3 × 10 s is taken for gone, so a stalled upload fails and is retried. */
-const keepaliveIntervalMs = 10_000;
-const keepaliveCountMax = 3;
+/** How long a connection may take, and how a silent server is noticed. */
+export interface ConnectionSettings {
+  /** Time for the TCP connection, the SSH handshake and the login together. @default 20 s */
+  readonly handshakeTimeoutMs: number;
+  /** Keepalives are sent this often… @default 10 s */
+  readonly keepaliveIntervalMs: number;
+  /** …and this many unanswered ones end the connection, so a stalled upload fails and is retried. @default 3 */
+  readonly keepaliveCountMax: number;
+}
+
+export const defaultConnectionSettings: ConnectionSettings = { handshakeTimeoutMs: 20_000, keepaliveIntervalMs: 10_000, keepaliveCountMax: 3 };
 
 /** The key's fingerprint as `ssh-keygen -l` prints it: `SHA256:` and the unpadded base64 of the key blob's SHA-256. */
 export function fingerprintOf(hostKey: Buffer): string {
@@ -66,7 +72,12 @@ function loginOf(destination: SftpDestinationFields): Pick<ConnectConfig, 'usern
  * `guardedConnect` and handed to ssh2), checks its host key against `host_key` when one is pinned,
  * logs in and opens an SFTP session. An aborted `signal` ends the connection at any point.
  */
-export async function openSftpSession(destination: SftpDestinationFields, network: NetworkPolicy, signal: AbortSignal): Promise<SftpSession> {
+export async function openSftpSession(
+  destination: SftpDestinationFields,
+  network: NetworkPolicy,
+  signal: AbortSignal,
+  settings: ConnectionSettings = defaultConnectionSettings,
+): Promise<SftpSession> {
   signal.throwIfAborted();
   const login = loginOf(destination);
   const client = new Client();
@@ -102,9 +113,9 @@ export async function openSftpSession(destination: SftpDestinationFields, networ
   client.connect({
     sock: guardedConnect({ host: destination.host, port: destination.port }, network),
     ...login,
-    readyTimeout: readyTimeoutMs,
-    keepaliveInterval: keepaliveIntervalMs,
-    keepaliveCountMax,
+    readyTimeout: settings.handshakeTimeoutMs,
+    keepaliveInterval: settings.keepaliveIntervalMs,
+    keepaliveCountMax: settings.keepaliveCountMax,
     hostVerifier: (key: Buffer) => {
       hostKey = fingerprintOf(key);
       if (destination.host_key === undefined || destination.host_key === hostKey) return true;

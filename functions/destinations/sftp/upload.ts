@@ -1,6 +1,6 @@
 import { posix } from 'node:path';
-import type { DeliverySource, NetworkPolicy, ProbeCheck, ResumeSlot, Uploader } from '../../../shared/destination/index.ts';
-import { openSftpSession, type SftpSession } from './client.ts';
+import type { DeliverySource, DestinationAccess, ProbeCheck, ResumeSlot, Uploader } from '../../../shared/destination/index.ts';
+import { defaultConnectionSettings, openSftpSession, type ConnectionSettings, type SftpSession } from './client.ts';
 import { classifySftpError } from './errors.ts';
 import { fileUrl, temporaryPathFor } from './paths.ts';
 import { defaultWriteSettings, writeChunks, type WriteSettings } from './pipelined-writes.ts';
@@ -41,14 +41,22 @@ async function openTemporary(files: RemoteFiles, filename: string, source: Deliv
   return { handle, path, offset: 0 };
 }
 
+/** How an SFTP uploader connects and writes. */
+export interface SftpSettings {
+  readonly connection: ConnectionSettings;
+  readonly writes: WriteSettings;
+}
+
+export const defaultSftpSettings: SftpSettings = { connection: defaultConnectionSettings, writes: defaultWriteSettings };
+
 /** Runs `work` on a connection to the destination's server, closing it after. */
 async function withSession<T>(
-  destination: SftpDestinationFields,
-  network: NetworkPolicy,
-  signal: AbortSignal,
+  access: DestinationAccess<SftpDestinationFields>,
+  settings: ConnectionSettings,
   work: (files: RemoteFiles, session: SftpSession) => Promise<T>,
 ): Promise<T> {
-  const session = await openSftpSession(destination, network, signal);
+  const { destination, network, signal } = access;
+  const session = await openSftpSession(destination, network, signal, settings);
   try {
     return await work(new RemoteFiles(session), session);
   } catch (error) {
@@ -64,17 +72,17 @@ async function withSession<T>(
  * when complete; an attempt that breaks leaves the temporary file for the next one to continue
  * from its size.
  */
-export function sftpUploaderWith(settings: WriteSettings): Uploader<SftpDestinationFields, SftpResumeState> {
+export function sftpUploaderWith(settings: SftpSettings): Uploader<SftpDestinationFields, SftpResumeState> {
   return {
     async upload({ destination, source, signal, network, resume }) {
-      return withSession(destination, network, signal, async (files, session) => {
+      return withSession({ destination, network, signal }, settings.connection, async (files, session) => {
         const { filename } = destination;
         const temporary = await openTemporary(files, filename, source, resume);
         const stream = await source.stream(temporary.offset > 0 ? { offset: temporary.offset } : undefined);
         const stop = (): void => void stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
         signal.addEventListener('abort', stop, { once: true });
         try {
-          const writes = { ...settings, writeBytes: Math.min(settings.writeBytes, session.maxWriteBytes) };
+          const writes = { ...settings.writes, writeBytes: Math.min(settings.writes.writeBytes, session.maxWriteBytes) };
           await writeChunks(session.sftp, temporary.handle, stream, temporary.offset, writes, (error) => files.failure('write', temporary.path, error));
         } finally {
           signal.removeEventListener('abort', stop);
@@ -99,8 +107,8 @@ export function sftpUploaderWith(settings: WriteSettings): Uploader<SftpDestinat
       });
     },
     classify: classifySftpError,
-    async discard({ destination, state, signal, network }) {
-      await withSession(destination, network, signal, (files) => files.remove(state.temporaryPath));
+    async discard({ state, ...access }) {
+      await withSession(access, settings.connection, (files) => files.remove(state.temporaryPath));
     },
     /**
      * Connects and logs in as a delivery would (host key, credentials), then creates the target's
@@ -109,7 +117,7 @@ export function sftpUploaderWith(settings: WriteSettings): Uploader<SftpDestinat
     async probe({ destination, signal, network }): Promise<ProbeCheck[]> {
       let session: SftpSession;
       try {
-        session = await openSftpSession(destination, network, signal);
+        session = await openSftpSession(destination, network, signal, settings.connection);
       } catch (error) {
         return [{ name: 'login', ok: false, detail: classifySftpError(error).message }];
       }
@@ -132,4 +140,4 @@ export function sftpUploaderWith(settings: WriteSettings): Uploader<SftpDestinat
 }
 
 /** Delivers to an SFTP server. */
-export const sftpUploader = sftpUploaderWith(defaultWriteSettings);
+export const sftpUploader = sftpUploaderWith(defaultSftpSettings);
