@@ -2,17 +2,20 @@ import type { SFTPWrapper } from 'ssh2';
 
 /** How a stream is written to an open file. */
 export interface WriteSettings {
-  /** Data in one write request (cut to what the server allows). @default 32 KiB, as OpenSSH's sftp */
+  /** Data in one write request (cut to what the server allows). @default 64 KiB */
   readonly writeBytes: number;
   /** Write requests awaiting their answer at most. @default 64, as OpenSSH's sftp */
   readonly requestsInFlight: number;
 }
 
 /**
- * OpenSSH's `sftp` defaults (`-B 32768 -R 64`): one request at a time waits a round trip per
- * 32 KiB, while 64 in flight keep the connection busy; memory stays at 2 MiB of requests.
+ * OpenSSH's `sftp` keeps 64 requests in flight (`-R 64`): one at a time would wait a round trip per
+ * write. Its 32 KiB writes (`-B 32768`) are doubled here: ssh2, in JavaScript, pays per request,
+ * and 64 KiB writes measured about a fifth faster and cheaper on loopback against OpenSSH (larger
+ * ones gained little). Servers that announce a smaller limit, or none (ssh2 then assumes 31 KiB
+ * for servers other than OpenSSH), get writes of their size. At most 4 MiB are in flight.
  */
-export const defaultWriteSettings: WriteSettings = { writeBytes: 32 * 1024, requestsInFlight: 64 };
+export const defaultWriteSettings: WriteSettings = { writeBytes: 64 * 1024, requestsInFlight: 64 };
 
 /**
  * Writes `chunks` to the open file `handle` from `position` on, as OpenSSH's `sftp` does: the
