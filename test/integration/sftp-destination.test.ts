@@ -3,7 +3,9 @@ import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promis
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { defaultConnectionSettings } from '../../functions/destinations/sftp/client.ts';
+import { defaultConnectionSettings, openSftpSession } from '../../functions/destinations/sftp/client.ts';
+import { RemoteFiles } from '../../functions/destinations/sftp/remote-files.ts';
+import { localNetwork } from '../support/network.ts';
 import { isTemporaryName } from '../../functions/destinations/sftp/paths.ts';
 import { sftpDestination, sftpDestinationSchema } from '../../functions/destinations/sftp/schema.ts';
 import { defaultSftpSettings, sftpUploader, sftpUploaderWith, type SftpResumeState } from '../../functions/destinations/sftp/upload.ts';
@@ -143,6 +145,22 @@ describe('SFTP destination against OpenSSH sshd', () => {
     // Another inode: the new file was renamed over the old one, which was never opened for writing.
     expect(after.ino).not.toBe(before.ino);
     expect(result.details).toMatchObject({ rename: 'posix-rename' });
+  });
+
+  it('replaces an existing file by removing it first on a server without POSIX rename', async () => {
+    // Prepare: a session that behaves as if the server had not announced posix-rename@openssh.com.
+    const session = await openSftpSession(destination({ filename: 'unused' }), localNetwork, new AbortController().signal);
+    const files = new RemoteFiles({ ...session, offersPosixRename: false });
+    await files.close(await files.create('plain-rename/new.bin'), 'plain-rename/new.bin');
+    await writeFile(join(server.root, 'plain-rename', 'old.bin'), 'the old content');
+
+    // Act
+    const how = await files.replace('plain-rename/new.bin', 'plain-rename/old.bin').finally(() => session.close());
+
+    // Assess
+    expect(how).toBe('remove-and-rename');
+    expect(await onDisk('plain-rename/old.bin')).toEqual(Buffer.alloc(0));
+    expect(await readdir(join(server.root, 'plain-rename'))).toEqual(['old.bin']);
   });
 
   it('writes with many requests in flight, each at most the configured size', async () => {

@@ -17,7 +17,7 @@ export interface ConnectionSettings {
 export const defaultConnectionSettings: ConnectionSettings = { handshakeTimeoutMs: 20_000, keepaliveIntervalMs: 10_000, keepaliveCountMax: 3 };
 
 /** The key's fingerprint as `ssh-keygen -l` prints it: `SHA256:` and the unpadded base64 of the key blob's SHA-256. */
-export function fingerprintOf(hostKey: Buffer): string {
+function fingerprintOf(hostKey: Buffer): string {
   return `SHA256:${createHash('sha256').update(hostKey).digest('base64').replace(/=+$/, '')}`;
 }
 

@@ -68,29 +68,29 @@ function levelOf(error: unknown): string | undefined {
 }
 
 function classifyRemoteFile(error: RemoteFileError): DeliveryError {
-  const where = `${error.operation} '${error.path}'`;
+  const what = `SFTP ${error.message}`;
   switch (error.status) {
     case sftpStatus.permissionDenied:
-      return new PermanentError(`SFTP permission denied: ${where}. Give user write access there, or choose a filename in a folder it may write to`, {
+      return new PermanentError(`${what}: give user write access there, or choose a filename in a folder it may write to`, {
         code: 'PermissionDenied',
         cause: error,
       });
     case sftpStatus.noSuchFile:
-      return new PermanentError(`SFTP no such file or folder: ${where}, and it could not be created. Check filename (relative paths start in the login folder)`, {
+      return new PermanentError(`${what}: the folder is not there and cannot be created; check filename (relative paths start in the login folder)`, {
         code: 'NoSuchPath',
         cause: error,
       });
     case sftpStatus.operationUnsupported:
-      return new PermanentError(`SFTP operation not supported by the server: ${where}`, { code: 'OperationUnsupported', cause: error });
+      return new PermanentError(`${what}: the server does not support this request`, { code: 'OperationUnsupported', cause: error });
     case sftpStatus.badMessage:
-      return new PermanentError(`SFTP request refused as malformed: ${where}`, { code: 'BadMessage', cause: error });
+      return new PermanentError(`${what}: the server took the request for malformed`, { code: 'BadMessage', cause: error });
     case sftpStatus.noConnection:
     case sftpStatus.connectionLost:
-      return new TransientError(`SFTP connection lost: ${where}`, { code: 'ConnectionLost', cause: error });
+      return new TransientError(what, { code: 'ConnectionLost', cause: error });
     default:
       // SSH_FX_FAILURE is what OpenSSH answers for a full disk or quota as much as for odd errors:
       // worth another attempt, which ends in the dead-letter queue if it never clears.
-      return new TransientError(`SFTP failure: ${where}`, { code: 'Failure', cause: error });
+      return new TransientError(what, { code: 'Failure', cause: error });
   }
 }
 
