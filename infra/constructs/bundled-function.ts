@@ -69,6 +69,12 @@ export class BundledFunction extends nodejs.NodejsFunction {
         target: 'node22',
         sourceMap: false,
         bundleAwsSDK: true,
+        // Native addons cannot ship in a platform-neutral bundle. ssh2 (SFTP) loads its optional
+        // ones (its crypto binding, cpu-features) in try/catch and falls back to Node's crypto,
+        // so they are bundled as empty modules instead of failing the build; and its CommonJS
+        // code reads `__dirname`, which an ES module lacks: it becomes the bundle's folder.
+        loader: { '.node': 'empty' },
+        define: { __dirname: 'import.meta.dirname' },
       },
     });
     Validations.of(this).acknowledge({

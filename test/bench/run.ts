@@ -13,6 +13,7 @@ import { renderReport } from './report/table.ts';
 import { measureColdStart } from './sections/cold-start.ts';
 import { measureMemory } from './sections/memory.ts';
 import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
+import { measureSftp, renderSftpTable } from './sections/sftp.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
 import { measureTuning } from './sections/tuning.ts';
@@ -190,11 +191,17 @@ try {
       results.pipeline = await measurePipeline(log);
       await save();
     }
+    if (options.sections.has('sftp')) {
+      log('section: sftp (OpenSSH sshd)');
+      results.sftp = await measureSftp(options.sizes, { scratch, inputDirectory, buildDirectory, runs: options.runs, log });
+      await save();
+    }
   } finally {
     await Promise.all([sinkHttp.close(), discardHttp.close(), sinkHttps?.close(), discardHttps?.close()]);
   }
   await save();
   console.log(renderReport(results));
+  if (results.sftp) console.log(renderSftpTable(results.sftp));
   log(`results written to ${options.out}`);
 } finally {
   cleanUp();

@@ -14,6 +14,10 @@ export const lambdaBundleSettings: BuildOptions = {
   minify: true,
   mainFields: ['module', 'main'],
   banner: { js: "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);" },
+  // As the stack: ssh2's optional native addons become empty modules (it falls back to Node's
+  // crypto), and its CommonJS `__dirname` is the bundle's own folder.
+  loader: { '.node': 'empty' },
+  define: { __dirname: 'import.meta.dirname' },
   logLevel: 'silent',
 };
 
