@@ -20,7 +20,7 @@ export const defaultBlockSettings: BlockSettings = { blockSize: 8 * MiB, concurr
 
 /**
  * The size of block `index`. With a known size every block is equal and 50,000 of them cover the
- * file. With an unknown size the blocks double every 5,000, which reaches past 40 TiB.
+ * file. With an unknown size the blocks double every 5,000, which reaches past 38 TiB.
  */
 export function blockSizer(size: number | undefined, settings: BlockSettings): (index: number) => number {
   if (size !== undefined) {
