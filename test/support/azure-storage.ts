@@ -73,7 +73,7 @@ export async function startTestAzure(containers: readonly string[]): Promise<Tes
   const faults: (ArmedAzureFault & { remaining: number })[] = [];
   const agent = new Agent({ keepAlive: true, maxSockets: 32 });
 
-  const forward = (incoming: IncomingMessage, outgoing: ServerResponse, recorded: RecordedAzureRequest): void => {
+  const forward = (incoming: IncomingMessage, outgoing: ServerResponse): void => {
     const upstream = httpRequest(
       { host: '127.0.0.1', port: azurite.port, method: incoming.method, path: incoming.url, headers: incoming.headers, agent },
       (answer) => {
@@ -111,7 +111,7 @@ export async function startTestAzure(containers: readonly string[]): Promise<Tes
     record(incoming, recorded);
     const fault = faults.find((armed) => armed.remaining > 0 && matches(armed, recorded));
     if (!fault) {
-      forward(incoming, outgoing, recorded);
+      forward(incoming, outgoing);
       return;
     }
     fault.remaining -= 1;
