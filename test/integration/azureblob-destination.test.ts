@@ -338,11 +338,24 @@ describe('Azure Blob destination: failures', () => {
     expect(error.message).toContain('create it');
   });
 
-  it('fails permanently when the SAS may not write', async () => {
-    const error = await attemptFailure(module, sasDestination('r', { filename: 'read-only.bin' }), sourceOf(patternBytes(10)));
+  it.each([
+    ['a small blob', 10],
+    ['a block it refuses before reading it', 20 * MiB],
+  ])('fails permanently when the SAS may not write (%s)', async (_case, size) => {
+    const error = await attemptFailure(module, sasDestination('r', { filename: 'read-only.bin' }), sourceOf(patternBytes(size)));
 
     expect(error).toBeInstanceOf(PermanentError);
+    expect(error.code).toBe('AuthorizationPermissionMismatch');
     expect(error.message).toMatch(/SAS/);
+  });
+
+  it('fails with the answer the service gave before reading a large block, not with the broken write that follows', async () => {
+    azure.failNext({ method: 'PUT', comp: 'block', status: 403, code: 'AuthenticationFailed', beforeBody: true, times: 4 });
+
+    const error = await attemptFailure(module, destination({ filename: 'refused-early.bin' }), sourceOf(patternBytes(40 * MiB)));
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error.code).toBe('AuthenticationFailed');
   });
 
   it('fails permanently when the blob is under a lease, saying how to free it', async () => {

@@ -30,6 +30,8 @@ export interface ArmedAzureFault extends AzureRequestMatch {
   readonly retryAfterSeconds?: number;
   /** @default 1 */
   readonly times?: number;
+  /** Answer as soon as the request's headers arrive, then close the connection without reading the body, as a service refusing a large upload may. */
+  readonly beforeBody?: boolean;
 }
 
 /**
@@ -115,15 +117,20 @@ export async function startTestAzure(containers: readonly string[]): Promise<Tes
       return;
     }
     fault.remaining -= 1;
-    incoming.once('end', () => {
+    const answer = (): void => {
       outgoing.writeHead(fault.status, {
         'content-type': 'application/xml',
         'x-ms-error-code': fault.code,
         'x-ms-request-id': '00000000-0000-0000-0000-000000000000',
         ...(fault.retryAfterSeconds === undefined ? {} : { 'retry-after': String(fault.retryAfterSeconds) }),
+        ...(fault.beforeBody ? { connection: 'close' } : {}),
       });
-      outgoing.end(errorXml(fault.code));
-    });
+      outgoing.end(errorXml(fault.code), () => {
+        if (fault.beforeBody) incoming.socket.destroy();
+      });
+    };
+    if (fault.beforeBody) answer();
+    else incoming.once('end', answer);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const blobEndpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}/${azurite.account}`;

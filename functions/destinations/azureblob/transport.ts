@@ -155,10 +155,12 @@ export class BlobTransport {
     const agents = agentsFor(this.network);
     const send = secure ? httpsRequest : httpRequest;
     return new Promise<BlobResponse>((resolve, reject) => {
+      let answered = false;
       const outgoing = send(
         url,
         { method: request.method, headers, agent: secure ? agents.https : agents.http, signal, timeout: this.settings.idleTimeoutMs },
         (response) => {
+          answered = true;
           readText(response).then((text) => {
             const status = response.statusCode ?? 0;
             const responseHeaders = Object.fromEntries(Object.entries(response.headers).map(([name, value]) => [name, headerText(value)]));
@@ -174,7 +176,11 @@ export class BlobTransport {
         },
       );
       outgoing.once('timeout', () => outgoing.destroy(Object.assign(new Error(`${request.operation}: no answer for ${this.settings.idleTimeoutMs / 1000} s`), { code: 'ETIMEDOUT' })));
-      outgoing.once('error', reject);
+      // A service that refuses a request may answer before it has read the body, then close: the
+      // answer says why, not the broken write that follows it.
+      outgoing.on('error', (error) => {
+        if (!answered) reject(error);
+      });
       writeBody(outgoing, request.body).catch((error: unknown) => outgoing.destroy(error as Error));
     });
   }
