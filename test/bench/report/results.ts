@@ -1,4 +1,5 @@
 import type { ToolStatus } from '../clients/install.ts';
+import type { AzureBlobBenchResult } from '../sections/azureblob.ts';
 import type { ColdStartResult } from '../sections/cold-start.ts';
 import type { MemoryResult } from '../sections/memory.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
@@ -31,6 +32,7 @@ export interface BenchResults {
   coldStart?: ColdStartResult;
   tuning?: TuningResult[];
   pipeline?: PipelineResult;
+  azureblob?: AzureBlobBenchResult;
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }
