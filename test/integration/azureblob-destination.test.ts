@@ -233,6 +233,19 @@ describe('Azure Blob destination: retries continue from the staged blocks', () =
     expect(result.checksum.value).toBe(crc32Base64(crc32(bytes)));
   });
 
+  it("continues from its own blocks only, not from those another upload to the same name staged meanwhile", async () => {
+    const mine = patternBytes(40 * MiB, 12);
+    const theirs = patternBytes(40 * MiB, 13);
+    const resume = new MemoryResume<never>();
+    await attemptFailure(module, destination({ filename: 'contested.bin' }), sourceOf(mine, { failsAt: 20 * MiB }), { resume: resume as never });
+    await attemptFailure(module, destination({ filename: 'contested.bin' }), sourceOf(theirs, { failsAt: 30 * MiB }));
+
+    await attemptUpload(module, destination({ filename: 'contested.bin' }), sourceOf(mine), { resume: resume as never });
+
+    expect(sha256((await azure.read('deliveries', 'contested.bin'))!)).toBe(sha256(mine));
+    expect(await azure.leftovers('deliveries')).toEqual([]);
+  });
+
   it('starts again when the SAS may not list the staged blocks', async () => {
     const bytes = patternBytes(40 * MiB, 6);
     const resume = new MemoryResume<never>();

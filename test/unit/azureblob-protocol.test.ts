@@ -2,7 +2,7 @@ import { createHmac } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { blobLocationOf, blobUrl, credentialAllows, storageAccountOf } from '../../functions/destinations/azureblob/account.ts';
-import { blockId, blockSizer, defaultBlockSettings, maxBlocks, maxBlockSize, parseBlockId, stagedPrefix } from '../../functions/destinations/azureblob/blocks.ts';
+import { blockId, blockSizer, defaultBlockSettings, maxBlocks, maxBlockSize, newSession, parseBlockId, stagedPrefix } from '../../functions/destinations/azureblob/blocks.ts';
 import { parseConnectionString } from '../../functions/destinations/azureblob/connection-string.ts';
 import { AzureStorageError, classifyAzureBlobError } from '../../functions/destinations/azureblob/errors.ts';
 import { azureBlobDestinationSchema } from '../../functions/destinations/azureblob/schema.ts';
@@ -136,39 +136,42 @@ describe('Block ids and sizes', () => {
     expect(total).toBeGreaterThan(38 * 1024 * 1024 * MiB);
   });
 
-  it('names index, CRC-32 and length in ids of one length, without base64 padding', () => {
-    const ids = [blockId(0, 0, 1), blockId(49_999, 0xffffffff, maxBlockSize), blockId(12, 0x1234abcd, 8 * MiB)];
+  it('names session, index, CRC-32 and length in ids of one length, without base64 padding', () => {
+    const session = newSession();
+    const ids = [blockId(session, 0, 0, 1), blockId(session, 49_999, 0xffffffff, maxBlockSize), blockId(newSession(), 12, 0x1234abcd, 8 * MiB)];
 
-    expect(new Set(ids.map((id) => id.length))).toEqual(new Set([36]));
+    expect(session).toMatch(/^[0-9a-f]{8}$/);
+    expect(new Set(ids.map((id) => id.length))).toEqual(new Set([44]));
     expect(ids.some((id) => id.includes('='))).toBe(false);
-    expect(parseBlockId(ids[2]!)).toEqual({ id: ids[2], index: 12, crc32: 0x1234abcd, length: 8 * MiB });
+    expect(parseBlockId(ids[1]!)).toEqual({ id: ids[1], session, index: 49_999, crc32: 0xffffffff, length: maxBlockSize });
     expect(parseBlockId(Buffer.from('block-000001').toString('base64'))).toBeUndefined();
   });
 
-  it('continues after the staged blocks that follow each other from the start, with the CRC-32 of their bytes', () => {
+  it('continues after the staged blocks of its session that follow each other from the start, with the CRC-32 of their bytes', () => {
     const bytes = patternBytes(3 * 1024 + 100);
     const sizeOf = () => 1024;
-    const block = (index: number, length = 1024) => {
+    const block = (index: number, length = 1024, session = 'abcdef01') => {
       const part = bytes.subarray(index * 1024, index * 1024 + length);
-      return { id: blockId(index, crc32(part), part.length), size: part.length };
+      return { id: blockId(session, index, crc32(part), part.length), size: part.length };
     };
 
-    const gap = stagedPrefix([block(0), block(2), block(1), { id: 'Zm9yZWlnbg==', size: 3 }], sizeOf, bytes.length);
-    const holed = stagedPrefix([block(0), block(2)], sizeOf, bytes.length);
-    const whole = stagedPrefix([block(3, 100), block(1), block(0), block(2)], sizeOf, bytes.length);
+    const gap = stagedPrefix([block(0), block(2), block(1), { id: 'Zm9yZWlnbg==', size: 3 }], 'abcdef01', sizeOf, bytes.length);
+    const holed = stagedPrefix([block(0), block(2)], 'abcdef01', sizeOf, bytes.length);
+    const whole = stagedPrefix([block(3, 100), block(1), block(0), block(2)], 'abcdef01', sizeOf, bytes.length);
+    const another = stagedPrefix([block(0, 1024, '12345678'), block(1)], 'abcdef01', sizeOf, bytes.length);
 
     expect(gap.blocks.map((staged) => staged.index)).toEqual([0, 1, 2]);
     expect(gap.start).toEqual({ offset: 3072, crc32: crc32(bytes.subarray(0, 3072)) });
     expect(holed.start).toEqual({ offset: 1024, crc32: crc32(bytes.subarray(0, 1024)) });
     expect(whole.start).toEqual({ offset: bytes.length, crc32: crc32(bytes) });
-    expect(stagedPrefix([block(1)], sizeOf, bytes.length)).toEqual({ blocks: [], start: { offset: 0 } });
+    expect(another).toEqual({ blocks: [], start: { offset: 0 } });
   });
 
   it('sends a block again whose length is not what this upload cuts', () => {
     const sizeOf = () => 2048;
 
-    expect(stagedPrefix([{ id: blockId(0, 1, 1024), size: 1024 }], sizeOf, 10_000).blocks).toEqual([]);
-    expect(stagedPrefix([{ id: blockId(0, 1, 2048), size: 1000 }], sizeOf, 10_000).blocks).toEqual([]);
+    expect(stagedPrefix([{ id: blockId('abcdef01', 0, 1, 1024), size: 1024 }], 'abcdef01', sizeOf, 10_000).blocks).toEqual([]);
+    expect(stagedPrefix([{ id: blockId('abcdef01', 0, 1, 2048), size: 1000 }], 'abcdef01', sizeOf, 10_000).blocks).toEqual([]);
   });
 });
 

@@ -1,12 +1,14 @@
 import { forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart } from '../../../shared/destination/index.ts';
 import type { BlobWriteHeaders, BlockBlobClient, WrittenBlob } from './blob-client.ts';
 import { AzureStorageError } from './errors.ts';
-import { blockId, blockSizer, defaultBlockSettings, stagedPrefix, type BlockSettings, type StagedPrefix } from './blocks.ts';
+import { blockId, blockSizer, defaultBlockSettings, newSession, stagedPrefix, type BlockSettings, type StagedPrefix } from './blocks.ts';
 
-/** What a later attempt needs to continue: the blob whose staged blocks it lists. */
+/** What a later attempt needs to continue: the blob whose staged blocks it lists, and the upload's session. */
 export interface AzureBlobResumeState {
   readonly container: string;
   readonly blob: string;
+  /** Carried by the block ids of this upload (and by no other upload's). */
+  readonly session: string;
 }
 
 export interface StreamedBlob extends WrittenBlob {
@@ -24,7 +26,8 @@ function crcOf(part: SourcePart): number {
 /** Where the blob is and how a delivery may see what is staged there. */
 export interface BlockUploadTarget {
   readonly client: BlockBlobClient;
-  readonly state: AzureBlobResumeState;
+  readonly container: string;
+  readonly blob: string;
   /** Whether the credentials may list staged blocks (a SAS without `r` may not): without it every attempt starts again. */
   readonly mayListBlocks: boolean;
 }
@@ -33,9 +36,9 @@ export interface BlockUploadTarget {
  * Streams the source into one block blob. A file that fits in one block is a single Put Blob;
  * a larger one is staged block by block, each with an MD5 the service checks, and appears only
  * when its block list is committed, so nothing partial ever stands under its name. Block ids
- * name each block's index, length and CRC-32, so when an attempt fails the next one lists the
- * staged blocks, reads the source on from the last of them (a ranged read, the CRC-32 of what it
- * skips known from the ids) and sends only the rest.
+ * name the upload's session and each block's index, length and CRC-32, so when an attempt fails
+ * the next one lists the staged blocks, reads the source on from the last of its own (a ranged
+ * read, the CRC-32 of what it skips known from the ids) and sends only the rest.
  */
 export async function streamToBlob(
   target: BlockUploadTarget,
@@ -45,10 +48,11 @@ export async function streamToBlob(
   signal: AbortSignal,
   settings: BlockSettings = defaultBlockSettings,
 ): Promise<StreamedBlob> {
-  const { client, state } = target;
+  const { client } = target;
   const sizeOf = blockSizer(source.size, settings);
-  const earlier = resume.state?.container === state.container && resume.state.blob === state.blob && target.mayListBlocks;
-  const staged: StagedPrefix | undefined = earlier ? stagedPrefix(await client.uncommittedBlocks(signal), sizeOf, source.size) : undefined;
+  const earlier = resume.state?.container === target.container && resume.state.blob === target.blob && target.mayListBlocks ? resume.state : undefined;
+  const session = earlier?.session ?? newSession();
+  const staged: StagedPrefix | undefined = earlier ? stagedPrefix(await client.uncommittedBlocks(signal), session, sizeOf, source.size) : undefined;
 
   let parts: AsyncGenerator<SourcePart>;
   let committed: string[];
@@ -67,7 +71,7 @@ export async function streamToBlob(
       const stored = await client.putBlob(firstPart.bytes, headers, signal);
       return { ...stored, blocks: 0, resumedAt: 0 };
     }
-    if (!earlier) await resume.save(state);
+    if (!earlier) await resume.save({ container: target.container, blob: target.blob, session });
     committed = [];
     const remaining = parts;
     parts = (async function* () {
@@ -82,7 +86,7 @@ export async function streamToBlob(
     (part) => Math.max(1, Math.min(settings.concurrency, Math.floor(settings.maxBytesInFlight / Math.max(1, part.bytes.length)))),
     async (part, index) => {
       try {
-        const id = blockId(firstIndex + index, crcOf(part), part.bytes.length);
+        const id = blockId(session, firstIndex + index, crcOf(part), part.bytes.length);
         await client.putBlock(id, part.bytes, signal);
         return id;
       } finally {
@@ -101,20 +105,16 @@ export async function streamToBlob(
  * under the name, an empty block list is committed there (only if still no blob does), which
  * discards them, and that empty blob is deleted at once (only while it is the one committed).
  * When a blob does stand there, it is left as it is, and the blocks expire.
- *
- * @returns whether the staged blocks were discarded now
  */
-export async function discardStagedBlocks(target: BlockUploadTarget & { readonly mayDelete: boolean }, signal: AbortSignal): Promise<boolean> {
+export async function discardStagedBlocks(target: BlockUploadTarget & { readonly mayDelete: boolean }, signal: AbortSignal): Promise<void> {
   const { client } = target;
-  if (target.mayListBlocks && (await client.uncommittedBlocks(signal)).length === 0) return true;
+  if (target.mayListBlocks && (await client.uncommittedBlocks(signal)).length === 0) return;
   // Without delete permission the empty blob would stay: better the blocks expire on their own.
-  if (!target.mayDelete || (await client.exists(signal))) return false;
+  if (!target.mayDelete || (await client.exists(signal))) return;
   const empty = await client.putBlockList([], { 'if-none-match': '*' }, signal).catch((error: unknown) => {
     // Someone committed a blob there meanwhile: theirs stays, and so do the blocks, until they expire.
     if (error instanceof AzureStorageError && (error.status === 409 || error.status === 412)) return undefined;
     throw error;
   });
-  if (empty?.etag === undefined) return false;
-  await client.deleteVersion(empty.etag, signal);
-  return true;
+  if (empty?.etag !== undefined) await client.deleteVersion(empty.etag, signal);
 }

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import { crc32Combine, type SourceStart } from '../../../shared/destination/index.ts';
 
 const MiB = 1024 * 1024;
@@ -30,23 +31,31 @@ export function blockSizer(size: number | undefined, settings: BlockSettings): (
   return (index) => Math.min(settings.blockSize * 2 ** Math.floor(index / 5000), maxBlockSize);
 }
 
-/** What a block's id says about it: where it stands in the file, and its bytes' length and CRC-32. */
+/** What a block's id says about it: the upload it belongs to, where it stands in the file, its bytes' length and CRC-32. */
 export interface StagedBlock {
   readonly id: string;
+  readonly session: string;
   readonly index: number;
   readonly length: number;
   readonly crc32: number;
 }
 
 /**
- * `ud1-` + index (5 digits) + CRC-32 (8 hex) + length (10 digits): 27 bytes, so every id of a blob
- * has the same length (the service requires it) and its base64 has no padding. The id alone tells
- * a later attempt which bytes a staged block holds, so it continues without reading them back.
+ * `u1` + session (8 hex) + index (5 digits) + CRC-32 (8 hex) + length (10 digits): 33 bytes, so
+ * every id of a blob has the same length (the service requires it) and its base64 has no padding.
+ * The id alone tells a later attempt of the same upload which bytes a staged block holds, so it
+ * continues without reading them back; the session keeps apart the blocks another upload to the
+ * same name staged meanwhile.
  */
-const idPattern = /^ud1-(\d{5})([0-9a-f]{8})(\d{10})$/;
+const idPattern = /^u1([0-9a-f]{8})(\d{5})([0-9a-f]{8})(\d{10})$/;
 
-export function blockId(index: number, crc32: number, length: number): string {
-  const text = `ud1-${String(index).padStart(5, '0')}${(crc32 >>> 0).toString(16).padStart(8, '0')}${String(length).padStart(10, '0')}`;
+/** A new upload's session, which its block ids carry. */
+export function newSession(): string {
+  return randomBytes(4).toString('hex');
+}
+
+export function blockId(session: string, index: number, crc32: number, length: number): string {
+  const text = `u1${session}${String(index).padStart(5, '0')}${(crc32 >>> 0).toString(16).padStart(8, '0')}${String(length).padStart(10, '0')}`;
   return Buffer.from(text, 'latin1').toString('base64');
 }
 
@@ -54,7 +63,7 @@ export function blockId(index: number, crc32: number, length: number): string {
 export function parseBlockId(id: string): StagedBlock | undefined {
   const match = idPattern.exec(Buffer.from(id, 'base64').toString('latin1'));
   if (!match) return undefined;
-  return { id, index: Number(match[1]), crc32: Number.parseInt(match[2]!, 16), length: Number(match[3]) };
+  return { id, session: match[1]!, index: Number(match[2]), crc32: Number.parseInt(match[3]!, 16), length: Number(match[4]) };
 }
 
 /** Blocks staged from the file's start, and where the source is to be read from after them. */
@@ -64,17 +73,22 @@ export interface StagedPrefix {
 }
 
 /**
- * The staged blocks that continue the file from its first byte without a gap, each of the length
- * this upload cuts (the last one of a known size may be shorter), with the CRC-32 of the bytes they
- * hold combined from their ids. Whatever follows a gap is sent again.
+ * The blocks of upload `session` that continue the file from its first byte without a gap, each
+ * of the length this upload cuts (the last one of a known size may be shorter), with the CRC-32 of
+ * the bytes they hold combined from their ids. Whatever follows a gap is sent again.
  *
  * @param staged - the uncommitted blocks as Get Block List lists them (id and size)
  */
-export function stagedPrefix(staged: readonly { readonly id: string; readonly size: number }[], sizeOf: (index: number) => number, fileSize: number | undefined): StagedPrefix {
+export function stagedPrefix(
+  staged: readonly { readonly id: string; readonly size: number }[],
+  session: string,
+  sizeOf: (index: number) => number,
+  fileSize: number | undefined,
+): StagedPrefix {
   const byIndex = new Map<number, StagedBlock>();
   for (const { id, size } of staged) {
     const block = parseBlockId(id);
-    if (block && block.length === size) byIndex.set(block.index, block);
+    if (block && block.session === session && block.length === size) byIndex.set(block.index, block);
   }
   const blocks: StagedBlock[] = [];
   let offset = 0;

@@ -30,7 +30,8 @@ export function blobWriteHeaders(destination: AzureBlobDestinationFields): BlobW
 function targetOf(location: BlobLocation, network: NetworkPolicy): BlockUploadTarget & { readonly mayDelete: boolean } {
   return {
     client: new BlockBlobClient(new BlobTransport(location.account, network), location),
-    state: { container: location.container, blob: location.name },
+    container: location.container,
+    blob: location.name,
     mayListBlocks: credentialAllows(location.account, 'r'),
     mayDelete: credentialAllows(location.account, 'd'),
   };
@@ -77,7 +78,7 @@ export const azureBlobUploader: Uploader<AzureBlobDestinationFields, AzureBlobRe
     const { client } = targetOf(location, network);
     const where = `${location.account.name}/${location.container}`;
     try {
-      await client.putBlockList([blockId(0, 0, 0)], blobWriteHeaders(destination), signal);
+      await client.putBlockList([blockId('00000000', 0, 0, 0)], blobWriteHeaders(destination), signal);
       return [{ name: 'write', ok: false, detail: `the service committed a block that was never staged in ${where}: it does not behave as Azure Blob Storage` }];
     } catch (error) {
       if (error instanceof AzureStorageError && error.code === 'InvalidBlockList') {
