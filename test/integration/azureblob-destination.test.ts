@@ -306,6 +306,18 @@ describe('Azure Blob destination: discarding a failed delivery', () => {
     await blobClient('kept.bin').delete();
   });
 
+  it('leaves the blocks when another upload is staging under the same name (its commit will discard them)', async () => {
+    const resume = await stageBlocksOf('shared-name.bin');
+    await attemptFailure(module, destination({ filename: 'shared-name.bin' }), sourceOf(patternBytes(40 * MiB, 14), { failsAt: 20 * MiB }));
+
+    await azureBlobUploader.discard!({ destination: destination({ filename: 'shared-name.bin' }), state: resume.state!, signal: AbortSignal.timeout(10_000), network: localNetwork });
+
+    expect(requestsTo('shared-name.bin', isCommit)).toEqual([]);
+    expect(await azure.leftovers('deliveries')).toEqual(['shared-name.bin: 4 uncommitted blocks']);
+    await blobClient('shared-name.bin').commitBlockList([]);
+    await blobClient('shared-name.bin').delete();
+  });
+
   it('leaves the blocks to expire when the SAS may not delete (an empty blob would stay)', async () => {
     const resume = await stageBlocksOf('undeletable.bin');
 

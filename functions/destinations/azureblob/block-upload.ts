@@ -1,7 +1,7 @@
 import { forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart } from '../../../shared/destination/index.ts';
 import type { BlobWriteHeaders, BlockBlobClient, WrittenBlob } from './blob-client.ts';
 import { AzureStorageError } from './errors.ts';
-import { blockId, blockSizer, defaultBlockSettings, newSession, stagedPrefix, type BlockSettings, type StagedPrefix } from './blocks.ts';
+import { blockId, blockSizer, defaultBlockSettings, newSession, parseBlockId, stagedPrefix, type BlockSettings, type StagedPrefix } from './blocks.ts';
 
 /** What a later attempt needs to continue: the blob whose staged blocks it lists, and the upload's session. */
 export interface AzureBlobResumeState {
@@ -104,11 +104,15 @@ export async function streamToBlob(
  * blocks go when the blob is committed or deleted, else after a week. So when no blob stands
  * under the name, an empty block list is committed there (only if still no blob does), which
  * discards them, and that empty blob is deleted at once (only while it is the one committed).
- * When a blob does stand there, it is left as it is, and the blocks expire.
+ * When a blob does stand there, it is left as it is, and the blocks expire; so they do when
+ * another upload is staging blocks there too (its commit will discard ours).
  */
-export async function discardStagedBlocks(target: BlockUploadTarget & { readonly mayDelete: boolean }, signal: AbortSignal): Promise<void> {
+export async function discardStagedBlocks(target: BlockUploadTarget & { readonly mayDelete: boolean }, session: string, signal: AbortSignal): Promise<void> {
   const { client } = target;
-  if (target.mayListBlocks && (await client.uncommittedBlocks(signal)).length === 0) return;
+  if (target.mayListBlocks) {
+    const owners = new Set((await client.uncommittedBlocks(signal)).map(({ id }) => parseBlockId(id)?.session));
+    if (!owners.has(session) || owners.size > 1) return;
+  }
   // Without delete permission the empty blob would stay: better the blocks expire on their own.
   if (!target.mayDelete || (await client.exists(signal))) return;
   const empty = await client.putBlockList([], { 'if-none-match': '*' }, signal).catch((error: unknown) => {

@@ -66,7 +66,7 @@ export const azureBlobUploader: Uploader<AzureBlobDestinationFields, AzureBlobRe
   classify: classifyAzureBlobError,
   async discard({ destination, state, signal, network }) {
     const location = { ...blobLocationOf(destination), container: state.container, name: state.blob };
-    await discardStagedBlocks(targetOf(location, network), signal);
+    await discardStagedBlocks(targetOf(location, network), state.session, signal);
   },
   /**
    * Commits, under a name no delivery uses, a block list naming a block that was never staged,
