@@ -6,6 +6,7 @@ import { azureBlobUploader } from '../../functions/destinations/azureblob/upload
 import { parseBlockId } from '../../functions/destinations/azureblob/blocks.ts';
 import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { outboundNetwork } from '../../shared/net/outbound-network.ts';
 import { startTestAzure, type RecordedAzureRequest, type TestAzure } from '../support/azure-storage.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
 import { localNetwork } from '../support/network.ts';
@@ -425,6 +426,16 @@ describe('Azure Blob destination: failures', () => {
     expect(error).toBeInstanceOf(TransientError);
     expect(error.code).toBe('OperationTimedOut');
     expect(requestsTo('failing.bin', isPutBlob)).toHaveLength(3);
+  });
+
+  it('connects only where the network allows: refused at once, before any request, when private networks are not', async () => {
+    const deployed = outboundNetwork({ allowPrivateNetworks: false });
+
+    const error = await attemptFailure(module, destination({ filename: 'guarded.bin' }), sourceOf(patternBytes(10)), { network: deployed });
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error.code).toBe('EADDRNOTALLOWED');
+    expect(requestsTo('guarded.bin')).toEqual([]);
   });
 
   it('never puts the key or the SAS signature in an error', async () => {
