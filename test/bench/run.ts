@@ -10,6 +10,7 @@ import { readOptions } from './options.ts';
 import { coldStartGoals, memoryGoals, throughputGoals } from './report/goals.ts';
 import { definitions, type BenchResults } from './report/results.ts';
 import { renderReport } from './report/table.ts';
+import { measureAzureBlob, renderAzureBlobBench } from './sections/azureblob.ts';
 import { measureColdStart } from './sections/cold-start.ts';
 import { measureMemory } from './sections/memory.ts';
 import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
@@ -186,6 +187,12 @@ try {
         await save();
       }
     }
+    if (options.sections.has('azureblob')) {
+      log('section: Azure Blob into Azurite');
+      const rclone = tools.rclone?.available ? tools.rclone.path : undefined;
+      results.azureblob = await measureAzureBlob(options.sizes, { scratch, inputDirectory, runs: options.runs, rclone, log });
+      await save();
+    }
     if (options.sections.has('pipeline')) {
       log('section: pipeline');
       results.pipeline = await measurePipeline(log);
@@ -201,6 +208,7 @@ try {
   }
   await save();
   console.log(renderReport(results));
+  if (results.azureblob) console.log(`\n${renderAzureBlobBench(results.azureblob)}`);
   if (results.sftp) console.log(renderSftpTable(results.sftp));
   log(`results written to ${options.out}`);
 } finally {

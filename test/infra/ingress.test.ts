@@ -19,7 +19,7 @@ beforeAll(() => {
 });
 
 /** The ingress function's CloudFormation properties. */
-function ingressFunction(): { Timeout: number; Runtime: string; Architectures: string[]; Environment: { Variables: Record<string, unknown> } } {
+function ingressFunction(): { Timeout: number; Runtime: string; Architectures: string[]; ReservedConcurrentExecutions: number; Environment: { Variables: Record<string, unknown> } } {
   const [resource] = Object.values(
     deployed.template.findResources('AWS::Lambda::Function', { Properties: { Role: { 'Fn::GetAtt': [logicalId(ingress.function.role), 'Arn'] } } }),
   );

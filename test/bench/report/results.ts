@@ -1,4 +1,5 @@
 import type { ToolStatus } from '../clients/install.ts';
+import type { AzureBlobBenchResult } from '../sections/azureblob.ts';
 import type { ColdStartResult } from '../sections/cold-start.ts';
 import type { MemoryResult } from '../sections/memory.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
@@ -32,6 +33,7 @@ export interface BenchResults {
   coldStart?: ColdStartResult;
   tuning?: TuningResult[];
   pipeline?: PipelineResult;
+  azureblob?: AzureBlobBenchResult;
   sftp?: SftpBenchResult;
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
