@@ -30,7 +30,8 @@ export interface ReceivedRequest {
 
 /** An answer the server gives instead of its usual one, for the next request to a path. */
 export interface ScriptedAnswer {
-  readonly status: number;
+  /** @default 200 */
+  readonly status?: number;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: string;
   /**
@@ -40,6 +41,8 @@ export interface ScriptedAnswer {
   readonly early?: boolean;
   /** Send no `100 Continue` and read the body anyway, as a server that ignores Expect. @default false */
   readonly ignoresExpect?: boolean;
+  /** Read the body, store nothing and drop the connection instead of answering (a crash). @default false */
+  readonly drops?: boolean;
 }
 
 export interface TestUploadServerOptions {
@@ -111,6 +114,11 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
       if (done) return;
       done = true;
       receiving -= 1;
+      if (scripted?.drops === true) {
+        record.status = 'broken';
+        response.socket?.destroy();
+        return;
+      }
       if (names === undefined) {
         record.status = 'broken';
         if (!response.headersSent && !response.destroyed) response.writeHead(400).end('the body did not arrive whole');
@@ -118,10 +126,7 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
       }
       answer(record, response, scripted, names);
     };
-    const succeeds = scripted === undefined || (scripted.status >= 200 && scripted.status < 300);
-    request.on('data', (chunk: Buffer) => {
-      record.bodyBytes += chunk.length;
-    });
+    const succeeds = scripted === undefined || ((scripted.status ?? 200) < 300 && scripted.drops !== true);
     request.on('close', () => {
       if (!request.complete) finish(undefined);
     });
@@ -135,9 +140,10 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
         stream.on('data', (chunk: Buffer) => chunks.push(chunk));
         stream.on('end', () => {
           const bytes = Buffer.concat(chunks);
+          const filename = info.filename ?? '';
           const file = { bytes, sha256: sha256(bytes), contentType: info.mimeType, field };
-          record.files.push({ field, filename: info.filename, mimeType: info.mimeType, size: bytes.length, sha256: file.sha256 });
-          files.push([info.filename, file]);
+          record.files.push({ field, filename, mimeType: info.mimeType, size: bytes.length, sha256: file.sha256 });
+          files.push([filename, file]);
         });
       });
       form.on('error', () => finish(undefined));
@@ -163,6 +169,10 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
   const recordOf = (request: IncomingMessage): ReceivedRequest => {
     const record: ReceivedRequest = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, bodyBytes: 0, fields: [], files: [], status: 'broken' };
     requests.push(record);
+    // Counts whatever body reaches the server, read or not (after an early answer Node drains it).
+    request.on('data', (chunk: Buffer) => {
+      record.bodyBytes += chunk.length;
+    });
     return record;
   };
 
