@@ -41,6 +41,16 @@ export const reservedHeaders: Readonly<Record<string, string>> = {
   'content-type': 'give contenttype instead (a POST form sets its own multipart type)',
 };
 
+/**
+ * A header value that Node sends as it is: Latin-1 text without control characters (line breaks
+ * and NUL are reported by `headerValue` already).
+ */
+const latin1HeaderValue = headerValue.refine(
+  // eslint-disable-next-line no-control-regex
+  (value) => /^[\t\r\n\u0000\x20-\x7e\x80-\xff]*$/.test(value),
+  'must be Latin-1 text without control characters (a header carries no other characters)',
+);
+
 /** An HTTP header name (an RFC 9110 token). */
 const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid header name');
 
@@ -114,7 +124,7 @@ const httpDestinationObject = z.strictObject({
   ),
   headers: secretEntries(
     z
-      .record(headerName, headerValue)
+      .record(headerName, latin1HeaderValue)
       .superRefine((headers, context) => {
         for (const name of Object.keys(headers)) {
           const reason = reservedHeaders[name.toLowerCase()];
@@ -126,7 +136,7 @@ const httpDestinationObject = z.strictObject({
       .describe('Extra request headers. Authorization, Cookie and *-Token, *-Key, *-Secret headers are sealed.'),
     isSecretHeader,
   ),
-  contenttype: headerValue
+  contenttype: latin1HeaderValue
     .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/, 'must be a media type such as video/mp4')
     .optional()
     .describe("Content-Type of the file. Default: the source's, else application/octet-stream."),
