@@ -11,6 +11,7 @@ import { coldStartGoals, memoryGoals, throughputGoals } from './report/goals.ts'
 import { definitions, type BenchResults } from './report/results.ts';
 import { renderReport } from './report/table.ts';
 import { measureColdStart } from './sections/cold-start.ts';
+import { measureHttpUploads, renderHttpUploads } from './sections/http.ts';
 import { measureMemory } from './sections/memory.ts';
 import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
@@ -130,7 +131,7 @@ try {
   const sinkHttp = await startS3Sink();
   const discardHttp = await startDiscardServer();
   const httpTarget = sinkTarget('sink-http', 'S3 sink over HTTP on loopback (discards bytes)', sinkHttp, discardHttp, options.clients, undefined);
-  const certificate = ['https', 'tuning', 'memory'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
+  const certificate = ['https', 'tuning', 'memory', 'http'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
   const sinkHttps = certificate ? await startS3Sink({ tls: certificate }) : undefined;
   const discardHttps = certificate ? await startDiscardServer({ tls: certificate }) : undefined;
   const httpsTarget =
@@ -185,6 +186,11 @@ try {
         await save();
       }
     }
+    if (options.sections.has('http')) {
+      log('section: http destination beside curl');
+      results.http = await measureHttpUploads({ sizes: options.sizes, runs: options.runs, scratch, inputDirectory, buildDirectory, certificate, log });
+      await save();
+    }
     if (options.sections.has('pipeline')) {
       log('section: pipeline');
       results.pipeline = await measurePipeline(log);
@@ -195,6 +201,7 @@ try {
   }
   await save();
   console.log(renderReport(results));
+  if (results.http) console.log(`\n${renderHttpUploads(results.http)}`);
   log(`results written to ${options.out}`);
 } finally {
   cleanUp();

@@ -1,6 +1,7 @@
 import type { ToolStatus } from '../clients/install.ts';
 import type { ColdStartResult } from '../sections/cold-start.ts';
 import type { MemoryResult } from '../sections/memory.ts';
+import type { HttpUploadsResult } from '../sections/http.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
 import type { TuningResult } from '../sections/tuning.ts';
@@ -31,6 +32,7 @@ export interface BenchResults {
   coldStart?: ColdStartResult;
   tuning?: TuningResult[];
   pipeline?: PipelineResult;
+  http?: HttpUploadsResult[];
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }
