@@ -124,7 +124,7 @@ export function exchange(target: URL, request: OutgoingRequest, options: Exchang
 
     outgoing.setTimeout(options.idleTimeoutMs, () => {
       const seconds = Math.round(options.idleTimeoutMs / 1000);
-      fail(Object.assign(new Error(`the server sent nothing for ${seconds} s`), { code: 'ETIMEDOUT' }));
+      fail(Object.assign(new Error(`nothing went either way on the connection for ${seconds} s`), { code: 'ETIMEDOUT' }));
     });
     outgoing.on('error', failUnlessUnwanted);
     outgoing.on('continue', startBody);
