@@ -41,7 +41,8 @@ beforeAll(async () => {
   const secrets = JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, unknown>;
   secrets[secretNames.credentials('my-endpoint')] = { headers: { Authorization: 'Bearer stored-token' } };
   await writeFile(pipeline.secretsFile, JSON.stringify(secrets));
-});
+  // The whole local runtime starts here: on a busy two-core machine that takes a while.
+}, 180_000);
 
 afterAll(async () => {
   await sources.close();

@@ -59,7 +59,7 @@ describe('the HTTP destination in the upload request contract', () => {
   });
 
   it('accepts a credentials reference instead of inline secrets', () => {
-    expect(() => parseOrThrow(uploadRequestSchema, request({ headers: {}, user: 'farm', credentials: 'team/uploads' }))).not.toThrow();
+    expect(() => parseOrThrow(uploadRequestSchema, request({ headers: {}, credentials: 'team/uploads' }))).not.toThrow();
   });
 
   it.each([
@@ -118,8 +118,8 @@ describe('HTTP destination secrets', () => {
     expect(open).toMatchObject({ headers: { 'X-Trace': '1' }, fields: { title: 'Welcome', policy: 'p' } });
   });
 
-  it('lets a stored secret hold the password and secret headers, and nothing else', () => {
-    expect(unexpectedSecretFields(httpDestinationSchema, { password: 'p', headers: { Authorization: 'Bearer t' }, fields: { api_token: 't' } })).toEqual([]);
-    expect(unexpectedSecretFields(httpDestinationSchema, { user: 'u', headers: { 'X-Trace': '1' } })).toEqual(['user', 'headers.X-Trace']);
+  it('lets a stored secret hold user and password, secret headers and fields, and nothing else', () => {
+    expect(unexpectedSecretFields(httpDestinationSchema, { user: 'u', password: 'p', headers: { Authorization: 'Bearer t' }, fields: { api_token: 't' } })).toEqual([]);
+    expect(unexpectedSecretFields(httpDestinationSchema, { url: 'https://a.example/', headers: { 'X-Trace': '1' } })).toEqual(['url', 'headers.X-Trace']);
   });
 });

@@ -9,15 +9,15 @@ const redacted = '[redacted]';
 
 /**
  * Every secret value an upload sends, as a server could echo it back (a debugging endpoint that
- * returns the request, an error that quotes the Authorization header): the password and the Basic
- * credentials made of it, secret headers and form fields whole and without their scheme
+ * returns the request, an error that quotes the Authorization header): user, password and the
+ * Basic credentials made of them, secret headers and form fields whole and without their scheme
  * (`Bearer …`). Longest first, so a secret that contains another is hidden whole.
  */
 export function secretValuesOf(destination: HttpDestinationFields): string[] {
   const values: string[] = [];
-  if (destination.password !== undefined) {
-    const authorization = basicAuthorization(destination.user ?? '', destination.password);
-    values.push(destination.password, authorization, authorization.replace(/^Basic /, ''));
+  if (destination.user !== undefined) {
+    const authorization = basicAuthorization(destination.user, destination.password ?? '');
+    values.push(destination.user, destination.password ?? '', authorization, authorization.replace(/^Basic /, ''));
   }
   for (const [name, value] of Object.entries(destination.headers)) {
     if (isSecretHeader(name)) values.push(value, ...value.split(/\s+/).slice(1));

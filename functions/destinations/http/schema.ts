@@ -94,15 +94,17 @@ const httpDestinationObject = z.strictObject({
     .describe('The upload endpoint. With PUT, a url ending in "/" is a collection: the filename is appended.'),
   filename: filePath(1024).describe('The file name sent with the upload. Ending in "/" means "this folder": the source file name is appended.'),
   method,
-  user: z
-    .string()
-    .min(1)
-    .max(1024)
-    .refine((user) => !user.includes(':'), 'must not contain ":" (Basic authentication cannot carry it)')
-    // eslint-disable-next-line no-control-regex
-    .refine((user) => !/[\u0000-\u001f\u007f]/.test(user), 'must not contain control characters')
-    .optional()
-    .describe('User name for HTTP Basic authentication.'),
+  user: secret(
+    z
+      .string()
+      .min(1)
+      .max(1024)
+      .refine((user) => !user.includes(':'), 'must not contain ":" (Basic authentication cannot carry it)')
+      // eslint-disable-next-line no-control-regex
+      .refine((user) => !/[\u0000-\u001f\u007f]/.test(user), 'must not contain control characters')
+      .optional()
+      .describe('User name for HTTP Basic authentication (sealed, so that a stored secret can hold it beside the password).'),
+  ),
   password: secret(
     z
       .string()
