@@ -66,7 +66,7 @@ function statusError(error: HttpAnswerError): DeliveryError {
       { code, cause: error },
     );
   }
-  if (status >= 200 && status < 300) {
+  if (status >= 200 && status < 300 && !error.bodySent) {
     return new PermanentError(
       `HTTP ${status} from ${error.request} before the file was sent: the server answered Expect: 100-continue with a success ` +
         `instead of waiting for the body, so nothing was delivered`,

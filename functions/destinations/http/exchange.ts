@@ -67,7 +67,8 @@ async function readHead(response: IncomingMessage, limit: number, toEnd: boolean
   return Buffer.concat(chunks);
 }
 
-function isSuccess(status: number): boolean {
+/** Any 2xx: what counts as a delivery. */
+export function isSuccess(status: number): boolean {
   return status >= 200 && status < 300;
 }
 

@@ -15,6 +15,11 @@ export function probeChecks(answer: Answer, method: string, where: string): Prob
   const credentialsRefused = status === 401 || status === 403 || status === 407;
   const missing = status === 404 || status === 410 || status >= 500;
   const methodRefused = allowed !== undefined && allowed.length > 0 && !allowed.includes(method);
+  const endpointDetail = (): string => {
+    if (missing) return `answered ${status}: check url`;
+    if (methodRefused) return `allows ${allowed.join(', ')}, not ${method}`;
+    return `takes requests${allowed === undefined ? '' : ` (allows ${allowed.join(', ')})`}`;
+  };
   return [
     { name: 'reach', ok: true, detail: `OPTIONS ${where} answered ${status}` },
     {
@@ -22,14 +27,6 @@ export function probeChecks(answer: Answer, method: string, where: string): Prob
       ok: !credentialsRefused,
       detail: credentialsRefused ? `refused with ${status}: check user and password, or the Authorization header` : `not refused (${status})`,
     },
-    {
-      name: 'endpoint',
-      ok: !missing && !methodRefused,
-      detail: missing
-        ? `answered ${status}: check url`
-        : methodRefused
-          ? `allows ${allowed.join(', ')}, not ${method}`
-          : `takes requests${allowed === undefined ? '' : ` (allows ${allowed.join(', ')})`}`,
-    },
+    { name: 'endpoint', ok: !missing && !methodRefused, detail: endpointDetail() },
   ];
 }

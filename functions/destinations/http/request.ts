@@ -1,7 +1,7 @@
 import type { DeliverySource } from '../../../shared/destination/index.ts';
 import type { RequestBody } from './exchange.ts';
 import { multipartForm } from './multipart.ts';
-import { isSecretHeader, type HttpDestinationFields, type HttpMethod } from './schema.ts';
+import { isSecretHeader, type HttpDestinationFields } from './schema.ts';
 
 /** What every hop of an upload sends; only the credentials depend on where the hop goes. */
 export interface PlannedRequest {
@@ -44,8 +44,8 @@ function contentTypeOf(destination: HttpDestinationFields, source: DeliverySourc
 }
 
 /** The body and its type: a form with the fields and the file (POST), or the file's bytes (PUT). */
-function fileBody(method: HttpMethod, destination: HttpDestinationFields, source: DeliverySource): { body: RequestBody; contentType: string } {
-  if (method === 'PUT') {
+function fileBody(destination: HttpDestinationFields, source: DeliverySource): { body: RequestBody; contentType: string } {
+  if (destination.method === 'PUT') {
     return { body: { length: source.size, open: () => source.stream() }, contentType: contentTypeOf(destination, source) };
   }
   const form = multipartForm(destination.fields, {
@@ -59,7 +59,7 @@ function fileBody(method: HttpMethod, destination: HttpDestinationFields, source
 
 /** The upload of `source` as the destination asks for it. */
 export function fileUpload(destination: HttpDestinationFields, source: DeliverySource): PlannedRequest {
-  const { body, contentType } = fileBody(destination.method, destination, source);
+  const { body, contentType } = fileBody(destination, source);
   return {
     method: destination.method,
     body,

@@ -12,7 +12,6 @@ import {
 
 /** The methods that carry a file: POST sends a multipart form, PUT the raw bytes. */
 export const httpMethods = ['POST', 'PUT'] as const;
-export type HttpMethod = (typeof httpMethods)[number];
 
 /** Headers that hold credentials: sealed like any secret, dropped on a redirect to another origin. */
 export function isSecretHeader(name: string): boolean {

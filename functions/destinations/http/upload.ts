@@ -1,7 +1,7 @@
 import { guardedHttpAgent, guardedHttpsAgent, type OutboundNetwork, type ProbeCheck, type Uploader } from '../../../shared/destination/index.ts';
 import { deliveredUrl } from './answer.ts';
 import { classifyHttpError, HttpAnswerError } from './errors.ts';
-import { firstHeader, type Agents, type Answer, type ExchangeOptions } from './exchange.ts';
+import { firstHeader, isSuccess, type Agents, type Answer, type ExchangeOptions } from './exchange.ts';
 import { probeChecks } from './probe.ts';
 import { displayUrl, secretValuesOf, serverText } from './redaction.ts';
 import { sendFollowingRedirects, type FinalAnswer } from './redirects.ts';
@@ -28,10 +28,6 @@ async function send(network: OutboundNetwork, start: URL, request: PlannedReques
     agents.http.destroy();
     agents.https.destroy();
   }
-}
-
-function isSuccess(status: number): boolean {
-  return status >= 200 && status < 300;
 }
 
 function answerError(answer: Answer, request: string, url: URL, text: string): HttpAnswerError {
