@@ -78,7 +78,7 @@ const method = z
       .pipe(z.enum(httpMethods, { error: 'must be POST or PUT' })),
   )
   .default('POST')
-  .describe('POST sends a multipart/form-data form; PUT sends the raw bytes.');
+  .describe('POST (the default) sends a multipart/form-data form, PUT the raw bytes; in any case. GET carries no file and is refused.');
 
 /** True for a URL with no `user:password@` part (and for what is not a URL: that is reported once, by `httpUrl`). */
 function withoutUserInfo(address: string): boolean {
