@@ -94,6 +94,15 @@ describe('HTTP destination: POST, a multipart form read back by busboy', () => {
     expect(delivered.details).toMatchObject({ body: 'chunked' });
   });
 
+  it('leaves nothing when a source of unknown size breaks: the chunked body is cut, never ended', async () => {
+    const error = await attemptFailure(module, destination({}), sourceOf(patternBytes(3_000_000), { size: undefined, failsAt: 1_000_000 }));
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect(await server.inProgress()).toBe(0);
+    expect(server.requests).toMatchObject([{ status: 'broken' }]);
+    expect(server.stored.size).toBe(0);
+  });
+
   it('sends user and password as Basic authentication', async () => {
     const bytes = patternBytes(5000);
 
