@@ -12,6 +12,7 @@ import { definitions, type BenchResults } from './report/results.ts';
 import { renderReport } from './report/table.ts';
 import { measureAzureBlob, renderAzureBlobBench } from './sections/azureblob.ts';
 import { measureColdStart } from './sections/cold-start.ts';
+import { measureHttpUploads, renderHttpUploads } from './sections/http.ts';
 import { measureMemory } from './sections/memory.ts';
 import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { measureSftp, renderSftpTable } from './sections/sftp.ts';
@@ -132,7 +133,7 @@ try {
   const sinkHttp = await startS3Sink();
   const discardHttp = await startDiscardServer();
   const httpTarget = sinkTarget('sink-http', 'S3 sink over HTTP on loopback (discards bytes)', sinkHttp, discardHttp, options.clients, undefined);
-  const certificate = ['https', 'tuning', 'memory'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
+  const certificate = ['https', 'tuning', 'memory', 'http'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
   const sinkHttps = certificate ? await startS3Sink({ tls: certificate }) : undefined;
   const discardHttps = certificate ? await startDiscardServer({ tls: certificate }) : undefined;
   const httpsTarget =
@@ -193,6 +194,11 @@ try {
       results.azureblob = await measureAzureBlob(options.sizes, { scratch, inputDirectory, runs: options.runs, rclone, log });
       await save();
     }
+    if (options.sections.has('http')) {
+      log('section: http destination beside curl');
+      results.http = await measureHttpUploads({ sizes: options.sizes, runs: options.runs, scratch, inputDirectory, buildDirectory, certificate, log });
+      await save();
+    }
     if (options.sections.has('pipeline')) {
       log('section: pipeline');
       results.pipeline = await measurePipeline(log);
@@ -210,6 +216,7 @@ try {
   console.log(renderReport(results));
   if (results.azureblob) console.log(`\n${renderAzureBlobBench(results.azureblob)}`);
   if (results.sftp) console.log(renderSftpTable(results.sftp));
+  if (results.http) console.log(`\n${renderHttpUploads(results.http)}`);
   log(`results written to ${options.out}`);
 } finally {
   cleanUp();

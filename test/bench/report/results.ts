@@ -2,6 +2,7 @@ import type { ToolStatus } from '../clients/install.ts';
 import type { AzureBlobBenchResult } from '../sections/azureblob.ts';
 import type { ColdStartResult } from '../sections/cold-start.ts';
 import type { MemoryResult } from '../sections/memory.ts';
+import type { HttpUploadsResult } from '../sections/http.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
 import type { SftpBenchResult } from '../sections/sftp.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
@@ -35,6 +36,7 @@ export interface BenchResults {
   pipeline?: PipelineResult;
   azureblob?: AzureBlobBenchResult;
   sftp?: SftpBenchResult;
+  http?: HttpUploadsResult[];
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }

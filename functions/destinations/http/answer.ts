@@ -1,0 +1,34 @@
+import { firstHeader, type Answer } from './exchange.ts';
+import { displayUrl } from './redaction.ts';
+
+/** A `url` at the top of a JSON answer, resolved against where it came from. */
+function jsonUrl(answer: Answer, from: URL): URL | undefined {
+  const type = firstHeader(answer.headers, 'content-type') ?? '';
+  if (!/json/i.test(type) && !answer.head.toString('utf8').trimStart().startsWith('{')) return undefined;
+  try {
+    const parsed: unknown = JSON.parse(answer.head.toString('utf8'));
+    const url = (parsed as { url?: unknown } | null)?.url;
+    return typeof url === 'string' ? (URL.parse(url, from.href) ?? undefined) : undefined;
+  } catch {
+    // Not JSON after all, or longer than what was kept.
+    return undefined;
+  }
+}
+
+function isHttp(url: URL | undefined | null): url is URL {
+  return url !== undefined && url !== null && (url.protocol === 'http:' || url.protocol === 'https:');
+}
+
+/**
+ * Where the delivered file is, as the server tells it: the answer's `Location` (a 201 Created),
+ * else a `url` field of a JSON answer, else the address the upload went to (without its query,
+ * which may hold a signature).
+ */
+export function deliveredUrl(answer: Answer, from: URL): string {
+  const location = firstHeader(answer.headers, 'location');
+  const fromLocation = location === undefined ? undefined : URL.parse(location, from.href);
+  if (isHttp(fromLocation)) return fromLocation.href;
+  const fromJson = jsonUrl(answer, from);
+  if (isHttp(fromJson)) return fromJson.href;
+  return displayUrl(from);
+}
