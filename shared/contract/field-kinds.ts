@@ -17,26 +17,29 @@ export type FieldKind =
   | { readonly kind: 'file-path' };
 
 /**
- * Marks live on a schema's definition object, which `.describe()` and `.meta()` share with the
- * schema they copy, and are found through `.optional()` and `.default()` wrappers; so a field may
- * be marked before or after it is described or made optional.
+ * Marks live on a schema's definition object, under a symbol of their own: zod's `.describe()`
+ * shares that object with the copy it makes, and `.refine()` spreads it into the copy's, so a mark
+ * survives both; `.optional()` and `.default()` wrap it, and the wrappers are looked through. A
+ * field may so be marked before or after it is described, refined or made optional.
  */
-const marks = new WeakMap<object, FieldKind>();
+const markKey = Symbol('upload-destinations field kind');
 
-function definitionOf(schema: z.ZodType): { innerType?: z.ZodType } {
-  return schema._zod.def as { innerType?: z.ZodType };
+type Marked = { [markKey]?: FieldKind; innerType?: z.ZodType };
+
+function definitionOf(schema: z.ZodType): Marked {
+  return schema._zod.def as Marked;
 }
 
 function markOf(field: z.ZodType): FieldKind | undefined {
   for (let current: z.ZodType | undefined = field; current; current = definitionOf(current).innerType) {
-    const kind = marks.get(definitionOf(current));
+    const kind = definitionOf(current)[markKey];
     if (kind) return kind;
   }
   return undefined;
 }
 
 function mark<Schema extends z.ZodType>(schema: Schema, kind: FieldKind): Schema {
-  marks.set(definitionOf(schema), kind);
+  definitionOf(schema)[markKey] = kind;
   return schema;
 }
 

@@ -1,5 +1,5 @@
 import { createHmac } from 'node:crypto';
-import type { Dispatcher } from 'undici';
+import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { classifyGeneric, isRetryableStatus } from './classify.ts';
 
 export const signatureHeader = 'upload-destinations-signature';
@@ -20,8 +20,8 @@ export interface CallbackOutcome {
 
 export interface CallbackOptions {
   readonly signingKey: () => Promise<string>;
-  /** Connects the callback: the guarded dispatcher of the function's `OutboundNetwork`. */
-  readonly dispatcher: Dispatcher;
+  /** Connects the callback: the function's guarded network. */
+  readonly network: OutboundNetwork;
   /** @default 4 */
   readonly attempts?: number;
   /** Delay before the second attempt; later ones double it. @default 1000 */
@@ -45,13 +45,12 @@ export async function sendCallback(url: string, payload: unknown, options: Callb
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, backoff * 2 ** (attempt - 2)));
     try {
-      const response = await fetch(url, {
+      // No redirect is followed: a redirect is an answer that is not 2xx.
+      const response = await options.network.fetch(url, {
         method: 'POST',
         headers: { 'content-type': 'application/json', [signatureHeader]: signCallback(body, key, new Date()) },
         body,
-        redirect: 'error',
         signal: AbortSignal.timeout(options.timeoutMilliseconds ?? 10_000),
-        dispatcher: options.dispatcher,
       });
       await response.body?.cancel();
       if (response.ok) return { state: 'sent', attempts: attempt, status: response.status };

@@ -33,7 +33,7 @@ export interface DeliveryDependencies {
   readonly sealer: EnvelopeSealer;
   readonly secrets: SecretStore;
   readonly sources: SourceOpener;
-  readonly callbacks: Omit<CallbackOptions, 'dispatcher'>;
+  readonly callbacks: Omit<CallbackOptions, 'network'>;
   /** Where connections to caller-chosen hosts may go; sources, callbacks and uploads all use it. */
   readonly network: OutboundNetwork;
   /** Attempts (queue receives) before a transient failure is final and the message is dead-lettered. */
@@ -153,7 +153,7 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
   const outcome = job.destinations.map((destination) => destination.state).join(',');
   if (!(await dependencies.jobs.claimCallback(token, outcome))) return;
   const { url } = (await dependencies.sealer.unseal(job.sealedCallbackUrl, callbackSealingContext(token))) as { url: string };
-  const sent = await sendCallback(url, jobView(job), { ...dependencies.callbacks, dispatcher: dependencies.network.dispatcher });
+  const sent = await sendCallback(url, jobView(job), { ...dependencies.callbacks, network: dependencies.network });
   await dependencies.jobs.recordCallback(token, { ...sent, outcome, at: new Date().toISOString() });
   dependencies.log.info('callback', { token, state: sent.state, attempts: sent.attempts, status: sent.status });
 }

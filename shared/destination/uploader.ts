@@ -79,7 +79,7 @@ export interface UploadContext<Destination, State = never> {
   readonly signal: AbortSignal;
   /**
    * Where the upload may connect: every connection to the destination goes through agents or the
-   * dispatcher made from it (`shared/net`), so private networks stay out of reach when deployed.
+   * its `fetch` (`shared/net`), so private networks stay out of reach when deployed.
    */
   readonly network: OutboundNetwork;
   readonly resume: ResumeSlot<State>;

@@ -1,12 +1,13 @@
 import { GetObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
-import { Readable } from 'node:stream';
-import type { ReadableStream as WebReadableStream } from 'node:stream/web';
+import type { IncomingMessage } from 'node:http';
+import type { Readable } from 'node:stream';
 import type { OpenableSource } from '../contract/source.ts';
 import { classifyGeneric } from '../delivery/classify.ts';
 import { PermanentError } from '../errors.ts';
 import { hostOf } from '../net/address-policy.ts';
 import { hostMatches } from '../net/host-patterns.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
+import { sendRequest } from '../net/http-client.ts';
 import { redactUrl } from '../net/redact.ts';
 import { isRedirectAllowed } from '../net/redirects.ts';
 
@@ -30,7 +31,7 @@ function fileNameOf(path: string): string {
   return name.replace(/[\u0000-\u001f\\/]/g, '_') || 'file';
 }
 
-function dispositionFileName(header: string | null): string | undefined {
+function dispositionFileName(header: string | undefined): string | undefined {
   if (!header) return undefined;
   const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header)?.[1];
   if (extended) return fileNameOf(extended);
@@ -72,7 +73,7 @@ export interface OpenedBody {
 /**
  * Opens a job's source as a stream: an HTTP(S) URL (redirects followed, each hop checked against
  * the source policy and never from https down to http; every connection made through the
- * network's guarded dispatcher) or an object in a bucket the service may read.
+ * network's guarded agents) or an object in a bucket the service may read.
  */
 export class SourceOpener {
   public constructor(
@@ -102,15 +103,17 @@ export class SourceOpener {
     let url = address;
     for (let hop = 0; hop <= maxRedirects; hop += 1) {
       this.checkHost(url);
-      let response: Response;
+      let response: IncomingMessage;
       try {
-        response = await fetch(url, { redirect: 'manual', signal, dispatcher: this.network.dispatcher, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} });
+        response = await sendRequest(url, { signal, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} }, this.network.agents);
       } catch (error) {
         throw classifyGeneric(new Error(`source ${redactUrl(url)}: ${(error as Error).message}`, { cause: error }));
       }
-      const location = response.headers.get('location');
-      if (response.status >= 300 && response.status < 400 && location) {
-        await response.body?.cancel();
+      const status = response.statusCode ?? 502;
+      const header = (name: string): string | undefined => [response.headers[name]].flat()[0];
+      const location = header('location');
+      if (status >= 300 && status < 400 && location) {
+        response.resume();
         const next = new URL(location, url).toString();
         if (!isRedirectAllowed(url, next)) {
           throw new PermanentError(`source ${redactUrl(url)}: refused to follow its redirect to ${redactUrl(next)} (http or https only, and never from https to http)`, {
@@ -120,18 +123,18 @@ export class SourceOpener {
         url = next;
         continue;
       }
-      if (!response.ok || !response.body) {
-        await response.body?.cancel();
-        throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${response.status}`), response.status);
+      if (status < 200 || status >= 300) {
+        response.resume();
+        throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${status}`), status, header('retry-after'));
       }
-      const range = response.status === 206 ? contentRange(response.headers.get('content-range')) : undefined;
+      const range = status === 206 ? contentRange(header('content-range')) : undefined;
       return {
-        stream: Readable.fromWeb(response.body as WebReadableStream<Uint8Array>),
+        stream: response,
         startsAt: range?.start ?? 0,
-        size: range ? range.size : contentLength(response.headers.get('content-length')),
-        contentType: response.headers.get('content-type') ?? undefined,
-        name: withExtension(dispositionFileName(response.headers.get('content-disposition')) ?? fileNameOf(new URL(url).pathname), extension),
-        version: response.headers.get('etag') ?? response.headers.get('last-modified') ?? undefined,
+        size: range ? range.size : contentLength(header('content-length')),
+        contentType: header('content-type'),
+        name: withExtension(dispositionFileName(header('content-disposition')) ?? fileNameOf(new URL(url).pathname), extension),
+        version: header('etag') ?? header('last-modified'),
       };
     }
     throw new PermanentError(`source ${redactUrl(address)}: more than ${maxRedirects} redirects`, { code: 'TooManyRedirects' });

@@ -356,7 +356,7 @@ describe('Function: destinationHandler, resuming', () => {
     await handler(await event([message], 2), context());
 
     expect(uploadsBetween).toHaveLength(1);
-    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'failed', error: { code: 'UND_ERR_SOCKET', retryable: true } });
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'failed', error: { code: 'ECONNRESET', retryable: true } });
     expect(await s3.openUploads('deliveries')).toEqual([]);
   });
 

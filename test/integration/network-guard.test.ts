@@ -3,7 +3,6 @@ import { createServer, get, type Agent, type Server } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { AddressInfo, LookupFunction, Socket } from 'node:net';
 import { promisify } from 'node:util';
-import type { Dispatcher } from 'undici';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
@@ -13,8 +12,7 @@ import { isAllowedAddress } from '../../shared/net/address-policy.ts';
 import { AddressNotAllowedError } from '../../shared/net/address-not-allowed-error.ts';
 import { guardedHttpAgent, guardedHttpsAgent } from '../../shared/net/guarded-agents.ts';
 import { guardedConnect, guardedTlsConnect, type NetworkPolicy } from '../../shared/net/guarded-connect.ts';
-import { guardedDispatcher } from '../../shared/net/guarded-dispatcher.ts';
-import { outboundNetwork } from '../../shared/net/outbound-network.ts';
+import { outboundNetwork, type OutboundNetwork } from '../../shared/net/outbound-network.ts';
 import { SourceOpener } from '../../shared/sources/source-opener.ts';
 import { patternBytes, sourceOf, uploadContext } from '../support/sources.ts';
 
@@ -78,10 +76,13 @@ async function precheck(resolve: LookupFunction, hostname: string): Promise<stri
   return first?.address ?? '';
 }
 
-function dispatcherFor(policy: NetworkPolicy): Dispatcher {
-  const dispatcher = guardedDispatcher(policy);
-  closers.push(() => dispatcher.close());
-  return dispatcher;
+function networkFor(policy: NetworkPolicy): OutboundNetwork {
+  const network = outboundNetwork(policy);
+  closers.push(async () => {
+    network.agents.http.destroy();
+    network.agents.https.destroy();
+  });
+  return network;
 }
 
 function agentFor(make: () => Agent): Agent {
@@ -113,19 +114,19 @@ function outcomeOf(socket: Socket): Promise<'connected' | Error> {
   });
 }
 
-describe('Guarded fetch dispatcher', () => {
+describe('Guarded fetch (the network\'s agents)', () => {
   it('refuses a name that rebinds to 127.0.0.1 after a public first answer, and the server sees no connection', async () => {
     // Prepare
     const resolve = rebindingResolver();
-    const dispatcher = dispatcherFor({ allowPrivateNetworks: false, resolve });
+    const network = networkFor({ allowPrivateNetworks: false, resolve });
     expect(isAllowedAddress(await precheck(resolve, 'rebind.test'))).toBe(true);
 
     // Act
-    const error = await fetch(`http://rebind.test:${port}/file.mp4`, { dispatcher }).catch((caught: unknown) => caught);
+    const error = await network.fetch(`http://rebind.test:${port}/file.mp4`).catch((caught: unknown) => caught);
 
     // Assess
-    expect((error as Error).cause).toBeInstanceOf(AddressNotAllowedError);
-    expect((error as Error).cause).toMatchObject({ code: 'EADDRNOTALLOWED', host: 'rebind.test', address: '127.0.0.1' });
+    expect(error).toBeInstanceOf(AddressNotAllowedError);
+    expect(error).toMatchObject({ code: 'EADDRNOTALLOWED', host: 'rebind.test', address: '127.0.0.1' });
     expect(resolve.calls()).toBe(2);
     expect(connections).toBe(0);
   });
@@ -133,11 +134,11 @@ describe('Guarded fetch dispatcher', () => {
   it('reaches the server through the same rebinding name when private networks are allowed', async () => {
     // Prepare
     const resolve = rebindingResolver();
-    const dispatcher = dispatcherFor({ allowPrivateNetworks: true, resolve });
+    const network = networkFor({ allowPrivateNetworks: true, resolve });
     await precheck(resolve, 'rebind.test');
 
     // Act
-    const response = await fetch(`http://rebind.test:${port}/file.mp4`, { dispatcher });
+    const response = await network.fetch(`http://rebind.test:${port}/file.mp4`);
 
     // Assess
     expect(await response.text()).toBe('ok');
@@ -145,26 +146,26 @@ describe('Guarded fetch dispatcher', () => {
   });
 
   it('refuses the IP literal 127.0.0.1, which no lookup is asked about, without connecting', async () => {
-    const dispatcher = dispatcherFor({ allowPrivateNetworks: false });
+    const network = networkFor({ allowPrivateNetworks: false });
 
-    const error = await fetch(`http://127.0.0.1:${port}/`, { dispatcher }).catch((caught: unknown) => caught);
+    const error = await network.fetch(`http://127.0.0.1:${port}/`).catch((caught: unknown) => caught);
 
-    expect((error as Error).cause).toMatchObject({ code: 'EADDRNOTALLOWED', host: '127.0.0.1', address: '127.0.0.1' });
+    expect(error).toMatchObject({ code: 'EADDRNOTALLOWED', host: '127.0.0.1', address: '127.0.0.1' });
     expect(connections).toBe(0);
   });
 
   it('refuses a bracketed IPv6 loopback literal', async () => {
-    const dispatcher = dispatcherFor({ allowPrivateNetworks: false });
+    const network = networkFor({ allowPrivateNetworks: false });
 
-    const error = await fetch(`http://[::1]:${port}/`, { dispatcher }).catch((caught: unknown) => caught);
+    const error = await network.fetch(`http://[::1]:${port}/`).catch((caught: unknown) => caught);
 
-    expect((error as Error).cause).toMatchObject({ code: 'EADDRNOTALLOWED', address: '::1' });
+    expect(error).toMatchObject({ code: 'EADDRNOTALLOWED', address: '::1' });
   });
 
   it('allows the IP literal 127.0.0.1 when private networks are allowed', async () => {
-    const dispatcher = dispatcherFor({ allowPrivateNetworks: true });
+    const network = networkFor({ allowPrivateNetworks: true });
 
-    const response = await fetch(`http://127.0.0.1:${port}/`, { dispatcher });
+    const response = await network.fetch(`http://127.0.0.1:${port}/`);
 
     expect(response.status).toBe(200);
     expect(requests).toBe(1);
@@ -262,7 +263,7 @@ describe('The service behind the guard', () => {
     // Prepare
     const resolve = rebindingResolver();
     const network = outboundNetwork({ allowPrivateNetworks: false, resolve });
-    closers.push(() => network.dispatcher.close());
+    closers.push(async () => network.agents.http.destroy());
     await precheck(resolve, 'rebind.test');
     const destination = s3DestinationSchema.parse({
       type: 's3',
@@ -288,7 +289,7 @@ describe('The service behind the guard', () => {
   it('lets the same S3 upload reach the server when private networks are allowed', async () => {
     const resolve = rebindingResolver();
     const network = outboundNetwork({ allowPrivateNetworks: true, resolve });
-    closers.push(() => network.dispatcher.close());
+    closers.push(async () => network.agents.http.destroy());
     const destination = s3DestinationSchema.parse({
       type: 's3',
       bucket: 'deliveries',
@@ -307,7 +308,7 @@ describe('The service behind the guard', () => {
     // Prepare
     const resolve = rebindingResolver();
     const network = outboundNetwork({ allowPrivateNetworks: false, resolve });
-    closers.push(() => network.dispatcher.close());
+    closers.push(async () => network.agents.http.destroy());
     const sources = new SourceOpener(new S3Client({ region: 'us-east-1' }), network, { allowedSourceHosts: [] });
     await precheck(resolve, 'rebind.test');
 
@@ -323,7 +324,7 @@ describe('The service behind the guard', () => {
 
   it('refuses to follow a source redirect out of http(s)', async () => {
     const network = outboundNetwork({ allowPrivateNetworks: true });
-    closers.push(() => network.dispatcher.close());
+    closers.push(async () => network.agents.http.destroy());
     const sources = new SourceOpener(new S3Client({ region: 'us-east-1' }), network, { allowedSourceHosts: [] });
 
     const error = await sources.open({ url: `http://127.0.0.1:${port}/to-file` }, undefined, AbortSignal.timeout(10_000)).catch((caught: unknown) => caught);
@@ -333,10 +334,10 @@ describe('The service behind the guard', () => {
 
   it('gives up a callback to 127.0.0.1 at the first attempt, since retrying cannot help', async () => {
     // Prepare
-    const dispatcher = dispatcherFor({ allowPrivateNetworks: false });
+    const network = networkFor({ allowPrivateNetworks: false });
 
     // Act
-    const outcome = await sendCallback(`http://127.0.0.1:${port}/hook`, { token: 't' }, { signingKey: async () => 'key', dispatcher, attempts: 3, backoffMilliseconds: 1 });
+    const outcome = await sendCallback(`http://127.0.0.1:${port}/hook`, { token: 't' }, { signingKey: async () => 'key', network, attempts: 3, backoffMilliseconds: 1 });
 
     // Assess
     expect(outcome).toMatchObject({ state: 'failed', attempts: 1 });

@@ -37,6 +37,12 @@ describe('Field kinds: secrets marked on the fields themselves', () => {
     },
   );
 
+  it('keeps a file-path mark through a refinement added after it', () => {
+    const refined = z.strictObject({ type: z.literal('x'), filename: filePath().refine((path) => !path.endsWith('.tmp'), 'no temporary names').optional() });
+
+    expect(fieldKindsOf(refined).get('filename')).toEqual({ kind: 'file-path' });
+  });
+
   it('finds marks through describe and optional, whichever came first', () => {
     expect(secretFieldNames(example).sort()).toEqual(['api_key', 'headers', 'password']);
     expect(fieldKindsOf(example).get('key_id')).toEqual({ kind: 'not-secret', reason: 'names a key' });
