@@ -293,6 +293,21 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
     exchange.answerEmpty(200, { location: session.uri, 'x-guploader-uploadid': id });
   };
 
+  /** The last request of each session, by upload ID: the next one starts when it has finished. */
+  const sessionTails = new Map<string, Promise<void>>();
+
+  /**
+   * Google's upload service handles one session's requests one after another: a status query or
+   * a resend that arrives while an earlier chunk (whose client gave up waiting) is still being
+   * stored answers from what that chunk left, so no byte is kept twice.
+   */
+  const oneAtATime = (handle: (exchange: Exchange) => Promise<void>) => (exchange: Exchange): Promise<void> => {
+    const id = exchange.url.searchParams.get('upload_id') ?? '';
+    const current = (sessionTails.get(id) ?? Promise.resolve()).then(() => handle(exchange));
+    sessionTails.set(id, current.catch(() => undefined));
+    return current;
+  };
+
   const receiveChunk = async (exchange: Exchange): Promise<void> => {
     const session = sessions.get(exchange.url.searchParams.get('upload_id') ?? '');
     if (!session || session.expired || session.cancelled) return answerGoogleError(exchange, 404, { reason: 'notFound', message: 'Not Found' });
@@ -431,8 +446,8 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
 
   const routes: Route[] = [
     { endpoint: 'videos.insert', method: 'POST', path: /^\/upload\/youtube\/v3\/videos$/, handle: initiateUpload },
-    { endpoint: 'upload', method: 'PUT', path: /^\/upload\/youtube\/v3\/videos$/, handle: receiveChunk },
-    { endpoint: 'upload.cancel', method: 'DELETE', path: /^\/upload\/youtube\/v3\/videos$/, handle: cancelUpload },
+    { endpoint: 'upload', method: 'PUT', path: /^\/upload\/youtube\/v3\/videos$/, handle: oneAtATime(receiveChunk) },
+    { endpoint: 'upload.cancel', method: 'DELETE', path: /^\/upload\/youtube\/v3\/videos$/, handle: oneAtATime(cancelUpload) },
     { endpoint: 'videos.list', method: 'GET', path: /^\/youtube\/v3\/videos$/, handle: listVideos },
     { endpoint: 'channels.list', method: 'GET', path: /^\/youtube\/v3\/channels$/, handle: listChannels },
     { endpoint: 'playlistItems.insert', method: 'POST', path: /^\/youtube\/v3\/playlistItems$/, handle: insertPlaylistItem },
