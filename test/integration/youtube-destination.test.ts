@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nextPacificMidnight } from '../../functions/destinations/youtube/quota.ts';
-import { youtubeDestination, youtubeDestinationSchema } from '../../functions/destinations/youtube/schema.ts';
+import { youtubeDestinationSchema } from '../../functions/destinations/youtube/schema.ts';
 import { youtubeUploader, type YouTubeResumeState } from '../../functions/destinations/youtube/upload.ts';
 import type { TransferSettings } from '../../functions/destinations/youtube/transfer.ts';
 import { classifyFailure, runUpload } from '../../shared/delivery/attempt.ts';
