@@ -16,6 +16,7 @@ import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
 import { measureTuning } from './sections/tuning.ts';
+import { measureYouTube } from './sections/youtube.ts';
 import { startDiscardServer } from './servers/discard.ts';
 import { startS3Sink } from './servers/s3-sink.ts';
 import { startS3rver } from './servers/s3rver.ts';
@@ -184,6 +185,11 @@ try {
         if (httpsTarget) results.tuning.push(await measureTuning(httpsTarget, options.tuningSize, options.runs, context));
         await save();
       }
+    }
+    if (options.sections.has('youtube')) {
+      log('section: youtube');
+      results.youtube = await measureYouTube(options.sizes, options.runs, scratch, join(buildDirectory, 'youtube'), log);
+      await save();
     }
     if (options.sections.has('pipeline')) {
       log('section: pipeline');

@@ -4,6 +4,7 @@ import type { MemoryResult } from '../sections/memory.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
 import type { TuningResult } from '../sections/tuning.ts';
+import type { YouTubeBenchResult } from '../sections/youtube.ts';
 import type { GoalCheck } from './goals.ts';
 
 /** The JSON written to bench-results/latest.json: every figure, every run, and what was skipped. */
@@ -31,6 +32,7 @@ export interface BenchResults {
   coldStart?: ColdStartResult;
   tuning?: TuningResult[];
   pipeline?: PipelineResult;
+  youtube?: YouTubeBenchResult;
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }
