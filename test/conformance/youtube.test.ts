@@ -27,7 +27,7 @@ function videoTitled(title: string) {
 }
 
 // 1 MiB chunks (four 256 KiB units), so a few MiB take the chunked path several times over.
-const settings = { chunkBytes: MiB, chunkRetries: 2, retryBaseMs: 10 };
+const settings = { chunkBytes: MiB, chunkRetries: 2, retryBaseMs: 10, checkpointBytes: 2 * MiB };
 const reachable = () => youtubeUploader({ apiUrl: youtube.url, tokenUrl: `${youtube.url}/token` }, settings);
 // Google's endpoints belong to the deployment, not to a destination: the unreachable case runs the
 // uploader pointed at a port nothing listens on.

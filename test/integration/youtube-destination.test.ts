@@ -1,10 +1,12 @@
 import { randomUUID } from 'node:crypto';
+import { crc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { nextPacificMidnight } from '../../functions/destinations/youtube/quota.ts';
 import { youtubeDestinationSchema } from '../../functions/destinations/youtube/schema.ts';
 import { youtubeUploader, type YouTubeResumeState } from '../../functions/destinations/youtube/upload.ts';
 import type { TransferSettings } from '../../functions/destinations/youtube/transfer.ts';
 import { classifyFailure, runUpload } from '../../shared/delivery/attempt.ts';
+import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import type { StoredCredentials } from '../../shared/destination/uploader.ts';
 import { PermanentError, TransientError, WaitError, type DeliveryError } from '../../shared/errors.ts';
 import type { DeliveredFile } from '../../shared/jobs/records.ts';
@@ -33,7 +35,7 @@ afterEach(async () => {
 });
 
 function uploaderWith(settings: Partial<TransferSettings> = {}) {
-  return youtubeUploader({ apiUrl: youtube.url, tokenUrl: `${youtube.url}/token` }, { chunkBytes: MiB, chunkRetries: 2, retryBaseMs: 5, ...settings });
+  return youtubeUploader({ apiUrl: youtube.url, tokenUrl: `${youtube.url}/token` }, { chunkBytes: MiB, chunkRetries: 2, retryBaseMs: 5, checkpointBytes: 2 * MiB, ...settings });
 }
 
 /** The seeds' example, delivered with the fake's token. */
@@ -437,6 +439,23 @@ describe('YouTube destination: interruptions continue the upload and never make 
     expect(acceptedOnce(session.bytes.acceptedRanges, bytes.length)).toBe(true);
     // Sent again at most: the part of the chunk in flight that the session had not kept.
     expect(session.bytes.bytesReceived).toBeLessThanOrEqual(bytes.length + MiB);
+    expect(await onlyVideo().bytes.sha256()).toBe(sha256(bytes));
+  });
+
+  it('reads the source again only from the last checkpoint, and records the checksum of the whole file', async () => {
+    const bytes = patternBytes(7 * MiB, 14);
+    const resume = new MemoryResume<YouTubeResumeState>();
+    await failure(destination(), sourceOf(bytes, { failsAt: 5 * MiB + 100 }), { resume });
+    const checkpoint = resume.state?.checkpoint;
+    const reads: number[] = [];
+
+    const delivered = await deliver(destination(), sourceOf(bytes, { reads }), { resume });
+
+    expect(checkpoint).toEqual({ offset: 4 * MiB, crc32: crc32(bytes.subarray(0, 4 * MiB)) });
+    // The second attempt's source began at the checkpoint (4 MiB); the session held 5 MiB.
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBe(3 * MiB);
+    expect(delivered).toMatchObject({ bytes: bytes.length, checksum: { value: crc32Base64(crc32(bytes)) }, details: { resumed_at: 5 * MiB } });
+    expect(onlySession().bytes.bytesReceived).toBe(bytes.length);
     expect(await onlyVideo().bytes.sha256()).toBe(sha256(bytes));
   });
 

@@ -6,15 +6,17 @@ import type { GoogleConnection } from './google-http.ts';
 import { accessTokensFor, type AccessTokens } from './oauth.ts';
 import { cancelUploadSession, ResumableSession, startUploadSession, type VideoResource } from './resumable.ts';
 import type { YouTubeDestinationFields } from './schema.ts';
-import { defaultTransferSettings, transferSource, type TransferSettings } from './transfer.ts';
+import { defaultTransferSettings, transferSource, type Checkpoint, type TransferSettings } from './transfer.ts';
 
 /**
- * What a later attempt needs to continue: the session URI (a capability: stored sealed), whether
- * the byte that may complete the video was ever sent, and, once known, the video and whether it
- * was added to the playlist.
+ * What a later attempt needs to continue: the session URI (a capability: stored sealed), a
+ * checkpoint of the bytes confirmed, whether the byte that may complete the video was ever sent,
+ * and, once known, the video and whether it was added to the playlist.
  */
 export interface YouTubeResumeState {
   readonly sessionUri: string;
+  /** Bytes YouTube confirmed and their CRC-32: where the next attempt reads the source from. */
+  readonly checkpoint?: Checkpoint;
   readonly finalSent?: boolean;
   readonly videoId?: string;
   readonly playlisted?: boolean;
@@ -112,8 +114,13 @@ export function youtubeUploader(endpoints: GoogleEndpoints, settings: TransferSe
       await state.save({ sessionUri: uri, finalSent: false });
       session = new ResumableSession(connection, uri, source.size, tokens);
     }
-    const video = await transferSource(session, source, resumedAt, settings, signal, async () => {
-      if (!state.current?.finalSent) await state.save({ finalSent: true });
+    const saved = state.current?.checkpoint;
+    const checkpoint = saved !== undefined && saved.offset <= resumedAt ? saved : { offset: 0, crc32: 0 };
+    const video = await transferSource(session, source, { committed: resumedAt, checkpoint }, settings, signal, {
+      beforeLastChunk: async () => {
+        if (!state.current?.finalSent) await state.save({ finalSent: true });
+      },
+      checkpoint: (confirmed) => state.save({ checkpoint: confirmed }),
     });
     await state.save({ videoId: video.id });
     return { video, resumedAt };
