@@ -368,7 +368,18 @@ function storedCredentials(message: DeliveryMessage, dependencies: DeliveryDepen
   };
 }
 
-async function applicationSecret(type: string, dependencies: DeliveryDependencies): Promise<Record<string, string>> {
-  const fields = await dependencies.secrets.read(secretNames.application(type));
+/**
+ * The destination's application secret, or undefined when the operator has not stored one: only
+ * some deliveries need it (YouTube's `auth_secret`, not its `oauth_access_token`), and the uploader
+ * says what is missing when one does.
+ */
+async function applicationSecret(type: string, dependencies: DeliveryDependencies): Promise<Record<string, string> | undefined> {
+  let fields: SecretFields;
+  try {
+    fields = await dependencies.secrets.read(secretNames.application(type));
+  } catch (error) {
+    if (error instanceof PermanentError && error.code === 'SecretNotFound') return undefined;
+    throw error;
+  }
   return Object.fromEntries(Object.entries(fields).map(([name, value]) => [name, String(value)]));
 }

@@ -31,15 +31,17 @@ export function sendRequest(url: string | URL, init: OutgoingRequest, agents: Ht
   const target = new URL(url);
   const secure = target.protocol === 'https:';
   return new Promise<IncomingMessage>((resolve, reject) => {
+    const { body } = init;
+    // A body known whole is sent with its length (servers may refuse chunked uploads).
+    const length = body === undefined || body instanceof Readable ? {} : { 'content-length': String(Buffer.byteLength(body)) };
     const request = (secure ? httpsRequest : httpRequest)(target, {
       method: init.method ?? 'GET',
-      headers: init.headers,
+      headers: { ...length, ...init.headers },
       agent: secure ? agents.https : agents.http,
       ...(init.signal ? { signal: init.signal } : {}),
     });
     request.once('response', resolve);
     request.once('error', reject);
-    const { body } = init;
     if (body instanceof Readable) pipeline(body, request).catch((error: unknown) => request.destroy(error as Error));
     else request.end(body);
   });

@@ -19,6 +19,7 @@ import { measureSftp, renderSftpTable } from './sections/sftp.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
 import { measureTuning } from './sections/tuning.ts';
+import { measureYouTube } from './sections/youtube.ts';
 import { startDiscardServer } from './servers/discard.ts';
 import { startS3Sink } from './servers/s3-sink.ts';
 import { startS3rver } from './servers/s3rver.ts';
@@ -197,6 +198,11 @@ try {
     if (options.sections.has('http')) {
       log('section: http destination beside curl');
       results.http = await measureHttpUploads({ sizes: options.sizes, runs: options.runs, scratch, inputDirectory, buildDirectory, certificate, log });
+      await save();
+    }
+    if (options.sections.has('youtube')) {
+      log('section: youtube');
+      results.youtube = await measureYouTube(options.sizes, options.runs, scratch, join(buildDirectory, 'youtube'), log);
       await save();
     }
     if (options.sections.has('pipeline')) {

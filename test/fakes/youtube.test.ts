@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { stat } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { patternBytes, sha256 } from '../support/sources.ts';
@@ -379,10 +380,42 @@ describe('YouTube fake: OAuth token endpoint', () => {
     expect(await response.json()).toMatchObject({ error: 'invalid_client' });
   });
 
-  it('refuses a grant type other than refresh_token', async () => {
+  it('refuses a grant type other than refresh_token and authorization_code', async () => {
     const response = await refresh({ ...grant, grant_type: 'password' });
 
     expect(await response.json()).toMatchObject({ error: 'unsupported_grant_type' });
+  });
+
+  describe('authorization_code grant (the end of a consent flow)', () => {
+    const verifier = 'a-code-verifier-of-enough-length-0123456789';
+    const challenge = createHash('sha256').update(verifier).digest('base64url');
+    const codeGrant = { grant_type: 'authorization_code', client_id: 'client', client_secret: 'secret', code: 'code-1', redirect_uri: 'http://127.0.0.1:5000/callback', code_verifier: verifier };
+
+    beforeEach(() => {
+      youtube.tokens.grantAuthorizationCode('code-1', { clientId: 'client', redirectUri: codeGrant.redirect_uri, codeChallenge: challenge, scopes: [youtubeScopes.upload] });
+    });
+
+    it('exchanges a code once for an access token and a refresh token that works', async () => {
+      const body = (await (await refresh(codeGrant)).json()) as { access_token: string; refresh_token: string; scope: string };
+      const again = await refresh(codeGrant);
+      const refreshed = await refresh({ ...grant, refresh_token: body.refresh_token });
+
+      expect(body.scope).toBe(youtubeScopes.upload);
+      expect((await initiate({ bearer: body.access_token })).status).toBe(200);
+      expect(await again.json()).toMatchObject({ error: 'invalid_grant' });
+      expect(refreshed.status).toBe(200);
+    });
+
+    it.each([
+      ['another redirect URI', { redirect_uri: 'http://127.0.0.1:5001/callback' }],
+      ['a wrong PKCE verifier', { code_verifier: 'not-the-verifier' }],
+      ['an unknown code', { code: 'code-2' }],
+    ])('refuses %s with invalid_grant', async (_case, change) => {
+      const response = await refresh({ ...codeGrant, ...change });
+
+      expect(response.status).toBe(400);
+      expect(await response.json()).toMatchObject({ error: 'invalid_grant' });
+    });
   });
 });
 
@@ -533,5 +566,56 @@ describe('YouTube fake: faults', () => {
     expect(response.status).toBe(429);
     expect(response.headers.get('retry-after')).toBe('7');
     expect((await errorOf(response)).reason).toBe('rateLimitExceeded');
+  });
+});
+
+describe('YouTube fake: cancelling and ordering within a session', () => {
+  it('cancels an unfinished upload on DELETE with 499, dropping its bytes; the URI then answers 404', async () => {
+    const file = patternBytes(2 * chunk, 14);
+    const uri = await sessionUri();
+    await putChunk(uri, file.subarray(0, chunk), 0, file.length);
+
+    const cancelled = await fetch(uri, { method: 'DELETE' });
+    const after = await statusQuery(uri, file.length);
+
+    expect(cancelled.status).toBe(499);
+    expect(after.status).toBe(404);
+    expect(sessionOf(uri)).toMatchObject({ cancelled: true, videoId: undefined });
+    expect(await sessionOf(uri).bytes.read()).toHaveLength(0);
+  });
+
+  it('keeps the video of a completed session on DELETE', async () => {
+    const uri = await sessionUri();
+    await putChunk(uri, patternBytes(100, 15), 0, 100);
+
+    const response = await fetch(uri, { method: 'DELETE' });
+
+    expect(response.status).toBe(200);
+    expect(youtube.videos.size).toBe(1);
+  });
+
+  it("answers a session's requests one after another: a status query sent during a chunk answers what the chunk left", async () => {
+    const file = patternBytes(2 * chunk, 16);
+    const uri = await sessionUri();
+    let release = (): void => undefined;
+    const held = new Promise<void>((resolve) => (release = resolve));
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(file.subarray(0, chunk / 2));
+        await held;
+        controller.enqueue(file.subarray(chunk / 2, chunk));
+        controller.close();
+      },
+    });
+    const sending = fetch(uri, { method: 'PUT', headers: { 'content-range': `bytes 0-${chunk - 1}/${file.length}`, 'content-length': String(chunk) }, body, duplex: 'half' } as RequestInit);
+    while (!youtube.requests.some((request) => request.endpoint === 'upload')) await new Promise((resolve) => setTimeout(resolve, 5));
+
+    const querying = statusQuery(uri, file.length);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+    const [sent, query] = await Promise.all([sending, querying]);
+
+    expect(sent.status).toBe(308);
+    expect(query.headers.get('range')).toBe(`bytes=0-${chunk - 1}`);
   });
 });

@@ -68,6 +68,8 @@ export interface YouTubeUploadSession {
   /** Bytes kept from byte 0, always a multiple of 256 KiB until the upload completes. */
   committed: number;
   expired: boolean;
+  /** Cancelled by a `DELETE` of its URI: its bytes are dropped and it answers 404 from then on. */
+  cancelled: boolean;
   /** The video the session created, once complete. */
   videoId: string | undefined;
 }
@@ -284,15 +286,31 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
       totalLength: declared === undefined ? undefined : Number(declared),
       committed: 0,
       expired: false,
+      cancelled: false,
       videoId: undefined,
     };
     sessions.set(id, session);
     exchange.answerEmpty(200, { location: session.uri, 'x-guploader-uploadid': id });
   };
 
+  /** The last request of each session, by upload ID: the next one starts when it has finished. */
+  const sessionTails = new Map<string, Promise<void>>();
+
+  /**
+   * Google's upload service handles one session's requests one after another: a status query or
+   * a resend that arrives while an earlier chunk (whose client gave up waiting) is still being
+   * stored answers from what that chunk left, so no byte is kept twice.
+   */
+  const oneAtATime = (handle: (exchange: Exchange) => Promise<void>) => (exchange: Exchange): Promise<void> => {
+    const id = exchange.url.searchParams.get('upload_id') ?? '';
+    const current = (sessionTails.get(id) ?? Promise.resolve()).then(() => handle(exchange));
+    sessionTails.set(id, current.catch(() => undefined));
+    return current;
+  };
+
   const receiveChunk = async (exchange: Exchange): Promise<void> => {
     const session = sessions.get(exchange.url.searchParams.get('upload_id') ?? '');
-    if (!session || session.expired) return answerGoogleError(exchange, 404, { reason: 'notFound', message: 'Not Found' });
+    if (!session || session.expired || session.cancelled) return answerGoogleError(exchange, 404, { reason: 'notFound', message: 'Not Found' });
     const finished = session.videoId === undefined ? undefined : videos.get(session.videoId);
     // A completed session answers every later PUT with its video, so a resent last chunk makes no second video.
     if (finished) return answerVideo(exchange, finished, session.parts);
@@ -340,6 +358,21 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
     if (receipt.broken) return;
     if (video) return answerVideo(exchange, video, session.parts);
     answerIncomplete(exchange, session);
+  };
+
+  /**
+   * `DELETE <session URI>` cancels an unfinished upload: Google documents this for its resumable
+   * uploads (Cloud Storage) with the answer 499; YouTube's upload service is the same one. A
+   * completed session keeps its video (the answer is the video, as to any later request).
+   */
+  const cancelUpload = async (exchange: Exchange): Promise<void> => {
+    const session = sessions.get(exchange.url.searchParams.get('upload_id') ?? '');
+    if (!session || session.expired || session.cancelled) return answerGoogleError(exchange, 404, { reason: 'notFound', message: 'Not Found' });
+    const finished = session.videoId === undefined ? undefined : videos.get(session.videoId);
+    if (finished) return answerVideo(exchange, finished, session.parts);
+    session.cancelled = true;
+    await session.bytes.truncate(0);
+    exchange.answerEmpty(499);
   };
 
   const listVideos = (exchange: Exchange): void => {
@@ -413,7 +446,8 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
 
   const routes: Route[] = [
     { endpoint: 'videos.insert', method: 'POST', path: /^\/upload\/youtube\/v3\/videos$/, handle: initiateUpload },
-    { endpoint: 'upload', method: 'PUT', path: /^\/upload\/youtube\/v3\/videos$/, handle: receiveChunk },
+    { endpoint: 'upload', method: 'PUT', path: /^\/upload\/youtube\/v3\/videos$/, handle: oneAtATime(receiveChunk) },
+    { endpoint: 'upload.cancel', method: 'DELETE', path: /^\/upload\/youtube\/v3\/videos$/, handle: oneAtATime(cancelUpload) },
     { endpoint: 'videos.list', method: 'GET', path: /^\/youtube\/v3\/videos$/, handle: listVideos },
     { endpoint: 'channels.list', method: 'GET', path: /^\/youtube\/v3\/channels$/, handle: listChannels },
     { endpoint: 'playlistItems.insert', method: 'POST', path: /^\/youtube\/v3\/playlistItems$/, handle: insertPlaylistItem },

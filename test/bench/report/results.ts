@@ -7,6 +7,7 @@ import type { PipelineResult } from '../sections/pipeline.ts';
 import type { SftpBenchResult } from '../sections/sftp.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
 import type { TuningResult } from '../sections/tuning.ts';
+import type { YouTubeBenchResult } from '../sections/youtube.ts';
 import type { GoalCheck } from './goals.ts';
 
 /** The JSON written to bench-results/latest.json: every figure, every run, and what was skipped. */
@@ -37,6 +38,7 @@ export interface BenchResults {
   azureblob?: AzureBlobBenchResult;
   sftp?: SftpBenchResult;
   http?: HttpUploadsResult[];
+  youtube?: YouTubeBenchResult;
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }

@@ -91,6 +91,13 @@ export function renderReport(results: BenchResults): string {
       ),
     );
   }
+  if (results.youtube) {
+    out.push('', `## youtube: ${results.youtube.description}`);
+    const rows = results.youtube.sizes.flatMap((size) =>
+      size.clients.map((client) => [size.label, client.client, client.error ? `failed: ${client.error.slice(0, 80)}` : fixed(client.mibPerSecond, 0), fixed(client.cpuSecondsPerGiB, 2), fixed(client.maxRssMiB, 0), String(client.requests ?? '–')]),
+    );
+    out.push(markdownTable(['size', 'client', 'MiB/s', 'CPU-s/GiB', 'RSS MiB', 'upload requests'], rows));
+  }
   if (results.skipped.length > 0) {
     out.push('', '## skipped');
     for (const item of results.skipped) out.push(`- ${item.what}: ${item.reason}`);

@@ -1,0 +1,28 @@
+import { googleJson, type GoogleConnection } from './google-http.ts';
+import type { VideoResource } from './resumable.ts';
+
+/**
+ * The two Data API calls besides the upload, as small JSON requests over the guarded network
+ * (the Google client library would add 0.4 MiB and some 30 ms of cold start for them).
+ */
+export class YouTubeDataApi {
+  public constructor(
+    private readonly connection: GoogleConnection,
+    private readonly apiUrl: string,
+  ) {}
+
+  /** `videos.list`: the video with this ID on the token's channel, or undefined when there is none. */
+  public async video(accessToken: string, id: string): Promise<VideoResource | undefined> {
+    const query = new URLSearchParams({ id, part: 'snippet,status' });
+    const answer = await googleJson<{ items?: VideoResource[] }>(this.connection, 'videos.list', `${this.apiUrl}/youtube/v3/videos?${query}`, accessToken);
+    return answer.items?.find((item) => item.id === id);
+  }
+
+  /** `playlistItems.insert`: appends the video to the playlist. */
+  public async addToPlaylist(accessToken: string, playlistId: string, videoId: string): Promise<void> {
+    await googleJson(this.connection, 'playlistItems.insert', `${this.apiUrl}/youtube/v3/playlistItems?part=snippet`, accessToken, {
+      method: 'POST',
+      body: { snippet: { playlistId, resourceId: { kind: 'youtube#video', videoId } } },
+    });
+  }
+}

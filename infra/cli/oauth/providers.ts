@@ -1,0 +1,19 @@
+import { googleEndpoints } from '../../../functions/destinations/youtube/endpoints.ts';
+import type { OAuthProvider } from './consent-flow.ts';
+
+/**
+ * The providers `npm run authorize` knows, by destination type. Adding one is an entry here: its
+ * consent page, token endpoint, scopes and the parameters that make it hand out a refresh token.
+ */
+export const oauthProviders: Readonly<Record<string, OAuthProvider>> = {
+  youtube: {
+    type: 'youtube',
+    authorizeUrl: 'https://accounts.google.com/o/oauth2/v2/auth',
+    tokenUrl: googleEndpoints.tokenUrl,
+    // Upload, and manage the channel's playlists (playlistid).
+    scopes: ['https://www.googleapis.com/auth/youtube.upload', 'https://www.googleapis.com/auth/youtube'],
+    // offline: a refresh token; consent: a new one even when this client was authorized before.
+    authorizeParameters: { access_type: 'offline', prompt: 'consent' },
+    noRefreshTokenAdvice: 'remove the app at https://myaccount.google.com/permissions and authorize again',
+  },
+};
