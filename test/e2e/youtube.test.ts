@@ -45,7 +45,7 @@ beforeAll(async () => {
   process.env.UD_YOUTUBE_API_URL = youtube.url;
   process.env.UD_GOOGLE_TOKEN_URL = `${youtube.url}/token`;
   state = await mkdtemp(join(tmpdir(), 'ud-youtube-'));
-  pipeline = await startLocalPipeline({ stateDirectory: state, maxAttempts: 2, retryBaseSeconds: 1 });
+  pipeline = await startLocalPipeline({ stateDirectory: state, maxAttempts: 2, retryBaseSeconds: 1, stagingSourcePrefixes: ['renders/'] });
   const s3 = new S3Client({
     region: 'us-east-1',
     endpoint: pipeline.s3.endpoint,

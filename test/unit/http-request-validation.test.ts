@@ -77,7 +77,7 @@ describe('the HTTP destination in the upload request contract', () => {
     ['a header the upload sets', { headers: { 'Content-Length': '10' } }, { 'upload.destination.headers.Content-Length': 'is set by the service: the length is computed from the source' }],
     ['a Content-Type header', { headers: { 'content-type': 'video/mp4' } }, { 'upload.destination.headers.content-type': expect.stringContaining('give contenttype instead') }],
     ['a header name with a space', { headers: { 'X Bad': 'v' } }, { 'upload.destination.headers.X Bad': 'must be a valid header name' }],
-    ['a header value with a line break', { headers: { 'X-A': 'a\r\nInjected: 1' } }, { 'upload.destination.headers.X-A': 'must not contain line breaks' }],
+    ['a header value with a line break', { headers: { 'X-A': 'a\r\nInjected: 1' } }, { 'upload.destination.headers.X-A': expect.stringContaining('must be printable ASCII without line breaks') }],
     ['a header value beyond Latin-1', { headers: { 'X-Price': '5 €' } }, { 'upload.destination.headers.X-Price': 'must be Latin-1 text without control characters (a header carries no other characters)' }],
     ['fields with PUT', { method: 'PUT', fields: { a: 'b' } }, { 'upload.destination.fields': 'need method POST: a PUT sends the raw bytes, with no form to carry them' }],
     ['a field named like the file part', { fields: { file: 'x' } }, { 'upload.destination.fields': "has a field named 'file', the name of the file part (fileid); rename one" }],
