@@ -192,12 +192,18 @@ async function* prepend(first: readonly SourcePart[], rest: AsyncGenerator<Sourc
  * nothing is still being read when this returns or throws.
  */
 async function forEachPrefetched(parts: AsyncGenerator<SourcePart>, work: (part: SourcePart) => Promise<void>): Promise<void> {
-  let next = parts.next();
+  // A read that fails while a part is being worked on is reported when awaited, not as unhandled.
+  const read = (): Promise<IteratorResult<SourcePart>> => {
+    const pending = parts.next();
+    pending.catch(() => undefined);
+    return pending;
+  };
+  let next = read();
   try {
     for (;;) {
       const item = await next;
       if (item.done) return;
-      next = parts.next();
+      next = read();
       await work(item.value);
     }
   } finally {
