@@ -19,7 +19,8 @@ export interface TokenEndpointDialect {
 }
 
 /**
- * Answers an OAuth 2.0 token request (RFC 6749 §6, refresh_token grant). Parameters may come in a
+ * Answers an OAuth 2.0 token request: the refresh_token grant (RFC 6749 §6) and the
+ * authorization_code grant (§4.1.3, with PKCE) that ends a consent flow. Parameters may come in a
  * form body or the query string (the Dropbox SDK sends them in the query), client credentials in
  * the body or an HTTP Basic header. Errors are `{ error, error_description }`.
  */
@@ -32,10 +33,24 @@ export async function answerTokenRequest(exchange: Exchange, tokens: TokenRegist
   const refuse = (status: number, error: string, description: string): void => exchange.answerJson(status, { error, error_description: description });
 
   const grantType = parameters.get('grant_type');
-  if (grantType !== 'refresh_token') return refuse(400, 'unsupported_grant_type', `Invalid grant_type: ${grantType ?? ''}`);
+  if (grantType !== 'refresh_token' && grantType !== 'authorization_code') return refuse(400, 'unsupported_grant_type', `Invalid grant_type: ${grantType ?? ''}`);
   const client = clients.find((candidate) => candidate.clientId === clientId);
   if (!client) return refuse(dialect.invalidClientStatus, 'invalid_client', 'The OAuth client was not found.');
   if (client.clientSecret !== undefined && client.clientSecret !== clientSecret) return refuse(dialect.invalidClientStatus, 'invalid_client', 'Unauthorized');
+  if (grantType === 'authorization_code') {
+    const code = parameters.get('code');
+    const redirectUri = parameters.get('redirect_uri');
+    if (!code || !redirectUri) return refuse(400, 'invalid_request', `Missing required parameter: ${code ? 'redirect_uri' : 'code'}`);
+    const exchanged = tokens.exchangeCode(code, { clientId, redirectUri, codeVerifier: parameters.get('code_verifier') ?? undefined }, dialect.accessLifetimeSeconds);
+    if (!exchanged) return refuse(400, 'invalid_grant', 'Bad Request');
+    return exchange.answerJson(200, {
+      access_token: exchanged.accessToken,
+      token_type: dialect.tokenType,
+      expires_in: dialect.accessLifetimeSeconds,
+      scope: [...exchanged.grant.scopes].join(' '),
+      refresh_token: exchanged.refreshToken,
+    });
+  }
   const refreshToken = parameters.get('refresh_token');
   if (!refreshToken) return refuse(400, 'invalid_request', 'Missing required parameter: refresh_token');
   const issued = tokens.refresh(refreshToken, clientId, dialect.accessLifetimeSeconds);

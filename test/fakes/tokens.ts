@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 
 /** An access token a fake accepts, and what it may do. */
 export interface AccessGrant {
@@ -40,6 +40,23 @@ export interface RefreshGrantOptions {
   readonly rotate?: boolean;
 }
 
+/** An authorization code the consent page would have handed to the client's redirect URI. */
+export interface CodeGrantOptions {
+  readonly clientId: string;
+  /** The redirect URI the authorization request named; the exchange must name the same. */
+  readonly redirectUri: string;
+  readonly scopes?: readonly string[];
+  readonly subject?: string;
+  /** PKCE (RFC 7636, S256): the challenge the authorization request carried. */
+  readonly codeChallenge?: string;
+  /** Whether the refresh token it yields is rotated on use. @default false */
+  readonly rotate?: boolean;
+}
+
+interface CodeGrant extends CodeGrantOptions {
+  used: boolean;
+}
+
 /** What a request needs from its token: any one of `anyOf`, and all of `allOf`. */
 export interface ScopeRequirement {
   readonly anyOf?: readonly string[];
@@ -65,6 +82,7 @@ export interface IssuedTokens {
 export class TokenRegistry {
   readonly #access = new Map<string, AccessGrant>();
   readonly #refresh = new Map<string, RefreshGrant>();
+  readonly #codes = new Map<string, CodeGrant>();
   readonly #defaultSubject: string;
   readonly #now: () => number;
 
@@ -98,6 +116,31 @@ export class TokenRegistry {
     };
     this.#refresh.set(token, grant);
     return grant;
+  }
+
+  /** Makes `code` an authorization code the token endpoint exchanges once (as a user's consent would). */
+  grantAuthorizationCode(code: string, options: CodeGrantOptions): void {
+    this.#codes.set(code, { ...options, used: false });
+  }
+
+  /**
+   * Exchanges an authorization code for an access token living `lifetimeSeconds` and a refresh
+   * token (RFC 6749 §4.1.3, with PKCE's S256 check when the code was granted with a challenge).
+   * Undefined when the code is unknown or used, was issued to another client or redirect URI, or
+   * the verifier does not match: the token endpoint's `invalid_grant`.
+   */
+  exchangeCode(code: string, request: { clientId: string; redirectUri: string; codeVerifier: string | undefined }, lifetimeSeconds: number): (IssuedTokens & { refreshToken: string }) | undefined {
+    const grant = this.#codes.get(code);
+    if (!grant || grant.used || grant.clientId !== request.clientId || grant.redirectUri !== request.redirectUri) return undefined;
+    if (grant.codeChallenge !== undefined && createHash('sha256').update(request.codeVerifier ?? '').digest('base64url') !== grant.codeChallenge) return undefined;
+    grant.used = true;
+    const scopes = grant.scopes ?? [];
+    const subject = grant.subject ?? this.#defaultSubject;
+    const accessToken = `access-${randomBytes(12).toString('hex')}`;
+    const refreshToken = `refresh-${randomBytes(12).toString('hex')}`;
+    const access = this.grantAccess(accessToken, { scopes, subject, expiresInSeconds: lifetimeSeconds });
+    this.grantRefresh(refreshToken, { scopes, subject, clientId: grant.clientId, rotate: grant.rotate ?? false });
+    return { accessToken, refreshToken, grant: access };
   }
 
   /** Makes an access token expired, as if its lifetime ran out. */
