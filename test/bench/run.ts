@@ -11,6 +11,8 @@ import { coldStartGoals, memoryGoals, throughputGoals } from './report/goals.ts'
 import { definitions, type BenchResults } from './report/results.ts';
 import { renderReport } from './report/table.ts';
 import { measureColdStart } from './sections/cold-start.ts';
+import { measureDropbox, renderDropbox } from './sections/dropbox.ts';
+import { defaultChunkBytes } from '../../functions/destinations/dropbox/upload.ts';
 import { measureMemory } from './sections/memory.ts';
 import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
@@ -185,6 +187,20 @@ try {
         await save();
       }
     }
+    if (options.sections.has('dropbox')) {
+      log('section: dropbox (chunk sweep, then the default chunk at every size)');
+      results.dropbox = await measureDropbox({
+        buildDirectory,
+        scratch,
+        node: process.execPath,
+        sizes: options.sizes,
+        sweepSize: options.quick ? 64 * MiB : 256 * MiB,
+        defaultChunkMiB: defaultChunkBytes / MiB,
+        runs: options.runs,
+        log,
+      });
+      await save();
+    }
     if (options.sections.has('pipeline')) {
       log('section: pipeline');
       results.pipeline = await measurePipeline(log);
@@ -195,6 +211,7 @@ try {
   }
   await save();
   console.log(renderReport(results));
+  if (results.dropbox) console.log(renderDropbox(results.dropbox));
   log(`results written to ${options.out}`);
 } finally {
   cleanUp();

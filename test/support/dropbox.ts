@@ -47,12 +47,13 @@ export function openSessions(fake: DropboxFake): string[] {
 
 /**
  * Upload body bytes the fake received for `path`: those of the sessions committed there and of
- * every session not committed at all (a resumed or abandoned one), so bytes sent twice show.
+ * every open session (a resumed or abandoned one), so bytes sent twice show. Closed sessions were
+ * discarded by other deliveries.
  */
 export function bytesReceivedFor(fake: DropboxFake, path: string): number {
   const lower = path.toLowerCase();
   return [...fake.sessions.values()]
-    .filter((session) => !session.finishedAs || session.finishedAs.pathLower === lower)
+    .filter((session) => (session.finishedAs ? session.finishedAs.pathLower === lower : !session.closed))
     .reduce((sum, session) => sum + session.bytes.bytesReceived, 0);
 }
 

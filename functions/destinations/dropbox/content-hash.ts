@@ -129,14 +129,15 @@ function hexOf(words: Uint32Array): string {
 }
 
 /**
- * The SHA-256 of each 4 MiB block of `bytes` (which starts on a block boundary), computed on the
- * thread pool, so a chunk is hashed while the previous one is still being sent.
+ * The SHA-256 of each 4 MiB block of `bytes` (which starts on a block boundary). Hashed in place:
+ * WebCrypto would move the work to the thread pool but copies every byte first.
  */
-export async function blockDigests(bytes: Uint8Array): Promise<Buffer[]> {
-  const blocks: Uint8Array[] = [];
-  for (let offset = 0; offset < bytes.length; offset += hashBlockBytes) blocks.push(bytes.subarray(offset, offset + hashBlockBytes));
-  const digests = await Promise.all(blocks.map((block) => crypto.subtle.digest('SHA-256', block)));
-  return digests.map((digest) => Buffer.from(digest));
+export function blockDigests(bytes: Uint8Array): Buffer[] {
+  const digests: Buffer[] = [];
+  for (let offset = 0; offset < bytes.length; offset += hashBlockBytes) {
+    digests.push(createHash('sha256').update(bytes.subarray(offset, offset + hashBlockBytes)).digest());
+  }
+  return digests;
 }
 
 /** The content hash of one request's bytes, from their block digests (Dropbox checks it before keeping them). */

@@ -1,5 +1,6 @@
 import { DropboxResponseError, type Dropbox, type files } from 'dropbox';
 import { crc32Combine, TransientError, type DeliverySource, type ResumeSlot, type SourcePart } from '../../../shared/destination/index.ts';
+import { chunkBody } from './client.ts';
 import { commitInfo, commitOnce, findDelivered, type Commit } from './commit.ts';
 import { blockDigests, ContentHasher, contentHashOf, type ContentHashState } from './content-hash.ts';
 import { errorBody, errorTags } from './errors.ts';
@@ -89,8 +90,7 @@ export class UploadSession {
     const hasher = ContentHasher.from(state.contentHash);
     let crc32 = state.crc32;
     let offset = start;
-    await forEachPrefetched(parts, async (part) => {
-      const digests = await blockDigests(part.bytes);
+    await forEachPrefetched(parts, async ({ part, digests }) => {
       if (part.offset + part.bytes.length > confirmed) await this.#append(state.sessionId, part.offset, part.bytes, contentHashOf(digests));
       part.release();
       hasher.add(digests);
@@ -152,7 +152,8 @@ export class UploadSession {
   async #append(sessionId: string, offset: number, bytes: Buffer, contentHash: string): Promise<void> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        await this.#client.filesUploadSessionAppendV2({ cursor: { session_id: sessionId, offset }, close: false, content_hash: contentHash, contents: bytes }, { signal: this.#signal });
+        const { contents, extraHeaders } = chunkBody(bytes, this.#signal);
+        await this.#client.filesUploadSessionAppendV2({ cursor: { session_id: sessionId, offset }, close: false, content_hash: contentHash, contents }, { signal: this.#signal, extraHeaders });
         return;
       } catch (error) {
         const correct = correctOffset(error);
@@ -186,25 +187,31 @@ async function* prepend(first: readonly SourcePart[], rest: AsyncGenerator<Sourc
   yield* rest;
 }
 
+/** A part with the SHA-256 digests of its 4 MiB blocks. */
+interface HashedPart {
+  readonly part: SourcePart;
+  readonly digests: Buffer[];
+}
+
 /**
- * Runs `work` on each part in order, reading the next part while the current one is worked on
- * (the source and the upload overlap, with two parts in memory). A failure stops the reading;
- * nothing is still being read when this returns or throws.
+ * Runs `work` on each part in order, reading and hashing the next part while the current one is
+ * sent (source, hashing and upload overlap, with two parts in memory). A failure stops the
+ * reading; nothing is still being read when this returns or throws.
  */
-async function forEachPrefetched(parts: AsyncGenerator<SourcePart>, work: (part: SourcePart) => Promise<void>): Promise<void> {
-  // A read that fails while a part is being worked on is reported when awaited, not as unhandled.
-  const read = (): Promise<IteratorResult<SourcePart>> => {
-    const pending = parts.next();
+async function forEachPrefetched(parts: AsyncGenerator<SourcePart>, work: (hashed: HashedPart) => Promise<void>): Promise<void> {
+  const read = (): Promise<HashedPart | undefined> => {
+    const pending = parts.next().then((item) => (item.done ? undefined : { part: item.value, digests: blockDigests(item.value.bytes) }));
+    // A read that fails while a part is being sent is reported when awaited, not as unhandled.
     pending.catch(() => undefined);
     return pending;
   };
   let next = read();
   try {
     for (;;) {
-      const item = await next;
-      if (item.done) return;
+      const hashed = await next;
+      if (!hashed) return;
       next = read();
-      await work(item.value);
+      await work(hashed);
     }
   } finally {
     // Settles the read in flight (a closed source ends it) before the generator is closed.

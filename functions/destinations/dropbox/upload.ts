@@ -1,7 +1,7 @@
 import { DropboxResponseError, type Dropbox, type files } from 'dropbox';
 import type { DeliverySource, DestinationAccess, ProbeCheck, ResumeSlot, StoredCredentials, Uploader } from '../../../shared/destination/index.ts';
 import { accessTokenFor } from './auth.ts';
-import { dropboxClient, dropboxFetch, type Fetch } from './client.ts';
+import { chunkBody, dropboxClient, dropboxFetch, type Fetch } from './client.ts';
 import { commitInfo, commitOnce, verifyStored, type Commit } from './commit.ts';
 import { blockDigests, contentHashOf, hashBlockBytes } from './content-hash.ts';
 import { dropboxEndpointsFrom, dropboxHosts, type DropboxEndpoints } from './endpoints.ts';
@@ -103,12 +103,15 @@ export function dropboxUploader(options: Partial<DropboxUploaderSettings> = {}):
     if (first.done) throw new Error('the source yields at least one part, if empty');
     if (!second.done) return session(client, commit, signal).send(source, resume, { parts, first: [first.value, second.value] });
     const bytes = first.value.bytes;
-    const contentHash = contentHashOf(await blockDigests(bytes));
+    const contentHash = contentHashOf(blockDigests(bytes));
     const stored = await commitOnce(
       client,
       commit,
       { size: bytes.length, contentHash },
-      async () => (await client.filesUpload({ ...commitInfo(commit), content_hash: contentHash, contents: bytes }, { signal })).result,
+      async () => {
+        const { contents, extraHeaders } = chunkBody(bytes, signal);
+        return (await client.filesUpload({ ...commitInfo(commit), content_hash: contentHash, contents }, { signal, extraHeaders })).result;
+      },
       settings.retry,
       signal,
     );
