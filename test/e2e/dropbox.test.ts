@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { dropboxEndpointVariables } from '../../functions/destinations/dropbox/endpoints.ts';
+import { defaultChunkBytes } from '../../functions/destinations/dropbox/upload.ts';
 import { startLocalPipeline, type LocalPipeline } from '../../infra/local/pipeline.ts';
 import { resourceNames } from '../../infra/resources.ts';
 import { secretNames } from '../../shared/config.ts';
@@ -12,13 +13,12 @@ import { testApp } from '../support/dropbox.ts';
 import { patternBytes, sha256 } from '../support/sources.ts';
 import { waitFor } from '../support/wait.ts';
 
-const MiB = 1024 * 1024;
 let fake: DropboxFake;
 let pipeline: LocalPipeline;
 let state: string;
 const smallRender = patternBytes(300_000, 31);
 // Larger than the function's chunk: an upload session.
-const largeRender = patternBytes(20 * MiB + 3, 32);
+const largeRender = patternBytes(defaultChunkBytes + 3, 32);
 
 async function post(body: unknown): Promise<{ status: number; body: Record<string, any> }> {
   const response = await fetch(`${pipeline.apiUrl}/v1/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
