@@ -132,6 +132,15 @@ describe('Dropbox destination: what is stored', () => {
     expect(fake.requestCount('files/upload_session/finish')).toBe(1);
   });
 
+  it('stores names beyond ASCII as given (the argument header escapes them)', async () => {
+    const bytes = patternBytes(1000, 19);
+
+    const delivered = await deliver({ filename: 'Vidéos/été 🎬.mp4' }, bytes);
+
+    expect(await fake.file('/Vidéos/été 🎬.mp4')?.bytes.sha256()).toBe(sha256(bytes));
+    expect(delivered.url).toBe('https://www.dropbox.com/home/Vid%C3%A9os?preview=%C3%A9t%C3%A9%20%F0%9F%8E%AC.mp4');
+  });
+
   it('replaces a file with mode overwrite, keeping its id', async () => {
     const first = await deliver({ filename: 'o.bin' }, patternBytes(100, 1));
     const replacement = patternBytes(50, 2);

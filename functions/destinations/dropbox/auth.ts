@@ -1,8 +1,14 @@
 import { createHash } from 'node:crypto';
 import { PermanentError, retryAfterSeconds, type StoredCredentials } from '../../../shared/destination/index.ts';
 import type { Fetch } from './client.ts';
-import { dropboxHosts } from './endpoints.ts';
+import type { DropboxEndpoints } from './endpoints.ts';
 import type { DropboxDestinationFields } from './schema.ts';
+
+/** How Dropbox is reached: where, and through which (guarded) fetch. */
+export interface DropboxTransport {
+  readonly endpoints: DropboxEndpoints;
+  readonly fetch: Fetch;
+}
 
 /** A failed answer of Dropbox's OAuth token endpoint (RFC 6749 §5.2). */
 export class TokenEndpointError extends Error {
@@ -65,8 +71,8 @@ async function refreshGrant(reference: string, credentials: StoredCredentials, a
 }
 
 /** Exchanges the refresh token for a short-lived access token; a rotated refresh token is written back. */
-async function mint(grant: RefreshGrant, credentials: StoredCredentials, fetch: Fetch, signal: AbortSignal): Promise<CachedToken> {
-  const response = await fetch(`${dropboxHosts.api}/oauth2/token`, {
+async function mint(grant: RefreshGrant, credentials: StoredCredentials, transport: DropboxTransport, signal: AbortSignal): Promise<CachedToken> {
+  const response = await transport.fetch(`${transport.endpoints.api}/oauth2/token`, {
     method: 'POST',
     // The client in a Basic header and the token in the body: neither in a URL, where logs keep them.
     headers: { authorization: `Basic ${Buffer.from(`${grant.appKey}:${grant.appSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
@@ -90,15 +96,17 @@ async function mint(grant: RefreshGrant, credentials: StoredCredentials, fetch: 
  */
 export async function accessTokenFor(
   destination: DropboxDestinationFields,
-  access: { readonly credentials: StoredCredentials; readonly application: Readonly<Record<string, string>> | undefined; readonly signal: AbortSignal },
-  fetch: Fetch,
+  access: { readonly credentials: StoredCredentials | undefined; readonly application: Readonly<Record<string, string>> | undefined; readonly signal: AbortSignal },
+  transport: DropboxTransport,
 ): Promise<string> {
   if (destination.oauth_token !== undefined) return destination.oauth_token;
-  const grant = await refreshGrant(destination.auth_secret ?? '', access.credentials, access.application);
+  const { credentials } = access;
+  if (!credentials) throw new PermanentError('auth_secret: no stored credentials were handed over to read it', { code: 'InvalidSecret' });
+  const grant = await refreshGrant(destination.auth_secret ?? '', credentials, access.application);
   const key = createHash('sha256').update(`${grant.appKey}\n${grant.refreshToken}`).digest('hex');
   const cached = mintedTokens.get(key);
   if (cached && cached.expiresAt - Date.now() > reuseMarginMilliseconds) return cached.accessToken;
-  const minted = await mint(grant, access.credentials, fetch, access.signal);
+  const minted = await mint(grant, credentials, transport, access.signal);
   mintedTokens.delete(key);
   if (mintedTokens.size >= maxCachedTokens) mintedTokens.delete(mintedTokens.keys().next().value ?? '');
   mintedTokens.set(key, minted);

@@ -1,5 +1,5 @@
-import { DropboxResponseError, type Dropbox, type files } from 'dropbox';
 import { PermanentError, TransientError } from '../../../shared/destination/index.ts';
+import { DropboxApiError, type DropboxApi, type FileMetadata } from './client.ts';
 import { errorTags } from './errors.ts';
 import { pauseBeforeRetry, type RetrySettings } from './retry.ts';
 
@@ -10,8 +10,8 @@ export interface Commit {
   readonly autorename: boolean;
 }
 
-/** `CommitInfo` as the SDK takes it. */
-export function commitInfo(commit: Commit): files.CommitInfo {
+/** Dropbox's `CommitInfo` for a commit. */
+export function commitInfo(commit: Commit): Record<string, unknown> {
   return { path: commit.path, mode: { '.tag': commit.mode }, autorename: commit.autorename, mute: false, strict_conflict: false };
 }
 
@@ -34,14 +34,14 @@ export function renamedPath(path: string, copy: number): string {
 const maxRenamedCopies = 100;
 
 function isNotFound(error: unknown): boolean {
-  return error instanceof DropboxResponseError && error.status === 409 && errorTags(error.error).includes('not_found');
+  return error instanceof DropboxApiError && error.status === 409 && errorTags(error.body).includes('not_found');
 }
 
 /** The file at `path`, or undefined when nothing (or a folder) is there. */
-async function fileAt(client: Dropbox, path: string, signal: AbortSignal): Promise<files.FileMetadata | undefined> {
+async function fileAt(client: DropboxApi, path: string, signal: AbortSignal): Promise<FileMetadata | undefined> {
   try {
-    const { result } = await client.filesGetMetadata({ path }, { signal });
-    return result['.tag'] === 'file' ? result : undefined;
+    const metadata = await client.rpc<FileMetadata>('files/get_metadata', { path }, signal);
+    return metadata['.tag'] === 'file' ? metadata : undefined;
   } catch (error) {
     if (isNotFound(error)) return undefined;
     throw error;
@@ -53,8 +53,8 @@ async function fileAt(client: Dropbox, path: string, signal: AbortSignal): Promi
  * autorename) at the first names autorename would pick, up to the first free one. Only a file of
  * the expected size and content hash counts.
  */
-export async function findDelivered(client: Dropbox, commit: Commit, expected: ExpectedFile, signal: AbortSignal): Promise<files.FileMetadata | undefined> {
-  const matches = (file: files.FileMetadata | undefined): boolean => file?.size === expected.size && file.content_hash === expected.contentHash;
+export async function findDelivered(client: DropboxApi, commit: Commit, expected: ExpectedFile, signal: AbortSignal): Promise<FileMetadata | undefined> {
+  const matches = (file: FileMetadata | undefined): boolean => file?.size === expected.size && file.content_hash === expected.contentHash;
   const file = await fileAt(client, commit.path, signal);
   if (matches(file)) return file;
   if (!commit.autorename || !file) return undefined;
@@ -67,7 +67,7 @@ export async function findDelivered(client: Dropbox, commit: Commit, expected: E
 
 /** Whether a failed call may have done its work all the same: no answer came, or a 5xx came. */
 function mayHaveCommitted(error: unknown): boolean {
-  return !(error instanceof DropboxResponseError) || error.status >= 500;
+  return !(error instanceof DropboxApiError) || error.status >= 500;
 }
 
 /**
@@ -76,13 +76,13 @@ function mayHaveCommitted(error: unknown): boolean {
  * 5xx), the file is looked for first, and the call is sent again only when it is not there.
  */
 export async function commitOnce(
-  client: Dropbox,
+  client: DropboxApi,
   commit: Commit,
   expected: ExpectedFile,
-  send: () => Promise<files.FileMetadata>,
+  send: () => Promise<FileMetadata>,
   retry: RetrySettings,
   signal: AbortSignal,
-): Promise<files.FileMetadata> {
+): Promise<FileMetadata> {
   for (let attempt = 0; ; attempt += 1) {
     try {
       return await send();
@@ -99,10 +99,10 @@ export async function commitOnce(
  * Checks the stored file against the content hash of what was sent. A mismatch means the file is
  * not the source: it is deleted (only that revision) and the attempt fails, to be tried again.
  */
-export async function verifyStored(client: Dropbox, stored: files.FileMetadata, expected: ExpectedFile, signal: AbortSignal): Promise<void> {
+export async function verifyStored(client: DropboxApi, stored: FileMetadata, expected: ExpectedFile, signal: AbortSignal): Promise<void> {
   if (stored.content_hash === expected.contentHash && stored.size === expected.size) return;
   try {
-    await client.filesDeleteV2({ path: stored.path_lower ?? stored.id, parent_rev: stored.rev }, { signal });
+    await client.rpc('files/delete_v2', { path: stored.path_lower ?? stored.id, parent_rev: stored.rev }, signal);
   } catch (error) {
     throw new PermanentError(`Dropbox stored a file that differs from the source at ${stored.path_display ?? stored.id}, and it could not be deleted: remove it by hand`, {
       code: 'content_hash_mismatch',

@@ -1,6 +1,6 @@
-import { DropboxResponseError } from 'dropbox';
 import { classifyGeneric, PermanentError, retryAfterSeconds, TransientError, type DeliveryError } from '../../../shared/destination/index.ts';
 import { TokenEndpointError } from './auth.ts';
+import { DropboxApiError } from './client.ts';
 
 /** A Dropbox union value as errors carry it: `{ ".tag": name, …fields }`. */
 interface Tagged {
@@ -11,7 +11,7 @@ interface Tagged {
 /** The tags of an endpoint error from the outside in (`path`, `conflict`, `file`), as `error_summary` spells them. */
 export function errorTags(body: unknown): string[] {
   const summary = (body as { error_summary?: unknown } | undefined)?.error_summary;
-  if (typeof summary === 'string') return summary.split('/').filter((tag) => tag !== '' && tag !== '.' && tag !== '..');
+  if (typeof summary === 'string') return summary.split('/').filter((tag) => !/^\.*$/.test(tag));
   const tags: string[] = [];
   let current = (body as { error?: unknown } | undefined)?.error as Tagged | undefined;
   while (current && typeof current === 'object' && typeof current['.tag'] === 'string') {
@@ -23,8 +23,8 @@ export function errorTags(body: unknown): string[] {
 }
 
 /** The error union of a Dropbox answer (`error`), when it has one. */
-export function errorBody(error: DropboxResponseError<unknown>): Tagged | undefined {
-  const body = error.error as { error?: unknown } | undefined;
+export function errorBody(error: DropboxApiError): Tagged | undefined {
+  const body = error.body as { error?: unknown } | undefined;
   return typeof body === 'object' && body !== null && typeof body.error === 'object' ? (body.error as Tagged) : undefined;
 }
 
@@ -66,9 +66,9 @@ function plainAnswer(body: unknown): string {
   return typeof body === 'string' ? body.replace(/Bearer\s+\S+/gi, 'Bearer …').slice(0, 300) : '';
 }
 
-function classifyResponse(error: DropboxResponseError<unknown>): DeliveryError {
+function classifyResponse(error: DropboxApiError): DeliveryError {
   const { status } = error;
-  const tags = errorTags(error.error);
+  const tags = errorTags(error.body);
   const union = errorBody(error);
   if (status === 401) {
     const tag = tags[0] ?? 'unauthorized';
@@ -82,8 +82,7 @@ function classifyResponse(error: DropboxResponseError<unknown>): DeliveryError {
     return new PermanentError(`Dropbox ${tag}: ${authAdvice[tag] ?? 'the token was refused'}`, { code: tag, cause: error });
   }
   if (status === 429) {
-    const headers = error.headers as Headers | undefined;
-    const seconds = retryAfterSeconds(headers?.get?.('retry-after')) ?? (typeof union?.retry_after === 'number' ? union.retry_after : undefined);
+    const seconds = retryAfterSeconds(error.headers.get('retry-after')) ?? (typeof union?.retry_after === 'number' ? union.retry_after : undefined);
     return new TransientError(`Dropbox ${tags.join('/') || 'too_many_requests'}: throttled`, { code: 'too_many_requests', cause: error, retryAfterSeconds: seconds });
   }
   if (status === 409) {
@@ -100,7 +99,7 @@ function classifyResponse(error: DropboxResponseError<unknown>): DeliveryError {
     }
     return new PermanentError(`Dropbox ${tag || 'refused the call'}`, { code: tag || 'HTTP409', cause: error });
   }
-  if (status === 400) return new PermanentError(`Dropbox refused the request: ${plainAnswer(error.error)}`, { code: 'bad_request', cause: error });
+  if (status === 400) return new PermanentError(`Dropbox refused the request: ${plainAnswer(error.body)}`, { code: 'bad_request', cause: error });
   if (status === 403) return new PermanentError(`Dropbox refused access (${tags.join('/') || 'forbidden'})`, { code: tags[0] ?? 'HTTP403', cause: error });
   return classifyGeneric(error, status);
 }
@@ -127,7 +126,7 @@ function classifyTokenEndpoint(error: TokenEndpointError): DeliveryError {
  * permanent; throttles (with Dropbox's `Retry-After`), 5xx and damaged bytes are transient.
  */
 export function classifyDropboxError(error: unknown): DeliveryError {
-  if (error instanceof DropboxResponseError) return classifyResponse(error);
+  if (error instanceof DropboxApiError) return classifyResponse(error);
   if (error instanceof TokenEndpointError) return classifyTokenEndpoint(error);
   return classifyGeneric(error);
 }

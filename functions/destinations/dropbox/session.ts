@@ -1,6 +1,5 @@
-import { DropboxResponseError, type Dropbox, type files } from 'dropbox';
 import { crc32Combine, TransientError, type DeliverySource, type ResumeSlot, type SourcePart } from '../../../shared/destination/index.ts';
-import { chunkBody } from './client.ts';
+import { DropboxApiError, type DropboxApi, type FileMetadata } from './client.ts';
 import { commitInfo, commitOnce, findDelivered, type Commit } from './commit.ts';
 import { blockDigests, ContentHasher, contentHashOf, type ContentHashState } from './content-hash.ts';
 import { errorBody, errorTags } from './errors.ts';
@@ -21,7 +20,7 @@ export interface DropboxResumeState {
 
 /** A file stored through a session. */
 export interface SessionOutcome {
-  readonly stored: files.FileMetadata;
+  readonly stored: FileMetadata;
   readonly contentHash: string;
   /** Bytes an earlier attempt had already sent. */
   readonly resumedAt: number;
@@ -36,30 +35,32 @@ export interface SessionSettings {
 /** Where an earlier attempt's session stands, as Dropbox confirms it. */
 type Continuation =
   | { readonly kind: 'continue'; readonly state: DropboxResumeState; readonly confirmed: number }
-  | { readonly kind: 'delivered'; readonly stored: files.FileMetadata; readonly state: DropboxResumeState };
+  | { readonly kind: 'delivered'; readonly stored: FileMetadata; readonly state: DropboxResumeState };
+
+const empty = new Uint8Array(0);
 
 /** The offset Dropbox gives in an `incorrect_offset` answer, if this is one. */
 function correctOffset(error: unknown): number | undefined {
-  if (!(error instanceof DropboxResponseError) || error.status !== 409) return undefined;
+  if (!(error instanceof DropboxApiError) || error.status !== 409) return undefined;
   let union = errorBody(error);
   if (union?.['.tag'] === 'lookup_failed') union = union.lookup_failed as typeof union;
   return union?.['.tag'] === 'incorrect_offset' && typeof union.correct_offset === 'number' ? union.correct_offset : undefined;
 }
 
 function isGone(error: unknown): boolean {
-  if (!(error instanceof DropboxResponseError) || error.status !== 409) return false;
-  const tags = errorTags(error.error);
+  if (!(error instanceof DropboxApiError) || error.status !== 409) return false;
+  const tags = errorTags(error.body);
   return tags.includes('not_found') || tags.includes('closed');
 }
 
 /** An upload session of one file: starts or continues it, appends the source's chunks, commits it. */
 export class UploadSession {
-  readonly #client: Dropbox;
+  readonly #client: DropboxApi;
   readonly #commit: Commit;
   readonly #settings: SessionSettings;
   readonly #signal: AbortSignal;
 
-  constructor(client: Dropbox, commit: Commit, settings: SessionSettings, signal: AbortSignal) {
+  constructor(client: DropboxApi, commit: Commit, settings: SessionSettings, signal: AbortSignal) {
     this.#client = client;
     this.#commit = commit;
     this.#settings = settings;
@@ -80,8 +81,8 @@ export class UploadSession {
     }
     let state = continuation?.state;
     if (!state) {
-      const { result } = await this.#client.filesUploadSessionStart({ close: false }, { signal: this.#signal });
-      state = { sessionId: result.session_id, path: this.#commit.path, offset: 0, contentHash: ContentHasher.from().state };
+      const started = await this.#client.upload<{ session_id: string }>('files/upload_session/start', { close: false }, empty, this.#signal);
+      state = { sessionId: started.session_id, path: this.#commit.path, offset: 0, contentHash: ContentHasher.from().state };
       await resume.save(state);
     }
     const confirmed = continuation?.confirmed ?? 0;
@@ -105,7 +106,7 @@ export class UploadSession {
       this.#client,
       this.#commit,
       { size: offset, contentHash },
-      async () => (await this.#client.filesUploadSessionFinish({ cursor, commit: commitInfo(this.#commit) }, { signal: this.#signal })).result,
+      () => this.#client.upload<FileMetadata>('files/upload_session/finish', { cursor, commit: commitInfo(this.#commit) }, empty, this.#signal),
       this.#settings.retry,
       this.#signal,
     );
@@ -120,7 +121,7 @@ export class UploadSession {
   async #continuation(saved: DropboxResumeState | undefined, size: number | undefined): Promise<Continuation | undefined> {
     if (!saved || saved.path !== this.#commit.path) return undefined;
     try {
-      await this.#client.filesUploadSessionAppendV2({ cursor: { session_id: saved.sessionId, offset: saved.offset }, close: false }, { signal: this.#signal });
+      await this.#client.upload('files/upload_session/append_v2', { cursor: { session_id: saved.sessionId, offset: saved.offset }, close: false }, empty, this.#signal);
       return { kind: 'continue', state: saved, confirmed: saved.offset };
     } catch (error) {
       const correct = correctOffset(error);
@@ -152,8 +153,7 @@ export class UploadSession {
   async #append(sessionId: string, offset: number, bytes: Buffer, contentHash: string): Promise<void> {
     for (let attempt = 0; ; attempt += 1) {
       try {
-        const { contents, extraHeaders } = chunkBody(bytes, this.#signal);
-        await this.#client.filesUploadSessionAppendV2({ cursor: { session_id: sessionId, offset }, close: false, content_hash: contentHash, contents }, { signal: this.#signal, extraHeaders });
+        await this.#client.upload('files/upload_session/append_v2', { cursor: { session_id: sessionId, offset }, close: false, content_hash: contentHash }, bytes, this.#signal);
         return;
       } catch (error) {
         const correct = correctOffset(error);
@@ -173,7 +173,7 @@ export class UploadSession {
    */
   async close(state: DropboxResumeState): Promise<void> {
     try {
-      await this.#client.filesUploadSessionAppendV2({ cursor: { session_id: state.sessionId, offset: state.offset }, close: true }, { signal: this.#signal });
+      await this.#client.upload('files/upload_session/append_v2', { cursor: { session_id: state.sessionId, offset: state.offset }, close: true }, empty, this.#signal);
     } catch (error) {
       const correct = correctOffset(error);
       if (correct !== undefined) return this.close({ ...state, offset: correct });

@@ -1,7 +1,6 @@
-import { DropboxResponseError, type Dropbox, type files } from 'dropbox';
 import type { DeliverySource, DestinationAccess, ProbeCheck, ResumeSlot, StoredCredentials, Uploader } from '../../../shared/destination/index.ts';
 import { accessTokenFor } from './auth.ts';
-import { chunkBody, dropboxClient, dropboxFetch, type Fetch } from './client.ts';
+import { DropboxApi, DropboxApiError, guardedFetch, type Fetch, type FileMetadata } from './client.ts';
 import { commitInfo, commitOnce, verifyStored, type Commit } from './commit.ts';
 import { blockDigests, contentHashOf, hashBlockBytes } from './content-hash.ts';
 import { dropboxEndpointsFrom, dropboxHosts, type DropboxEndpoints } from './endpoints.ts';
@@ -55,12 +54,11 @@ export function dropboxWebUrl(pathDisplay: string): string {
 }
 
 /** The shared link to the file: a new one, or the one it already has. */
-async function sharedLink(client: Dropbox, stored: files.FileMetadata, signal: AbortSignal): Promise<string> {
+async function sharedLink(client: DropboxApi, stored: FileMetadata, signal: AbortSignal): Promise<string> {
   try {
-    const { result } = await client.sharingCreateSharedLinkWithSettings({ path: stored.path_lower ?? stored.id }, { signal });
-    return result.url;
+    return (await client.rpc<{ url: string }>('sharing/create_shared_link_with_settings', { path: stored.path_lower ?? stored.id }, signal)).url;
   } catch (error) {
-    const existing = error instanceof DropboxResponseError && errorTags(error.error).includes('shared_link_already_exists') ? errorBody(error) : undefined;
+    const existing = error instanceof DropboxApiError && errorTags(error.body).includes('shared_link_already_exists') ? errorBody(error) : undefined;
     const metadata = (existing?.shared_link_already_exists as { metadata?: { url?: unknown } } | undefined)?.metadata;
     if (typeof metadata?.url === 'string') return metadata.url;
     throw error;
@@ -87,18 +85,19 @@ export function dropboxUploader(options: Partial<DropboxUploaderSettings> = {}):
   if (settings.chunkBytes % hashBlockBytes !== 0 || settings.chunkBytes <= 0 || settings.chunkBytes > maxChunkBytes) {
     throw new Error(`chunkBytes must be a multiple of 4 MiB up to ${maxChunkBytes / MiB} MiB, got ${settings.chunkBytes}`);
   }
-  const session = (client: Dropbox, commit: Commit, signal: AbortSignal): UploadSession => new UploadSession(client, commit, settings, signal);
+  const session = (client: DropboxApi, commit: Commit, signal: AbortSignal): UploadSession => new UploadSession(client, commit, settings, signal);
 
   /** The client for a destination, or undefined when its token cannot be had here (auth_secret without stored credentials). */
-  const clientFor = async (destination: DropboxDestinationFields, network: DestinationAccess<unknown>['network'], signal: AbortSignal, authorization: Authorization): Promise<Dropbox | undefined> => {
-    const fetch = dropboxFetch(settings.endpoints, network, settings.fetch);
-    if (destination.oauth_token === undefined && !authorization.credentials) return undefined;
-    const credentials = authorization.credentials as StoredCredentials;
-    return dropboxClient(await accessTokenFor(destination, { credentials, application: authorization.application, signal }, fetch), fetch);
+  const clientFor = async (destination: DropboxDestinationFields, network: DestinationAccess<unknown>['network'], signal: AbortSignal, authorization: Authorization): Promise<DropboxApi | undefined> => {
+    const transport = { endpoints: settings.endpoints, fetch: guardedFetch(network, settings.fetch) };
+    const { credentials, application } = authorization;
+    if (destination.oauth_token === undefined && !credentials) return undefined;
+    const accessToken = await accessTokenFor(destination, { credentials, application, signal }, transport);
+    return new DropboxApi(accessToken, transport.endpoints, transport.fetch);
   };
 
   /** A file that fits in one chunk is one request; anything larger, or of unknown size past one chunk, a session. */
-  const send = async (client: Dropbox, commit: Commit, source: DeliverySource, resume: ResumeSlot<DropboxResumeState>, signal: AbortSignal) => {
+  const send = async (client: DropboxApi, commit: Commit, source: DeliverySource, resume: ResumeSlot<DropboxResumeState>, signal: AbortSignal) => {
     if (resume.state !== undefined || (source.size ?? 0) > settings.chunkBytes) return session(client, commit, signal).send(source, resume);
     const parts = source.parts(() => settings.chunkBytes);
     const first = await parts.next();
@@ -111,10 +110,7 @@ export function dropboxUploader(options: Partial<DropboxUploaderSettings> = {}):
       client,
       commit,
       { size: bytes.length, contentHash },
-      async () => {
-        const { contents, extraHeaders } = chunkBody(bytes, signal);
-        return (await client.filesUpload({ ...commitInfo(commit), content_hash: contentHash, contents }, { signal, extraHeaders })).result;
-      },
+      () => client.upload<FileMetadata>('files/upload', { ...commitInfo(commit), content_hash: contentHash }, bytes, signal),
       settings.retry,
       signal,
     );
@@ -160,7 +156,7 @@ export function dropboxUploader(options: Partial<DropboxUploaderSettings> = {}):
      */
     async probe(context: DestinationAccess<DropboxDestinationFields> & Authorization): Promise<ProbeCheck[]> {
       const { destination, signal } = context;
-      let client: Dropbox | undefined;
+      let client: DropboxApi | undefined;
       try {
         client = await clientFor(destination, context.network, signal, context);
       } catch (error) {
@@ -169,14 +165,14 @@ export function dropboxUploader(options: Partial<DropboxUploaderSettings> = {}):
       if (!client) return [{ name: 'credentials', ok: false, detail: 'auth_secret cannot be checked here: no stored credentials were handed to the probe' }];
       const checks: ProbeCheck[] = [];
       try {
-        await client.filesUploadSessionStart({ close: true }, { signal });
+        await client.upload('files/upload_session/start', { close: true }, new Uint8Array(0), signal);
         checks.push({ name: 'write', ok: true, detail: 'may upload (an empty upload session was started and closed; nothing written)' });
       } catch (error) {
         checks.push({ name: 'write', ok: false, detail: classifyDropboxError(error).message });
       }
       try {
-        await client.filesGetMetadata({ path: dropboxPath(destination.filename) }, { signal }).catch((error: unknown) => {
-          if (!(error instanceof DropboxResponseError && error.status === 409)) throw error;
+        await client.rpc('files/get_metadata', { path: dropboxPath(destination.filename) }, signal).catch((error: unknown) => {
+          if (!(error instanceof DropboxApiError && error.status === 409)) throw error;
         });
         checks.push({ name: 'metadata', ok: true, detail: 'may read metadata (to recover from lost answers)' });
       } catch (error) {
