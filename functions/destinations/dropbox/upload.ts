@@ -29,7 +29,7 @@ export interface DropboxUploaderSettings {
 /**
  * Chosen by measurement (`npm run bench -- --sections=dropbox`, README): into the fake on loopback,
  * 16, 32 and 64 MiB chunks move bytes equally fast within the noise, and peak memory grows with the
- * chunk (about 220, 250 and 350 MiB). What loopback cannot show is Dropbox's own cost per request
+ * chunk (about 190, 255 and 330 MiB). What loopback cannot show is Dropbox's own cost per request
  * (each append is a round trip and a commit of its bytes, in series), which larger chunks spread
  * over more bytes: 32 MiB halves the requests of 16 MiB for 30 MiB more memory.
  */
