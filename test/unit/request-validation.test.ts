@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { uploadRequestSchema } from '../../functions/destinations/registry.ts';
+import { destinationTypes, uploadRequestSchema } from '../../functions/destinations/registry.ts';
 import { parseOrThrow } from '../../shared/contract/validate.ts';
 import { ValidationError } from '../../shared/errors.ts';
 
@@ -91,7 +91,7 @@ describe('the upload request contract', () => {
     ['a bucket source without key', { ...request({}), source: { bucket: 'b' } }, { 'source.key': 'is required with a bucket source' }],
     ['an ftp source', { ...request({}), source: { url: 'ftp://a.example/x' } }, { 'source.url': 'must be an http:// or https:// URL' }],
     ['no destination', { source: { url: 'https://a.example/x' }, upload: {} }, { 'upload.destination': 'give exactly one of destination or destinations' }],
-    ['an unknown destination type', request({ type: 'gopher' }), { 'upload.destination.type': 'must be one of: s3' }],
+    ['an unknown destination type', request({ type: 'gopher' }), { 'upload.destination.type': `must be one of: ${destinationTypes.join(', ')}` }],
     ['an unknown field', request({ buckt: 'x' }), { 'upload.destination.buckt': 'is not a known field' }],
     ['a bad bucket name', request({ bucket: 'My Bucket' }), { 'upload.destination.bucket': expect.stringContaining('3 to 63 characters') }],
     ['a missing filename', request({ filename: undefined }), { 'upload.destination.filename': 'is required' }],

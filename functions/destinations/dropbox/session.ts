@@ -21,6 +21,8 @@ export interface DropboxResumeState {
 /** A file stored through a session. */
 export interface SessionOutcome {
   readonly stored: FileMetadata;
+  /** What was sent: its size and content hash, which the stored file must match. */
+  readonly size: number;
   readonly contentHash: string;
   /** Bytes an earlier attempt had already sent. */
   readonly resumedAt: number;
@@ -71,13 +73,15 @@ export class UploadSession {
    * Sends `source` through a session, continuing the one `resume` holds when Dropbox still has it:
    * Dropbox answers an append at the saved offset with the offset it really holds (a request
    * whose answer was lost counts), and the source is read from the saved offset on, the bytes up
-   * to Dropbox's offset only summed and hashed. `first` are parts already read from `parts` (a
-   * source of unknown size is read one chunk ahead to tell a single request from a session).
+   * to Dropbox's offset only summed and hashed. `opened` is a fresh upload's source already being
+   * read, with the parts taken from it so far (a source of unknown size is read one chunk ahead to
+   * tell a single request from a session).
    */
   async send(source: DeliverySource, resume: ResumeSlot<DropboxResumeState>, opened?: { parts: AsyncGenerator<SourcePart>; first: readonly SourcePart[] }): Promise<SessionOutcome> {
     const continuation = opened ? undefined : await this.#continuation(resume.state, source.size);
     if (continuation?.kind === 'delivered') {
-      return { stored: continuation.stored, contentHash: ContentHasher.from(continuation.state.contentHash).digest(), resumedAt: continuation.state.offset };
+      const { offset, contentHash } = continuation.state;
+      return { stored: continuation.stored, size: offset, contentHash: ContentHasher.from(contentHash).digest(), resumedAt: offset };
     }
     let state = continuation?.state;
     if (!state) {
@@ -110,7 +114,7 @@ export class UploadSession {
       this.#settings.retry,
       this.#signal,
     );
-    return { stored, contentHash, resumedAt: continuation?.kind === 'continue' ? confirmed : 0 };
+    return { stored, size: offset, contentHash, resumedAt: continuation?.kind === 'continue' ? confirmed : 0 };
   }
 
   /**

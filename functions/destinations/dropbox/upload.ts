@@ -114,15 +114,15 @@ export function dropboxUploader(options: Partial<DropboxUploaderSettings> = {}):
       settings.retry,
       signal,
     );
-    return { stored, contentHash, resumedAt: 0 };
+    return { stored, size: bytes.length, contentHash, resumedAt: 0 };
   };
 
   return {
     async upload({ destination, source, signal, network, resume, credentials, application }) {
       const client = (await clientFor(destination, network, signal, { credentials, application }))!;
       const commit: Commit = { path: dropboxPath(destination.filename), mode: destination.mode, autorename: destination.autorename };
-      const { stored, contentHash, resumedAt } = await send(client, commit, source, resume, signal);
-      await verifyStored(client, stored, { size: stored.size, contentHash }, signal);
+      const { stored, size, contentHash, resumedAt } = await send(client, commit, source, resume, signal);
+      await verifyStored(client, stored, { size, contentHash }, signal);
       const path = stored.path_display ?? commit.path;
       const link = destination.shared_link ? await sharedLink(client, stored, signal) : undefined;
       return {
