@@ -2,6 +2,7 @@ import { createUploadRequestSchema } from '../../shared/contract/request.ts';
 import type { DestinationDefinition } from '../../shared/destination/definition.ts';
 import { azureBlobDestination } from './azureblob/schema.ts';
 import { httpDestination } from './http/schema.ts';
+import { dropboxDestination } from './dropbox/schema.ts';
 import { s3Destination } from './s3/schema.ts';
 import { sftpDestination } from './sftp/schema.ts';
 import { youtubeDestination } from './youtube/schema.ts';
@@ -10,7 +11,7 @@ import { youtubeDestination } from './youtube/schema.ts';
  * Every destination the service delivers to. Adding one means adding its folder and a line here:
  * the request schema, the queues, the functions and the documents all follow from this list.
  */
-export const destinations = [s3Destination, azureBlobDestination, youtubeDestination, httpDestination, sftpDestination] as const satisfies readonly DestinationDefinition[];
+export const destinations = [s3Destination, azureBlobDestination, youtubeDestination, dropboxDestination, httpDestination, sftpDestination] as const satisfies readonly DestinationDefinition[];
 
 export type DestinationType = (typeof destinations)[number]['type'];
 

@@ -13,6 +13,8 @@ import { renderReport } from './report/table.ts';
 import { measureAzureBlob, renderAzureBlobBench } from './sections/azureblob.ts';
 import { measureColdStart } from './sections/cold-start.ts';
 import { measureHttpUploads, renderHttpUploads } from './sections/http.ts';
+import { measureDropbox, renderDropbox } from './sections/dropbox.ts';
+import { defaultChunkBytes } from '../../functions/destinations/dropbox/upload.ts';
 import { measureMemory } from './sections/memory.ts';
 import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { measureSftp, renderSftpTable } from './sections/sftp.ts';
@@ -205,6 +207,20 @@ try {
       results.youtube = await measureYouTube(options.sizes, options.runs, scratch, join(buildDirectory, 'youtube'), log);
       await save();
     }
+    if (options.sections.has('dropbox')) {
+      log('section: dropbox (chunk sweep, then the default chunk at every size)');
+      results.dropbox = await measureDropbox({
+        buildDirectory,
+        scratch,
+        node: process.execPath,
+        sizes: options.sizes,
+        sweepSize: options.quick ? 64 * MiB : 256 * MiB,
+        defaultChunkMiB: defaultChunkBytes / MiB,
+        runs: options.runs,
+        log,
+      });
+      await save();
+    }
     if (options.sections.has('pipeline')) {
       log('section: pipeline');
       results.pipeline = await measurePipeline(log);
@@ -223,6 +239,7 @@ try {
   if (results.azureblob) console.log(`\n${renderAzureBlobBench(results.azureblob)}`);
   if (results.sftp) console.log(renderSftpTable(results.sftp));
   if (results.http) console.log(`\n${renderHttpUploads(results.http)}`);
+  if (results.dropbox) console.log(renderDropbox(results.dropbox));
   log(`results written to ${options.out}`);
 } finally {
   cleanUp();

@@ -25,12 +25,13 @@ function expectedContentHash(bytes: Buffer): string {
   return createHash('sha256').update(Buffer.concat(digests)).digest('hex');
 }
 
-function content(endpoint: string, args: unknown, body: Buffer | AsyncIterable<Buffer> = Buffer.alloc(0), headers: Record<string, string> = {}): Promise<Response> {
+function content(endpoint: string, args: unknown, body: Buffer | AsyncIterable<Buffer> = Buffer.alloc(0), headers: Record<string, string> = {}, signal?: AbortSignal): Promise<Response> {
   return fetch(`${dropbox.url}/2/${endpoint}`, {
     method: 'POST',
     headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'dropbox-api-arg': JSON.stringify(args), ...headers },
     body: body as RequestInit['body'],
     duplex: 'half',
+    signal,
   } as RequestInit);
 }
 
@@ -131,6 +132,43 @@ describe('Dropbox fake: uploads', () => {
       { start: 2 * MiB, end: 3 * MiB },
     ]);
     expect(await dropbox.file('/retried.bin')?.bytes.sha256()).toBe(sha256(bytes));
+  });
+
+  it('keeps the bytes of an append that arrived while an earlier, abandoned append to the session was still breaking', async () => {
+    const bytes = patternBytes(2 * MiB, 9);
+    const id = await startSession(bytes.subarray(0, MiB));
+    const gate = (): { opened: Promise<void>; open: () => void } => {
+      let open = (): void => undefined;
+      return { opened: new Promise<void>((resolve) => (open = resolve)), open };
+    };
+    // The abandoned request never sends its second half; the retried one sends it after the abandoned one broke.
+    const abandonedGate = gate();
+    const retriedGate = gate();
+    /** The chunk at 1 MiB, sent in two halves with a pause between them. */
+    function pausedChunk(pause: Promise<void>): AsyncGenerator<Buffer> {
+      return (async function* () {
+        yield bytes.subarray(MiB, MiB + MiB / 2);
+        await pause;
+        yield bytes.subarray(MiB + MiB / 2, 2 * MiB);
+      })();
+    }
+    const controller = new AbortController();
+    const abandoned = content('files/upload_session/append_v2', { cursor: { session_id: id, offset: MiB } }, pausedChunk(abandonedGate.opened), { 'content-length': String(MiB) }, controller.signal).catch(
+      (error: unknown) => error,
+    );
+    await new Promise((resolve) => setTimeout(resolve, 100));
+
+    const retried = content('files/upload_session/append_v2', { cursor: { session_id: id, offset: MiB } }, pausedChunk(retriedGate.opened), { 'content-length': String(MiB) });
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    controller.abort();
+    await abandoned;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    retriedGate.open();
+    const finished = await finish(id, 2 * MiB, '/raced.bin');
+
+    expect((await retried).status).toBe(200);
+    expect(finished.status).toBe(200);
+    expect(await dropbox.file('/raced.bin')?.bytes.sha256()).toBe(sha256(bytes));
   });
 
   it('answers incorrect_offset with the correct offset when an append is resent after its answer was lost', async () => {

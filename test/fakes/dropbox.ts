@@ -174,6 +174,19 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     return !refuseDropboxToken(exchange, tokens.check(tokenFromAuthorization(authorization, ['Bearer']), { allOf: [scope] }), authorization);
   };
 
+  /**
+   * Runs the requests on one session one at a time, in arrival order. Dropbox takes a request whole
+   * or not at all: a request that breaks must never cost the bytes of one that came after it (a
+   * client's next attempt may append while its previous, abandoned request is still arriving).
+   */
+  const sessionTurns = new Map<string, Promise<void>>();
+  const inTurn = async (sessionId: string, work: () => Promise<void>): Promise<void> => {
+    const previous = sessionTurns.get(sessionId) ?? Promise.resolve();
+    const turn = previous.then(work, work);
+    sessionTurns.set(sessionId, turn.catch(() => undefined));
+    return turn;
+  };
+
   /** The live session of a cursor, or the `UploadSessionLookupError` for it. */
   const lookup = (sessionId: string): DropboxUploadSession | TaggedUnion => {
     const session = sessions.get(sessionId);
@@ -252,6 +265,10 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     const args = contentArguments(exchange);
     const cursor = args && readCursor(exchange, args.cursor);
     if (!args || !cursor) return;
+    return inTurn(cursor.sessionId, () => appendInTurn(exchange, args, cursor));
+  };
+
+  const appendInTurn = async (exchange: Exchange, args: Arguments, cursor: { sessionId: string; offset: number }): Promise<void> => {
     const session = lookup(cursor.sessionId);
     if (!isSession(session)) return answerEndpointError(exchange, session);
     const closing = args.close === true;
@@ -291,6 +308,10 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     const cursor = args && readCursor(exchange, args.cursor);
     const commit = cursor && readCommit(exchange, args.commit, 'commit.');
     if (!args || !cursor || !commit) return;
+    return inTurn(cursor.sessionId, () => finishInTurn(exchange, args, cursor, commit));
+  };
+
+  const finishInTurn = async (exchange: Exchange, args: Arguments, cursor: { sessionId: string; offset: number }, commit: CommitInfo): Promise<void> => {
     const lookupFailed = (error: TaggedUnion): TaggedUnion => ({ '.tag': 'lookup_failed', lookup_failed: error });
     const session = lookup(cursor.sessionId);
     if (!isSession(session)) return answerEndpointError(exchange, lookupFailed(session));

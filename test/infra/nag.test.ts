@@ -65,6 +65,8 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:upload-destinations/credentials/*]',
         // Secrets Manager adds a random suffix to a secret's ARN: the YouTube OAuth client's name ends in *.
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:upload-destinations/application/youtube*]',
+        // Secrets Manager adds a random suffix to a secret's ARN: the Dropbox app's name ends in *.
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:upload-destinations/application/dropbox*]',
         'AwsSolutions-L1',
         'AwsSolutions-SMG4',
         'AwsSolutions-SQS3',

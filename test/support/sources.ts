@@ -81,11 +81,17 @@ export class MemoryResume<State> implements ResumeSlot<State> {
   }
 }
 
-/** The context of one upload attempt in a test: no stored credentials, no application secret. */
+/** The context of one upload attempt in a test: no stored credentials and no application secret unless given. */
 export function uploadContext<Destination, State = never>(
   destination: Destination,
   source: SourceReader,
-  options: { resume?: ResumeSlot<State>; signal?: AbortSignal; network?: OutboundNetwork; credentials?: StoredCredentials } = {},
+  options: {
+    resume?: ResumeSlot<State>;
+    signal?: AbortSignal;
+    network?: OutboundNetwork;
+    credentials?: StoredCredentials;
+    application?: Readonly<Record<string, string>>;
+  } = {},
 ): UploadContext<Destination, State> & { source: SourceReader } {
   return {
     destination,
@@ -102,6 +108,6 @@ export function uploadContext<Destination, State = never>(
         throw new Error(`no stored credentials '${reference}' in this test`);
       },
     },
-    application: undefined,
+    application: options.application,
   };
 }

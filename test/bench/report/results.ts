@@ -1,6 +1,7 @@
 import type { ToolStatus } from '../clients/install.ts';
 import type { AzureBlobBenchResult } from '../sections/azureblob.ts';
 import type { ColdStartResult } from '../sections/cold-start.ts';
+import type { DropboxBenchResult } from '../sections/dropbox.ts';
 import type { MemoryResult } from '../sections/memory.ts';
 import type { HttpUploadsResult } from '../sections/http.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
@@ -39,6 +40,7 @@ export interface BenchResults {
   sftp?: SftpBenchResult;
   http?: HttpUploadsResult[];
   youtube?: YouTubeBenchResult;
+  dropbox?: DropboxBenchResult;
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }
