@@ -6,7 +6,7 @@ import { callbackSealingContext, resumeSealingContext, sealedFor, sealingContext
 import type { OpenableSource } from '../contract/source.ts';
 import { parseOrThrow } from '../contract/validate.ts';
 import type { DestinationDefinition } from '../destination/definition.ts';
-import type { ResumeSlot, StoredCredentials, Uploader } from '../destination/uploader.ts';
+import type { ResumeSlot, StoredCredentials, UploadContext, Uploader } from '../destination/uploader.ts';
 import { describeError, PermanentError, TransientError, ValidationError, WaitError, type DeliveryError } from '../errors.ts';
 import type { Claim, JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
@@ -64,6 +64,8 @@ export type DeliveryOutcome =
 
 /** SQS's longest delay or visibility change. */
 const maxDelaySeconds = 900;
+
+
 
 /** Exponential backoff with half jitter, from `baseSeconds`, capped at 15 minutes (SQS's longest delay). */
 export function retryDelaySeconds(attempt: number, baseSeconds: number, random: () => number = Math.random): number {
@@ -268,6 +270,8 @@ export async function deliver<Schema extends z.ZodObject, State>(
   const resume = new AttemptResume<State>(message, sealedFor(token, index, definition, message.destination), claim, definition.capabilities?.resumable?.sealed ?? false, dependencies);
   let source: SourceReader | undefined;
   let stopProgress = (): void => undefined;
+  /** How the uploader reaches its destination, once the destination is known. */
+  let reach: Reach | undefined;
   let delivered: DeliveredFile;
   const secretValues: string[] = [];
   try {
@@ -277,12 +281,17 @@ export async function deliver<Schema extends z.ZodObject, State>(
       if (error instanceof ValidationError) throw new PermanentError(error.message, { code: 'InvalidDestination', cause: error });
       throw error;
     }
+    checkEndpoints(definition, destination as Record<string, unknown>, dependencies.network);
+    checkCredentialHosts(definition, destination as Record<string, unknown>, dependencies.credentialHosts ?? []);
+    reach = {
+      network: dependencies.network,
+      credentials: storedCredentials(message, dependencies),
+      application: definition.applicationSecret ? await applicationSecret(definition.type, dependencies) : undefined,
+    };
     const budget = dependencies.maxDeliverySeconds ?? serviceDefaults.maxDeliverySeconds;
     if (Date.now() - Date.parse(claim.startedAt) > budget * 1000) {
       throw new PermanentError(`the delivery has taken longer than the ${budget} s one delivery may take, retries and waits included`, { code: 'DeliveryExpired' });
     }
-    checkEndpoints(definition, destination as Record<string, unknown>, dependencies.network);
-    checkCredentialHosts(definition, destination as Record<string, unknown>, dependencies.credentialHosts ?? []);
     const from = await openableSource(message, dependencies.sealer);
     const opened = await dependencies.sources.open(from, message.extension, signal);
     source = new SourceReader(opened, {
@@ -294,7 +303,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
     const stale = await resume.offer(source);
     if (stale !== undefined && uploader.discard) {
       // The source changed since the upload began: what was kept for it cannot be continued.
-      await uploader.discard({ destination, state: stale, signal, network: dependencies.network });
+      await uploader.discard({ destination, state: stale, signal, ...reach });
       resume.forget();
     }
     stopProgress = reportProgress(source, (bytes) => jobs.recordProgress(token, index, claim.attemptId, bytes), dependencies.progressSeconds ?? 5, log);
@@ -302,10 +311,8 @@ export async function deliver<Schema extends z.ZodObject, State>(
       destination,
       source,
       signal,
-      network: dependencies.network,
       resume,
-      credentials: storedCredentials(message, dependencies),
-      application: definition.applicationSecret ? await applicationSecret(definition.type, dependencies) : undefined,
+      ...reach,
     });
     stopProgress();
     await jobs.succeed(token, index, claim.attemptId, delivered);
@@ -319,9 +326,19 @@ export async function deliver<Schema extends z.ZodObject, State>(
       log.info('delivery waits', { token, index, code: error.code, until: error.until.toISOString() });
       return { kind: 'defer', until: error.until };
     }
+    const startedFrom = source?.startOffset;
+    // An upload that keeps moving forward (each attempt of a large file cut short by the function's
+    // timeout, then continued) is not failing: when its last attempt began further into the file
+    // than the one before, it goes on, on a fresh message, bounded by the time one delivery may take.
+    const advancing = startedFrom !== undefined && claim.previousStart !== undefined && startedFrom > claim.previousStart;
+    if (error.retryable && receiveCount >= dependencies.maxAttempts && advancing) {
+      await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: true }, false, startedFrom);
+      log.info('delivery goes on in a new attempt', { token, index, code: error.code, from: startedFrom });
+      return { kind: 'defer', until: new Date(Date.now() + nextDelaySeconds(error, 1, dependencies.retryBaseSeconds) * 1000) };
+    }
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
-    if (final) await discardHeld(uploader, destination, resume, dependencies, { token, index });
-    await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final);
+    if (final && reach) await discardHeld(uploader, destination, resume, reach, dependencies.log, { token, index });
+    await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final, startedFrom);
     log.warn('delivery failed', { token, index, code: error.code, reason, retryable: error.retryable, final, attempt: receiveCount });
     if (final) await callBack();
     if (!error.retryable) return { kind: 'done' };
@@ -343,20 +360,24 @@ async function openableSource(message: DeliveryMessage, sealer: EnvelopeSealer):
   return { url };
 }
 
+/** The network, stored credentials and application secret an uploader reaches its destination with. */
+type Reach = Required<Pick<UploadContext<unknown, unknown>, 'network' | 'credentials'>> & Pick<UploadContext<unknown, unknown>, 'application'>;
+
 /** Nothing partial outlives a delivery that has failed for good: what was kept for a resume is removed. */
 async function discardHeld<Destination, State>(
   uploader: Uploader<Destination, State>,
   destination: Destination | undefined,
   resume: AttemptResume<State>,
-  dependencies: DeliveryDependencies,
+  reach: Reach,
+  log: Logger,
   where: { token: string; index: number },
 ): Promise<void> {
   if (destination === undefined || !uploader.discard) return;
   try {
     const state = await resume.held();
-    if (state !== undefined) await uploader.discard({ destination, state, signal: AbortSignal.timeout(30_000), network: dependencies.network });
+    if (state !== undefined) await uploader.discard({ destination, state, signal: AbortSignal.timeout(30_000), ...reach });
   } catch (error) {
-    dependencies.log.warn('could not discard the partial upload', { ...where, reason: describeError(error) });
+    log.warn('could not discard the partial upload', { ...where, reason: describeError(error) });
   }
 }
 

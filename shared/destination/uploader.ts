@@ -103,6 +103,10 @@ export interface DestinationAccess<Destination> {
   readonly destination: Destination;
   readonly signal: AbortSignal;
   readonly network: OutboundNetwork;
+  /** The stored credentials its fields may name (an OAuth refresh token behind `auth_secret`). */
+  readonly credentials?: StoredCredentials;
+  /** Its application secret, when its definition names one. */
+  readonly application?: Readonly<Record<string, string>> | undefined;
 }
 
 /** One check of a destination test (reachability, credentials, permission to write). */

@@ -32,6 +32,8 @@ export type Claim =
       readonly attempts: number;
       /** When the delivery's first attempt began. */
       readonly startedAt: string;
+      /** Where in the file the previous attempt's upload started (what the destination had then). */
+      readonly previousStart: number | undefined;
       readonly resume: StoredResume | undefined;
     }
   | { readonly kind: 'finished'; readonly state: 'succeeded' | 'failed' }
@@ -142,7 +144,7 @@ export class JobStore {
     if (!job) return undefined;
     const destinations = items
       .filter((item) => String(item[sort]).startsWith('destination#'))
-      .map((item) => withoutAttributes(item, [partition, sort, expiry, 'attemptId', 'leaseUntil', 'resume']) as unknown as DestinationRecord);
+      .map((item) => withoutAttributes(item, [partition, sort, expiry, 'attemptId', 'leaseUntil', 'resume', 'resumedFrom']) as unknown as DestinationRecord);
     const record = withoutAttributes(job, [sort, expiry, 'callbackOutcome']) as unknown as JobRecord;
     return { ...record, destinations };
   }
@@ -187,6 +189,7 @@ export class JobStore {
         attemptId,
         attempts: Number(answer.Attributes?.attempts ?? 1),
         startedAt: String(answer.Attributes?.startedAt ?? now.toISOString()),
+        previousStart: typeof answer.Attributes?.resumedFrom === 'number' ? answer.Attributes.resumedFrom : undefined,
         resume: answer.Attributes?.resume as StoredResume | undefined,
       };
     } catch (error) {
@@ -244,14 +247,23 @@ export class JobStore {
     );
   }
 
-  /** Records a failure: final (`failed`, its resume state gone) or to be retried (`retrying`, resume state kept). */
-  public async fail(token: string, index: number, attemptId: string, error: RecordedError, final: boolean): Promise<void> {
+  /**
+   * Records a failure: final (`failed`, its resume state gone) or to be retried (`retrying`, resume
+   * state kept, with where in the file this attempt's upload started).
+   */
+  public async fail(token: string, index: number, attemptId: string, error: RecordedError, final: boolean, startedFrom?: number): Promise<void> {
     const now = this.now().toISOString();
     await this.updateAttempt(
       token,
       index,
       attemptId,
-      { state: final ? 'failed' : 'retrying', error, updatedAt: now, ...(final ? { finishedAt: now } : {}) },
+      {
+        state: final ? 'failed' : 'retrying',
+        error,
+        updatedAt: now,
+        ...(final ? { finishedAt: now } : {}),
+        ...(startedFrom === undefined ? {} : { resumedFrom: startedFrom }),
+      },
       final ? ['leaseUntil', 'resume', 'waitUntil'] : ['leaseUntil'],
     );
   }

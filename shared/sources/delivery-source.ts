@@ -98,6 +98,7 @@ export class SourceReader implements DeliverySource {
   private sum = new RunningCrc32();
   private watch: SourceWatch | undefined;
   private finished = false;
+  private started: number | undefined;
 
   public constructor(
     private readonly first: OpenedBody,
@@ -129,6 +130,11 @@ export class SourceReader implements DeliverySource {
   /** Bytes of the file read so far, including those an earlier attempt delivered. */
   public get position(): number {
     return this.watch?.position ?? 0;
+  }
+
+  /** Where the upload of this attempt started in the file: what the destination already had. */
+  public get startOffset(): number | undefined {
+    return this.started;
   }
 
   /** The CRC-32 of the whole file, once it has been read to its end. */
@@ -188,6 +194,7 @@ export class SourceReader implements DeliverySource {
   private async open(start: SourceStart | undefined, sumPassed: boolean): Promise<Readable> {
     if (this.watch) throw new Error('the source is read once per attempt');
     const offset = start?.offset ?? 0;
+    this.started = offset;
     let body = this.first;
     if (offset > 0 && start?.crc32 !== undefined) {
       // The destination vouches for the bytes before `offset`: read from there, if the source allows.

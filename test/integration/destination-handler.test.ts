@@ -346,16 +346,22 @@ describe('Function: destinationHandler, resuming', () => {
     expect(sha256(Buffer.from(await Body!.transformToByteArray()))).toBe(sha256(bytes));
   });
 
-  it('aborts the multipart upload when the delivery finally fails, leaving no parts behind', async () => {
+  it('goes on while each attempt gets further, and aborts the multipart upload when the delivery finally fails, leaving no parts behind', async () => {
     const bytes = patternBytes(30 * MiB, 32);
     const source = await breakingSource(bytes, { breakAt: 20 * MiB, breaks: 10 });
     const message = await queuedDelivery(destination('abandoned.bin'), {}, undefined, { url: source.url });
 
     await handler(await event([message], 1), context());
     const uploadsBetween = await s3.openUploads('deliveries');
+    // The second attempt began further in (the first stored 16 MiB), so the upload goes on…
+    const second = await handler(await event([message], 2), context());
+    const afterSecond = (await jobs.get(message.token))?.destinations[0];
+    // …but the third begins where the second did: it has stopped moving, and its last attempt is final.
     await handler(await event([message], 2), context());
 
     expect(uploadsBetween).toHaveLength(1);
+    expect(second.batchItemFailures).toEqual([]);
+    expect(afterSecond).toMatchObject({ state: 'retrying' });
     expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'failed', error: { code: 'ECONNRESET', retryable: true } });
     expect(await s3.openUploads('deliveries')).toEqual([]);
   });
