@@ -38,26 +38,6 @@ export class ByteReader {
     return filled === length ? bytes : bytes.subarray(0, filled);
   }
 
-  /**
-   * The next `length` bytes as they arrive, without copying, for a request body. What the request
-   * pulled shows in {@link position}, whether or not it was sent.
-   */
-  public async *take(length: number): AsyncGenerator<Buffer> {
-    let left = length;
-    while (left > 0) {
-      if (this.#pending.length === 0) {
-        const next = await this.#chunks.next();
-        if (next.done) return;
-        this.#pending = next.value;
-      }
-      const piece = this.#pending.subarray(0, Math.min(this.#pending.length, left));
-      this.#pending = this.#pending.subarray(piece.length);
-      left -= piece.length;
-      this.#position += piece.length;
-      yield piece;
-    }
-  }
-
   /** Passes over `length` bytes without keeping them. */
   public async skip(length: number): Promise<void> {
     let left = length;

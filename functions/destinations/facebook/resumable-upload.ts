@@ -1,7 +1,5 @@
-import { Readable } from 'node:stream';
 import { TransientError, type DeliverySource, type ResumeSlot } from '../../../shared/destination/index.ts';
-import { ByteReader } from './byte-reader.ts';
-import { uploadOffsetMismatch, uploadSessionExpired } from './errors.ts';
+import { uploadSessionExpired } from './errors.ts';
 import { GraphError, type GraphClient } from './graph-client.ts';
 import type { FacebookResumeState, ResumableUploadState } from './resume-state.ts';
 
@@ -38,35 +36,6 @@ interface TransferAnswer {
   readonly file_offset?: number;
 }
 
-function sendRest(upload: SessionUpload, session: string, offset: number, body: Readable | Buffer): Promise<TransferAnswer> {
-  return upload.graph.postBytes<TransferAnswer>(session, upload.uploaderToken, { file_offset: String(offset) }, body, upload.fileLength - offset);
-}
-
-/**
- * Streams the source from `offset` to its end in one request. When Facebook stands elsewhere
- * (1363037: it was still taking in a request that broke off when the status was asked), the
- * upload goes on from the offset the error names, as long as that is no earlier than what this
- * attempt has read of the source, which is read once.
- */
-async function sendFrom(upload: SessionUpload, session: string, offset: number): Promise<TransferAnswer> {
-  const reader = new ByteReader(await upload.source.stream({ offset }), offset);
-  for (;;) {
-    const from = reader.position;
-    const pieces = reader.take(upload.fileLength - from);
-    try {
-      const answer = await sendRest(upload, session, from, Readable.from(pieces));
-      await reader.finish();
-      return answer;
-    } catch (error) {
-      // Let the request's read of the source settle before reading on.
-      await pieces.return(undefined);
-      const named = error instanceof GraphError && error.subcode === uploadOffsetMismatch ? error.dataNumber('start_offset') : undefined;
-      if (named === undefined || named <= from || named < reader.position || named > upload.fileLength) throw error;
-      await reader.skip(named - reader.position);
-    }
-  }
-}
-
 /** `POST /<app>/uploads` on the token's own app (`GET /app`). */
 async function openSession(upload: SessionUpload): Promise<ResumableUploadState> {
   const app = await upload.graph.get<{ id: string }>('app', upload.uploaderToken, { fields: 'id' });
@@ -84,7 +53,8 @@ async function openSession(upload: SessionUpload): Promise<ResumableUploadState>
  * a later attempt asks it how many bytes it holds and streams only the rest, read from the source
  * at that offset. Facebook keeps the bytes of a request that broke off, so nothing is sent twice.
  * When every byte is up but the answer with the handle was lost, an empty request at the end asks
- * for the handle again.
+ * for the handle again. A request refused because Facebook stands elsewhere (1363037) ends the
+ * attempt: the source is read once, and the next attempt asks the session where it stands.
  */
 export async function uploadThroughSession(
   upload: SessionUpload,
@@ -99,7 +69,9 @@ export async function uploadThroughSession(
     offset = 0;
     await resume.save(state);
   }
-  const answer = offset < upload.fileLength ? await sendFrom(upload, state.session, offset) : await sendRest(upload, state.session, offset, Buffer.alloc(0));
+  // With every byte up already, an empty request asks for the handle; no stream is opened then.
+  const body = offset < upload.fileLength ? await upload.source.stream({ offset }) : Buffer.alloc(0);
+  const answer = await upload.graph.postBytes<TransferAnswer>(state.session, upload.uploaderToken, { file_offset: String(offset) }, body, upload.fileLength - offset);
   if (answer.h === undefined) {
     throw new TransientError(`Facebook holds ${String(answer.file_offset)} of the ${upload.fileLength} bytes and gave no file handle yet`, { code: 'UploadIncomplete' });
   }

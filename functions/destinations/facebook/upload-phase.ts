@@ -28,10 +28,15 @@ function offsetsOf(answer: Offsets): { startOffset: number; endOffset: number } 
   return { startOffset: Number(answer.start_offset), endOffset: Number(answer.end_offset) };
 }
 
+/**
+ * A request of the flow on `/<page>/videos`: multipart when it carries a chunk, URL-encoded
+ * otherwise (multipart encoding turns the line breaks of a description into CR LF).
+ */
 async function postPhase<Answer>(upload: PageUpload, fields: Record<string, string>, chunk?: Buffer): Promise<Answer> {
+  if (!chunk) return upload.graph.postForm<Answer>(`${upload.pageId}/videos`, upload.pageToken, new URLSearchParams(fields));
   const form = new FormData();
   for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  if (chunk) form.append('video_file_chunk', new Blob([chunk]), 'chunk');
+  form.append('video_file_chunk', new Blob([chunk]), 'chunk');
   return upload.graph.postForm<Answer>(`${upload.pageId}/videos`, upload.pageToken, form);
 }
 
