@@ -91,7 +91,7 @@ describe('the upload request contract', () => {
     ['a bucket source without key', { ...request({}), source: { bucket: 'b' } }, { 'source.key': 'is required with a bucket source' }],
     ['an ftp source', { ...request({}), source: { url: 'ftp://a.example/x' } }, { 'source.url': 'must be an http:// or https:// URL' }],
     ['no destination', { source: { url: 'https://a.example/x' }, upload: {} }, { 'upload.destination': 'give exactly one of destination or destinations' }],
-    ['an unknown destination type', request({ type: 'gopher' }), { 'upload.destination.type': 'must be one of: s3' }],
+    ['an unknown destination type', request({ type: 'gopher' }), { 'upload.destination.type': 'must be one of: s3, facebook' }],
     ['an unknown field', request({ buckt: 'x' }), { 'upload.destination.buckt': 'is not a known field' }],
     ['a bad bucket name', request({ bucket: 'My Bucket' }), { 'upload.destination.bucket': expect.stringContaining('3 to 63 characters') }],
     ['a missing filename', request({ filename: undefined }), { 'upload.destination.filename': 'is required' }],
@@ -122,6 +122,63 @@ describe('the upload request contract', () => {
     ['a bad field in the second destination', { source: { url: 'https://a.example/x' }, upload: { destinations: [request({}).upload.destination, { ...request({}).upload.destination, acl: 'x' }] } }, { 'upload.destinations[1].acl': expect.stringContaining('must be one of') }],
   ])('rejects %s, naming the field', (_case, input, expected) => {
     expect(rejection(input)).toEqual(expected);
+  });
+
+  describe('facebook', () => {
+    const seedExample = { type: 'facebook', title: 'Welcome Video', description: 'A personalized welcome.', oauth_access_token: 'your-facebook-token' };
+
+    function facebook(destination: Record<string, unknown>) {
+      return { source: { url: 'https://renders.example.com/a.mp4' }, upload: { extension: 'mp4', destination: { ...seedExample, ...destination } } };
+    }
+
+    it("accepts the seeds' example and applies the defaults", () => {
+      const parsed = parseOrThrow(uploadRequestSchema, facebook({}));
+
+      expect(parsed.upload.destination).toEqual({ ...seedExample, endpoint: 'https://graph.facebook.com', api_version: 'v24.0' });
+    });
+
+    it('accepts every field of the seeds and the extras', () => {
+      const parsed = parseOrThrow(
+        uploadRequestSchema,
+        facebook({ caption: 'c', name: 'Welcome Video', message: 'm', endpoint: 'https://graph.facebook.com/', page_id: '1755847768034402', api_version: 'v21.0' }),
+      );
+
+      expect(parsed.upload.destination).toMatchObject({ endpoint: 'https://graph.facebook.com', page_id: '1755847768034402', api_version: 'v21.0' });
+    });
+
+    it('accepts stored credentials for Meta, and a loopback test server over plain http', () => {
+      expect(() => parseOrThrow(uploadRequestSchema, facebook({ oauth_access_token: undefined, credentials: 'team/facebook' }))).not.toThrow();
+      expect(() => parseOrThrow(uploadRequestSchema, facebook({ endpoint: 'http://127.0.0.1:8080' }))).not.toThrow();
+      expect(() => parseOrThrow(uploadRequestSchema, facebook({ endpoint: 'https://graph-proxy.example.com/fb' }))).not.toThrow();
+    });
+
+    it.each([
+      ['no token', { oauth_access_token: undefined }, { 'upload.destination.oauth_access_token': expect.stringContaining('unless credentials') }],
+      ['no title', { title: undefined }, { 'upload.destination.title': 'is required' }],
+      ['a blank title', { title: '  ' }, { 'upload.destination.title': 'must not be empty' }],
+      ['no description', { description: undefined }, { 'upload.destination.description': 'is required' }],
+      ['a name other than the title', { name: 'Other' }, { 'upload.destination.name': expect.stringContaining('older name of title') }],
+      ['a plain http endpoint', { endpoint: 'http://graph.facebook.com' }, { 'upload.destination.endpoint': expect.stringContaining('must be an https:// URL') }],
+      ['an endpoint with a query', { endpoint: 'https://graph.facebook.com/?x=1' }, { 'upload.destination.endpoint': expect.stringContaining('without query') }],
+      ['an ftp endpoint', { endpoint: 'ftp://graph.facebook.com' }, { 'upload.destination.endpoint': 'must be an https:// URL' }],
+      [
+        'stored credentials sent to another host',
+        { oauth_access_token: undefined, credentials: 'team/facebook', endpoint: 'https://collector.example.com' },
+        { 'upload.destination.endpoint': expect.stringContaining("must be Meta's Graph API") },
+      ],
+      ['a Page username as page_id', { page_id: 'myrenders' }, { 'upload.destination.page_id': "must be the Page's numeric ID" }],
+      ['a bad api_version', { api_version: '21' }, { 'upload.destination.api_version': expect.stringContaining('such as v24.0') }],
+      ['an unknown field', { privacy: 'EVERYONE' }, { 'upload.destination.privacy': 'is not a known field' }],
+    ])('rejects %s, naming the field', (_case, destination, expected) => {
+      expect(rejection(facebook(destination))).toEqual(expected);
+    });
+
+    it('never echoes the token in an error', () => {
+      const fields = rejection(facebook({ oauth_access_token: 12345678, title: '' }));
+
+      expect(Object.keys(fields)).toContain('upload.destination.oauth_access_token');
+      expect(JSON.stringify(fields)).not.toContain('12345678');
+    });
   });
 
   it('names every offending field in one answer', () => {

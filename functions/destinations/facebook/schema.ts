@@ -30,7 +30,7 @@ function isLoopbackEndpoint(endpoint: string): boolean {
  * except on loopback (a test server of the local runtime, which the deployed service refuses anyway).
  */
 const graphEndpoint = z
-  .url({ protocol: /^https?$/, error: 'must be an https:// URL' })
+  .url({ protocol: /^https?$/, error: 'must be an https:// URL', abort: true })
   .refine((endpoint) => {
     const url = new URL(endpoint);
     return url.protocol === 'https:' || isLoopbackHost(url.hostname);
