@@ -16,6 +16,7 @@ import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
 import { measureTuning } from './sections/tuning.ts';
+import { measureFacebook, renderFacebookTable } from './sections/facebook.ts';
 import { startDiscardServer } from './servers/discard.ts';
 import { startS3Sink } from './servers/s3-sink.ts';
 import { startS3rver } from './servers/s3rver.ts';
@@ -190,11 +191,17 @@ try {
       results.pipeline = await measurePipeline(log);
       await save();
     }
+    if (options.sections.has('facebook')) {
+      log('section: facebook');
+      results.facebook = await measureFacebook(options.sizes, { scratch, buildDirectory, runs: options.runs, log });
+      await save();
+    }
   } finally {
     await Promise.all([sinkHttp.close(), discardHttp.close(), sinkHttps?.close(), discardHttps?.close()]);
   }
   await save();
   console.log(renderReport(results));
+  if (results.facebook) console.log(`\n${renderFacebookTable(results.facebook)}`);
   log(`results written to ${options.out}`);
 } finally {
   cleanUp();
