@@ -259,6 +259,20 @@ describe('Facebook destination: Graph errors', () => {
     }
   });
 
+  it('keeps the token out of an error, even when the server echoes it', async () => {
+    const echoing = await startTestServer((request, response) => {
+      response.writeHead(502, { 'content-type': 'text/plain' }).end(`bad gateway for ${request.headers.authorization}`);
+    });
+    try {
+      const error = await attemptFailure(module, destination({ oauth_access_token: pageToken, endpoint: echoing.url }), sourceOf(patternBytes(10)));
+
+      expect(error).toMatchObject({ retryable: true, message: expect.stringContaining('bad gateway for OAuth [token]') });
+      expect(JSON.stringify({ message: error.message, cause: (error.cause as Error).message })).not.toContain(pageToken);
+    } finally {
+      await echoing.close();
+    }
+  });
+
   it('retries a server error (5xx, codes 1 and 2)', async () => {
     facebook.faults.failNext({ status: 503, endpoint: 'me' });
 

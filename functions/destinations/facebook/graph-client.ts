@@ -71,6 +71,14 @@ function regainAccessSeconds(headers: Headers): number | undefined {
   return minutes === undefined ? undefined : minutes * 60;
 }
 
+function parsedJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
 /** How one Graph call is made: the guarded dispatcher, the attempt's signal, the base URL and version. */
 export interface GraphConnection {
   /** The Graph API's base URL, without a trailing slash. */
@@ -93,46 +101,41 @@ export class GraphClient {
 
   /** `GET /<version>/<path>?<query>`. */
   public async get<Answer>(path: string, token: string, query: Query = {}): Promise<Answer> {
-    return this.call<Answer>(path, query, { method: 'GET', headers: this.authorization(token) });
+    return this.call<Answer>(path, token, query, { method: 'GET' });
   }
 
   /** A POST whose parameters travel as a form: URL-encoded, or multipart when it carries a file. */
   public async postForm<Answer>(path: string, token: string, form: URLSearchParams | FormData): Promise<Answer> {
-    return this.call<Answer>(path, {}, { method: 'POST', headers: this.authorization(token), body: form });
+    return this.call<Answer>(path, token, {}, { method: 'POST', body: form });
   }
 
   /** A POST whose body is `length` bytes streamed from `body`, with extra headers (`file_offset`). */
   public async postBytes<Answer>(path: string, token: string, headers: Readonly<Record<string, string>>, body: Readable | Buffer, length: number): Promise<Answer> {
-    return this.call<Answer>(path, {}, {
+    return this.call<Answer>(path, token, {}, {
       method: 'POST',
-      headers: { ...this.authorization(token), ...headers, 'content-type': 'application/octet-stream', 'content-length': String(length) },
+      headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(length) },
       body,
       duplex: 'half',
     });
   }
 
-  private authorization(token: string): Record<string, string> {
-    return { authorization: `OAuth ${token}` };
-  }
-
   /**
    * `path` may carry its own query: an upload session's ID (`upload:<id>?sig=<signature>`) is put
-   * in the URL as Meta answers it, signature included.
+   * in the URL as Meta answers it, signature included. An error answer is kept with the token
+   * taken out of its text, whatever the server echoed.
    */
-  private async call<Answer>(path: string, query: Query, init: RequestInit & { duplex?: 'half' }): Promise<Answer> {
+  private async call<Answer>(path: string, token: string, query: Query, init: RequestInit & { duplex?: 'half'; headers?: Record<string, string> }): Promise<Answer> {
     const { endpoint, version, dispatcher, signal } = this.connection;
     const url = new URL(`${endpoint}/${version}/${path}`);
     for (const [name, value] of Object.entries(query)) url.searchParams.set(name, value);
-    const response = await fetch(url, { ...init, dispatcher, signal, redirect: 'error' } as RequestInit);
+    const headers = { ...init.headers, authorization: `OAuth ${token}` };
+    const response = await fetch(url, { ...init, headers, dispatcher, signal, redirect: 'error' } as RequestInit);
     const text = await response.text();
-    let answer: unknown;
-    try {
-      answer = JSON.parse(text);
-    } catch {
-      answer = undefined;
-    }
-    const problem = typeof answer === 'object' && answer !== null ? (answer as { error?: GraphProblem }).error : undefined;
-    if (response.ok && answer !== undefined && problem === undefined) return answer as Answer;
-    throw new GraphError(response.status, problem ?? { message: text.slice(0, 200) || response.statusText }, regainAccessSeconds(response.headers));
+    const answer = parsedJson(text);
+    const failed = !response.ok || answer === undefined || (typeof answer === 'object' && answer !== null && 'error' in answer);
+    if (!failed) return answer as Answer;
+    const redacted = text.replaceAll(token, '[token]');
+    const problem = (parsedJson(redacted) as { error?: GraphProblem } | undefined)?.error;
+    throw new GraphError(response.status, typeof problem === 'object' && problem !== null ? problem : { message: redacted.slice(0, 200) || response.statusText }, regainAccessSeconds(response.headers));
   }
 }

@@ -71,12 +71,14 @@ async function sendChunks(upload: PageUpload, first: UploadPhaseState, source: D
       }
       await reader.skip(state.startOffset - reader.position);
       const chunk = await reader.read(Math.min(state.endOffset - state.startOffset, maxChunkBytes));
+      if (chunk.length === 0) throw new TransientError(`the source ended at byte ${reader.position}, before the ${state.fileSize} it announced`, { code: 'SourceTruncated' });
       try {
         const answer = await postPhase<Offsets>(upload, { upload_phase: 'transfer', upload_session_id: state.sessionId, start_offset: String(state.startOffset) }, chunk);
         state = { ...state, ...offsetsOf(answer) };
       } catch (error) {
         const named = error instanceof GraphError && error.subcode === uploadOffsetMismatch ? offsetsNamedBy(error) : undefined;
-        if (!named) throw error;
+        // Refused at the very offsets it names: Facebook contradicts itself, and sending again would loop.
+        if (!named || (named.startOffset === state.startOffset && named.endOffset === state.endOffset)) throw error;
         state = { ...state, ...named };
       }
       if (state.startOffset - saved >= saveEveryBytes) {
@@ -88,7 +90,9 @@ async function sendChunks(upload: PageUpload, first: UploadPhaseState, source: D
     return state;
   } catch (error) {
     if (error instanceof GraphError && error.subcode === uploadSessionExpired) {
-      await resume.save(await startSession(upload, state.fileSize));
+      // The next attempt fills a new session from the start (or, if none can be started now, tries again).
+      const fresh = await startSession(upload, state.fileSize).catch(() => undefined);
+      if (fresh) await resume.save(fresh).catch(() => undefined);
       throw error;
     }
     // What Facebook confirmed last: the next attempt sends from there.
