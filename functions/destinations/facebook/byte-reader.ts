@@ -20,9 +20,12 @@ export class ByteReader {
     return this.#position;
   }
 
-  /** The next `length` bytes (fewer only when the stream ends first). */
-  public async read(length: number): Promise<Buffer> {
-    const bytes = Buffer.allocUnsafe(length);
+  /**
+   * The next `length` bytes (fewer only when the stream ends first), in `into` when given (a buffer
+   * the caller reuses from chunk to chunk), else in a new buffer.
+   */
+  public async read(length: number, into?: Buffer): Promise<Buffer> {
+    const bytes = into && into.length >= length ? into.subarray(0, length) : Buffer.allocUnsafe(length);
     let filled = 0;
     while (filled < length) {
       if (this.#pending.length === 0) {

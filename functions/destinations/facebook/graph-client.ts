@@ -109,11 +109,14 @@ export class GraphClient {
     return this.call<Answer>(path, token, {}, { method: 'POST', body: form });
   }
 
-  /** A POST whose body is `length` bytes streamed from `body`, with extra headers (`file_offset`). */
+  /**
+   * A POST whose body is `length` bytes streamed from `body`, with extra headers (`file_offset`, or
+   * a `content-type` other than `application/octet-stream`).
+   */
   public async postBytes<Answer>(path: string, token: string, headers: Readonly<Record<string, string>>, body: Readable | Buffer, length: number): Promise<Answer> {
     return this.call<Answer>(path, token, {}, {
       method: 'POST',
-      headers: { ...headers, 'content-type': 'application/octet-stream', 'content-length': String(length) },
+      headers: { 'content-type': 'application/octet-stream', ...headers, 'content-length': String(length) },
       body,
       duplex: 'half',
     });

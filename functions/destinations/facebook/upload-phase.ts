@@ -2,6 +2,7 @@ import { TransientError, type DeliverySource, type ResumeSlot } from '../../../s
 import { ByteReader } from './byte-reader.ts';
 import { uploadOffsetMismatch, uploadSessionExpired } from './errors.ts';
 import { GraphError, type GraphClient } from './graph-client.ts';
+import { multipartChunk } from './multipart-chunk.ts';
 import type { FacebookResumeState, UploadPhaseState } from './resume-state.ts';
 
 const MiB = 1024 * 1024;
@@ -30,14 +31,13 @@ function offsetsOf(answer: Offsets): { startOffset: number; endOffset: number } 
 
 /**
  * A request of the flow on `/<page>/videos`: multipart when it carries a chunk, URL-encoded
- * otherwise (multipart encoding turns the line breaks of a description into CR LF).
+ * otherwise (where the description travels: multipart encoding would turn its line breaks into CR LF).
  */
 async function postPhase<Answer>(upload: PageUpload, fields: Record<string, string>, chunk?: Buffer): Promise<Answer> {
-  if (!chunk) return upload.graph.postForm<Answer>(`${upload.pageId}/videos`, upload.pageToken, new URLSearchParams(fields));
-  const form = new FormData();
-  for (const [name, value] of Object.entries(fields)) form.append(name, value);
-  form.append('video_file_chunk', new Blob([chunk]), 'chunk');
-  return upload.graph.postForm<Answer>(`${upload.pageId}/videos`, upload.pageToken, form);
+  const path = `${upload.pageId}/videos`;
+  if (!chunk) return upload.graph.postForm<Answer>(path, upload.pageToken, new URLSearchParams(fields));
+  const body = multipartChunk(fields, { field: 'video_file_chunk', bytes: chunk });
+  return upload.graph.postBytes<Answer>(path, upload.pageToken, { 'content-type': body.contentType }, body.stream, body.length);
 }
 
 /** `upload_phase=start`: a session, the video's ID, and the first chunk Facebook asks for. */
@@ -64,13 +64,17 @@ async function sendChunks(upload: PageUpload, first: UploadPhaseState, source: D
   let state = first;
   let saved = state.startOffset;
   const reader = new ByteReader(await source.stream({ offset: state.startOffset }), state.startOffset);
+  // One chunk is sent at a time, so its buffer is reused: memory stays at one chunk however long the file.
+  let buffer: Buffer | undefined;
   try {
     while (state.startOffset < state.endOffset) {
       if (state.startOffset < reader.position) {
         throw new TransientError(`Facebook stands at byte ${state.startOffset}, behind this attempt; the next attempt continues from there`, { code: 'UploadOffsetMismatch' });
       }
       await reader.skip(state.startOffset - reader.position);
-      const chunk = await reader.read(Math.min(state.endOffset - state.startOffset, maxChunkBytes));
+      const length = Math.min(state.endOffset - state.startOffset, maxChunkBytes);
+      if (!buffer || buffer.length < length) buffer = Buffer.allocUnsafe(length);
+      const chunk = await reader.read(length, buffer);
       if (chunk.length === 0) throw new TransientError(`the source ended at byte ${reader.position}, before the ${state.fileSize} it announced`, { code: 'SourceTruncated' });
       try {
         const answer = await postPhase<Offsets>(upload, { upload_phase: 'transfer', upload_session_id: state.sessionId, start_offset: String(state.startOffset) }, chunk);
