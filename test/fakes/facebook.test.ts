@@ -304,6 +304,16 @@ describe('Facebook fake: upload_phase flow', () => {
     expect([...facebook.videos.keys()]).toEqual([started.video_id]);
   });
 
+  it('takes one of two transfers sent at once at the same offset, and refuses the other with 1363037', async () => {
+    const started = await start(200 * KiB);
+    const chunk = patternBytes(64 * KiB, 3);
+
+    const answers = await Promise.all([transfer(started.upload_session_id, 0, chunk), transfer(started.upload_session_id, 0, chunk)]);
+
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400]);
+    expect(facebook.transferSessions.get(started.upload_session_id)?.bytes.acceptedRanges).toEqual([{ start: 0, end: 64 * KiB }]);
+  });
+
   it('drops a cancelled session and its bytes', async () => {
     const started = await start(100);
     await transfer(started.upload_session_id, 0, patternBytes(50));

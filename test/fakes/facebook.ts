@@ -182,12 +182,12 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
   };
 
   /**
-   * Runs `work` on a session once the work already running on it is done: one writer per session,
-   * so a status query or a transfer that arrives while an earlier request is still delivering
-   * bytes (or has broken off, not yet noticed) sees the offset that request leaves.
+   * Runs `work` on a session (of either flow) once the work already running on it is done: one
+   * writer per session, so a request that arrives while an earlier one is still delivering bytes
+   * (or has broken off, not yet noticed) sees the offset that request leaves.
    */
-  const sessionWork = new WeakMap<GraphUploadSession, Promise<void>>();
-  const afterEarlierWork = async (session: GraphUploadSession, work: () => Promise<void> | void): Promise<void> => {
+  const sessionWork = new WeakMap<object, Promise<void>>();
+  const afterEarlierWork = async (session: object, work: () => Promise<void> | void): Promise<void> => {
     const run = (sessionWork.get(session) ?? Promise.resolve()).then(work);
     sessionWork.set(session, run.catch(() => undefined));
     return run;
@@ -261,6 +261,10 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
   const transferPhase = async (exchange: Exchange, parameters: Parameters): Promise<void> => {
     const session = transferSessionOf(exchange, parameters);
     if (!session) return;
+    return afterEarlierWork(session, () => transferPhaseInOrder(exchange, session, parameters));
+  };
+
+  const transferPhaseInOrder = async (exchange: Exchange, session: GraphTransferSession, parameters: Parameters): Promise<void> => {
     const chunk = parameters.get('video_file_chunk');
     if (!(chunk instanceof File)) return answerGraphError(exchange, 400, graphErrors.invalidParameter('The parameter video_file_chunk is required'));
     const end = nextEnd(session);

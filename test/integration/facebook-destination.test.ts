@@ -407,6 +407,26 @@ describe('Facebook destination: the Page upload_phase flow across attempts', () 
     expect(await video.bytes.sha256()).toBe(sha256(bytes));
   });
 
+  it('continues an upload its signal aborted, in the next attempt, from the last chunk Facebook confirmed', async () => {
+    const bytes = patternBytes(12 * chunkBytes + 9, 17);
+    const fields = destination({ oauth_access_token: pageToken });
+    const resume = new MemoryResume<FacebookResumeState>();
+    const controller = new AbortController();
+    const source = sourceOf(bytes);
+    const watcher = setInterval(() => {
+      if (source.position > bytes.length / 2) controller.abort();
+    }, 2);
+
+    const first = await attemptFailure(module, fields, source, { resume, signal: controller.signal }).finally(() => clearInterval(watcher));
+    const delivered = await attemptUpload(module, fields, sourceOf(bytes), { resume });
+
+    expect(first).toBeInstanceOf(TransientError);
+    expect(Number(delivered.details?.resumed_at)).toBeGreaterThanOrEqual(chunkBytes);
+    const video = onlyVideo();
+    expectEachByteOnce(video.bytes.acceptedRanges, bytes.length);
+    expect(await video.bytes.sha256()).toBe(sha256(bytes));
+  });
+
   it('moves on to the offset a 1363037 names after a transfer whose answer was lost', async () => {
     const bytes = patternBytes(4 * chunkBytes, 14);
     const fields = destination({ oauth_access_token: pageToken });
