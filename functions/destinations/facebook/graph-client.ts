@@ -35,9 +35,13 @@ export class GraphError extends Error {
     this.regainAccessSeconds = regainAccessSeconds;
   }
 
-  /** A number from `error_data` (Graph answers offsets there, as numbers or strings). */
+  /**
+   * A number from `error_data`, where Graph answers offsets: as numbers or strings, in an object or
+   * in an object serialized as a string (as some Graph errors send it).
+   */
   public dataNumber(name: string): number | undefined {
-    const data = this.problem.error_data;
+    const raw = this.problem.error_data;
+    const data = typeof raw === 'string' ? parsedJson(raw) : raw;
     const value = typeof data === 'object' && data !== null ? (data as Record<string, unknown>)[name] : undefined;
     const number = typeof value === 'string' && /^\d+$/.test(value) ? Number(value) : value;
     return typeof number === 'number' && Number.isSafeInteger(number) ? number : undefined;
@@ -104,8 +108,8 @@ export class GraphClient {
     return this.call<Answer>(path, token, query, { method: 'GET' });
   }
 
-  /** A POST whose parameters travel as a form: URL-encoded, or multipart when it carries a file. */
-  public async postForm<Answer>(path: string, token: string, form: URLSearchParams | FormData): Promise<Answer> {
+  /** A POST whose parameters travel URL-encoded. */
+  public async postForm<Answer>(path: string, token: string, form: URLSearchParams): Promise<Answer> {
     return this.call<Answer>(path, token, {}, { method: 'POST', body: form });
   }
 
