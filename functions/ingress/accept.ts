@@ -3,6 +3,7 @@ import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash, randomBytes } from 'node:crypto';
 import { destinationDefinition, uploadRequestSchema } from '../destinations/registry.ts';
+import { untrustedCredentialEndpoints } from '../../shared/contract/credential-hosts.ts';
 import { splitSecrets } from '../../shared/contract/field-kinds.ts';
 import { callbackSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
 import type { Destination, UploadRequest } from '../../shared/contract/request.ts';
@@ -30,6 +31,8 @@ export interface AcceptDependencies {
   readonly presignedUrlSeconds: number;
   /** Staging-bucket prefixes a request may name as its `{ bucket, key }` source; none by default. */
   readonly stagingSourcePrefixes: readonly string[];
+  /** Hosts stored credentials may be sent to beyond those each destination trusts. */
+  readonly credentialHosts: readonly string[];
 }
 
 export interface AcceptOptions {
@@ -112,7 +115,8 @@ function networkPolicyErrors(request: UploadRequest): FieldError[] {
  * A request reads only what is its own and writes only where it should: a `{ bucket, key }` source
  * names the staging bucket (the only one the functions may read) under a prefix the operator
  * allows (a dropped file is the drop door's own source); no destination writes into the staging
- * bucket, whose drops, manifests and job notes other callers rely on.
+ * bucket, whose drops, manifests and job notes other callers rely on; and stored credentials go
+ * only to hosts trusted with them.
  */
 function confinementErrors(request: UploadRequest, options: AcceptOptions, dependencies: AcceptDependencies): FieldError[] {
   const errors: FieldError[] = [];
@@ -127,9 +131,13 @@ function confinementErrors(request: UploadRequest, options: AcceptOptions, depen
     });
   }
   destinationsOf(request).forEach((destination, index) => {
-    const target = destinationDefinition(destination.type).bucketOf?.(destination);
+    const definition = destinationDefinition(destination.type);
+    const target = definition.bucketOf?.(destination);
     if (target?.bucket === dependencies.stagingBucket) {
       errors.push({ path: formatPath([...destinationPath(request, index), target.field]), message: "must not be the service's own staging bucket" });
+    }
+    for (const { field, message } of untrustedCredentialEndpoints(definition, destination, dependencies.credentialHosts)) {
+      errors.push({ path: formatPath([...destinationPath(request, index), field]), message });
     }
   });
   return errors;
@@ -208,12 +216,10 @@ async function presign(key: string, source: NonNullable<Source['presigned']>, de
  */
 export async function accept(input: unknown, options: AcceptOptions, dependencies: AcceptDependencies): Promise<Accepted> {
   const request = parseOrThrow(uploadRequestSchema, input);
-  const confined = confinementErrors(request, options, dependencies);
-  if (confined.length > 0) throw new ValidationError(confined);
-  if (!dependencies.allowPrivateNetworks) {
-    const errors = networkPolicyErrors(request);
-    if (errors.length > 0) throw new ValidationError(errors);
-  }
+  // Every refusal at once, one per field: a private address says more than an untrusted host.
+  const refusals = [...(dependencies.allowPrivateNetworks ? [] : networkPolicyErrors(request)), ...confinementErrors(request, options, dependencies)];
+  const firstPerField = refusals.filter((error, position) => refusals.findIndex((other) => other.path === error.path) === position);
+  if (firstPerField.length > 0) throw new ValidationError(firstPerField);
   const idempotencyKey = request.idempotency_key ?? options.idempotencyKey;
   let token = options.token ?? newToken();
   if (idempotencyKey !== undefined) {

@@ -25,6 +25,7 @@ export function ingressDependencies(log: Logger): IngressDependencies {
     stagingBucket: config.stagingBucket,
     presignedUrlSeconds: config.presignedUrlSeconds,
     stagingSourcePrefixes: config.stagingSourcePrefixes,
+    credentialHosts: config.credentialHosts,
     syncWaitSeconds: config.syncWaitSeconds,
     log,
   };

@@ -1,6 +1,7 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
 import { secretNames, serviceDefaults } from '../config.ts';
+import { untrustedCredentialEndpoints } from '../contract/credential-hosts.ts';
 import { mergeSecrets, unexpectedSecretFields, withFolderPathsCompleted } from '../contract/field-kinds.ts';
 import { callbackSealingContext, resumeSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage, type SealedFor } from '../contract/message.ts';
 import type { OpenableSource } from '../contract/source.ts';
@@ -11,8 +12,7 @@ import { describeError, PermanentError, TransientError, ValidationError, WaitErr
 import type { Claim, JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
 import { isFinal, type DeliveredFile, type StoredResume } from '../jobs/records.ts';
-import { hostOf, namesPrivateNetwork } from '../net/address-policy.ts';
-import { hostMatches } from '../net/host-patterns.ts';
+import { namesPrivateNetwork } from '../net/address-policy.ts';
 import { redactText } from '../net/redact.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
 import type { EnvelopeSealer } from '../secrets/sealer.ts';
@@ -125,22 +125,10 @@ function checkEndpoints(definition: DestinationDefinition, destination: Record<s
   }
 }
 
-/**
- * Stored credentials go only where they are meant for: the hosts the destination trusts with them
- * (AWS's for S3 keys) and those the operator allows. A request cannot point a stored secret at a
- * host of its choosing and read the signed request there.
- */
+/** Stored credentials go only where they are meant for (the ingress refuses the rest, but a message need not have come through it). */
 function checkCredentialHosts(definition: DestinationDefinition, destination: Record<string, unknown>, operatorHosts: readonly string[]): void {
-  if (typeof destination.credentials !== 'string' || definition.credentialHosts === undefined) return;
-  const trusted = [...definition.credentialHosts, ...operatorHosts];
-  for (const { field, address } of definition.endpointsOf(destination)) {
-    if (!hostMatches(hostOf(address), trusted)) {
-      throw new PermanentError(
-        `${field}: stored credentials are sent only to ${trusted.join(', ')}; give the credentials inline, or ask the operator to allow this host (credentialHosts)`,
-        { code: 'CredentialHostNotAllowed' },
-      );
-    }
-  }
+  const [untrusted] = untrustedCredentialEndpoints(definition, destination, operatorHosts);
+  if (untrusted) throw new PermanentError(`${untrusted.field}: ${untrusted.message}`, { code: 'CredentialHostNotAllowed' });
 }
 
 /**

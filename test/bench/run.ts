@@ -22,6 +22,7 @@ import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
 import { measureTuning } from './sections/tuning.ts';
 import { measureYouTube } from './sections/youtube.ts';
+import { measureFacebook, renderFacebookTable } from './sections/facebook.ts';
 import { startDiscardServer } from './servers/discard.ts';
 import { startS3Sink } from './servers/s3-sink.ts';
 import { startS3rver } from './servers/s3rver.ts';
@@ -231,6 +232,11 @@ try {
       results.sftp = await measureSftp(options.sizes, { scratch, inputDirectory, buildDirectory, runs: options.runs, log });
       await save();
     }
+    if (options.sections.has('facebook')) {
+      log('section: facebook');
+      results.facebook = await measureFacebook(options.sizes, { scratch, buildDirectory, runs: options.runs, log });
+      await save();
+    }
   } finally {
     await Promise.all([sinkHttp.close(), discardHttp.close(), sinkHttps?.close(), discardHttps?.close()]);
   }
@@ -240,6 +246,7 @@ try {
   if (results.sftp) console.log(renderSftpTable(results.sftp));
   if (results.http) console.log(`\n${renderHttpUploads(results.http)}`);
   if (results.dropbox) console.log(renderDropbox(results.dropbox));
+  if (results.facebook) console.log(`\n${renderFacebookTable(results.facebook)}`);
   log(`results written to ${options.out}`);
 } finally {
   cleanUp();

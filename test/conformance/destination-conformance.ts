@@ -31,6 +31,11 @@ export interface DestinationHarness<Schema extends z.ZodObject, State> extends D
   readonly largeSize: number;
   /** Bytes a resumed upload may send again: what was in flight when the first attempt broke. */
   readonly resumeSlackBytes?: number;
+  /**
+   * Why the destination refuses empty files (a video platform takes no empty video), when it does:
+   * the empty-file case then checks that one is refused for good, leaving nothing.
+   */
+  readonly refusesEmptyFiles?: string;
 }
 
 function crcOf(bytes: Buffer): string {
@@ -47,8 +52,8 @@ export function describeDestinationConformance<Schema extends z.ZodObject, State
   const { definition, uploader } = harness;
   const capabilities = definition.capabilities ?? {};
   const resumable = capabilities.resumable !== undefined;
-  // Destinations without a path (a video platform names videos by title) have no folder to complete.
-  const takesPaths = [...fieldKindsOf(definition.schema).values()].some((kind) => kind.kind === 'file-path');
+  // Only a destination with a path field (a key, a blob name) has a folder to complete.
+  const takesFolderPaths = [...fieldKindsOf(definition.schema).values()].some((kind) => kind.kind === 'file-path');
 
   describe(`Destination conformance: ${harness.name}`, () => {
     it('implements exactly the optional methods its capabilities declare', () => {
@@ -77,13 +82,21 @@ export function describeDestinationConformance<Schema extends z.ZodObject, State
       expect(await harness.leftovers()).toEqual([]);
     });
 
-    it('delivers an empty file', async () => {
+    it.runIf(harness.refusesEmptyFiles === undefined)('delivers an empty file', async () => {
       await attemptUpload(harness, harness.destination('conformance/empty.bin'), sourceOf(Buffer.alloc(0)));
 
       expect(await harness.read('conformance/empty.bin')).toEqual(Buffer.alloc(0));
     });
 
-    it.runIf(takesPaths)('puts the source file name inside a folder filename', async () => {
+    it.runIf(harness.refusesEmptyFiles !== undefined)('refuses an empty file for good, leaving nothing', async () => {
+      const error = await attemptFailure(harness, harness.destination('conformance/empty.bin'), sourceOf(Buffer.alloc(0)));
+
+      expect(error).toBeInstanceOf(PermanentError);
+      expect(await harness.read('conformance/empty.bin')).toBeUndefined();
+      expect(await harness.leftovers()).toEqual([]);
+    });
+
+    it.runIf(takesFolderPaths)('puts the source file name inside a folder filename', async () => {
       await attemptUpload(harness, harness.destination('conformance/folder/'), sourceOf(patternBytes(10), { name: 'clip.mp4' }));
 
       expect(await harness.read('conformance/folder/clip.mp4')).toHaveLength(10);

@@ -142,6 +142,31 @@ describe('Facebook fake: Resumable Upload API', () => {
     expect(await graphError(response)).toEqual({ status: 400, code: 100, subcode: 33, data: undefined, type: 'GraphMethodException' });
   });
 
+  it('answers a status asked while a transfer is still arriving once that transfer is done, one writer per session', async () => {
+    const id = await uploadSessionId(200);
+    let release = (): void => undefined;
+    const halfway = new Promise<void>((resolve) => {
+      release = resolve;
+    });
+    const body = new ReadableStream<Uint8Array>({
+      async start(controller) {
+        controller.enqueue(patternBytes(100, 1));
+        await halfway;
+        controller.enqueue(patternBytes(100, 2));
+        controller.close();
+      },
+    });
+    const transfer = fetch(graph(`/${id}`), { method: 'POST', headers: { authorization: `OAuth ${userToken}`, file_offset: '0', 'content-length': '200' }, body, duplex: 'half' } as RequestInit);
+    await new Promise((resolve) => setTimeout(resolve, 50));
+
+    const status = uploadStatus(id).then((response) => json(response));
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    release();
+
+    expect((await json(await transfer)).h).toBeDefined();
+    expect(await status).toEqual({ id, file_offset: 200 });
+  });
+
   it.each([
     ['another app', { app: '999' }, 100],
     ['no file_length', { file_length: '' }, 100],
@@ -182,6 +207,26 @@ describe('Facebook fake: publishing', () => {
     const response = await postVideo({ access_token: 'person', fbuploader_video_file_chunk: '4:x' });
 
     expect(await graphError(response)).toMatchObject({ status: 403, code: 200 });
+  });
+});
+
+describe('Facebook fake: Page access tokens', () => {
+  it("gives a person a Page token on the Page's access_token field, carrying the person's permissions", async () => {
+    facebook.tokens.grantAccess('admin', { scopes: pageVideoPermissions });
+    const page = await json(await fetch(graph(`/${pageId}?fields=name,access_token`), { headers: { authorization: 'OAuth admin' } }));
+
+    const published = await postVideo({ access_token: page.access_token, upload_phase: 'start', file_size: '10' });
+
+    expect(page).toMatchObject({ id: pageId, name: 'Fake Page', access_token: expect.stringMatching(/^page-/) });
+    expect(published.status).toBe(200);
+  });
+
+  it('gives a Page token its own Page only', async () => {
+    const own = await json(await fetch(graph(`/${pageId}?fields=access_token&access_token=${pageToken}`)));
+    const other = await fetch(graph(`/20000000000009?fields=access_token&access_token=${pageToken}`));
+
+    expect(own.access_token).toBe(pageToken);
+    expect(await graphError(other)).toMatchObject({ code: 100, subcode: 33 });
   });
 });
 
@@ -259,6 +304,28 @@ describe('Facebook fake: upload_phase flow', () => {
     expect([...facebook.videos.keys()]).toEqual([started.video_id]);
   });
 
+  it('takes one of two transfers sent at once at the same offset, and refuses the other with 1363037', async () => {
+    const started = await start(200 * KiB);
+    const chunk = patternBytes(64 * KiB, 3);
+
+    const answers = await Promise.all([transfer(started.upload_session_id, 0, chunk), transfer(started.upload_session_id, 0, chunk)]);
+
+    expect(answers.map((answer) => answer.status).sort()).toEqual([200, 400]);
+    expect(facebook.transferSessions.get(started.upload_session_id)?.bytes.acceptedRanges).toEqual([{ start: 0, end: 64 * KiB }]);
+  });
+
+  it('drops a cancelled session and its bytes', async () => {
+    const started = await start(100);
+    await transfer(started.upload_session_id, 0, patternBytes(50));
+
+    const cancelled = await postVideo({ upload_phase: 'cancel', upload_session_id: started.upload_session_id });
+    const after = await transfer(started.upload_session_id, 50, patternBytes(50));
+
+    expect(await json(cancelled)).toEqual({ success: true });
+    expect(facebook.transferSessions.has(started.upload_session_id)).toBe(false);
+    expect(await graphError(after)).toMatchObject({ code: 100 });
+  });
+
   it('times out an expired session with 1363030', async () => {
     const started = await start(100);
     facebook.expireSession(started.upload_session_id);
@@ -299,6 +366,20 @@ describe('Facebook fake: reading', () => {
 
     expect(person).toEqual({ id: '10000000000001', name: 'Fake User' });
     expect(page).toEqual({ id: pageId, name: 'Fake Page' });
+  });
+
+  it('says what kind of node /me is with metadata=1', async () => {
+    const person = await json(await fetch(graph(`/me?fields=id&metadata=1&access_token=${userToken}`)));
+    const page = await json(await fetch(graph(`/me?fields=id,name&metadata=1&access_token=${pageToken}`)));
+
+    expect(person).toEqual({ id: '10000000000001', metadata: { type: 'user' } });
+    expect(page).toEqual({ id: pageId, name: 'Fake Page', metadata: { type: 'page' } });
+  });
+
+  it("answers /app with the token's app", async () => {
+    const app = await json(await fetch(graph('/app?fields=id,name'), { headers: { authorization: `OAuth ${pageToken}` } }));
+
+    expect(app).toEqual({ id: facebook.appId, name: 'Fake App' });
   });
 
   it('answers /me without a token with code 2500', async () => {

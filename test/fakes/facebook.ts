@@ -181,10 +181,26 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
     return session;
   };
 
+  /**
+   * Runs `work` on a session (of either flow) once the work already running on it is done: one
+   * writer per session, so a request that arrives while an earlier one is still delivering bytes
+   * (or has broken off, not yet noticed) sees the offset that request leaves.
+   */
+  const sessionWork = new WeakMap<object, Promise<void>>();
+  const afterEarlierWork = async (session: object, work: () => Promise<void> | void): Promise<void> => {
+    const run = (sessionWork.get(session) ?? Promise.resolve()).then(work);
+    sessionWork.set(session, run.catch(() => undefined));
+    return run;
+  };
+
   const transferUpload = async (exchange: Exchange, key: string): Promise<void> => {
     const subject = authorize(exchange, new Map(exchange.url.searchParams));
     const session = subject === undefined ? undefined : uploadSessionOf(exchange, key, subject);
     if (!session) return;
+    return afterEarlierWork(session, () => transferInOrder(exchange, session));
+  };
+
+  const transferInOrder = async (exchange: Exchange, session: GraphUploadSession): Promise<void> => {
     const fileOffset = exchange.header('file_offset');
     if (fileOffset === undefined || !/^\d+$/.test(fileOffset)) return answerGraphError(exchange, 400, graphErrors.invalidParameter('The file_offset header is required'));
     if (Number(fileOffset) !== session.offset) return answerGraphError(exchange, 400, graphErrors.uploadOffset(session.offset, session.fileLength));
@@ -205,10 +221,10 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
     exchange.answerJson(200, { h: session.handle });
   };
 
-  const uploadStatus = (exchange: Exchange, key: string): void => {
+  const uploadStatus = async (exchange: Exchange, key: string): Promise<void> => {
     const subject = authorize(exchange, new Map(exchange.url.searchParams));
     const session = subject === undefined ? undefined : uploadSessionOf(exchange, key, subject);
-    if (session) exchange.answerJson(200, { id: session.id, file_offset: session.offset });
+    if (session) return afterEarlierWork(session, () => exchange.answerJson(200, { id: session.id, file_offset: session.offset }));
   };
 
   const createVideo = (id: string, pageId: string, parameters: Parameters, bytes: StoredBytes, flow: GraphVideo['flow']): GraphVideo => {
@@ -245,6 +261,10 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
   const transferPhase = async (exchange: Exchange, parameters: Parameters): Promise<void> => {
     const session = transferSessionOf(exchange, parameters);
     if (!session) return;
+    return afterEarlierWork(session, () => transferPhaseInOrder(exchange, session, parameters));
+  };
+
+  const transferPhaseInOrder = async (exchange: Exchange, session: GraphTransferSession, parameters: Parameters): Promise<void> => {
     const chunk = parameters.get('video_file_chunk');
     if (!(chunk instanceof File)) return answerGraphError(exchange, 400, graphErrors.invalidParameter('The parameter video_file_chunk is required'));
     const end = nextEnd(session);
@@ -267,6 +287,15 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
     exchange.answerJson(200, { success: true });
   };
 
+  /** `upload_phase=cancel`: the session and its bytes are dropped; it cannot be used again. */
+  const cancelPhase = async (exchange: Exchange, parameters: Parameters): Promise<void> => {
+    const session = transferSessionOf(exchange, parameters);
+    if (!session) return;
+    transferSessions.delete(session.id);
+    await session.bytes.truncate(0);
+    exchange.answerJson(200, { success: true });
+  };
+
   const postVideo = async (exchange: Exchange, targetId: string): Promise<void> => {
     const parameters = await readParameters(exchange, chunkBytes + MiB);
     if (!parameters) return;
@@ -279,16 +308,21 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
     if (phase === 'start') return startPhase(exchange, targetId, parameters);
     if (phase === 'transfer') return transferPhase(exchange, parameters);
     if (phase === 'finish') return finishPhase(exchange, parameters);
+    if (phase === 'cancel') return cancelPhase(exchange, parameters);
     if (handle !== undefined) return publishHandle(exchange, targetId, parameters, handle);
     answerGraphError(exchange, 400, graphErrors.invalidParameter('The fake publishes a file handle (fbuploader_video_file_chunk) or an upload_phase flow only'));
   };
 
-  /** Answers the `fields` asked of a node (its defaults when none), or the nonexisting-field error. */
+  /**
+   * Answers the `fields` asked of a node (its defaults when none), or the nonexisting-field error.
+   * With `metadata=1`, Graph adds what kind of node it is (`metadata.type`: `user`, `page`, …).
+   */
   const answerFields = (exchange: Exchange, nodeType: string, known: Record<string, unknown>, defaults: readonly string[]): void => {
     const asked = (exchange.url.searchParams.get('fields') ?? defaults.join(',')).split(',').map((field) => field.trim()).filter((field) => field !== '');
     const unknown = asked.find((field) => !(field in known));
     if (unknown !== undefined) return answerGraphError(exchange, 400, graphErrors.nonexistingField(unknown, nodeType));
-    exchange.answerJson(200, Object.fromEntries(['id', ...asked].map((field) => [field, known[field]])));
+    const metadata = exchange.url.searchParams.get('metadata') === '1' ? { metadata: { type: nodeType.toLowerCase() } } : {};
+    exchange.answerJson(200, { ...Object.fromEntries(['id', ...asked].map((field) => [field, known[field]])), ...metadata });
   };
 
   const readMe = (exchange: Exchange): void => {
@@ -299,9 +333,37 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
     answerFields(exchange, page ? 'Page' : 'User', { id: profile.id, name: profile.name }, ['name']);
   };
 
+  /** `GET /app`: the app the token was issued for (every token of the fake is its app's). */
+  const readApp = (exchange: Exchange): void => {
+    if (authorize(exchange, new Map(exchange.url.searchParams)) === undefined) return;
+    answerFields(exchange, 'Application', { id: appId, name: 'Fake App', link: `https://www.facebook.com/games/?app_id=${appId}` }, ['link', 'name']);
+  };
+
+  /**
+   * A Page read by its ID. Its `access_token` field is how a person (or system user) with a role on
+   * the Page gets a Page token: it carries the permissions of the token that asked. A Page token
+   * reads its own Page only.
+   */
+  const readPage = (exchange: Exchange, page: GraphProfile, subject: string): void => {
+    if (subject !== user.id && subject !== page.id) return answerGraphError(exchange, 400, graphErrors.unsupportedRequest('GET', page.id));
+    const asking = tokenOf(exchange, new Map(exchange.url.searchParams)) ?? '';
+    const check = tokens.check(asking);
+    const scopes = check.outcome === 'granted' ? [...check.grant.scopes] : [];
+    const pageToken = (): string => {
+      if (subject === page.id) return asking;
+      const minted = `page-${randomIdentifier(32)}`;
+      tokens.grantAccess(minted, { subject: page.id, scopes });
+      return minted;
+    };
+    const wantsToken = (exchange.url.searchParams.get('fields') ?? '').split(',').some((field) => field.trim() === 'access_token');
+    answerFields(exchange, 'Page', { id: page.id, name: page.name, access_token: wantsToken ? pageToken() : undefined }, ['name']);
+  };
+
   const readNode = (exchange: Exchange, id: string): void => {
     const subject = authorize(exchange, new Map(exchange.url.searchParams));
     if (subject === undefined) return;
+    const asPage = pages.get(id);
+    if (asPage) return readPage(exchange, asPage, subject);
     const video = videos.get(id);
     if (!video || (subject !== video.pageId && subject !== user.id)) return answerGraphError(exchange, 400, graphErrors.unsupportedRequest('GET', id));
     const page = pages.get(video.pageId);
@@ -325,6 +387,7 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
 
   const routes: Route[] = [
     { endpoint: 'me', method: 'GET', path: /^\/me$/, handle: readMe },
+    { endpoint: 'app', method: 'GET', path: /^\/app$/, handle: readApp },
     { endpoint: 'uploads.start', method: 'POST', path: /^\/([^/]+)\/uploads$/, handle: startUploadSession },
     { endpoint: 'uploads.transfer', method: 'POST', path: /^\/(upload:[^/]+)$/, handle: transferUpload },
     { endpoint: 'uploads.status', method: 'GET', path: /^\/(upload:[^/]+)$/, handle: uploadStatus },

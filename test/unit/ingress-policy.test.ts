@@ -9,6 +9,7 @@ const untouchable = new Proxy({} as AcceptDependencies, {
   get: (_target, name) => {
     if (name === 'allowPrivateNetworks') return false;
     if (name === 'stagingBucket') return 'upload-destinations-staging';
+    if (name === 'stagingSourcePrefixes' || name === 'credentialHosts') return [];
     throw new Error(`a refused request reached ${String(name)}`);
   },
 });
@@ -34,6 +35,23 @@ describe('the deployed ingress', () => {
       callback_url: 'must not be on a loopback or private network',
       'upload.destinations[1].endpoint': 'must not be on a loopback or private network',
       'upload.destinations[2].s3host': 'must not be on a loopback or private network',
+    });
+  });
+
+  it('refuses to send stored credentials to a host their destination does not trust them with, naming the field', async () => {
+    const fields = await refusal({
+      source: { url: 'https://renders.example.com/a.mp4' },
+      upload: {
+        destinations: [
+          { ...destination, endpoint: 'https://collector.example.com' },
+          { type: 'facebook', title: 'T', description: 'D', credentials: 'team-facebook', endpoint: 'https://collector.example.com' },
+        ],
+      },
+    });
+
+    expect(fields).toEqual({
+      'upload.destinations[0].endpoint': expect.stringContaining('stored credentials are sent only to *.amazonaws.com'),
+      'upload.destinations[1].endpoint': expect.stringContaining('stored credentials are sent only to facebook.com, *.facebook.com'),
     });
   });
 

@@ -133,6 +133,58 @@ describe('the upload request contract', () => {
     expect(rejection(input)).toEqual(expected);
   });
 
+  describe('facebook', () => {
+    const seedExample = { type: 'facebook', title: 'Welcome Video', description: 'A personalized welcome.', oauth_access_token: 'your-facebook-token' };
+
+    function facebook(destination: Record<string, unknown>) {
+      return { source: { url: 'https://renders.example.com/a.mp4' }, upload: { extension: 'mp4', destination: { ...seedExample, ...destination } } };
+    }
+
+    it("accepts the seeds' example and applies the defaults", () => {
+      const parsed = parseOrThrow(uploadRequestSchema, facebook({}));
+
+      expect(parsed.upload.destination).toEqual({ ...seedExample, endpoint: 'https://graph.facebook.com', api_version: 'v24.0' });
+    });
+
+    it('accepts every field of the seeds and the extras', () => {
+      const parsed = parseOrThrow(
+        uploadRequestSchema,
+        facebook({ caption: 'c', name: 'Welcome Video', message: 'm', endpoint: 'https://graph.facebook.com/', page_id: '1755847768034402', api_version: 'v21.0' }),
+      );
+
+      expect(parsed.upload.destination).toMatchObject({ endpoint: 'https://graph.facebook.com', page_id: '1755847768034402', api_version: 'v21.0' });
+    });
+
+    it('accepts stored credentials for Meta, and a loopback test server over plain http', () => {
+      expect(() => parseOrThrow(uploadRequestSchema, facebook({ oauth_access_token: undefined, credentials: 'team/facebook' }))).not.toThrow();
+      expect(() => parseOrThrow(uploadRequestSchema, facebook({ endpoint: 'http://127.0.0.1:8080' }))).not.toThrow();
+      expect(() => parseOrThrow(uploadRequestSchema, facebook({ endpoint: 'https://graph-proxy.example.com/fb' }))).not.toThrow();
+    });
+
+    it.each([
+      ['no token', { oauth_access_token: undefined }, { 'upload.destination.oauth_access_token': expect.stringContaining('unless credentials') }],
+      ['no title', { title: undefined }, { 'upload.destination.title': 'is required' }],
+      ['a blank title', { title: '  ' }, { 'upload.destination.title': 'must not be empty' }],
+      ['no description', { description: undefined }, { 'upload.destination.description': 'is required' }],
+      ['a name other than the title', { name: 'Other' }, { 'upload.destination.name': expect.stringContaining('older name of title') }],
+      ['a plain http endpoint', { endpoint: 'http://graph.facebook.com' }, { 'upload.destination.endpoint': expect.stringContaining('must be an https:// URL') }],
+      ['an endpoint with a query', { endpoint: 'https://graph.facebook.com/?x=1' }, { 'upload.destination.endpoint': expect.stringContaining('without query') }],
+      ['an ftp endpoint', { endpoint: 'ftp://graph.facebook.com' }, { 'upload.destination.endpoint': 'must be an https:// URL' }],
+      ['a Page username as page_id', { page_id: 'myrenders' }, { 'upload.destination.page_id': "must be the Page's numeric ID" }],
+      ['a bad api_version', { api_version: '21' }, { 'upload.destination.api_version': expect.stringContaining('such as v24.0') }],
+      ['an unknown field', { privacy: 'EVERYONE' }, { 'upload.destination.privacy': 'is not a known field' }],
+    ])('rejects %s, naming the field', (_case, destination, expected) => {
+      expect(rejection(facebook(destination))).toEqual(expected);
+    });
+
+    it('never echoes the token in an error', () => {
+      const fields = rejection(facebook({ oauth_access_token: 12345678, title: '' }));
+
+      expect(Object.keys(fields)).toContain('upload.destination.oauth_access_token');
+      expect(JSON.stringify(fields)).not.toContain('12345678');
+    });
+  });
+
   it('names every offending field in one answer', () => {
     const fields = rejection({ source: { url: 'x' }, upload: { async: 1, destination: { type: 's3', acl: 'x', bucket: '' } }, extra: true });
 

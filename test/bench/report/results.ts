@@ -2,6 +2,7 @@ import type { ToolStatus } from '../clients/install.ts';
 import type { AzureBlobBenchResult } from '../sections/azureblob.ts';
 import type { ColdStartResult } from '../sections/cold-start.ts';
 import type { DropboxBenchResult } from '../sections/dropbox.ts';
+import type { FacebookBenchResult } from '../sections/facebook.ts';
 import type { MemoryResult } from '../sections/memory.ts';
 import type { HttpUploadsResult } from '../sections/http.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
@@ -41,6 +42,7 @@ export interface BenchResults {
   http?: HttpUploadsResult[];
   youtube?: YouTubeBenchResult;
   dropbox?: DropboxBenchResult;
+  facebook?: FacebookBenchResult;
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }

@@ -40,15 +40,15 @@ export interface WorkerReport {
   readonly detail: unknown;
 }
 
-export function readTask(): WorkerTask {
+export function readTask<Task = WorkerTask>(): Task {
   const argument = process.argv[2];
   if (!argument) throw new Error('usage: worker <task JSON>');
-  return JSON.parse(argument) as WorkerTask;
+  return JSON.parse(argument) as Task;
 }
 
 /** Runs the upload, timing it from inside, and prints the report as the last line of stdout. */
-export async function runWorker(upload: (task: WorkerTask) => Promise<unknown>): Promise<void> {
-  const task = readTask();
+export async function runWorker<Task = WorkerTask>(upload: (task: Task) => Promise<unknown>): Promise<void> {
+  const task = readTask<Task>();
   const cpuBefore = process.cpuUsage();
   const started = performance.now();
   const detail = await upload(task);
