@@ -45,7 +45,7 @@ async function authorize(): Promise<void> {
     ? secretsManagerCredentialStore(new SecretsManagerClient({}), resourceNames.secretPrefix)
     : localCredentialStore(join(values['state-dir'], 'secrets.json'));
   const client: OAuthClient =
-    values['client-id'] && values['client-secret'] ? { clientId: values['client-id'], clientSecret: values['client-secret'] } : await store.readClient(type);
+    values['client-id'] && values['client-secret'] ? { clientId: values['client-id'], clientSecret: values['client-secret'] } : await store.readClient(type, provider!.clientFields);
   const granted = await runConsentFlow({ provider: provider!, client, port: Number(values.port), open: openBrowser });
   const where = await store.writeCredentials(name, { refresh_token: granted.refreshToken, ...(granted.scope ? { scope: granted.scope } : {}) });
   console.log(`Stored the refresh token in ${where}.\nDeliver with: { "type": "${type}", "auth_secret": "${name}", … }`);

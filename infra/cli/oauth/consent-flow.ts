@@ -16,6 +16,13 @@ export interface OAuthProvider {
   readonly authorizeParameters: Readonly<Record<string, string>>;
   /** What to do when the answer holds no refresh token. */
   readonly noRefreshTokenAdvice: string;
+  /** The names of the client's id and secret in the application secret. @default client_id, client_secret */
+  readonly clientFields?: { readonly id: string; readonly secret: string };
+  /**
+   * A redirect URI the provider must know in advance (Dropbox matches it exactly, port included).
+   * @default `http://127.0.0.1:<any free port>/callback` (Google accepts any loopback port)
+   */
+  readonly redirect?: { readonly host: string; readonly port: number; readonly path: string };
 }
 
 /** The deployment's OAuth client (its application secret). */
@@ -27,7 +34,7 @@ export interface OAuthClient {
 export interface ConsentFlowOptions {
   readonly provider: OAuthProvider;
   readonly client: OAuthClient;
-  /** The loopback port the consent page redirects to; 0 picks a free one (Google accepts any for desktop clients). @default 0 */
+  /** The loopback port the consent page redirects to, when the provider fixes none; 0 picks a free one. @default 0 */
   readonly port?: number;
   /** Shows the consent page to the operator: opens a browser, or prints the URL. */
   readonly open: (url: string) => void | Promise<void>;
@@ -88,6 +95,7 @@ const page = (message: string): string => `<!doctype html><meta charset="utf-8">
  */
 export async function runConsentFlow(options: ConsentFlowOptions): Promise<GrantedTokens> {
   const { provider, client } = options;
+  const redirect = provider.redirect ?? { host: '127.0.0.1', port: options.port ?? 0, path: '/callback' };
   const verifier = randomBytes(32).toString('base64url');
   const state = randomBytes(16).toString('base64url');
   let settle: { resolve: (code: string) => void; reject: (error: Error) => void } | undefined;
@@ -96,7 +104,7 @@ export async function runConsentFlow(options: ConsentFlowOptions): Promise<Grant
   codeArrived.catch(() => undefined);
   const server = createServer((request, response) => {
     const url = new URL(request.url ?? '/', 'http://127.0.0.1');
-    if (url.pathname !== '/callback') return void response.writeHead(404).end();
+    if (url.pathname !== redirect.path) return void response.writeHead(404).end();
     const error = url.searchParams.get('error');
     const code = url.searchParams.get('code');
     if (url.searchParams.get('state') !== state) {
@@ -112,8 +120,8 @@ export async function runConsentFlow(options: ConsentFlowOptions): Promise<Grant
   });
   const timeout = setTimeout(() => settle?.reject(new Error('no answer from the consent page in time')), options.timeoutMs ?? 300_000);
   try {
-    const port = await listen(server, options.port ?? 0);
-    const redirectUri = `http://127.0.0.1:${port}/callback`;
+    const port = await listen(server, redirect.port);
+    const redirectUri = `http://${redirect.host}:${port}${redirect.path}`;
     const authorize = new URL(provider.authorizeUrl);
     const parameters = {
       client_id: client.clientId,

@@ -3,21 +3,21 @@ import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { secretNames } from '../../../shared/config.ts';
-import type { OAuthClient } from './consent-flow.ts';
+import type { OAuthClient, OAuthProvider } from './consent-flow.ts';
 
 /** Where `npm run authorize` reads the deployment's OAuth client and stores what the consent gave. */
 export interface CredentialStore {
   /** The destination's application secret (`application/<type>`: `client_id`, `client_secret`). */
-  readClient(type: string): Promise<OAuthClient>;
+  readClient(type: string, fields?: OAuthProvider['clientFields']): Promise<OAuthClient>;
   /** Writes `credentials/<name>` (replacing it), and says where it went. */
   writeCredentials(name: string, fields: Readonly<Record<string, string>>): Promise<string>;
 }
 
-function clientOf(type: string, where: string, fields: Record<string, unknown> | undefined): OAuthClient {
-  const clientId = fields?.client_id;
-  const clientSecret = fields?.client_secret;
+function clientOf(type: string, where: string, stored: Record<string, unknown> | undefined, fields: OAuthProvider['clientFields'] = { id: 'client_id', secret: 'client_secret' }): OAuthClient {
+  const clientId = stored?.[fields.id];
+  const clientSecret = stored?.[fields.secret];
   if (typeof clientId !== 'string' || typeof clientSecret !== 'string') {
-    throw new Error(`no OAuth client in ${where}: store {"client_id": "…", "client_secret": "…"} there first (README: ${type}), or pass --client-id and --client-secret`);
+    throw new Error(`no OAuth client in ${where}: store {"${fields.id}": "…", "${fields.secret}": "…"} there first (README: ${type}), or pass --client-id and --client-secret`);
   }
   return { clientId, clientSecret };
 }
@@ -27,9 +27,9 @@ export function localCredentialStore(secretsFile: string): CredentialStore {
   const all = async (): Promise<Record<string, Record<string, unknown>>> =>
     existsSync(secretsFile) ? (JSON.parse(await readFile(secretsFile, 'utf8')) as Record<string, Record<string, unknown>>) : {};
   return {
-    async readClient(type) {
+    async readClient(type, fields) {
       const name = secretNames.application(type);
-      return clientOf(type, `${secretsFile} under "${name}"`, (await all())[name]);
+      return clientOf(type, `${secretsFile} under "${name}"`, (await all())[name], fields);
     },
     async writeCredentials(name, fields) {
       const secrets = await all();
@@ -47,13 +47,13 @@ export function localCredentialStore(secretsFile: string): CredentialStore {
 /** AWS Secrets Manager under the deployment's prefix (`upload-destinations/`). */
 export function secretsManagerCredentialStore(client: SecretsManagerClient, prefix: string): CredentialStore {
   return {
-    async readClient(type) {
+    async readClient(type, fields) {
       const secretId = `${prefix}${secretNames.application(type)}`;
       try {
         const { SecretString } = await client.send(new GetSecretValueCommand({ SecretId: secretId }));
-        return clientOf(type, `the secret ${secretId}`, JSON.parse(SecretString ?? '{}') as Record<string, unknown>);
+        return clientOf(type, `the secret ${secretId}`, JSON.parse(SecretString ?? '{}') as Record<string, unknown>, fields);
       } catch (error) {
-        if (error instanceof ResourceNotFoundException) return clientOf(type, `the secret ${secretId}`, undefined);
+        if (error instanceof ResourceNotFoundException) return clientOf(type, `the secret ${secretId}`, undefined, fields);
         throw error;
       }
     },
