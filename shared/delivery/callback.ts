@@ -1,13 +1,19 @@
-import { createHmac } from 'node:crypto';
+import { createHmac, randomUUID } from 'node:crypto';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { classifyGeneric, isRetryableStatus } from './classify.ts';
 
 export const signatureHeader = 'upload-destinations-signature';
+/** One callback's id: the same on its retries, so a receiver can drop a duplicate. */
+export const eventHeader = 'upload-destinations-event';
 
-/** `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<body>">`, so receivers can check origin and freshness. */
-export function signCallback(body: string, key: string, at: Date): string {
+/**
+ * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<event id>.<url>.<body>">`: a receiver checks
+ * origin and freshness, and, since the URL it was sent to is signed, that a callback captured on
+ * its way to another receiver cannot be replayed to it; the event id lets it drop duplicates.
+ */
+export function signCallback(body: string, key: string, at: Date, sentTo: { readonly url: string; readonly eventId: string }): string {
   const timestamp = Math.floor(at.getTime() / 1000);
-  const digest = createHmac('sha256', key).update(`${timestamp}.${body}`).digest('hex');
+  const digest = createHmac('sha256', key).update(`${timestamp}.${sentTo.eventId}.${sentTo.url}.${body}`).digest('hex');
   return `t=${timestamp},v1=${digest}`;
 }
 
@@ -41,6 +47,7 @@ export async function sendCallback(url: string, payload: unknown, options: Callb
   const backoff = options.backoffMilliseconds ?? 1000;
   const body = JSON.stringify(payload);
   const key = await options.signingKey();
+  const eventId = randomUUID();
   let last: CallbackOutcome = { state: 'failed', attempts: 0 };
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, backoff * 2 ** (attempt - 2)));
@@ -48,7 +55,11 @@ export async function sendCallback(url: string, payload: unknown, options: Callb
       // No redirect is followed: a redirect is an answer that is not 2xx.
       const response = await options.network.fetch(url, {
         method: 'POST',
-        headers: { 'content-type': 'application/json', [signatureHeader]: signCallback(body, key, new Date()) },
+        headers: {
+          'content-type': 'application/json',
+          [eventHeader]: eventId,
+          [signatureHeader]: signCallback(body, key, new Date(), { url, eventId }),
+        },
         body,
         signal: AbortSignal.timeout(options.timeoutMilliseconds ?? 10_000),
       });

@@ -271,10 +271,14 @@ describe('the local pipeline, from POST to object', () => {
   });
 
   it('sends a signed callback when the job finishes', async () => {
-    const callbacks: { body: string; signature: string }[] = [];
+    const callbacks: { body: string; signature: string; event: string }[] = [];
     const receiver = await startTestServer((request, response) => {
       void readBody(request).then((body) => {
-        callbacks.push({ body: body.toString(), signature: String(request.headers['upload-destinations-signature']) });
+        callbacks.push({
+          body: body.toString(),
+          signature: String(request.headers['upload-destinations-signature']),
+          event: String(request.headers['upload-destinations-event']),
+        });
         response.writeHead(204).end();
       });
     });
@@ -289,7 +293,10 @@ describe('the local pipeline, from POST to object', () => {
     await receiver.close();
     const key = (JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, { key: string }>)['callback-signing-key']!.key;
     const [, timestamp, digest] = /^t=(\d+),v1=([0-9a-f]{64})$/.exec(callback.signature) ?? [];
-    expect(digest).toBe(createHmac('sha256', key).update(`${timestamp}.${callback.body}`).digest('hex'));
+    // Signed for this receiver's URL: the same callback replayed to another URL fails to verify.
+    expect(digest).toBe(createHmac('sha256', key).update(`${timestamp}.${callback.event}.${receiver.url}/hook.${callback.body}`).digest('hex'));
+    expect(digest).not.toBe(createHmac('sha256', key).update(`${timestamp}.${callback.event}.https://other.example/hook.${callback.body}`).digest('hex'));
+    expect(callback.event).toMatch(/^[0-9a-f-]{36}$/);
     expect(JSON.parse(callback.body)).toMatchObject({ token: accepted.body.token, state: 'succeeded' });
     expect(callbacks).toHaveLength(1);
     // The outcome is recorded after the callback is answered.

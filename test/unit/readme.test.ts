@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { destinations } from '../../functions/destinations/registry.ts';
+import { signCallback } from '../../shared/delivery/callback.ts';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
 
@@ -22,4 +23,28 @@ describe('README', () => {
       expect(documentedFields(type).sort()).toEqual(fields.sort());
     },
   );
+});
+
+describe('README: the callback check it shows', () => {
+  /** The `verify` function of the README's Callbacks section, as a reader would paste it. */
+  async function readmeVerify(): Promise<(body: string, headers: Record<string, string>, url: string, key: string) => boolean> {
+    const section = readme.slice(readme.indexOf('### Callbacks'));
+    const code = /```js\n([\s\S]*?)```/.exec(section)?.[1] ?? '';
+    const module = `data:text/javascript,${encodeURIComponent(`${code}\nexport { verify };`)}`;
+    return ((await import(module)) as { verify: (body: string, headers: Record<string, string>, url: string, key: string) => boolean }).verify;
+  }
+
+  it('accepts a callback signed for its URL, and refuses a replay to another URL or a forged signature without throwing', async () => {
+    const verify = await readmeVerify();
+    const body = '{"token":"ud_x","state":"succeeded"}';
+    const eventId = '4b7e1f4e-1111-4a4a-8a8a-123456789abc';
+    const headers = (url: string) => ({
+      'upload-destinations-event': eventId,
+      'upload-destinations-signature': signCallback(body, 'k3y', new Date(), { url, eventId }),
+    });
+
+    expect(verify(body, headers('https://a.example/hook'), 'https://a.example/hook', 'k3y')).toBe(true);
+    expect(verify(body, headers('https://a.example/hook'), 'https://b.example/hook', 'k3y')).toBe(false);
+    expect(verify(body, { ...headers('https://a.example/hook'), 'upload-destinations-signature': 't=1,v1=ab' }, 'https://a.example/hook', 'k3y')).toBe(false);
+  });
 });
