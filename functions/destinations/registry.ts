@@ -1,12 +1,13 @@
 import { createUploadRequestSchema } from '../../shared/contract/request.ts';
 import type { DestinationDefinition } from '../../shared/destination/definition.ts';
+import { ftpDestination } from './ftp/schema.ts';
 import { s3Destination } from './s3/schema.ts';
 
 /**
  * Every destination the service delivers to. Adding one means adding its folder and a line here:
  * the request schema, the queues, the functions and the documents all follow from this list.
  */
-export const destinations = [s3Destination] as const satisfies readonly DestinationDefinition[];
+export const destinations = [s3Destination, ftpDestination] as const satisfies readonly DestinationDefinition[];
 
 export type DestinationType = (typeof destinations)[number]['type'];
 

@@ -1,6 +1,8 @@
-import { FtpSrv } from 'ftp-srv';
+import { FileSystem, FtpSrv } from 'ftp-srv';
 import { randomBytes, randomInt } from 'node:crypto';
-import type { AddressInfo, Server } from 'node:net';
+import type { EventEmitter } from 'node:events';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import { createTemporaryFolder } from './temporary-folder.ts';
 import { createSelfSignedCertificate } from './tls-certificate.ts';
 
@@ -28,6 +30,16 @@ export interface TestFtpServer {
   readonly certificatePem: string | undefined;
   /** Its SHA-256 fingerprint, `AB:CD:…` as `PeerCertificate.fingerprint256` gives it, to pin. */
   readonly fingerprint256: string | undefined;
+  /** Successful logins so far (one per control connection that logged in). */
+  readonly logins: number;
+  /** Control connections open now. */
+  readonly openConnections: number;
+  /** Bytes the server has written to `path` (as the client named it, e.g. `/a/b.bin`) by STOR and APPE. */
+  bytesWritten(path: string): number;
+  /** Every path written to so far, with its bytes. */
+  readonly writes: ReadonlyMap<string, number>;
+  /** Drops every control connection without a word, as an idle timeout or a NAT gateway does. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +60,28 @@ const silentLogger = {
   warn: () => undefined,
   error: () => undefined,
 };
+
+/** ftp-srv's file system, counting the bytes each STOR and APPE writes to each path. */
+class CountingFileSystem extends FileSystem {
+  public constructor(
+    connection: ConstructorParameters<typeof FileSystem>[0],
+    options: { root: string; cwd: string },
+    private readonly writes: Map<string, number>,
+  ) {
+    super(connection, options);
+  }
+
+  public override write(fileName: string, options?: { append?: boolean; start?: number }): { stream: Writable; clientPath: string } {
+    const written = super.write(fileName, options) as { stream: Writable; clientPath: string };
+    const { stream, clientPath } = written;
+    const write = stream.write.bind(stream) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    stream.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      this.writes.set(clientPath, (this.writes.get(clientPath) ?? 0) + chunk.length);
+      return write(chunk, ...rest);
+    }) as Writable['write'];
+    return written;
+  }
+}
 
 /**
  * Starts ftp-srv (pure Node, in the test process) on a port the kernel picks, in passive mode only,
@@ -88,9 +122,20 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
         log: silentLogger,
       }),
   );
-  server.on('login', ({ username, password: given }, resolve, reject) => {
-    if (username === user && given === password) resolve({ root: root.path });
-    else reject(new Error('wrong user name or password'));
+  const writes = new Map<string, number>();
+  let logins = 0;
+  type Connection = { readonly commandSocket?: Socket };
+  const connections = new Set<Connection>();
+  // ftp-srv emits 'connect' for every control connection; its type declarations omit it.
+  (server as unknown as EventEmitter).on('connect', ({ connection }: { connection: Connection }) => connections.add(connection));
+  server.on('disconnect', ({ connection }) => connections.delete(connection as Connection));
+  server.on('login', ({ connection, username, password: given }, resolve, reject) => {
+    if (username !== user || given !== password) {
+      reject(new Error('wrong user name or password'));
+      return;
+    }
+    logins += 1;
+    resolve({ fs: new CountingFileSystem(connection, { root: root.path, cwd: '/' }, writes) });
   });
 
   try {
@@ -110,6 +155,17 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
     secure,
     certificatePem: certificate?.certificatePem,
     fingerprint256: certificate?.fingerprint256,
+    get logins() {
+      return logins;
+    },
+    get openConnections() {
+      return connections.size;
+    },
+    bytesWritten: (path) => writes.get(path) ?? 0,
+    writes,
+    dropConnections: () => {
+      for (const connection of connections) connection.commandSocket?.destroy();
+    },
     close: async () => {
       await server.close();
       await root.remove();
