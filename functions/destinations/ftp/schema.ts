@@ -38,7 +38,7 @@ const ftpDestinationObject = z.strictObject({
     .default(false)
     .describe('Passive mode. Deliveries always use it: a Lambda function cannot accept the connection active mode needs (false adds a note).'),
   epsv: z.boolean().default(false).describe('Open data connections with EPSV (extended passive) instead of PASV.'),
-  port: z.number().int().min(1).max(65_535).optional().describe('Server port. Default: the one in host, else 21 (990 for implicit FTPS).'),
+  port: z.number().int('must be a whole number').min(1, 'must be 1 to 65535').max(65_535, 'must be 1 to 65535').optional().describe('Server port. Default: the one in host, else 21 (990 for implicit FTPS).'),
   secure: security.default(false).describe('FTPS: false, "explicit" (AUTH TLS; true means the same) or "implicit" (TLS from the first byte).'),
   certificate_fingerprint: z
     .string()
