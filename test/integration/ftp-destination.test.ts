@@ -160,6 +160,16 @@ describe('FTP destination against ftp-srv', () => {
     expect(await partialFilesUnder(plain.root)).toEqual([]);
   });
 
+  it('probes a folder filename: creates the folder, writes and deletes a file there, leaves nothing', async () => {
+    const checks = await uploader.probe!({ destination: destination(plain, { filename: '/probed/' }), signal: new AbortController().signal, network: localNetwork });
+
+    expect(checks).toEqual([
+      { name: 'login', ok: true, detail: expect.stringContaining(`as ${plain.user}`) },
+      { name: 'write', ok: true, detail: expect.stringMatching(/^wrote and deleted \/probed\/\.upload-destinations-probe\.[0-9a-f]{16}\.partial$/) },
+    ]);
+    expect(await readdir(join(plain.root, 'probed'))).toEqual([]);
+  });
+
   it('fails permanently on a wrong password (530), with the server’s message and without the password', async () => {
     const error = await attemptFailure(module, destination(plain, { password: 'not-the-password' }), sourceOf(patternBytes(10)));
 
@@ -305,6 +315,32 @@ describe('FTP destination, passive mode (scripted server)', () => {
     expect(delivered.details).toMatchObject({ command: 'REST+STOR', resumed_at: kept });
     expect(sha256(server.files.get('/restarted.bin')!)).toBe(sha256(bytes));
     expect(server.files.has(resume.state!.temporaryPath)).toBe(false);
+  });
+
+  it.each<{ refusal: Record<string, string>; features: string[]; command: string }>([
+    { refusal: { REST: '502 REST not implemented' }, features: ['SIZE', 'REST STREAM'], command: 'APPE' },
+    { refusal: { APPE: '502 APPE not implemented' }, features: ['SIZE'], command: 'STOR' },
+  ])('falls back to $command when the server refuses to continue with $refusal', async ({ refusal, features, command }) => {
+    // Prepare
+    const server = await scripted({ features, replies: refusal });
+    const bytes = patternBytes(2 * MiB, 35);
+    const resume = new MemoryResume<FtpResumeState>();
+    const fields = destination(server, { filename: '/fallback.bin', passive: true });
+    await attemptFailure(module, fields, sourceOf(bytes, { failsAt: MiB }), { resume });
+    const kept = server.files.get(resume.state!.temporaryPath)!.length;
+
+    // Act
+    const delivered = await attemptUpload(module, fields, sourceOf(bytes), { resume });
+
+    // Assess
+    expect(sha256(server.files.get('/fallback.bin')!)).toBe(sha256(bytes));
+    if (command === 'APPE') {
+      expect(delivered.details).toMatchObject({ command: 'APPE', resumed_at: kept });
+      expect(delivered.notes).toEqual([]);
+    } else {
+      expect(delivered.details).toMatchObject({ command: 'STOR' });
+      expect(delivered.notes).toEqual([expect.stringContaining("the server refused to continue the earlier attempt's file")]);
+    }
   });
 
   it('renames over an existing file on a server that refuses to (as IIS does), deleting the old one first', async () => {

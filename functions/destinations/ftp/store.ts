@@ -1,9 +1,10 @@
 import { FTPError, type Client } from 'basic-ftp';
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable } from 'node:stream';
 import { TransientError, type DeliverySource, type ResumeSlot } from '../../../shared/destination/index.ts';
 import { foldersAbove, temporaryPathBeside } from './address.ts';
 import type { FtpConnection } from './connection.ts';
 import { during, FtpReplyError } from './reply-error.ts';
+import { TransferBody } from './transfer-body.ts';
 
 /** What a later attempt needs to continue: the temporary file beside the final one. */
 export interface FtpResumeState {
@@ -11,52 +12,17 @@ export interface FtpResumeState {
   readonly temporaryPath: string;
 }
 
+/** The commands that write a file: a new one, or one continued at an offset. */
+type WriteCommand = 'STOR' | 'APPE' | 'REST+STOR';
+
 /** How this attempt wrote the file. */
 export interface StoredFile {
   /** Bytes of the temporary file an earlier attempt had written, continued from. */
   readonly resumedAt: number;
-  /** `STOR`, `APPE` or `REST+STOR`; `none` when an earlier attempt had written it whole. */
-  readonly command: 'STOR' | 'APPE' | 'REST+STOR' | 'none';
-}
-
-/**
- * The bytes handed to basic-ftp: counted (to compare with what the server says it holds), and
- * ended early rather than broken when the source fails or the attempt must stop, so the server
- * finishes writing and confirms the transfer before the attempt gives up. The next attempt then
- * reads a size that no longer changes under it.
- */
-class TransferBody extends Transform {
-  public bytes = 0;
-  /** Why the transfer was ended early, if it was. */
-  public failure: unknown;
-
-  public override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
-    this.bytes += chunk.length;
-    callback(null, chunk);
-  }
-
-  /** Ends the transfer after what has passed so far, remembering why. */
-  public stop(reason: unknown): void {
-    if (this.failure !== undefined || this.writableEnded) return;
-    this.failure = reason ?? new Error('the transfer was stopped');
-    this.end();
-  }
-}
-
-function transferBody(stream: Readable, signal: AbortSignal): TransferBody {
-  const body = new TransferBody();
-  const stop = (reason: unknown): void => {
-    stream.unpipe(body);
-    stream.destroy();
-    body.stop(reason);
-  };
-  const onAbort = (): void => stop(signal.reason);
-  stream.once('error', stop);
-  signal.addEventListener('abort', onAbort, { once: true });
-  body.once('close', () => signal.removeEventListener('abort', onAbort));
-  stream.pipe(body);
-  if (signal.aborted) onAbort();
-  return body;
+  /** The command that wrote this attempt's bytes; `none` when an earlier attempt had written them all. */
+  readonly command: WriteCommand | 'none';
+  /** The server's refusal to continue the earlier attempt's file, when it was sent whole instead. */
+  readonly continuationRefused?: string;
 }
 
 function isRefusal(error: unknown, ...codes: number[]): error is FTPError {
@@ -122,7 +88,10 @@ async function startingPoint(
     const usable = size !== undefined && (source.size === undefined || size <= source.size);
     return { temporaryPath: earlier.temporaryPath, offset: usable ? size : 0 };
   }
-  if (earlier) await removeFile(client, earlier.temporaryPath);
+  // Left by an attempt for another path: removed if the server lets us, never in the way.
+  if (earlier) await removeFile(client, earlier.temporaryPath).catch((error: unknown) => {
+    if (!(error instanceof FtpReplyError)) throw error;
+  });
   const temporaryPath = temporaryPathBeside(path);
   await resume.save({ path, temporaryPath });
   return { temporaryPath, offset: 0 };
@@ -133,10 +102,60 @@ function restartsStore(connection: FtpConnection): boolean {
   return /\bSTREAM\b/i.test(connection.features.get('REST') ?? '');
 }
 
+/** Writes `body` into the temporary file with `command` (at `offset` for a continued file). */
+async function transfer(connection: FtpConnection, command: WriteCommand, temporaryPath: string, body: Readable, offset: number): Promise<void> {
+  const { client, passive } = connection;
+  try {
+    if (command === 'STOR') {
+      await during(`store ${temporaryPath}`, () => client.uploadFrom(body, temporaryPath));
+    } else if (command === 'REST+STOR') {
+      passive.restartAt = offset;
+      await during(`continue ${temporaryPath} at byte ${offset} (REST + STOR)`, () => client.uploadFrom(body, temporaryPath));
+    } else {
+      await during(`continue ${temporaryPath} at byte ${offset} (APPE)`, () => client.appendFrom(body, temporaryPath));
+    }
+  } finally {
+    passive.restartAt = undefined;
+  }
+}
+
+interface WrittenFile {
+  readonly command: StoredFile['command'];
+  /** Where this attempt's bytes start in the file. */
+  readonly from: number;
+  readonly sent: number;
+  readonly continuationRefused?: string;
+}
+
 /**
- * Writes the source into the temporary file from `offset`: a new file with STOR, a continued one
- * with REST + STOR where the server restarts stores at an offset, else with APPE. The source is
- * read from `offset` on (the service sums the bytes before it for the checksum).
+ * Runs one transfer of the source from `from`. A refusal of the command before the source was
+ * opened is returned, not thrown, so that another command may be tried.
+ */
+async function tryTransfer(
+  connection: FtpConnection,
+  command: WriteCommand,
+  temporaryPath: string,
+  source: DeliverySource,
+  from: number,
+  signal: AbortSignal,
+): Promise<WrittenFile | FtpReplyError> {
+  const body = new TransferBody(() => source.stream(from > 0 ? { offset: from } : undefined), signal);
+  try {
+    await transfer(connection, command, temporaryPath, body, from);
+  } catch (error) {
+    body.destroy();
+    if (!body.opened && error instanceof FtpReplyError) return error;
+    throw body.failure ?? error;
+  }
+  if (body.failure !== undefined) throw body.failure;
+  return { command, from, sent: body.bytes };
+}
+
+/**
+ * Writes the source into the temporary file: a new file with STOR; a continued one with REST +
+ * STOR where the server announces it, else APPE, reading the source from `offset` on (the service
+ * sums the bytes before it for the checksum). A server that refuses to continue (ProFTPD without
+ * AllowStoreRestart) is sent the file whole instead.
  */
 async function writeTemporaryFile(
   connection: FtpConnection,
@@ -144,30 +163,20 @@ async function writeTemporaryFile(
   source: DeliverySource,
   offset: number,
   signal: AbortSignal,
-): Promise<{ command: StoredFile['command']; sent: number }> {
-  if (offset > 0 && offset === source.size) return { command: 'none', sent: 0 };
-  const { client, passive } = connection;
-  const body = transferBody(await source.stream(offset > 0 ? { offset } : undefined), signal);
-  let command: StoredFile['command'];
-  try {
-    if (offset === 0) {
-      command = 'STOR';
-      await during(`store ${temporaryPath}`, () => client.uploadFrom(body, temporaryPath));
-    } else if (restartsStore(connection)) {
-      command = 'REST+STOR';
-      passive.restartAt = offset;
-      await during(`continue ${temporaryPath} at byte ${offset} (REST + STOR)`, () => client.uploadFrom(body, temporaryPath));
-    } else {
-      command = 'APPE';
-      await during(`continue ${temporaryPath} at byte ${offset} (APPE)`, () => client.appendFrom(body, temporaryPath));
+): Promise<WrittenFile> {
+  if (offset > 0 && offset === source.size) return { command: 'none', from: offset, sent: 0 };
+  if (signal.aborted) throw signal.reason;
+  let refusal: FtpReplyError | undefined;
+  if (offset > 0) {
+    for (const command of restartsStore(connection) ? (['REST+STOR', 'APPE'] as const) : (['APPE'] as const)) {
+      const written = await tryTransfer(connection, command, temporaryPath, source, offset, signal);
+      if (!(written instanceof FtpReplyError)) return written;
+      refusal = written;
     }
-  } catch (error) {
-    throw body.failure ?? error;
-  } finally {
-    passive.restartAt = undefined;
   }
-  if (body.failure !== undefined) throw body.failure;
-  return { command, sent: body.bytes };
+  const written = await tryTransfer(connection, 'STOR', temporaryPath, source, 0, signal);
+  if (written instanceof FtpReplyError) throw written;
+  return refusal ? { ...written, continuationRefused: refusal.message } : written;
 }
 
 /**
@@ -219,7 +228,7 @@ export async function storeFile(
   const { client } = connection;
   const folderRefusal = await createFolders(client, path);
   const { temporaryPath, offset } = await startingPoint(client, path, source, resume);
-  let written: Awaited<ReturnType<typeof writeTemporaryFile>>;
+  let written: WrittenFile;
   try {
     written = await writeTemporaryFile(connection, temporaryPath, source, offset, signal);
   } catch (error) {
@@ -228,9 +237,13 @@ export async function storeFile(
     }
     throw error;
   }
-  await checkSize(client, temporaryPath, offset + written.sent);
+  await checkSize(client, temporaryPath, written.from + written.sent);
   await moveIntoPlace(client, temporaryPath, path);
-  return { resumedAt: offset, command: written.command };
+  return {
+    resumedAt: written.from,
+    command: written.command,
+    ...(written.continuationRefused === undefined ? {} : { continuationRefused: written.continuationRefused }),
+  };
 }
 
 /**
@@ -239,8 +252,8 @@ export async function storeFile(
  */
 export async function probeWrite(connection: FtpConnection, path: string): Promise<string> {
   const { client } = connection;
-  const folderRefusal = await createFolders(client, path);
   const probePath = temporaryPathBeside(`${path.slice(0, path.lastIndexOf('/') + 1)}upload-destinations-probe`);
+  const folderRefusal = await createFolders(client, probePath);
   try {
     await during(`store ${probePath}`, () => client.uploadFrom(Readable.from([Buffer.from('probe\n')]), probePath));
   } catch (error) {

@@ -99,7 +99,10 @@ export function createFtpUploader(settings: FtpUploaderSettings = defaultFtpUplo
               data_connection: connection.passive.working ?? 'none',
               ...(stored.resumedAt > 0 ? { resumed_at: stored.resumedAt } : {}),
             },
-            notes: notesOf(destination, connection),
+            notes: [
+              ...notesOf(destination, connection),
+              ...(stored.continuationRefused === undefined ? [] : [`the server refused to continue the earlier attempt's file (${stored.continuationRefused}): it was sent whole`]),
+            ],
           };
         });
       } catch (error) {
