@@ -42,9 +42,9 @@ async function filesUnder(folder: string): Promise<string[]> {
 function bytesReceived(server: TestFtpServer, filename: string): number {
   const path = `/${filename}`;
   const temporary = `${posix.dirname(path)}/.${posix.basename(path)}.`;
-  return [...server.writes]
-    .filter(([written]) => written === path || (written.startsWith(temporary) && written.endsWith('.partial')))
-    .reduce((sum, [, bytes]) => sum + bytes, 0);
+  return server.transfers
+    .filter((transfer) => transfer.path === path || (transfer.path.startsWith(temporary) && transfer.path.endsWith('.partial')))
+    .reduce((sum, transfer) => sum + transfer.bytes, 0);
 }
 
 for (const secure of [false, 'explicit', 'implicit'] as const) {

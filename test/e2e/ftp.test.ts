@@ -40,7 +40,8 @@ beforeAll(async () => {
   });
   await s3.send(new PutObjectCommand({ Bucket: resourceNames.stagingBucket, Key: sourceKey, Body: sourceBytes }));
   s3.destroy();
-});
+  // The whole local runtime starts here: on a loaded machine that takes longer than one hook's default.
+}, 180_000);
 
 afterAll(async () => {
   await pipeline.close();

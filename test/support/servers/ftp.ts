@@ -36,8 +36,8 @@ export interface TestFtpServer {
   readonly openConnections: number;
   /** Bytes the server has written to `path` (as the client named it, e.g. `/a/b.bin`) by STOR and APPE. */
   bytesWritten(path: string): number;
-  /** Every path written to so far, with its bytes. */
-  readonly writes: ReadonlyMap<string, number>;
+  /** Every STOR and APPE so far, in order (a test may empty it). */
+  readonly transfers: FtpTransfer[];
   /** Drops every control connection without a word, as an idle timeout or a NAT gateway does. */
   dropConnections(): void;
   close(): Promise<void>;
@@ -61,12 +61,22 @@ const silentLogger = {
   error: () => undefined,
 };
 
-/** ftp-srv's file system, counting the bytes each STOR and APPE writes to each path. */
-class CountingFileSystem extends FileSystem {
+/** One STOR or APPE as the server wrote it. */
+export interface FtpTransfer {
+  /** The path as the client named it, absolute (`/a/b.bin`). */
+  readonly path: string;
+  bytes: number;
+  /** `performance.now()` when the first byte was written, and when the file was complete. */
+  firstByteAt: number | undefined;
+  endedAt: number | undefined;
+}
+
+/** ftp-srv's file system, recording the bytes and the timing of each STOR and APPE. */
+class RecordingFileSystem extends FileSystem {
   public constructor(
     connection: ConstructorParameters<typeof FileSystem>[0],
     options: { root: string; cwd: string },
-    private readonly writes: Map<string, number>,
+    private readonly transfers: FtpTransfer[],
   ) {
     super(connection, options);
   }
@@ -74,11 +84,17 @@ class CountingFileSystem extends FileSystem {
   public override write(fileName: string, options?: { append?: boolean; start?: number }): { stream: Writable; clientPath: string } {
     const written = super.write(fileName, options) as { stream: Writable; clientPath: string };
     const { stream, clientPath } = written;
+    const transfer: FtpTransfer = { path: clientPath, bytes: 0, firstByteAt: undefined, endedAt: undefined };
+    this.transfers.push(transfer);
     const write = stream.write.bind(stream) as (chunk: Buffer, ...rest: unknown[]) => boolean;
     stream.write = ((chunk: Buffer, ...rest: unknown[]) => {
-      this.writes.set(clientPath, (this.writes.get(clientPath) ?? 0) + chunk.length);
+      transfer.firstByteAt ??= performance.now();
+      transfer.bytes += chunk.length;
       return write(chunk, ...rest);
     }) as Writable['write'];
+    stream.once('finish', () => {
+      transfer.endedAt = performance.now();
+    });
     return written;
   }
 }
@@ -122,7 +138,7 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
         log: silentLogger,
       }),
   );
-  const writes = new Map<string, number>();
+  const transfers: FtpTransfer[] = [];
   let logins = 0;
   type Connection = { readonly commandSocket?: Socket };
   const connections = new Set<Connection>();
@@ -135,7 +151,7 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
       return;
     }
     logins += 1;
-    resolve({ fs: new CountingFileSystem(connection, { root: root.path, cwd: '/' }, writes) });
+    resolve({ fs: new RecordingFileSystem(connection, { root: root.path, cwd: '/' }, transfers) });
   });
 
   try {
@@ -161,8 +177,8 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
     get openConnections() {
       return connections.size;
     },
-    bytesWritten: (path) => writes.get(path) ?? 0,
-    writes,
+    bytesWritten: (path) => transfers.filter((transfer) => transfer.path === path).reduce((sum, transfer) => sum + transfer.bytes, 0),
+    transfers,
     dropConnections: () => {
       for (const connection of connections) connection.commandSocket?.destroy();
     },
