@@ -11,6 +11,7 @@ import { coldStartGoals, memoryGoals, throughputGoals } from './report/goals.ts'
 import { definitions, type BenchResults } from './report/results.ts';
 import { renderReport } from './report/table.ts';
 import { measureColdStart } from './sections/cold-start.ts';
+import { measureFtp, renderFtp } from './sections/ftp.ts';
 import { measureMemory } from './sections/memory.ts';
 import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
@@ -185,6 +186,17 @@ try {
         await save();
       }
     }
+    if (options.sections.has('ftp')) {
+      log('section: FTP');
+      const curl = await ensureDebianTool('/usr/bin/curl', 'curl');
+      tools.rclone ??= results.tools.rclone = await ensureDebianTool('/usr/bin/rclone', 'rclone', ['version']);
+      if (!curl.available) results.skipped.push({ what: 'ftp section', reason: curl.reason });
+      else {
+        const rclone = tools.rclone.available ? tools.rclone.path : undefined;
+        results.ftp = await measureFtp(options.sizes, { node: process.execPath, curl: curl.path, rclone, scratch, inputDirectory, runs: options.runs, log });
+        await save();
+      }
+    }
     if (options.sections.has('pipeline')) {
       log('section: pipeline');
       results.pipeline = await measurePipeline(log);
@@ -195,6 +207,7 @@ try {
   }
   await save();
   console.log(renderReport(results));
+  if (results.ftp) console.log(renderFtp(results.ftp));
   log(`results written to ${options.out}`);
 } finally {
   cleanUp();

@@ -59,11 +59,6 @@ export class FtpConnectionPool {
     return this.lease(key, await this.open(server, network), false);
   }
 
-  /** Idle connections kept now. */
-  public get idleCount(): number {
-    return [...this.idle.values()].reduce((count, list) => count + list.length, 0);
-  }
-
   /** Closes every kept connection (QUIT). Connections lent out are their delivery's to close. */
   public async close(): Promise<void> {
     clearTimeout(this.sweeper);

@@ -50,7 +50,7 @@ async function createFolders(client: Client, path: string): Promise<FtpReplyErro
  * The size of the file at `path`, or undefined when there is none or the server does not tell
  * (500, 502, 504: SIZE not implemented; 550: no such file; a 213 without a number).
  */
-export async function storedSize(client: Client, path: string): Promise<number | undefined> {
+async function storedSize(client: Client, path: string): Promise<number | undefined> {
   try {
     const { message } = await client.send(`SIZE ${path}`);
     const size = /^213\s+(\d+)/.exec(message)?.[1];

@@ -1,5 +1,6 @@
 import type { ToolStatus } from '../clients/install.ts';
 import type { ColdStartResult } from '../sections/cold-start.ts';
+import type { FtpBenchResults } from '../sections/ftp.ts';
 import type { MemoryResult } from '../sections/memory.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
@@ -31,6 +32,7 @@ export interface BenchResults {
   coldStart?: ColdStartResult;
   tuning?: TuningResult[];
   pipeline?: PipelineResult;
+  ftp?: FtpBenchResults;
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }

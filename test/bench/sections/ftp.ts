@@ -13,6 +13,20 @@ import { GiB, median, MiB, ratio, sizeLabel } from '../measure/stats.ts';
 import { markdownTable } from '../report/table.ts';
 
 export const ftpClients = ['ours', 'curl', 'rclone'] as const;
+
+/**
+ * Plain FTP and FTPS. The FTPS runs use implicit TLS: ftp-srv answers AUTH TLS before it starts
+ * its TLS, so a client that sends its ClientHello at once (curl, rclone) meets a plain-text
+ * reply ("wrong version number"); implicit FTPS puts the same TLS on the same data path.
+ */
+const securities = [false, 'implicit'] as const;
+
+/**
+ * rclone's TLS data connections are never taken by ftp-srv (425 No connection established, tried
+ * here with rclone 1.60), and ftp-srv then polls for them forever, which keeps the bench from
+ * exiting: rclone is left out of the FTPS runs, and says so.
+ */
+const knownFailures: readonly FtpClientName[] = ['rclone'];
 export type FtpClientName = (typeof ftpClients)[number];
 
 const labels: Record<FtpClientName, string> = {
@@ -103,7 +117,7 @@ function invocation(client: FtpClientName, access: ServerAccess, path: string, s
         args: [
           '-sS', '--fail', '--ftp-create-dirs', '-T', inputFile, '--user', `${server.user}:${server.password}`,
           ...(server.secure ? ['--ssl-reqd', '--cacert', caFile!] : []),
-          `ftp://${server.host}:${server.port}/${path}`,
+          `${server.secure === 'implicit' ? 'ftps' : 'ftp'}://${server.host}:${server.port}/${path}`,
         ],
         env: baseEnv(),
       };
@@ -113,7 +127,7 @@ function invocation(client: FtpClientName, access: ServerAccess, path: string, s
         args: [
           'copyto', inputFile, `:ftp:${path}`, '--config', join(context.scratch, 'rclone-ftp.conf'),
           '--ftp-host', server.host, '--ftp-port', String(server.port), '--ftp-user', server.user, '--ftp-pass', access.rclonePassword!,
-          ...(server.secure ? ['--ftp-explicit-tls'] : []),
+          ...(server.secure === 'implicit' ? ['--ftp-tls'] : server.secure ? ['--ftp-explicit-tls'] : []),
           '--retries', '1', '--low-level-retries', '1', '-q',
         ],
         // Go trusts the certificates of SSL_CERT_FILE: verification stays on.
@@ -165,7 +179,7 @@ async function uploadOnce(
 
 /**
  * The FTP destination beside `curl -T` and rclone's ftp backend, into ftp-srv on loopback (plain
- * FTP and explicit FTPS): each client is its own process under GNU time (CPU and peak RSS), the
+ * FTP and implicit FTPS): each client is its own process under GNU time (CPU and peak RSS), the
  * transfer is timed at the server, and every stored file is checked.
  */
 export async function measureFtp(sizes: readonly number[], context: FtpBenchContext): Promise<FtpBenchResults> {
@@ -180,7 +194,10 @@ export async function measureFtp(sizes: readonly number[], context: FtpBenchCont
   const worker = 'file' in built ? built.file : '';
   await writeFile(join(context.scratch, 'rclone-ftp.conf'), '');
   const runs: FtpRun[] = [];
-  for (const secure of [false, 'explicit'] as const) {
+  if (clients.includes('rclone')) {
+    skipped.push({ what: `${labels.rclone} over implicit FTPS`, reason: 'ftp-srv never takes its TLS data connections (425 No connection established)' });
+  }
+  for (const secure of securities) {
     const server = await startFtpServer({ secure });
     try {
       const caFile = server.certificatePem === undefined ? undefined : join(context.scratch, 'ftp-ca.pem');
@@ -189,6 +206,8 @@ export async function measureFtp(sizes: readonly number[], context: FtpBenchCont
         ? (await promisify(execFile)(context.rclone, ['obscure', server.password])).stdout.trim()
         : undefined;
       const access: ServerAccess = { server, caFile, rclonePassword };
+      // A client that fails against this server is named with the reason and left out of its runs.
+      const failed = new Set<FtpClientName>(secure ? knownFailures : []);
       for (const size of sizes) {
         const inputFile = join(context.inputDirectory, `ftp-input-${size}.bin`);
         await writePatternFile(inputFile, size);
@@ -196,10 +215,15 @@ export async function measureFtp(sizes: readonly number[], context: FtpBenchCont
           // One verified run first, then the timed ones, rotating the order so drift spreads over all clients.
           for (let round = 0; round <= context.runs; round += 1) {
             const order = clients.map((_, index) => clients[(index + round) % clients.length]!);
-            for (const client of order) {
+            for (const client of order.filter((name) => !failed.has(name))) {
               context.log(`ftp ${secure || 'plain'} ${sizeLabel(size)} ${client} ${round === 0 ? 'verified run' : `run ${round}`}`);
-              const run = await uploadOnce(client, access, size, inputFile, round === 0, { ...context, worker });
-              if (round > 0) runs.push(run);
+              try {
+                const run = await uploadOnce(client, access, size, inputFile, round === 0, { ...context, worker });
+                if (round > 0) runs.push(run);
+              } catch (error) {
+                failed.add(client);
+                skipped.push({ what: `${labels[client]} over ${secure ? `${secure} FTPS` : 'plain FTP'}`, reason: error instanceof Error ? error.message : String(error) });
+              }
             }
           }
         } finally {
@@ -210,18 +234,19 @@ export async function measureFtp(sizes: readonly number[], context: FtpBenchCont
       await server.close();
     }
   }
-  const summaries = ([false, 'explicit'] as const).flatMap((secure) =>
+  const summaries = securities.flatMap((secure) =>
     sizes.flatMap((size) =>
-      clients.map((client): FtpSummary => {
+      clients.flatMap((client): FtpSummary[] => {
         const mine = runs.filter((run) => run.client === client && run.secure === secure && run.size === size);
-        return {
+        if (mine.length === 0) return [];
+        return [{
           client,
           secure,
           size,
           mibPerSecond: median(mine.map((run) => size / MiB / run.transferSeconds)),
           cpuSecondsPerGiB: median(mine.map((run) => run.cpuSeconds / (size / GiB))),
           maxRssMiB: median(mine.map((run) => run.maxRssMiB)),
-        };
+        }];
       }),
     ),
   );
@@ -234,8 +259,7 @@ function figure(value: number | undefined, digits: number): string {
 
 /** The FTP tables: one per security, ours beside each other client as ratios. */
 export function renderFtp(results: FtpBenchResults): string {
-  const sections = (['plain', 'explicit'] as const).map((name) => {
-    const secure: FtpSecurity = name === 'plain' ? false : 'explicit';
+  const sections = securities.map((secure) => {
     const rows = results.summaries
       .filter((summary) => summary.secure === secure)
       .map((summary) => {
@@ -243,8 +267,8 @@ export function renderFtp(results: FtpBenchResults): string {
         const versus = summary.client === 'ours' ? ['', ''] : [figure(ratio(ours?.mibPerSecond, summary.mibPerSecond), 2), figure(ratio(ours?.cpuSecondsPerGiB, summary.cpuSecondsPerGiB), 2)];
         return [sizeLabel(summary.size), labels[summary.client], figure(summary.mibPerSecond, 0), figure(summary.cpuSecondsPerGiB, 2), figure(summary.maxRssMiB, 0), ...versus.map((text) => (text ? `${text}×` : ''))];
       });
-    const title = name === 'plain' ? 'plain FTP' : 'explicit FTPS (AUTH TLS; curl and rclone trust the certificate, ours pins it)';
-    return `## ftp-${name}: ${title}, into ${results.server}\n${markdownTable(['size', 'client', 'MiB/s', 'CPU-s/GiB', 'RSS MiB', 'ours÷it MiB/s', 'ours÷it CPU'], rows)}`;
+    const title = secure ? 'implicit FTPS (curl and rclone trust the certificate, ours pins it)' : 'plain FTP';
+    return `## ftp-${secure || 'plain'}: ${title}, into ${results.server}\n${markdownTable(['size', 'client', 'MiB/s', 'CPU-s/GiB', 'RSS MiB', 'ours÷it MiB/s', 'ours÷it CPU'], rows)}`;
   });
   const skipped = results.skipped.map((entry) => `skipped: ${entry.what}: ${entry.reason}`);
   return [...sections, ...skipped].join('\n\n');
