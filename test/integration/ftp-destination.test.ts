@@ -274,8 +274,20 @@ describe('FTP destination, passive mode (scripted server)', () => {
     const delivered = await attemptUpload(module, destination(server, { passive: true }), sourceOf(patternBytes(1_000)));
 
     expect(server.commands).toContain('EPSV');
-    expect(delivered.notes).toEqual(['the server refused PASV or answered it unusably: the data connection was opened with EPSV']);
+    expect(delivered.notes).toEqual(['PASV gave no usable data connection (refused, unreadable, or an address that could not be reached): EPSV was used']);
     expect(delivered.details).toMatchObject({ data_connection: 'EPSV' });
+  });
+
+  it('falls back to EPSV when the public address PASV names cannot be reached', async () => {
+    // 198.51.100.7 (documentation, TEST-NET-2) is routable in form, reachable nowhere.
+    const server = await scripted({ passiveAddress: '198.51.100.7' });
+
+    const delivered = await attemptUpload(module, destination(server, { passive: true }), sourceOf(patternBytes(1_000)));
+
+    expect(server.commands).toEqual(expect.arrayContaining(['PASV', 'EPSV']));
+    expect(server.dataConnections).toEqual([expect.objectContaining({ address: '127.0.0.1' })]);
+    expect(delivered.details).toMatchObject({ data_connection: 'EPSV' });
+    expect(server.files.get('/deliveries/file.bin')).toHaveLength(1_000);
   });
 
   it('fails permanently, naming the folder, when a missing folder cannot be created', async () => {
@@ -293,7 +305,7 @@ describe('FTP destination, passive mode (scripted server)', () => {
     const error = await attemptFailure(module, destination(server), sourceOf(patternBytes(1_000)));
 
     expect(error).toBeInstanceOf(PermanentError);
-    expect(error.code).toBe('PassiveModeRefused');
+    expect(error).toMatchObject({ code: 'PassiveModeRefused', message: expect.stringContaining('PASV: 502 No; EPSV: 502 No') });
   });
 
   it('continues with REST + STOR where the server announces REST STREAM, sending only the rest', async () => {

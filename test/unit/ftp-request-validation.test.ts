@@ -3,6 +3,7 @@ import { ftpDestination } from '../../functions/destinations/ftp/schema.ts';
 import { ftpServerOf } from '../../functions/destinations/ftp/upload.ts';
 import { uploadRequestSchema } from '../../functions/destinations/registry.ts';
 import { parseOrThrow } from '../../shared/contract/validate.ts';
+import { namesPrivateNetwork } from '../../shared/net/address-policy.ts';
 import { ValidationError } from '../../shared/errors.ts';
 
 /** The seeds' FTP example, as written there. */
@@ -76,6 +77,8 @@ describe('the FTP destination in the upload request', () => {
 
   it('names the host as the address the service connects to, so the door refuses private ones', () => {
     expect(ftpDestination.endpointsOf(accepted({ host: '10.0.0.7:21' }) as never)).toEqual([{ field: 'host', address: '10.0.0.7:21' }]);
+    expect(ftpDestination.endpointsOf(accepted({ host: '::1' }) as never)).toEqual([{ field: 'host', address: '[::1]' }]);
+    expect(namesPrivateNetwork(ftpDestination.endpointsOf(accepted({ host: 'fd00:ec2::254' }) as never)[0]!.address)).toBe(true);
   });
 
   it.each([

@@ -46,6 +46,11 @@ export function parseFtpHost(host: string): FtpHost {
   return { hostname: match?.[1] ?? match?.[2] ?? host, port: match?.[3] === undefined ? undefined : Number(match[3]) };
 }
 
+/** `host` as an address the network checks read (`host[:port]`): a bare IPv6 address in brackets. */
+export function hostAsEndpoint(host: string): string {
+  return isIP(host) === 6 ? `[${host}]` : host;
+}
+
 /** The port FTP uses when none is given: 990 for implicit FTPS, 21 otherwise (explicit FTPS included). */
 export function defaultFtpPort(secure: FtpSecurity): number {
   return secure === 'implicit' ? 990 : 21;

@@ -26,10 +26,11 @@ export class PassiveMode {
   }
 }
 
-/** The server accepted neither EPSV nor PASV (active mode is impossible from Lambda). */
+/** Neither EPSV nor PASV gave a data connection (and active mode is impossible from Lambda). */
 export class PassiveModeRefusedError extends Error {
-  public constructor(commands: readonly PassiveCommand[], cause: unknown) {
-    super(`the server refused passive mode (${commands.join(', ')}): ${cause instanceof Error ? cause.message : String(cause)}`, { cause });
+  public constructor(refusals: ReadonlyMap<PassiveCommand, unknown>) {
+    const reasons = [...refusals].map(([command, reason]) => `${command}: ${reason instanceof Error ? reason.message : String(reason)}`);
+    super(`no passive data connection (${reasons.join('; ')})`, { cause: [...refusals.values()].at(-1) });
     this.name = 'PassiveModeRefusedError';
   }
 }
@@ -151,26 +152,34 @@ async function askForPassive(ftp: FTPContext, command: PassiveCommand): Promise<
 
 /**
  * basic-ftp's `prepareTransfer` for deliveries: EPSV or PASV as preferred, the other when the
- * server refuses it or answers unreadably, and every data connection made through the network
- * guard (basic-ftp's own strategies connect a bare socket). basic-ftp then sends the transfer
- * command and streams over the data connection set here.
+ * server refuses it or answers unreadably, or when the address a PASV answer names (not the
+ * control connection's) cannot be connected to or is refused by the network guard. Every data
+ * connection goes through the guard (basic-ftp's own strategies connect a bare socket). basic-ftp
+ * then sends the transfer command and streams over the data connection set here.
  */
 export function passiveTransfer(mode: PassiveMode, network: NetworkPolicy, pinned: string | undefined): TransferStrategy {
   return async (ftp) => {
     const commands = commandsToTry(mode, ftp);
-    let refusal: unknown;
+    const refusals = new Map<PassiveCommand, unknown>();
     for (const command of commands) {
       const answer = await askForPassive(ftp, command);
       if (answer instanceof FTPError) {
-        refusal = answer;
+        refusals.set(command, answer);
         continue;
       }
       const target = command === 'EPSV' ? epsvTarget(answer.message, ftp) : pasvTarget(answer.message, ftp);
       if (!target) {
-        refusal = new Error(`unreadable answer to ${command}: ${answer.message}`);
+        refusals.set(command, new Error(`unreadable answer: ${answer.message}`));
         continue;
       }
-      await openDataConnection(ftp, target, network, pinned);
+      try {
+        await openDataConnection(ftp, target, network, pinned);
+      } catch (error) {
+        const elsewhere = command === 'PASV' && target.host !== controlAddress(ftp) && command !== commands.at(-1);
+        if (!elsewhere) throw error;
+        refusals.set(command, error);
+        continue;
+      }
       mode.working = command;
       if (mode.restartAt !== undefined) {
         const offset = mode.restartAt;
@@ -179,6 +188,6 @@ export function passiveTransfer(mode: PassiveMode, network: NetworkPolicy, pinne
       }
       return answer;
     }
-    throw new PassiveModeRefusedError(commands, refusal);
+    throw new PassiveModeRefusedError(refusals);
   };
 }

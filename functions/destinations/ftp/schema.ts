@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { alsoWithFieldErrors, credentialsReference, filePath, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
-import { ftpHostProblem, parseFtpHost, type FtpSecurity } from './address.ts';
+import { ftpHostProblem, hostAsEndpoint, parseFtpHost, type FtpSecurity } from './address.ts';
 import { fingerprintPattern, normalizeFingerprint } from './certificate.ts';
 
 /** A value sent on the control connection, where a line break would end the command early. */
@@ -67,7 +67,7 @@ export const ftpDestination: DestinationDefinition<typeof ftpDestinationSchema> 
   type: 'ftp',
   title: 'An FTP or FTPS server',
   schema: ftpDestinationSchema,
-  endpointsOf: (destination) => [{ field: 'host', address: destination.host }],
+  endpointsOf: (destination) => [{ field: 'host', address: hostAsEndpoint(destination.host) }],
   lambda: { memoryMb: 512, timeoutSeconds: 900, maxConcurrency: 25 },
   capabilities: {
     // The temporary file's path: useless without the server's credentials, so kept in clear.

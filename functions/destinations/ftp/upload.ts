@@ -45,7 +45,7 @@ function notesOf(destination: FtpDestinationFields, connection: FtpConnection): 
   }
   const asked = destination.epsv ? 'EPSV' : 'PASV';
   const used = connection.passive.working;
-  if (used !== undefined && used !== asked) notes.push(`the server refused ${asked} or answered it unusably: the data connection was opened with ${used}`);
+  if (used !== undefined && used !== asked) notes.push(`${asked} gave no usable data connection (refused, unreadable, or an address that could not be reached): ${used} was used`);
   return notes;
 }
 
