@@ -4,6 +4,7 @@ import { azureBlobDestination } from './azureblob/schema.ts';
 import { httpDestination } from './http/schema.ts';
 import { dropboxDestination } from './dropbox/schema.ts';
 import { facebookDestination } from './facebook/schema.ts';
+import { ftpDestination } from './ftp/schema.ts';
 import { s3Destination } from './s3/schema.ts';
 import { sftpDestination } from './sftp/schema.ts';
 import { youtubeDestination } from './youtube/schema.ts';
@@ -12,7 +13,16 @@ import { youtubeDestination } from './youtube/schema.ts';
  * Every destination the service delivers to. Adding one means adding its folder and a line here:
  * the request schema, the queues, the functions and the documents all follow from this list.
  */
-export const destinations = [s3Destination, azureBlobDestination, youtubeDestination, facebookDestination, dropboxDestination, httpDestination, sftpDestination] as const satisfies readonly DestinationDefinition[];
+export const destinations = [
+  s3Destination,
+  azureBlobDestination,
+  youtubeDestination,
+  facebookDestination,
+  dropboxDestination,
+  httpDestination,
+  ftpDestination,
+  sftpDestination,
+] as const satisfies readonly DestinationDefinition[];
 
 export type DestinationType = (typeof destinations)[number]['type'];
 

@@ -15,6 +15,7 @@ import { measureColdStart } from './sections/cold-start.ts';
 import { measureHttpUploads, renderHttpUploads } from './sections/http.ts';
 import { measureDropbox, renderDropbox } from './sections/dropbox.ts';
 import { defaultChunkBytes } from '../../functions/destinations/dropbox/upload.ts';
+import { measureFtp, renderFtp } from './sections/ftp.ts';
 import { measureMemory } from './sections/memory.ts';
 import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { measureSftp, renderSftpTable } from './sections/sftp.ts';
@@ -221,6 +222,18 @@ try {
         log,
       });
       await save();
+      await save();
+    }
+    if (options.sections.has('ftp')) {
+      log('section: FTP');
+      const curl = await ensureDebianTool('/usr/bin/curl', 'curl');
+      tools.rclone ??= results.tools.rclone = await ensureDebianTool('/usr/bin/rclone', 'rclone', ['version']);
+      if (!curl.available) results.skipped.push({ what: 'ftp section', reason: curl.reason });
+      else {
+        const rclone = tools.rclone.available ? tools.rclone.path : undefined;
+        results.ftp = await measureFtp(options.sizes, { node: process.execPath, curl: curl.path, rclone, scratch, inputDirectory, runs: options.runs, log });
+        await save();
+      }
     }
     if (options.sections.has('pipeline')) {
       log('section: pipeline');
@@ -247,6 +260,7 @@ try {
   if (results.http) console.log(`\n${renderHttpUploads(results.http)}`);
   if (results.dropbox) console.log(renderDropbox(results.dropbox));
   if (results.facebook) console.log(`\n${renderFacebookTable(results.facebook)}`);
+  if (results.ftp) console.log(renderFtp(results.ftp));
   log(`results written to ${options.out}`);
 } finally {
   cleanUp();

@@ -3,6 +3,7 @@ import type { AzureBlobBenchResult } from '../sections/azureblob.ts';
 import type { ColdStartResult } from '../sections/cold-start.ts';
 import type { DropboxBenchResult } from '../sections/dropbox.ts';
 import type { FacebookBenchResult } from '../sections/facebook.ts';
+import type { FtpBenchResults } from '../sections/ftp.ts';
 import type { MemoryResult } from '../sections/memory.ts';
 import type { HttpUploadsResult } from '../sections/http.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
@@ -43,6 +44,7 @@ export interface BenchResults {
   youtube?: YouTubeBenchResult;
   dropbox?: DropboxBenchResult;
   facebook?: FacebookBenchResult;
+  ftp?: FtpBenchResults;
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }

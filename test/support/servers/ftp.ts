@@ -1,6 +1,8 @@
-import { FtpSrv } from 'ftp-srv';
+import { FileSystem, FtpSrv } from 'ftp-srv';
 import { randomBytes, randomInt } from 'node:crypto';
-import type { AddressInfo, Server } from 'node:net';
+import type { EventEmitter } from 'node:events';
+import type { AddressInfo, Server, Socket } from 'node:net';
+import type { Writable } from 'node:stream';
 import { createTemporaryFolder } from './temporary-folder.ts';
 import { createSelfSignedCertificate } from './tls-certificate.ts';
 
@@ -28,6 +30,16 @@ export interface TestFtpServer {
   readonly certificatePem: string | undefined;
   /** Its SHA-256 fingerprint, `AB:CD:…` as `PeerCertificate.fingerprint256` gives it, to pin. */
   readonly fingerprint256: string | undefined;
+  /** Successful logins so far (one per control connection that logged in). */
+  readonly logins: number;
+  /** Control connections open now. */
+  readonly openConnections: number;
+  /** Bytes the server has written to `path` (as the client named it, e.g. `/a/b.bin`) by STOR and APPE. */
+  bytesWritten(path: string): number;
+  /** Every STOR and APPE so far, in order (a test may empty it). */
+  readonly transfers: FtpTransfer[];
+  /** Drops every control connection without a word, as an idle timeout or a NAT gateway does. */
+  dropConnections(): void;
   close(): Promise<void>;
 }
 
@@ -48,6 +60,44 @@ const silentLogger = {
   warn: () => undefined,
   error: () => undefined,
 };
+
+/** One STOR or APPE as the server wrote it. */
+export interface FtpTransfer {
+  /** The path as the client named it, absolute (`/a/b.bin`). */
+  readonly path: string;
+  bytes: number;
+  /** `performance.now()` when the first byte was written, and when the file was complete. */
+  firstByteAt: number | undefined;
+  endedAt: number | undefined;
+}
+
+/** ftp-srv's file system, recording the bytes and the timing of each STOR and APPE. */
+class RecordingFileSystem extends FileSystem {
+  public constructor(
+    connection: ConstructorParameters<typeof FileSystem>[0],
+    options: { root: string; cwd: string },
+    private readonly transfers: FtpTransfer[],
+  ) {
+    super(connection, options);
+  }
+
+  public override write(fileName: string, options?: { append?: boolean; start?: number }): { stream: Writable; clientPath: string } {
+    const written = super.write(fileName, options) as { stream: Writable; clientPath: string };
+    const { stream, clientPath } = written;
+    const transfer: FtpTransfer = { path: clientPath, bytes: 0, firstByteAt: undefined, endedAt: undefined };
+    this.transfers.push(transfer);
+    const write = stream.write.bind(stream) as (chunk: Buffer, ...rest: unknown[]) => boolean;
+    stream.write = ((chunk: Buffer, ...rest: unknown[]) => {
+      transfer.firstByteAt ??= performance.now();
+      transfer.bytes += chunk.length;
+      return write(chunk, ...rest);
+    }) as Writable['write'];
+    stream.once('finish', () => {
+      transfer.endedAt = performance.now();
+    });
+    return written;
+  }
+}
 
 /**
  * Starts ftp-srv (pure Node, in the test process) on a port the kernel picks, in passive mode only,
@@ -88,9 +138,20 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
         log: silentLogger,
       }),
   );
-  server.on('login', ({ username, password: given }, resolve, reject) => {
-    if (username === user && given === password) resolve({ root: root.path });
-    else reject(new Error('wrong user name or password'));
+  const transfers: FtpTransfer[] = [];
+  let logins = 0;
+  type Connection = { readonly commandSocket?: Socket };
+  const connections = new Set<Connection>();
+  // ftp-srv emits 'connect' for every control connection; its type declarations omit it.
+  (server as unknown as EventEmitter).on('connect', ({ connection }: { connection: Connection }) => connections.add(connection));
+  server.on('disconnect', ({ connection }) => connections.delete(connection as Connection));
+  server.on('login', ({ connection, username, password: given }, resolve, reject) => {
+    if (username !== user || given !== password) {
+      reject(new Error('wrong user name or password'));
+      return;
+    }
+    logins += 1;
+    resolve({ fs: new RecordingFileSystem(connection, { root: root.path, cwd: '/' }, transfers) });
   });
 
   try {
@@ -110,6 +171,17 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
     secure,
     certificatePem: certificate?.certificatePem,
     fingerprint256: certificate?.fingerprint256,
+    get logins() {
+      return logins;
+    },
+    get openConnections() {
+      return connections.size;
+    },
+    bytesWritten: (path) => transfers.filter((transfer) => transfer.path === path).reduce((sum, transfer) => sum + transfer.bytes, 0),
+    transfers,
+    dropConnections: () => {
+      for (const connection of connections) connection.commandSocket?.destroy();
+    },
     close: async () => {
       await server.close();
       await root.remove();
