@@ -60,6 +60,7 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         'AwsSolutions-IAM5[Resource::*]',
         'AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/*]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/*]',
         'AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/drop/*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:upload-destinations/credentials/*]',

@@ -1,5 +1,7 @@
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { mockClient } from 'aws-sdk-client-mock';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalS3 } from '../../infra/local/s3-server.ts';
 import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
@@ -202,5 +204,53 @@ describe('S3 destination, sources that lie about their size', () => {
     expect(error).toBeInstanceOf(TransientError);
     expect((error as TransientError).code).toBe('SourceTooLong');
     await expect(stored('long.bin')).rejects.toThrow();
+  });
+});
+
+describe('S3 destination, a role the bucket owner lets the service assume (role_arn, external_id)', () => {
+  const sts = mockClient(STSClient);
+  afterEach(() => sts.reset());
+
+  it("uploads with the role's temporary keys, asked for with the external id", async () => {
+    sts.on(AssumeRoleCommand).resolves({
+      Credentials: { AccessKeyId: s3.accessKeyId, SecretAccessKey: s3.secretAccessKey, SessionToken: 'session', Expiration: new Date(Date.now() + 3600_000) },
+    });
+    const fields = s3DestinationSchema.parse({
+      type: 's3',
+      bucket: 'deliveries',
+      filename: 'assumed.bin',
+      endpoint: s3.endpoint,
+      role_arn: 'arn:aws:iam::111122223333:role/upload-destinations-delivery',
+      external_id: 'customer-42-7f3c',
+    });
+
+    await attemptUpload(module, fields, sourceOf(patternBytes(1000)));
+
+    expect((await stored('assumed.bin')).body).toHaveLength(1000);
+    expect(sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input).toMatchObject({
+      RoleArn: 'arn:aws:iam::111122223333:role/upload-destinations-delivery',
+      ExternalId: 'customer-42-7f3c',
+    });
+    const [put] = requestsTo('assumed.bin', 'PUT');
+    expect(put?.headers['x-amz-security-token']).toBe('session');
+  });
+
+  it('fails permanently, saying what the trust policy must allow, when STS refuses the role', async () => {
+    sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized to perform sts:AssumeRole'), { name: 'AccessDenied' }));
+    const fields = s3DestinationSchema.parse({
+      type: 's3',
+      bucket: 'deliveries',
+      filename: 'refused-role.bin',
+      endpoint: s3.endpoint,
+      role_arn: 'arn:aws:iam::444455556666:role/someone-else',
+      external_id: 'not-theirs',
+    });
+
+    const error = await attemptFailure(module, fields, sourceOf(patternBytes(10)));
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error).toMatchObject({ code: 'AssumeRoleDenied' });
+    expect(error.message).toContain('sts:ExternalId');
+    expect(requestsTo('refused-role.bin', 'PUT')).toEqual([]);
   });
 });

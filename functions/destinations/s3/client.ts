@@ -3,6 +3,7 @@ import { NodeHttpHandler } from '@smithy/node-http-handler';
 import type { BuildMiddleware, FinalizeRequestMiddleware } from '@smithy/types';
 import { Readable } from 'node:stream';
 import { guardedHttpAgent, guardedHttpsAgent, type NetworkPolicy } from '../../../shared/destination/index.ts';
+import { assumedRole } from './assumed-role.ts';
 import { s3Addressing } from './endpoint.ts';
 import type { S3DestinationFields } from './schema.ts';
 
@@ -26,7 +27,9 @@ export function s3ClientFor(destination: S3DestinationFields, network: NetworkPo
   const addressing = s3Addressing(destination);
   const identity = destination.aws_use_policy
     ? ['policy']
-    : [destination.aws_access_key_id, destination.aws_secret_access_key, destination.sessiontoken];
+    : destination.role_arn !== undefined
+      ? ['role', destination.role_arn, destination.external_id]
+      : [destination.aws_access_key_id, destination.aws_secret_access_key, destination.sessiontoken];
   const key = JSON.stringify([addressing, identity]);
   let clients = clientsByNetwork.get(network);
   if (!clients) {
@@ -46,13 +49,15 @@ export function s3ClientFor(destination: S3DestinationFields, network: NetworkPo
 function newClient(destination: S3DestinationFields, network: NetworkPolicy): S3Client {
   const { endpoint, region, forcePathStyle } = s3Addressing(destination);
   const credentials =
-    destination.aws_use_policy || destination.aws_access_key_id === undefined
-      ? undefined
-      : {
-          accessKeyId: destination.aws_access_key_id,
-          secretAccessKey: destination.aws_secret_access_key ?? '',
-          ...(destination.sessiontoken === undefined ? {} : { sessionToken: destination.sessiontoken }),
-        };
+    destination.role_arn !== undefined
+      ? assumedRole(destination.role_arn, destination.external_id ?? '', region)
+      : destination.aws_use_policy || destination.aws_access_key_id === undefined
+        ? undefined
+        : {
+            accessKeyId: destination.aws_access_key_id,
+            secretAccessKey: destination.aws_secret_access_key ?? '',
+            ...(destination.sessiontoken === undefined ? {} : { sessionToken: destination.sessiontoken }),
+          };
   const client = new S3Client({
     region,
     endpoint,

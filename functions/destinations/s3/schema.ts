@@ -69,6 +69,16 @@ const s3DestinationObject = z.strictObject({
   aws_secret_access_key: secret(z.string().min(1).optional().describe('Secret access key (secret).')),
   sessiontoken: secret(z.string().min(1).optional().describe('STS session token for temporary keys (secret).')),
   credentials: credentialsReference.optional(),
+  role_arn: z
+    .string()
+    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN: arn:aws:iam::<account>:role/<name>')
+    .optional()
+    .describe("A role in the bucket owner's account that trusts the service's account with external_id: the service assumes it and uploads with its temporary keys."),
+  external_id: z
+    .string()
+    .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 characters: letters, digits and +=,.@:/-')
+    .optional()
+    .describe('The external id the role\'s trust policy requires (sts:ExternalId): a value the operator issues per customer.'),
   aws_use_policy: z
     .boolean()
     .default(false)
@@ -174,10 +184,23 @@ function checkFieldCombinations(destination: S3DestinationFields, context: z.Ref
       issue(field, "must be an AWS S3 host (…amazonaws.com) with aws_use_policy: the service's own identity signs requests for AWS only");
     }
   }
-  if (!destination.aws_use_policy && !hasKeys && destination.credentials === undefined) {
+  const assumesRole = destination.role_arn !== undefined;
+  if (assumesRole && (hasKeys || destination.credentials !== undefined || destination.aws_use_policy)) {
+    issue('role_arn', 'cannot be combined with access keys, a credentials reference or aws_use_policy: the role gives the keys');
+  }
+  if (assumesRole !== (destination.external_id !== undefined)) {
+    issue(assumesRole ? 'external_id' : 'role_arn', 'role_arn and external_id go together (the role trusts the service only with its external id)');
+  }
+  for (const field of ['endpoint', 's3host'] as const) {
+    const address = destination[field];
+    if (assumesRole && address !== undefined && !signsForServiceIdentity(address)) {
+      issue(field, 'must be an AWS S3 host (…amazonaws.com) with role_arn: the role\'s keys sign requests for AWS only');
+    }
+  }
+  if (!destination.aws_use_policy && !assumesRole && !hasKeys && destination.credentials === undefined) {
     issue(
       'aws_access_key_id',
-      'is required (with aws_secret_access_key) unless aws_use_policy is true or credentials names a stored secret',
+      'is required (with aws_secret_access_key) unless role_arn, aws_use_policy or credentials gives the identity',
     );
   }
   if (destination.s3host !== undefined && destination.endpoint !== undefined) {
@@ -223,6 +246,12 @@ export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = 
     maxBytes: 53_687_091_200_000,
   },
   permissions: [
+    {
+      actions: ['sts:AssumeRole'],
+      resources: ['arn:{partition}:iam::*:role/*'],
+      reason:
+        "role_arn: the service assumes roles that customers create in their own accounts and name per request; each role's trust policy, with its external id, decides.",
+    },
     {
       actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetBucketAcl'],
       resources: ['arn:{partition}:s3:::*'],
