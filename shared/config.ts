@@ -19,6 +19,11 @@ export const serviceDefaults = {
   ingressTimeoutSeconds: 29,
   /** How long `async: false` waits for the delivery, leaving time to answer within the gateway's limit. */
   syncWaitSeconds: 25,
+  /**
+   * `async: false` requests that may wait at once, deployment-wide; the next ones get their token
+   * at once. Half the ingress's reserved concurrency, so waiting never takes all of it.
+   */
+  maxSyncWaiters: 50,
   /** The largest source the service reads (50 GiB); larger ones fail before a byte is sent. */
   maxSourceBytes: 50 * 1024 ** 3,
   /**
@@ -79,6 +84,7 @@ export interface ServiceConfig {
   readonly retentionDays: number;
   readonly presignedUrlSeconds: number;
   readonly syncWaitSeconds: number;
+  readonly maxSyncWaiters: number;
   readonly maxSourceBytes: number;
   readonly maxDeliverySeconds: number;
 }
@@ -109,6 +115,7 @@ const names = {
   retentionDays: 'UD_RETENTION_DAYS',
   presignedUrlSeconds: 'UD_PRESIGNED_URL_SECONDS',
   syncWaitSeconds: 'UD_SYNC_WAIT_SECONDS',
+  maxSyncWaiters: 'UD_MAX_SYNC_WAITERS',
   maxSourceBytes: 'UD_MAX_SOURCE_BYTES',
   maxDeliverySeconds: 'UD_MAX_DELIVERY_SECONDS',
 } as const;
@@ -130,6 +137,7 @@ export function serviceEnvironment(settings: ServiceSettings, encodeJson: (value
     [names.retentionDays]: String(settings.retentionDays ?? serviceDefaults.retentionDays),
     [names.presignedUrlSeconds]: String(settings.presignedUrlSeconds ?? serviceDefaults.presignedUrlSeconds),
     [names.syncWaitSeconds]: String(settings.syncWaitSeconds ?? serviceDefaults.syncWaitSeconds),
+    [names.maxSyncWaiters]: String(settings.maxSyncWaiters ?? serviceDefaults.maxSyncWaiters),
     [names.maxSourceBytes]: String(settings.maxSourceBytes ?? serviceDefaults.maxSourceBytes),
     [names.maxDeliverySeconds]: String(settings.maxDeliverySeconds ?? serviceDefaults.maxDeliverySeconds),
   };
@@ -189,6 +197,7 @@ export function readConfig(environment: Environment = process.env): ServiceConfi
     retentionDays: positiveInteger(environment, names.retentionDays, serviceDefaults.retentionDays),
     presignedUrlSeconds: positiveInteger(environment, names.presignedUrlSeconds, serviceDefaults.presignedUrlSeconds),
     syncWaitSeconds: positiveInteger(environment, names.syncWaitSeconds, serviceDefaults.syncWaitSeconds),
+    maxSyncWaiters: positiveInteger(environment, names.maxSyncWaiters, serviceDefaults.maxSyncWaiters),
     maxSourceBytes: positiveInteger(environment, names.maxSourceBytes, serviceDefaults.maxSourceBytes),
     maxDeliverySeconds: positiveInteger(environment, names.maxDeliverySeconds, serviceDefaults.maxDeliverySeconds),
   };

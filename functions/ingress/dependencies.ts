@@ -9,6 +9,8 @@ import type { AcceptDependencies } from './accept.ts';
 export interface IngressDependencies extends AcceptDependencies {
   /** How long `async: false` waits for the delivery before answering with the token. */
   readonly syncWaitSeconds: number;
+  /** How many `async: false` requests may wait at once, deployment-wide. */
+  readonly maxSyncWaiters: number;
   readonly log: Logger;
 }
 
@@ -27,6 +29,7 @@ export function ingressDependencies(log: Logger): IngressDependencies {
     stagingSourcePrefixes: config.stagingSourcePrefixes,
     credentialHosts: config.credentialHosts,
     syncWaitSeconds: config.syncWaitSeconds,
+    maxSyncWaiters: config.maxSyncWaiters,
     log,
   };
 }

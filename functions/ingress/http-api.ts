@@ -25,16 +25,26 @@ function header(event: APIGatewayProxyEvent, name: string): string | undefined {
   return entry?.[1] ?? undefined;
 }
 
+/**
+ * Waits (bounded) for an `async: false` job to finish. Waiting holds an ingress instance, so only so
+ * many requests may wait at once; beyond that a request gets its token at once, to poll.
+ */
 async function waitForDelivery(token: string, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
-  const deadline = Date.now() + dependencies.syncWaitSeconds * 1000;
-  for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
-    const job = await dependencies.jobs.get(token);
-    if (job && job.destinations.every((destination) => isFinal(destination.state))) {
-      const view = jobView(job);
-      return json(view.state === 'succeeded' ? 200 : 502, view);
+  const leave = await dependencies.jobs.enterSyncWait(dependencies.maxSyncWaiters, dependencies.syncWaitSeconds);
+  if (!leave) return json(202, { token, upload: '', state: 'queued', message: 'too many requests are waiting for their delivery: poll GET /v1/uploads/{token}' });
+  try {
+    const deadline = Date.now() + dependencies.syncWaitSeconds * 1000;
+    for (let delay = 50; ; delay = Math.min(delay * 2, 1000)) {
+      const job = await dependencies.jobs.get(token);
+      if (job && job.destinations.every((destination) => isFinal(destination.state))) {
+        const view = jobView(job);
+        return json(view.state === 'succeeded' ? 200 : 502, view);
+      }
+      if (Date.now() + delay > deadline) return json(202, { token, upload: '', state: 'in_progress' });
+      await new Promise((resolve) => setTimeout(resolve, delay));
     }
-    if (Date.now() + delay > deadline) return json(202, { token, upload: '', state: 'in_progress' });
-    await new Promise((resolve) => setTimeout(resolve, delay));
+  } finally {
+    await leave().catch((error: unknown) => dependencies.log.warn('could not give back a waiting place', { token, reason: describeError(error) }));
   }
 }
 

@@ -29,6 +29,8 @@ export interface LocalPipelineOptions {
    * @default ['samples/'] - where `npm start` puts its sample file
    */
   readonly stagingSourcePrefixes?: readonly string[];
+  /** How many `async: false` requests may wait at once. @default serviceDefaults.maxSyncWaiters */
+  readonly maxSyncWaiters?: number;
   /** Reports failures of the pipeline's own plumbing (not of deliveries, which jobs record). */
   readonly onError?: (error: unknown) => void;
   /**
@@ -157,6 +159,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       // The embedded servers' keys are stored secrets sent to loopback.
       credentialHosts: ['127.0.0.1', 'localhost'],
       maxAttempts,
+      ...(options.maxSyncWaiters === undefined ? {} : { maxSyncWaiters: options.maxSyncWaiters }),
       ...(options.retryBaseSeconds === undefined ? {} : { retryBaseSeconds: options.retryBaseSeconds }),
     } as const;
     const environment = {

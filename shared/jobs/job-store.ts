@@ -1,6 +1,7 @@
 import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import {
   BatchWriteCommand,
+  DeleteCommand,
   DynamoDBDocumentClient,
   GetCommand,
   PutCommand,
@@ -13,6 +14,8 @@ import { jobTableKeys } from './table-keys.ts';
 const jobItem = 'job';
 const destinationItem = (index: number): string => `destination#${String(index).padStart(3, '0')}`;
 const idempotencyToken = (key: string): string => `idempotency#${key}`;
+/** The partition of the places of requests waiting for their delivery. */
+const syncWaiters = 'sync-waiters';
 const { partition, sort, expiry } = jobTableKeys;
 
 /** The table key of one item of a job. */
@@ -282,6 +285,31 @@ export class JobStore {
   /** Notes how many bytes of the file the running upload has read (shown as `bytes_sent`). */
   public async recordProgress(token: string, index: number, attemptId: string, bytesSent: number): Promise<void> {
     await this.updateAttempt(token, index, attemptId, { bytesSent, updatedAt: this.now().toISOString() }, []);
+  }
+
+  /**
+   * Takes one of `max` places for a request that waits for its delivery (`async: false`), for
+   * `seconds`; undefined when all are taken. The place is an item of its own, so a function that
+   * dies while waiting holds it only until it expires. Returns the way to give the place back.
+   */
+  public async enterSyncWait(max: number, seconds: number): Promise<(() => Promise<void>) | undefined> {
+    const nowSeconds = Math.floor(this.now().getTime() / 1000);
+    const { Count } = await this.documents.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        KeyConditionExpression: '#token = :waiters',
+        FilterExpression: 'holdUntil > :now',
+        ExpressionAttributeNames: { '#token': partition },
+        ExpressionAttributeValues: { ':waiters': syncWaiters, ':now': nowSeconds },
+        Select: 'COUNT',
+      }),
+    );
+    if ((Count ?? 0) >= max) return undefined;
+    const key = itemKey(syncWaiters, `waiter#${crypto.randomUUID()}`);
+    await this.documents.send(new PutCommand({ TableName: this.tableName, Item: { ...key, holdUntil: nowSeconds + seconds, [expiry]: nowSeconds + seconds + 60 } }));
+    return async () => {
+      await this.documents.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
+    };
   }
 
   /**

@@ -57,7 +57,8 @@ function s3Destination(fields: Record<string, unknown>) {
 
 beforeAll(async () => {
   state = await mkdtemp(join(tmpdir(), 'ud-pipeline-'));
-  pipeline = await startLocalPipeline({ stateDirectory: state, maxAttempts: 2, retryBaseSeconds: 1, stagingSourcePrefixes: ['renders/'] });
+  // One request may wait for its delivery at a time, so the bound on waiting can be seen.
+  pipeline = await startLocalPipeline({ stateDirectory: state, maxAttempts: 2, retryBaseSeconds: 1, stagingSourcePrefixes: ['renders/'], maxSyncWaiters: 1 });
   s3 = new S3Client({
     region: 'us-east-1',
     endpoint: pipeline.s3.endpoint,
@@ -69,6 +70,10 @@ beforeAll(async () => {
     sourceRequests += 1;
     if (request.url === '/flaky.bin' && sourceRequests % 2 === 1) {
       response.writeHead(503).end('busy');
+      return;
+    }
+    if (request.url === '/slow.bin') {
+      setTimeout(() => response.writeHead(200, { 'content-length': String(sourceBytes.length) }).end(sourceBytes), 3000);
       return;
     }
     if (request.url === '/missing.bin') {
@@ -197,6 +202,18 @@ describe('the local pipeline, from POST to object', () => {
 
     expect(form.status).toBe(415);
     expect(rebound).toBe(403);
+  });
+
+  it('answers an async: false request with its token at once while as many requests wait as may', async () => {
+    const waiting = post({ source: { url: `${sources.url}/slow.bin` }, upload: { async: false, destination: s3Destination({ filename: 'waited.mp4' }) } });
+    await new Promise((resolve) => setTimeout(resolve, 500));
+
+    const crowded = await post({ source: { url: `${sources.url}/video.mp4` }, upload: { async: false, destination: s3Destination({ filename: 'not-waited.mp4' }) } });
+
+    expect(crowded.status).toBe(202);
+    expect(crowded.body).toMatchObject({ token: expect.stringMatching(/^ud_/), state: 'queued', message: expect.stringContaining('poll') });
+    expect((await waiting).status).toBe(200);
+    expect((await finished(crowded.body.token)).state).toBe('succeeded');
   });
 
   it('returns the same job for a repeated Idempotency-Key and uploads once', async () => {

@@ -27,6 +27,7 @@ describe('Service settings', () => {
       retentionDays: 7,
       presignedUrlSeconds: 60,
       syncWaitSeconds: 5,
+      maxSyncWaiters: 3,
       maxSourceBytes: 1024,
       maxDeliverySeconds: 3600,
     };
@@ -45,6 +46,7 @@ describe('Service settings', () => {
       retentionDays: serviceDefaults.retentionDays,
       presignedUrlSeconds: serviceDefaults.presignedUrlSeconds,
       syncWaitSeconds: serviceDefaults.syncWaitSeconds,
+      maxSyncWaiters: serviceDefaults.maxSyncWaiters,
       maxSourceBytes: serviceDefaults.maxSourceBytes,
       maxDeliverySeconds: serviceDefaults.maxDeliverySeconds,
       secretStore: { kind: 'secrets-manager' },
