@@ -22,12 +22,17 @@ const canaries = {
   brokenSecret: canary('BROKEN'),
   sourceQuery: canary('SIG'),
   callbackQuery: canary('HOOK'),
+  bearerHeader: canary('BEARER'),
+  keyHeader: canary('APIKEY'),
+  password: canary('PASSWORD'),
 };
 
 let pipeline: LocalPipeline;
 let state: string;
 let sources: TestServer;
 let receiver: TestServer;
+/** An HTTP endpoint that refuses every upload, quoting back the headers it got: a careless server. */
+let echo: TestServer;
 const logs: string[] = [];
 const queued: string[] = [];
 const callbacks: string[] = [];
@@ -52,6 +57,10 @@ beforeAll(async () => {
     if (request.url?.startsWith('/forbidden')) response.writeHead(403).end('signature expired');
     else response.writeHead(200, { 'content-length': '5' }).end('bytes');
   });
+  echo = await startTestServer((request, response) => {
+    request.resume();
+    response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad upload', youSent: request.headers }));
+  });
   receiver = await startTestServer((request, response) => {
     void readBody(request).then((body) => {
       callbacks.push(body.toString());
@@ -63,6 +72,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await sources.close();
   await receiver.close();
+  await echo.close();
   await pipeline.close();
   await rm(state, { recursive: true, force: true });
 });
@@ -119,6 +129,27 @@ describe('No secret in any answer, record, message or log', () => {
       }),
       // A stored secret that is not JSON.
       await post({ source: { url: `${sources.url}/clip.bin` }, upload: { destination: destination({ credentials: 'canary-broken' }) }, callback_url: hook }),
+      // Secret headers and a password sent to a server that quotes them back in its refusal.
+      await post({
+        source: { url: `${sources.url}/clip.bin` },
+        upload: {
+          destination: {
+            type: 'http',
+            url: `${echo.url}/in`,
+            filename: 'clip.bin',
+            method: 'PUT',
+            user: 'render-farm',
+            password: canaries.password,
+            headers: { 'X-Api-Key': canaries.keyHeader, 'X-Trace': 'visible' },
+          },
+        },
+        callback_url: hook,
+      }),
+      await post({
+        source: { url: `${sources.url}/clip.bin` },
+        upload: { destination: { type: 'http', url: `${echo.url}/in`, filename: 'clip.bin', headers: { Authorization: `Bearer ${canaries.bearerHeader}` } } },
+        callback_url: hook,
+      }),
       // Stored keys for a store nobody answers at: retried, then dead-lettered.
       await post({
         source: { url: `${sources.url}/clip.bin?sig=${canaries.sourceQuery}` },
@@ -143,6 +174,8 @@ describe('No secret in any answer, record, message or log', () => {
       expect.any(String),
       'HTTP403',
       'InvalidSecret',
+      'HTTP400',
+      'HTTP400',
       'ECONNREFUSED',
     ]);
     const observable = await everythingObservable(views);

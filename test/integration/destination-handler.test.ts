@@ -449,6 +449,21 @@ describe('Function: destinationHandler, waits and retry hints', () => {
     expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'queued', attempts: 0 });
   });
 
+  it("keeps the delivery's secret values out of the recorded reason, whatever the destination's error quoted", async () => {
+    const careless = destinationHandler(
+      failingModule(() => new Error('refused: the server says your key S3RVER is not valid (Bearer sk_live_abcdef)')),
+      { dependencies, sqs },
+    );
+    const message = await queuedDelivery(destination('careless.bin'));
+
+    await careless(await event([message], 2), context());
+
+    const recorded = (await jobs.get(message.token))?.destinations[0]?.error?.message ?? '';
+    expect(recorded).toContain('refused: the server says your key');
+    expect(recorded).not.toContain('S3RVER');
+    expect(recorded).not.toContain('sk_live_abcdef');
+  });
+
   it("retries after the destination's Retry-After instead of the backoff", async () => {
     const throttled = destinationHandler(
       failingModule(() => new TransientError('slow down', { code: 'HTTP429', retryAfterSeconds: 2 })),
