@@ -167,6 +167,7 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
           source,
           ...(job.extension === undefined ? {} : { extension: job.extension }),
           ...(job.sealedCallbackUrl === undefined ? {} : { notify: true }),
+          acceptedAt: job.createdAt,
         };
         await dependencies.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
       }),

@@ -4,6 +4,7 @@ import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 import { idempotencyKeySchema } from '../../shared/contract/request.ts';
 import { describeError, ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
+import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { isFinal } from '../../shared/jobs/records.ts';
 import { accept, IdempotencyConflictError } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
@@ -56,7 +57,7 @@ async function postUpload(event: APIGatewayProxyEvent, dependencies: IngressDepe
     });
   }
   const accepted = await accept(body, { origin: 'api', ...(idempotencyKey ? { idempotencyKey } : {}) }, dependencies);
-  dependencies.log.info('job accepted', { token: accepted.token, created: accepted.created });
+  withCorrelationId(dependencies.log, accepted.token).info('job accepted', { token: accepted.token, created: accepted.created });
   if (accepted.presignedUpload) {
     const { url, method, headers, expiresAt } = accepted.presignedUpload;
     return json(202, { token: accepted.token, upload: '', upload_url: url, upload_method: method, upload_headers: headers, upload_expires_at: expiresAt });

@@ -38,6 +38,11 @@ export interface LocalPipelineOptions {
   readonly onLog?: (text: string) => void;
   /** The functions' log level (`POWERTOOLS_LOG_LEVEL`). @default the environment's */
   readonly logLevel?: string;
+  /**
+   * The functions write their metrics (EMF records) to their output, as in Lambda.
+   * @default false - `npm start`'s console stays readable
+   */
+  readonly metrics?: boolean;
   /** Sees the body of every message the event sources hand to a function (tests of what queues carry). */
   readonly onMessage?: (body: string) => void;
 }
@@ -164,6 +169,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
       ...(options.logLevel === undefined ? {} : { POWERTOOLS_LOG_LEVEL: options.logLevel }),
+      POWERTOOLS_METRICS_DISABLED: options.metrics ? 'false' : 'true',
       ...serviceEnvironment(settings),
     };
     const report = (error: unknown): void => options.onError?.(error);

@@ -21,6 +21,7 @@ import { SourceReader } from '../sources/delivery-source.ts';
 import type { SourceOpener } from '../sources/source-opener.ts';
 import { classifyFailure, runUpload } from './attempt.ts';
 import { sendCallback, type CallbackOptions } from './callback.ts';
+import type { DeliveryObserver } from './observer.ts';
 
 /** A destination as its function knows it: its definition and its upload code. */
 export interface DestinationModule<Schema extends z.ZodObject = z.ZodObject, State = unknown> {
@@ -53,6 +54,8 @@ export interface DeliveryDependencies {
   /** How often a running upload's progress (`bytes_sent`) is written. @default 5 */
   readonly progressSeconds?: number;
   readonly log: Logger;
+  /** Told what each attempt came to (the function's metrics). @default nobody */
+  readonly observe?: DeliveryObserver;
 }
 
 /** What the queue should do with the message. */
@@ -324,6 +327,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
     if (error instanceof WaitError) {
       await jobs.wait(token, index, claim.attemptId, error.until, { code: error.code, message: reason, retryable: true });
       log.info('delivery waits', { token, index, code: error.code, until: error.until.toISOString() });
+      dependencies.observe?.({ kind: 'waiting', type: definition.type, code: error.code });
       return { kind: 'defer', until: error.until };
     }
     const startedFrom = source?.startOffset;
@@ -334,12 +338,14 @@ export async function deliver<Schema extends z.ZodObject, State>(
     if (error.retryable && receiveCount >= dependencies.maxAttempts && advancing) {
       await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: true }, false, startedFrom);
       log.info('delivery goes on in a new attempt', { token, index, code: error.code, from: startedFrom });
+      dependencies.observe?.({ kind: 'failed', type: definition.type, code: error.code, final: false, attempts: claim.attempts });
       return { kind: 'defer', until: new Date(Date.now() + nextDelaySeconds(error, 1, dependencies.retryBaseSeconds) * 1000) };
     }
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
     if (final && reach) await discardHeld(uploader, destination, resume, reach, dependencies.log, { token, index });
     await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final, startedFrom);
     log.warn('delivery failed', { token, index, code: error.code, reason, retryable: error.retryable, final, attempt: receiveCount });
+    dependencies.observe?.({ kind: 'failed', type: definition.type, code: error.code, final, attempts: claim.attempts });
     if (final) await callBack();
     if (!error.retryable) return { kind: 'done' };
     // A transient failure on its last attempt goes back to the queue at once: the next receive
@@ -348,7 +354,17 @@ export async function deliver<Schema extends z.ZodObject, State>(
   } finally {
     source?.close();
   }
-  log.info('delivery succeeded', { token, index, bytes: delivered.bytes, milliseconds: Date.now() - started });
+  const milliseconds = Date.now() - started;
+  log.info('delivery succeeded', { token, index, bytes: delivered.bytes, milliseconds });
+  dependencies.observe?.({
+    kind: 'succeeded',
+    type: definition.type,
+    bytes: delivered.bytes,
+    bytesSent: delivered.bytes - (source?.startOffset ?? 0),
+    milliseconds,
+    attempts: claim.attempts,
+    acceptedAt: message.acceptedAt,
+  });
   await callBack();
   return { kind: 'done' };
 }

@@ -1,5 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -12,7 +14,9 @@ import { JobStore } from '../jobs/job-store.ts';
 import { outboundNetwork } from '../net/outbound-network.ts';
 import { SourceOpener } from '../sources/source-opener.ts';
 import { dynamoClient, sqsClient, stagingS3Client } from './aws-clients.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, withCorrelationId } from './logger.ts';
+import { createMetrics, deliveryMetrics } from './metrics.ts';
+import { deliveryMetricNames, metricDimensions } from '../observability/metric-names.ts';
 import { callbackSigningKey, sealerFor, secretStoreFor } from './secrets.ts';
 
 /** Time kept back from the function's timeout so an upload can stop, save its resume state and clean up. */
@@ -39,6 +43,8 @@ export interface DestinationHandlerOptions {
   /** Dependencies to use instead of those built from the environment (tests; the local runtime sets the environment). */
   readonly dependencies?: DeliveryDependencies;
   readonly sqs?: SQSClient;
+  /** Where metrics go. @default one for the destination type, written to standard output */
+  readonly metrics?: Metrics;
 }
 
 /**
@@ -54,6 +60,7 @@ export interface DestinationHandlerOptions {
 export function destinationHandler<Schema extends z.ZodObject, State>(module: DestinationModule<Schema, State>, options: DestinationHandlerOptions = {}) {
   const { definition, uploader } = module;
   const log = createLogger(`upload-destinations-${definition.type}`);
+  const metrics = options.metrics ?? createMetrics({ [metricDimensions.destination]: definition.type });
   let dependencies = options.dependencies;
   let sqs = options.sqs;
   if (!dependencies || !sqs) {
@@ -79,7 +86,7 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
   }
   const queue = sqs;
   const queueUrl = queueUrlResolver(queue);
-  const resolved = dependencies;
+  const resolved: DeliveryDependencies = { ...dependencies, observe: dependencies.observe ?? deliveryMetrics(metrics) };
   if (uploader.shutdown) process.once('SIGTERM', () => void uploader.shutdown?.());
 
   /** Puts the delivery back on its queue to come back at `until` (in hops of at most 15 minutes). */
@@ -90,11 +97,14 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
   }
 
   async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
+    metrics.addMetric(deliveryMetricNames.messages, MetricUnit.Count, 1);
     const message = parseOrThrow(deliveryMessageSchema, JSON.parse(record.body));
+    // Every line logged for this record carries the job's token, as the ingress's and the callback's do.
+    const recordDependencies = { ...resolved, log: withCorrelationId(resolved.log, message.token) };
     const remaining = context.getRemainingTimeInMillis?.() ?? definition.lambda.timeoutSeconds * 1000;
     const signal = AbortSignal.timeout(Math.max(1000, remaining - cleanupMilliseconds));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-    const outcome = await deliver(message, receiveCount, module, resolved, signal);
+    const outcome = await deliver(message, receiveCount, module, recordDependencies, signal);
     if (outcome.kind === 'defer') {
       await defer(record, message, outcome.until);
       return;
@@ -117,5 +127,7 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
     processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), new BatchProcessor(EventType.SQS), {
       throwOnFullBatchFailure: false,
     }),
-  ).use(injectLambdaContext(log, { resetKeys: true }));
+  )
+    .use(injectLambdaContext(log, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true }));
 }
