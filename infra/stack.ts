@@ -6,7 +6,7 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct, Node } from 'constructs';
 import { destinations, destinationTypes } from '../functions/destinations/registry.ts';
 import { secretNames, serviceDefaults, serviceEnvironment, type ServiceSettings } from '../shared/config.ts';
-import { jobTableKeys } from '../shared/jobs/table-keys.ts';
+import { jobListIndex, jobTableKeys } from '../shared/jobs/table-keys.ts';
 import { resourceNames } from './resources.ts';
 import { DestinationPipeline } from './constructs/destination-pipeline.ts';
 import { Ingress } from './constructs/ingress.ts';
@@ -107,6 +107,12 @@ export class UploadDestinationsStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    jobTable.addGlobalSecondaryIndex({
+      indexName: jobListIndex.name,
+      partitionKey: { name: jobListIndex.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: jobListIndex.sort, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
     const sealingKey = new kms.Key(this, 'SealingKey', {
       description: 'Seals inline destination secrets (envelope encryption) before they touch a queue or the job table.',

@@ -8,6 +8,8 @@ import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { isFinal } from '../../shared/jobs/records.ts';
 import { accept, IdempotencyConflictError } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
+import { listJobs } from './list-jobs.ts';
+import { retryJob } from './retry-job.ts';
 
 
 /** What the doors' tokens look like: `ud_…`, `s3-…`, `inbox-<message id>`. */
@@ -71,6 +73,26 @@ async function getUpload(token: string, dependencies: IngressDependencies): Prom
   return job ? json(200, jobView(job)) : problem(404, 'not_found', `no job with token '${token}'`);
 }
 
+/** A JSON body, or undefined for none; a body that is not JSON is a 400 naming the body. */
+function jsonBody(event: APIGatewayProxyEvent): unknown {
+  const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : (event.body ?? '');
+  if (raw.trim() === '') return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ValidationError([{ path: '', message: 'is not valid JSON' }]);
+  }
+}
+
+async function postRetry(token: string, event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
+  const answer = await retryJob(token, jsonBody(event) ?? {}, dependencies);
+  if (answer.kind === 'not_found') return problem(404, 'not_found', `no job with token '${token}'`);
+  if (answer.retried.length === 0) {
+    return problem(409, 'nothing_to_retry', 'no destination of this job can be retried', { token, retried: [], skipped: answer.skipped });
+  }
+  return json(202, { token, retried: answer.retried, skipped: answer.skipped });
+}
+
 async function getCanonicalUser(event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
   const id = await canonicalUserId(dependencies.s3);
   const bucket = event.queryStringParameters?.bucket;
@@ -82,7 +104,13 @@ export async function handleHttp(event: APIGatewayProxyEvent, dependencies: Ingr
   const path = event.path.replace(/\/+$/, '');
   try {
     if (path === '/v1/uploads') {
-      return event.httpMethod === 'POST' ? await postUpload(event, dependencies) : problem(405, 'method_not_allowed', 'use POST');
+      if (event.httpMethod === 'POST') return await postUpload(event, dependencies);
+      return event.httpMethod === 'GET' ? json(200, await listJobs(event, dependencies)) : problem(405, 'method_not_allowed', 'use GET or POST');
+    }
+    const retried = /^\/v1\/uploads\/([^/]+)\/retry$/.exec(path)?.[1];
+    if (retried !== undefined) {
+      if (event.httpMethod !== 'POST') return problem(405, 'method_not_allowed', 'use POST');
+      return tokenPattern.test(retried) ? await postRetry(retried, event, dependencies) : problem(404, 'not_found', 'no job with that token');
     }
     const token = /^\/v1\/uploads\/([^/]+)$/.exec(path)?.[1];
     if (token !== undefined) {
