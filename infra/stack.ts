@@ -177,9 +177,10 @@ export class UploadDestinationsStack extends Stack {
       stagingBucket: staging.bucket,
       sealingKey,
       destinationQueues: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.queue])),
+      destinationFunctions: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.function])),
       maxReceiveCount: maxAttempts,
       ...(props.ingressConcurrency === undefined ? {} : { reservedConcurrency: props.ingressConcurrency }),
-      environment: (queueUrls) => serviceEnvironment({ ...settings, queueUrls }, (value) => this.toJsonString(value)),
+      environment: (queueUrls, destinationFunctions) => serviceEnvironment({ ...settings, queueUrls, destinationFunctions }, (value) => this.toJsonString(value)),
       alarmTopic,
     });
     const api = new UploadsApi(this, 'Api', { handler: ingress.function });

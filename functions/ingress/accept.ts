@@ -81,7 +81,7 @@ function destinationPath(request: UploadRequest, index: number): (string | numbe
 }
 
 /** Splits a destination into its open fields and its inline secrets, as its schema marks them. */
-function secretsApart(destination: Destination): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
+export function secretsApart(destination: Destination): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
   return splitSecrets(destinationDefinition(destination.type).schema, destination);
 }
 
@@ -100,12 +100,22 @@ function networkPolicyErrors(request: UploadRequest): FieldError[] {
     if (namesPrivateNetwork(url)) errors.push(refused(path));
     else if (!url.startsWith('https://')) errors.push({ path, message: 'must be an https:// URL' });
   }
-  destinationsOf(request).forEach((destination, index) => {
-    for (const { field, address } of destinationDefinition(destination.type).endpointsOf(destination)) {
-      if (namesPrivateNetwork(address)) errors.push(refused(formatPath([...destinationPath(request, index), field])));
-    }
-  });
+  destinationsOf(request).forEach((destination, index) => errors.push(...privateEndpointErrors(destination, destinationPath(request, index))));
   return errors;
+}
+
+/** The fields of `destination` (at `path`) that plainly name a loopback or private address. */
+export function privateEndpointErrors(destination: Destination, path: readonly (string | number)[]): FieldError[] {
+  return destinationDefinition(destination.type)
+    .endpointsOf(destination)
+    .filter(({ address }) => namesPrivateNetwork(address))
+    .map(({ field }) => ({ path: formatPath([...path, field]), message: 'must not be on a loopback or private network' }));
+}
+
+/** The field of `destination` (at `path`) that names the service's own staging bucket, where no destination may write. */
+export function stagingBucketErrors(destination: Destination, path: readonly (string | number)[], stagingBucket: string): FieldError[] {
+  const target = destinationDefinition(destination.type).bucketOf?.(destination);
+  return target?.bucket === stagingBucket ? [{ path: formatPath([...path, target.field]), message: "must not be the service's own staging bucket" }] : [];
 }
 
 /**
@@ -126,12 +136,7 @@ function confinementErrors(request: UploadRequest, options: AcceptOptions, depen
       message: `must be under a staging prefix the operator allows (${allowed}); send the file with a presigned upload or the drop folder instead`,
     });
   }
-  destinationsOf(request).forEach((destination, index) => {
-    const target = destinationDefinition(destination.type).bucketOf?.(destination);
-    if (target?.bucket === dependencies.stagingBucket) {
-      errors.push({ path: formatPath([...destinationPath(request, index), target.field]), message: "must not be the service's own staging bucket" });
-    }
-  });
+  destinationsOf(request).forEach((destination, index) => errors.push(...stagingBucketErrors(destination, destinationPath(request, index), dependencies.stagingBucket)));
   return errors;
 }
 

@@ -2,13 +2,14 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { readConfig } from '../../shared/config.ts';
 import { JobListing } from '../../shared/jobs/job-listing.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
-import { dynamoClient, sqsClient, stagingS3Client } from '../../shared/lambda/aws-clients.ts';
+import { dynamoClient, lambdaClient, sqsClient, stagingS3Client } from '../../shared/lambda/aws-clients.ts';
 import { sealerFor } from '../../shared/lambda/secrets.ts';
 import type { AcceptDependencies } from './accept.ts';
 import type { ListDependencies } from './list-jobs.ts';
+import type { TestDestinationDependencies } from './test-destination.ts';
 
 /** What every door of the ingress needs. */
-export interface IngressDependencies extends AcceptDependencies, ListDependencies {
+export interface IngressDependencies extends AcceptDependencies, ListDependencies, TestDestinationDependencies {
   /** How long `async: false` waits for the delivery before answering with the token. */
   readonly syncWaitSeconds: number;
   readonly log: Logger;
@@ -22,6 +23,8 @@ export function ingressDependencies(log: Logger): IngressDependencies {
     jobs: new JobStore(config.tableName, dynamo, config.retentionDays),
     listing: new JobListing(config.tableName, dynamo),
     retentionDays: config.retentionDays,
+    lambda: lambdaClient(config),
+    destinationFunctions: config.destinationFunctions,
     sqs: sqsClient(config),
     queueUrls: config.queueUrls,
     sealer: sealerFor(config),

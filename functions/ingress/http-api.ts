@@ -10,6 +10,7 @@ import { accept, IdempotencyConflictError } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
 import { listJobs } from './list-jobs.ts';
 import { retryJob } from './retry-job.ts';
+import { testDestination } from './test-destination.ts';
 
 
 /** What the doors' tokens look like: `ud_…`, `s3-…`, `inbox-<message id>`. */
@@ -117,6 +118,9 @@ export async function handleHttp(event: APIGatewayProxyEvent, dependencies: Ingr
       if (event.httpMethod !== 'GET') return problem(405, 'method_not_allowed', 'use GET');
       // Tokens are plain ASCII; anything else (a broken escape, a `#`) names no job.
       return tokenPattern.test(token) ? await getUpload(token, dependencies) : problem(404, 'not_found', 'no job with that token');
+    }
+    if (path === '/v1/destinations/test') {
+      return event.httpMethod === 'POST' ? json(200, await testDestination(jsonBody(event), dependencies)) : problem(405, 'method_not_allowed', 'use POST');
     }
     if (path === '/v1/canonical-user') {
       return event.httpMethod === 'GET' ? await getCanonicalUser(event, dependencies) : problem(405, 'method_not_allowed', 'use GET');

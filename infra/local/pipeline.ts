@@ -9,6 +9,7 @@ import { secretNames, serviceDefaults, serviceEnvironment } from '../../shared/c
 import { functionEntries, resourceNames } from '../resources.ts';
 import { startHttpGateway } from './http-gateway.ts';
 import { createJobTable } from './job-table.ts';
+import { startLocalLambdaApi } from './lambda-api.ts';
 import { LocalFunction } from './local-function.ts';
 import { startLocalS3, type LocalS3 } from './s3-server.ts';
 import { startServerThread } from './server-thread.ts';
@@ -183,6 +184,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
             return invoke(event);
           };
 
+    const destinationFunctions = new Map<string, LocalFunction>();
     for (const definition of destinations) {
       const destination = await LocalFunction.start({
         entry: new URL(`../../${functionEntries.destination(definition.type)}`, import.meta.url).href,
@@ -192,6 +194,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         ...output,
       });
       closers.push(() => destination.stop());
+      destinationFunctions.set(destination.name, destination);
       const { queue } = queues[definition.type]!;
       const source = new SqsEventSource({
         sqs,
@@ -205,12 +208,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       closers.push(() => source.stop());
     }
 
+    // The ingress invokes a destination's function to test a destination, through Lambda's API.
+    const lambdaApi = await startLocalLambdaApi((name, event) => destinationFunctions.get(name)?.invoke(event));
+    closers.push(() => lambdaApi.close());
+    const functionNames = Object.fromEntries(destinations.map(({ type }) => [type, resourceNames.functionName(type)]));
+
     // One ingress function behind the three doors, as in the stack.
     const ingress = await LocalFunction.start({
       entry: new URL(`../../${functionEntries.ingress}`, import.meta.url).href,
       functionName: resourceNames.functionName('ingress'),
       timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
-      environment: { ...environment, ...serviceEnvironment({ ...settings, queueUrls }) },
+      environment: {
+        ...environment,
+        ...serviceEnvironment({ ...settings, queueUrls, destinationFunctions: functionNames, awsEndpoints: { ...settings.awsEndpoints, lambda: lambdaApi.endpoint } }),
+      },
       ...output,
     });
     closers.push(() => ingress.stop());

@@ -93,10 +93,10 @@ function secretValuesOf(...layers: readonly SecretFields[]): string[] {
  * The destination with its secret fields: stored ones (a `credentials` reference), then inline
  * sealed ones; and their values, which no recorded or logged text may contain.
  */
-async function resolveSecrets(
-  message: DeliveryMessage,
+export async function resolveSecrets(
+  message: Pick<DeliveryMessage, 'token' | 'index' | 'destination' | 'sealed'>,
   definition: DestinationDefinition,
-  dependencies: DeliveryDependencies,
+  dependencies: Pick<DeliveryDependencies, 'secrets' | 'sealer'>,
   secretValues: string[],
 ): Promise<Record<string, unknown>> {
   const reference = message.destination.credentials;
@@ -119,7 +119,7 @@ async function resolveSecrets(
  * ingress checks this too, but a queue message need not have come through it. What names resolve
  * to is checked where it counts, by the guarded connections when they connect.
  */
-function checkEndpoints(definition: DestinationDefinition, destination: Record<string, unknown>, network: OutboundNetwork): void {
+export function checkEndpoints(definition: DestinationDefinition, destination: Record<string, unknown>, network: OutboundNetwork): void {
   if (network.allowPrivateNetworks) return;
   for (const { field, address } of definition.endpointsOf(destination)) {
     if (namesPrivateNetwork(address)) {
@@ -133,7 +133,7 @@ function checkEndpoints(definition: DestinationDefinition, destination: Record<s
  * (AWS's for S3 keys) and those the operator allows. A request cannot point a stored secret at a
  * host of its choosing and read the signed request there.
  */
-function checkCredentialHosts(definition: DestinationDefinition, destination: Record<string, unknown>, operatorHosts: readonly string[]): void {
+export function checkCredentialHosts(definition: DestinationDefinition, destination: Record<string, unknown>, operatorHosts: readonly string[]): void {
   if (typeof destination.credentials !== 'string' || definition.credentialHosts === undefined) return;
   const trusted = [...definition.credentialHosts, ...operatorHosts];
   for (const { field, address } of definition.endpointsOf(destination)) {
@@ -397,7 +397,7 @@ async function discardHeld<Destination, State>(
   }
 }
 
-function storedCredentials(message: DeliveryMessage, dependencies: DeliveryDependencies): StoredCredentials {
+export function storedCredentials(message: Pick<DeliveryMessage, 'destination'>, dependencies: Pick<DeliveryDependencies, 'secrets'>): StoredCredentials {
   return {
     reference: typeof message.destination.credentials === 'string' ? message.destination.credentials : undefined,
     read: (reference) => dependencies.secrets.read(secretNames.credentials(reference)),
@@ -410,7 +410,7 @@ function storedCredentials(message: DeliveryMessage, dependencies: DeliveryDepen
  * some deliveries need it (YouTube's `auth_secret`, not its `oauth_access_token`), and the uploader
  * says what is missing when one does.
  */
-async function applicationSecret(type: string, dependencies: DeliveryDependencies): Promise<Record<string, string> | undefined> {
+export async function applicationSecret(type: string, dependencies: Pick<DeliveryDependencies, 'secrets'>): Promise<Record<string, string> | undefined> {
   let fields: SecretFields;
   try {
     fields = await dependencies.secrets.read(secretNames.application(type));

@@ -10,6 +10,8 @@ import { readConfig } from '../config.ts';
 import { deliveryMessageSchema, type DeliveryMessage } from '../contract/message.ts';
 import { parseOrThrow } from '../contract/validate.ts';
 import { deliver, type DeliveryDependencies, type DestinationModule } from '../delivery/runner.ts';
+import { probeEventSchema, type ProbeAnswer, type ProbeEvent } from '../contract/probe.ts';
+import { probeDestination } from '../delivery/probe.ts';
 import { JobStore } from '../jobs/job-store.ts';
 import { outboundNetwork } from '../net/outbound-network.ts';
 import { SourceOpener } from '../sources/source-opener.ts';
@@ -47,17 +49,25 @@ export interface DestinationHandlerOptions {
   readonly metrics?: Metrics;
 }
 
+/** A destination's function: it delivers the records of an SQS batch, and tests a destination when the ingress asks. */
+export interface DestinationLambda {
+  (event: SQSEvent, context: Context): Promise<SQSBatchResponse>;
+  (event: ProbeEvent, context: Context): Promise<ProbeAnswer>;
+}
+
 /**
  * The Lambda handler of a destination: an SQS batch, each record one delivery. Records whose
  * delivery must be retried are reported as batch item failures, after their visibility timeout is
  * set to the backoff delay, so the queue retries them later and dead-letters them after the last
  * attempt. A delivery that must wait longer than a queue can hold a message (a quota) is sent
- * again with a delay, as often as it takes. Everything is built once per cold start.
+ * again with a delay, as often as it takes. Invoked directly with a probe event (by the ingress,
+ * for `POST /v1/destinations/test`) it tests the destination instead. Everything is built once per
+ * cold start.
  *
  * @example
  * export const handler = destinationHandler({ definition: s3Destination, uploader: s3Uploader });
  */
-export function destinationHandler<Schema extends z.ZodObject, State>(module: DestinationModule<Schema, State>, options: DestinationHandlerOptions = {}) {
+export function destinationHandler<Schema extends z.ZodObject, State>(module: DestinationModule<Schema, State>, options: DestinationHandlerOptions = {}): DestinationLambda {
   const { definition, uploader } = module;
   const log = createLogger(`upload-destinations-${definition.type}`);
   const metrics = options.metrics ?? createMetrics({ [metricDimensions.destination]: definition.type });
@@ -123,11 +133,15 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
     }
   }
 
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), new BatchProcessor(EventType.SQS), {
+  return middy(async (event: SQSEvent | ProbeEvent, context: Context): Promise<SQSBatchResponse | ProbeAnswer> => {
+    if ('probe' in event) {
+      metrics.addMetric(deliveryMetricNames.probes, MetricUnit.Count, 1);
+      return probeDestination(parseOrThrow(probeEventSchema, event), module, resolved);
+    }
+    return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), new BatchProcessor(EventType.SQS), {
       throwOnFullBatchFailure: false,
-    }),
-  )
+    });
+  })
     .use(injectLambdaContext(log, { resetKeys: true }))
-    .use(logMetrics(metrics, { captureColdStartMetric: true }));
+    .use(logMetrics(metrics, { captureColdStartMetric: true })) as unknown as DestinationLambda;
 }
