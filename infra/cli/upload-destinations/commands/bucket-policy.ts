@@ -21,7 +21,11 @@ export async function bucketPolicyCommand(bucket: string, options: BucketPolicyO
     id = (await client.request<{ canonical_user_id: string }>('GET', `/v1/canonical-user?bucket=${encodeURIComponent(bucket)}`)).body.canonical_user_id;
   }
   if (!id) {
-    const s3 = new S3Client({ region: context.io.env.AWS_REGION ?? 'us-east-1', ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}) });
+    const { env } = context.io;
+    const keys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
+      ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
+      : {};
+    const s3 = new S3Client({ region: env.AWS_REGION ?? 'us-east-1', ...keys, ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}) });
     try {
       id = await canonicalUserId(s3);
     } finally {
