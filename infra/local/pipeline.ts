@@ -62,6 +62,8 @@ export interface LocalPipeline {
   /** A bucket of the embedded S3 to deliver into, with its keys stored as the secret `local-s3`. */
   readonly deliveryBucket: string;
   readonly secretsFile: string;
+  /** Requests the embedded SQS and DynamoDB have served so far, by action (the S3 front records its own: `s3.requests`). */
+  requestCounts(): Promise<{ readonly sqs: Readonly<Record<string, number>>; readonly dynamodb: Readonly<Record<string, number>> }>;
   close(): Promise<void>;
 }
 
@@ -254,6 +256,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       inboxDeadLetterQueueUrl: inbox.deadLetter.url,
       deliveryBucket: localDeliveryBucket,
       secretsFile,
+      requestCounts: async () => ({ sqs: await sqsServer.requestCounts(), dynamodb: await dynamoServer.requestCounts() }),
       close,
     };
   } catch (error) {
