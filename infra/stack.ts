@@ -6,9 +6,11 @@ import * as sns from 'aws-cdk-lib/aws-sns';
 import type { Construct, Node } from 'constructs';
 import { destinations, destinationTypes } from '../functions/destinations/registry.ts';
 import { secretNames, serviceDefaults, serviceEnvironment, type ServiceSettings } from '../shared/config.ts';
-import { jobTableKeys } from '../shared/jobs/table-keys.ts';
+import { jobListIndex, jobTableKeys } from '../shared/jobs/table-keys.ts';
 import { resourceNames } from './resources.ts';
+import { OperationsAlarms } from './constructs/alarms.ts';
 import { DestinationPipeline } from './constructs/destination-pipeline.ts';
+import { OperationsDashboard } from './constructs/operations-dashboard.ts';
 import { Ingress } from './constructs/ingress.ts';
 import { StagingBucket } from './constructs/staging-bucket.ts';
 import { UploadsApi } from './constructs/uploads-api.ts';
@@ -65,10 +67,25 @@ export interface UploadDestinationsStackProps extends StackProps {
    */
   readonly ingressConcurrency?: number;
   /**
-   * An SNS topic (that you own) for the dead-letter alarms.
+   * An SNS topic (that you own) for the alarms: dead letters, failure ratio, oldest message, API 5xx.
    * @default - the alarms notify nobody; they show in the CloudWatch console
    */
   readonly alarmTopicArn?: string;
+  /**
+   * Share of a destination's finished deliveries that failed for good in 5 minutes above which it alarms.
+   * @default 0.1
+   */
+  readonly failureRatioThreshold?: number;
+  /**
+   * Age in seconds of the oldest message of a destination's queue above which it alarms.
+   * @default 1800
+   */
+  readonly oldestMessageAgeSeconds?: number;
+  /**
+   * 5xx answers of the API in 5 minutes above which it alarms.
+   * @default 5
+   */
+  readonly ingressServerErrorThreshold?: number;
 }
 
 function validate(props: UploadDestinationsStackProps): void {
@@ -107,6 +124,12 @@ export class UploadDestinationsStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
+    });
+    jobTable.addGlobalSecondaryIndex({
+      indexName: jobListIndex.name,
+      partitionKey: { name: jobListIndex.partition, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: jobListIndex.sort, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.KEYS_ONLY,
     });
     const sealingKey = new kms.Key(this, 'SealingKey', {
       description: 'Seals inline destination secrets (envelope encryption) before they touch a queue or the job table.',
@@ -171,12 +194,22 @@ export class UploadDestinationsStack extends Stack {
       stagingBucket: staging.bucket,
       sealingKey,
       destinationQueues: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.queue])),
+      destinationFunctions: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.function])),
       maxReceiveCount: maxAttempts,
       ...(props.ingressConcurrency === undefined ? {} : { reservedConcurrency: props.ingressConcurrency }),
-      environment: (queueUrls) => serviceEnvironment({ ...settings, queueUrls }, (value) => this.toJsonString(value)),
+      environment: (queueUrls, destinationFunctions) => serviceEnvironment({ ...settings, queueUrls, destinationFunctions }, (value) => this.toJsonString(value)),
       alarmTopic,
     });
     const api = new UploadsApi(this, 'Api', { handler: ingress.function });
+    new OperationsDashboard(this, 'Dashboard', { destinations: pipelines, ingress: ingress.function, api: api.restApi });
+    new OperationsAlarms(this, 'Alarms', {
+      destinations: pipelines,
+      api: api.restApi,
+      alarmTopic,
+      ...(props.failureRatioThreshold === undefined ? {} : { failureRatioThreshold: props.failureRatioThreshold }),
+      ...(props.oldestMessageAgeSeconds === undefined ? {} : { oldestMessageAgeSeconds: props.oldestMessageAgeSeconds }),
+      ...(props.ingressServerErrorThreshold === undefined ? {} : { ingressServerErrors: props.ingressServerErrorThreshold }),
+    });
 
     this.addOutputs(api, ingress, staging);
   }
@@ -210,6 +243,14 @@ function contextInteger(node: Node, name: string): number | undefined {
   return number;
 }
 
+function contextNumber(node: Node, name: string): number | undefined {
+  const value: unknown = node.tryGetContext(name);
+  if (value === undefined) return undefined;
+  const number = Number(value);
+  if (!Number.isFinite(number)) throw new Error(`context ${name} must be a number, got '${String(value)}'`);
+  return number;
+}
+
 function parseJson(text: string): unknown {
   try {
     return JSON.parse(text);
@@ -238,7 +279,8 @@ function contextList(node: Node, name: string): string[] | undefined {
 /**
  * The stack props an operator sets as context: `retentionDays`, `maxAttempts`, `concurrency`
  * (JSON map, e.g. `{"youtube":2}`), the comma lists `allowedSourceHosts`, `stagingSourcePrefixes`,
- * `ownAccountBuckets` and `credentialHosts`, and `alarmTopicArn`.
+ * `ownAccountBuckets` and `credentialHosts`, `alarmTopicArn` and the alarms' thresholds
+ * (`failureRatioThreshold`, `oldestMessageAgeSeconds`, `ingressServerErrorThreshold`).
  */
 export function stackPropsFromContext(node: Node): UploadDestinationsStackProps {
   const alarmTopicArn: unknown = node.tryGetContext('alarmTopicArn');
@@ -252,6 +294,9 @@ export function stackPropsFromContext(node: Node): UploadDestinationsStackProps 
     credentialHosts: contextList(node, 'credentialHosts'),
     maxSourceBytes: contextInteger(node, 'maxSourceBytes'),
     ingressConcurrency: contextInteger(node, 'ingressConcurrency'),
+    failureRatioThreshold: contextNumber(node, 'failureRatioThreshold'),
+    oldestMessageAgeSeconds: contextInteger(node, 'oldestMessageAgeSeconds'),
+    ingressServerErrorThreshold: contextInteger(node, 'ingressServerErrorThreshold'),
     alarmTopicArn: alarmTopicArn === undefined ? undefined : String(alarmTopicArn),
   };
 }

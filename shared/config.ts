@@ -61,8 +61,10 @@ export interface ServiceConfig {
   readonly secretPrefix: string;
   /** Destination type → its queue URL (ingress only). */
   readonly queueUrls: Readonly<Record<string, string>>;
+  /** Destination type → its function's name, which the ingress invokes to test a destination (ingress only). */
+  readonly destinationFunctions: Readonly<Record<string, string>>;
   /** Endpoints of the service's own AWS resources (local runtime only; AWS's own when unset). */
-  readonly awsEndpoints: { readonly s3?: string; readonly sqs?: string; readonly dynamodb?: string };
+  readonly awsEndpoints: { readonly s3?: string; readonly sqs?: string; readonly dynamodb?: string; readonly lambda?: string };
   readonly region: string;
   /** Local runtime: sources, destinations and callbacks on loopback or private networks are allowed. */
   readonly allowPrivateNetworks: boolean;
@@ -100,9 +102,11 @@ const names = {
   stagingBucket: 'UD_STAGING_BUCKET',
   secretPrefix: 'UD_SECRET_PREFIX',
   queueUrls: 'UD_QUEUE_URLS',
+  destinationFunctions: 'UD_DESTINATION_FUNCTIONS',
   s3Endpoint: 'UD_S3_ENDPOINT',
   sqsEndpoint: 'UD_SQS_ENDPOINT',
   dynamodbEndpoint: 'UD_DYNAMODB_ENDPOINT',
+  lambdaEndpoint: 'UD_LAMBDA_ENDPOINT',
   allowPrivateNetworks: 'UD_ALLOW_PRIVATE_NETWORKS',
   allowedSourceHosts: 'UD_ALLOWED_SOURCE_HOSTS',
   stagingSourcePrefixes: 'UD_STAGING_SOURCE_PREFIXES',
@@ -145,11 +149,13 @@ export function serviceEnvironment(settings: ServiceSettings, encodeJson: (value
   else environment[names.localKeyFile] = settings.sealer.keyFile;
   if (settings.secretStore?.kind === 'file') environment[names.secretsFile] = settings.secretStore.path;
   if (settings.queueUrls) environment[names.queueUrls] = encodeJson(settings.queueUrls);
+  if (settings.destinationFunctions) environment[names.destinationFunctions] = encodeJson(settings.destinationFunctions);
   if (settings.allowPrivateNetworks) environment[names.allowPrivateNetworks] = 'true';
   const endpoints = settings.awsEndpoints ?? {};
   if (endpoints.s3) environment[names.s3Endpoint] = endpoints.s3;
   if (endpoints.sqs) environment[names.sqsEndpoint] = endpoints.sqs;
   if (endpoints.dynamodb) environment[names.dynamodbEndpoint] = endpoints.dynamodb;
+  if (endpoints.lambda) environment[names.lambdaEndpoint] = endpoints.lambda;
   return environment;
 }
 
@@ -180,10 +186,12 @@ export function readConfig(environment: Environment = process.env): ServiceConfi
     stagingBucket: required(environment, names.stagingBucket),
     secretPrefix: required(environment, names.secretPrefix),
     queueUrls: JSON.parse(environment[names.queueUrls] ?? '{}') as Record<string, string>,
+    destinationFunctions: JSON.parse(environment[names.destinationFunctions] ?? '{}') as Record<string, string>,
     awsEndpoints: {
       ...(environment[names.s3Endpoint] ? { s3: environment[names.s3Endpoint] } : {}),
       ...(environment[names.sqsEndpoint] ? { sqs: environment[names.sqsEndpoint] } : {}),
       ...(environment[names.dynamodbEndpoint] ? { dynamodb: environment[names.dynamodbEndpoint] } : {}),
+      ...(environment[names.lambdaEndpoint] ? { lambda: environment[names.lambdaEndpoint] } : {}),
     },
     region: environment.AWS_REGION ?? environment.AWS_DEFAULT_REGION ?? 'us-east-1',
     allowPrivateNetworks: environment[names.allowPrivateNetworks] === 'true',

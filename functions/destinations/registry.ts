@@ -1,3 +1,4 @@
+import { createDestinationTestSchema } from '../../shared/contract/probe.ts';
 import { createUploadRequestSchema } from '../../shared/contract/request.ts';
 import type { DestinationDefinition } from '../../shared/destination/definition.ts';
 import { azureBlobDestination } from './azureblob/schema.ts';
@@ -30,6 +31,9 @@ export const destinationTypes: readonly DestinationType[] = destinations.map((de
 
 /** The request of `POST /v1/uploads`, of inbox messages and of manifests, for these destinations. */
 export const uploadRequestSchema = createUploadRequestSchema(destinations);
+
+/** The body of `POST /v1/destinations/test`, for these destinations. */
+export const destinationTestSchema = createDestinationTestSchema(destinations);
 
 export function destinationDefinition(type: string): DestinationDefinition {
   const definition = destinations.find((candidate) => candidate.type === type);

@@ -84,7 +84,7 @@ function destinationPath(request: UploadRequest, index: number): (string | numbe
 }
 
 /** Splits a destination into its open fields and its inline secrets, as its schema marks them. */
-function secretsApart(destination: Destination): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
+export function secretsApart(destination: Destination): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
   return splitSecrets(destinationDefinition(destination.type).schema, destination);
 }
 
@@ -103,12 +103,30 @@ function networkPolicyErrors(request: UploadRequest): FieldError[] {
     if (namesPrivateNetwork(url)) errors.push(refused(path));
     else if (!url.startsWith('https://')) errors.push({ path, message: 'must be an https:// URL' });
   }
-  destinationsOf(request).forEach((destination, index) => {
-    for (const { field, address } of destinationDefinition(destination.type).endpointsOf(destination)) {
-      if (namesPrivateNetwork(address)) errors.push(refused(formatPath([...destinationPath(request, index), field])));
-    }
-  });
+  destinationsOf(request).forEach((destination, index) => errors.push(...privateEndpointErrors(destination, destinationPath(request, index))));
   return errors;
+}
+
+/** The fields of `destination` (at `path`) that plainly name a loopback or private address. */
+export function privateEndpointErrors(destination: Destination, path: readonly (string | number)[]): FieldError[] {
+  return destinationDefinition(destination.type)
+    .endpointsOf(destination)
+    .filter(({ address }) => namesPrivateNetwork(address))
+    .map(({ field }) => ({ path: formatPath([...path, field]), message: 'must not be on a loopback or private network' }));
+}
+
+/** The field of `destination` (at `path`) that names the service's own staging bucket, where no destination may write. */
+export function stagingBucketErrors(destination: Destination, path: readonly (string | number)[], stagingBucket: string): FieldError[] {
+  const target = destinationDefinition(destination.type).bucketOf?.(destination);
+  return target?.bucket === stagingBucket ? [{ path: formatPath([...path, target.field]), message: "must not be the service's own staging bucket" }] : [];
+}
+
+/** The fields of `destination` (at `path`) whose stored credentials would go to a host not trusted with them. */
+export function credentialHostErrors(destination: Destination, path: readonly (string | number)[], credentialHosts: readonly string[]): FieldError[] {
+  return untrustedCredentialEndpoints(destinationDefinition(destination.type), destination, credentialHosts).map(({ field, message }) => ({
+    path: formatPath([...path, field]),
+    message,
+  }));
 }
 
 /**
@@ -131,14 +149,8 @@ function confinementErrors(request: UploadRequest, options: AcceptOptions, depen
     });
   }
   destinationsOf(request).forEach((destination, index) => {
-    const definition = destinationDefinition(destination.type);
-    const target = definition.bucketOf?.(destination);
-    if (target?.bucket === dependencies.stagingBucket) {
-      errors.push({ path: formatPath([...destinationPath(request, index), target.field]), message: "must not be the service's own staging bucket" });
-    }
-    for (const { field, message } of untrustedCredentialEndpoints(definition, destination, dependencies.credentialHosts)) {
-      errors.push({ path: formatPath([...destinationPath(request, index), field]), message });
-    }
+    const path = destinationPath(request, index);
+    errors.push(...stagingBucketErrors(destination, path, dependencies.stagingBucket), ...credentialHostErrors(destination, path, dependencies.credentialHosts));
   });
   return errors;
 }
@@ -175,6 +187,7 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
           source,
           ...(job.extension === undefined ? {} : { extension: job.extension }),
           ...(job.sealedCallbackUrl === undefined ? {} : { notify: true }),
+          acceptedAt: job.createdAt,
         };
         await dependencies.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
       }),

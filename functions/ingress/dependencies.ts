@@ -1,12 +1,15 @@
 import type { Logger } from '@aws-lambda-powertools/logger';
 import { readConfig } from '../../shared/config.ts';
+import { JobListing } from '../../shared/jobs/job-listing.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
-import { dynamoClient, sqsClient, stagingS3Client } from '../../shared/lambda/aws-clients.ts';
+import { dynamoClient, lambdaClient, sqsClient, stagingS3Client } from '../../shared/lambda/aws-clients.ts';
 import { sealerFor } from '../../shared/lambda/secrets.ts';
 import type { AcceptDependencies } from './accept.ts';
+import type { ListDependencies } from './list-jobs.ts';
+import type { TestDestinationDependencies } from './test-destination.ts';
 
 /** What every door of the ingress needs. */
-export interface IngressDependencies extends AcceptDependencies {
+export interface IngressDependencies extends AcceptDependencies, ListDependencies, TestDestinationDependencies {
   /** How long `async: false` waits for the delivery before answering with the token. */
   readonly syncWaitSeconds: number;
   /** How many `async: false` requests may wait at once, deployment-wide. */
@@ -17,8 +20,13 @@ export interface IngressDependencies extends AcceptDependencies {
 /** Built once per cold start from the environment. */
 export function ingressDependencies(log: Logger): IngressDependencies {
   const config = readConfig();
+  const dynamo = dynamoClient(config);
   return {
-    jobs: new JobStore(config.tableName, dynamoClient(config), config.retentionDays),
+    jobs: new JobStore(config.tableName, dynamo, config.retentionDays),
+    listing: new JobListing(config.tableName, dynamo),
+    retentionDays: config.retentionDays,
+    lambda: lambdaClient(config),
+    destinationFunctions: config.destinationFunctions,
     sqs: sqsClient(config),
     queueUrls: config.queueUrls,
     sealer: sealerFor(config),

@@ -4,9 +4,13 @@ import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 import { idempotencyKeySchema } from '../../shared/contract/request.ts';
 import { describeError, ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
+import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { isFinal } from '../../shared/jobs/records.ts';
 import { accept, IdempotencyConflictError } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
+import { listJobs } from './list-jobs.ts';
+import { retryJob } from './retry-job.ts';
+import { testDestination } from './test-destination.ts';
 
 
 /** What the doors' tokens look like: `ud_…`, `s3-…`, `inbox-<message id>`. */
@@ -66,7 +70,7 @@ async function postUpload(event: APIGatewayProxyEvent, dependencies: IngressDepe
     });
   }
   const accepted = await accept(body, { origin: 'api', ...(idempotencyKey ? { idempotencyKey } : {}) }, dependencies);
-  dependencies.log.info('job accepted', { token: accepted.token, created: accepted.created });
+  withCorrelationId(dependencies.log, accepted.token).info('job accepted', { token: accepted.token, created: accepted.created });
   if (accepted.presignedUpload) {
     const { url, method, headers, expiresAt } = accepted.presignedUpload;
     return json(202, { token: accepted.token, upload: '', upload_url: url, upload_method: method, upload_headers: headers, upload_expires_at: expiresAt });
@@ -80,6 +84,26 @@ async function getUpload(token: string, dependencies: IngressDependencies): Prom
   return job ? json(200, jobView(job)) : problem(404, 'not_found', `no job with token '${token}'`);
 }
 
+/** A JSON body, or undefined for none; a body that is not JSON is a 400 naming the body. */
+function jsonBody(event: APIGatewayProxyEvent): unknown {
+  const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : (event.body ?? '');
+  if (raw.trim() === '') return undefined;
+  try {
+    return JSON.parse(raw);
+  } catch {
+    throw new ValidationError([{ path: '', message: 'is not valid JSON' }]);
+  }
+}
+
+async function postRetry(token: string, event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
+  const answer = await retryJob(token, jsonBody(event) ?? {}, dependencies);
+  if (answer.kind === 'not_found') return problem(404, 'not_found', `no job with token '${token}'`);
+  if (answer.retried.length === 0) {
+    return problem(409, 'nothing_to_retry', 'no destination of this job can be retried', { token, retried: [], skipped: answer.skipped });
+  }
+  return json(202, { token, retried: answer.retried, skipped: answer.skipped });
+}
+
 async function getCanonicalUser(event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
   const id = await canonicalUserId(dependencies.s3);
   const bucket = event.queryStringParameters?.bucket;
@@ -91,13 +115,22 @@ export async function handleHttp(event: APIGatewayProxyEvent, dependencies: Ingr
   const path = event.path.replace(/\/+$/, '');
   try {
     if (path === '/v1/uploads') {
-      return event.httpMethod === 'POST' ? await postUpload(event, dependencies) : problem(405, 'method_not_allowed', 'use POST');
+      if (event.httpMethod === 'POST') return await postUpload(event, dependencies);
+      return event.httpMethod === 'GET' ? json(200, await listJobs(event, dependencies)) : problem(405, 'method_not_allowed', 'use GET or POST');
+    }
+    const retried = /^\/v1\/uploads\/([^/]+)\/retry$/.exec(path)?.[1];
+    if (retried !== undefined) {
+      if (event.httpMethod !== 'POST') return problem(405, 'method_not_allowed', 'use POST');
+      return tokenPattern.test(retried) ? await postRetry(retried, event, dependencies) : problem(404, 'not_found', 'no job with that token');
     }
     const token = /^\/v1\/uploads\/([^/]+)$/.exec(path)?.[1];
     if (token !== undefined) {
       if (event.httpMethod !== 'GET') return problem(405, 'method_not_allowed', 'use GET');
       // Tokens are plain ASCII; anything else (a broken escape, a `#`) names no job.
       return tokenPattern.test(token) ? await getUpload(token, dependencies) : problem(404, 'not_found', 'no job with that token');
+    }
+    if (path === '/v1/destinations/test') {
+      return event.httpMethod === 'POST' ? json(200, await testDestination(jsonBody(event), dependencies)) : problem(405, 'method_not_allowed', 'use POST');
     }
     if (path === '/v1/canonical-user') {
       return event.httpMethod === 'GET' ? await getCanonicalUser(event, dependencies) : problem(405, 'method_not_allowed', 'use GET');

@@ -1,4 +1,5 @@
 import type { SQSRecord } from 'aws-lambda';
+import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { acceptOrRecordRejection } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
 
@@ -11,11 +12,13 @@ export function inboxToken(messageId: string): string {
  * The inbox door: a message whose body is the same request as `POST /v1/uploads`. A message that
  * fails validation becomes a rejected job with the reasons and is not retried; only a transient
  * failure (the table or a queue unreachable) is thrown, so the queue retries it and finally
- * dead-letters it.
+ * dead-letters it. Answers which of the two it was.
  */
-export async function handleInboxMessage(record: SQSRecord, dependencies: IngressDependencies): Promise<void> {
+export async function handleInboxMessage(record: SQSRecord, dependencies: IngressDependencies): Promise<'accepted' | 'rejected'> {
   const token = inboxToken(record.messageId);
+  const log = withCorrelationId(dependencies.log, token);
   const errors = await acceptOrRecordRejection(() => JSON.parse(record.body), 'message body', { origin: 'inbox', token, idempotencyKey: token }, dependencies);
-  if (errors) dependencies.log.warn('inbox message rejected', { token, errors });
-  else dependencies.log.info('inbox message accepted', { token });
+  if (errors) log.warn('inbox message rejected', { token, errors });
+  else log.info('inbox message accepted', { token });
+  return errors ? 'rejected' : 'accepted';
 }

@@ -3,6 +3,7 @@ import { createHash } from 'node:crypto';
 import { stagingPrefixes, stagingSuffixes } from '../../shared/config.ts';
 import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 import { ValidationError } from '../../shared/errors.ts';
+import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { acceptOrRecordRejection, enqueue, presignedUploadPrefix } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
@@ -37,7 +38,7 @@ async function presignedUploadLanded(key: string, dependencies: IngressDependenc
   }
   if (job.enqueued) return;
   await enqueue(job, dependencies);
-  dependencies.log.info('presigned upload landed; job queued', { token });
+  withCorrelationId(dependencies.log, token).info('presigned upload landed; job queued', { token });
 }
 
 async function readManifest(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | typeof tooLarge | undefined> {
@@ -99,7 +100,7 @@ async function dropped(bucket: string, key: string, dependencies: IngressDepende
   );
   // The job holds the request now, its secrets sealed; the manifest may hold them in clear.
   await dependencies.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${fileKey}${manifestSuffix}` }));
-  dependencies.log.info('dropped file handled', { token, rejected: errors !== undefined });
+  withCorrelationId(dependencies.log, token).info('dropped file handled', { token, rejected: errors !== undefined });
 }
 
 /** The staging-bucket door: presigned uploads landing, and files dropped with a manifest. */

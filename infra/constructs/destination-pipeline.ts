@@ -13,7 +13,7 @@ import type { PermissionStatement } from '../../shared/destination/definition.ts
 import { functionEntries, resourceNames } from '../resources.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { acknowledgeWildcards } from './acknowledge-wildcards.ts';
-import { grantSecretsUnder, grantStagedObjects } from './service-grants.ts';
+import { grantJobTable, grantSecretsUnder, grantStagedObjects } from './service-grants.ts';
 import { requireIntegerInRange } from './validate.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -182,7 +182,7 @@ export class DestinationPipeline extends Construct {
       }),
     );
 
-    props.jobTable.grantReadWriteData(this.function);
+    grantJobTable(this.function.role, props.jobTable);
     grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject']);
     this.queue.grantSendMessages(this.function);
     props.sealingKey.grantDecrypt(this.function);

@@ -1,6 +1,8 @@
 import { Stack, Validations } from 'aws-cdk-lib';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as lambdaDestinations from 'aws-cdk-lib/aws-lambda-destinations';
 import * as lambdaEventSources from 'aws-cdk-lib/aws-lambda-event-sources';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -12,7 +14,8 @@ import { serviceDefaults, stagingPrefixes } from '../../shared/config.ts';
 import { functionEntries, resourceNames } from '../resources.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
-import { grantListAllMyBuckets, grantStagedObjects } from './service-grants.ts';
+import { grantJobTable, grantListAllMyBuckets, grantStagedObjects } from './service-grants.ts';
+import { jobListIndex } from '../../shared/jobs/table-keys.ts';
 import { WorkQueue } from './work-queue.ts';
 
 export interface IngressProps {
@@ -23,6 +26,12 @@ export interface IngressProps {
   readonly sealingKey: kms.IKey;
   /** Destination type → its queue. The ingress is the only sender. */
   readonly destinationQueues: Readonly<Record<string, sqs.IQueue>>;
+  /**
+   * Destination type → its function, which the ingress invokes (and no other function) to test a
+   * destination inside the destination's own code.
+   * @default - none: `POST /v1/destinations/test` answers that no function is configured
+   */
+  readonly destinationFunctions?: Readonly<Record<string, lambda.IFunction>>;
   /** Receives of an inbox message before it moves to the inbox dead-letter queue. */
   readonly maxReceiveCount: number;
   /**
@@ -33,10 +42,10 @@ export interface IngressProps {
    */
   readonly reservedConcurrency?: number;
   /**
-   * The function's environment: the service settings with the destination queues' URLs, written
-   * by `serviceEnvironment` (the queues are passed in so it can name them).
+   * The function's environment: the service settings with the destination queues' URLs and the
+   * destination functions' names, written by `serviceEnvironment` (passed in so it can name them).
    */
-  readonly environment: (queueUrls: Readonly<Record<string, string>>) => Readonly<Record<string, string>>;
+  readonly environment: (queueUrls: Readonly<Record<string, string>>, functionNames: Readonly<Record<string, string>>) => Readonly<Record<string, string>>;
   /** @default - the dead-letter alarms notify nobody */
   readonly alarmTopic?: sns.ITopic;
 }
@@ -56,12 +65,14 @@ export class Ingress extends Construct {
   public constructor(scope: Construct, id: string, props: IngressProps) {
     super(scope, id);
     const queueUrls = Object.fromEntries(Object.entries(props.destinationQueues).map(([type, queue]) => [type, queue.queueUrl]));
+    const destinationFunctions = Object.entries(props.destinationFunctions ?? {});
+    const functionNames = Object.fromEntries(destinationFunctions.map(([type, destination]) => [type, destination.functionName]));
     this.function = new BundledFunction(this, 'Function', {
       entry: functionEntries.ingress,
       memoryMb: 512,
       reservedConcurrency: props.reservedConcurrency ?? 100,
       timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
-      environment: props.environment(queueUrls),
+      environment: props.environment(queueUrls, functionNames),
     });
 
     const inbox = new WorkQueue(this, 'Inbox', {
@@ -77,7 +88,7 @@ export class Ingress extends Construct {
 
     this.failedEventsQueue = this.addStagingBucketDoor(props.stagingBucket, props.alarmTopic);
 
-    props.jobTable.grantReadWriteData(this.function);
+    grantJobTable(this.function.role, props.jobTable, jobListIndex.name);
     grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject', 's3:PutObject']);
     // Accepted manifests are deleted: they may hold inline credentials in clear.
     grantStagedObjects(this.function.role, props.stagingBucket, ['s3:DeleteObject'], `${stagingPrefixes.drop}*`);
@@ -85,6 +96,12 @@ export class Ingress extends Construct {
     // never unseals, and reads no secret.
     props.sealingKey.grant(this.function, 'kms:GenerateDataKey');
     for (const queue of Object.values(props.destinationQueues)) queue.grantSendMessages(this.function);
+    // The unqualified functions only (no `:*` for versions and aliases): a destination test runs the latest code.
+    if (destinationFunctions.length > 0) {
+      this.function.role.addToPrincipalPolicy(
+        new iam.PolicyStatement({ actions: ['lambda:InvokeFunction'], resources: destinationFunctions.map(([, destination]) => destination.functionArn) }),
+      );
+    }
     grantListAllMyBuckets(this.function.role);
   }
 

@@ -1,5 +1,6 @@
 import { ArnFormat, Stack } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
+import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import type * as s3 from 'aws-cdk-lib/aws-s3';
 import { acknowledgeWildcards } from './acknowledge-wildcards.ts';
 
@@ -47,4 +48,16 @@ export function grantListAllMyBuckets(role: iam.IRole): void {
     new iam.PolicyStatement({ actions: ['s3:ListAllMyBuckets'], resources: ['*'] }),
     's3:ListAllMyBuckets has no resource-level scope; the ingress uses it to report the canonical user ID.',
   );
+}
+
+/** What the job store does with the job table's items (`shared/jobs/`), and nothing else (no scan, no delete). */
+const jobItemActions = ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:UpdateItem', 'dynamodb:Query', 'dynamodb:BatchGetItem', 'dynamodb:BatchWriteItem', 'dynamodb:DescribeTable'];
+
+/**
+ * Lets `role` read and write the job table's items, and (`listIndex`) query that one index: a
+ * grant of the table's own (`grantReadWriteData`) would add every index (`/index/*`).
+ */
+export function grantJobTable(role: iam.IRole, table: dynamodb.ITable, listIndex?: string): void {
+  role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: jobItemActions, resources: [table.tableArn] }));
+  if (listIndex !== undefined) role.addToPrincipalPolicy(new iam.PolicyStatement({ actions: ['dynamodb:Query'], resources: [`${table.tableArn}/index/${listIndex}`] }));
 }

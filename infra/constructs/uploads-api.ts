@@ -23,7 +23,8 @@ export interface UploadsApiProps {
 }
 
 /**
- * The HTTP API: `POST /v1/uploads`, `GET /v1/uploads/{token}` and `GET /v1/canonical-user`, all
+ * The HTTP API: `POST /v1/uploads`, `GET /v1/uploads` (the list), `GET /v1/uploads/{token}`,
+ * `POST /v1/uploads/{token}/retry`, `POST /v1/destinations/test` and `GET /v1/canonical-user`, all
  * proxied to the ingress. Callers need an API key (throttled by a usage plan); the gateway
  * rejects bodies that do not fit the request model, generated from the schema the ingress
  * validates with, and bodies that are too large. Access is logged; bodies never are, because
@@ -101,10 +102,20 @@ export class UploadsApi extends Construct {
       requestValidator: validator,
       requestModels: { 'application/json': requestModel },
     });
-    uploads.addResource('{token}').addMethod('GET', integration, {
+    uploads.addMethod('GET', integration, {
+      requestValidator: validator,
+      requestParameters: Object.fromEntries(['state', 'since', 'limit', 'cursor'].map((name) => [`method.request.querystring.${name}`, false])),
+    });
+    const job = uploads.addResource('{token}');
+    job.addMethod('GET', integration, {
       requestValidator: validator,
       requestParameters: { 'method.request.path.token': true },
     });
+    job.addResource('retry').addMethod('POST', integration, {
+      requestValidator: validator,
+      requestParameters: { 'method.request.path.token': true },
+    });
+    version.addResource('destinations').addResource('test').addMethod('POST', integration, { requestValidator: validator });
     version.addResource('canonical-user').addMethod('GET', integration, { requestValidator: validator });
   }
 }

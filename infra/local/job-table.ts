@@ -1,8 +1,8 @@
 import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { jobTableKeys } from '../../shared/jobs/table-keys.ts';
+import { jobListIndex, jobTableKeys } from '../../shared/jobs/table-keys.ts';
 import { resourceNames } from '../resources.ts';
 
-/** Creates the job table as the stack defines it (keys from the shared description), on-demand. */
+/** Creates the job table as the stack defines it (keys and listing index from the shared description), on-demand. */
 export async function createJobTable(dynamo: DynamoDBClient, tableName: string = resourceNames.table): Promise<void> {
   const { partition, sort } = jobTableKeys;
   await dynamo.send(
@@ -16,6 +16,18 @@ export async function createJobTable(dynamo: DynamoDBClient, tableName: string =
       AttributeDefinitions: [
         { AttributeName: partition, AttributeType: 'S' },
         { AttributeName: sort, AttributeType: 'S' },
+        { AttributeName: jobListIndex.partition, AttributeType: 'S' },
+        { AttributeName: jobListIndex.sort, AttributeType: 'S' },
+      ],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: jobListIndex.name,
+          KeySchema: [
+            { AttributeName: jobListIndex.partition, KeyType: 'HASH' },
+            { AttributeName: jobListIndex.sort, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'KEYS_ONLY' },
+        },
       ],
     }),
   );

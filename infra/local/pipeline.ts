@@ -9,6 +9,7 @@ import { secretNames, serviceDefaults, serviceEnvironment } from '../../shared/c
 import { functionEntries, resourceNames } from '../resources.ts';
 import { startHttpGateway } from './http-gateway.ts';
 import { createJobTable } from './job-table.ts';
+import { startLocalLambdaApi } from './lambda-api.ts';
 import { LocalFunction } from './local-function.ts';
 import { startLocalS3, type LocalS3 } from './s3-server.ts';
 import { startServerThread } from './server-thread.ts';
@@ -40,6 +41,11 @@ export interface LocalPipelineOptions {
   readonly onLog?: (text: string) => void;
   /** The functions' log level (`POWERTOOLS_LOG_LEVEL`). @default the environment's */
   readonly logLevel?: string;
+  /**
+   * The functions write their metrics (EMF records) to their output, as in Lambda.
+   * @default false - `npm start`'s console stays readable
+   */
+  readonly metrics?: boolean;
   /** Sees the body of every message the event sources hand to a function (tests of what queues carry). */
   readonly onMessage?: (body: string) => void;
 }
@@ -58,6 +64,8 @@ export interface LocalPipeline {
   /** A bucket of the embedded S3 to deliver into, with its keys stored as the secret `local-s3`. */
   readonly deliveryBucket: string;
   readonly secretsFile: string;
+  /** Requests the embedded SQS and DynamoDB have served so far, by action (the S3 front records its own: `s3.requests`). */
+  requestCounts(): Promise<{ readonly sqs: Readonly<Record<string, number>>; readonly dynamodb: Readonly<Record<string, number>> }>;
   close(): Promise<void>;
 }
 
@@ -167,6 +175,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       AWS_ACCESS_KEY_ID: s3.accessKeyId,
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
       ...(options.logLevel === undefined ? {} : { POWERTOOLS_LOG_LEVEL: options.logLevel }),
+      POWERTOOLS_METRICS_DISABLED: options.metrics ? 'false' : 'true',
       ...serviceEnvironment(settings),
     };
     const report = (error: unknown): void => options.onError?.(error);
@@ -180,6 +189,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
             return invoke(event);
           };
 
+    const destinationFunctions = new Map<string, LocalFunction>();
     for (const definition of destinations) {
       const destination = await LocalFunction.start({
         entry: new URL(`../../${functionEntries.destination(definition.type)}`, import.meta.url).href,
@@ -189,6 +199,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         ...output,
       });
       closers.push(() => destination.stop());
+      destinationFunctions.set(destination.name, destination);
       const { queue } = queues[definition.type]!;
       const source = new SqsEventSource({
         sqs,
@@ -202,12 +213,20 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       closers.push(() => source.stop());
     }
 
+    // The ingress invokes a destination's function to test a destination, through Lambda's API.
+    const lambdaApi = await startLocalLambdaApi((name, event) => destinationFunctions.get(name)?.invoke(event));
+    closers.push(() => lambdaApi.close());
+    const functionNames = Object.fromEntries(destinations.map(({ type }) => [type, resourceNames.functionName(type)]));
+
     // One ingress function behind the three doors, as in the stack.
     const ingress = await LocalFunction.start({
       entry: new URL(`../../${functionEntries.ingress}`, import.meta.url).href,
       functionName: resourceNames.functionName('ingress'),
       timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
-      environment: { ...environment, ...serviceEnvironment({ ...settings, queueUrls }) },
+      environment: {
+        ...environment,
+        ...serviceEnvironment({ ...settings, queueUrls, destinationFunctions: functionNames, awsEndpoints: { ...settings.awsEndpoints, lambda: lambdaApi.endpoint } }),
+      },
       ...output,
     });
     closers.push(() => ingress.stop());
@@ -240,6 +259,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       inboxDeadLetterQueueUrl: inbox.deadLetter.url,
       deliveryBucket: localDeliveryBucket,
       secretsFile,
+      requestCounts: async () => ({ sqs: await sqsServer.requestCounts(), dynamodb: await dynamoServer.requestCounts() }),
       close,
     };
   } catch (error) {

@@ -7,6 +7,8 @@ export interface ServerThread {
   readonly endpoint: string;
   /** S3 event notifications (s3rver only). */
   onEvent(listener: (event: unknown) => void): void;
+  /** Requests served so far by action (dynalite and fauxqs: the JSON protocol's `X-Amz-Target`). */
+  requestCounts(): Promise<Readonly<Record<string, number>>>;
   stop(): Promise<void>;
 }
 
@@ -17,9 +19,11 @@ export interface ServerThread {
 export async function startServerThread(spec: ServerSpec): Promise<ServerThread> {
   const worker = new Worker(new URL('./server-worker.ts', import.meta.url), { workerData: spec, execArgv: ['--import', 'tsx'] });
   const listeners: ((event: unknown) => void)[] = [];
+  const countRequests: ((counts: Readonly<Record<string, number>>) => void)[] = [];
   const port = await new Promise<number>((resolve, reject) => {
     worker.on('message', (message: ServerMessage) => {
       if ('port' in message) resolve(message.port);
+      else if ('counts' in message) countRequests.shift()?.(message.counts);
       else for (const listener of listeners) listener(message.event);
     });
     worker.once('error', reject);
@@ -29,6 +33,11 @@ export async function startServerThread(spec: ServerSpec): Promise<ServerThread>
     port,
     endpoint: `http://127.0.0.1:${port}`,
     onEvent: (listener) => listeners.push(listener),
+    requestCounts: () =>
+      new Promise((resolve) => {
+        countRequests.push(resolve);
+        worker.postMessage('counts');
+      }),
     stop: async () => {
       await worker.terminate();
     },

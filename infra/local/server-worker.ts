@@ -12,8 +12,20 @@ export type ServerSpec =
   | { readonly kind: 'fauxqs'; readonly port: number }
   | { readonly kind: 's3rver'; readonly port: number; readonly directory: string; readonly buckets: readonly string[] };
 
-/** What the thread tells its host: its port once listening, then (s3rver) each S3 event. */
-export type ServerMessage = { readonly port: number } | { readonly event: unknown };
+/** What the thread tells its host: its port once listening, then (s3rver) each S3 event, and its request counts when asked. */
+export type ServerMessage = { readonly port: number } | { readonly event: unknown } | { readonly counts: Readonly<Record<string, number>> };
+
+/** Requests served, by action (`X-Amz-Target`'s operation: `SendMessage`, `UpdateItem`, …): what the cost model counts. */
+const counts: Record<string, number> = {};
+
+/** Counts every request `server` answers by its JSON-protocol action. */
+function countRequests(server: Server): void {
+  server.on('request', (request: import('node:http').IncomingMessage) => {
+    const target = request.headers['x-amz-target'];
+    const action = typeof target === 'string' ? (target.split('.').pop() ?? target) : `${request.method} (no target)`;
+    counts[action] = (counts[action] ?? 0) + 1;
+  });
+}
 
 async function listen(server: Server, port: number): Promise<number> {
   await new Promise<void>((resolve, reject) => {
@@ -26,10 +38,14 @@ async function listen(server: Server, port: number): Promise<number> {
 /** The inside of a server thread: one embedded server on loopback, until the host terminates it. */
 async function start(spec: ServerSpec): Promise<number> {
   switch (spec.kind) {
-    case 'dynalite':
-      return listen(dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }), spec.port);
+    case 'dynalite': {
+      const server = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 });
+      countRequests(server);
+      return listen(server, spec.port);
+    }
     case 'fauxqs': {
       const app = buildApp({ logger: false });
+      countRequests(app.server);
       await app.listen({ port: spec.port, host: '127.0.0.1' });
       return (app.server.address() as AddressInfo).port;
     }
@@ -48,3 +64,6 @@ async function start(spec: ServerSpec): Promise<number> {
 }
 
 parentPort!.postMessage({ port: await start(workerData as ServerSpec) } satisfies ServerMessage);
+parentPort!.on('message', (message: unknown) => {
+  if (message === 'counts') parentPort!.postMessage({ counts: { ...counts } } satisfies ServerMessage);
+});

@@ -28,18 +28,21 @@ export interface UploadRequest {
   readonly idempotency_key?: string;
 }
 
+/** One `destination` object of a request: its `type` chooses the destination's own schema. */
+export function createDestinationSchema(definitions: readonly DestinationDefinition[]) {
+  const types = definitions.map((definition) => definition.type);
+  return z.discriminatedUnion('type', definitions.map((definition) => definition.schema) as unknown as [z.ZodObject, ...z.ZodObject[]], {
+    error: () => `must be one of: ${types.join(', ')}`,
+  });
+}
+
 /**
  * The request schema for a set of destinations: `destination.type` chooses the destination's own
  * schema. Called where the registry lists the destinations, so this file knows none of them; the
  * validation, the API Gateway model and the OpenAPI document all come from what it returns.
  */
 export function createUploadRequestSchema(definitions: readonly DestinationDefinition[]): z.ZodType<UploadRequest> {
-  const types = definitions.map((definition) => definition.type);
-  const destination = z.discriminatedUnion(
-    'type',
-    definitions.map((definition) => definition.schema) as unknown as [z.ZodObject, ...z.ZodObject[]],
-    { error: () => `must be one of: ${types.join(', ')}` },
-  );
+  const destination = createDestinationSchema(definitions);
   const upload = z
     .strictObject({
       extension: z

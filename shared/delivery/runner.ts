@@ -21,6 +21,7 @@ import { SourceReader } from '../sources/delivery-source.ts';
 import type { SourceOpener } from '../sources/source-opener.ts';
 import { classifyFailure, runUpload } from './attempt.ts';
 import { sendCallback, type CallbackOptions } from './callback.ts';
+import type { DeliveryObserver } from './observer.ts';
 
 /** A destination as its function knows it: its definition and its upload code. */
 export interface DestinationModule<Schema extends z.ZodObject = z.ZodObject, State = unknown> {
@@ -53,6 +54,8 @@ export interface DeliveryDependencies {
   /** How often a running upload's progress (`bytes_sent`) is written. @default 5 */
   readonly progressSeconds?: number;
   readonly log: Logger;
+  /** Told what each attempt came to (the function's metrics). @default nobody */
+  readonly observe?: DeliveryObserver;
 }
 
 /** What the queue should do with the message. */
@@ -90,10 +93,10 @@ function secretValuesOf(...layers: readonly SecretFields[]): string[] {
  * The destination with its secret fields: stored ones (a `credentials` reference), then inline
  * sealed ones; and their values, which no recorded or logged text may contain.
  */
-async function resolveSecrets(
-  message: DeliveryMessage,
+export async function resolveSecrets(
+  message: Pick<DeliveryMessage, 'token' | 'index' | 'destination' | 'sealed'>,
   definition: DestinationDefinition,
-  dependencies: DeliveryDependencies,
+  dependencies: Pick<DeliveryDependencies, 'secrets' | 'sealer'>,
   secretValues: string[],
 ): Promise<Record<string, unknown>> {
   const reference = message.destination.credentials;
@@ -116,7 +119,7 @@ async function resolveSecrets(
  * ingress checks this too, but a queue message need not have come through it. What names resolve
  * to is checked where it counts, by the guarded connections when they connect.
  */
-function checkEndpoints(definition: DestinationDefinition, destination: Record<string, unknown>, network: OutboundNetwork): void {
+export function checkEndpoints(definition: DestinationDefinition, destination: Record<string, unknown>, network: OutboundNetwork): void {
   if (network.allowPrivateNetworks) return;
   for (const { field, address } of definition.endpointsOf(destination)) {
     if (namesPrivateNetwork(address)) {
@@ -126,7 +129,7 @@ function checkEndpoints(definition: DestinationDefinition, destination: Record<s
 }
 
 /** Stored credentials go only where they are meant for (the ingress refuses the rest, but a message need not have come through it). */
-function checkCredentialHosts(definition: DestinationDefinition, destination: Record<string, unknown>, operatorHosts: readonly string[]): void {
+export function checkCredentialHosts(definition: DestinationDefinition, destination: Record<string, unknown>, operatorHosts: readonly string[]): void {
   const [untrusted] = untrustedCredentialEndpoints(definition, destination, operatorHosts);
   if (untrusted) throw new PermanentError(`${untrusted.field}: ${untrusted.message}`, { code: 'CredentialHostNotAllowed' });
 }
@@ -312,6 +315,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
     if (error instanceof WaitError) {
       await jobs.wait(token, index, claim.attemptId, error.until, { code: error.code, message: reason, retryable: true });
       log.info('delivery waits', { token, index, code: error.code, until: error.until.toISOString() });
+      dependencies.observe?.({ kind: 'waiting', type: definition.type, code: error.code });
       return { kind: 'defer', until: error.until };
     }
     const startedFrom = source?.startOffset;
@@ -322,12 +326,14 @@ export async function deliver<Schema extends z.ZodObject, State>(
     if (error.retryable && receiveCount >= dependencies.maxAttempts && advancing) {
       await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: true }, false, startedFrom);
       log.info('delivery goes on in a new attempt', { token, index, code: error.code, from: startedFrom });
+      dependencies.observe?.({ kind: 'failed', type: definition.type, code: error.code, final: false, attempts: claim.attempts });
       return { kind: 'defer', until: new Date(Date.now() + nextDelaySeconds(error, 1, dependencies.retryBaseSeconds) * 1000) };
     }
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
     if (final && reach) await discardHeld(uploader, destination, resume, reach, dependencies.log, { token, index });
     await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final, startedFrom);
     log.warn('delivery failed', { token, index, code: error.code, reason, retryable: error.retryable, final, attempt: receiveCount });
+    dependencies.observe?.({ kind: 'failed', type: definition.type, code: error.code, final, attempts: claim.attempts });
     if (final) await callBack();
     if (!error.retryable) return { kind: 'done' };
     // A transient failure on its last attempt goes back to the queue at once: the next receive
@@ -336,7 +342,17 @@ export async function deliver<Schema extends z.ZodObject, State>(
   } finally {
     source?.close();
   }
-  log.info('delivery succeeded', { token, index, bytes: delivered.bytes, milliseconds: Date.now() - started });
+  const milliseconds = Date.now() - started;
+  log.info('delivery succeeded', { token, index, bytes: delivered.bytes, milliseconds });
+  dependencies.observe?.({
+    kind: 'succeeded',
+    type: definition.type,
+    bytes: delivered.bytes,
+    bytesSent: delivered.bytes - (source?.startOffset ?? 0),
+    milliseconds,
+    attempts: claim.attempts,
+    acceptedAt: message.acceptedAt,
+  });
   await callBack();
   return { kind: 'done' };
 }
@@ -369,7 +385,7 @@ async function discardHeld<Destination, State>(
   }
 }
 
-function storedCredentials(message: DeliveryMessage, dependencies: DeliveryDependencies): StoredCredentials {
+export function storedCredentials(message: Pick<DeliveryMessage, 'destination'>, dependencies: Pick<DeliveryDependencies, 'secrets'>): StoredCredentials {
   return {
     reference: typeof message.destination.credentials === 'string' ? message.destination.credentials : undefined,
     read: (reference) => dependencies.secrets.read(secretNames.credentials(reference)),
@@ -382,7 +398,7 @@ function storedCredentials(message: DeliveryMessage, dependencies: DeliveryDepen
  * some deliveries need it (YouTube's `auth_secret`, not its `oauth_access_token`), and the uploader
  * says what is missing when one does.
  */
-async function applicationSecret(type: string, dependencies: DeliveryDependencies): Promise<Record<string, string> | undefined> {
+export async function applicationSecret(type: string, dependencies: Pick<DeliveryDependencies, 'secrets'>): Promise<Record<string, string> | undefined> {
   let fields: SecretFields;
   try {
     fields = await dependencies.secrets.read(secretNames.application(type));

@@ -9,22 +9,40 @@ import {
   UpdateCommand,
 } from '@aws-sdk/lib-dynamodb';
 import type { CallbackRecord, DeliveredFile, DestinationRecord, Job, JobRecord, RecordedError, StoredResume } from './records.ts';
-import { jobTableKeys } from './table-keys.ts';
+import { jobListKeys } from './list-keys.ts';
+import { jobListIndex, jobTableKeys } from './table-keys.ts';
 
-const jobItem = 'job';
-const destinationItem = (index: number): string => `destination#${String(index).padStart(3, '0')}`;
+export const jobItem = 'job';
+export const destinationItem = (index: number): string => `destination#${String(index).padStart(3, '0')}`;
 const idempotencyToken = (key: string): string => `idempotency#${key}`;
 /** The partition of the places of requests waiting for their delivery. */
 const syncWaiters = 'sync-waiters';
 const { partition, sort, expiry } = jobTableKeys;
 
 /** The table key of one item of a job. */
-function itemKey(token: string, item: string): Record<string, string> {
+export function itemKey(token: string, item: string): Record<string, string> {
   return { [partition]: token, [sort]: item };
 }
 
 function withoutAttributes(item: Record<string, unknown>, names: readonly string[]): Record<string, unknown> {
   return Object.fromEntries(Object.entries(item).filter(([name]) => !names.includes(name)));
+}
+
+/** A destination item as the job shows it: without its keys and an attempt's working state. */
+function destinationFromItem(item: Record<string, unknown>): DestinationRecord {
+  return withoutAttributes(item, [partition, sort, expiry, 'attemptId', 'leaseUntil', 'resume', 'resumedFrom', 'retriedAt']) as unknown as DestinationRecord;
+}
+
+/** The job of a job item and its destination items (any order, other items ignored), or undefined without a job item. */
+export function jobFromItems(items: readonly Record<string, unknown>[]): Job | undefined {
+  const job = items.find((item) => item[sort] === jobItem);
+  if (!job) return undefined;
+  const destinations = items
+    .filter((item) => String(item[sort]).startsWith('destination#'))
+    .map(destinationFromItem)
+    .sort((a, b) => a.index - b.index);
+  const record = withoutAttributes(job, [sort, expiry, 'callbackOutcome', jobListIndex.partition, jobListIndex.sort]) as unknown as JobRecord;
+  return { ...record, destinations };
 }
 
 /** What a delivery attempt found when it tried to claim its destination. */
@@ -92,7 +110,7 @@ export class JobStore {
     const at = job.createdAt;
     const expiresAt = this.expiresAt();
     const items = [
-      { ...job, ...itemKey(job.token, jobItem), [expiry]: expiresAt },
+      { ...job, ...itemKey(job.token, jobItem), ...jobListKeys(job.token, job.createdAt), [expiry]: expiresAt },
       ...destinations.map((destination, index) => ({
         ...itemKey(job.token, destinationItem(index)),
         index,
@@ -143,13 +161,35 @@ export class JobStore {
       items.push(...(page.Items ?? []));
       startKey = page.LastEvaluatedKey;
     } while (startKey);
-    const job = items.find((item) => item[sort] === jobItem);
-    if (!job) return undefined;
-    const destinations = items
-      .filter((item) => String(item[sort]).startsWith('destination#'))
-      .map((item) => withoutAttributes(item, [partition, sort, expiry, 'attemptId', 'leaseUntil', 'resume', 'resumedFrom']) as unknown as DestinationRecord);
-    const record = withoutAttributes(job, [sort, expiry, 'callbackOutcome']) as unknown as JobRecord;
-    return { ...record, destinations };
+    return jobFromItems(items);
+  }
+
+  /**
+   * Puts destination `index` of a failed job back in the queue's hands (`queued`), if it failed
+   * after every attempt (dead-lettered), or failed for good and `permanent` says to try it anyway.
+   * A destination a retry already requeued, still waiting to be claimed, may be requeued again:
+   * its message may not have been sent. Answers what it found otherwise.
+   */
+  public async requeue(token: string, index: number, permanent: boolean): Promise<'requeued' | 'missing' | DestinationRecord> {
+    const now = this.now().toISOString();
+    const failedCondition = permanent ? '#state = :failed' : '(#state = :failed AND #error.retryable = :true)';
+    try {
+      await this.documents.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: itemKey(token, destinationItem(index)),
+          UpdateExpression: 'SET #state = :queued, updatedAt = :now, retriedAt = :now REMOVE #error, finishedAt, startedAt, resumedFrom, waitUntil, bytesSent',
+          ConditionExpression: `attribute_exists(#token) AND (${failedCondition} OR (#state = :queued AND attribute_exists(retriedAt)))`,
+          ExpressionAttributeNames: { '#state': 'state', '#token': partition, '#error': 'error' },
+          ExpressionAttributeValues: { ':failed': 'failed', ':queued': 'queued', ':now': now, ...(permanent ? {} : { ':true': true }) },
+        }),
+      );
+      return 'requeued';
+    } catch (error) {
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: itemKey(token, destinationItem(index)), ConsistentRead: true }));
+      return Item ? destinationFromItem(Item) : 'missing';
+    }
   }
 
   /**

@@ -1,4 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ServiceConfig } from '../config.ts';
@@ -24,4 +25,9 @@ export function sqsClient(config: ServiceConfig): SQSClient {
 /** The staging bucket's client (path-style locally, where bucket host names do not resolve). */
 export function stagingS3Client(config: ServiceConfig): S3Client {
   return new S3Client({ ...serviceClientSettings(config, config.awsEndpoints.s3), forcePathStyle: config.awsEndpoints.s3 !== undefined });
+}
+
+/** The ingress's client of the destination functions (to test a destination inside its own function). */
+export function lambdaClient(config: ServiceConfig): LambdaClient {
+  return new LambdaClient(serviceClientSettings(config, config.awsEndpoints.lambda));
 }

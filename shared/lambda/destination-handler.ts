@@ -1,5 +1,7 @@
 import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-powertools/batch';
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
+import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
@@ -8,11 +10,15 @@ import { readConfig } from '../config.ts';
 import { deliveryMessageSchema, type DeliveryMessage } from '../contract/message.ts';
 import { parseOrThrow } from '../contract/validate.ts';
 import { deliver, type DeliveryDependencies, type DestinationModule } from '../delivery/runner.ts';
+import { probeEventSchema, type ProbeAnswer, type ProbeEvent } from '../contract/probe.ts';
+import { probeDestination } from '../delivery/probe.ts';
 import { JobStore } from '../jobs/job-store.ts';
 import { outboundNetwork } from '../net/outbound-network.ts';
 import { SourceOpener } from '../sources/source-opener.ts';
 import { dynamoClient, sqsClient, stagingS3Client } from './aws-clients.ts';
-import { createLogger } from './logger.ts';
+import { createLogger, withCorrelationId } from './logger.ts';
+import { createMetrics, deliveryMetrics } from './metrics.ts';
+import { deliveryMetricNames, metricDimensions } from '../observability/metric-names.ts';
 import { callbackSigningKey, sealerFor, secretStoreFor } from './secrets.ts';
 
 /** Time kept back from the function's timeout so an upload can stop, save its resume state and clean up. */
@@ -39,6 +45,14 @@ export interface DestinationHandlerOptions {
   /** Dependencies to use instead of those built from the environment (tests; the local runtime sets the environment). */
   readonly dependencies?: DeliveryDependencies;
   readonly sqs?: SQSClient;
+  /** Where metrics go. @default one for the destination type, written to standard output */
+  readonly metrics?: Metrics;
+}
+
+/** A destination's function: it delivers the records of an SQS batch, and tests a destination when the ingress asks. */
+export interface DestinationLambda {
+  (event: SQSEvent, context: Context): Promise<SQSBatchResponse>;
+  (event: ProbeEvent, context: Context): Promise<ProbeAnswer>;
 }
 
 /**
@@ -46,14 +60,17 @@ export interface DestinationHandlerOptions {
  * delivery must be retried are reported as batch item failures, after their visibility timeout is
  * set to the backoff delay, so the queue retries them later and dead-letters them after the last
  * attempt. A delivery that must wait longer than a queue can hold a message (a quota) is sent
- * again with a delay, as often as it takes. Everything is built once per cold start.
+ * again with a delay, as often as it takes. Invoked directly with a probe event (by the ingress,
+ * for `POST /v1/destinations/test`) it tests the destination instead. Everything is built once per
+ * cold start.
  *
  * @example
  * export const handler = destinationHandler({ definition: s3Destination, uploader: s3Uploader });
  */
-export function destinationHandler<Schema extends z.ZodObject, State>(module: DestinationModule<Schema, State>, options: DestinationHandlerOptions = {}) {
+export function destinationHandler<Schema extends z.ZodObject, State>(module: DestinationModule<Schema, State>, options: DestinationHandlerOptions = {}): DestinationLambda {
   const { definition, uploader } = module;
   const log = createLogger(`upload-destinations-${definition.type}`);
+  const metrics = options.metrics ?? createMetrics({ [metricDimensions.destination]: definition.type });
   let dependencies = options.dependencies;
   let sqs = options.sqs;
   if (!dependencies || !sqs) {
@@ -79,7 +96,7 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
   }
   const queue = sqs;
   const queueUrl = queueUrlResolver(queue);
-  const resolved = dependencies;
+  const resolved: DeliveryDependencies = { ...dependencies, observe: dependencies.observe ?? deliveryMetrics(metrics) };
   if (uploader.shutdown) process.once('SIGTERM', () => void uploader.shutdown?.());
 
   /** Puts the delivery back on its queue to come back at `until` (in hops of at most 15 minutes). */
@@ -90,11 +107,14 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
   }
 
   async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
+    metrics.addMetric(deliveryMetricNames.messages, MetricUnit.Count, 1);
     const message = parseOrThrow(deliveryMessageSchema, JSON.parse(record.body));
+    // Every line logged for this record carries the job's token, as the ingress's and the callback's do.
+    const recordDependencies = { ...resolved, log: withCorrelationId(resolved.log, message.token) };
     const remaining = context.getRemainingTimeInMillis?.() ?? definition.lambda.timeoutSeconds * 1000;
     const signal = AbortSignal.timeout(Math.max(1000, remaining - cleanupMilliseconds));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-    const outcome = await deliver(message, receiveCount, module, resolved, signal);
+    const outcome = await deliver(message, receiveCount, module, recordDependencies, signal);
     if (outcome.kind === 'defer') {
       await defer(record, message, outcome.until);
       return;
@@ -113,9 +133,15 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
     }
   }
 
-  return middy(async (event: SQSEvent, context: Context): Promise<SQSBatchResponse> =>
-    processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), new BatchProcessor(EventType.SQS), {
+  return middy(async (event: SQSEvent | ProbeEvent, context: Context): Promise<SQSBatchResponse | ProbeAnswer> => {
+    if ('probe' in event) {
+      metrics.addMetric(deliveryMetricNames.probes, MetricUnit.Count, 1);
+      return probeDestination(parseOrThrow(probeEventSchema, event), module, resolved);
+    }
+    return processPartialResponse(event, (record: SQSRecord) => handleRecord(record, context), new BatchProcessor(EventType.SQS), {
       throwOnFullBatchFailure: false,
-    }),
-  ).use(injectLambdaContext(log, { resetKeys: true }));
+    });
+  })
+    .use(injectLambdaContext(log, { resetKeys: true }))
+    .use(logMetrics(metrics, { captureColdStartMetric: true })) as unknown as DestinationLambda;
 }

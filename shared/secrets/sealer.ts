@@ -55,13 +55,25 @@ export class EnvelopeSealer {
   }
 }
 
+/**
+ * Where the local stand-in for KMS tells each call it answers (`GenerateDataKey`, `Decrypt`), so
+ * the local runtime can count what a deployment would ask KMS for (`npm run simulate`). Functions
+ * run in worker threads of one process; a broadcast channel reaches across them.
+ */
+export const localKmsCallsChannel = 'upload-destinations:local-kms-calls';
+
 /** Wraps data keys with a 256-bit master key held in a local file (the local runtime). */
 export class LocalKeyWrapper implements KeyWrapper {
+  private readonly calls = new BroadcastChannel(localKmsCallsChannel);
+
   public constructor(private readonly masterKey: Buffer) {
     if (masterKey.length !== 32) throw new Error(`the local master key must be 32 bytes, got ${masterKey.length}`);
+    // The channel must not keep a function's thread alive.
+    (this.calls as unknown as { unref(): void }).unref();
   }
 
   public async newDataKey(context: string): Promise<{ plaintext: Buffer; wrapped: Buffer }> {
+    this.calls.postMessage('GenerateDataKey');
     const plaintext = randomBytes(32);
     const iv = randomBytes(12);
     const cipher = createCipheriv('aes-256-gcm', this.masterKey, iv);
@@ -71,6 +83,7 @@ export class LocalKeyWrapper implements KeyWrapper {
   }
 
   public async unwrap(wrapped: Buffer, context: string): Promise<Buffer> {
+    this.calls.postMessage('Decrypt');
     if (wrapped.length < 12 + tagBytes) throw new Error('the wrapped data key is malformed');
     const decipher = createDecipheriv('aes-256-gcm', this.masterKey, wrapped.subarray(0, 12), { authTagLength: tagBytes });
     decipher.setAAD(Buffer.from(context));

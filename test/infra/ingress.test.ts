@@ -33,6 +33,33 @@ function renderJoin(value: unknown): string {
 }
 
 describe('Construct: Ingress', () => {
+  it('may invoke each destination function (to test a destination), knows them by type, and may invoke nothing else', () => {
+    // Prepare
+    const pipelines = destinations.map((definition) => deployed.stack.node.findChild(`Destination-${definition.type}`) as DestinationPipeline);
+    const statements = statementsOfRole(deployed.template, logicalId(ingress.function.role));
+
+    // Act
+    const invokable = allowing(statements, 'lambda:InvokeFunction').flatMap((statement) => statement.Resource);
+    const functionNames: unknown = JSON.parse(renderJoin(ingressFunction().Environment.Variables.UD_DESTINATION_FUNCTIONS));
+
+    // Assess
+    const expected = pipelines.map((pipeline) => ({ 'Fn::GetAtt': [logicalId(pipeline.function), 'Arn'] }));
+    expect(invokable).toHaveLength(expected.length);
+    expect(invokable).toEqual(expect.arrayContaining(expected));
+    expect(functionNames).toEqual(Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, `<${logicalId(pipeline.function)}>`])));
+  });
+
+  it('may query the job listing index and no other index', () => {
+    const statements = statementsOfRole(deployed.template, logicalId(ingress.function.role));
+
+    const queryable = allowing(statements, 'dynamodb:Query').flatMap((statement) => statement.Resource);
+
+    expect(queryable).toEqual([
+      { 'Fn::GetAtt': [logicalId(deployed.stack.node.findChild('JobTable')), 'Arn'] },
+      { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(deployed.stack.node.findChild('JobTable')), 'Arn'] }, '/index/jobs-by-time']] },
+    ]);
+  });
+
   it('runs on Node.js 22, arm64, and knows every destination queue by type', () => {
     const properties = ingressFunction();
     expect(properties).toMatchObject({ Runtime: 'nodejs22.x', Architectures: ['arm64'] });

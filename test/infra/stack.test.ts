@@ -27,11 +27,28 @@ describe('Stack: UploadDestinations', () => {
         AttributeDefinitions: [
           { AttributeName: 'token', AttributeType: 'S' },
           { AttributeName: 'item', AttributeType: 'S' },
+          { AttributeName: 'listPartition', AttributeType: 'S' },
+          { AttributeName: 'listSort', AttributeType: 'S' },
         ],
         BillingMode: 'PAY_PER_REQUEST',
         TimeToLiveSpecification: { AttributeName: 'expiresAt', Enabled: true },
         PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
         SSESpecification: { SSEEnabled: true },
+      });
+    });
+
+    it('lists jobs through a sparse, keys-only index by month shard and time, as the local table does', () => {
+      deployed.template.hasResourceProperties('AWS::DynamoDB::Table', {
+        GlobalSecondaryIndexes: [
+          {
+            IndexName: 'jobs-by-time',
+            KeySchema: [
+              { AttributeName: 'listPartition', KeyType: 'HASH' },
+              { AttributeName: 'listSort', KeyType: 'RANGE' },
+            ],
+            Projection: { ProjectionType: 'KEYS_ONLY' },
+          },
+        ],
       });
     });
 

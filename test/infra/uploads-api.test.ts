@@ -42,8 +42,25 @@ describe('Construct: UploadsApi', () => {
     });
   });
 
-  it('has these three routes and no other', () => {
-    deployed.template.resourceCountIs('AWS::ApiGateway::Method', 3);
+  it('has these six routes and no other', () => {
+    const resources = deployed.template.findResources('AWS::ApiGateway::Resource') as Record<string, { Properties: { PathPart: string; ParentId: unknown } }>;
+    const pathOf = (id: unknown): string => {
+      const reference = (id as { Ref?: string }).Ref;
+      const resource = reference === undefined ? undefined : resources[reference];
+      return resource ? `${pathOf(resource.Properties.ParentId)}/${resource.Properties.PathPart}` : '';
+    };
+    const methods = Object.values(deployed.template.findResources('AWS::ApiGateway::Method')).map(
+      (method) => `${method.Properties.HttpMethod} ${pathOf(method.Properties.ResourceId)}`,
+    );
+
+    expect(methods.sort()).toEqual([
+      'GET /v1/canonical-user',
+      'GET /v1/uploads',
+      'GET /v1/uploads/{token}',
+      'POST /v1/destinations/test',
+      'POST /v1/uploads',
+      'POST /v1/uploads/{token}/retry',
+    ]);
   });
 
   it('describes the POST body with the model generated from the request schema, and leaves its validation to the ingress', () => {

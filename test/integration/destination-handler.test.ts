@@ -10,7 +10,8 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { Logger } from '@aws-lambda-powertools/logger';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { s3Destination } from '../../functions/destinations/s3/schema.ts';
 import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
@@ -27,6 +28,7 @@ import type { DeliveryDependencies } from '../../shared/delivery/runner.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { destinationHandler } from '../../shared/lambda/destination-handler.ts';
 import { createLogger } from '../../shared/lambda/logger.ts';
+import { createMetrics } from '../../shared/lambda/metrics.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
 import type { SecretStore } from '../../shared/secrets/secret-store.ts';
 import { SourceOpener } from '../../shared/sources/source-opener.ts';
@@ -479,5 +481,93 @@ describe('Function: destinationHandler, waits and retry hints', () => {
       return received.Messages?.some((item) => JSON.parse(item.Body ?? '{}').token === message.token) ? received : undefined;
     }, 10_000, 'the message to come back after its Retry-After');
     expect(Messages?.length).toBeGreaterThan(0);
+  });
+});
+
+/** Runs `act` and returns the JSON lines it wrote to standard output (EMF records, log lines). */
+async function writtenLines(act: () => Promise<unknown>): Promise<Record<string, any>[]> {
+  const lines: Record<string, any>[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    for (const line of String(chunk).split('\n').filter((text) => text.startsWith('{'))) lines.push(JSON.parse(line) as Record<string, any>);
+    return true;
+  });
+  try {
+    await act();
+  } finally {
+    spy.mockRestore();
+  }
+  return lines;
+}
+
+/** The EMF records among `lines`: those whose `_aws` names the metrics in them. */
+function emfRecords(lines: readonly Record<string, any>[]): Record<string, any>[] {
+  return lines.filter((line) => line._aws?.CloudWatchMetrics);
+}
+
+function metricNames(record: Record<string, any>): string[] {
+  return record._aws.CloudWatchMetrics[0].Metrics.map((metric: { Name: string }) => metric.Name);
+}
+
+describe('Function: destinationHandler, metrics and logs', () => {
+  beforeEach(() => {
+    vi.stubEnv('POWERTOOLS_METRICS_DISABLED', 'false');
+  });
+  afterEach(() => {
+    vi.unstubAllEnvs();
+  });
+  const observed = () => destinationHandler(s3Module, { dependencies: { ...dependencies, log: new Logger({ serviceName: 'test', logLevel: 'INFO' }) }, sqs, metrics: createMetrics({ destination: 's3' }) });
+
+  it('emits one set of delivery metrics for a delivery (not one per part), in the embedded metric format', async () => {
+    // Prepare
+    const acceptedAt = new Date(Date.now() - 2000).toISOString();
+    const message = { ...(await queuedDelivery(destination('metrics/ok.bin'))), acceptedAt };
+    const handle = observed();
+
+    // Act
+    const records = emfRecords(await writtenLines(async () => handle(await event([message]), context())));
+
+    // Assess
+    const delivery = records.filter((record) => metricNames(record).includes('DeliveriesSucceeded'));
+    expect(delivery).toHaveLength(1);
+    const record = delivery[0]!;
+    expect(record._aws.CloudWatchMetrics[0]).toMatchObject({ Namespace: 'UploadDestinations', Dimensions: [['service', 'destination']] });
+    expect(record).toMatchObject({ service: 'upload-destinations', destination: 's3', DeliveriesSucceeded: 1, BytesDelivered: 50_000, DeliveryAttempts: 1, MessagesReceived: 1 });
+    expect(record.TimeToDelivered).toBeGreaterThanOrEqual(2000);
+    expect(record.DeliveryDuration).toBeGreaterThan(0);
+    expect(record.Throughput).toBeGreaterThan(0);
+    expect(records.some((item) => metricNames(item).includes('DeliveriesFailed'))).toBe(false);
+  });
+
+  it('counts a failure for good by its error code, beside the count without it', async () => {
+    // Prepare
+    const message = await queuedDelivery(destination('metrics/refused.bin', { bucket: 'no-such-bucket' }));
+    const handle = observed();
+
+    // Act
+    const records = emfRecords(await writtenLines(async () => handle(await event([message]), context())));
+
+    // Assess
+    const failed = records.filter((record) => metricNames(record).includes('DeliveriesFailed'));
+    expect(failed.map((record) => record._aws.CloudWatchMetrics[0].Dimensions[0]).sort()).toEqual([
+      ['service', 'destination'],
+      ['service', 'destination', 'code'],
+    ]);
+    expect(failed.find((record) => record.code)).toMatchObject({ destination: 's3', code: 'NoSuchBucket', DeliveriesFailed: 1 });
+  });
+
+  it('logs every line of a delivery with the job token as its correlation id, the callback included', async () => {
+    // Prepare
+    const hook = await startTestServer((_request, response) => response.writeHead(204).end());
+    const message = await queuedDelivery(destination('metrics/correlated.bin'), {}, `${hook.url}/hook`);
+    const handle = observed();
+
+    // Act
+    const lines = await writtenLines(async () => handle(await event([message]), context()));
+    await hook.close();
+
+    // Assess
+    const logged = lines.filter((line) => line.message !== undefined);
+    expect(logged.map((line) => line.message)).toEqual(expect.arrayContaining(['delivery started', 'delivery succeeded', 'callback']));
+    expect(logged.every((line) => line.correlation_id === message.token)).toBe(true);
   });
 });

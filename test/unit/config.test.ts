@@ -17,7 +17,8 @@ describe('Service settings', () => {
       sealer: { kind: 'local', keyFile: '/tmp/key' },
       secretStore: { kind: 'file', path: '/tmp/secrets.json' },
       queueUrls: { s3: 'http://127.0.0.1:9324/000000000000/s3' },
-      awsEndpoints: { s3: 'http://127.0.0.1:1', sqs: 'http://127.0.0.1:2', dynamodb: 'http://127.0.0.1:3' },
+      destinationFunctions: { s3: 'upload-destinations-s3' },
+      awsEndpoints: { s3: 'http://127.0.0.1:1', sqs: 'http://127.0.0.1:2', dynamodb: 'http://127.0.0.1:3', lambda: 'http://127.0.0.1:4' },
       allowPrivateNetworks: true,
       allowedSourceHosts: ['a.example', 'b.example'],
       stagingSourcePrefixes: ['renders/', 'exports/'],
@@ -52,6 +53,7 @@ describe('Service settings', () => {
       secretStore: { kind: 'secrets-manager' },
       allowPrivateNetworks: false,
       queueUrls: {},
+      destinationFunctions: {},
     });
   });
 
