@@ -2,12 +2,10 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ValidationError, type FieldError } from '../../shared/errors.ts';
 import type { JobListing, ListQuery } from '../../shared/jobs/job-listing.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
-import type { JobState } from '../../shared/jobs/records.ts';
+import { jobStates, type JobState } from '../../shared/jobs/records.ts';
+import { listLimits } from '../../shared/contract/job-queries.ts';
 
-const jobStates: readonly JobState[] = ['rejected', 'awaiting_source', 'queued', 'in_progress', 'succeeded', 'failed', 'partially_failed'];
 const unitSeconds: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
-const defaultLimit = 20;
-const maxLimit = 100;
 
 export interface ListDependencies {
   readonly listing: JobListing;
@@ -41,10 +39,10 @@ export function listQueryOf(parameters: Readonly<Record<string, string | undefin
     if (unknown.length > 0) errors.push({ path: 'state', message: `must be one or more (comma-separated) of ${jobStates.join(', ')}; got ${unknown.join(', ')}` });
     else states = new Set(asked as JobState[]);
   }
-  let limit = defaultLimit;
+  let limit: number = listLimits.default;
   if (parameters.limit !== undefined) {
     limit = Number(parameters.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > maxLimit) errors.push({ path: 'limit', message: `must be an integer from 1 to ${maxLimit}` });
+    if (!Number.isInteger(limit) || limit < 1 || limit > listLimits.max) errors.push({ path: 'limit', message: `must be an integer from 1 to ${listLimits.max}` });
   }
   if (errors.length > 0) throw new ValidationError(errors);
   return { since, limit, ...(states ? { states } : {}), ...(parameters.cursor ? { cursor: parameters.cursor } : {}) };

@@ -1,20 +1,9 @@
-import { z } from 'zod';
+import { retryRequestSchema } from '../../shared/contract/job-queries.ts';
 import { parseOrThrow } from '../../shared/contract/validate.ts';
 import type { DestinationRecord } from '../../shared/jobs/records.ts';
 import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { enqueue } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
-
-/** The body of `POST /v1/uploads/{token}/retry` (all optional). */
-export const retryRequestSchema = z.strictObject({
-  /** Which destinations, by index. @default every failed one */
-  destinations: z.array(z.number().int().min(0).max(99)).min(1).max(100).optional(),
-  /**
-   * Also destinations that failed for good (bad credentials, a missing bucket): only once their
-   * cause is fixed, or they fail the same way again.
-   */
-  permanent: z.boolean().optional(),
-});
 
 export interface Skipped {
   readonly index: number;

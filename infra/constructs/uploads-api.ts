@@ -1,9 +1,11 @@
+import type { z } from 'zod';
 import { Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-import { uploadRequestSchema } from '../../functions/destinations/registry.ts';
+import { destinationTestSchema, uploadRequestSchema } from '../../functions/destinations/registry.ts';
+import { retryRequestSchema } from '../../shared/contract/job-queries.ts';
 import { requestModelSchema } from '../../shared/contract/documents.ts';
 import { RequestSizeGuard } from './request-size-guard.ts';
 
@@ -90,17 +92,15 @@ export class UploadsApi extends Construct {
       id: 'AwsSolutions-APIG2',
       reason: 'Parameters are validated here; bodies by the ingress with the same schema, so the 400 names every offending field.',
     });
-    const requestModel = this.restApi.addModel('UploadRequest', {
-      modelName: 'UploadRequest',
-      contentType: 'application/json',
-      schema: requestModelSchema(uploadRequestSchema) as apigateway.JsonSchema,
-    });
+    // The gateway keeps each body's model (its SDKs and console show them); the ingress validates.
+    const model = (modelName: string, schema: z.ZodType) =>
+      ({ 'application/json': this.restApi.addModel(modelName, { modelName, contentType: 'application/json', schema: requestModelSchema(schema) as apigateway.JsonSchema }) });
 
     const version = this.restApi.root.addResource('v1');
     const uploads = version.addResource('uploads');
     uploads.addMethod('POST', integration, {
       requestValidator: validator,
-      requestModels: { 'application/json': requestModel },
+      requestModels: model('UploadRequest', uploadRequestSchema),
     });
     uploads.addMethod('GET', integration, {
       requestValidator: validator,
@@ -114,8 +114,12 @@ export class UploadsApi extends Construct {
     job.addResource('retry').addMethod('POST', integration, {
       requestValidator: validator,
       requestParameters: { 'method.request.path.token': true },
+      requestModels: model('RetryRequest', retryRequestSchema),
     });
-    version.addResource('destinations').addResource('test').addMethod('POST', integration, { requestValidator: validator });
+    version.addResource('destinations').addResource('test').addMethod('POST', integration, {
+      requestValidator: validator,
+      requestModels: model('DestinationTest', destinationTestSchema),
+    });
     version.addResource('canonical-user').addMethod('GET', integration, { requestValidator: validator });
   }
 }

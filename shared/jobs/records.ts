@@ -91,7 +91,10 @@ export interface Job extends JobRecord {
   readonly destinations: readonly DestinationRecord[];
 }
 
-export type JobState = 'rejected' | 'awaiting_source' | 'queued' | 'in_progress' | 'succeeded' | 'failed' | 'partially_failed';
+/** A job's state, as its destinations' states sum up. */
+export const jobStates = ['rejected', 'awaiting_source', 'queued', 'in_progress', 'succeeded', 'failed', 'partially_failed'] as const;
+
+export type JobState = (typeof jobStates)[number];
 
 /** The job's overall state, derived from its destinations. */
 export function jobState(job: Pick<Job, 'destinations' | 'rejected' | 'awaitingSource' | 'enqueued'>): JobState {

@@ -3,7 +3,8 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import type { Ingress } from '../../infra/constructs/ingress.ts';
 import { maxRequestBodyKilobytes } from '../../infra/constructs/request-size-guard.ts';
 import type { UploadsApi } from '../../infra/constructs/uploads-api.ts';
-import { uploadRequestSchema } from '../../functions/destinations/registry.ts';
+import { destinationTestSchema, uploadRequestSchema } from '../../functions/destinations/registry.ts';
+import { retryRequestSchema } from '../../shared/contract/job-queries.ts';
 import { requestModelSchema } from '../../shared/contract/documents.ts';
 import { logicalId, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
 
@@ -63,17 +64,22 @@ describe('Construct: UploadsApi', () => {
     ]);
   });
 
-  it('describes the POST body with the model generated from the request schema, and leaves its validation to the ingress', () => {
-    const [modelId] = Object.keys(deployed.template.findResources('AWS::ApiGateway::Model'));
-    deployed.template.hasResourceProperties('AWS::ApiGateway::Model', {
-      ContentType: 'application/json',
-      Name: 'UploadRequest',
-      Schema: requestModelSchema(uploadRequestSchema),
-    });
-    deployed.template.hasResourceProperties('AWS::ApiGateway::Method', {
-      HttpMethod: 'POST',
-      RequestModels: { 'application/json': { Ref: modelId } },
-    });
+  it('describes each POST body with the model generated from the schema the ingress validates it with, and leaves its validation to the ingress', () => {
+    const models = deployed.template.findResources('AWS::ApiGateway::Model');
+    const modelOf = (name: string) => Object.entries(models).find(([, model]) => model.Properties.Name === name)!;
+    for (const [path, name, schema] of [
+      ['/v1/uploads', 'UploadRequest', uploadRequestSchema],
+      ['/v1/uploads/{token}/retry', 'RetryRequest', retryRequestSchema],
+      ['/v1/destinations/test', 'DestinationTest', destinationTestSchema],
+    ] as const) {
+      const [modelId, model] = modelOf(name);
+      expect(model.Properties).toMatchObject({ ContentType: 'application/json', Schema: requestModelSchema(schema) });
+      deployed.template.hasResourceProperties('AWS::ApiGateway::Method', {
+        HttpMethod: 'POST',
+        ResourceId: { Ref: resourceId(path) },
+        RequestModels: { 'application/json': { Ref: modelId } },
+      });
+    }
     // API Gateway's own body validation answers without naming fields; the ingress names every one.
     deployed.template.hasResourceProperties('AWS::ApiGateway::RequestValidator', {
       ValidateRequestBody: false,

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { accept, type AcceptDependencies } from '../../functions/ingress/accept.ts';
 import { ValidationError } from '../../shared/errors.ts';
-import { uploadRequestSchema } from '../../functions/destinations/registry.ts';
+import { destinationTestSchema, uploadRequestSchema } from '../../functions/destinations/registry.ts';
 import { openApiDocument, requestModelSchema } from '../../shared/contract/documents.ts';
 
 /** Dependencies that fail the test if a refused request gets as far as touching them. */
@@ -78,11 +78,25 @@ describe('the API documents', () => {
     );
   });
 
-  it('describe the three routes in OpenAPI with the same request schema', () => {
-    const document = openApiDocument(uploadRequestSchema) as { openapi: string; paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: object }> } }>> };
+  it('describe every route in OpenAPI with the schemas the ingress validates with', () => {
+    const document = openApiDocument({ uploadRequest: uploadRequestSchema, destinationTest: destinationTestSchema }) as {
+      openapi: string;
+      paths: Record<string, Record<string, { requestBody?: { content: Record<string, { schema: object }> }; parameters?: { name: string }[] }>>;
+    };
+    const body = (path: string) => JSON.stringify(document.paths[path]!.post!.requestBody!.content['application/json']!.schema);
 
     expect(document.openapi).toBe('3.0.3');
-    expect(Object.keys(document.paths)).toEqual(['/v1/uploads', '/v1/uploads/{token}', '/v1/canonical-user']);
-    expect(JSON.stringify(document.paths['/v1/uploads']!.post!.requestBody!.content['application/json']!.schema)).toContain('"aws_use_policy"');
+    expect(Object.entries(document.paths).flatMap(([path, methods]) => Object.keys(methods).map((method) => `${method.toUpperCase()} ${path}`))).toEqual([
+      'POST /v1/uploads',
+      'GET /v1/uploads',
+      'GET /v1/uploads/{token}',
+      'POST /v1/uploads/{token}/retry',
+      'POST /v1/destinations/test',
+      'GET /v1/canonical-user',
+    ]);
+    expect(body('/v1/uploads')).toContain('"aws_use_policy"');
+    expect(body('/v1/destinations/test')).toContain('"aws_use_policy"');
+    expect(body('/v1/uploads/{token}/retry')).toContain('"permanent"');
+    expect(document.paths['/v1/uploads']!.get!.parameters!.map((parameter) => parameter.name)).toEqual(['state', 'since', 'limit', 'cursor']);
   });
 });
