@@ -67,6 +67,12 @@ export interface UploadDestinationsStackProps extends StackProps {
    */
   readonly ingressConcurrency?: number;
   /**
+   * How many `async: false` requests may wait for their delivery at once, deployment-wide; beyond
+   * it a request gets its token at once (each waiter holds an ingress instance).
+   * @default serviceDefaults.maxSyncWaiters (50)
+   */
+  readonly maxSyncWaiters?: number;
+  /**
    * An SNS topic (that you own) for the alarms: dead letters, failure ratio, oldest message, API 5xx.
    * @default - the alarms notify nobody; they show in the CloudWatch console
    */
@@ -93,6 +99,7 @@ function validate(props: UploadDestinationsStackProps): void {
   requireIntegerInRange('UploadDestinationsStack', 'maxAttempts', props.maxAttempts ?? serviceDefaults.maxAttempts, 1, 1000);
   requireIntegerInRange('UploadDestinationsStack', 'maxSourceBytes', props.maxSourceBytes ?? serviceDefaults.maxSourceBytes, 1, Number.MAX_SAFE_INTEGER);
   requireIntegerInRange('UploadDestinationsStack', 'ingressConcurrency', props.ingressConcurrency ?? 100, 1, 10_000);
+  requireIntegerInRange('UploadDestinationsStack', 'maxSyncWaiters', props.maxSyncWaiters ?? serviceDefaults.maxSyncWaiters, 1, 10_000);
   for (const type of Object.keys(props.concurrency ?? {})) {
     if (!destinationTypes.includes(type as (typeof destinationTypes)[number])) {
       throw new Error(`UploadDestinationsStack: concurrency names unknown destination type '${type}'; known: ${destinationTypes.join(', ')}`);
@@ -161,6 +168,7 @@ export class UploadDestinationsStack extends Stack {
       stagingSourcePrefixes: props.stagingSourcePrefixes ?? [],
       credentialHosts: props.credentialHosts ?? [],
       ...(props.maxSourceBytes === undefined ? {} : { maxSourceBytes: props.maxSourceBytes }),
+      ...(props.maxSyncWaiters === undefined ? {} : { maxSyncWaiters: props.maxSyncWaiters }),
       maxAttempts,
       retentionDays,
     };
@@ -279,7 +287,8 @@ function contextList(node: Node, name: string): string[] | undefined {
 /**
  * The stack props an operator sets as context: `retentionDays`, `maxAttempts`, `concurrency`
  * (JSON map, e.g. `{"youtube":2}`), the comma lists `allowedSourceHosts`, `stagingSourcePrefixes`,
- * `ownAccountBuckets` and `credentialHosts`, `alarmTopicArn` and the alarms' thresholds
+ * `ownAccountBuckets` and `credentialHosts`, the limits `maxSourceBytes`, `ingressConcurrency` and
+ * `maxSyncWaiters`, `alarmTopicArn` and the alarms' thresholds
  * (`failureRatioThreshold`, `oldestMessageAgeSeconds`, `ingressServerErrorThreshold`).
  */
 export function stackPropsFromContext(node: Node): UploadDestinationsStackProps {
@@ -294,6 +303,7 @@ export function stackPropsFromContext(node: Node): UploadDestinationsStackProps 
     credentialHosts: contextList(node, 'credentialHosts'),
     maxSourceBytes: contextInteger(node, 'maxSourceBytes'),
     ingressConcurrency: contextInteger(node, 'ingressConcurrency'),
+    maxSyncWaiters: contextInteger(node, 'maxSyncWaiters'),
     failureRatioThreshold: contextNumber(node, 'failureRatioThreshold'),
     oldestMessageAgeSeconds: contextInteger(node, 'oldestMessageAgeSeconds'),
     ingressServerErrorThreshold: contextInteger(node, 'ingressServerErrorThreshold'),

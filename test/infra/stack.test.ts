@@ -11,7 +11,7 @@ let deployed: SynthesizedStack;
 let staging: StagingBucket;
 
 beforeAll(() => {
-  deployed = synthesizeStack({ retentionDays: 12, allowedSourceHosts: ['cdn.example.com', 'renders.example.org'] });
+  deployed = synthesizeStack({ retentionDays: 12, allowedSourceHosts: ['cdn.example.com', 'renders.example.org'], maxSourceBytes: 1_073_741_824, maxSyncWaiters: 5 });
   staging = deployed.stack.node.findChild('Staging') as StagingBucket;
 });
 
@@ -113,6 +113,8 @@ describe('Stack: UploadDestinations', () => {
       expect(resource.Properties.Environment.Variables).toMatchObject({
         UD_RETENTION_DAYS: '12',
         UD_ALLOWED_SOURCE_HOSTS: 'cdn.example.com,renders.example.org',
+        UD_MAX_SOURCE_BYTES: '1073741824',
+        UD_MAX_SYNC_WAITERS: '5',
       });
       for (const localOnly of ['UD_SECRETS_FILE', 'UD_LOCAL_KEY_FILE', 'UD_AWS_ENDPOINT', 'UD_ALLOW_PRIVATE_NETWORKS']) {
         expect(resource.Properties.Environment.Variables).not.toHaveProperty(localOnly);
@@ -176,6 +178,12 @@ describe('Function: stackPropsFromContext', () => {
         maxAttempts: '3',
         concurrency: '{"s3": 10}',
         allowedSourceHosts: 'cdn.example.com, renders.example.org',
+        stagingSourcePrefixes: 'renders/,exports/',
+        ownAccountBuckets: 'team-archive',
+        credentialHosts: '*.r2.cloudflarestorage.com',
+        maxSourceBytes: '1073741824',
+        ingressConcurrency: '20',
+        maxSyncWaiters: '5',
         alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:alarms',
       }),
     ).toEqual({
@@ -183,6 +191,12 @@ describe('Function: stackPropsFromContext', () => {
       maxAttempts: 3,
       concurrency: { s3: 10 },
       allowedSourceHosts: ['cdn.example.com', 'renders.example.org'],
+      stagingSourcePrefixes: ['renders/', 'exports/'],
+      ownAccountBuckets: ['team-archive'],
+      credentialHosts: ['*.r2.cloudflarestorage.com'],
+      maxSourceBytes: 1_073_741_824,
+      ingressConcurrency: 20,
+      maxSyncWaiters: 5,
       alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:alarms',
     });
   });
