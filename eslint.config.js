@@ -8,6 +8,15 @@ export default tseslint.config(
   {
     rules: {
       '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', ignoreRestSiblings: true }],
+      // zod's `z` binding is a namespace object esbuild cannot shake: imported by name it brings every
+      // locale (264 KiB) into each function bundle; the namespace import keeps English only.
+      'no-restricted-syntax': [
+        'error',
+        {
+          selector: "ImportDeclaration[source.value='zod'][importKind!='type'] > ImportSpecifier[imported.name='z']",
+          message: "import * as z from 'zod': the named `z` binding keeps all of zod's locales in the bundles.",
+        },
+      ],
     },
   },
   // Layers point one way: infra → functions → shared. shared/ knows no function and no

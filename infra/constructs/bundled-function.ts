@@ -1,4 +1,3 @@
-import { fileURLToPath } from 'node:url';
 import path from 'node:path';
 import { Duration, Validations } from 'aws-cdk-lib';
 import * as iam from 'aws-cdk-lib/aws-iam';
@@ -6,16 +5,7 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as nodejs from 'aws-cdk-lib/aws-lambda-nodejs';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import { Construct } from 'constructs';
-
-/** The repository root: where package-lock.json lives and where entry paths start. */
-const repositoryRoot = fileURLToPath(new URL('../../', import.meta.url));
-
-/**
- * ESM bundles have no `require`; some dependencies (@azure/storage-blob) still call it for Node
- * built-ins, so the bundle defines one.
- */
-const requireBanner =
-  "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);";
+import { functionBundle, repositoryRoot } from '../function-bundle.ts';
 
 export interface BundledFunctionProps {
   /** The handler file, relative to the repository root; it exports `handler`. */
@@ -32,10 +22,9 @@ export interface BundledFunctionProps {
 }
 
 /**
- * A Lambda function bundled on its own by local esbuild (no Docker, so `cdk synth` works offline):
- * ESM, minified, Node 22 on arm64, with the AWS SDK clients it imports bundled in rather than
- * taken from the runtime, so each function ships only what it uses and its SDK version is the
- * one the tests ran against. Its role may write only to its own log group (kept a month).
+ * A Lambda function bundled on its own by local esbuild (no Docker, so `cdk synth` works offline),
+ * as `functionBundle` says, for Node 22 on arm64. Its role may write only to its own log group
+ * (kept a month).
  */
 export class BundledFunction extends nodejs.NodejsFunction {
   /** Always set: the constructor passes its own. */
@@ -63,18 +52,15 @@ export class BundledFunction extends nodejs.NodejsFunction {
       bundling: {
         forceDockerBundling: false,
         format: nodejs.OutputFormat.ESM,
-        banner: requireBanner,
-        mainFields: ['module', 'main'],
-        minify: true,
-        target: 'node22',
+        target: functionBundle.target,
+        minify: functionBundle.minify,
+        mainFields: [...functionBundle.mainFields],
+        banner: functionBundle.banner,
+        loader: functionBundle.loader,
+        define: functionBundle.define,
+        esbuildArgs: { '--alias': Object.entries(functionBundle.alias).map(([name, replacement]) => `${name}=${replacement}`) },
         sourceMap: false,
         bundleAwsSDK: true,
-        // Native addons cannot ship in a platform-neutral bundle. ssh2 (SFTP) loads its optional
-        // ones (its crypto binding, cpu-features) in try/catch and falls back to Node's crypto,
-        // so they are bundled as empty modules instead of failing the build; and its CommonJS
-        // code reads `__dirname`, which an ES module lacks: it becomes the bundle's folder.
-        loader: { '.node': 'empty' },
-        define: { __dirname: 'import.meta.dirname' },
       },
     });
     Validations.of(this).acknowledge({

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { jobStates } from '../jobs/records.ts';
 import { listLimits, retryRequestSchema } from './job-queries.ts';
 import { probeCheckSchema } from './probe.ts';

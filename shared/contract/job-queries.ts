@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /** How many jobs one page of `GET /v1/uploads` holds. */
 export const listLimits = { default: 20, max: 100 } as const;

@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DestinationDefinition } from '../destination/definition.ts';
 import { storedSourceSchema } from './source.ts';
 

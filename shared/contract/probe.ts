@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import type { DestinationDefinition } from '../destination/definition.ts';
 import { createDestinationSchema } from './request.ts';
 

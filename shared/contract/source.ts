@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { stagingSuffixes } from '../config.ts';
 import { alsoWithFieldErrors, filePath, httpUrl } from './fields.ts';
 

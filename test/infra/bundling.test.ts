@@ -37,6 +37,24 @@ describe('Function bundles', () => {
     }
   });
 
+  it("takes AWS credentials from the environment, as Lambda gives them, without the rest of the SDK's default chain", () => {
+    for (const { functionId, directory } of bundles) {
+      const code = readFileSync(path.join(directory, 'index.mjs'), 'utf8');
+      expect(code, functionId).toContain('@aws-sdk/credential-provider-env - fromEnv');
+      for (const leftOut of ['credential-provider-ini', 'credential-provider-sso', 'credential-provider-web-identity']) {
+        expect(code, `${functionId} leaves out ${leftOut}`).not.toContain(leftOut);
+      }
+    }
+  });
+
+  it("keeps only zod's English messages", () => {
+    for (const { functionId, directory } of bundles) {
+      const code = readFileSync(path.join(directory, 'index.mjs'), 'utf8');
+      // A phrase of zod's German locale: present when every locale is bundled.
+      expect(code, functionId).not.toContain('Ungültige Eingabe');
+    }
+  });
+
   it('imports nothing but Node built-ins: the AWS SDK clients are bundled, not taken from the runtime', async () => {
     for (const { functionId, directory } of bundles) {
       // Re-bundling with every package external lists what the bundle still imports.

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { alsoWithFieldErrors, credentialsReference, filePath, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 
 /** Write modes of Dropbox's `CommitInfo`: `add` never replaces a file, `overwrite` always does. */

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { alsoWithFieldErrors, credentialsReference, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 
 /** Meta's Graph API, where the seeds send videos by default. */

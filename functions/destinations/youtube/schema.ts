@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { alsoWithFieldErrors, headerValue, notSecret, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 
 /**

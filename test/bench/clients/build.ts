@@ -1,23 +1,14 @@
 import { build, type BuildOptions } from 'esbuild';
 import { join } from 'node:path';
+import { functionBundle } from '../../../infra/function-bundle.ts';
 
-/**
- * Esbuild settings as the stack bundles a function (infra/constructs/bundled-function.ts: ESM,
- * minified, Node 22, module-first main fields, the AWS SDK bundled in), with its banner that gives
- * bundled CommonJS dependencies a `require`.
- */
+/** Esbuild settings as the stack bundles a function (infra/function-bundle.ts). */
 export const lambdaBundleSettings: BuildOptions = {
+  ...functionBundle,
+  mainFields: [...functionBundle.mainFields],
+  banner: { js: functionBundle.banner },
   bundle: true,
   platform: 'node',
-  format: 'esm',
-  target: 'node22',
-  minify: true,
-  mainFields: ['module', 'main'],
-  banner: { js: "import { createRequire as topLevelCreateRequire } from 'node:module'; const require = topLevelCreateRequire(import.meta.url);" },
-  // As the stack: ssh2's optional native addons become empty modules (it falls back to Node's
-  // crypto), and its CommonJS `__dirname` is the bundle's own folder.
-  loader: { '.node': 'empty' },
-  define: { __dirname: 'import.meta.dirname' },
   logLevel: 'silent',
 };
 
