@@ -19,6 +19,11 @@ export default tseslint.config(
       ],
     },
   },
+  {
+    // The bundles' CommonJS shims of Node built-ins (shared/lambda/bundle-shims).
+    files: ['**/*.cjs'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', process: 'readonly' } },
+  },
   // Layers point one way: infra → functions → shared. shared/ knows no function and no
   // destination; runtime code never imports infra/; a destination uses shared code only through
   // its one entry file and knows no other destination; the ingress knows destinations only

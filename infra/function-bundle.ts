@@ -3,6 +3,8 @@ import { fileURLToPath } from 'node:url';
 /** The repository root: where package-lock.json lives and where entry paths start. */
 export const repositoryRoot = fileURLToPath(new URL('../', import.meta.url));
 
+const runtimeFile = (path: string): string => fileURLToPath(new URL(`../${path}`, import.meta.url));
+
 /**
  * How every function is bundled, in esbuild's terms: one minified ES module for Node 22, the AWS SDK
  * clients it imports bundled in (so each function ships only what it uses, at the version the tests
@@ -22,6 +24,10 @@ export const functionBundle = {
   // module lacks: it becomes the bundle's folder.
   loader: { '.node': 'empty' },
   define: { __dirname: 'import.meta.dirname' },
-  // In Lambda the credentials are in the environment: the rest of the default chain is dead weight.
-  alias: { '@aws-sdk/credential-provider-node': fileURLToPath(new URL('../shared/lambda/environment-credentials.ts', import.meta.url)) },
+  alias: {
+    // In Lambda the credentials are in the environment: the rest of the default chain is dead weight.
+    '@aws-sdk/credential-provider-node': runtimeFile('shared/lambda/environment-credentials.ts'),
+    // Built-ins whose ES module form is slow to import (see each shim).
+    ...Object.fromEntries(['http', 'process'].flatMap((name) => [name, `node:${name}`].map((specifier) => [specifier, runtimeFile(`shared/lambda/bundle-shims/node-${name}.cjs`)]))),
+  },
 } as const;

@@ -1,20 +1,31 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { isBuiltin } from 'node:module';
 import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { pathToFileURL } from 'node:url';
+import { promisify } from 'node:util';
 import { build } from 'esbuild';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { destinations } from '../../functions/destinations/registry.ts';
 import { synthesizeStack, type SynthesizedStack } from './synthesize.ts';
 
+const run = promisify(execFile);
+
+/** A CloudFormation value as a string, each reference (a queue URL, a table name) a placeholder: nothing is called at load. */
+function resolved(value: unknown): string {
+  if (typeof value === 'string') return value;
+  const join = (value as { 'Fn::Join'?: [string, unknown[]] })['Fn::Join'];
+  return join ? join[1].map(resolved).join(join[0]) : 'placeholder';
+}
 let deployed: SynthesizedStack;
-let bundles: { readonly functionId: string; readonly directory: string }[];
+let bundles: { readonly functionId: string; readonly directory: string; readonly environment: Record<string, unknown> }[];
 
 beforeAll(() => {
   deployed = synthesizeStack({}, { bundle: true });
   const functions = deployed.template.findResources('AWS::Lambda::Function', { Properties: { Runtime: 'nodejs22.x' } });
   bundles = Object.entries(functions).map(([functionId, resource]) => {
     const assetHash = (resource.Properties.Code.S3Key as string).replace(/\.zip$/, '');
-    return { functionId, directory: path.join(deployed.app.outdir, `asset.${assetHash}`) };
+    return { functionId, directory: path.join(deployed.app.outdir, `asset.${assetHash}`), environment: resource.Properties.Environment?.Variables ?? {} };
   });
 });
 
@@ -70,6 +81,16 @@ describe('Function bundles', () => {
       });
       const imports = Object.values(metafile.inputs).flatMap((input) => input.imports.map((imported) => imported.path));
       expect(imports.filter((imported) => !isBuiltin(imported)), functionId).toEqual([]);
+    }
+  });
+
+  it('load in Node with the settings the stack gives them, and export their handler', async () => {
+    for (const { functionId, directory, environment } of bundles) {
+      const variables = Object.fromEntries(Object.entries(environment).map(([name, value]) => [name, resolved(value)]));
+      const { stdout } = await run(process.execPath, ['--input-type=module', '-e', `const m = await import(${JSON.stringify(pathToFileURL(path.join(directory, 'index.mjs')).href)}); console.log(typeof m.handler);`], {
+        env: { PATH: process.env.PATH, AWS_REGION: 'us-east-1', AWS_ACCESS_KEY_ID: 'AKIDEXAMPLE', AWS_SECRET_ACCESS_KEY: 'example', ...variables },
+      });
+      expect(stdout.trim(), functionId).toBe('function');
     }
   });
 });
