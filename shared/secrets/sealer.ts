@@ -6,9 +6,15 @@ export interface KeyWrapper {
   unwrap(wrapped: Buffer, context: string): Promise<Buffer>;
 }
 
-const version = 'ud1';
+const version = 'ud2';
 /** GCM tags are 16 bytes; a shorter one would be easier to forge, so none is accepted. */
 const tagBytes = 16;
+/**
+ * The master key's context for every data key (KMS's encryption context). What a blob is for (its
+ * job, destination and endpoints) is bound by the cipher's additional data instead, so one data key
+ * can serve many blobs.
+ */
+const dataKeyContext = 'upload-destinations/sealed-values';
 
 function encode(parts: readonly Buffer[]): string {
   return [version, ...parts.map((part) => part.toString('base64url'))].join('.');
@@ -21,37 +27,105 @@ function decode(sealed: string): Buffer[] {
 }
 
 /**
+ * How long a data key serves, as the AWS Encryption SDK's key caching bounds it: each seal draws a
+ * fresh 96-bit IV, far within what AES-GCM allows under one key, and a key held in memory covers
+ * only the blobs of its few minutes.
+ */
+export interface DataKeyReuse {
+  /** How long one data key seals, and an opened one stays open, in ms. */
+  readonly maxAgeMs: number;
+  /** Blobs one data key seals at most. */
+  readonly maxSeals: number;
+  /** Opened data keys kept at once (the oldest goes first). */
+  readonly maxOpenKeys: number;
+}
+
+export const defaultDataKeyReuse: DataKeyReuse = { maxAgeMs: 5 * 60_000, maxSeals: 10_000, maxOpenKeys: 64 };
+
+interface SealingKey {
+  readonly plaintext: Buffer;
+  readonly wrapped: Buffer;
+  readonly created: number;
+  seals: number;
+}
+
+/**
  * Envelope encryption of a destination's secret fields (or any JSON value that must not rest in
- * clear, like a resumable session URI): a fresh AES-256 data key per seal, the value encrypted
- * with AES-256-GCM under it, the data key wrapped by the master key. `context` (the job token and
- * destination index) is bound as additional data, so a sealed blob cannot be moved to another
- * delivery.
+ * clear, like a resumable session URI): the value encrypted with AES-256-GCM under a data key, the
+ * data key wrapped by the master key. `context` (the job token, destination index, type and
+ * endpoints) is bound as additional data, so a sealed blob cannot be moved to another delivery.
+ * Data keys are reused for a few minutes (`DataKeyReuse`) on both sides: a delivery then costs the
+ * master key (KMS) no request, where it cost two or more, and a burst of jobs stays far below KMS's
+ * request quota.
  */
 export class EnvelopeSealer {
-  public constructor(private readonly keys: KeyWrapper) {}
+  private sealing: SealingKey | undefined;
+  private pending: Promise<SealingKey> | undefined;
+  /** Opened data keys by their wrapped form, oldest first. */
+  private readonly opened = new Map<string, { readonly key: Promise<Buffer>; readonly at: number }>();
+
+  public constructor(
+    private readonly keys: KeyWrapper,
+    private readonly reuse: DataKeyReuse = defaultDataKeyReuse,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   public async seal(value: unknown, context: string): Promise<string> {
-    const { plaintext, wrapped } = await this.keys.newDataKey(context);
+    const key = await this.sealingKey();
     const iv = randomBytes(12);
-    const cipher = createCipheriv('aes-256-gcm', plaintext, iv);
+    const cipher = createCipheriv('aes-256-gcm', key.plaintext, iv);
     cipher.setAAD(Buffer.from(context));
     const ciphertext = Buffer.concat([cipher.update(JSON.stringify(value)), cipher.final()]);
-    plaintext.fill(0);
-    return encode([wrapped, iv, ciphertext, cipher.getAuthTag()]);
+    return encode([key.wrapped, iv, ciphertext, cipher.getAuthTag()]);
   }
 
   public async unseal(sealed: string, context: string): Promise<unknown> {
     const [wrapped, iv, ciphertext, tag] = decode(sealed) as [Buffer, Buffer, Buffer, Buffer];
     if (tag.length !== tagBytes) throw new Error('sealed secrets are malformed');
-    const key = await this.keys.unwrap(wrapped, context);
-    try {
-      const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: tagBytes });
-      decipher.setAAD(Buffer.from(context));
-      decipher.setAuthTag(tag);
-      return JSON.parse(Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString()) as unknown;
-    } finally {
-      key.fill(0);
+    const key = await this.openKey(wrapped);
+    const decipher = createDecipheriv('aes-256-gcm', key, iv, { authTagLength: tagBytes });
+    decipher.setAAD(Buffer.from(context));
+    decipher.setAuthTag(tag);
+    return JSON.parse(Buffer.concat([decipher.update(ciphertext), decipher.final()]).toString()) as unknown;
+  }
+
+  /** The current data key, counted as used once; a new one when it is too old or used up (one request for concurrent seals). */
+  private async sealingKey(): Promise<SealingKey> {
+    const current = this.sealing;
+    if (current && current.seals < this.reuse.maxSeals && this.now() - current.created < this.reuse.maxAgeMs) {
+      current.seals += 1;
+      return current;
     }
+    this.pending ??= this.keys.newDataKey(dataKeyContext).then(
+      ({ plaintext, wrapped }) => {
+        this.pending = undefined;
+        this.sealing = { plaintext, wrapped, created: this.now(), seals: 0 };
+        return this.sealing;
+      },
+      (error: unknown) => {
+        this.pending = undefined;
+        throw error;
+      },
+    );
+    await this.pending;
+    return this.sealingKey();
+  }
+
+  /** The data key a blob was sealed under, unwrapped once while it is fresh (a failed unwrap is not kept). */
+  private openKey(wrapped: Buffer): Promise<Buffer> {
+    const id = wrapped.toString('base64url');
+    const now = this.now();
+    const known = this.opened.get(id);
+    if (known && now - known.at < this.reuse.maxAgeMs) return known.key;
+    this.opened.delete(id);
+    const key = this.keys.unwrap(wrapped, dataKeyContext);
+    key.catch(() => this.opened.delete(id));
+    this.opened.set(id, { key, at: now });
+    for (const oldest of this.opened.keys()) {
+      if (this.opened.size <= this.reuse.maxOpenKeys) break;
+      this.opened.delete(oldest);
+    }
+    return key;
   }
 }
 

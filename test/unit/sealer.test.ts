@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { KmsKeyWrapper } from '../../shared/secrets/kms-key-wrapper.ts';
 import { sealingContext } from '../../shared/contract/message.ts';
-import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
+import { EnvelopeSealer, LocalKeyWrapper, type KeyWrapper } from '../../shared/secrets/sealer.ts';
 
 const secrets = { aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 
@@ -20,7 +20,7 @@ describe('Class: EnvelopeSealer', () => {
   it('keeps no secret readable in the sealed text', async () => {
     const sealed = await sealer.seal(secrets, 'ud_abc#0');
 
-    expect(sealed).toMatch(/^ud1\./);
+    expect(sealed).toMatch(/^ud2\./);
     expect(sealed).not.toContain('wJalrXUtnFEMI');
     expect(Buffer.from(sealed.split('.').slice(1).join(''), 'base64url').toString('latin1')).not.toContain('EXAMPLEKEY');
   });
@@ -52,31 +52,119 @@ describe('Class: EnvelopeSealer', () => {
 });
 
 describe('Class: KmsKeyWrapper', () => {
-  it('asks KMS for an AES-256 data key bound to the delivery, and decrypts with the same context', async () => {
+  it('asks KMS for AES-256 data keys under the purpose context, and decrypts with the same context', async () => {
     // Prepare: KMS has no local server; the mock plays a KMS that wraps keys with a fixed local key.
     const kms = mockClient(KMSClient);
     const wrapping = new LocalKeyWrapper(randomBytes(32));
-    kms.on(GenerateDataKeyCommand).callsFake(async (input: { EncryptionContext: { delivery: string } }) => {
-      const key = await wrapping.newDataKey(input.EncryptionContext.delivery);
+    kms.on(GenerateDataKeyCommand).callsFake(async (input: { EncryptionContext: { purpose: string } }) => {
+      const key = await wrapping.newDataKey(input.EncryptionContext.purpose);
       return { Plaintext: key.plaintext, CiphertextBlob: key.wrapped, KeyId: 'key-1' };
     });
-    kms.on(DecryptCommand).callsFake(async (input: { CiphertextBlob: Uint8Array; EncryptionContext: { delivery: string } }) => ({
-      Plaintext: await wrapping.unwrap(Buffer.from(input.CiphertextBlob), input.EncryptionContext.delivery),
+    kms.on(DecryptCommand).callsFake(async (input: { CiphertextBlob: Uint8Array; EncryptionContext: { purpose: string } }) => ({
+      Plaintext: await wrapping.unwrap(Buffer.from(input.CiphertextBlob), input.EncryptionContext.purpose),
     }));
     const sealer = new EnvelopeSealer(new KmsKeyWrapper(new KMSClient({ region: 'eu-west-1' }), 'alias/upload-destinations'));
+    const opener = new EnvelopeSealer(new KmsKeyWrapper(new KMSClient({ region: 'eu-west-1' }), 'alias/upload-destinations'));
 
     // Act
-    const opened = await sealer.unseal(await sealer.seal(secrets, 'ud_x#2'), 'ud_x#2');
+    const opened = await opener.unseal(await sealer.seal(secrets, 'ud_x#2'), 'ud_x#2');
 
     // Assess
     expect(opened).toEqual(secrets);
     expect(kms.commandCalls(GenerateDataKeyCommand)[0]!.args[0].input).toEqual({
       KeyId: 'alias/upload-destinations',
       KeySpec: 'AES_256',
-      EncryptionContext: { delivery: 'ud_x#2' },
+      EncryptionContext: { purpose: 'upload-destinations/sealed-values' },
     });
-    expect(kms.commandCalls(DecryptCommand)[0]!.args[0].input).toMatchObject({ EncryptionContext: { delivery: 'ud_x#2' } });
+    expect(kms.commandCalls(DecryptCommand)[0]!.args[0].input).toMatchObject({ EncryptionContext: { purpose: 'upload-destinations/sealed-values' } });
     kms.restore();
+  });
+});
+
+/** A key wrapper that counts what it is asked for, as KMS would bill it. */
+function countingWrapper() {
+  const inner = new LocalKeyWrapper(randomBytes(32));
+  const calls = { newDataKey: 0, unwrap: 0 };
+  const wrapper: KeyWrapper = {
+    newDataKey: (context) => {
+      calls.newDataKey += 1;
+      return inner.newDataKey(context);
+    },
+    unwrap: (wrapped, context) => {
+      calls.unwrap += 1;
+      return inner.unwrap(wrapped, context);
+    },
+  };
+  return { wrapper, calls };
+}
+
+describe('Class: EnvelopeSealer, data keys reused for a while', () => {
+  const reuse = { maxAgeMs: 60_000, maxSeals: 3, maxOpenKeys: 2 };
+
+  it('seals many blobs under one data key until it has sealed its share, each with its own IV, and each still bound to its delivery', async () => {
+    const { wrapper, calls } = countingWrapper();
+    const sealer = new EnvelopeSealer(wrapper, reuse);
+
+    const sealed = await Promise.all(['ud_a#0', 'ud_b#0', 'ud_c#0', 'ud_d#0'].map((context) => sealer.seal(secrets, context)));
+
+    expect(calls.newDataKey).toBe(2);
+    const wrappedKeys = sealed.map((blob) => blob.split('.')[1]);
+    expect(new Set(wrappedKeys.slice(0, 3)).size).toBe(1);
+    expect(wrappedKeys[3]).not.toBe(wrappedKeys[0]);
+    expect(new Set(sealed.map((blob) => blob.split('.')[2])).size).toBe(4);
+    await expect(sealer.unseal(sealed[0]!, 'ud_b#0')).rejects.toThrow();
+  });
+
+  it('takes a new data key once the current one is older than its age', async () => {
+    const { wrapper, calls } = countingWrapper();
+    let now = 0;
+    const sealer = new EnvelopeSealer(wrapper, reuse, () => now);
+
+    await sealer.seal(secrets, 'ud_a#0');
+    now = 59_999;
+    await sealer.seal(secrets, 'ud_a#0');
+    now = 60_000;
+    await sealer.seal(secrets, 'ud_a#0');
+
+    expect(calls.newDataKey).toBe(2);
+  });
+
+  it('unwraps a data key once for every blob sealed under it, while it is fresh, keeping only so many', async () => {
+    const { wrapper, calls } = countingWrapper();
+    let now = 0;
+    const sealer = new EnvelopeSealer(wrapper, reuse, () => now);
+    const opener = new EnvelopeSealer(wrapper, reuse, () => now);
+    const first = await Promise.all(['ud_a#0', 'ud_b#0', 'ud_c#0'].map((context) => sealer.seal({ context }, context)));
+    const second = await sealer.seal({ context: 'ud_d#0' }, 'ud_d#0');
+    const third = await Promise.all(['ud_e#0', 'ud_f#0', 'ud_g#0'].map((context) => sealer.seal({ context }, context)));
+
+    expect(await Promise.all(first.map((blob, index) => opener.unseal(blob, `ud_${'abc'[index]}#0`)))).toEqual([{ context: 'ud_a#0' }, { context: 'ud_b#0' }, { context: 'ud_c#0' }]);
+    expect(calls.unwrap).toBe(1);
+    // The fourth and fifth blobs share the second data key (three seals each); the seventh has a third.
+    await opener.unseal(second, 'ud_d#0');
+    await opener.unseal(third[0]!, 'ud_e#0');
+    expect(calls.unwrap).toBe(2);
+    await opener.unseal(third[2]!, 'ud_g#0');
+    expect(calls.unwrap).toBe(3);
+    // Two keys are kept: the first one's was let go.
+    await opener.unseal(first[0]!, 'ud_a#0');
+    expect(calls.unwrap).toBe(4);
+    now = 60_000;
+    await opener.unseal(first[0]!, 'ud_a#0');
+    expect(calls.unwrap).toBe(5);
+  });
+
+  it('asks again after a failed request for a data key', async () => {
+    const { wrapper, calls } = countingWrapper();
+    let failing = true;
+    const flaky: KeyWrapper = { ...wrapper, newDataKey: (context) => (failing ? Promise.reject(new Error('throttled')) : wrapper.newDataKey(context)) };
+    const sealer = new EnvelopeSealer(flaky, reuse);
+
+    await expect(sealer.seal(secrets, 'ud_a#0')).rejects.toThrow('throttled');
+    failing = false;
+
+    expect(await sealer.unseal(await sealer.seal(secrets, 'ud_a#0'), 'ud_a#0')).toEqual(secrets);
+    expect(calls.newDataKey).toBe(1);
   });
 });
 
