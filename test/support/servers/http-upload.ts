@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 
 /** A file the server took: from a form's file part (POST) or a raw body (PUT). */
 export interface StoredUpload {
+  /** The file (empty when the server keeps digests only). */
   readonly bytes: Buffer;
+  readonly size: number;
   readonly sha256: string;
   readonly contentType: string;
   /** The form field it came in (POST), or undefined (PUT). */
@@ -49,6 +51,8 @@ export interface TestUploadServerOptions {
   /** Basic credentials every request must carry; a wrong one is answered 401, before the body. */
   readonly user?: string;
   readonly password?: string;
+  /** Keep each file's size and SHA-256 only, not its bytes: for runs that upload gigabytes. @default false */
+  readonly digestsOnly?: boolean;
 }
 
 /**
@@ -69,8 +73,19 @@ export interface TestUploadServer {
   close(): Promise<void>;
 }
 
-function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** Takes a body's chunks in; gives the stored upload (its bytes kept or not) once it has ended. */
+function collector(keepBytes: boolean): { add(chunk: Buffer): void; finish(contentType: string, field: string | undefined): StoredUpload } {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    add: (chunk) => {
+      hash.update(chunk);
+      size += chunk.length;
+      if (keepBytes) chunks.push(chunk);
+    },
+    finish: (contentType, field) => ({ bytes: Buffer.concat(chunks), size, sha256: hash.digest('hex'), contentType, field }),
+  };
 }
 
 function basic(user: string, password: string): string {
@@ -136,13 +151,12 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
       const form = busboy({ headers: request.headers, defParamCharset: 'utf8', preservePath: true });
       form.on('field', (name, value) => record.fields.push([name, value]));
       form.on('file', (field, stream, info) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const body = collector(!options.digestsOnly);
+        stream.on('data', (chunk: Buffer) => body.add(chunk));
         stream.on('end', () => {
-          const bytes = Buffer.concat(chunks);
           const filename = info.filename ?? '';
-          const file = { bytes, sha256: sha256(bytes), contentType: info.mimeType, field };
-          record.files.push({ field, filename, mimeType: info.mimeType, size: bytes.length, sha256: file.sha256 });
+          const file = body.finish(info.mimeType, field);
+          record.files.push({ field, filename, mimeType: info.mimeType, size: file.size, sha256: file.sha256 });
           files.push([filename, file]);
         });
       });
@@ -154,14 +168,11 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
       request.pipe(form);
       return;
     }
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const body = collector(!options.digestsOnly);
+    request.on('data', (chunk: Buffer) => body.add(chunk));
     request.on('end', () => {
       const name = decodeURIComponent(new URL(request.url ?? '/', 'http://test').pathname.replace(/^\/upload\//, ''));
-      if (request.method === 'PUT' && succeeds) {
-        const bytes = Buffer.concat(chunks);
-        stored.set(name, { bytes, sha256: sha256(bytes), contentType: request.headers['content-type'] ?? '', field: undefined });
-      }
+      if (request.method === 'PUT' && succeeds) stored.set(name, body.finish(request.headers['content-type'] ?? '', undefined));
       finish(request.method === 'PUT' ? [name] : []);
     });
   };

@@ -1,0 +1,73 @@
+import { startLocalPipeline, type LocalPipeline } from '../../../infra/local/pipeline.ts';
+import { resourceNames } from '../../../infra/resources.ts';
+import type { HttpFaultProxy } from '../proxy/http-fault-proxy.ts';
+
+/** How the local runtime runs for a scenario. */
+export interface RuntimeSettings {
+  readonly maxAttempts: number;
+  readonly retryBaseSeconds: number;
+  /** Every destination function's timeout (Lambda's allows 900 s; short here, so a crashed attempt's lease ends soon). */
+  readonly functionTimeoutSeconds: number;
+  /** How long a received message stays invisible (a crashed invocation's come back after it). */
+  readonly visibilityTimeoutSeconds: number;
+  /** Invocations at once per destination: each invocation takes one message, as the stack's event sources do. */
+  readonly concurrency: number | Readonly<Record<string, number>>;
+}
+
+/** The proxies the functions reach the embedded AWS services through. */
+export interface AwsProxies {
+  readonly sqs: HttpFaultProxy;
+  readonly dynamodb: HttpFaultProxy;
+  readonly s3: HttpFaultProxy;
+}
+
+export interface FaultRuntime {
+  readonly pipeline: LocalPipeline;
+  /** Ends one destination function's environment mid-invocation (a crash, a kill at the timeout). */
+  crash(destinationType: string): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Staging-bucket prefix the run's sources live under. */
+export const sourcePrefix = 'faults/';
+
+/**
+ * Starts the local runtime with its functions reaching SQS, DynamoDB and the staging S3 through
+ * the run's fault proxies (the event sources, Lambda's own pollers, reach SQS directly), one
+ * message per invocation as the stack configures it, and every destination function's timeout
+ * enforced: an invocation that outlives it ends its environment.
+ */
+export async function startFaultRuntime(
+  stateDirectory: string,
+  settings: RuntimeSettings,
+  aws: AwsProxies,
+  observers: { readonly onError: (error: unknown) => void; readonly onLog: (text: string) => void; readonly onMessage?: (body: string) => void },
+): Promise<FaultRuntime> {
+  const pipeline = await startLocalPipeline({
+    stateDirectory,
+    maxAttempts: settings.maxAttempts,
+    retryBaseSeconds: settings.retryBaseSeconds,
+    functionTimeoutSeconds: settings.functionTimeoutSeconds,
+    visibilityTimeoutSeconds: settings.visibilityTimeoutSeconds,
+    concurrency: settings.concurrency,
+    destinationBatchSize: 1,
+    stagingSourcePrefixes: [sourcePrefix],
+    functionEndpoint: (service, endpoint) => {
+      const proxy = aws[service];
+      proxy.setUpstream(Number(new URL(endpoint).port));
+      return proxy.url;
+    },
+    onError: observers.onError,
+    onLog: observers.onLog,
+    ...(observers.onMessage ? { onMessage: observers.onMessage } : {}),
+  });
+  return {
+    pipeline,
+    crash: async (type) => {
+      const fn = pipeline.functions.get(resourceNames.functionName(type));
+      if (!fn) throw new Error(`no function for destination type '${type}'`);
+      await fn.crash('killed by the fault run mid-invocation');
+    },
+    close: () => pipeline.close(),
+  };
+}

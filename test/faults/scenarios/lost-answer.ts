@@ -1,0 +1,26 @@
+import { armSpread, httpDestinations } from './arming.ts';
+import { deliveriesFor, KiB, MiB, type Scenario } from './scenario.ts';
+
+/**
+ * A destination that does the work and answers success, but the answer never arrives: lost to a
+ * reset, or held until the client gives up. The delivery cannot tell whether the file landed and
+ * must look before sending it again. (SSH's encrypted stream cannot be cut right after one given
+ * answer; the SFTP destination's check is tested against sshd in its integration tests.)
+ */
+export const lostAnswerScenario: Scenario = {
+  name: 'lost-answer',
+  description: 'a destination that answers success, but the answer is lost or never arrives',
+  plan: (types, scale) => deliveriesFor('lost-answer', types.filter((type) => type !== 'sftp'), scale === 'full' ? [KiB, 1 * MiB + 7, 9 * MiB + 17, 33 * MiB + 5] : [KiB, 9 * MiB + 17]),
+  arm: (context) => {
+    for (const { destination, faults } of httpDestinations(context)) {
+      armSpread(faults, context, { label: `${destination.type}: answer lost`, times: 2, chance: 0.6, match: faults.isCommit, fault: { kind: 'lose-answer' } });
+      armSpread(faults, context, {
+        label: `${destination.type}: answer never sent`,
+        times: 1,
+        chance: 0.6,
+        match: faults.isCommit,
+        fault: { kind: 'stall', direction: 'response', afterBytes: 0 },
+      });
+    }
+  },
+};
