@@ -169,6 +169,7 @@ class AttemptResume<State> implements ResumeSlot<State> {
   public state: State | undefined;
   private saved: { readonly state: State | undefined } | undefined;
   private source: SourceReader | undefined;
+  private discardUnsaved: ((state: State) => Promise<void>) | undefined;
 
   public constructor(
     private readonly message: DeliveryMessage,
@@ -207,6 +208,11 @@ class AttemptResume<State> implements ResumeSlot<State> {
     this.saved = { state: undefined };
   }
 
+  /** How to remove what an upload made when its first state could not be saved. */
+  public whenUnsaved(discard: (state: State) => Promise<void>): void {
+    this.discardUnsaved = discard;
+  }
+
   public async save(state: State): Promise<void> {
     const context = resumeSealingContext(this.delivery);
     const size = this.source?.size;
@@ -216,7 +222,20 @@ class AttemptResume<State> implements ResumeSlot<State> {
       ...(size === undefined ? {} : { sourceSize: size }),
       ...(version === undefined ? {} : { sourceVersion: version }),
     };
-    await this.dependencies.jobs.saveResume(this.message.token, this.message.index, this.claim.attemptId, resume);
+    try {
+      await this.dependencies.jobs.saveResume(this.message.token, this.message.index, this.claim.attemptId, resume);
+    } catch (error) {
+      // An upload's first state names what it has just made (a multipart upload, a session, a
+      // temporary file). Unsaved, no later attempt would know of it, and nothing would remove it
+      // when the delivery ends: it is removed now. (A later state names what an earlier one
+      // already does.)
+      if ((await this.held()) === undefined && this.discardUnsaved) {
+        await this.discardUnsaved(state).catch((failure: unknown) =>
+          this.dependencies.log.warn('could not discard an upload whose state was not saved', { token: this.message.token, reason: describeError(failure) }),
+        );
+      }
+      throw error;
+    }
     this.saved = { state };
   }
 }
@@ -300,6 +319,12 @@ export async function deliver<Schema extends z.ZodObject, State>(
       ...(dependencies.sourceIdleSeconds === undefined ? {} : { idleSeconds: dependencies.sourceIdleSeconds }),
     });
     destination = withFolderPathsCompleted(definition.schema, destination, source.name);
+    const discard = uploader.discard?.bind(uploader);
+    if (discard) {
+      const reached = reach;
+      const completed = destination;
+      resume.whenUnsaved((state) => discard({ destination: completed, state, signal: AbortSignal.timeout(30_000), ...reached }));
+    }
     const stale = await resume.offer(source);
     if (stale !== undefined && uploader.discard) {
       // The source changed since the upload began: what was kept for it cannot be continued.

@@ -397,6 +397,31 @@ describe('Function: destinationHandler, resuming', () => {
     expect(await s3.openUploads('deliveries')).toEqual([]);
   });
 
+  it('aborts the multipart upload it has just started when its resume state cannot be saved, so nothing is left that no attempt knows of', async () => {
+    // Prepare: the job table refuses the first resume state (throttled past the SDK's retries).
+    const bytes = patternBytes(12 * MiB, 37);
+    const source = await breakingSource(bytes, { breakAt: 0, breaks: 0 });
+    const message = await queuedDelivery(destination('unsaved.bin'), {}, undefined, { url: source.url });
+    const throttled = Object.assign(Object.create(jobs) as JobStore, {
+      saveResume: async () => {
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException' });
+      },
+    });
+    const refusing = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: throttled }, sqs });
+
+    // Act
+    const first = await refusing(await event([message], 1), context());
+    const uploadsBetween = await s3.openUploads('deliveries');
+    const second = await handler(await event([message], 2), context());
+
+    // Assess
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(uploadsBetween).toEqual([]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'succeeded', bytes: bytes.length });
+    expect(await s3.openUploads('deliveries')).toEqual([]);
+  });
+
   it('shows the bytes read so far while the upload runs', async () => {
     const bytes = patternBytes(20 * MiB, 35);
     const source = await breakingSource(bytes, { breakAt: 0, breaks: 0, delayMs: 40 });
