@@ -1,7 +1,7 @@
 import { RestError } from '@azure/storage-blob';
 import type { Readable } from 'node:stream';
 import { startTestAzure } from '../../support/azure-storage.ts';
-import { startHttpFaultProxy, type HttpFault, type RequestHead } from '../proxy/http-fault-proxy.ts';
+import { startHttpFaultProxy, type HttpFault, type RequestHead } from '../../support/fault-proxy/http-fault-proxy.ts';
 import { sha256OfStream } from './digest.ts';
 import { peakConcurrentUploads, succeeded, uploadBytes, type FaultDestination } from './fault-destination.ts';
 

@@ -1,6 +1,6 @@
 import { startDropboxFake } from '../../fakes/dropbox.ts';
 import { dropboxTestToken, grantTestToken, openSessions } from '../../support/dropbox.ts';
-import { startHttpFaultProxy, type HttpFault, type RequestHead } from '../proxy/http-fault-proxy.ts';
+import { startHttpFaultProxy, type HttpFault, type RequestHead } from '../../support/fault-proxy/http-fault-proxy.ts';
 import { peakConcurrentUploads, requestKey, succeeded, uploadBytes, type FaultDestination } from './fault-destination.ts';
 
 const folder = '/faults';

@@ -1,5 +1,5 @@
-import type { HttpFault, HttpFaultProxy, ProxiedExchange, RequestHead } from '../proxy/http-fault-proxy.ts';
-import type { TcpFaultProxy } from '../proxy/tcp-fault-proxy.ts';
+import type { HttpFault, HttpFaultProxy, ProxiedExchange, RequestHead } from '../../support/fault-proxy/http-fault-proxy.ts';
+import type { TcpFaultProxy } from '../../support/fault-proxy/tcp-fault-proxy.ts';
 
 /** What landed for one delivery, as the destination's server holds it. */
 export interface Landed {

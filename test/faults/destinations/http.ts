@@ -1,5 +1,5 @@
 import { startTestUploadServer, type ReceivedRequest } from '../../support/servers/http-upload.ts';
-import { startHttpFaultProxy, type HttpFault, type RequestHead } from '../proxy/http-fault-proxy.ts';
+import { startHttpFaultProxy, type HttpFault, type RequestHead } from '../../support/fault-proxy/http-fault-proxy.ts';
 import { peakConcurrentUploads, requestKey, uploadBytes, type FaultDestination } from './fault-destination.ts';
 
 /** Every upload is a request to `/upload/…` (a form POSTed there, or a PUT under it). */

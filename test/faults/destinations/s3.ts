@@ -1,7 +1,7 @@
 import { GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { startTestS3 } from '../../support/local-s3.ts';
-import { startHttpFaultProxy, type RequestHead } from '../proxy/http-fault-proxy.ts';
+import { startHttpFaultProxy, type RequestHead } from '../../support/fault-proxy/http-fault-proxy.ts';
 import { sha256OfStream } from './digest.ts';
 import { peakConcurrentUploads, succeeded, uploadBytes, type FaultDestination } from './fault-destination.ts';
 

@@ -7,7 +7,7 @@ import { sftpUploader } from '../../../functions/destinations/sftp/upload.ts';
 import { attemptUpload } from '../../support/attempts.ts';
 import { startSftpServer } from '../../support/servers/sftp.ts';
 import { patternBytes, sourceOf } from '../../support/sources.ts';
-import { startTcpFaultProxy, type ProxiedConnection } from '../proxy/tcp-fault-proxy.ts';
+import { startTcpFaultProxy, type ProxiedConnection } from '../../support/fault-proxy/tcp-fault-proxy.ts';
 import { sha256OfFile } from './digest.ts';
 import { peakConcurrentUploads, type FaultDestination } from './fault-destination.ts';
 

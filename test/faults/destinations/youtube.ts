@@ -1,5 +1,5 @@
 import { startYouTubeFake, youtubeScopes } from '../../fakes/youtube.ts';
-import { startHttpFaultProxy, type HttpFault, type RequestHead } from '../proxy/http-fault-proxy.ts';
+import { startHttpFaultProxy, type HttpFault, type RequestHead } from '../../support/fault-proxy/http-fault-proxy.ts';
 import { peakConcurrentUploads, uploadBytes, type FaultDestination } from './fault-destination.ts';
 
 const token = 'ya29.fault-run-token';

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { destinationTypes } from '../../../functions/destinations/registry.ts';
 import { faultDestinations } from '../destinations/index.ts';
 import type { FaultDestination } from '../destinations/fault-destination.ts';
-import { startHttpFaultProxy } from '../proxy/http-fault-proxy.ts';
+import { startHttpFaultProxy } from '../../support/fault-proxy/http-fault-proxy.ts';
 import { addFigures, checkTargets, noFigures } from '../report/figures.ts';
 import { definitions, type FaultResults } from '../report/results.ts';
 import type { Scale, Scenario } from '../scenarios/scenario.ts';

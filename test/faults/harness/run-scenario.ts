@@ -2,7 +2,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import { resourceNames } from '../../../infra/resources.ts';
 import type { FaultDestination } from '../destinations/fault-destination.ts';
-import type { RuleBook } from '../proxy/rules.ts';
+import type { RuleBook } from '../../support/fault-proxy/rules.ts';
 import { addFigures, noFigures, type Figures } from '../report/figures.ts';
 import { seededRandom, type Scale, type Scenario, type ScenarioContext } from '../scenarios/scenario.ts';
 import type { CallbackReceiver } from './callbacks.ts';

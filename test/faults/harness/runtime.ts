@@ -1,6 +1,6 @@
 import { startLocalPipeline, type LocalPipeline } from '../../../infra/local/pipeline.ts';
 import { resourceNames } from '../../../infra/resources.ts';
-import type { HttpFaultProxy } from '../proxy/http-fault-proxy.ts';
+import type { HttpFaultProxy } from '../../support/fault-proxy/http-fault-proxy.ts';
 
 /** How the local runtime runs for a scenario. */
 export interface RuntimeSettings {

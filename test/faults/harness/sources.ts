@@ -6,7 +6,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { join } from 'node:path';
 import { patternBytes } from '../../support/sources.ts';
-import { startHttpFaultProxy, type HttpFaultProxy } from '../proxy/http-fault-proxy.ts';
+import { startHttpFaultProxy, type HttpFaultProxy } from '../../support/fault-proxy/http-fault-proxy.ts';
 
 const MiB = 1024 * 1024;
 

@@ -1,5 +1,5 @@
 import type { FaultDestination, HttpFaults, TcpFaults } from '../destinations/fault-destination.ts';
-import type { HttpFault, RequestHead } from '../proxy/http-fault-proxy.ts';
+import type { HttpFault, RequestHead } from '../../support/fault-proxy/http-fault-proxy.ts';
 import type { ScenarioContext } from './scenario.ts';
 
 /** The length of a request's body, when it says; a guess of 1 MiB when it is chunked. */

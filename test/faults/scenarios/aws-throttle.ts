@@ -1,4 +1,4 @@
-import type { HttpFault } from '../proxy/http-fault-proxy.ts';
+import type { HttpFault } from '../../support/fault-proxy/http-fault-proxy.ts';
 import { deliveriesFor, KiB, MiB, type Scenario } from './scenario.ts';
 
 /** An AWS JSON-protocol error, as DynamoDB and SQS send them. */

@@ -1,4 +1,4 @@
-import { SlowLink } from '../proxy/relay.ts';
+import { SlowLink } from '../../support/fault-proxy/relay.ts';
 import { deliveriesFor, MiB, type Scenario } from './scenario.ts';
 
 /** The slow link's speed, per destination: every upload to it shares it. */
