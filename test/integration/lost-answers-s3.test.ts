@@ -73,6 +73,22 @@ describe('S3 destination, answers lost after the store did the work', () => {
     expect(await storedSha('lost-complete.bin')).toBe(sha256(bytes));
   });
 
+  it('lets the next attempt find a single-request object an attempt cut off had made, instead of sending it again', async () => {
+    const bytes = patternBytes(300_000, 64);
+    const resume = new MemoryResume<S3ResumeState>();
+    proxy.arm({ label: 'silent', match: isPutObject('cut-off-put.bin'), fault: { kind: 'stall', direction: 'response', afterBytes: 0 } });
+    const deadline = new AbortController();
+    const watcher = setInterval(() => {
+      if (proxy.exchanges.some((exchange) => isPutObject('cut-off-put.bin')(exchange) && exchange.status === 200)) deadline.abort(new Error('the function timed out'));
+    }, 20);
+    await attemptFailure(module, destination('cut-off-put.bin'), sourceOf(bytes), { resume, signal: deadline.signal }).finally(() => clearInterval(watcher));
+
+    await attemptUpload(module, destination('cut-off-put.bin'), sourceOf(bytes), { resume });
+
+    expect(answered(proxy.exchanges, isPutObject('cut-off-put.bin'))).toBe(1);
+    expect(await storedSha('cut-off-put.bin')).toBe(sha256(bytes));
+  });
+
   it('lets the next attempt find the object an attempt cut off while completing had made, instead of uploading it again', async () => {
     // Prepare: the store completes the upload but its answer never comes; the attempt runs out of time.
     const bytes = patternBytes(17 * MiB + 5, 63);

@@ -51,14 +51,17 @@ export function partSizer(size: number | undefined, settings: MultipartSettings)
   return (index) => Math.min(base * 2 ** Math.floor(index / 1000), maxPartSize);
 }
 
-/** What a later attempt needs to continue a multipart upload: its id (and the key it was for). */
+/**
+ * What a later attempt needs: the multipart upload to continue (its id, and the key it was for),
+ * and when the request that makes the object went (a single PutObject has no upload id).
+ */
 export interface S3ResumeState {
-  readonly uploadId: string;
+  readonly uploadId?: string;
   readonly key: string;
   /**
-   * When the upload was being completed (ISO 8601): an upload no longer there may have been
-   * completed by an attempt whose answer was lost, which an object of the file's size written
-   * since then shows.
+   * When the request that makes the object went (ISO 8601): the object may have been made by an
+   * attempt whose answer was lost (or that was cut off), which an object of the file's size
+   * written since then shows.
    */
   readonly completingAt?: string;
 }
@@ -141,7 +144,7 @@ export async function streamToS3(
   const sizeOf = partSizer(source.size, settings);
   const earlier = resume.state?.key === parameters.Key ? resume.state : undefined;
   const target = { Bucket: parameters.Bucket, Key: parameters.Key };
-  const continued = earlier ? await storedParts(client, { ...target, UploadId: earlier.uploadId }, sizeOf, signal) : undefined;
+  const continued = earlier?.uploadId ? await storedParts(client, { ...target, UploadId: earlier.uploadId }, sizeOf, signal) : undefined;
   if (earlier?.completingAt !== undefined && !continued && source.size !== undefined) {
     // The upload is gone after an attempt began completing it: if it was completed, the object is
     // there, and sending the file again would write it twice.
@@ -152,7 +155,7 @@ export async function streamToS3(
   let uploadId: string;
   let completed: CompletedPart[];
   let parts: AsyncGenerator<SourcePart>;
-  if (earlier && continued) {
+  if (earlier?.uploadId && continued) {
     uploadId = earlier.uploadId;
     completed = continued.completed;
     parts = source.parts((index) => sizeOf(completed.length + index), continued.start);
@@ -166,6 +169,8 @@ export async function streamToS3(
       // end first runs the source's size check before anything is sent.
       await parts.next();
       const sentAt = new Date();
+      // Should this attempt end before the answer comes (its deadline, a crash), the next one looks first.
+      await resume.save({ key: parameters.Key ?? '', completingAt: sentAt.toISOString() });
       const etag = await writeOnce(
         async () =>
           (
@@ -236,6 +241,7 @@ export async function streamToS3(
 
 /** Aborts a multipart upload an attempt left, so no stored parts outlive a failed delivery. */
 export async function abortUpload(client: S3Client, bucket: string, state: S3ResumeState): Promise<void> {
+  if (state.uploadId === undefined) return;
   try {
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: state.key, UploadId: state.uploadId }));
   } catch (error) {

@@ -154,8 +154,13 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
         answer.once('end', () => resetSocket(incoming.socket));
         return;
       }
-      outgoing.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
       const responseFault = fault && 'direction' in fault && fault.direction === 'response' ? fault : undefined;
+      if (responseFault?.afterBytes === 0) {
+        // Nothing of the answer, not even its status: the server did the work and went silent.
+        withhold(answer, incoming, outgoing, responseFault);
+        return;
+      }
+      outgoing.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
       timers.push(
         relay(answer, outgoing, {
           onBytes: (bytes) => (exchange.responseBytes += bytes),
@@ -167,6 +172,26 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
         }),
       );
     });
+  };
+
+  /** Holds a whole answer back: a reset breaks the connection, a stall sends it late (or never). */
+  const withhold = (answer: IncomingMessage, incoming: IncomingMessage, outgoing: ServerResponse, fault: Extract<HttpFault, { direction: 'request' | 'response' }>): void => {
+    const chunks: Buffer[] = [];
+    answer.on('data', (chunk: Buffer) => chunks.push(chunk));
+    if (fault.kind === 'reset') {
+      answer.once('end', () => resetSocket(incoming.socket));
+      return;
+    }
+    if (fault.milliseconds === undefined) return;
+    const ended = new Promise((resolve) => answer.once('end', resolve));
+    const release = setTimeout(() => {
+      void ended.then(() => {
+        if (outgoing.destroyed) return;
+        outgoing.writeHead(answer.statusCode ?? 502, answer.statusMessage, answer.rawHeaders);
+        outgoing.end(Buffer.concat(chunks));
+      });
+    }, fault.milliseconds);
+    outgoing.once('close', () => clearTimeout(release));
   };
 
   const server = createServer((incoming, outgoing) => handle(incoming, outgoing, false));
