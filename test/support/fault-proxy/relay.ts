@@ -52,6 +52,8 @@ export function relay(from: Readable, to: Writable, options: RelayOptions): () =
   let held: Buffer[] = [];
 
   let waiting = 0;
+  /** Settles once everything written so far has left for the peer (a reset must not swallow it). */
+  let flushed: Promise<void> = Promise.resolve();
   const resumeWhenFree = (): void => {
     if (waiting === 0 && stalledUntil === undefined && !stalled && !to.writableNeedDrain) from.resume();
   };
@@ -59,7 +61,9 @@ export function relay(from: Readable, to: Writable, options: RelayOptions): () =
     if (chunk.length === 0) return;
     passed += chunk.length;
     options.onBytes?.(chunk.length);
-    if (!to.write(chunk)) {
+    let written: () => void = () => undefined;
+    flushed = new Promise((resolve) => (written = resolve));
+    if (!to.write(chunk, () => written())) {
       from.pause();
       to.once('drain', resumeWhenFree);
     }
@@ -92,7 +96,8 @@ export function relay(from: Readable, to: Writable, options: RelayOptions): () =
     options.onFault?.(firing);
     if (firing.kind === 'reset') {
       from.pause();
-      options.cut();
+      // The bytes before the offset reach the peer, as they would before a connection breaks.
+      void flushed.then(() => options.cut());
       return;
     }
     stalled = true;
