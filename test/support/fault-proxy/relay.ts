@@ -33,6 +33,8 @@ export interface RelayOptions {
   readonly onBytes?: (bytes: number) => void;
   /** Passes bytes on no faster than this link allows. */
   readonly link?: SlowLink;
+  /** Once this says so, passes nothing more on, for good: a peer that goes silent on demand. */
+  readonly silenced?: () => boolean;
   readonly fault?: ByteFault;
   /** Called when the fault fires, before it acts (a reset's `cut` is called right after). */
   readonly onFault?: (fault: ByteFault) => void;
@@ -80,6 +82,7 @@ export function relay(from: Readable, to: Writable, options: RelayOptions): () =
 
   let stalled = false;
   const onData = (chunk: Buffer): void => {
+    if (!stalled && options.silenced?.()) stalled = true;
     if (stalled) {
       held.push(chunk);
       return;

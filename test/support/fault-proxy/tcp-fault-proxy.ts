@@ -39,6 +39,8 @@ export interface TcpFaultProxy {
   arm(rule: TcpFaultRule): void;
   /** Connections open now. */
   open(): number;
+  /** From now on, no server byte reaches a client (on every connection, open or new): the server goes silent. */
+  silenceServer(): void;
   close(): Promise<void>;
 }
 
@@ -53,6 +55,7 @@ export async function startTcpFaultProxy(upstreamPort: number): Promise<TcpFault
   const rules = new RuleBook<ConnectionHead, TcpFault>();
   const sockets = new Set<Socket>();
   let sequence = 0;
+  let silent = false;
 
   const server = createServer((client) => {
     const record: ProxiedConnection = { id: (sequence += 1), startedAt: Date.now(), endedAt: undefined, bytesUp: 0, bytesDown: 0, fault: undefined, faultFired: false };
@@ -82,7 +85,13 @@ export async function startTcpFaultProxy(upstreamPort: number): Promise<TcpFault
           cut,
           ...(fault?.kind === 'slow' ? { link: fault.link } : {}),
         }),
-        relay(upstream, client, { onBytes: (bytes) => (record.bytesDown += bytes), fault: byteFault?.direction === 'down' ? byteFault : undefined, onFault, cut }),
+        relay(upstream, client, {
+          onBytes: (bytes) => (record.bytesDown += bytes),
+          fault: byteFault?.direction === 'down' ? byteFault : undefined,
+          onFault,
+          cut,
+          silenced: () => silent,
+        }),
       ];
       const finish = (): void => {
         for (const stop of stops) stop();
@@ -110,6 +119,9 @@ export async function startTcpFaultProxy(upstreamPort: number): Promise<TcpFault
     rules,
     arm: (rule) => rules.arm(rule),
     open: () => connections.filter((connection) => connection.endedAt === undefined).length,
+    silenceServer: () => {
+      silent = true;
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
       await new Promise((resolve) => server.close(resolve));
