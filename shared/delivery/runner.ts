@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
 import { secretNames, serviceDefaults } from '../config.ts';
@@ -337,6 +338,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
       source,
       signal,
       resume,
+      deliveryKey: deliveryKeyOf(token, index),
       ...reach,
     });
     stopProgress();
@@ -376,6 +378,11 @@ export async function deliver<Schema extends z.ZodObject, State>(
   log.info('delivery succeeded', { token, index, bytes: delivered.bytes, milliseconds: Date.now() - started });
   await callBack();
   return { kind: 'done' };
+}
+
+/** An opaque name of one delivery, the same in every attempt, that tells a server nothing of the job. */
+function deliveryKeyOf(token: string, index: number): string {
+  return createHash('sha256').update(`upload-destinations:${token}#${index}`).digest('base64url').slice(0, 32);
 }
 
 /** The message's source as the opener takes it: a sealed URL opened, an object as it is. */

@@ -50,11 +50,11 @@ function answerError(answer: Answer, request: string, url: URL, text: string): H
  * Delivers to any HTTP endpoint: a POST of a multipart form (the fields, then the file) or a PUT
  * of the raw bytes, streamed, with a Content-Length when the source tells its size and chunked
  * otherwise. Any 2xx is a delivery. Nothing is resumable here (HTTP has no protocol for it): a
- * failed attempt starts again from the first byte.
+ * failed attempt starts again from the first byte, with the same `Idempotency-Key`.
  */
 export const httpUploader: Uploader<HttpDestinationFields> = {
-  async upload({ destination, source, signal, network }) {
-    const request = fileUpload(destination, source);
+  async upload({ destination, source, signal, network, deliveryKey }) {
+    const request = fileUpload(destination, source, deliveryKey);
     const { answer, url, redirects } = await send(network, uploadTarget(destination), request, signal);
     const text = serverText(answer.head, secretValuesOf(destination));
     if (!isSuccess(answer.status) || !answer.bodyStarted) throw answerError(answer, `${request.method} ${displayUrl(url)}`, url, text);

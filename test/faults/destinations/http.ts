@@ -14,11 +14,13 @@ function storedNames(request: ReceivedRequest): string[] {
 }
 
 /**
- * Any HTTP endpoint: the upload server (busboy forms, raw PUTs), keeping digests only. Deliveries
- * alternate between the two methods by name: a form POST to `/upload` and a PUT under `/upload/`.
+ * Any HTTP endpoint: the upload server (busboy forms, raw PUTs), keeping digests only and
+ * honouring `Idempotency-Key` (a server that does not may store a file twice after a lost answer;
+ * README). Deliveries alternate between the two methods by name: a form POST to `/upload` and a
+ * PUT under `/upload/`.
  */
 export async function startHttpDestination(): Promise<FaultDestination> {
-  const server = await startTestUploadServer({ digestsOnly: true });
+  const server = await startTestUploadServer({ digestsOnly: true, idempotencyKeys: true });
   const proxy = await startHttpFaultProxy({ upstreamPort: Number(new URL(server.url).port) });
   const usesPut = (name: string): boolean => name.length % 2 === 0;
   const answer = (status: number, retryAfterSeconds?: number): HttpFault => ({
@@ -33,7 +35,7 @@ export async function startHttpDestination(): Promise<FaultDestination> {
     destination: (name) =>
       usesPut(name) ? { type: 'http', method: 'PUT', url: `${proxy.url}/upload/`, filename: name } : { type: 'http', method: 'POST', url: `${proxy.url}/upload`, filename: name },
     landed: async (name) => {
-      const writes = server.requests.filter((request) => typeof request.status === 'number' && request.status < 300 && storedNames(request).includes(name)).length;
+      const writes = server.requests.filter((request) => !request.replayed && typeof request.status === 'number' && request.status < 300 && storedNames(request).includes(name)).length;
       return { writes, sha256: server.stored.get(name)?.sha256 };
     },
     // The server keeps a body only once it has arrived whole: partial results show as wrong content, if any.

@@ -28,6 +28,8 @@ export interface ReceivedRequest {
   readonly files: { field: string; filename: string; mimeType: string; size: number; sha256: string }[];
   /** The status answered; 'broken' when the body never arrived whole. */
   status: number | 'broken';
+  /** Answered as an earlier request with its Idempotency-Key was: nothing stored. */
+  replayed: boolean;
 }
 
 /** An answer the server gives instead of its usual one, for the next request to a path. */
@@ -53,6 +55,12 @@ export interface TestUploadServerOptions {
   readonly password?: string;
   /** Keep each file's size and SHA-256 only, not its bytes: for runs that upload gigabytes. @default false */
   readonly digestsOnly?: boolean;
+  /**
+   * Honour `Idempotency-Key` (IETF httpapi draft): a request whose key an earlier request that was
+   * answered carried gets that answer again, storing nothing; one whose key a request still being
+   * received carries gets 409. @default false
+   */
+  readonly idempotencyKeys?: boolean;
 }
 
 /**
@@ -97,12 +105,35 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
   const stored = new Map<string, StoredUpload>();
   const scripts = new Map<string, ScriptedAnswer[]>();
   let receiving = 0;
+  /** Idempotency key → the answer given to the request that carried it (undefined while it is being received). */
+  const answersByKey = new Map<string, { status: number; headers: Record<string, string>; body: string } | undefined>();
 
-  const answer = (record: ReceivedRequest, response: ServerResponse, scripted: ScriptedAnswer | undefined, stored: string[]): void => {
+  const answer = (record: ReceivedRequest, response: ServerResponse, scripted: ScriptedAnswer | undefined, stored: string[], key?: string): void => {
     const status = scripted?.status ?? 200;
     record.status = status;
-    response.writeHead(status, { 'content-type': 'application/json', ...scripted?.headers });
-    response.end(scripted?.body ?? JSON.stringify({ stored }));
+    const headers = { 'content-type': 'application/json', ...scripted?.headers };
+    const body = scripted?.body ?? JSON.stringify({ stored });
+    if (key !== undefined) answersByKey.set(key, { status, headers, body });
+    response.writeHead(status, headers);
+    response.end(body);
+  };
+
+  /**
+   * Answers a request whose idempotency key was seen before, once its body has arrived (read and
+   * dropped), as the earlier request was answered; false when the key is new.
+   */
+  const answeredBefore = (request: IncomingMessage, response: ServerResponse, record: ReceivedRequest, key: string | undefined, expectsContinue: boolean): boolean => {
+    if (key === undefined || !answersByKey.has(key)) return false;
+    const earlier = answersByKey.get(key);
+    record.status = earlier?.status ?? 409;
+    record.replayed = true;
+    if (expectsContinue) response.writeContinue();
+    request.resume();
+    request.once('end', () => {
+      if (earlier) response.writeHead(earlier.status, { ...earlier.headers, 'idempotent-replayed': 'true' }).end(earlier.body);
+      else response.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'a request with this Idempotency-Key is in progress' }));
+    });
+    return true;
   };
 
   /** The credentials check: a refusal echoes what it got, as careless servers do (the client must hide it). */
@@ -122,13 +153,18 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
     return scripts.get(path)?.shift();
   };
 
-  const receive = (request: IncomingMessage, response: ServerResponse, record: ReceivedRequest, scripted: ScriptedAnswer | undefined): void => {
+  const receive = (request: IncomingMessage, response: ServerResponse, record: ReceivedRequest, scripted: ScriptedAnswer | undefined, key: string | undefined): void => {
     receiving += 1;
     let done = false;
+    if (key !== undefined) answersByKey.set(key, undefined);
     const finish = (names: string[] | undefined): void => {
       if (done) return;
       done = true;
       receiving -= 1;
+      if (scripted?.drops === true || names === undefined) {
+        // Nothing was kept: the key may be used again.
+        if (key !== undefined) answersByKey.delete(key);
+      }
       if (scripted?.drops === true) {
         record.status = 'broken';
         response.socket?.destroy();
@@ -139,7 +175,7 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
         if (!response.headersSent && !response.destroyed) response.writeHead(400).end('the body did not arrive whole');
         return;
       }
-      answer(record, response, scripted, names);
+      answer(record, response, scripted, names, key);
     };
     const succeeds = scripted === undefined || ((scripted.status ?? 200) < 300 && scripted.drops !== true);
     request.on('close', () => {
@@ -178,7 +214,7 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
   };
 
   const recordOf = (request: IncomingMessage): ReceivedRequest => {
-    const record: ReceivedRequest = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, bodyBytes: 0, fields: [], files: [], status: 'broken' };
+    const record: ReceivedRequest = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, bodyBytes: 0, fields: [], files: [], status: 'broken', replayed: false };
     requests.push(record);
     // Counts whatever body reaches the server, read or not (after an early answer Node drains it).
     request.on('data', (chunk: Buffer) => {
@@ -189,6 +225,8 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
 
   const handle = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void => {
     const record = recordOf(request);
+    const key = options.idempotencyKeys ? (request.headers['idempotency-key'] as string | undefined) : undefined;
+    if (answeredBefore(request, response, record, key, expectsContinue)) return;
     const scripted = refusal(request) ?? nextScripted(request);
     if (scripted?.early === true) {
       answer(record, response, scripted, []);
@@ -200,7 +238,7 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
       return;
     }
     if (expectsContinue && scripted?.ignoresExpect !== true) response.writeContinue();
-    receive(request, response, record, scripted);
+    receive(request, response, record, scripted, key);
   };
 
   const server = createServer((request, response) => handle(request, response, false));
