@@ -65,10 +65,16 @@ export interface UploadDestinationsStackProps extends StackProps {
    */
   readonly ingressConcurrency?: number;
   /**
-   * An SNS topic (that you own) for the dead-letter alarms.
+   * An SNS topic (that you own) for the alarms (dead letters, messages waiting too long).
    * @default - the alarms notify nobody; they show in the CloudWatch console
    */
   readonly alarmTopicArn?: string;
+  /**
+   * Destination type → the age, in seconds, of its queue's oldest message that raises the queue's
+   * alarm (60 s to 14 days).
+   * @default - an hour for every destination (defaultOldestMessageAlarmSeconds)
+   */
+  readonly oldestMessageAlarmSeconds?: Readonly<Record<string, number>>;
 }
 
 function validate(props: UploadDestinationsStackProps): void {
@@ -76,6 +82,11 @@ function validate(props: UploadDestinationsStackProps): void {
   requireIntegerInRange('UploadDestinationsStack', 'maxAttempts', props.maxAttempts ?? serviceDefaults.maxAttempts, 1, 1000);
   requireIntegerInRange('UploadDestinationsStack', 'maxSourceBytes', props.maxSourceBytes ?? serviceDefaults.maxSourceBytes, 1, Number.MAX_SAFE_INTEGER);
   requireIntegerInRange('UploadDestinationsStack', 'ingressConcurrency', props.ingressConcurrency ?? 100, 1, 10_000);
+  for (const type of Object.keys(props.oldestMessageAlarmSeconds ?? {})) {
+    if (!destinationTypes.includes(type as (typeof destinationTypes)[number])) {
+      throw new Error(`UploadDestinationsStack: oldestMessageAlarmSeconds names unknown destination type '${type}'; known: ${destinationTypes.join(', ')}`);
+    }
+  }
   for (const type of Object.keys(props.concurrency ?? {})) {
     if (!destinationTypes.includes(type as (typeof destinationTypes)[number])) {
       throw new Error(`UploadDestinationsStack: concurrency names unknown destination type '${type}'; known: ${destinationTypes.join(', ')}`);
@@ -158,6 +169,7 @@ export class UploadDestinationsStack extends Stack {
           callbackSigningSecret,
           environment,
           alarmTopic,
+          ...(props.oldestMessageAlarmSeconds?.[definition.type] === undefined ? {} : { oldestMessageAlarmSeconds: props.oldestMessageAlarmSeconds[definition.type] }),
           ...(definition.permissions ? { permissions: definition.permissions } : {}),
           sealsResumeState: definition.capabilities?.resumable?.sealed ?? false,
           writesCredentials: definition.capabilities?.writableCredentials ?? false,
@@ -218,13 +230,14 @@ function parseJson(text: string): unknown {
   }
 }
 
-function contextConcurrency(node: Node): Record<string, number> | undefined {
-  const value: unknown = node.tryGetContext('concurrency');
+/** A context value that is a JSON object of destination type → integer (`example` shows one). */
+function contextIntegerMap(node: Node, name: string, example: string): Record<string, number> | undefined {
+  const value: unknown = node.tryGetContext(name);
   if (value === undefined) return undefined;
   const map: unknown = typeof value === 'string' ? parseJson(value) : value;
   const entries = typeof map === 'object' && map !== null && !Array.isArray(map) ? Object.entries(map) : [];
   if (entries.length === 0 || entries.some(([, limit]) => !Number.isInteger(limit))) {
-    throw new Error(`context concurrency must be a JSON object of destination type → integer, e.g. {"s3":10}, got '${typeof value === 'string' ? value : JSON.stringify(value)}'`);
+    throw new Error(`context ${name} must be a JSON object of destination type → integer, e.g. ${example}, got '${typeof value === 'string' ? value : JSON.stringify(value)}'`);
   }
   return Object.fromEntries(entries) as Record<string, number>;
 }
@@ -237,7 +250,7 @@ function contextList(node: Node, name: string): string[] | undefined {
 
 /**
  * The stack props an operator sets as context: `retentionDays`, `maxAttempts`, `concurrency`
- * (JSON map, e.g. `{"youtube":2}`), the comma lists `allowedSourceHosts`, `stagingSourcePrefixes`,
+ * and `oldestMessageAlarmSeconds` (JSON maps, e.g. `{"youtube":2}`), the comma lists `allowedSourceHosts`, `stagingSourcePrefixes`,
  * `ownAccountBuckets` and `credentialHosts`, and `alarmTopicArn`.
  */
 export function stackPropsFromContext(node: Node): UploadDestinationsStackProps {
@@ -245,7 +258,8 @@ export function stackPropsFromContext(node: Node): UploadDestinationsStackProps 
   return {
     retentionDays: contextInteger(node, 'retentionDays'),
     maxAttempts: contextInteger(node, 'maxAttempts'),
-    concurrency: contextConcurrency(node),
+    concurrency: contextIntegerMap(node, 'concurrency', '{"s3":10}'),
+    oldestMessageAlarmSeconds: contextIntegerMap(node, 'oldestMessageAlarmSeconds', '{"youtube":7200}'),
     allowedSourceHosts: contextList(node, 'allowedSourceHosts'),
     stagingSourcePrefixes: contextList(node, 'stagingSourcePrefixes'),
     ownAccountBuckets: contextList(node, 'ownAccountBuckets'),

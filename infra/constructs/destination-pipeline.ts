@@ -1,4 +1,5 @@
 import { Aws } from 'aws-cdk-lib';
+import type * as cloudwatch from 'aws-cdk-lib/aws-cloudwatch';
 import type * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import type * as kms from 'aws-cdk-lib/aws-kms';
@@ -83,8 +84,13 @@ export interface DestinationPipelineProps {
    * @default - none
    */
   readonly writableOwnAccountBuckets?: readonly string[];
-  /** @default - the dead-letter alarm notifies nobody */
+  /** @default - the alarms notify nobody */
   readonly alarmTopic?: sns.ITopic;
+  /**
+   * The age of the queue's oldest message, in seconds, that raises its alarm.
+   * @default defaultOldestMessageAlarmSeconds (an hour)
+   */
+  readonly oldestMessageAlarmSeconds?: number;
 }
 
 function validate(props: DestinationPipelineProps): void {
@@ -135,7 +141,8 @@ function policyStatement(permission: PermissionStatement): iam.PolicyStatement {
 
 /**
  * Everything one destination type needs to deliver on its own: a queue the ingress sends its
- * deliveries to, a dead-letter queue (redrivable back) with an alarm, and a function that consumes
+ * deliveries to, a dead-letter queue (redrivable back) with an alarm, an alarm on the age of the
+ * queue's oldest message, and a function that consumes
  * the queue with partial batch failures and a concurrency cap that protects the provider's quota.
  * The function may use only its own queue (receiving, and sending a delivery back to wait for a
  * quota), the staging bucket, the callers' credentials and its own application secret.
@@ -150,6 +157,8 @@ export class DestinationPipeline extends Construct {
   public readonly destinationType: string;
   public readonly queue: sqs.Queue;
   public readonly deadLetterQueue: sqs.Queue;
+  /** Goes off when a delivery has waited in the queue longer than the threshold. */
+  public readonly oldestMessageAlarm: cloudwatch.Alarm;
   public readonly function: BundledFunction;
 
   public constructor(scope: Construct, id: string, props: DestinationPipelineProps) {
@@ -164,7 +173,9 @@ export class DestinationPipeline extends Construct {
       maxReceiveCount: props.maxReceiveCount ?? serviceDefaults.maxAttempts,
       consumerTimeoutSeconds: props.timeoutSeconds,
       alarmTopic: props.alarmTopic,
+      ...(props.oldestMessageAlarmSeconds === undefined ? {} : { oldestMessageAlarmSeconds: props.oldestMessageAlarmSeconds }),
     });
+    this.oldestMessageAlarm = workQueue.oldestMessageAlarm;
     this.queue = workQueue.queue;
     this.deadLetterQueue = workQueue.deadLetterQueue.queue;
 

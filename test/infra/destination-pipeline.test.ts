@@ -8,6 +8,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { destinations } from '../../functions/destinations/registry.ts';
 import { DestinationPipeline, type DestinationPipelineProps } from '../../infra/constructs/destination-pipeline.ts';
 import type { StagingBucket } from '../../infra/constructs/staging-bucket.ts';
+import { defaultOldestMessageAlarmSeconds } from '../../infra/constructs/work-queue.ts';
 import { resourceNames } from '../../infra/resources.ts';
 import { serviceDefaults } from '../../shared/config.ts';
 import { allowing, logicalId, statementsOfRole, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
@@ -85,6 +86,19 @@ describe('Construct: DestinationPipeline', () => {
         ComparisonOperator: 'GreaterThanThreshold',
         Threshold: 0,
         EvaluationPeriods: 1,
+      });
+    });
+
+    it('raises an alarm when the oldest message of its queue has waited longer than an hour', () => {
+      deployed.template.hasResourceProperties('AWS::CloudWatch::Alarm', {
+        MetricName: 'ApproximateAgeOfOldestMessage',
+        Namespace: 'AWS/SQS',
+        Dimensions: [{ Name: 'QueueName', Value: { 'Fn::GetAtt': [logicalId(pipelineOf(type).queue), 'QueueName'] } }],
+        Statistic: 'Maximum',
+        ComparisonOperator: 'GreaterThanThreshold',
+        Threshold: defaultOldestMessageAlarmSeconds,
+        EvaluationPeriods: 1,
+        TreatMissingData: 'notBreaching',
       });
     });
 

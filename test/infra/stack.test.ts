@@ -1,6 +1,7 @@
 import { App } from 'aws-cdk-lib';
 import { Match } from 'aws-cdk-lib/assertions';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { DestinationPipeline } from '../../infra/constructs/destination-pipeline.ts';
 import type { StagingBucket } from '../../infra/constructs/staging-bucket.ts';
 import { resourceNames } from '../../infra/resources.ts';
 import { secretNames } from '../../shared/config.ts';
@@ -137,6 +138,24 @@ describe('Stack: UploadDestinations', () => {
       for (const alarm of alarms) expect(alarm.Properties.AlarmActions).toEqual([alarmTopicArn]);
     });
 
+    it("sets a destination's oldest-message alarm from oldestMessageAlarmSeconds, the others keeping the default", () => {
+      // Act
+      const { stack, template } = synthesizeStack({ oldestMessageAlarmSeconds: { youtube: 7200 } });
+      // Assess
+      const thresholdOf = (type: string): unknown => {
+        const pipeline = stack.node.findChild(`Destination-${type}`) as DestinationPipeline;
+        const alarms = template.findResources('AWS::CloudWatch::Alarm', { Properties: { MetricName: 'ApproximateAgeOfOldestMessage', Dimensions: [{ Value: { 'Fn::GetAtt': [logicalId(pipeline.queue), 'QueueName'] } }] } });
+        return Object.values(alarms)[0]?.Properties.Threshold;
+      };
+      expect(thresholdOf('youtube')).toBe(7200);
+      expect(thresholdOf('s3')).toBe(3600);
+    });
+
+    it('fails when oldestMessageAlarmSeconds names an unknown destination type or is out of range', () => {
+      expect(() => synthesizeStack({ oldestMessageAlarmSeconds: { carrier_pigeon: 600 } })).toThrow(/oldestMessageAlarmSeconds names unknown destination type 'carrier_pigeon'/);
+      expect(() => synthesizeStack({ oldestMessageAlarmSeconds: { s3: 10 } })).toThrow(/oldestMessageAlarmSeconds must be an integer from 60 to 1209600, got 10/);
+    });
+
     it('fails when concurrency names an unknown destination type', () => {
       expect(() => synthesizeStack({ concurrency: { carrier_pigeon: 2 } })).toThrow(/concurrency names unknown destination type 'carrier_pigeon'/);
     });
@@ -158,6 +177,7 @@ describe('Function: stackPropsFromContext', () => {
         retentionDays: '7',
         maxAttempts: '3',
         concurrency: '{"s3": 10}',
+        oldestMessageAlarmSeconds: '{"youtube": 7200}',
         allowedSourceHosts: 'cdn.example.com, renders.example.org',
         alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:alarms',
       }),
@@ -165,6 +185,7 @@ describe('Function: stackPropsFromContext', () => {
       retentionDays: 7,
       maxAttempts: 3,
       concurrency: { s3: 10 },
+      oldestMessageAlarmSeconds: { youtube: 7200 },
       allowedSourceHosts: ['cdn.example.com', 'renders.example.org'],
       alarmTopicArn: 'arn:aws:sns:eu-west-1:111111111111:alarms',
     });
