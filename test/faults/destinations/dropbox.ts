@@ -45,7 +45,8 @@ function uploadOf(head: RequestHead): string | undefined {
 export async function startDropboxDestination(): Promise<FaultDestination> {
   const dropbox = await startDropboxFake();
   grantTestToken(dropbox);
-  const proxy = await startHttpFaultProxy({ upstreamPort: Number(new URL(dropbox.url).port) });
+  // Commit answers name the revision written: the same content committed again makes none.
+  const proxy = await startHttpFaultProxy({ upstreamPort: Number(new URL(dropbox.url).port), recordAnswers: isCommit });
   const plainError = (status: number): HttpFault => ({ kind: 'answer', status, headers: { 'content-type': 'text/plain; charset=utf-8' }, body: 'Error: the fault run' });
   return {
     type: 'dropbox',
@@ -53,7 +54,12 @@ export async function startDropboxDestination(): Promise<FaultDestination> {
     destination: (name) => ({ type: 'dropbox', filename: `${folder}/${name}`, oauth_token: dropboxTestToken }),
     landed: async (name) => {
       const path = `${folder}/${name}`.toLowerCase();
-      const writes = proxy.exchanges.filter((exchange) => isCommit(exchange) && succeeded(exchange) && committedPath(exchange) === path).length;
+      const revisions = new Set(
+        proxy.exchanges
+          .filter((exchange) => isCommit(exchange) && succeeded(exchange) && committedPath(exchange) === path)
+          .map((exchange) => (JSON.parse(exchange.answer ?? '{}') as { rev?: string }).rev),
+      );
+      const writes = revisions.size;
       const copies = [...dropbox.files.keys()].filter((stored) => stored !== path && stored.startsWith(path.replace(/(\.[^./]*)?$/, ' (')));
       const file = dropbox.file(path);
       return { writes: writes + copies.length, sha256: await file?.bytes.sha256() };

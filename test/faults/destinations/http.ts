@@ -41,7 +41,16 @@ export async function startHttpDestination(): Promise<FaultDestination> {
     // The server keeps a body only once it has arrived whole: partial results show as wrong content, if any.
     leftovers: async () => [],
     mark: () => proxy.exchanges.length,
-    uploadBytesSince: (mark) => uploadBytes(proxy, mark, isUpload),
+    // A form's framing (boundaries, part headers) is no file byte: taken off each POST, as the
+    // completed forms show it.
+    uploadBytesSince: (mark) => {
+      const framings = server.requests.flatMap((request) =>
+        request.method === 'POST' && request.files.length === 1 ? [Number(request.headers['content-length']) - request.files[0]!.size] : [],
+      );
+      const framing = framings.length === 0 ? 0 : framings.reduce((sum, each) => sum + each, 0) / framings.length;
+      const posts = proxy.exchanges.slice(mark).filter((exchange) => exchange.method === 'POST' && isUpload(exchange) && exchange.requestBytes > 0).length;
+      return Math.max(0, Math.round(uploadBytes(proxy, mark, isUpload) - posts * framing));
+    },
     peakConcurrentUploadsSince: (mark) =>
       peakConcurrentUploads(proxy.exchanges.slice(mark), (exchange) => (isUpload(exchange) ? requestKey(exchange) : undefined)),
     faults: {

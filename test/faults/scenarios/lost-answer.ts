@@ -1,4 +1,4 @@
-import { armSpread, httpDestinations } from './arming.ts';
+import { httpDestinations } from './arming.ts';
 import { deliveriesFor, KiB, MiB, type Scenario } from './scenario.ts';
 
 /**
@@ -12,15 +12,12 @@ export const lostAnswerScenario: Scenario = {
   description: 'a destination that answers success, but the answer is lost or never arrives',
   plan: (types, scale) => deliveriesFor('lost-answer', types.filter((type) => type !== 'sftp'), scale === 'full' ? [KiB, 1 * MiB + 7, 9 * MiB + 17, 33 * MiB + 5] : [KiB, 9 * MiB + 17]),
   arm: (context) => {
+    // The first requests that make a file, at each destination: an answer lost, one never sent, and
+    // one lost again (as many as leave a delivery attempts, should they all hit the same one).
     for (const { destination, faults } of httpDestinations(context)) {
-      armSpread(faults, context, { label: `${destination.type}: answer lost`, times: 2, chance: 0.6, match: faults.isCommit, fault: { kind: 'lose-answer' } });
-      armSpread(faults, context, {
-        label: `${destination.type}: answer never sent`,
-        times: 1,
-        chance: 0.6,
-        match: faults.isCommit,
-        fault: { kind: 'stall', direction: 'response', afterBytes: 0 },
-      });
+      faults.proxy.arm({ label: `${destination.type}: answer lost`, match: faults.isCommit, fault: { kind: 'lose-answer' } });
+      faults.proxy.arm({ label: `${destination.type}: answer never sent`, match: faults.isCommit, fault: { kind: 'stall', direction: 'response', afterBytes: 0 } });
+      faults.proxy.arm({ label: `${destination.type}: answer lost`, match: faults.isCommit, fault: { kind: 'lose-answer' } });
     }
   },
 };

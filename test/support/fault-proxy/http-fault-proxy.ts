@@ -42,6 +42,8 @@ export interface ProxiedExchange extends RequestHead {
   responseBytes: number;
   /** The label of the fault acted out on it. */
   fault: string | undefined;
+  /** The server's answer body (whether or not it reached the client), for exchanges `recordAnswers` picks. */
+  answer: string | undefined;
   /** How it ended: answered; `broken` when either side's connection ended first. */
   outcome: 'open' | 'answered' | 'broken';
 }
@@ -63,7 +65,12 @@ export interface HttpFaultProxyOptions {
   readonly upstreamPort?: number;
   /** Keep only the exchanges this says to (a load of small requests need not be kept whole). @default every one */
   readonly record?: (head: RequestHead) => boolean;
+  /** Keep the answer body (its first 64 KiB) of the exchanges this says to. @default none */
+  readonly recordAnswers?: (head: RequestHead) => boolean;
 }
+
+/** Most answer bytes kept per exchange. */
+const answerLimit = 64 * 1024;
 
 /** Breaks a connection as a crashed peer or a middlebox does: an RST, not an orderly close. */
 export function resetSocket(socket: Socket | null | undefined): void {
@@ -88,7 +95,17 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
   const handle = (incoming: IncomingMessage, outgoing: ServerResponse, expectsContinue: boolean): void => {
     const url = new URL(incoming.url ?? '/', 'http://proxy.local');
     const head: RequestHead = { method: incoming.method ?? 'GET', url: incoming.url ?? '/', path: url.pathname, query: url.searchParams, headers: incoming.headers };
-    const exchange: ProxiedExchange = { ...head, startedAt: Date.now(), endedAt: undefined, status: undefined, requestBytes: 0, responseBytes: 0, fault: undefined, outcome: 'open' };
+    const exchange: ProxiedExchange = {
+      ...head,
+      startedAt: Date.now(),
+      endedAt: undefined,
+      status: undefined,
+      requestBytes: 0,
+      responseBytes: 0,
+      fault: undefined,
+      answer: undefined,
+      outcome: 'open',
+    };
     if (options.record?.(head) ?? true) exchanges.push(exchange);
     const end = (outcome: 'answered' | 'broken'): void => {
       if (exchange.outcome !== 'open') return;
@@ -149,6 +166,12 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
     timers.push(relay(incoming, upstream, { onBytes: (bytes) => (exchange.requestBytes += bytes), fault: requestFault, cut, ...(link ? { link } : {}) }));
     upstream.once('response', (answer) => {
       exchange.status = answer.statusCode;
+      if (options.recordAnswers?.(exchange)) {
+        exchange.answer = '';
+        answer.on('data', (chunk: Buffer) => {
+          if (exchange.answer!.length < answerLimit) exchange.answer += chunk.toString('utf8', 0, Math.min(chunk.length, answerLimit - exchange.answer!.length));
+        });
+      }
       if (fault?.kind === 'lose-answer') {
         answer.resume();
         answer.once('end', () => resetSocket(incoming.socket));
