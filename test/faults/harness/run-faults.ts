@@ -10,7 +10,7 @@ import { definitions, type FaultResults } from '../report/results.ts';
 import type { Scale, Scenario } from '../scenarios/scenario.ts';
 import { startCallbackReceiver } from './callbacks.ts';
 import { runScenario } from './run-scenario.ts';
-import type { AwsProxies, RuntimeSettings } from './runtime.ts';
+import { RuntimePool, type AwsProxies, type RuntimeSettings } from './runtime.ts';
 import { SourceCatalog } from './sources.ts';
 
 export interface FaultRunOptions {
@@ -110,8 +110,16 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultResults>
       targets: [],
       definitions,
     };
+    let plumbingErrors = 0;
+    const runtimes = new RuntimePool(join(scratch, 'state'), aws, {
+      // The local runtime's own plumbing (its event sources, its S3 events) failing: the faults
+      // it meets on purpose (a throttled receive) land here too, so they are only counted.
+      onError: () => (plumbingErrors += 1),
+      onLog: options.functionLog ?? (() => undefined),
+    });
+    closers.push(() => runtimes.close());
     const run = {
-      stateDirectory: join(scratch, 'state'),
+      runtimes,
       settings: options.settings,
       destinations,
       aws,
@@ -120,7 +128,6 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultResults>
       scale: options.scale,
       seed: options.seed,
       drainSeconds: options.drainSeconds,
-      functionLog: options.functionLog ?? (() => undefined),
       log: options.log,
     };
     for (const scenario of options.scenarios) {
@@ -131,7 +138,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultResults>
       results.targets = checkTargets(results.total);
       results.durationSeconds = Math.round((Date.now() - started) / 1000);
       results.loadAverageAtEnd = loadavg();
-      options.log(`scenario ${scenario.name}: ${result.seconds} s, ${result.problems.length} problem(s)`);
+      options.log(`scenario ${scenario.name}: ${result.seconds} s, ${result.problems.length} problem(s), ${plumbingErrors} runtime plumbing error(s) so far`);
       for (const problem of result.problems) options.log(`  ${problem}`);
       await options.onProgress?.(results);
     }

@@ -8,12 +8,12 @@ import { seededRandom, type Scale, type Scenario, type ScenarioContext } from '.
 import type { CallbackReceiver } from './callbacks.ts';
 import { inBatches, isFinal, jobView, submit, type JobView, type PlannedDelivery, type SubmittedDelivery } from './jobs.ts';
 import { RunQueues, type DeadLetterFound } from './queues.ts';
-import { startFaultRuntime, type AwsProxies, type FaultRuntime, type RuntimeSettings } from './runtime.ts';
+import type { AwsProxies, FaultRuntime, RuntimePool, RuntimeSettings } from './runtime.ts';
 import type { SourceCatalog } from './sources.ts';
 
 /** What every scenario of a run shares: the servers, the proxies, the sources, the settings. */
 export interface RunContext {
-  readonly stateDirectory: string;
+  readonly runtimes: RuntimePool;
   readonly settings: RuntimeSettings;
   readonly destinations: ReadonlyMap<string, FaultDestination>;
   readonly aws: AwsProxies;
@@ -21,8 +21,6 @@ export interface RunContext {
   readonly callbacks: CallbackReceiver;
   readonly scale: Scale;
   readonly seed: number;
-  /** Receives the functions' logs. */
-  readonly functionLog: (text: string) => void;
   /** How long a scenario's deliveries may take to drain before what is left counts as lost. */
   readonly drainSeconds: number;
   log(line: string): void;
@@ -114,19 +112,14 @@ async function drain(apiUrl: string, queues: RunQueues, deliveries: readonly Sub
   }
 }
 
-/** Runs one scenario on a fresh runtime and counts its figures from the servers' side. */
+/** Runs one scenario on drained queues and counts its figures from the servers' side. */
 export async function runScenario(scenario: Scenario, run: RunContext): Promise<ScenarioResult> {
   const started = Date.now();
   const settings: RuntimeSettings = { ...run.settings, ...scenario.settings };
   const random = seededRandom(run.seed ^ hashOf(scenario.name));
-  const plumbingErrors: string[] = [];
   let context: ScenarioContext | undefined;
-  const runtime: FaultRuntime = await startFaultRuntime(run.stateDirectory, settings, run.aws, {
-    onError: (error) => plumbingErrors.push(String(error)),
-    onLog: run.functionLog,
-    onMessage: (body) => {
-      if (context && scenario.onMessage) scenario.onMessage(body, context);
-    },
+  const runtime: FaultRuntime = await run.runtimes.acquire(settings, (body) => {
+    if (context && scenario.onMessage) scenario.onMessage(body, context);
   });
   const queues = new RunQueues(runtime.pipeline);
   const apiUrl = runtime.pipeline.apiUrl;
@@ -175,9 +168,12 @@ export async function runScenario(scenario: Scenario, run: RunContext): Promise<
     const acting = scenario.during?.(context);
     submitted.push(...(await inBatches(planned, scenario.submitConcurrency ?? 8, (delivery) => submit(apiUrl, delivery, requestFor(run, delivery, keys.get(delivery.size)!)))));
     const drainSeconds = scenario.drainSeconds ?? run.drainSeconds;
-    const drained = await drain(apiUrl, queues, submitted, (delivery, view) => calledBack(run, delivery.token) || isFinal(view), drainSeconds);
+    const done = (delivery: SubmittedDelivery, view?: JobView): boolean => calledBack(run, delivery.token) || isFinal(view);
+    let drained = await drain(apiUrl, queues, submitted, done, drainSeconds);
     finished = true;
     await acting;
+    // What the scenario did last (a message sent again) is drained too.
+    if (drained) drained = await drain(apiUrl, queues, submitted, done, drainSeconds);
     if (!drained) run.log(`${scenario.name}: not drained within ${drainSeconds} s`);
     const measured = await scenario.measure?.(context, submitted);
 
@@ -215,7 +211,6 @@ export async function runScenario(scenario: Scenario, run: RunContext): Promise<
     };
   } finally {
     queues.close();
-    await runtime.close();
   }
 }
 

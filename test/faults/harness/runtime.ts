@@ -71,3 +71,35 @@ export async function startFaultRuntime(
     close: () => pipeline.close(),
   };
 }
+
+/**
+ * The runtime the scenarios run on: one, kept for as long as consecutive scenarios ask for the same
+ * settings (each starts on drained queues), a new one when they change.
+ */
+export class RuntimePool {
+  #current: { readonly key: string; readonly runtime: FaultRuntime } | undefined;
+  #onMessage: ((body: string) => void) | undefined;
+
+  public constructor(
+    private readonly stateDirectory: string,
+    private readonly aws: AwsProxies,
+    private readonly observers: { readonly onError: (error: unknown) => void; readonly onLog: (text: string) => void },
+  ) {}
+
+  /** A runtime with `settings`, whose event sources show `onMessage` each message they hand a function. */
+  public async acquire(settings: RuntimeSettings, onMessage: ((body: string) => void) | undefined): Promise<FaultRuntime> {
+    this.#onMessage = onMessage;
+    const key = JSON.stringify(settings);
+    if (this.#current?.key === key) return this.#current.runtime;
+    await this.close();
+    const runtime = await startFaultRuntime(this.stateDirectory, settings, this.aws, { ...this.observers, onMessage: (body) => this.#onMessage?.(body) });
+    this.#current = { key, runtime };
+    return runtime;
+  }
+
+  public async close(): Promise<void> {
+    const current = this.#current;
+    this.#current = undefined;
+    await current?.runtime.close();
+  }
+}

@@ -17,7 +17,7 @@ export const scenarios: readonly Scenario[] = [
   awsThrottleScenario,
   stallScenario,
   lostAnswerScenario,
-  duplicateScenario,
+  duplicateScenario(),
   crashScenario,
   timeoutScenario,
   restartScenario,

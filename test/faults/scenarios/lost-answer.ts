@@ -1,5 +1,6 @@
 import { httpDestinations } from './arming.ts';
-import { deliveriesFor, KiB, MiB, type Scenario } from './scenario.ts';
+import type { HttpFault } from '../../support/fault-proxy/http-fault-proxy.ts';
+import { deliveriesFor, faultBudget, KiB, MiB, type Scenario } from './scenario.ts';
 
 /**
  * A destination that does the work and answers success, but the answer never arrives: lost to a
@@ -13,11 +14,16 @@ export const lostAnswerScenario: Scenario = {
   plan: (types, scale) => deliveriesFor('lost-answer', types.filter((type) => type !== 'sftp'), scale === 'full' ? [KiB, 1 * MiB + 7, 9 * MiB + 17, 33 * MiB + 5] : [KiB, 9 * MiB + 17]),
   arm: (context) => {
     // The first requests that make a file, at each destination: an answer lost, one never sent, and
-    // one lost again (as many as leave a delivery attempts, should they all hit the same one).
+    // one lost again (no more than leave a delivery attempts, should they all hit the same one).
+    const sequence: { label: string; fault: HttpFault }[] = [
+      { label: 'answer lost', fault: { kind: 'lose-answer' } },
+      { label: 'answer never sent', fault: { kind: 'stall', direction: 'response', afterBytes: 0 } },
+      { label: 'answer lost', fault: { kind: 'lose-answer' } },
+    ];
     for (const { destination, faults } of httpDestinations(context)) {
-      faults.proxy.arm({ label: `${destination.type}: answer lost`, match: faults.isCommit, fault: { kind: 'lose-answer' } });
-      faults.proxy.arm({ label: `${destination.type}: answer never sent`, match: faults.isCommit, fault: { kind: 'stall', direction: 'response', afterBytes: 0 } });
-      faults.proxy.arm({ label: `${destination.type}: answer lost`, match: faults.isCommit, fault: { kind: 'lose-answer' } });
+      for (const { label, fault } of sequence.slice(0, faultBudget(context.settings.maxAttempts))) {
+        faults.proxy.arm({ label: `${destination.type}: ${label}`, match: faults.isCommit, fault });
+      }
     }
   },
 };
