@@ -1,7 +1,8 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { httpDestination, httpDestinationSchema } from '../../functions/destinations/http/schema.ts';
 import { httpUploader } from '../../functions/destinations/http/upload.ts';
-import { TransientError } from '../../shared/errors.ts';
+import { HttpAnswerError } from '../../functions/destinations/http/errors.ts';
+import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
 import { startHttpFaultProxy, type HttpFaultProxy } from '../support/fault-proxy/http-fault-proxy.ts';
 import { startTestUploadServer, type TestUploadServer } from '../support/servers/http-upload.ts';
@@ -49,5 +50,14 @@ describe('HTTP destination, an answer lost after the server stored the file', ()
     await attemptUpload(module, destination, sourceOf(patternBytes(1000, 92)), { deliveryKey: 'delivery-2' });
 
     expect(server.requests.at(-1)?.headers['idempotency-key']).toBe('their-key');
+  });
+
+  it('takes a 409 to a request with its Idempotency-Key (an earlier attempt still in progress) as a reason to try again, and other 409s as final', () => {
+    const inProgress = httpUploader.classify(new HttpAnswerError(409, 'POST http://uploads.example/upload', 'in progress', {}, true, true));
+    const conflict = httpUploader.classify(new HttpAnswerError(409, 'PUT http://dav.example/a/b.mp4', 'no parent collection', {}, true, false));
+
+    expect(inProgress).toBeInstanceOf(TransientError);
+    expect(inProgress.message).toContain('still working on an earlier attempt of this upload');
+    expect(conflict).toBeInstanceOf(PermanentError);
   });
 });

@@ -30,7 +30,7 @@ async function send(network: OutboundNetwork, start: URL, request: PlannedReques
   }
 }
 
-function answerError(answer: Answer, request: string, url: URL, text: string): HttpAnswerError {
+function answerError(answer: Answer, request: string, url: URL, text: string, idempotencyKey: boolean): HttpAnswerError {
   const location = firstHeader(answer.headers, 'location');
   const target = location === undefined ? undefined : URL.parse(location, url.href);
   const retryAfter = firstHeader(answer.headers, 'retry-after');
@@ -43,6 +43,7 @@ function answerError(answer: Answer, request: string, url: URL, text: string): H
       ...(retryAfter === undefined ? {} : { retryAfter }),
     },
     answer.bodyStarted,
+    idempotencyKey,
   );
 }
 
@@ -57,7 +58,9 @@ export const httpUploader: Uploader<HttpDestinationFields> = {
     const request = fileUpload(destination, source, deliveryKey);
     const { answer, url, redirects } = await send(network, uploadTarget(destination), request, signal);
     const text = serverText(answer.head, secretValuesOf(destination));
-    if (!isSuccess(answer.status) || !answer.bodyStarted) throw answerError(answer, `${request.method} ${displayUrl(url)}`, url, text);
+    if (!isSuccess(answer.status) || !answer.bodyStarted) {
+      throw answerError(answer, `${request.method} ${displayUrl(url)}`, url, text, request.headers(true)['idempotency-key'] !== undefined);
+    }
     return {
       url: deliveredUrl(answer, url),
       details: {
