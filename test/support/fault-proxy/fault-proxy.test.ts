@@ -182,3 +182,31 @@ describe('Function: startTcpFaultProxy', () => {
     await new Promise((resolve) => echo.close(resolve));
   });
 });
+
+describe('Function: startHttpFaultProxy, a stall without end', () => {
+  it('gives the stalled request up at the server after its idle timeout, as the server would', async () => {
+    // Prepare: a body large enough to fill the buffers, so the stalled client side cannot be read to its end.
+    let upstreamAborted = false;
+    const watched = await startTestServer((request) => {
+      request.on('close', () => (upstreamAborted = !request.complete));
+      request.resume();
+    });
+    const front = await startHttpFaultProxy({ upstreamPort: Number(new URL(watched.url).port), serverIdleMs: 300 });
+    front.arm({ label: 'stall', fault: { kind: 'stall', direction: 'request', afterBytes: 1000 } });
+
+    // Act
+    const answer = await new Promise<string>((resolve) => {
+      const request = httpRequest(`${front.url}/stalled`, { method: 'PUT', headers: { 'content-length': String(8 * 1024 * 1024) } });
+      request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      request.on('response', (response) => resolve(String(response.statusCode)));
+      request.end(Buffer.alloc(8 * 1024 * 1024));
+    });
+    await settle();
+
+    // Assess
+    expect(answer).toBe('ECONNRESET');
+    expect(upstreamAborted).toBe(true);
+    await front.close();
+    await watched.close();
+  });
+});

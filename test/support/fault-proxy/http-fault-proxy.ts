@@ -67,6 +67,8 @@ export interface HttpFaultProxyOptions {
   readonly record?: (head: RequestHead) => boolean;
   /** Keep the answer body (its first 64 KiB) of the exchanges this says to. @default none */
   readonly recordAnswers?: (head: RequestHead) => boolean;
+  /** How long the server waits on a request body stalled for good before it gives up on it. @default 30000 */
+  readonly serverIdleMs?: number;
 }
 
 /** Most answer bytes kept per exchange. */
@@ -163,7 +165,15 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
     if (expectsContinue) upstream.once('continue', () => outgoing.writeContinue());
     const requestFault = fault && 'direction' in fault && fault.direction === 'request' ? fault : undefined;
     const link = fault?.kind === 'slow' ? fault.link : undefined;
-    timers.push(relay(incoming, upstream, { onBytes: (bytes) => (exchange.requestBytes += bytes), fault: requestFault, cut, ...(link ? { link } : {}) }));
+    timers.push(
+      relay(incoming, upstream, {
+        onBytes: (bytes) => (exchange.requestBytes += bytes),
+        fault: requestFault,
+        cut,
+        serverIdleMs: options.serverIdleMs ?? 30_000,
+        ...(link ? { link } : {}),
+      }),
+    );
     upstream.once('response', (answer) => {
       exchange.status = answer.statusCode;
       if (options.recordAnswers?.(exchange)) {

@@ -35,6 +35,13 @@ export interface RelayOptions {
   readonly link?: SlowLink;
   /** Once this says so, passes nothing more on, for good: a peer that goes silent on demand. */
   readonly silenced?: () => boolean;
+  /**
+   * How long a stall without end lasts before the connection is cut, as the server's own idle
+   * timeout would. Needed because a side that stops reading cannot notice that its peer gave up
+   * (a paused socket reads no end of stream), so without it the server would wait for ever.
+   * @default never
+   */
+  readonly serverIdleMs?: number;
   readonly fault?: ByteFault;
   /** Called when the fault fires, before it acts (a reset's `cut` is called right after). */
   readonly onFault?: (fault: ByteFault) => void;
@@ -51,6 +58,7 @@ export function relay(from: Readable, to: Writable, options: RelayOptions): () =
   let passed = 0;
   let fault = options.fault;
   let stalledUntil: NodeJS.Timeout | undefined;
+  let stopIdle = (): void => undefined;
   let held: Buffer[] = [];
 
   let waiting = 0;
@@ -106,6 +114,11 @@ export function relay(from: Readable, to: Writable, options: RelayOptions): () =
     stalled = true;
     held = [tail];
     from.pause();
+    if (firing.milliseconds === undefined && options.serverIdleMs !== undefined) {
+      const idle = setTimeout(() => options.cut(), options.serverIdleMs);
+      idle.unref();
+      stopIdle = () => clearTimeout(idle);
+    }
     if (firing.milliseconds !== undefined) {
       stalledUntil = setTimeout(() => {
         stalledUntil = undefined;
@@ -130,5 +143,6 @@ export function relay(from: Readable, to: Writable, options: RelayOptions): () =
   });
   return () => {
     if (stalledUntil) clearTimeout(stalledUntil);
+    stopIdle();
   };
 }

@@ -48,9 +48,10 @@ export interface TcpFaultProxy {
  * A TCP proxy on 127.0.0.1 in front of one server (SSH, say, whose bytes are opaque), with faults a
  * scenario arms per connection: a reset or a stall at a byte offset either way, or a delay before
  * connecting. A byte-offset fault whose connection closes before that offset is put back for the
- * next connection, so it always hits an upload that is long enough.
+ * next connection, so it always hits an upload that is long enough. A stall without end is cut
+ * after `serverIdleMs`, as a server's idle timeout would.
  */
-export async function startTcpFaultProxy(upstreamPort: number): Promise<TcpFaultProxy> {
+export async function startTcpFaultProxy(upstreamPort: number, serverIdleMs = 30_000): Promise<TcpFaultProxy> {
   const connections: ProxiedConnection[] = [];
   const rules = new RuleBook<ConnectionHead, TcpFault>();
   const sockets = new Set<Socket>();
@@ -83,6 +84,7 @@ export async function startTcpFaultProxy(upstreamPort: number): Promise<TcpFault
           fault: byteFault?.direction === 'up' ? byteFault : undefined,
           onFault,
           cut,
+          serverIdleMs,
           ...(fault?.kind === 'slow' ? { link: fault.link } : {}),
         }),
         relay(upstream, client, {
@@ -90,6 +92,7 @@ export async function startTcpFaultProxy(upstreamPort: number): Promise<TcpFault
           fault: byteFault?.direction === 'down' ? byteFault : undefined,
           onFault,
           cut,
+          serverIdleMs,
           silenced: () => silent,
         }),
       ];
