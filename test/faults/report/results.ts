@@ -21,8 +21,9 @@ export interface FaultResults {
   /** Destinations of the registry the run could not drive, each with why. */
   readonly skipped: { readonly what: string; readonly reason: string }[];
   readonly scenarios: ScenarioResult[];
-  /** Every scenario's figures together. */
+  /** The fault scenarios' figures together (the load's are its own). */
   total: Figures;
+  /** The issue's targets on `total`, then the load's. */
   targets: TargetCheck[];
 
   readonly definitions: Readonly<Record<string, string>>;

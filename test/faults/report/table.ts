@@ -1,4 +1,5 @@
 import { resentRatio, type Figures } from './figures.ts';
+import type { LoadMeasures } from './load-checks.ts';
 import type { FaultResults } from './results.ts';
 
 function render(rows: readonly (readonly string[])[]): string {
@@ -35,16 +36,12 @@ export function renderResults(results: FaultResults): string {
     String(scenario.seconds),
   ]);
   const parts = [
-    render([['scenario', ...figureHeadings, 'faults', 's'], ...scenarioRows, ['all', ...figureCells(results.total), '', String(results.durationSeconds)]]),
+    render([['scenario', ...figureHeadings, 'faults', 's'], ...scenarioRows, ['all faults', ...figureCells(results.total), '', String(results.durationSeconds)]]),
     render([['figure', 'target', 'this run', 'met'], ...results.targets.map((target) => [target.figure, target.target, target.value, target.met ? 'yes' : 'NO'])]),
   ];
   const load = results.scenarios.find((scenario) => scenario.name === 'load');
   if (load?.measured) {
-    const measured = load.measured as {
-      timing: Record<string, { jobs: number; calledBack: number; wallSeconds: number; latencySeconds: { p50: number; p95: number; max: number } }>;
-      configuredConcurrency: Record<string, number>;
-      memory: Record<string, { firstQuarterPeakMiB: number; lastQuarterPeakMiB: number; peakMiB: number }>;
-    };
+    const measured = load.measured as unknown as LoadMeasures;
     parts.push(
       render([
         ['load jobs', 'jobs', 'called back', 'wall s', 'p50 s', 'p95 s', 'max s'],
