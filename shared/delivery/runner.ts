@@ -154,7 +154,7 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
   const job = await dependencies.jobs.get(token);
   if (!job?.sealedCallbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
   const outcome = job.destinations.map((destination) => destination.state).join(',');
-  if (!(await dependencies.jobs.claimCallback(token, outcome))) return;
+  if (!(await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds))) return;
   const { url } = (await dependencies.sealer.unseal(job.sealedCallbackUrl, callbackSealingContext(token))) as { url: string };
   const sent = await sendCallback(url, jobView(job), { ...dependencies.callbacks, network: dependencies.network });
   await dependencies.jobs.recordCallback(token, { ...sent, outcome, at: new Date().toISOString() });
@@ -272,9 +272,14 @@ export async function deliver<Schema extends z.ZodObject, State>(
   const { jobs, log } = dependencies;
   const { token, index } = message;
   if (message.notBefore !== undefined && Date.parse(message.notBefore) > Date.now()) return { kind: 'defer', until: new Date(message.notBefore) };
+  // A failed callback never fails a delivery that has happened (that would upload it again).
+  const callBack = (): Promise<void> =>
+    callBackIfFinished(message, dependencies).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
   const claim = await jobs.claim(token, index, dependencies.leaseSeconds);
   if (claim.kind === 'finished') {
     log.info('delivery already finished; message ignored', { token, index, state: claim.state });
+    // The attempt that finished it may have ended (a crash, a timeout) before its callback went.
+    await callBack();
     return { kind: 'done' };
   }
   if (claim.kind === 'busy') {
@@ -283,9 +288,6 @@ export async function deliver<Schema extends z.ZodObject, State>(
   }
   const started = Date.now();
   log.info('delivery started', { token, index, type: definition.type, attempt: claim.attempts });
-  // A failed callback never fails a delivery that has happened (that would upload it again).
-  const callBack = (): Promise<void> =>
-    callBackIfFinished(message, dependencies).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
   let destination: z.output<Schema> | undefined;
   const resume = new AttemptResume<State>(message, sealedFor(token, index, definition, message.destination), claim, definition.capabilities?.resumable?.sealed ?? false, dependencies);
   let source: SourceReader | undefined;
