@@ -31,11 +31,8 @@ export interface FaultDestination {
   mark(): Mark;
   /** File bytes that reached the server in uploads since `mark`, resent ones included. */
   uploadBytesSince(mark: Mark): number;
-  /**
-   * The most uploads that were open at the server at once since `mark`; undefined when the
-   * server's records cannot tell one upload from another.
-   */
-  peakConcurrentUploadsSince(mark: Mark): number | undefined;
+  /** The most uploads that were open at the server at once since `mark`, and which. */
+  peakConcurrentUploadsSince(mark: Mark): ConcurrencyPeak;
   /** How its traffic is faulted. */
   readonly faults: HttpFaults | TcpFaults;
   close(): Promise<void>;
@@ -61,33 +58,42 @@ export interface TcpFaults {
   readonly proxy: TcpFaultProxy;
 }
 
-/** Something that was open from `startedAt` until `endedAt` (undefined while still open). */
+/** Something that was open from `startedAt` until `endedAt` (undefined while still open), or until a stall stopped it. */
 export interface Interval {
   readonly startedAt: number;
   readonly endedAt: number | undefined;
+  readonly stalledAt: number | undefined;
+}
+
+/** The most uploads open at once, and the uploads open then. */
+export interface ConcurrencyPeak {
+  readonly peak: number;
+  readonly uploads: readonly string[];
 }
 
 /**
  * The most uploads open at once among requests or connections: each counts for the upload it
  * belongs to (`uploadOf`; undefined for traffic that is no upload), from when it opened to when it
- * ended, so parts of one upload in flight together count once.
+ * ended, so parts of one upload in flight together count once. One the proxy stalled counts until
+ * it stalled: past that, a server that stops reading cannot see its client leave, and would count
+ * it until its own idle timeout, while the client has long moved on.
  */
-export function peakConcurrentUploads<T extends Interval>(items: readonly T[], uploadOf: (item: T) => string | undefined): number {
+export function peakConcurrentUploads<T extends Interval>(items: readonly T[], uploadOf: (item: T) => string | undefined): ConcurrencyPeak {
   const events: { at: number; upload: string; delta: 1 | -1 }[] = [];
   for (const item of items) {
     const upload = uploadOf(item);
     if (upload === undefined) continue;
-    events.push({ at: item.startedAt, upload, delta: 1 }, { at: item.endedAt ?? Date.now(), upload, delta: -1 });
+    events.push({ at: item.startedAt, upload, delta: 1 }, { at: item.stalledAt ?? item.endedAt ?? Date.now(), upload, delta: -1 });
   }
   // Ends before starts at the same millisecond: a request that follows another is not overlap.
   events.sort((a, b) => a.at - b.at || a.delta - b.delta);
   const open = new Map<string, number>();
-  let peak = 0;
+  let peak: ConcurrencyPeak = { peak: 0, uploads: [] };
   for (const event of events) {
     const count = (open.get(event.upload) ?? 0) + event.delta;
     if (count === 0) open.delete(event.upload);
     else open.set(event.upload, count);
-    peak = Math.max(peak, open.size);
+    if (open.size > peak.peak) peak = { peak: open.size, uploads: [...open.keys()] };
   }
   return peak;
 }

@@ -42,7 +42,7 @@ export async function startYouTubeDestination(): Promise<FaultDestination> {
     leftovers: async () =>
       [...youtube.sessions.values()]
         .filter((session) => session.videoId === undefined && !session.cancelled && !session.expired)
-        .map((session) => `open upload session ${session.id} (${session.committed} bytes kept)`),
+        .map((session) => `open upload session ${session.id} of "${session.metadata.snippet.title}" (${session.committed} bytes kept)`),
     mark: () => proxy.exchanges.length,
     uploadBytesSince: (mark) => uploadBytes(proxy, mark, isUpload),
     peakConcurrentUploadsSince: (mark) =>

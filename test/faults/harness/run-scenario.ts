@@ -1,7 +1,7 @@
 import { S3Client } from '@aws-sdk/client-s3';
 import { readFile } from 'node:fs/promises';
 import { resourceNames } from '../../../infra/resources.ts';
-import type { FaultDestination } from '../destinations/fault-destination.ts';
+import type { ConcurrencyPeak, FaultDestination } from '../destinations/fault-destination.ts';
 import type { RuleBook } from '../../support/fault-proxy/rules.ts';
 import { addFigures, noFigures, type Figures } from '../report/figures.ts';
 import { seededRandom, type Scale, type Scenario, type ScenarioContext } from '../scenarios/scenario.ts';
@@ -36,8 +36,8 @@ export interface ScenarioResult {
   readonly byDestination: Readonly<Record<string, Figures>>;
   /** Each fault's label and how many times it was acted out. */
   readonly faults: Readonly<Record<string, number>>;
-  /** The most uploads open at once at each destination's server. */
-  readonly peakConcurrentUploads: Readonly<Record<string, number | undefined>>;
+  /** The most uploads open at once at each destination's server, and which were. */
+  readonly peakConcurrentUploads: Readonly<Record<string, ConcurrencyPeak>>;
   /** Each delivery that missed a target, and how. */
   readonly problems: readonly string[];
   /** The scenario's own figures (the load's memory, latencies and concurrency). */
@@ -157,6 +157,7 @@ export async function runScenario(scenario: Scenario, run: RunContext): Promise<
       sources: run.sources,
       callbacks: run.callbacks,
       settings,
+      scale: run.scale,
       random,
       submitted: () => submitted,
       finished: () => finished,

@@ -27,7 +27,7 @@ export function checkLoad(load: ScenarioResult): TargetCheck[] {
   ];
   if (!measured) return [...checks, { figure: 'load: measures', target: 'taken', value: 'missing', met: false }];
   for (const [type, configured] of Object.entries(measured.configuredConcurrency)) {
-    const peak = load.peakConcurrentUploads[type];
+    const peak = load.peakConcurrentUploads[type]?.peak;
     checks.push({ figure: `load: ${type} uploads at once at its server`, target: `≤ ${configured}`, value: String(peak ?? 'n/a'), met: peak !== undefined && peak <= configured });
   }
   for (const [name, memory] of Object.entries(measured.memory)) {

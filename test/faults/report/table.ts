@@ -57,7 +57,7 @@ export function renderResults(results: FaultResults): string {
       ]),
       render([
         ['destination', 'invocations at once (configured)', 'uploads at once at the server (peak)'],
-        ...Object.entries(measured.configuredConcurrency).map(([type, configured]) => [type, String(configured), String(load.peakConcurrentUploads[type] ?? 'n/a')]),
+        ...Object.entries(measured.configuredConcurrency).map(([type, configured]) => [type, String(configured), String(load.peakConcurrentUploads[type]?.peak ?? 'n/a')]),
       ]),
       render([
         ['function', 'peak MiB, first quarter', 'peak MiB, last quarter', 'peak MiB'],

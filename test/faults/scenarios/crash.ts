@@ -11,7 +11,7 @@ export const crashScenario: Scenario = {
   description: 'a function worker killed in the middle of an upload',
   plan: (types, scale) => deliveriesFor('crash', types, scale === 'full' ? [9 * MiB + 17, 33 * MiB + 5, 64 * MiB] : [17 * MiB + 3]),
   during: async (context) => {
-    const crashesPerDestination = context.submitted().length > context.destinations.size * 2 ? 2 : 1;
+    const crashesPerDestination = context.scale === 'full' ? 2 : 1;
     await Promise.all(
       [...context.destinations.values()].map(async (destination) => {
         for (let crash = 0; crash < crashesPerDestination; crash += 1) {

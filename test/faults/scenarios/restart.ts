@@ -14,7 +14,7 @@ export const restartScenario: Scenario = {
     return [...deliveriesFor('restart', types, [1 * MiB + 7, 17 * MiB + 3, 64 * MiB]), ...huge];
   },
   during: async (context) => {
-    const restarts = context.submitted().length > context.destinations.size * 2 ? 2 : 1;
+    const restarts = context.scale === 'full' ? 2 : 1;
     for (let restart = 0; restart < restarts; restart += 1) {
       const busy = (): number => [...context.destinations.values()].filter((destination) => uploadUnderWay(destination, MiB)).length;
       const underWay = await until(() => context.finished() || busy() >= Math.min(3, context.destinations.size), 120_000);

@@ -18,6 +18,7 @@ export interface ScenarioContext {
   readonly sources: SourceCatalog;
   readonly callbacks: CallbackReceiver;
   readonly settings: RuntimeSettings;
+  readonly scale: Scale;
   /** Seeded, so a scenario's faults land the same way when it is run again. */
   readonly random: () => number;
   /** Deliveries submitted so far. */

@@ -44,6 +44,8 @@ export interface ProxiedExchange extends RequestHead {
   fault: string | undefined;
   /** The server's answer body (whether or not it reached the client), for exchanges `recordAnswers` picks. */
   answer: string | undefined;
+  /** When a stall fault stopped it (from then on the server cannot tell whether its client is still there). */
+  stalledAt: number | undefined;
   /** How it ended: answered; `broken` when either side's connection ended first. */
   outcome: 'open' | 'answered' | 'broken';
 }
@@ -106,6 +108,7 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
       responseBytes: 0,
       fault: undefined,
       answer: undefined,
+      stalledAt: undefined,
       outcome: 'open',
     };
     if (options.record?.(head) ?? true) exchanges.push(exchange);
@@ -170,6 +173,9 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
         onBytes: (bytes) => (exchange.requestBytes += bytes),
         fault: requestFault,
         cut,
+        onFault: (fired) => {
+          if (fired.kind === 'stall') exchange.stalledAt = Date.now();
+        },
         serverIdleMs: options.serverIdleMs ?? 30_000,
         ...(link ? { link } : {}),
       }),

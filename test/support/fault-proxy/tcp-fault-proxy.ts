@@ -29,6 +29,8 @@ export interface ProxiedConnection extends ConnectionHead {
   fault: string | undefined;
   /** Whether the fault was acted out (a connection may close before its byte offset). */
   faultFired: boolean;
+  /** When a stall fault stopped it (from then on the server cannot tell whether its client is still there). */
+  stalledAt: number | undefined;
 }
 
 export interface TcpFaultProxy {
@@ -59,7 +61,7 @@ export async function startTcpFaultProxy(upstreamPort: number, serverIdleMs = 30
   let silent = false;
 
   const server = createServer((client) => {
-    const record: ProxiedConnection = { id: (sequence += 1), startedAt: Date.now(), endedAt: undefined, bytesUp: 0, bytesDown: 0, fault: undefined, faultFired: false };
+    const record: ProxiedConnection = { id: (sequence += 1), startedAt: Date.now(), endedAt: undefined, bytesUp: 0, bytesDown: 0, fault: undefined, faultFired: false, stalledAt: undefined };
     connections.push(record);
     sockets.add(client);
     client.on('error', () => undefined);
@@ -74,8 +76,9 @@ export async function startTcpFaultProxy(upstreamPort: number, serverIdleMs = 30
         resetSocket(client);
         resetSocket(upstream);
       };
-      const onFault = (): void => {
+      const onFault = (fired: ByteFault): void => {
         record.faultFired = true;
+        if (fired.kind === 'stall') record.stalledAt = Date.now();
       };
       const byteFault = fault && 'direction' in fault ? fault : undefined;
       const stops = [
