@@ -35,8 +35,10 @@ export class SourceCatalog {
   ) {}
 
   public static async start(directory: string): Promise<SourceCatalog> {
-    let catalog: SourceCatalog | undefined;
+    // The server is made before the catalog it serves, which needs the server's proxy.
+    const made: { catalog?: SourceCatalog } = {};
     const server = createServer((request, response) => {
+      const { catalog } = made;
       const size = Number(/^\/sources\/(\d+)\.bin$/.exec(new URL(request.url ?? '/', 'http://sources').pathname)?.[1] ?? Number.NaN);
       if (!catalog || !Number.isSafeInteger(size)) {
         response.writeHead(404).end();
@@ -62,8 +64,8 @@ export class SourceCatalog {
     });
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const proxy = await startHttpFaultProxy({ upstreamPort: (server.address() as AddressInfo).port });
-    catalog = new SourceCatalog(directory, server, proxy);
-    return catalog;
+    made.catalog = new SourceCatalog(directory, server, proxy);
+    return made.catalog;
   }
 
   /** The source file of `size` bytes, made on first use. */
