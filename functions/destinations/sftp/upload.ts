@@ -28,8 +28,9 @@ interface OpenTemporary {
 
 /**
  * Continues the temporary file an earlier attempt saved, from its size, when it is still there
- * and no larger than the source; otherwise creates a new one (and the folders it needs) and saves
- * its path before a byte is written to it.
+ * and no larger than the source; otherwise creates it (and the folders it needs). A new upload's
+ * temporary path is saved before the file is created, so an attempt that ends in between (a crash,
+ * a timeout) leaves no file the next one does not know: it creates the file at that path.
  */
 async function openTemporary(files: RemoteFiles, filename: string, source: DeliverySource, resume: ResumeSlot<SftpResumeState>): Promise<OpenTemporary> {
   const earlier = resume.state?.filename === filename && !resume.state.renaming ? resume.state.temporaryPath : undefined;
@@ -39,11 +40,11 @@ async function openTemporary(files: RemoteFiles, filename: string, source: Deliv
     if (found && (source.size === undefined || size <= source.size)) return { handle: await files.open(earlier, 'r+'), path: earlier, offset: size };
     // Larger than the source: not a beginning of this file.
     if (found) await files.remove(earlier);
+    return { handle: await files.create(earlier), path: earlier, offset: 0 };
   }
   const path = temporaryPathFor(filename);
-  const handle = await files.create(path);
   await resume.save({ filename, temporaryPath: path });
-  return { handle, path, offset: 0 };
+  return { handle: await files.create(path), path, offset: 0 };
 }
 
 /**
