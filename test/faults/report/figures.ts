@@ -21,6 +21,8 @@ export interface Figures {
   readonly deadLettersNamingJob: number;
   /** Deliveries whose job state, dead-letter message and callback do not agree. */
   readonly disagreements: number;
+  /** Deliveries whose callback for an outcome came more than once (callbacks are sent at least once). */
+  readonly callbacksRepeated: number;
 }
 
 export const noFigures: Figures = {
@@ -36,6 +38,7 @@ export const noFigures: Figures = {
   deadLetters: 0,
   deadLettersNamingJob: 0,
   disagreements: 0,
+  callbacksRepeated: 0,
 };
 
 /** Figures of two sets of deliveries together. */

@@ -35,6 +35,7 @@ export const definitions = {
   partialLeft: 'open multipart uploads, blobs with uncommitted blocks, SFTP temporary files, unfinished upload sessions (YouTube, Dropbox, not closed) at the end of a scenario, and other bytes than the source under a final name',
   wronglyFailed: 'a delivery that ended failed in a scenario whose faults were transient and left attempts (fewer faults per destination than attempts), or after its dead-letter queue was redriven',
   resentBytes: 'upload body bytes the destinations\u2019 servers received (at the proxy in front of each; for SFTP the wire bytes less the SSH cost per connection and per byte, calibrated at start) minus the bytes of the files delivered',
-  disagreements: 'a delivery whose job state, destination contents, dead-letter messages and callbacks (signed, one per outcome, the last one the job\u2019s state) do not agree',
+  disagreements: 'a delivery whose job state, destination contents, dead-letter messages and callbacks (signed, the last one the job\u2019s state) do not agree',
+  callbacksRepeated: 'a delivery whose callback for one outcome came more than once: callbacks are sent at least once, and a function that ends between calling back and recording it sends it again',
   peakConcurrentUploads: 'the most uploads with a request (or SSH connection) open at once at the destination\u2019s server',
 };

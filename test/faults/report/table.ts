@@ -22,10 +22,11 @@ function figureCells(figures: Figures): string[] {
     share(figures.failuresWithReason, figures.failures),
     share(figures.deadLettersNamingJob, figures.deadLetters),
     String(figures.disagreements),
+    String(figures.callbacksRepeated),
   ];
 }
 
-const figureHeadings = ['deliveries', 'lost', 'twice', 'partial', 'wrongly failed', 're-sent', 'failures with reason', 'DLQ naming job', 'disagree'];
+const figureHeadings = ['deliveries', 'lost', 'twice', 'partial', 'wrongly failed', 're-sent', 'failures with reason', 'DLQ naming job', 'disagree', 'callback again'];
 
 /** The run's tables as Markdown: the figures per scenario and in all, the targets, and the load's own figures. */
 export function renderResults(results: FaultResults): string {

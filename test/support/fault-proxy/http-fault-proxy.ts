@@ -177,6 +177,8 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
           if (fired.kind === 'stall') exchange.stalledAt = Date.now();
         },
         serverIdleMs: options.serverIdleMs ?? 30_000,
+        // More than the kernel's socket buffers hold, so a client that gives up is seen to at once.
+        readAheadBytes: 8 * 1024 * 1024,
         ...(link ? { link } : {}),
       }),
     );

@@ -33,6 +33,12 @@ export interface RelayOptions {
   readonly onBytes?: (bytes: number) => void;
   /** Passes bytes on no faster than this link allows. */
   readonly link?: SlowLink;
+  /**
+   * Bytes read ahead of what the receiver has taken before the sender is held back (as a reverse
+   * proxy buffers a request body). Reading on lets a sender's going away be seen at once: a side that
+   * stops reading sees no end of stream. @default 0
+   */
+  readonly readAheadBytes?: number;
   /** Once this says so, passes nothing more on, for good: a peer that goes silent on demand. */
   readonly silenced?: () => boolean;
   /**
@@ -65,7 +71,7 @@ export function relay(from: Readable, to: Writable, options: RelayOptions): () =
   /** Settles once everything written so far has left for the peer (a reset must not swallow it). */
   let flushed: Promise<void> = Promise.resolve();
   const resumeWhenFree = (): void => {
-    if (waiting === 0 && stalledUntil === undefined && !stalled && !to.writableNeedDrain) from.resume();
+    if (waiting === 0 && stalledUntil === undefined && !stalled && to.writableLength <= (options.readAheadBytes ?? 0)) from.resume();
   };
   const write = (chunk: Buffer): void => {
     if (chunk.length === 0) return;
@@ -73,7 +79,7 @@ export function relay(from: Readable, to: Writable, options: RelayOptions): () =
     options.onBytes?.(chunk.length);
     let written: () => void = () => undefined;
     flushed = new Promise((resolve) => (written = resolve));
-    if (!to.write(chunk, () => written())) {
+    if (!to.write(chunk, () => written()) && to.writableLength > (options.readAheadBytes ?? 0)) {
       from.pause();
       to.once('drain', resumeWhenFree);
     }
