@@ -2,7 +2,7 @@ import eslint from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '.local/', 'bench-results/', 'simulate-results/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '.local/', 'bench-results/', 'simulate-results/', 'fault-results/'] },
   eslint.configs.recommended,
   ...tseslint.configs.recommended,
   {

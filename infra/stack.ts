@@ -267,13 +267,14 @@ function parseJson(text: string): unknown {
   }
 }
 
-function contextConcurrency(node: Node): Record<string, number> | undefined {
-  const value: unknown = node.tryGetContext('concurrency');
+/** A context value that is a JSON object of destination type → integer (`example` shows one). */
+function contextIntegerMap(node: Node, name: string, example: string): Record<string, number> | undefined {
+  const value: unknown = node.tryGetContext(name);
   if (value === undefined) return undefined;
   const map: unknown = typeof value === 'string' ? parseJson(value) : value;
   const entries = typeof map === 'object' && map !== null && !Array.isArray(map) ? Object.entries(map) : [];
   if (entries.length === 0 || entries.some(([, limit]) => !Number.isInteger(limit))) {
-    throw new Error(`context concurrency must be a JSON object of destination type → integer, e.g. {"s3":10}, got '${typeof value === 'string' ? value : JSON.stringify(value)}'`);
+    throw new Error(`context ${name} must be a JSON object of destination type → integer, e.g. ${example}, got '${typeof value === 'string' ? value : JSON.stringify(value)}'`);
   }
   return Object.fromEntries(entries) as Record<string, number>;
 }
@@ -296,7 +297,7 @@ export function stackPropsFromContext(node: Node): UploadDestinationsStackProps 
   return {
     retentionDays: contextInteger(node, 'retentionDays'),
     maxAttempts: contextInteger(node, 'maxAttempts'),
-    concurrency: contextConcurrency(node),
+    concurrency: contextIntegerMap(node, 'concurrency', '{"s3":10}'),
     allowedSourceHosts: contextList(node, 'allowedSourceHosts'),
     stagingSourcePrefixes: contextList(node, 'stagingSourcePrefixes'),
     ownAccountBuckets: contextList(node, 'ownAccountBuckets'),

@@ -1,10 +1,12 @@
 import {
+  ChangeMessageVisibilityBatchCommand,
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   StartMessageMoveTaskCommand,
+  type Message,
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import { destinationTypes } from '../../functions/destinations/registry.ts';
@@ -40,6 +42,8 @@ export interface RedriveResult {
   /** The move task's handle (`move-task`), to follow or cancel it with the AWS CLI. */
   readonly taskHandle: string | undefined;
   readonly dryRun: boolean;
+  /** `copy` only: the deliveries the messages name (moved, or in a dry run, read and let go). */
+  readonly deadLetters: readonly DeadLetter[] | undefined;
 }
 
 function queueNames(type: string): { queue: string; deadLetterQueue: string } {
@@ -56,23 +60,79 @@ async function urlOf(sqs: SQSClient, name: string): Promise<string> {
   return QueueUrl;
 }
 
-/** Receives, sends on and deletes every message of `from`, ten at a time, until a receive comes back empty. */
-async function copyAll(sqs: SQSClient, from: string, to: string): Promise<number> {
-  let moved = 0;
-  for (;;) {
-    const { Messages = [] } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: from, MaxNumberOfMessages: 10, WaitTimeSeconds: 1, VisibilityTimeout: 60 }));
-    if (Messages.length === 0) return moved;
-    const entries = Messages.map((message, index) => ({ Id: String(index), MessageBody: message.Body ?? '' }));
-    const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: to, Entries: entries }));
-    // Only what reached the queue leaves the dead-letter queue; the rest stays for the next run.
-    const delivered = new Set((sent.Successful ?? []).map((entry) => entry.Id));
-    const done = Messages.filter((_message, index) => delivered.has(String(index)));
-    if (done.length > 0) {
-      await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: from, Entries: done.map((message, index) => ({ Id: String(index), ReceiptHandle: message.ReceiptHandle ?? '' })) }));
-    }
-    moved += done.length;
-    if ((sent.Failed ?? []).length > 0) throw new Error(`could not send ${sent.Failed!.length} message(s) back to the queue (${sent.Failed![0]?.Message ?? 'no reason given'}); ${moved} moved`);
+/** A dead-lettered delivery, as its message names it. */
+export interface DeadLetter {
+  readonly messageId: string;
+  /** The job's token and the destination's index, when the body names them. */
+  readonly token: string | undefined;
+  readonly index: number | undefined;
+}
+
+function deadLetterOf(message: Message): DeadLetter {
+  let token: string | undefined;
+  let index: number | undefined;
+  try {
+    const body = JSON.parse(message.Body ?? '') as { token?: unknown; index?: unknown };
+    token = typeof body.token === 'string' ? body.token : undefined;
+    index = typeof body.index === 'number' ? body.index : undefined;
+  } catch {
+    // Not a delivery message: it is moved all the same, and shows without a job.
   }
+  return { messageId: message.MessageId ?? '', token, index };
+}
+
+/** How long a message the redrive holds stays invisible to everyone else. */
+const holdSeconds = 60;
+
+async function receive(sqs: SQSClient, queueUrl: string): Promise<Message[]> {
+  const answer = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10, VisibilityTimeout: holdSeconds, WaitTimeSeconds: 0 }));
+  return answer.Messages ?? [];
+}
+
+function batchesOfTen<T>(items: readonly T[]): T[][] {
+  const batches: T[][] = [];
+  for (let start = 0; start < items.length; start += 10) batches.push(items.slice(start, start + 10));
+  return batches;
+}
+
+/**
+ * Receives every message of `from` and sends it on to `to`, ten at a time, until a receive comes
+ * back empty. A message is deleted only once its copy was sent, so a redrive that stops half-way
+ * loses nothing (it may send one twice, which the delivery's claim makes harmless). A dry run
+ * reads the messages and lets them go again untouched.
+ */
+async function copyAll(sqs: SQSClient, from: string, to: string, dryRun: boolean): Promise<DeadLetter[]> {
+  const deadLetters: DeadLetter[] = [];
+  const held: Message[] = [];
+  try {
+    for (let batch = await receive(sqs, from); batch.length > 0; batch = await receive(sqs, from)) {
+      if (dryRun) {
+        held.push(...batch);
+        deadLetters.push(...batch.map(deadLetterOf));
+        continue;
+      }
+      const sent = await sqs.send(new SendMessageBatchCommand({ QueueUrl: to, Entries: batch.map((message, position) => ({ Id: String(position), MessageBody: message.Body ?? '' })) }));
+      // Only what reached the queue leaves the dead-letter queue; the rest stays for the next run.
+      const delivered = new Set((sent.Successful ?? []).map((entry) => entry.Id));
+      const done = batch.filter((_message, position) => delivered.has(String(position)));
+      if (done.length > 0) {
+        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: from, Entries: done.map((message, position) => ({ Id: String(position), ReceiptHandle: message.ReceiptHandle ?? '' })) }));
+      }
+      deadLetters.push(...done.map(deadLetterOf));
+      const failed = sent.Failed ?? [];
+      if (failed.length > 0) throw new Error(`could not send ${failed.length} message(s) back to the queue (${failed[0]?.Message ?? failed[0]?.Code ?? 'no reason given'}); ${deadLetters.length} moved`);
+    }
+  } finally {
+    for (const batch of batchesOfTen(held)) {
+      await sqs.send(
+        new ChangeMessageVisibilityBatchCommand({
+          QueueUrl: from,
+          Entries: batch.map((message, position) => ({ Id: String(position), ReceiptHandle: message.ReceiptHandle ?? '', VisibilityTimeout: 0 })),
+        }),
+      );
+    }
+  }
+  return deadLetters;
 }
 
 /**
@@ -89,13 +149,16 @@ export async function redrive(options: RedriveOptions): Promise<RedriveResult> {
   );
   const waiting = Number(Attributes?.ApproximateNumberOfMessages ?? 0);
   const result = { type: options.type, deadLetterQueueUrl, queueUrl, waiting, dryRun: options.dryRun ?? false };
-  if (options.dryRun || waiting === 0) return { ...result, moved: options.dryRun ? undefined : 0, taskHandle: undefined };
-  if (options.method === 'copy') return { ...result, moved: await copyAll(options.sqs, deadLetterQueueUrl, queueUrl), taskHandle: undefined };
+  if (options.method === 'copy') {
+    const deadLetters = await copyAll(options.sqs, deadLetterQueueUrl, queueUrl, options.dryRun ?? false);
+    return { ...result, moved: options.dryRun ? undefined : deadLetters.length, taskHandle: undefined, deadLetters };
+  }
+  if (options.dryRun || waiting === 0) return { ...result, moved: options.dryRun ? undefined : 0, taskHandle: undefined, deadLetters: undefined };
   const { TaskHandle } = await options.sqs.send(
     new StartMessageMoveTaskCommand({
       SourceArn: Attributes?.QueueArn,
       ...(options.maxMessagesPerSecond === undefined ? {} : { MaxNumberOfMessagesPerSecond: options.maxMessagesPerSecond }),
     }),
   );
-  return { ...result, moved: undefined, taskHandle: TaskHandle };
+  return { ...result, moved: undefined, taskHandle: TaskHandle, deadLetters: undefined };
 }

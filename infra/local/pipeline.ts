@@ -23,8 +23,20 @@ export interface LocalPipelineOptions {
   readonly maxAttempts?: number;
   /** First retry delay of a transient failure. @default serviceDefaults.retryBaseSeconds */
   readonly retryBaseSeconds?: number;
-  /** Invocations per destination queue running at once. @default 4 */
-  readonly concurrency?: number;
+  /** Invocations per destination queue running at once, for all or per destination type. @default 4 */
+  readonly concurrency?: number | Readonly<Record<string, number>>;
+  /** Records per invocation of a destination function. @default 10 (the stack's event sources take 1) */
+  readonly destinationBatchSize?: number;
+  /** Every destination function's timeout. @default each one's, from the registry */
+  readonly functionTimeoutSeconds?: number;
+  /** How long a received message stays invisible: a crashed invocation's messages come back after it. @default 300 */
+  readonly visibilityTimeoutSeconds?: number;
+  /**
+   * Where the functions reach an embedded AWS service, given where it listens: through a fault
+   * proxy, say. The event sources, which stand for Lambda's own pollers, reach it directly.
+   * @default directly
+   */
+  readonly functionEndpoint?: (service: 'sqs' | 'dynamodb' | 's3', endpoint: string) => string | Promise<string>;
   /**
    * Staging-bucket prefixes a request may name as its `{ bucket, key }` source.
    * @default ['samples/'] - where `npm start` puts its sample file
@@ -66,6 +78,14 @@ export interface LocalPipeline {
   readonly secretsFile: string;
   /** Requests the embedded SQS and DynamoDB have served so far, by action (the S3 front records its own: `s3.requests`). */
   requestCounts(): Promise<{ readonly sqs: Readonly<Record<string, number>>; readonly dynamodb: Readonly<Record<string, number>> }>;
+  /** Every function by name (`resourceNames.functionName`): to crash one, or read its memory. */
+  readonly functions: ReadonlyMap<string, LocalFunction>;
+  /**
+   * Restarts the service as a deployment or an outage of the compute would: every function
+   * environment ends mid-invocation and cold-starts, and the event sources start polling anew.
+   * The queues, the table and the buckets keep their state, as AWS's managed services do.
+   */
+  restart(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -94,10 +114,10 @@ async function createQueue(sqs: SQSClient, name: string, attributes: Record<stri
 }
 
 /** A queue and its dead-letter queue, as the stack makes them. */
-async function createQueuePair(sqs: SQSClient, name: string, deadLetterName: string, maxAttempts: number) {
+async function createQueuePair(sqs: SQSClient, name: string, deadLetterName: string, maxAttempts: number, visibilityTimeoutSeconds: number) {
   const deadLetter = await createQueue(sqs, deadLetterName, {});
   const queue = await createQueue(sqs, name, {
-    VisibilityTimeout: String(localVisibilityTimeoutSeconds),
+    VisibilityTimeout: String(visibilityTimeoutSeconds),
     RedrivePolicy: JSON.stringify({ deadLetterTargetArn: deadLetter.arn, maxReceiveCount: maxAttempts }),
   });
   return { queue, deadLetter };
@@ -113,6 +133,7 @@ async function createQueuePair(sqs: SQSClient, name: string, deadLetterName: str
 export async function startLocalPipeline(options: LocalPipelineOptions): Promise<LocalPipeline> {
   const stateDirectory = resolve(options.stateDirectory);
   const maxAttempts = options.maxAttempts ?? serviceDefaults.maxAttempts;
+  const visibilityTimeoutSeconds = options.visibilityTimeoutSeconds ?? localVisibilityTimeoutSeconds;
   const closers: (() => Promise<void>)[] = [];
   const close = async (): Promise<void> => {
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
@@ -147,12 +168,12 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       await Promise.all(
         destinations.map(async ({ type }) => [
           type,
-          await createQueuePair(sqs, resourceNames.destinationQueue(type), resourceNames.destinationDeadLetterQueue(type), maxAttempts),
+          await createQueuePair(sqs, resourceNames.destinationQueue(type), resourceNames.destinationDeadLetterQueue(type), maxAttempts, visibilityTimeoutSeconds),
         ] as const),
       ),
     );
     const queueUrls = Object.fromEntries(Object.entries(queues).map(([type, pair]) => [type, pair.queue.url]));
-    const inbox = await createQueuePair(sqs, resourceNames.inboxQueue, resourceNames.inboxDeadLetterQueue, maxAttempts);
+    const inbox = await createQueuePair(sqs, resourceNames.inboxQueue, resourceNames.inboxDeadLetterQueue, maxAttempts, visibilityTimeoutSeconds);
 
     // What the stack sets on every function, pointed at the embedded servers.
     const settings = {
@@ -161,7 +182,11 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       secretPrefix: resourceNames.secretPrefix,
       sealer: { kind: 'local', keyFile },
       secretStore: { kind: 'file', path: secretsFile },
-      awsEndpoints: { s3: s3.endpoint, sqs: sqsEndpoint, dynamodb: dynamodbEndpoint },
+      awsEndpoints: {
+        s3: (await options.functionEndpoint?.('s3', s3.endpoint)) ?? s3.endpoint,
+        sqs: (await options.functionEndpoint?.('sqs', sqsEndpoint)) ?? sqsEndpoint,
+        dynamodb: (await options.functionEndpoint?.('dynamodb', dynamodbEndpoint)) ?? dynamodbEndpoint,
+      },
       allowPrivateNetworks: true,
       stagingSourcePrefixes: options.stagingSourcePrefixes ?? ['samples/'],
       // The embedded servers' keys are stored secrets sent to loopback.
@@ -189,32 +214,37 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
             return invoke(event);
           };
 
-    const destinationFunctions = new Map<string, LocalFunction>();
+    const functions = new Map<string, LocalFunction>();
+    const eventSources: SqsEventSource[] = [];
+    const concurrencyOf = (type: string): number =>
+      (typeof options.concurrency === 'number' ? options.concurrency : options.concurrency?.[type]) ?? 4;
     for (const definition of destinations) {
       const destination = await LocalFunction.start({
         entry: new URL(`../../${functionEntries.destination(definition.type)}`, import.meta.url).href,
         functionName: resourceNames.functionName(definition.type),
-        timeoutSeconds: definition.lambda.timeoutSeconds,
+        timeoutSeconds: options.functionTimeoutSeconds ?? definition.lambda.timeoutSeconds,
         environment,
         ...output,
       });
       closers.push(() => destination.stop());
-      destinationFunctions.set(destination.name, destination);
+      functions.set(destination.name, destination);
       const { queue } = queues[definition.type]!;
       const source = new SqsEventSource({
         sqs,
         queueUrl: queue.url,
         handler: observed((event) => destination.invoke(event)),
         queueArn: queue.arn,
-        concurrency: options.concurrency ?? 4,
+        concurrency: concurrencyOf(definition.type),
+        ...(options.destinationBatchSize === undefined ? {} : { batchSize: options.destinationBatchSize }),
         onError: report,
       });
       source.start();
+      eventSources.push(source);
       closers.push(() => source.stop());
     }
 
     // The ingress invokes a destination's function to test a destination, through Lambda's API.
-    const lambdaApi = await startLocalLambdaApi((name, event) => destinationFunctions.get(name)?.invoke(event));
+    const lambdaApi = await startLocalLambdaApi((name, event) => functions.get(name)?.invoke(event));
     closers.push(() => lambdaApi.close());
     const functionNames = Object.fromEntries(destinations.map(({ type }) => [type, resourceNames.functionName(type)]));
 
@@ -230,6 +260,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       ...output,
     });
     closers.push(() => ingress.stop());
+    functions.set(ingress.name, ingress);
     const gateway = await startHttpGateway((event) => ingress.invoke(event), options.ports?.api ?? 0);
     closers.push(() => gateway.close());
     const inboxSource = new SqsEventSource({
@@ -241,6 +272,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       onError: report,
     });
     inboxSource.start();
+    eventSources.push(inboxSource);
     closers.push(() => inboxSource.stop());
     // S3 invokes the function asynchronously and retries twice; locally a failure is reported.
     s3.onEvent((event) => {
@@ -260,6 +292,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       deliveryBucket: localDeliveryBucket,
       secretsFile,
       requestCounts: async () => ({ sqs: await sqsServer.requestCounts(), dynamodb: await dynamoServer.requestCounts() }),
+      functions,
+      restart: async () => {
+        const stopping = eventSources.map((source) => source.stop());
+        await Promise.all([...functions.values()].map((fn) => fn.crash('the service restarted')));
+        await Promise.all(stopping);
+        for (const source of eventSources) source.start();
+      },
       close,
     };
   } catch (error) {

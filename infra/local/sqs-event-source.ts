@@ -47,20 +47,24 @@ function toRecord(message: Message, queueArn: string): SQSRecord {
  */
 export class SqsEventSource {
   private running = false;
-  private readonly loops: Promise<void>[] = [];
-  private readonly stopping = new AbortController();
+  private loops: Promise<void>[] = [];
+  private stopping = new AbortController();
 
   public constructor(private readonly options: SqsEventSourceOptions) {}
 
+  /** Starts polling (again, after `stop`). */
   public start(): void {
     this.running = true;
+    this.stopping = new AbortController();
     for (let index = 0; index < (this.options.concurrency ?? 4); index += 1) this.loops.push(this.poll());
   }
 
+  /** Stops polling once the invocations running now have returned; their messages stay on the queue. */
   public async stop(): Promise<void> {
     this.running = false;
     this.stopping.abort();
     await Promise.all(this.loops);
+    this.loops = [];
   }
 
   private async poll(): Promise<void> {

@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
 import type { z } from 'zod';
 import { secretNames, serviceDefaults } from '../config.ts';
@@ -144,7 +145,7 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
   const job = await dependencies.jobs.get(token);
   if (!job?.sealedCallbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
   const outcome = job.destinations.map((destination) => destination.state).join(',');
-  if (!(await dependencies.jobs.claimCallback(token, outcome))) return;
+  if (!(await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds))) return;
   const { url } = (await dependencies.sealer.unseal(job.sealedCallbackUrl, callbackSealingContext(token))) as { url: string };
   const sent = await sendCallback(url, jobView(job), { ...dependencies.callbacks, network: dependencies.network });
   await dependencies.jobs.recordCallback(token, { ...sent, outcome, at: new Date().toISOString() });
@@ -160,6 +161,7 @@ class AttemptResume<State> implements ResumeSlot<State> {
   public state: State | undefined;
   private saved: { readonly state: State | undefined } | undefined;
   private source: SourceReader | undefined;
+  private discardUnsaved: ((state: State) => Promise<void>) | undefined;
 
   public constructor(
     private readonly message: DeliveryMessage,
@@ -198,6 +200,11 @@ class AttemptResume<State> implements ResumeSlot<State> {
     this.saved = { state: undefined };
   }
 
+  /** How to remove what an upload made when its first state could not be saved. */
+  public whenUnsaved(discard: (state: State) => Promise<void>): void {
+    this.discardUnsaved = discard;
+  }
+
   public async save(state: State): Promise<void> {
     const context = resumeSealingContext(this.delivery);
     const size = this.source?.size;
@@ -207,7 +214,20 @@ class AttemptResume<State> implements ResumeSlot<State> {
       ...(size === undefined ? {} : { sourceSize: size }),
       ...(version === undefined ? {} : { sourceVersion: version }),
     };
-    await this.dependencies.jobs.saveResume(this.message.token, this.message.index, this.claim.attemptId, resume);
+    try {
+      await this.dependencies.jobs.saveResume(this.message.token, this.message.index, this.claim.attemptId, resume);
+    } catch (error) {
+      // An upload's first state names what it has just made (a multipart upload, a session, a
+      // temporary file). Unsaved, no later attempt would know of it, and nothing would remove it
+      // when the delivery ends: it is removed now. (A later state names what an earlier one
+      // already does.)
+      if ((await this.held()) === undefined && this.discardUnsaved) {
+        await this.discardUnsaved(state).catch((failure: unknown) =>
+          this.dependencies.log.warn('could not discard an upload whose state was not saved', { token: this.message.token, reason: describeError(failure) }),
+        );
+      }
+      throw error;
+    }
     this.saved = { state };
   }
 }
@@ -243,9 +263,14 @@ export async function deliver<Schema extends z.ZodObject, State>(
   const { jobs, log } = dependencies;
   const { token, index } = message;
   if (message.notBefore !== undefined && Date.parse(message.notBefore) > Date.now()) return { kind: 'defer', until: new Date(message.notBefore) };
+  // A failed callback never fails a delivery that has happened (that would upload it again).
+  const callBack = (): Promise<void> =>
+    callBackIfFinished(message, dependencies).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
   const claim = await jobs.claim(token, index, dependencies.leaseSeconds);
   if (claim.kind === 'finished') {
     log.info('delivery already finished; message ignored', { token, index, state: claim.state });
+    // The attempt that finished it may have ended (a crash, a timeout) before its callback went.
+    await callBack();
     return { kind: 'done' };
   }
   if (claim.kind === 'busy') {
@@ -254,9 +279,6 @@ export async function deliver<Schema extends z.ZodObject, State>(
   }
   const started = Date.now();
   log.info('delivery started', { token, index, type: definition.type, attempt: claim.attempts });
-  // A failed callback never fails a delivery that has happened (that would upload it again).
-  const callBack = (): Promise<void> =>
-    callBackIfFinished(message, dependencies).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
   let destination: z.output<Schema> | undefined;
   const resume = new AttemptResume<State>(message, sealedFor(token, index, definition, message.destination), claim, definition.capabilities?.resumable?.sealed ?? false, dependencies);
   let source: SourceReader | undefined;
@@ -291,6 +313,12 @@ export async function deliver<Schema extends z.ZodObject, State>(
       ...(dependencies.sourceIdleSeconds === undefined ? {} : { idleSeconds: dependencies.sourceIdleSeconds }),
     });
     destination = withFolderPathsCompleted(definition.schema, destination, source.name);
+    const discard = uploader.discard?.bind(uploader);
+    if (discard) {
+      const reached = reach;
+      const completed = destination;
+      resume.whenUnsaved((state) => discard({ destination: completed, state, signal: AbortSignal.timeout(30_000), ...reached }));
+    }
     const stale = await resume.offer(source);
     if (stale !== undefined && uploader.discard) {
       // The source changed since the upload began: what was kept for it cannot be continued.
@@ -303,6 +331,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
       source,
       signal,
       resume,
+      deliveryKey: deliveryKeyOf(token, index),
       ...reach,
     });
     stopProgress();
@@ -355,6 +384,11 @@ export async function deliver<Schema extends z.ZodObject, State>(
   });
   await callBack();
   return { kind: 'done' };
+}
+
+/** An opaque name of one delivery, the same in every attempt, that tells a server nothing of the job. */
+function deliveryKeyOf(token: string, index: number): string {
+  return createHash('sha256').update(`upload-destinations:${token}#${index}`).digest('base64url').slice(0, 32);
 }
 
 /** The message's source as the opener takes it: a sealed URL opened, an object as it is. */

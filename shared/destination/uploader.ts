@@ -86,6 +86,12 @@ export interface UploadContext<Destination, State = never> {
   readonly credentials: StoredCredentials;
   /** The destination's application secret (an OAuth client), when its definition names one. */
   readonly application: Readonly<Record<string, string>> | undefined;
+  /**
+   * Names this delivery the same way in every attempt, and nothing else (an opaque digest of the
+   * job and the destination's index): for protocols that let a server recognise a request sent
+   * again, such as HTTP's `Idempotency-Key`.
+   */
+  readonly deliveryKey?: string;
 }
 
 /** Where the delivered file ended up. Bytes and checksum are recorded by the service from what was read. */

@@ -41,7 +41,7 @@ export function jobFromItems(items: readonly Record<string, unknown>[]): Job | u
     .filter((item) => String(item[sort]).startsWith('destination#'))
     .map(destinationFromItem)
     .sort((a, b) => a.index - b.index);
-  const record = withoutAttributes(job, [sort, expiry, 'callbackOutcome', jobListIndex.partition, jobListIndex.sort]) as unknown as JobRecord;
+  const record = withoutAttributes(job, [sort, expiry, 'callbackOutcome', 'callbackLeaseUntil', jobListIndex.partition, jobListIndex.sort]) as unknown as JobRecord;
   return { ...record, destinations };
 }
 
@@ -354,17 +354,23 @@ export class JobStore {
 
   /**
    * Claims the right to send the callback for `outcome` (a digest of every destination's final
-   * state): only one finisher per distinct outcome sends it.
+   * state) for `leaseSeconds`: only one finisher per distinct outcome sends it. A claim whose
+   * holder ended without recording what it sent (a crash, a timeout) may be taken again once its
+   * lease has run out, so a callback is sent at least once.
    */
-  public async claimCallback(token: string, outcome: string): Promise<boolean> {
+  public async claimCallback(token: string, outcome: string, leaseSeconds: number): Promise<boolean> {
+    const now = Math.floor(this.now().getTime() / 1000);
     try {
       await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: itemKey(token, jobItem),
-          UpdateExpression: 'SET callbackOutcome = :outcome',
-          ConditionExpression: 'attribute_not_exists(callbackOutcome) OR callbackOutcome <> :outcome',
-          ExpressionAttributeValues: { ':outcome': outcome },
+          UpdateExpression: 'SET callbackOutcome = :outcome, callbackLeaseUntil = :leaseUntil',
+          ConditionExpression:
+            'attribute_not_exists(callbackOutcome) OR callbackOutcome <> :outcome OR ' +
+            '(callbackLeaseUntil < :now AND (attribute_not_exists(#callback) OR #callback.outcome <> :outcome))',
+          ExpressionAttributeNames: { '#callback': 'callback' },
+          ExpressionAttributeValues: { ':outcome': outcome, ':leaseUntil': now + leaseSeconds, ':now': now },
         }),
       );
       return true;

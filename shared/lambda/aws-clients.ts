@@ -14,12 +14,20 @@ export function serviceClientSettings(config: ServiceConfig, endpoint?: string):
   return endpoint === undefined ? { region: config.region } : { region: config.region, endpoint };
 }
 
+/**
+ * Tries of a request to the job table or the queues, throttling included (the SDK's default is 3):
+ * a write lost to a burst of throttling costs a delivery an attempt, and a result recorded late is
+ * better than an upload made again. With the SDK's jittered backoff they span at most about 25 s,
+ * which a function's time allows (and the ingress's, under API Gateway's 29 s, just).
+ */
+export const serviceClientAttempts = 8;
+
 export function dynamoClient(config: ServiceConfig): DynamoDBClient {
-  return new DynamoDBClient(serviceClientSettings(config, config.awsEndpoints.dynamodb));
+  return new DynamoDBClient({ ...serviceClientSettings(config, config.awsEndpoints.dynamodb), maxAttempts: serviceClientAttempts });
 }
 
 export function sqsClient(config: ServiceConfig): SQSClient {
-  return new SQSClient(serviceClientSettings(config, config.awsEndpoints.sqs));
+  return new SQSClient({ ...serviceClientSettings(config, config.awsEndpoints.sqs), maxAttempts: serviceClientAttempts });
 }
 
 /** The staging bucket's client (path-style locally, where bucket host names do not resolve). */

@@ -114,7 +114,10 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
     const remaining = context.getRemainingTimeInMillis?.() ?? definition.lambda.timeoutSeconds * 1000;
     const signal = AbortSignal.timeout(Math.max(1000, remaining - cleanupMilliseconds));
     const receiveCount = Number(record.attributes.ApproximateReceiveCount) || 1;
-    const outcome = await deliver(message, receiveCount, module, recordDependencies, signal);
+    // The claim is held until this invocation must have ended (its timeout), so the next attempt
+    // after a crash or a timeout takes over as soon as this one can no longer be running.
+    const leaseSeconds = Math.max(1, Math.ceil(remaining / 1000));
+    const outcome = await deliver(message, receiveCount, module, { ...recordDependencies, leaseSeconds }, signal);
     if (outcome.kind === 'defer') {
       await defer(record, message, outcome.until);
       return;

@@ -1,4 +1,4 @@
-import { Transform, type Readable, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { crc32Base64, RunningCrc32 } from '../delivery/checksum.ts';
 import type { DeliverySource, SourcePart, SourceStart } from '../destination/uploader.ts';
 import { PermanentError, TransientError, type DeliveryError } from '../errors.ts';
@@ -199,7 +199,8 @@ export class SourceReader implements DeliverySource {
     if (offset > 0 && start?.crc32 !== undefined) {
       // The destination vouches for the bytes before `offset`: read from there, if the source allows.
       this.first.stream.destroy();
-      body = await this.options.reopen(offset);
+      // Nothing is left when the destination has every byte (a range from the end is unsatisfiable).
+      body = this.size !== undefined && offset >= this.size ? { ...this.first, stream: Readable.from([]), startsAt: offset } : await this.options.reopen(offset);
       if (body.startsAt === offset) this.sum = new RunningCrc32(start.crc32, offset);
     }
     const watch = new SourceWatch(body.startsAt, offset, this.size, this.options.maxBytes, this.sum, sumPassed, this.options.idleSeconds ?? 60);

@@ -170,8 +170,8 @@ describe('upload-destinations CLI, against the local runtime', () => {
     // Assess
     expect(sent.code).toBe(1);
     expect(sent.json().destinations[0]).toMatchObject({ state: 'failed', error: { code: 'HTTP503' } });
-    expect(dryRun.stdout.trim()).toBe("1 message(s) in s3's dead-letter queue; nothing moved (dry run)");
-    expect(moved.stdout.trim()).toBe("moved 1 message(s) from s3's dead-letter queue back to its queue");
+    expect(dryRun.stdout.trim()).toBe(`1 message(s) in s3's dead-letter queue; nothing moved (dry run)\n  ${token} #0`);
+    expect(moved.stdout.trim()).toBe(`moved 1 message(s) from s3's dead-letter queue back to its queue\n  ${token} #0`);
     expect(watched.json()).toMatchObject({ state: 'succeeded', destinations: [{ state: 'succeeded', attempts: 3 }] });
     expect(await deadLettered('s3')).toBe(0);
   });

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { DropboxContentHasher, dropboxContentHashOfFile, dropboxHashBlockBytes } from './dropbox-content-hash.ts';
 import { answerBadInput, answerEndpointError, dropboxDialect, refuseDropboxToken, type TaggedUnion } from './dropbox-errors.ts';
@@ -237,6 +238,12 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     return session;
   };
 
+  /** Drops a session whose first request failed: its ID was never answered, so nothing can use it. */
+  const forgetSession = (session: DropboxUploadSession): void => {
+    sessions.delete(session.id);
+    void rm(session.bytes.path, { force: true });
+  };
+
   /** Checks a concurrent chunk's alignment: offsets, and sizes but the closing one's, in multiples of 4 MiB. */
   const misalignedConcurrentChunk = (offset: number, size: number | undefined, closing: boolean): TaggedUnion | undefined => {
     if (offset % dropboxHashBlockBytes !== 0) return { '.tag': 'concurrent_session_invalid_offset' };
@@ -253,7 +260,7 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     if (concurrent && (exchange.contentLength ?? 0) > 0) return answerEndpointError(exchange, { '.tag': 'concurrent_session_data_not_allowed' });
     const session = await newSession(concurrent);
     const written = await appendBytes(exchange, session, 0, args.content_hash, (error) => error);
-    if (written === undefined) return;
+    if (written === undefined) return void forgetSession(session);
     session.bytes.accept(0, written);
     session.length = written;
     session.closed = args.close === true;
@@ -365,7 +372,8 @@ export async function startDropboxFake(options: DropboxFakeOptions = {}): Promis
     if (!args || !commit) return;
     const session = await newSession(false);
     const written = await appendBytes(exchange, session, 0, args.content_hash, (error) => error);
-    if (written === undefined) return;
+    // Bytes that never arrived whole leave nothing: no session was ever named to the client.
+    if (written === undefined) return void forgetSession(session);
     session.bytes.accept(0, written);
     session.length = written;
     const result = await commitSession(session, commit);

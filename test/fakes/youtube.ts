@@ -48,6 +48,8 @@ export interface YouTubeFakeOptions {
   readonly unverifiedProject?: boolean;
   /** Lifetime of access tokens the token endpoint issues. @default 3599 */
   readonly accessTokenLifetimeSeconds?: number;
+  /** Where clients reach the fake when something stands in front of it (a proxy): session URIs name it. @default the fake's own address */
+  readonly publicUrl?: string;
 }
 
 /** A resumable upload session, as the fake holds it. */
@@ -454,7 +456,7 @@ export async function startYouTubeFake(options: YouTubeFakeOptions = {}): Promis
     { endpoint: 'token', method: 'POST', path: /^\/(?:token|oauth2\/v4\/token)$/, handle: refreshToken },
   ];
   const server = await startFakeServer(routes, googleDialect);
-  baseUrl = server.url;
+  baseUrl = options.publicUrl ?? server.url;
   directory = server.directory;
 
   return {

@@ -263,6 +263,64 @@ describe('Function: destinationHandler (S3)', () => {
     expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'succeeded' });
   });
 
+  it('sends the callback when the attempt that finished the delivery ended before sending it, once the message comes back', async () => {
+    // Prepare: a receiver, and a first attempt whose function ends (a crash) right after the delivery is recorded.
+    const received: string[] = [];
+    const receiver = await startTestServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        received.push(request.url ?? '');
+        response.writeHead(204).end();
+      });
+    });
+    closers.push(() => receiver.close());
+    const crashing = Object.assign(Object.create(jobs) as JobStore, {
+      claimCallback: async () => {
+        throw new Error('the function environment crashed');
+      },
+    });
+    const message = await queuedDelivery(destination('crashed-before-callback.bin'), {}, `${receiver.url}/hook`);
+    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: crashing }, sqs })(await event([message]), context());
+    const before = received.length;
+
+    // Act: the message comes back (it was never deleted).
+    const again = await handler(await event([message], 2), context());
+    const twice = await handler(await event([message], 3), context());
+
+    // Assess
+    expect([again.batchItemFailures, twice.batchItemFailures]).toEqual([[], []]);
+    expect(before).toBe(0);
+    expect(received).toEqual(['/hook']);
+    expect(putsTo('crashed-before-callback.bin')).toHaveLength(1);
+    expect((await jobs.get(message.token))?.callback).toMatchObject({ state: 'sent', outcome: 'succeeded' });
+  });
+
+  it('sends a callback again when the attempt that claimed it ended without recording it, once its claim has run out', async () => {
+    const received: string[] = [];
+    const receiver = await startTestServer((request, response) => {
+      request.resume();
+      request.on('end', () => {
+        received.push(request.url ?? '');
+        response.writeHead(204).end();
+      });
+    });
+    closers.push(() => receiver.close());
+    const message = await queuedDelivery(destination('claimed-not-sent.bin'), {}, `${receiver.url}/hook`);
+    const ended = Object.assign(Object.create(jobs) as JobStore, {
+      // Claims for a second, then "crashes" before sending.
+      claimCallback: async (token: string, outcome: string) => {
+        await jobs.claimCallback(token, outcome, 1);
+        throw new Error('the function environment crashed');
+      },
+    });
+    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: ended }, sqs })(await event([message]), context());
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+
+    await handler(await event([message], 2), context());
+
+    expect(received).toEqual(['/hook']);
+  });
+
   it('fails a message that is not a delivery as a batch item (retried, then dead-lettered), leaving the others', async () => {
     const good = await queuedDelivery(destination('good.bin'));
     const batch = await event([good]);
@@ -396,6 +454,31 @@ describe('Function: destinationHandler, resuming', () => {
 
     expect(answer.batchItemFailures).toEqual([]);
     expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'succeeded', checksum: { value: crc32Base64(crc32(changed)) } });
+    expect(await s3.openUploads('deliveries')).toEqual([]);
+  });
+
+  it('aborts the multipart upload it has just started when its resume state cannot be saved, so nothing is left that no attempt knows of', async () => {
+    // Prepare: the job table refuses the first resume state (throttled past the SDK's retries).
+    const bytes = patternBytes(12 * MiB, 37);
+    const source = await breakingSource(bytes, { breakAt: 0, breaks: 0 });
+    const message = await queuedDelivery(destination('unsaved.bin'), {}, undefined, { url: source.url });
+    const throttled = Object.assign(Object.create(jobs) as JobStore, {
+      saveResume: async () => {
+        throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException' });
+      },
+    });
+    const refusing = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: throttled }, sqs });
+
+    // Act
+    const first = await refusing(await event([message], 1), context());
+    const uploadsBetween = await s3.openUploads('deliveries');
+    const second = await handler(await event([message], 2), context());
+
+    // Assess
+    expect(first.batchItemFailures).toHaveLength(1);
+    expect(uploadsBetween).toEqual([]);
+    expect(second.batchItemFailures).toEqual([]);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'succeeded', bytes: bytes.length });
     expect(await s3.openUploads('deliveries')).toEqual([]);
   });
 

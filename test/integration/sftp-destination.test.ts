@@ -201,7 +201,7 @@ describe('SFTP destination against OpenSSH sshd', () => {
     expect(await temporaryFilesIn('dropped')).toEqual([]);
   });
 
-  it('starts again when the temporary file an earlier attempt saved is gone', async () => {
+  it('starts again at the temporary path an earlier attempt saved when no file is there (it ended before creating it)', async () => {
     const resume = new MemoryResume<SftpResumeState>();
     resume.state = { filename: 'gone/file.bin', temporaryPath: 'gone/.file.bin.0000000000000000.upload-part' };
     const bytes = patternBytes(1000, 36);
@@ -210,7 +210,24 @@ describe('SFTP destination against OpenSSH sshd', () => {
 
     expect(sha256(await onDisk('gone/file.bin'))).toBe(sha256(bytes));
     expect(result.details).not.toHaveProperty('resumed_at');
-    expect(resume.state.temporaryPath).not.toBe('gone/.file.bin.0000000000000000.upload-part');
+    expect(resume.state.temporaryPath).toBe('gone/.file.bin.0000000000000000.upload-part');
+    expect(await temporaryFilesIn('gone')).toEqual([]);
+  });
+
+  it('saves a new temporary path before it creates the file, so an attempt cut off in between leaves nothing unknown', async () => {
+    // Prepare: the attempt ends (a crash) as soon as its state is saved, before the file is made.
+    class EndsAtSave extends MemoryResume<SftpResumeState> {
+      public override async save(state: SftpResumeState): Promise<void> {
+        await super.save(state);
+        throw new Error('the function environment crashed');
+      }
+    }
+    const resume = new EndsAtSave();
+
+    await attemptFailure(module, destination({ filename: 'cut/file.bin' }), sourceOf(patternBytes(1000, 37)), { resume });
+
+    expect(resume.state?.temporaryPath).toMatch(/^cut\/\.file\.bin\.[0-9a-f]{16}\.upload-part$/);
+    expect(await temporaryFilesIn('cut').catch(() => [])).toEqual([]);
   });
 
   describe('failures', () => {

@@ -91,6 +91,7 @@ export function uploadContext<Destination, State = never>(
     network?: OutboundNetwork;
     credentials?: StoredCredentials;
     application?: Readonly<Record<string, string>>;
+    deliveryKey?: string;
   } = {},
 ): UploadContext<Destination, State> & { source: SourceReader } {
   return {
@@ -109,5 +110,6 @@ export function uploadContext<Destination, State = never>(
       },
     },
     application: options.application,
+    ...(options.deliveryKey === undefined ? {} : { deliveryKey: options.deliveryKey }),
   };
 }

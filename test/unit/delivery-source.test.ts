@@ -45,6 +45,27 @@ describe('Class: SourceReader', () => {
     expect(source.checksum?.value).toBe(crcOf(bytes));
   });
 
+  it('asks the source for nothing when the destination already has every byte (a range from the end is unsatisfiable)', async () => {
+    const reopened: number[] = [];
+    const first = sourceOf(bytes);
+    const source = new SourceReader(
+      { stream: (await first.stream()) as never, startsAt: 0, size: bytes.length, contentType: undefined, name: 'a.bin', version: '"v1"' },
+      {
+        reopen: async (offset) => {
+          reopened.push(offset);
+          throw Object.assign(new Error('The requested range is not satisfiable'), { status: 416 });
+        },
+      },
+    );
+
+    const parts = [];
+    for await (const part of source.parts(() => 300_000, { offset: bytes.length, crc32: crc32(bytes) })) parts.push(part);
+
+    expect(parts).toEqual([]);
+    expect(reopened).toEqual([]);
+    expect(source.checksum).toEqual({ algorithm: 'crc32', value: crcOf(bytes), bytes: bytes.length });
+  });
+
   it('reads and sums, without passing on, the bytes before an offset it cannot skip', async () => {
     const source = sourceOf(bytes, { ignoresRanges: true });
 

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { blobUrl, type BlobLocation } from './account.ts';
 import { AzureStorageError } from './errors.ts';
-import type { BlobTransport } from './transport.ts';
+import type { BlobResponse, BlobTransport } from './transport.ts';
 
 /** Headers that become the blob's properties, metadata, tags and tier when it is written. */
 export type BlobWriteHeaders = Readonly<Record<string, string>>;
@@ -39,13 +39,60 @@ export class BlockBlobClient {
     this.url = blobUrl(location);
   }
 
-  /** Put Blob: the whole blob in one request, its MD5 checked by the service. */
-  public async putBlob(body: Buffer, headers: BlobWriteHeaders, signal: AbortSignal): Promise<WrittenBlob> {
+  /**
+   * Put Blob: the whole blob in one request, its MD5 checked by the service and kept as the blob's
+   * Content-MD5, so a Put Blob whose answer was lost is found rather than sent again.
+   */
+  public async putBlob(body: Buffer, headers: BlobWriteHeaders, signal: AbortSignal, md5 = md5Base64(body)): Promise<WrittenBlob> {
     const response = await this.transport.send(
-      { operation: 'Put Blob', method: 'PUT', url: this.url, body, headers: { ...headers, 'x-ms-blob-type': 'BlockBlob', 'content-md5': md5Base64(body) } },
+      {
+        operation: 'Put Blob',
+        method: 'PUT',
+        url: this.url,
+        body,
+        headers: { ...headers, 'x-ms-blob-type': 'BlockBlob', 'content-md5': md5, 'x-ms-blob-content-md5': md5 },
+        landed: () => this.withContent(md5, body.length, signal),
+      },
       signal,
     );
     return written(response.headers);
+  }
+
+  /**
+   * The blob's properties when it holds exactly the content of this MD5 and length (what a Put
+   * Blob of that content left); undefined otherwise.
+   */
+  public async withContent(md5: string, length: number, signal: AbortSignal): Promise<BlobResponse | undefined> {
+    try {
+      const response = await this.transport.send({ operation: 'Get Blob Properties', method: 'HEAD', url: this.url }, signal);
+      return response.headers['content-md5'] === md5 && Number(response.headers['content-length']) === length ? response : undefined;
+    } catch (error) {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Get Block List (committed): the response when the blob is made of exactly these blocks, in
+   * this order (what a Put Block List of them left); undefined otherwise.
+   */
+  public async committedAs(ids: readonly string[], signal: AbortSignal): Promise<BlobResponse | undefined> {
+    const committed = await this.committedBlocks(signal);
+    return committed.ids.length === ids.length && committed.ids.every((id, index) => id === ids[index]) ? committed.response : undefined;
+  }
+
+  /** Get Block List (committed): the blocks the blob is made of, in order (none when there is no blob). */
+  public async committedBlocks(signal: AbortSignal): Promise<{ ids: string[]; response: BlobResponse | undefined }> {
+    try {
+      const response = await this.transport.send(
+        { operation: 'Get Block List', method: 'GET', url: this.withQuery({ comp: 'blocklist', blocklisttype: 'committed' }) },
+        signal,
+      );
+      return { ids: [...response.text.matchAll(blockInXml)].map((match) => match[1] ?? ''), response };
+    } catch (error) {
+      if (isNotFound(error)) return { ids: [], response: undefined };
+      throw error;
+    }
   }
 
   /** Put Block: stages one block under `id`, its MD5 checked by the service. Nothing is visible until committed. */
@@ -71,9 +118,9 @@ export class BlockBlobClient {
   }
 
   /**
-   * Put Block List: makes the blob of these blocks, in this order (each looked up among the
-   * uncommitted blocks first, then the committed: a commit sent again after a lost answer still
-   * succeeds); every other staged block is discarded.
+   * Put Block List: makes the blob of these blocks, in this order; every other staged block is
+   * discarded. After a lost answer the blob's committed blocks are looked at before it is sent
+   * again (a second commit would write the blob again: a second version).
    */
   public async putBlockList(ids: readonly string[], headers: BlobWriteHeaders, signal: AbortSignal): Promise<WrittenBlob> {
     const body = Buffer.from(`<?xml version="1.0" encoding="utf-8"?><BlockList>${ids.map((id) => `<Latest>${id}</Latest>`).join('')}</BlockList>`, 'utf8');
@@ -84,6 +131,7 @@ export class BlockBlobClient {
         url: this.withQuery({ comp: 'blocklist' }),
         body,
         headers: { ...headers, 'content-type': 'application/xml; charset=utf-8', 'content-md5': md5Base64(body) },
+        landed: () => this.committedAs(ids, signal),
       },
       signal,
     );

@@ -1,5 +1,5 @@
 import { forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart } from '../../../shared/destination/index.ts';
-import type { BlobWriteHeaders, BlockBlobClient, WrittenBlob } from './blob-client.ts';
+import { md5Base64, type BlobWriteHeaders, type BlockBlobClient, type WrittenBlob } from './blob-client.ts';
 import { AzureStorageError } from './errors.ts';
 import { blockId, blockSizer, defaultBlockSettings, newSession, parseBlockId, stagedPrefix, type BlockSettings, type StagedPrefix } from './blocks.ts';
 
@@ -9,6 +9,11 @@ export interface AzureBlobResumeState {
   readonly blob: string;
   /** Carried by the block ids of this upload (and by no other upload's). */
   readonly session: string;
+  /**
+   * The MD5 (base64) of a single Put Blob about to be sent: should the attempt end before its
+   * answer, the next one looks for a blob with this content first.
+   */
+  readonly sentMd5?: string;
 }
 
 export interface StreamedBlob extends WrittenBlob {
@@ -53,6 +58,11 @@ export async function streamToBlob(
   const earlier = resume.state?.container === target.container && resume.state.blob === target.blob && target.mayListBlocks ? resume.state : undefined;
   const session = earlier?.session ?? newSession();
   const staged: StagedPrefix | undefined = earlier ? stagedPrefix(await client.uncommittedBlocks(signal), session, sizeOf, source.size) : undefined;
+  if (earlier && !staged?.blocks.length && source.size !== undefined) {
+    // Nothing of this upload is staged: an attempt whose answer was lost may have made the blob.
+    const made = await madeBy(client, earlier, source.size, signal);
+    if (made) return made;
+  }
 
   let parts: AsyncGenerator<SourcePart>;
   let committed: string[];
@@ -68,7 +78,9 @@ export async function streamToBlob(
       // One block holds the whole file: a single request, nothing to resume. Reading on to the
       // end first runs the source's size check before anything is sent.
       await parts.next();
-      const stored = await client.putBlob(firstPart.bytes, headers, signal);
+      const md5 = md5Base64(firstPart.bytes);
+      await resume.save({ container: target.container, blob: target.blob, session, sentMd5: md5 });
+      const stored = await client.putBlob(firstPart.bytes, headers, signal, md5);
       return { ...stored, blocks: 0, resumedAt: 0 };
     }
     if (!earlier) await resume.save({ container: target.container, blob: target.blob, session });
@@ -97,6 +109,22 @@ export async function streamToBlob(
   const ids = [...committed, ...sent];
   const stored = await client.putBlockList(ids, headers, signal);
   return { ...stored, blocks: ids.length, resumedAt: staged?.start.offset ?? 0 };
+}
+
+/**
+ * The blob an earlier attempt of this upload made, when one did: a Put Blob of the content it
+ * noted, or a commit of this upload's blocks covering the whole file. Undefined when neither.
+ */
+async function madeBy(client: BlockBlobClient, earlier: AzureBlobResumeState, size: number, signal: AbortSignal): Promise<StreamedBlob | undefined> {
+  if (earlier.sentMd5 !== undefined) {
+    const found = await client.withContent(earlier.sentMd5, size, signal);
+    return found ? { etag: found.headers.etag, versionId: found.headers['x-ms-version-id'], blocks: 0, resumedAt: size } : undefined;
+  }
+  const { ids, response } = await client.committedBlocks(signal);
+  const blocks = ids.map(parseBlockId);
+  const ours = blocks.length > 0 && blocks.every((block, index) => block?.session === earlier.session && block.index === index);
+  const length = blocks.reduce((sum, block) => sum + (block?.length ?? 0), 0);
+  return ours && length === size ? { etag: response?.headers.etag, versionId: undefined, blocks: blocks.length, resumedAt: size } : undefined;
 }
 
 /**

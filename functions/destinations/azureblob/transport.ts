@@ -23,6 +23,12 @@ export interface BlobRequest {
   readonly url: string;
   readonly headers?: Readonly<Record<string, string>>;
   readonly body?: Buffer;
+  /**
+   * For a write that must take effect once (Put Blob, Put Block List): looks for its effect before
+   * the request is sent again after a failure it may have been carried out despite (no answer, a
+   * 5xx). What it finds is the request's answer; undefined sends the request again.
+   */
+  readonly landed?: () => Promise<BlobResponse | undefined>;
 }
 
 /** A successful answer: status, headers (lower-case names) and the body as text (small XML answers only). */
@@ -103,6 +109,11 @@ async function writeBody(outgoing: ReturnType<typeof httpRequest>, body: Buffer 
   outgoing.end();
 }
 
+/** Whether a failed request may have been carried out all the same: no answer came, or the service failed on its side. */
+function outcomeUnknown(error: unknown): boolean {
+  return !(error instanceof AzureStorageError) || error.status >= 500;
+}
+
 /**
  * Sends Blob service requests for one account: signs them with the account key (Shared Key) or
  * adds the SAS token, connects only through agents made from `network`, and tries a request again
@@ -125,6 +136,8 @@ export class BlobTransport {
         const delayMs = this.retryDelayMs(error, attempt);
         if (delayMs === undefined || signal.aborted) throw error;
         await sleep(delayMs, undefined, { signal });
+        const found = request.landed && outcomeUnknown(error) ? await request.landed() : undefined;
+        if (found) return found;
       }
     }
   }

@@ -18,6 +18,8 @@ export class HttpAnswerError extends Error {
     public readonly headers: { readonly location?: string; readonly retryAfter?: string },
     /** The body had been sent (or begun) when the answer came. */
     public readonly bodySent: boolean,
+    /** The request carried an `Idempotency-Key`. */
+    public readonly idempotencyKey = false,
   ) {
     super(`HTTP ${status} from ${request}${serverText === '' ? '' : `: ${serverText}`}`);
     this.name = 'HttpAnswerError';
@@ -58,6 +60,14 @@ function statusError(error: HttpAnswerError): DeliveryError {
   const said = error.serverText === '' ? '' : `; the server said: ${error.serverText}`;
   if (isRetryableStatus(status)) {
     return new TransientError(error.message, { code, cause: error, retryAfterSeconds: retryAfterSeconds(error.headers.retryAfter) });
+  }
+  if (status === 409 && error.idempotencyKey) {
+    // A server that honours Idempotency-Key answers 409 while an earlier request with the key is
+    // still in progress (an attempt cut off before its answer): this one is tried again later.
+    return new TransientError(
+      `HTTP 409 from ${error.request}: the server is still working on an earlier attempt of this upload (the same Idempotency-Key), or refused it as a conflict${said}`,
+      { code, cause: error, retryAfterSeconds: retryAfterSeconds(error.headers.retryAfter) },
+    );
   }
   if (status === 301 || status === 302 || status === 303) {
     return new PermanentError(

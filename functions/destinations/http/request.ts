@@ -57,13 +57,18 @@ function fileBody(destination: HttpDestinationFields, source: DeliverySource): {
   return { body: { length: form.length, open: async () => form.body(await source.stream()) }, contentType: form.contentType };
 }
 
-/** The upload of `source` as the destination asks for it. */
-export function fileUpload(destination: HttpDestinationFields, source: DeliverySource): PlannedRequest {
+/**
+ * The upload of `source` as the destination asks for it. With `deliveryKey`, it carries an
+ * `Idempotency-Key` (IETF httpapi draft) the same in every attempt, unless the caller's headers set
+ * one: a server that honours it keeps one file when an answer lost makes the service send again.
+ */
+export function fileUpload(destination: HttpDestinationFields, source: DeliverySource, deliveryKey?: string): PlannedRequest {
   const { body, contentType } = fileBody(destination, source);
+  const idempotency: Record<string, string> = deliveryKey === undefined ? {} : { 'idempotency-key': `"${deliveryKey}"` };
   return {
     method: destination.method,
     body,
-    headers: (withCredentials) => ({ ...requestHeaders(destination, withCredentials), 'content-type': contentType }),
+    headers: (withCredentials) => ({ ...idempotency, ...requestHeaders(destination, withCredentials), 'content-type': contentType }),
   };
 }
 

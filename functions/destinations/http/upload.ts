@@ -30,7 +30,7 @@ async function send(network: OutboundNetwork, start: URL, request: PlannedReques
   }
 }
 
-function answerError(answer: Answer, request: string, url: URL, text: string): HttpAnswerError {
+function answerError(answer: Answer, request: string, url: URL, text: string, idempotencyKey: boolean): HttpAnswerError {
   const location = firstHeader(answer.headers, 'location');
   const target = location === undefined ? undefined : URL.parse(location, url.href);
   const retryAfter = firstHeader(answer.headers, 'retry-after');
@@ -43,6 +43,7 @@ function answerError(answer: Answer, request: string, url: URL, text: string): H
       ...(retryAfter === undefined ? {} : { retryAfter }),
     },
     answer.bodyStarted,
+    idempotencyKey,
   );
 }
 
@@ -50,14 +51,16 @@ function answerError(answer: Answer, request: string, url: URL, text: string): H
  * Delivers to any HTTP endpoint: a POST of a multipart form (the fields, then the file) or a PUT
  * of the raw bytes, streamed, with a Content-Length when the source tells its size and chunked
  * otherwise. Any 2xx is a delivery. Nothing is resumable here (HTTP has no protocol for it): a
- * failed attempt starts again from the first byte.
+ * failed attempt starts again from the first byte, with the same `Idempotency-Key`.
  */
 export const httpUploader: Uploader<HttpDestinationFields> = {
-  async upload({ destination, source, signal, network }) {
-    const request = fileUpload(destination, source);
+  async upload({ destination, source, signal, network, deliveryKey }) {
+    const request = fileUpload(destination, source, deliveryKey);
     const { answer, url, redirects } = await send(network, uploadTarget(destination), request, signal);
     const text = serverText(answer.head, secretValuesOf(destination));
-    if (!isSuccess(answer.status) || !answer.bodyStarted) throw answerError(answer, `${request.method} ${displayUrl(url)}`, url, text);
+    if (!isSuccess(answer.status) || !answer.bodyStarted) {
+      throw answerError(answer, `${request.method} ${displayUrl(url)}`, url, text, request.headers(true)['idempotency-key'] !== undefined);
+    }
     return {
       url: deliveredUrl(answer, url),
       details: {

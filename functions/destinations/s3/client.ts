@@ -17,20 +17,31 @@ const maxSockets = 16;
 const clientsByNetwork = new WeakMap<NetworkPolicy, Map<string, S3Client>>();
 const maxCachedClients = 32;
 
+/** How a client sends its requests. */
+export interface S3ClientOptions {
+  /**
+   * Whether the SDK sends a request again after a failure. Not for the requests that make the
+   * object (PutObject, CompleteMultipartUpload): sent again blindly after a lost answer, they write
+   * it twice (a second version); the upload checks first. @default true
+   */
+  readonly retries?: boolean;
+}
+
 /**
  * The S3 client for a destination: its keys, or (bucket-policy mode) the service's own identity
  * from the default provider chain; its region, endpoint and addressing style; and agents that
  * connect only where `network` allows (the endpoint is the caller's choice). Destinations that
  * agree on all of these share one client (and its open connections).
  */
-export function s3ClientFor(destination: S3DestinationFields, network: NetworkPolicy): S3Client {
+export function s3ClientFor(destination: S3DestinationFields, network: NetworkPolicy, options: S3ClientOptions = {}): S3Client {
   const addressing = s3Addressing(destination);
   const identity = destination.aws_use_policy
     ? ['policy']
     : destination.role_arn !== undefined
       ? ['role', destination.role_arn, destination.external_id]
       : [destination.aws_access_key_id, destination.aws_secret_access_key, destination.sessiontoken];
-  const key = JSON.stringify([addressing, identity]);
+  const retries = options.retries ?? true;
+  const key = JSON.stringify([addressing, identity, retries]);
   let clients = clientsByNetwork.get(network);
   if (!clients) {
     clients = new Map();
@@ -40,13 +51,13 @@ export function s3ClientFor(destination: S3DestinationFields, network: NetworkPo
   if (!client) {
     // The oldest is dropped, not destroyed: an upload may still be using it.
     if (clients.size >= maxCachedClients) clients.delete(clients.keys().next().value ?? '');
-    client = newClient(destination, network);
+    client = newClient(destination, network, retries);
     clients.set(key, client);
   }
   return client;
 }
 
-function newClient(destination: S3DestinationFields, network: NetworkPolicy): S3Client {
+function newClient(destination: S3DestinationFields, network: NetworkPolicy, retries: boolean): S3Client {
   const { endpoint, region, forcePathStyle } = s3Addressing(destination);
   const credentials =
     destination.role_arn !== undefined
@@ -63,6 +74,7 @@ function newClient(destination: S3DestinationFields, network: NetworkPolicy): S3
     endpoint,
     forcePathStyle,
     credentials,
+    ...(retries ? {} : { maxAttempts: 1 }),
     // We send our own CRC-32 with every part; the SDK need not compute another.
     requestChecksumCalculation: 'WHEN_REQUIRED',
     responseChecksumValidation: 'WHEN_REQUIRED',

@@ -11,6 +11,7 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart, type SourceStart } from '../../../shared/destination/index.ts';
+import { objectWrittenSince, writeOnce } from './write-once.ts';
 
 const MiB = 1024 * 1024;
 const maxParts = 10_000;
@@ -50,10 +51,27 @@ export function partSizer(size: number | undefined, settings: MultipartSettings)
   return (index) => Math.min(base * 2 ** Math.floor(index / 1000), maxPartSize);
 }
 
-/** What a later attempt needs to continue a multipart upload: its id (and the key it was for). */
+/**
+ * What a later attempt needs: the multipart upload to continue (its id, and the key it was for),
+ * and when the request that makes the object went (a single PutObject has no upload id).
+ */
 export interface S3ResumeState {
-  readonly uploadId: string;
+  readonly uploadId?: string;
   readonly key: string;
+  /**
+   * When the request that makes the object went (ISO 8601): the object may have been made by an
+   * attempt whose answer was lost (or that was cut off), which an object of the file's size
+   * written since then shows.
+   */
+  readonly completingAt?: string;
+}
+
+/** The clients an upload sends with: one that retries, and one that never sends a request twice by itself. */
+export interface S3Clients {
+  /** Everything but the requests that make the object: the SDK retries them as it will. */
+  readonly transfer: S3Client;
+  /** PutObject and CompleteMultipartUpload: sent again only once the object is known not to be there. */
+  readonly commit: S3Client;
 }
 
 export interface StreamedObject {
@@ -115,22 +133,29 @@ async function storedParts(
  * finally fails, so no parts outlive it.
  */
 export async function streamToS3(
-  client: S3Client,
+  clients: S3Clients,
   parameters: ObjectParameters,
   source: DeliverySource,
   resume: ResumeSlot<S3ResumeState>,
   signal: AbortSignal,
   settings: MultipartSettings = defaultMultipartSettings,
 ): Promise<StreamedObject> {
+  const client = clients.transfer;
   const sizeOf = partSizer(source.size, settings);
   const earlier = resume.state?.key === parameters.Key ? resume.state : undefined;
   const target = { Bucket: parameters.Bucket, Key: parameters.Key };
-  const continued = earlier ? await storedParts(client, { ...target, UploadId: earlier.uploadId }, sizeOf, signal) : undefined;
+  const continued = earlier?.uploadId ? await storedParts(client, { ...target, UploadId: earlier.uploadId }, sizeOf, signal) : undefined;
+  if (earlier?.completingAt !== undefined && !continued && source.size !== undefined) {
+    // The upload is gone after an attempt began completing it: if it was completed, the object is
+    // there, and sending the file again would write it twice.
+    const etag = await objectWrittenSince(client, target, source.size, new Date(earlier.completingAt), signal);
+    if (etag !== undefined) return { etag, parts: Math.ceil(source.size / sizeOf(0)), resumedAt: source.size };
+  }
 
   let uploadId: string;
   let completed: CompletedPart[];
   let parts: AsyncGenerator<SourcePart>;
-  if (earlier && continued) {
+  if (earlier?.uploadId && continued) {
     uploadId = earlier.uploadId;
     completed = continued.completed;
     parts = source.parts((index) => sizeOf(completed.length + index), continued.start);
@@ -143,17 +168,27 @@ export async function streamToS3(
       // One part holds the whole file: a single request, nothing to resume. Reading on to the
       // end first runs the source's size check before anything is sent.
       await parts.next();
-      const answer = await client.send(
-        new PutObjectCommand({
-          ...parameters,
-          Body: firstPart.bytes,
-          ContentLength: firstPart.bytes.length,
-          ChecksumAlgorithm: 'CRC32',
-          ChecksumCRC32: firstPart.crc32,
-        }),
-        { abortSignal: signal },
+      const sentAt = new Date();
+      // Should this attempt end before the answer comes (its deadline, a crash), the next one looks first.
+      await resume.save({ key: parameters.Key ?? '', completingAt: sentAt.toISOString() });
+      const etag = await writeOnce(
+        async () =>
+          (
+            await clients.commit.send(
+              new PutObjectCommand({
+                ...parameters,
+                Body: firstPart.bytes,
+                ContentLength: firstPart.bytes.length,
+                ChecksumAlgorithm: 'CRC32',
+                ChecksumCRC32: firstPart.crc32,
+              }),
+              { abortSignal: signal },
+            )
+          ).ETag,
+        () => objectWrittenSince(client, target, firstPart.bytes.length, sentAt, signal),
+        signal,
       );
-      return { etag: answer.ETag, parts: 1, resumedAt: 0 };
+      return { etag, parts: 1, resumedAt: 0 };
     }
     const created = await client.send(new CreateMultipartUploadCommand({ ...parameters, ChecksumAlgorithm: 'CRC32' }), { abortSignal: signal });
     uploadId = created.UploadId ?? '';
@@ -167,6 +202,7 @@ export async function streamToS3(
   }
 
   const resumedAt = continued?.start.offset ?? 0;
+  let size = resumedAt;
   const firstNumber = completed.length + 1;
   const sent = await forEachConcurrently<SourcePart, CompletedPart>(
     parts,
@@ -184,6 +220,7 @@ export async function streamToS3(
           }),
           { abortSignal: signal },
         );
+        size += part.bytes.length;
         return { PartNumber: firstNumber + index, ETag: answer.ETag, ChecksumCRC32: part.crc32 };
       } finally {
         part.release();
@@ -191,15 +228,20 @@ export async function streamToS3(
     },
   );
   const all = [...completed, ...sent.filter((part) => part.PartNumber !== undefined)];
-  const answer = await client.send(
-    new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: all } }),
-    { abortSignal: signal },
+  const completingAt = new Date();
+  await resume.save({ uploadId, key: parameters.Key ?? '', completingAt: completingAt.toISOString() });
+  const etag = await writeOnce(
+    async () =>
+      (await clients.commit.send(new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: all } }), { abortSignal: signal })).ETag,
+    () => objectWrittenSince(client, target, size, completingAt, signal),
+    signal,
   );
-  return { etag: answer.ETag, parts: all.length, resumedAt };
+  return { etag, parts: all.length, resumedAt };
 }
 
 /** Aborts a multipart upload an attempt left, so no stored parts outlive a failed delivery. */
 export async function abortUpload(client: S3Client, bucket: string, state: S3ResumeState): Promise<void> {
+  if (state.uploadId === undefined) return;
   try {
     await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: state.key, UploadId: state.uploadId }));
   } catch (error) {

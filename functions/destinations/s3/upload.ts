@@ -75,14 +75,17 @@ const probeKey = '.upload-destinations-probe';
 
 /**
  * Delivers to Amazon S3 or an S3-compatible store. A multipart upload that fails part-way is
- * continued by the next attempt; the upload is aborted when the delivery finally fails.
+ * continued by the next attempt; the upload is aborted when the delivery finally fails. The
+ * request that makes the object is never sent twice blindly: after a lost answer the object is
+ * looked for first.
  */
 export const s3Uploader: Uploader<S3DestinationFields, S3ResumeState> = {
   async upload({ destination, source, signal, network, resume }) {
     const client = s3ClientFor(destination, network);
     const key = destination.filename;
     const acl = await aclParameters(destination, client, signal);
-    const stored = await streamToS3(client, objectParameters(destination, key, acl), source, resume, signal);
+    const clients = { transfer: client, commit: s3ClientFor(destination, network, { retries: false }) };
+    const stored = await streamToS3(clients, objectParameters(destination, key, acl), source, resume, signal);
     return {
       url: objectUrl(destination, key),
       details: {

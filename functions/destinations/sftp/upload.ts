@@ -11,6 +11,11 @@ import { authorityOf, type SftpDestinationFields } from './schema.ts';
 export interface SftpResumeState {
   readonly filename: string;
   readonly temporaryPath: string;
+  /**
+   * The temporary file was complete and being renamed onto the file: should the attempt end before
+   * the server's answer, the next one finds the file there rather than sending it again.
+   */
+  readonly renaming?: boolean;
 }
 
 /** The temporary file an attempt writes to, open, and where its writing starts. */
@@ -23,22 +28,34 @@ interface OpenTemporary {
 
 /**
  * Continues the temporary file an earlier attempt saved, from its size, when it is still there
- * and no larger than the source; otherwise creates a new one (and the folders it needs) and saves
- * its path before a byte is written to it.
+ * and no larger than the source; otherwise creates it (and the folders it needs). A new upload's
+ * temporary path is saved before the file is created, so an attempt that ends in between (a crash,
+ * a timeout) leaves no file the next one does not know: it creates the file at that path.
  */
 async function openTemporary(files: RemoteFiles, filename: string, source: DeliverySource, resume: ResumeSlot<SftpResumeState>): Promise<OpenTemporary> {
-  const earlier = resume.state?.filename === filename ? resume.state.temporaryPath : undefined;
+  const earlier = resume.state?.filename === filename && !resume.state.renaming ? resume.state.temporaryPath : undefined;
   if (earlier !== undefined) {
     const found = await files.stat(earlier);
     const size = found?.size ?? 0;
     if (found && (source.size === undefined || size <= source.size)) return { handle: await files.open(earlier, 'r+'), path: earlier, offset: size };
     // Larger than the source: not a beginning of this file.
     if (found) await files.remove(earlier);
+    return { handle: await files.create(earlier), path: earlier, offset: 0 };
   }
   const path = temporaryPathFor(filename);
-  const handle = await files.create(path);
   await resume.save({ filename, temporaryPath: path });
-  return { handle, path, offset: 0 };
+  return { handle: await files.create(path), path, offset: 0 };
+}
+
+/**
+ * Whether an earlier attempt renamed its complete temporary file onto `filename` before it ended
+ * (its answer lost, or the attempt cut off): the temporary file is gone and a file of the source's
+ * size stands under the name.
+ */
+async function renamedEarlier(files: RemoteFiles, filename: string, source: DeliverySource, state: SftpResumeState | undefined): Promise<boolean> {
+  if (state?.filename !== filename || !state.renaming || source.size === undefined) return false;
+  if (await files.stat(state.temporaryPath)) return false;
+  return (await files.stat(filename))?.size === source.size;
 }
 
 /** How an SFTP uploader connects and writes. */
@@ -77,30 +94,38 @@ export function sftpUploaderWith(settings: SftpSettings): Uploader<SftpDestinati
     async upload({ destination, source, signal, network, resume }) {
       return withSession({ destination, network, signal }, settings.connection, async (files, session) => {
         const { filename } = destination;
-        const temporary = await openTemporary(files, filename, source, resume);
-        const stream = await source.stream(temporary.offset > 0 ? { offset: temporary.offset } : undefined);
-        const stop = (): void => void stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
-        signal.addEventListener('abort', stop, { once: true });
-        try {
-          const writes = { ...settings.writes, writeBytes: Math.min(settings.writes.writeBytes, session.maxWriteBytes) };
-          await writeChunks(session.sftp, temporary.handle, stream, temporary.offset, writes, (error) => files.failure('write', temporary.path, error));
-        } finally {
-          signal.removeEventListener('abort', stop);
+        const delivered = await renamedEarlier(files, filename, source, resume.state);
+        let rename: Awaited<ReturnType<RemoteFiles['replace']>> | undefined;
+        let resumedAt = 0;
+        if (!delivered) {
+          const temporary = await openTemporary(files, filename, source, resume);
+          resumedAt = temporary.offset;
+          const stream = await source.stream(temporary.offset > 0 ? { offset: temporary.offset } : undefined);
+          const stop = (): void => void stream.destroy(signal.reason instanceof Error ? signal.reason : new Error('aborted'));
+          signal.addEventListener('abort', stop, { once: true });
+          try {
+            const writes = { ...settings.writes, writeBytes: Math.min(settings.writes.writeBytes, session.maxWriteBytes) };
+            await writeChunks(session.sftp, temporary.handle, stream, temporary.offset, writes, (error) => files.failure('write', temporary.path, error));
+          } finally {
+            signal.removeEventListener('abort', stop);
+          }
+          await files.close(temporary.handle, temporary.path);
+          await resume.save({ filename, temporaryPath: temporary.path, renaming: true });
+          rename = await files.replace(temporary.path, filename);
         }
-        await files.close(temporary.handle, temporary.path);
-        const rename = await files.replace(temporary.path, filename);
         const path = posix.isAbsolute(filename) ? filename : await files.realPath(filename);
         const notes = [
           ...(destination.host_key === undefined ? [`the server's host key was not checked: pin it with "host_key": "${session.hostKey}"`] : []),
           ...(rename === 'remove-and-rename' ? ['the server has no POSIX rename: the existing file was removed before the new one took its name'] : []),
+          ...(delivered ? ['an earlier attempt had renamed the file into place before it ended: it was not sent again'] : []),
         ];
         return {
           url: fileUrl(destination, path),
           details: {
             path,
             host_key: session.hostKey,
-            rename,
-            ...(temporary.offset > 0 ? { resumed_at: temporary.offset } : {}),
+            ...(rename === undefined ? {} : { rename }),
+            ...(delivered ? { resumed_at: source.size } : resumedAt > 0 ? { resumed_at: resumedAt } : {}),
           },
           ...(notes.length > 0 ? { notes } : {}),
         };

@@ -5,7 +5,9 @@ import type { AddressInfo } from 'node:net';
 
 /** A file the server took: from a form's file part (POST) or a raw body (PUT). */
 export interface StoredUpload {
+  /** The file (empty when the server keeps digests only). */
   readonly bytes: Buffer;
+  readonly size: number;
   readonly sha256: string;
   readonly contentType: string;
   /** The form field it came in (POST), or undefined (PUT). */
@@ -26,6 +28,8 @@ export interface ReceivedRequest {
   readonly files: { field: string; filename: string; mimeType: string; size: number; sha256: string }[];
   /** The status answered; 'broken' when the body never arrived whole. */
   status: number | 'broken';
+  /** Answered as an earlier request with its Idempotency-Key was: nothing stored. */
+  replayed: boolean;
 }
 
 /** An answer the server gives instead of its usual one, for the next request to a path. */
@@ -49,6 +53,14 @@ export interface TestUploadServerOptions {
   /** Basic credentials every request must carry; a wrong one is answered 401, before the body. */
   readonly user?: string;
   readonly password?: string;
+  /** Keep each file's size and SHA-256 only, not its bytes: for runs that upload gigabytes. @default false */
+  readonly digestsOnly?: boolean;
+  /**
+   * Honour `Idempotency-Key` (IETF httpapi draft): a request whose key an earlier request that was
+   * answered carried gets that answer again, storing nothing; one whose key a request still being
+   * received carries gets 409. @default false
+   */
+  readonly idempotencyKeys?: boolean;
 }
 
 /**
@@ -69,8 +81,19 @@ export interface TestUploadServer {
   close(): Promise<void>;
 }
 
-function sha256(bytes: Buffer): string {
-  return createHash('sha256').update(bytes).digest('hex');
+/** Takes a body's chunks in; gives the stored upload (its bytes kept or not) once it has ended. */
+function collector(keepBytes: boolean): { add(chunk: Buffer): void; finish(contentType: string, field: string | undefined): StoredUpload } {
+  const hash = createHash('sha256');
+  const chunks: Buffer[] = [];
+  let size = 0;
+  return {
+    add: (chunk) => {
+      hash.update(chunk);
+      size += chunk.length;
+      if (keepBytes) chunks.push(chunk);
+    },
+    finish: (contentType, field) => ({ bytes: Buffer.concat(chunks), size, sha256: hash.digest('hex'), contentType, field }),
+  };
 }
 
 function basic(user: string, password: string): string {
@@ -82,12 +105,35 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
   const stored = new Map<string, StoredUpload>();
   const scripts = new Map<string, ScriptedAnswer[]>();
   let receiving = 0;
+  /** Idempotency key → the answer given to the request that carried it (undefined while it is being received). */
+  const answersByKey = new Map<string, { status: number; headers: Record<string, string>; body: string } | undefined>();
 
-  const answer = (record: ReceivedRequest, response: ServerResponse, scripted: ScriptedAnswer | undefined, stored: string[]): void => {
+  const answer = (record: ReceivedRequest, response: ServerResponse, scripted: ScriptedAnswer | undefined, stored: string[], key?: string): void => {
     const status = scripted?.status ?? 200;
     record.status = status;
-    response.writeHead(status, { 'content-type': 'application/json', ...scripted?.headers });
-    response.end(scripted?.body ?? JSON.stringify({ stored }));
+    const headers = { 'content-type': 'application/json', ...scripted?.headers };
+    const body = scripted?.body ?? JSON.stringify({ stored });
+    if (key !== undefined) answersByKey.set(key, { status, headers, body });
+    response.writeHead(status, headers);
+    response.end(body);
+  };
+
+  /**
+   * Answers a request whose idempotency key was seen before, once its body has arrived (read and
+   * dropped), as the earlier request was answered; false when the key is new.
+   */
+  const answeredBefore = (request: IncomingMessage, response: ServerResponse, record: ReceivedRequest, key: string | undefined, expectsContinue: boolean): boolean => {
+    if (key === undefined || !answersByKey.has(key)) return false;
+    const earlier = answersByKey.get(key);
+    record.status = earlier?.status ?? 409;
+    record.replayed = true;
+    if (expectsContinue) response.writeContinue();
+    request.resume();
+    request.once('end', () => {
+      if (earlier) response.writeHead(earlier.status, { ...earlier.headers, 'idempotent-replayed': 'true' }).end(earlier.body);
+      else response.writeHead(409, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'a request with this Idempotency-Key is in progress' }));
+    });
+    return true;
   };
 
   /** The credentials check: a refusal echoes what it got, as careless servers do (the client must hide it). */
@@ -107,13 +153,18 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
     return scripts.get(path)?.shift();
   };
 
-  const receive = (request: IncomingMessage, response: ServerResponse, record: ReceivedRequest, scripted: ScriptedAnswer | undefined): void => {
+  const receive = (request: IncomingMessage, response: ServerResponse, record: ReceivedRequest, scripted: ScriptedAnswer | undefined, key: string | undefined): void => {
     receiving += 1;
     let done = false;
+    if (key !== undefined) answersByKey.set(key, undefined);
     const finish = (names: string[] | undefined): void => {
       if (done) return;
       done = true;
       receiving -= 1;
+      if (scripted?.drops === true || names === undefined) {
+        // Nothing was kept: the key may be used again.
+        if (key !== undefined) answersByKey.delete(key);
+      }
       if (scripted?.drops === true) {
         record.status = 'broken';
         response.socket?.destroy();
@@ -124,7 +175,7 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
         if (!response.headersSent && !response.destroyed) response.writeHead(400).end('the body did not arrive whole');
         return;
       }
-      answer(record, response, scripted, names);
+      answer(record, response, scripted, names, key);
     };
     const succeeds = scripted === undefined || ((scripted.status ?? 200) < 300 && scripted.drops !== true);
     request.on('close', () => {
@@ -136,13 +187,12 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
       const form = busboy({ headers: request.headers, defParamCharset: 'utf8', preservePath: true });
       form.on('field', (name, value) => record.fields.push([name, value]));
       form.on('file', (field, stream, info) => {
-        const chunks: Buffer[] = [];
-        stream.on('data', (chunk: Buffer) => chunks.push(chunk));
+        const body = collector(!options.digestsOnly);
+        stream.on('data', (chunk: Buffer) => body.add(chunk));
         stream.on('end', () => {
-          const bytes = Buffer.concat(chunks);
           const filename = info.filename ?? '';
-          const file = { bytes, sha256: sha256(bytes), contentType: info.mimeType, field };
-          record.files.push({ field, filename, mimeType: info.mimeType, size: bytes.length, sha256: file.sha256 });
+          const file = body.finish(info.mimeType, field);
+          record.files.push({ field, filename, mimeType: info.mimeType, size: file.size, sha256: file.sha256 });
           files.push([filename, file]);
         });
       });
@@ -154,20 +204,17 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
       request.pipe(form);
       return;
     }
-    const chunks: Buffer[] = [];
-    request.on('data', (chunk: Buffer) => chunks.push(chunk));
+    const body = collector(!options.digestsOnly);
+    request.on('data', (chunk: Buffer) => body.add(chunk));
     request.on('end', () => {
       const name = decodeURIComponent(new URL(request.url ?? '/', 'http://test').pathname.replace(/^\/upload\//, ''));
-      if (request.method === 'PUT' && succeeds) {
-        const bytes = Buffer.concat(chunks);
-        stored.set(name, { bytes, sha256: sha256(bytes), contentType: request.headers['content-type'] ?? '', field: undefined });
-      }
+      if (request.method === 'PUT' && succeeds) stored.set(name, body.finish(request.headers['content-type'] ?? '', undefined));
       finish(request.method === 'PUT' ? [name] : []);
     });
   };
 
   const recordOf = (request: IncomingMessage): ReceivedRequest => {
-    const record: ReceivedRequest = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, bodyBytes: 0, fields: [], files: [], status: 'broken' };
+    const record: ReceivedRequest = { method: request.method ?? '', url: request.url ?? '', headers: request.headers, bodyBytes: 0, fields: [], files: [], status: 'broken', replayed: false };
     requests.push(record);
     // Counts whatever body reaches the server, read or not (after an early answer Node drains it).
     request.on('data', (chunk: Buffer) => {
@@ -178,6 +225,8 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
 
   const handle = (request: IncomingMessage, response: ServerResponse, expectsContinue: boolean): void => {
     const record = recordOf(request);
+    const key = options.idempotencyKeys ? (request.headers['idempotency-key'] as string | undefined) : undefined;
+    if (answeredBefore(request, response, record, key, expectsContinue)) return;
     const scripted = refusal(request) ?? nextScripted(request);
     if (scripted?.early === true) {
       answer(record, response, scripted, []);
@@ -189,7 +238,7 @@ export async function startTestUploadServer(options: TestUploadServerOptions = {
       return;
     }
     if (expectsContinue && scripted?.ignoresExpect !== true) response.writeContinue();
-    receive(request, response, record, scripted);
+    receive(request, response, record, scripted, key);
   };
 
   const server = createServer((request, response) => handle(request, response, false));

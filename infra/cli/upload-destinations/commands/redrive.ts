@@ -35,11 +35,12 @@ export async function redriveCommand(type: string, options: RedriveCommandOption
       throw error;
     }
     const where = `${type}'s dead-letter queue`;
+    const named = (result.deadLetters ?? []).map((letter) => `\n  ${letter.token ?? '(no job named)'}${letter.index === undefined ? '' : ` #${letter.index}`}`).join('');
     const text = result.dryRun
-      ? `${result.waiting} message(s) in ${where}; nothing moved (dry run)`
+      ? `${result.deadLetters?.length ?? result.waiting} message(s) in ${where}; nothing moved (dry run)${named}`
       : result.taskHandle
         ? `moving ${result.waiting} message(s) from ${where} back to its queue (task ${result.taskHandle}; follow it with aws sqs list-message-move-tasks --source-arn …)`
-        : `moved ${result.moved} message(s) from ${where} back to its queue`;
+        : `moved ${result.moved} message(s) from ${where} back to its queue${named}`;
     context.result(result, text);
     return exitCodes.ok;
   } finally {

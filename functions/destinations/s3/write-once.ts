@@ -1,0 +1,59 @@
+import { HeadObjectCommand, NotFound, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { classifyS3Error } from './errors.ts';
+
+/** Tries of a request that makes the object. */
+const tries = 3;
+/** Clocks of the store and the function may differ by this much (S3's times have whole seconds). */
+const clockSlackMilliseconds = 5000;
+
+/**
+ * Whether a failed request may have been carried out all the same: no answer came (a dropped
+ * connection, a timeout) or the store failed on its side (5xx) after receiving it.
+ */
+function outcomeUnknown(error: unknown): boolean {
+  if (!(error instanceof S3ServiceException)) return true;
+  const status = error.$metadata.httpStatusCode;
+  return status === undefined || status >= 500;
+}
+
+/**
+ * The ETag of the object under `target` when it has `size` bytes and was written at or after
+ * `since`: what a write whose answer was lost would have left. Undefined when no such object is there.
+ */
+export async function objectWrittenSince(
+  client: S3Client,
+  target: { readonly Bucket: string | undefined; readonly Key: string | undefined },
+  size: number,
+  since: Date,
+  signal: AbortSignal,
+): Promise<string | undefined> {
+  try {
+    const head = await client.send(new HeadObjectCommand({ Bucket: target.Bucket, Key: target.Key }), { abortSignal: signal });
+    const written = head.LastModified?.getTime() ?? 0;
+    return head.ContentLength === size && written >= since.getTime() - clockSlackMilliseconds ? (head.ETag ?? '') : undefined;
+  } catch (error) {
+    if (error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)) return undefined;
+    throw error;
+  }
+}
+
+/**
+ * Sends a request that makes the object (PutObject, CompleteMultipartUpload) so that it takes
+ * effect once: when it fails in a way that may have been carried out anyway (no answer, a 5xx), the
+ * object is looked for (`landed`) before the request goes again; other transient failures are
+ * simply tried again. Answers what `write` answers, or what `landed` found.
+ */
+export async function writeOnce<T>(write: () => Promise<T>, landed: () => Promise<T | undefined>, signal: AbortSignal): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await write();
+    } catch (error) {
+      if (signal.aborted || attempt >= tries || !classifyS3Error(error).retryable) throw error;
+      if (outcomeUnknown(error)) {
+        const found = await landed();
+        if (found !== undefined) return found;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
+    }
+  }
+}

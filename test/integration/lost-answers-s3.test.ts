@@ -1,0 +1,114 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
+import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
+import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { startHttpFaultProxy, type HttpFaultProxy, type ProxiedExchange, type RequestHead } from '../support/fault-proxy/http-fault-proxy.ts';
+import { startTestS3, type TestS3 } from '../support/local-s3.ts';
+import { attemptFailure, attemptUpload } from '../support/attempts.ts';
+import { MemoryResume, patternBytes, sha256, sourceOf } from '../support/sources.ts';
+import { GetObjectCommand } from '@aws-sdk/client-s3';
+
+const MiB = 1024 * 1024;
+const module = { definition: s3Destination, uploader: s3Uploader };
+let server: TestS3;
+let proxy: HttpFaultProxy;
+
+beforeAll(async () => {
+  server = await startTestS3(['deliveries']);
+  proxy = await startHttpFaultProxy({ upstreamPort: Number(new URL(server.s3.endpoint).port) });
+});
+
+afterAll(async () => {
+  await proxy.close();
+  await server.close();
+});
+
+beforeEach(() => {
+  proxy.rules.clear();
+});
+
+function destination(filename: string) {
+  return s3DestinationSchema.parse({
+    type: 's3',
+    bucket: 'deliveries',
+    filename,
+    endpoint: proxy.url,
+    aws_access_key_id: server.s3.accessKeyId,
+    aws_secret_access_key: server.s3.secretAccessKey,
+    acl: 'bucket-default',
+  });
+}
+
+const isPutObject = (key: string) => (head: RequestHead) => head.method === 'PUT' && head.path === `/deliveries/${key}` && !head.query.has('uploadId');
+const isComplete = (key: string) => (head: RequestHead) => head.method === 'POST' && head.path === `/deliveries/${key}` && head.query.has('uploadId');
+const answered = (exchanges: ProxiedExchange[], match: (head: RequestHead) => boolean) => exchanges.filter((exchange) => match(exchange) && exchange.status === 200).length;
+
+async function storedSha(key: string): Promise<string> {
+  const object = await server.reader.send(new GetObjectCommand({ Bucket: 'deliveries', Key: key }));
+  return sha256(Buffer.from(await object.Body!.transformToByteArray()));
+}
+
+describe('S3 destination, answers lost after the store did the work', () => {
+  it('writes a single-request object once when the answer to its PutObject is lost: it looks, finds it, and does not send it again', async () => {
+    // Prepare
+    const bytes = patternBytes(300_000, 61);
+    proxy.arm({ label: 'lost', match: isPutObject('lost-put.bin'), fault: { kind: 'lose-answer' } });
+
+    // Act
+    const delivered = await attemptUpload(module, destination('lost-put.bin'), sourceOf(bytes));
+
+    // Assess
+    expect(delivered.bytes).toBe(bytes.length);
+    expect(answered(proxy.exchanges, isPutObject('lost-put.bin'))).toBe(1);
+    expect(await storedSha('lost-put.bin')).toBe(sha256(bytes));
+  });
+
+  it('completes a multipart upload once when the answer to its completion is lost', async () => {
+    const bytes = patternBytes(17 * MiB + 5, 62);
+    proxy.arm({ label: 'lost', match: isComplete('lost-complete.bin'), fault: { kind: 'lose-answer' } });
+
+    await attemptUpload(module, destination('lost-complete.bin'), sourceOf(bytes));
+
+    expect(answered(proxy.exchanges, isComplete('lost-complete.bin'))).toBe(1);
+    expect(await storedSha('lost-complete.bin')).toBe(sha256(bytes));
+  });
+
+  it('lets the next attempt find a single-request object an attempt cut off had made, instead of sending it again', async () => {
+    const bytes = patternBytes(300_000, 64);
+    const resume = new MemoryResume<S3ResumeState>();
+    proxy.arm({ label: 'silent', match: isPutObject('cut-off-put.bin'), fault: { kind: 'stall', direction: 'response', afterBytes: 0 } });
+    const deadline = new AbortController();
+    const watcher = setInterval(() => {
+      if (proxy.exchanges.some((exchange) => isPutObject('cut-off-put.bin')(exchange) && exchange.status === 200)) deadline.abort(new Error('the function timed out'));
+    }, 20);
+    await attemptFailure(module, destination('cut-off-put.bin'), sourceOf(bytes), { resume, signal: deadline.signal }).finally(() => clearInterval(watcher));
+
+    await attemptUpload(module, destination('cut-off-put.bin'), sourceOf(bytes), { resume });
+
+    expect(answered(proxy.exchanges, isPutObject('cut-off-put.bin'))).toBe(1);
+    expect(await storedSha('cut-off-put.bin')).toBe(sha256(bytes));
+  });
+
+  it('lets the next attempt find the object an attempt cut off while completing had made, instead of uploading it again', async () => {
+    // Prepare: the store completes the upload but its answer never comes; the attempt runs out of time.
+    const bytes = patternBytes(17 * MiB + 5, 63);
+    const resume = new MemoryResume<S3ResumeState>();
+    proxy.arm({ label: 'silent', match: isComplete('cut-off.bin'), fault: { kind: 'stall', direction: 'response', afterBytes: 0 } });
+    const deadline = new AbortController();
+    const watcher = setInterval(() => {
+      if (proxy.exchanges.some((exchange) => isComplete('cut-off.bin')(exchange) && exchange.status === 200)) deadline.abort(new Error('the function timed out'));
+    }, 20);
+    await attemptFailure(module, destination('cut-off.bin'), sourceOf(bytes), { resume, signal: deadline.signal }).finally(() => clearInterval(watcher));
+    const before = proxy.exchanges.length;
+
+    // Act
+    const delivered = await attemptUpload(module, destination('cut-off.bin'), sourceOf(bytes), { resume });
+
+    // Assess
+    const since = proxy.exchanges.slice(before);
+    expect(delivered).toMatchObject({ bytes: bytes.length, details: { resumed_at: bytes.length } });
+    expect(since.filter((exchange) => exchange.method === 'PUT' || exchange.method === 'POST')).toEqual([]);
+    expect(answered(proxy.exchanges, isComplete('cut-off.bin'))).toBe(1);
+    expect(await storedSha('cut-off.bin')).toBe(sha256(bytes));
+  });
+});

@@ -1,0 +1,212 @@
+import { request as httpRequest, type IncomingMessage } from 'node:http';
+import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { startTestServer, type TestServer } from '../http-servers.ts';
+import { startHttpFaultProxy, type HttpFaultProxy } from './http-fault-proxy.ts';
+import { SlowLink } from './relay.ts';
+import { startTcpFaultProxy } from './tcp-fault-proxy.ts';
+
+/** What the server behind the proxy saw of each request. */
+interface Seen {
+  url: string;
+  bytes: number;
+  complete: boolean;
+}
+
+let server: TestServer;
+let proxy: HttpFaultProxy;
+const seen: Seen[] = [];
+
+beforeAll(async () => {
+  server = await startTestServer((request, response) => {
+    const record: Seen = { url: request.url ?? '', bytes: 0, complete: false };
+    seen.push(record);
+    request.on('data', (chunk: Buffer) => (record.bytes += chunk.length));
+    request.on('end', () => {
+      record.complete = true;
+      response.writeHead(201, { 'content-type': 'text/plain', 'x-server': 'behind' }).end(`stored ${record.bytes}`);
+    });
+  });
+  proxy = await startHttpFaultProxy({ upstreamPort: Number(new URL(server.url).port) });
+});
+
+afterAll(async () => {
+  await proxy.close();
+  await server.close();
+});
+
+afterEach(() => {
+  proxy.rules.clear();
+  seen.length = 0;
+});
+
+/** PUTs `size` bytes through the proxy; resolves with the answer, or the error the client met. */
+function put(path: string, size: number, options: { expectContinue?: boolean; timeoutMs?: number } = {}): Promise<{ status: number; body: string; headers: IncomingMessage['headers'] } | { error: string }> {
+  return new Promise((resolve) => {
+    const request = httpRequest(`${proxy.url}${path}`, {
+      method: 'PUT',
+      headers: { 'content-length': String(size), ...(options.expectContinue ? { expect: '100-continue' } : {}) },
+      timeout: options.timeoutMs ?? 5000,
+    });
+    request.on('timeout', () => request.destroy(new Error('client timed out')));
+    request.on('error', (error) => resolve({ error: (error as NodeJS.ErrnoException).code ?? error.message }));
+    request.on('response', (response) => {
+      const chunks: Buffer[] = [];
+      response.on('data', (chunk: Buffer) => chunks.push(chunk));
+      response.on('end', () => resolve({ status: response.statusCode ?? 0, body: Buffer.concat(chunks).toString(), headers: response.headers }));
+      response.on('error', (error) => resolve({ error: (error as NodeJS.ErrnoException).code ?? error.message }));
+    });
+    const send = (): void => {
+      request.end(Buffer.alloc(size, 7));
+    };
+    if (options.expectContinue) request.once('continue', send);
+    else send();
+  });
+}
+
+const settle = (): Promise<void> => new Promise((resolve) => setTimeout(resolve, 100));
+
+describe('Function: startHttpFaultProxy', () => {
+  it('passes requests and answers through untouched, recording the bytes that reached the server', async () => {
+    const answer = await put('/a', 100_000);
+
+    expect(answer).toMatchObject({ status: 201, body: 'stored 100000', headers: { 'x-server': 'behind' } });
+    expect(proxy.exchanges.at(-1)).toMatchObject({ method: 'PUT', path: '/a', status: 201, requestBytes: 100_000, outcome: 'answered', fault: undefined });
+  });
+
+  it("answers in the server's place without the server seeing the request", async () => {
+    proxy.arm({ label: '503', fault: { kind: 'answer', status: 503, headers: { 'retry-after': '2' }, body: 'busy' } });
+
+    const answer = await put('/b', 1000);
+
+    expect(answer).toMatchObject({ status: 503, body: 'busy', headers: { 'retry-after': '2' } });
+    expect(seen).toEqual([]);
+    expect(proxy.rules.fired.get('503')).toBe(1);
+  });
+
+  it('resets an upload at its byte offset: the server gets exactly the bytes before it, the client a broken connection', async () => {
+    proxy.arm({ label: 'reset', match: (head) => head.path === '/c', fault: { kind: 'reset', direction: 'request', afterBytes: 40_000 } });
+
+    const answer = await put('/c', 200_000);
+    await settle();
+
+    expect(answer).toHaveProperty('error');
+    expect(seen).toEqual([{ url: '/c', bytes: 40_000, complete: false }]);
+    expect(proxy.exchanges.at(-1)).toMatchObject({ requestBytes: 40_000, outcome: 'broken' });
+  });
+
+  it('loses the answer after the server did the work', async () => {
+    proxy.arm({ label: 'lost', fault: { kind: 'lose-answer' } });
+
+    const answer = await put('/d', 5000);
+
+    expect(answer).toHaveProperty('error');
+    expect(seen).toEqual([{ url: '/d', bytes: 5000, complete: true }]);
+    expect(proxy.exchanges.at(-1)).toMatchObject({ status: 201, outcome: 'broken' });
+  });
+
+  it('withholds a whole answer until the client gives up', async () => {
+    proxy.arm({ label: 'silent', fault: { kind: 'stall', direction: 'response', afterBytes: 0 } });
+
+    const answer = await put('/e', 5000, { timeoutMs: 300 });
+
+    expect(answer).toEqual({ error: 'client timed out' });
+    expect(seen).toEqual([{ url: '/e', bytes: 5000, complete: true }]);
+  });
+
+  it('stalls a request body for a while, then lets it through', async () => {
+    proxy.arm({ label: 'stall', fault: { kind: 'stall', direction: 'request', afterBytes: 1000, milliseconds: 300 } });
+    const started = Date.now();
+
+    const answer = await put('/f', 50_000);
+
+    expect(answer).toMatchObject({ status: 201, body: 'stored 50000' });
+    expect(Date.now() - started).toBeGreaterThanOrEqual(300);
+  });
+
+  it('passes Expect: 100-continue through, the server answering it', async () => {
+    const answer = await put('/g', 10_000, { expectContinue: true });
+
+    expect(answer).toMatchObject({ status: 201, body: 'stored 10000' });
+  });
+
+  it('passes a body over a slow link no faster than the link allows', async () => {
+    proxy.arm({ label: 'slow', fault: { kind: 'slow', link: new SlowLink(1024 * 1024) } });
+    const started = Date.now();
+
+    await put('/h', 512 * 1024);
+
+    expect(Date.now() - started).toBeGreaterThanOrEqual(400);
+  });
+
+  it('leaves requests no rule matches alone', async () => {
+    proxy.arm({ label: 'only /x', match: (head) => head.path === '/x', fault: { kind: 'answer', status: 500 } });
+
+    expect(await put('/i', 10)).toMatchObject({ status: 201 });
+    expect(await put('/x', 10)).toMatchObject({ status: 500 });
+  });
+});
+
+describe('Function: startTcpFaultProxy', () => {
+  it('resets a connection once its byte offset has passed upstream, and gives a fault back when the connection closes first', async () => {
+    // Prepare: an echo server that counts what reaches it per connection.
+    const received: number[] = [];
+    const echo = createServer((socket) => {
+      const index = received.push(0) - 1;
+      socket.on('data', (chunk) => (received[index]! += chunk.length));
+      socket.on('error', () => undefined);
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    const tcp = await startTcpFaultProxy((echo.address() as AddressInfo).port);
+    tcp.arm({ label: 'reset', fault: { kind: 'reset', direction: 'up', afterBytes: 30_000 } });
+    const send = (bytes: number): Promise<string> =>
+      new Promise((resolve) => {
+        const socket: Socket = connect({ host: tcp.host, port: tcp.port }, () => {
+          socket.write(Buffer.alloc(bytes), () => setTimeout(() => socket.end(), 100));
+        });
+        socket.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? 'error'));
+        socket.on('close', () => resolve('closed'));
+      });
+
+    // Act: a short connection, which the fault passes over, then a long one.
+    const short = await send(10_000);
+    const long = await send(100_000);
+    await settle();
+
+    // Assess
+    expect(short).toBe('closed');
+    expect(long).toBe('ECONNRESET');
+    expect(received).toEqual([10_000, 30_000]);
+    expect(tcp.connections.map((connection) => connection.faultFired)).toEqual([false, true]);
+    await tcp.close();
+    await new Promise((resolve) => echo.close(resolve));
+  });
+});
+
+describe('Function: startHttpFaultProxy, a stall without end', () => {
+  it('gives the stalled request up at the server after its idle timeout, as the server would', async () => {
+    // Prepare: a body large enough to fill the buffers, so the stalled client side cannot be read to its end.
+    let upstreamAborted = false;
+    const watched = await startTestServer((request) => {
+      request.on('close', () => (upstreamAborted = !request.complete));
+      request.resume();
+    });
+    const front = await startHttpFaultProxy({ upstreamPort: Number(new URL(watched.url).port), serverIdleMs: 300 });
+    front.arm({ label: 'stall', fault: { kind: 'stall', direction: 'request', afterBytes: 1000 } });
+
+    // Act
+    const answer = await new Promise<string>((resolve) => {
+      const request = httpRequest(`${front.url}/stalled`, { method: 'PUT', headers: { 'content-length': String(8 * 1024 * 1024) } });
+      request.on('error', (error: NodeJS.ErrnoException) => resolve(error.code ?? error.message));
+      request.on('response', (response) => resolve(String(response.statusCode)));
+      request.end(Buffer.alloc(8 * 1024 * 1024));
+    });
+    await settle();
+
+    // Assess
+    expect(answer).toBe('ECONNRESET');
+    expect(upstreamAborted).toBe(true);
+    await front.close();
+    await watched.close();
+  });
+});
