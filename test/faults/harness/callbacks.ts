@@ -1,6 +1,7 @@
-import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
+import { timingSafeEqual } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { eventHeader, signatureHeader, signCallback } from '../../../shared/delivery/callback.ts';
 
 /** One callback as it arrived. */
 export interface ReceivedCallback {
@@ -24,17 +25,22 @@ export interface CallbackReceiver {
   close(): Promise<void>;
 }
 
-function signatureMatches(header: string | undefined, body: string, key: string): boolean {
-  const parts = Object.fromEntries((header ?? '').split(',').map((part) => part.split('=') as [string, string]));
-  if (!parts.t || !parts.v1) return false;
-  const expected = createHmac('sha256', key).update(`${parts.t}.${body}`).digest('hex');
-  return parts.v1.length === expected.length && timingSafeEqual(Buffer.from(parts.v1), Buffer.from(expected));
+/** Checks a callback as a receiver would: the signature over its time, event id, the URL it was sent to and its body. */
+function signatureMatches(headers: IncomingHttpHeaders, url: string, body: string, key: string): boolean {
+  const header = headers[signatureHeader];
+  const eventId = headers[eventHeader];
+  if (typeof header !== 'string' || typeof eventId !== 'string') return false;
+  const seconds = Number(/(?:^|,)t=(\d+)/.exec(header)?.[1]);
+  if (!Number.isInteger(seconds)) return false;
+  const expected = signCallback(body, key, new Date(seconds * 1000), { url, eventId });
+  return header.length === expected.length && timingSafeEqual(Buffer.from(header), Buffer.from(expected));
 }
 
 /** The callback endpoint jobs name: records each signed POST, answers 204. */
 export async function startCallbackReceiver(): Promise<CallbackReceiver> {
   const received = new Map<string, ReceivedCallback[]>();
   let signingKey = '';
+  let url = '';
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -46,7 +52,7 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
           token: job.token,
           state: job.state,
           destinations: job.destinations.map((destination) => destination.state),
-          signed: signatureMatches(request.headers['upload-destinations-signature'] as string | undefined, body, signingKey),
+          signed: signatureMatches(request.headers, url, body, signingKey),
           at: Date.now(),
         };
         received.set(job.token, [...(received.get(job.token) ?? []), callback]);
@@ -57,8 +63,9 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    url,
     received,
     useSigningKey: (key) => {
       signingKey = key;

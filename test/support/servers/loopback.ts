@@ -29,7 +29,7 @@ export async function acceptsConnections(port: number): Promise<boolean> {
 }
 
 /** Resolves once 127.0.0.1:`port` accepts connections; rejects after `timeoutMs`. */
-export async function waitUntilAccepting(port: number, timeoutMs = 10_000): Promise<void> {
+export async function waitUntilAccepting(port: number, timeoutMs = 30_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   while (!(await acceptsConnections(port))) {
     if (Date.now() > deadline) throw new Error(`nothing accepted connections on 127.0.0.1:${port} within ${timeoutMs} ms`);

@@ -57,7 +57,7 @@ export function startServerProcess(name: string, path: string, args: readonly st
   return {
     pid: child.pid!,
     whileRunning,
-    outputMatching: async (pattern, timeoutMs = 10_000) => {
+    outputMatching: async (pattern, timeoutMs = 30_000) => {
       let onOutput = (): void => undefined;
       let timer: NodeJS.Timeout | undefined;
       const matched = new Promise<RegExpExecArray>((resolve, reject) => {
