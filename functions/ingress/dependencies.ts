@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { readConfig } from '../../shared/config.ts';
 import { JobListing } from '../../shared/jobs/job-listing.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
-import { dynamoClient, lambdaClient, sqsClient, stagingS3Client } from '../../shared/lambda/aws-clients.ts';
+import { dynamoClient, functionInvoker, sqsClient, stagingS3Client } from '../../shared/lambda/aws-clients.ts';
 import { sealerFor } from '../../shared/lambda/secrets.ts';
 import type { AcceptDependencies } from './accept.ts';
 import type { ListDependencies } from './list-jobs.ts';
@@ -25,7 +25,7 @@ export function ingressDependencies(log: Logger): IngressDependencies {
     jobs: new JobStore(config.tableName, dynamo, config.retentionDays),
     listing: new JobListing(config.tableName, dynamo),
     retentionDays: config.retentionDays,
-    lambda: lambdaClient(config),
+    invoke: functionInvoker(config),
     destinationFunctions: config.destinationFunctions,
     sqs: sqsClient(config),
     queueUrls: config.queueUrls,

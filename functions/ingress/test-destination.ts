@@ -1,4 +1,3 @@
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { randomBytes } from 'node:crypto';
 import { destinationDefinition, destinationTestSchema } from '../destinations/registry.ts';
 import { sealedFor, sealingContext } from '../../shared/contract/message.ts';
@@ -6,12 +5,13 @@ import { probeAnswerSchema, type ProbeCheckAnswer, type ProbeEvent } from '../..
 import type { Destination } from '../../shared/contract/request.ts';
 import { parseOrThrow } from '../../shared/contract/validate.ts';
 import { describeError, ValidationError } from '../../shared/errors.ts';
+import type { InvokeFunction } from '../../shared/lambda/invoke-function.ts';
 import type { EnvelopeSealer } from '../../shared/secrets/sealer.ts';
 import { credentialHostErrors, privateEndpointErrors, secretsApart, stagingBucketErrors } from './accept.ts';
 
 export interface TestDestinationDependencies {
   /** Invokes the destination functions (the ingress never loads their code). */
-  readonly lambda: LambdaClient;
+  readonly invoke: InvokeFunction;
   /** Destination type → its function's name. */
   readonly destinationFunctions: Readonly<Record<string, string>>;
   readonly sealer: EnvelopeSealer;
@@ -63,12 +63,9 @@ export async function testDestination(body: unknown, dependencies: TestDestinati
   const probeMilliseconds = (dependencies.probeSeconds ?? 15) * 1000;
   const event: ProbeEvent = { probe: { version: 1, token, type, destination: open, ...(sealed ? { sealed } : {}), timeoutMilliseconds: probeMilliseconds } };
   try {
-    const answer = await dependencies.lambda.send(new InvokeCommand({ FunctionName: functionName, Payload: Buffer.from(JSON.stringify(event)) }), {
-      abortSignal: AbortSignal.timeout(probeMilliseconds + invokeMarginMilliseconds),
-    });
-    const payload = answer.Payload ? (JSON.parse(Buffer.from(answer.Payload).toString()) as unknown) : undefined;
-    if (answer.FunctionError) {
-      const reason = (payload as { errorMessage?: string } | undefined)?.errorMessage ?? answer.FunctionError;
+    const { payload, functionError } = await dependencies.invoke(functionName, event, AbortSignal.timeout(probeMilliseconds + invokeMarginMilliseconds));
+    if (functionError) {
+      const reason = (payload as { errorMessage?: string } | undefined)?.errorMessage ?? functionError;
       return { ok: false, type, method: 'none', checks: [validation, { name: 'function', ok: false, detail: `the ${type} function failed: ${describeError(reason)}` }] };
     }
     const probed = probeAnswerSchema.parse(payload);

@@ -1,8 +1,8 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { LambdaClient } from '@aws-sdk/client-lambda';
 import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ServiceConfig } from '../config.ts';
+import { invokeFunction, type InvokeFunction } from './invoke-function.ts';
 
 /**
  * Settings of a client of the service's own AWS resources; locally `endpoint` is an embedded server.
@@ -35,7 +35,7 @@ export function stagingS3Client(config: ServiceConfig): S3Client {
   return new S3Client({ ...serviceClientSettings(config, config.awsEndpoints.s3), forcePathStyle: config.awsEndpoints.s3 !== undefined });
 }
 
-/** The ingress's client of the destination functions (to test a destination inside its own function). */
-export function lambdaClient(config: ServiceConfig): LambdaClient {
-  return new LambdaClient(serviceClientSettings(config, config.awsEndpoints.lambda));
+/** How the ingress invokes the destination functions (to test a destination inside its own function). */
+export function functionInvoker(config: ServiceConfig): InvokeFunction {
+  return invokeFunction(serviceClientSettings(config, config.awsEndpoints.lambda));
 }
