@@ -6,6 +6,12 @@ import { patternCrc32, patternStream } from './input/pattern.ts';
 import { AwsChunkedDecoder } from './servers/aws-chunked.ts';
 import { crc32Combine } from '../../shared/delivery/checksum.ts';
 import { startS3Sink, type S3Sink } from './servers/s3-sink.ts';
+import { AwsChunkedCrc32, awsChunkedLength } from '../../functions/destinations/s3/aws-chunked.ts';
+import { defaultMultipartSettings, streamToS3 } from '../../functions/destinations/s3/multipart.ts';
+import { s3ClientFor } from '../../functions/destinations/s3/client.ts';
+import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
+import { SourceReader } from '../../shared/sources/delivery-source.ts';
+import { Readable } from 'node:stream';
 
 // The bench's own parts, checked for correctness only: no timing is asserted anywhere.
 
@@ -58,6 +64,35 @@ describe('AwsChunkedDecoder', () => {
   });
 });
 
+describe('AwsChunkedCrc32 (the streamed PutObject body)', () => {
+  it('frames the bytes in the length it announces, and the sink decodes them and the CRC-32 trailer', async () => {
+    // Prepare
+    const size = 2 * MiB + 3;
+    const source = await collect(size);
+
+    // Act
+    const framed: Buffer[] = [];
+    for await (const chunk of Readable.from([source.subarray(0, 100), source.subarray(100)]).pipe(new AwsChunkedCrc32(size))) framed.push(chunk as Buffer);
+    const body = Buffer.concat(framed);
+    const decoder = new AwsChunkedDecoder();
+    const data: Buffer[] = [];
+    decoder.write(body, (part) => data.push(Buffer.from(part)));
+
+    // Assess
+    expect(body.length).toBe(awsChunkedLength(size));
+    expect(Buffer.concat(data).equals(source)).toBe(true);
+    expect(decoder.complete).toBe(true);
+    expect(Buffer.from(decoder.trailers.get('x-amz-checksum-crc32') ?? '', 'base64').readUInt32BE(0)).toBe(patternCrc32(size));
+  });
+
+  it('fails a body shorter than announced instead of ending it', async () => {
+    const framing = Readable.from([Buffer.alloc(10)]).pipe(new AwsChunkedCrc32(11));
+    await expect(async () => {
+      for await (const chunk of framing) void chunk;
+    }).rejects.toThrow(/10 of the announced 11/);
+  });
+});
+
 describe('S3 sink', () => {
   let sink: S3Sink;
   let client: S3Client;
@@ -83,6 +118,40 @@ describe('S3 sink', () => {
     expect(object).toMatchObject({ size, parts: 3, partSize: 5 * MiB, crc32: patternCrc32(size) });
     expect(object?.integrity).toContain('crc32(header)');
     expect(sink.clock.window('/bench/a/b.bin')?.requests).toBe(5);
+  });
+
+  it('takes our streamed PutObject (CRC-32 in an aws-chunked trailer), checking the trailer when verifying', async () => {
+    // Prepare
+    sink.verify = true;
+    const size = 3 * MiB + 5;
+    const destination = s3DestinationSchema.parse({
+      type: 's3',
+      bucket: 'bench',
+      filename: 'streamed.bin',
+      endpoint: sink.endpoint,
+      aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE',
+      aws_secret_access_key: 'secret',
+      acl: 'bucket-default',
+    });
+    const network = { allowPrivateNetworks: true };
+    const clients = { transfer: s3ClientFor(destination, network), commit: s3ClientFor(destination, network, { retries: false }) };
+    const source = new SourceReader(
+      { stream: patternStream(size), startsAt: 0, size, contentType: undefined, name: 'streamed.bin', version: undefined },
+      { reopen: () => Promise.reject(new Error('read once')) },
+    );
+
+    // Act
+    const stored = await streamToS3(clients, { Bucket: 'bench', Key: 'streamed.bin' }, source, { state: undefined, save: async () => undefined }, new AbortController().signal, {
+      ...defaultMultipartSettings,
+      streamedPutMaxBytes: 64 * MiB,
+    });
+
+    // Assess
+    expect(stored.parts).toBe(1);
+    const object = sink.object('bench', 'streamed.bin');
+    expect(object).toMatchObject({ size, parts: 1, crc32: patternCrc32(size) });
+    expect(object?.integrity).toContain('crc32(trailer)');
+    expect(sink.clock.window('/bench/streamed.bin')?.requests).toBe(1);
   });
 
   it('rejects a body whose Content-MD5 does not match, when verifying', async () => {

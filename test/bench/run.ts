@@ -21,7 +21,7 @@ import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { measureSftp, renderSftpTable } from './sections/sftp.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
-import { measureTuning } from './sections/tuning.ts';
+import { measureTuning, switchVariants } from './sections/tuning.ts';
 import { measureYouTube } from './sections/youtube.ts';
 import { measureFacebook, renderFacebookTable } from './sections/facebook.ts';
 import { startDiscardServer } from './servers/discard.ts';
@@ -124,9 +124,9 @@ try {
   if ('error' in oursBuild) {
     unavailable.set('ours', `the project's S3 uploader could not be bundled (is functions/destinations/s3/upload.ts there yet?): ${oursBuild.error}`);
   }
-  for (const name of ['lib-storage', 'plain-put'] as const) {
-    const outcome = workers[name];
-    if ('error' in outcome) unavailable.set(name, `worker did not bundle: ${outcome.error}`);
+  for (const [client, worker] of [['lib-storage', 'lib-storage'], ['plain-put', 'plain-put'], ['plain-put-4', 'plain-put']] as const) {
+    const outcome = workers[worker];
+    if ('error' in outcome) unavailable.set(client, `worker did not bundle: ${outcome.error}`);
   }
   if (tools.aws && !tools.aws.available) unavailable.set('aws-cli', tools.aws.reason);
   if (tools.rclone && !tools.rclone.available) unavailable.set('rclone', tools.rclone.reason);
@@ -138,7 +138,7 @@ try {
   const sinkHttp = await startS3Sink();
   const discardHttp = await startDiscardServer();
   const httpTarget = sinkTarget('sink-http', 'S3 sink over HTTP on loopback (discards bytes)', sinkHttp, discardHttp, options.clients, undefined);
-  const certificate = ['https', 'tuning', 'memory', 'http'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
+  const certificate = ['https', 'tuning', 'switch', 'memory', 'http'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
   const sinkHttps = certificate ? await startS3Sink({ tls: certificate }) : undefined;
   const discardHttps = certificate ? await startDiscardServer({ tls: certificate }) : undefined;
   const httpsTarget =
@@ -190,6 +190,18 @@ try {
         log('section: tuning sweep');
         results.tuning = [await measureTuning(httpTarget, options.tuningSize, options.runs, context)];
         if (httpsTarget) results.tuning.push(await measureTuning(httpsTarget, options.tuningSize, options.runs, context));
+        await save();
+      }
+    }
+    if (options.sections.has('switch')) {
+      const tunedMissing = 'error' in workers['ours-tuned'] ? (workers['ours-tuned'] as { error: string }).error : undefined;
+      if (oursMissing ?? tunedMissing) results.skipped.push({ what: 'switch section', reason: (oursMissing ?? tunedMissing)! });
+      else {
+        log('section: single PUT or parts, by size');
+        results.putSwitch = [];
+        for (const target of [httpTarget, ...(httpsTarget ? [httpsTarget] : [])]) {
+          for (const size of options.switchSizes) results.putSwitch.push(await measureTuning(target, size, options.runs, context, switchVariants));
+        }
         await save();
       }
     }

@@ -37,6 +37,8 @@ export interface BenchResults {
   memory?: MemoryResult[];
   coldStart?: ColdStartResult;
   tuning?: TuningResult[];
+  /** One streamed PUT beside parts, per target and size: where the single-PUT/multipart switch pays. */
+  putSwitch?: TuningResult[];
   pipeline?: PipelineResult;
   azureblob?: AzureBlobBenchResult;
   sftp?: SftpBenchResult;

@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { clientLabels, invocation, type ClientName, type ClientPrograms } from '../clients/commands.ts';
 import { patternCrc32, writePatternFile } from '../input/pattern.ts';
 import { ChildFailed, runMeasured } from '../measure/child.ts';
-import { GiB, KiB, median, MiB, ratio, sizeLabel } from '../measure/stats.ts';
+import { GiB, KiB, median, MiB, ratio, sizeLabel, spreadOf, type Spread } from '../measure/stats.ts';
 import type { WorkerReport } from '../clients/workers/worker-io.ts';
 import type { UploadClock } from '../servers/upload-clock.ts';
 
@@ -60,6 +60,8 @@ export interface ClientSummary {
   readonly maxRssMiB: number | undefined;
   readonly uploadCpuSecondsPerGiB: number | undefined;
   readonly serverCpuSecondsPerGiB: number | undefined;
+  /** Min, max and relative spread of the timed runs behind each median. */
+  readonly spread: { readonly mibPerSecond?: Spread; readonly cpuSecondsPerGiB?: Spread; readonly maxRssMiB?: Spread };
 }
 
 export interface ClientResult {
@@ -161,7 +163,13 @@ function summarize(runs: readonly RunRecord[], size: number, startupCpu: number 
   const gib = size / GiB;
   const perGiB = (value: number | undefined): number | undefined => (value === undefined ? undefined : value / gib);
   const cpu = median(runs.map((run) => run.cpuSeconds));
+  const spread = {
+    mibPerSecond: spreadOf(runs.map((run) => size / MiB / run.transferSeconds)),
+    cpuSecondsPerGiB: spreadOf(runs.map((run) => run.cpuSeconds / gib)),
+    maxRssMiB: spreadOf(runs.map((run) => run.maxRssMiB)),
+  };
   return {
+    spread,
     mibPerSecond: median(runs.map((run) => size / MiB / run.transferSeconds)),
     processMibPerSecond: median(runs.map((run) => size / MiB / run.wallSeconds)),
     cpuSecondsPerGiB: cpu === undefined ? undefined : cpu / gib,
