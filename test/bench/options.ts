@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { clientNames, type ClientName } from './clients/commands.ts';
 import { GiB, MiB, parseSize } from './measure/stats.ts';
 
-export const sectionNames = ['sink', 'https', 's3rver', 'memory', 'cold', 'tuning', 'switch', 'pipeline', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'sftp'] as const;
+export const sectionNames = ['sink', 'https', 's3rver', 'memory', 'cold', 'tuning', 'switch', 'lambda', 'pipeline', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'sftp'] as const;
 export type SectionName = (typeof sectionNames)[number];
 
 export interface BenchOptions {
@@ -17,6 +17,8 @@ export interface BenchOptions {
   readonly tuningSize: number;
   /** Sizes at which one streamed PUT is compared with parts, to place the switch. */
   readonly switchSizes: readonly number[];
+  /** Input of the Lambda memory section (our uploader under CPU quotas). */
+  readonly lambdaSize: number;
   readonly sections: ReadonlySet<SectionName>;
   readonly clients: readonly ClientName[];
   readonly out: string;
@@ -32,6 +34,7 @@ export const usage = `npm run bench -- [options]      (every option also reads a
   --cold-runs=N           imports per function for cold start (default 11) BENCH_COLD_RUNS
   --tuning-size=1G        input of the part-size/concurrency sweep     BENCH_TUNING_SIZE
   --switch-sizes=1M,8M,64M,256M,1G  one streamed PUT beside parts     BENCH_SWITCH_SIZES
+  --lambda-size=256M      input under the Lambda CPU quotas              BENCH_LAMBDA_SIZE
   --sections=a,b          ${sectionNames.join(', ')}   BENCH_SECTIONS
   --skip=a,b              sections to leave out                        BENCH_SKIP
   --clients=a,b           ${clientNames.join(', ')}   BENCH_CLIENTS
@@ -82,6 +85,7 @@ export function readOptions(argv: readonly string[], env: NodeJS.ProcessEnv = pr
     coldRuns: positive(value('cold-runs', 'BENCH_COLD_RUNS') ?? (quick ? '3' : '11'), 'cold-runs'),
     tuningSize: parseSize(value('tuning-size', 'BENCH_TUNING_SIZE') ?? (quick ? '64M' : '1G')),
     switchSizes: sizes('switch-sizes', 'BENCH_SWITCH_SIZES', quick ? [MiB, 8 * MiB, 64 * MiB] : [MiB, 8 * MiB, 64 * MiB, 256 * MiB, GiB]),
+    lambdaSize: parseSize(value('lambda-size', 'BENCH_LAMBDA_SIZE') ?? (quick ? '16M' : '256M')),
     sections,
     clients: clients ? list(clients, clientNames, 'client') : [...clientNames],
     out: resolve(value('out', 'BENCH_OUT') ?? 'bench-results/latest.json'),

@@ -22,6 +22,7 @@ import { measureSftp, renderSftpTable } from './sections/sftp.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
 import { measureTuning, switchVariants } from './sections/tuning.ts';
+import { measureLambdaMemory } from './sections/lambda-memory.ts';
 import { measureYouTube } from './sections/youtube.ts';
 import { measureFacebook, renderFacebookTable } from './sections/facebook.ts';
 import { startDiscardServer } from './servers/discard.ts';
@@ -138,7 +139,7 @@ try {
   const sinkHttp = await startS3Sink();
   const discardHttp = await startDiscardServer();
   const httpTarget = sinkTarget('sink-http', 'S3 sink over HTTP on loopback (discards bytes)', sinkHttp, discardHttp, options.clients, undefined);
-  const certificate = ['https', 'tuning', 'switch', 'memory', 'http'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
+  const certificate = ['https', 'tuning', 'switch', 'lambda', 'memory', 'http'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
   const sinkHttps = certificate ? await startS3Sink({ tls: certificate }) : undefined;
   const discardHttps = certificate ? await startDiscardServer({ tls: certificate }) : undefined;
   const httpsTarget =
@@ -202,6 +203,15 @@ try {
         for (const target of [httpTarget, ...(httpsTarget ? [httpsTarget] : [])]) {
           for (const size of options.switchSizes) results.putSwitch.push(await measureTuning(target, size, options.runs, context, switchVariants));
         }
+        await save();
+      }
+    }
+    if (options.sections.has('lambda')) {
+      if (oursMissing) results.skipped.push({ what: 'lambda section', reason: oursMissing });
+      else {
+        // Over HTTPS: what a function sends to S3.
+        log('section: Lambda memory sizes as CPU quotas');
+        results.lambdaMemory = [await measureLambdaMemory(httpsTarget ?? httpTarget, options.lambdaSize, options.runs, context)];
         await save();
       }
     }

@@ -169,7 +169,7 @@ export async function streamToS3(
   let uploadId: string;
   let completed: CompletedPart[];
   let parts: AsyncGenerator<SourcePart>;
-  if (!continued && source.size !== undefined && source.size <= settings.streamedPutMaxBytes) {
+  if (!continued && settings.streamedPutMaxBytes > 0 && source.size !== undefined && source.size <= settings.streamedPutMaxBytes) {
     const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size }, resume, signal);
     return { etag, parts: 1, resumedAt: 0 };
   }

@@ -9,6 +9,7 @@ import type { HttpUploadsResult } from '../sections/http.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
 import type { SftpBenchResult } from '../sections/sftp.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
+import type { LambdaMemoryResult } from '../sections/lambda-memory.ts';
 import type { TuningResult } from '../sections/tuning.ts';
 import type { YouTubeBenchResult } from '../sections/youtube.ts';
 import type { GoalCheck } from './goals.ts';
@@ -39,6 +40,8 @@ export interface BenchResults {
   tuning?: TuningResult[];
   /** One streamed PUT beside parts, per target and size: where the single-PUT/multipart switch pays. */
   putSwitch?: TuningResult[];
+  /** Our uploader under CPU quotas standing for Lambda memory sizes, with the cost per GiB. */
+  lambdaMemory?: LambdaMemoryResult[];
   pipeline?: PipelineResult;
   azureblob?: AzureBlobBenchResult;
   sftp?: SftpBenchResult;

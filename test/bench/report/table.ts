@@ -83,6 +83,16 @@ export function renderReport(results: BenchResults): string {
     );
     out.push(markdownTable(['target', 'size', 'variant', 'MiB/s', 'spread', 'CPU-s/GiB', 'spread', 'RSS MiB'], rows));
   }
+  for (const lambda of results.lambdaMemory ?? []) {
+    const { mibPerSecond, cpuSecondsPerGiB } = lambda.unthrottled;
+    out.push('', `## lambda: our uploader, ${lambda.label} into ${lambda.target}, under a CPU quota of memory ÷ 1,769 MB vCPUs; unthrottled ${fixed(mibPerSecond, 0)} MiB/s at ${fixed(cpuSecondsPerGiB, 2)} CPU-s/GiB${lambda.unsupported ? `; NOT MEASURED (${lambda.unsupported}): model only` : ''}`);
+    out.push(
+      markdownTable(
+        ['memory', 'vCPU', 'MiB/s', 'spread', 'CPU-s/GiB', 'model MiB/s', 'USD per GiB'],
+        lambda.rows.map((row) => [`${row.memoryMb} MB`, row.share.toFixed(2), row.error ? `failed: ${row.error.slice(0, 60)}` : fixed(row.mibPerSecond, 0), spreadLabel(row.mibPerSecondSpread), fixed(row.cpuSecondsPerGiB, 2), fixed(row.modelMibPerSecond, 0), row.costPerGiB === undefined ? '–' : row.costPerGiB.toFixed(6)]),
+      ),
+    );
+  }
   if (results.pipeline) {
     out.push('', `## pipeline: ${results.pipeline.fileBytes}-byte deliveries through the local runtime (closed-loop clients)`);
     out.push(
