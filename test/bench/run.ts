@@ -7,7 +7,9 @@ import { clientLabels, writeToolConfigs, type ClientName, type ClientPrograms } 
 import { ensureDebianTool, type ToolStatus } from './clients/install.ts';
 import { MiB } from './measure/stats.ts';
 import { readOptions } from './options.ts';
-import { coldStartGoals, memoryGoals, throughputGoals } from './report/goals.ts';
+import { coldStartGoals, s3rverGoals } from './report/goals.ts';
+import { destinationRows, renderDestinationSummary } from './report/destinations.ts';
+import { s3TargetGoals } from './report/s3-targets.ts';
 import { definitions, type BenchResults } from './report/results.ts';
 import { renderReport } from './report/table.ts';
 import { measureAzureBlob, renderAzureBlobBench } from './sections/azureblob.ts';
@@ -84,11 +86,10 @@ const results: BenchResults = {
 async function save(): Promise<void> {
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
   results.loadAverageAtEnd = loadavg();
+  results.destinations = destinationRows(results);
   results.goals = [
-    ...throughputGoals(results.sink, 'sink'),
-    ...throughputGoals(results.https, 'sink'),
-    ...throughputGoals(results.s3rver, 's3rver'),
-    ...(results.memory ?? []).flatMap(memoryGoals),
+    ...s3TargetGoals(results),
+    ...s3rverGoals(results.s3rver),
     ...coldStartGoals(results.coldStart),
     ...pipelineGoals(results.pipeline),
   ];
@@ -150,12 +151,12 @@ try {
   try {
     if (options.sections.has('sink')) {
       log('section: S3 sink over HTTP');
-      results.sink = await measureThroughput(httpTarget, options.sizes, context);
+      results.sink = await measureThroughput(httpTarget, options.s3Sizes, context);
       await save();
     }
     if (options.sections.has('https') && httpsTarget) {
       log('section: S3 sink over HTTPS');
-      results.https = await measureThroughput(httpsTarget, options.sizes, context);
+      results.https = await measureThroughput(httpsTarget, options.s3Sizes, context);
       await save();
     }
     if (options.sections.has('s3rver')) {
@@ -277,6 +278,7 @@ try {
   }
   await save();
   console.log(renderReport(results));
+  if (results.destinations && results.destinations.length > 0) console.log(`\n## per destination, 64 MiB and 1 GiB, beside the best peer and the ceiling\n${renderDestinationSummary(results.destinations)}`);
   if (results.azureblob) console.log(`\n${renderAzureBlobBench(results.azureblob)}`);
   if (results.sftp) console.log(renderSftpTable(results.sftp));
   if (results.http) console.log(`\n${renderHttpUploads(results.http)}`);

@@ -12,6 +12,7 @@ import type { ThroughputResult } from '../sections/throughput.ts';
 import type { LambdaMemoryResult } from '../sections/lambda-memory.ts';
 import type { TuningResult } from '../sections/tuning.ts';
 import type { YouTubeBenchResult } from '../sections/youtube.ts';
+import type { DestinationRow } from './destinations.ts';
 import type { GoalCheck } from './goals.ts';
 
 /** The JSON written to bench-results/latest.json: every figure, every run, and what was skipped. */
@@ -50,6 +51,8 @@ export interface BenchResults {
   dropbox?: DropboxBenchResult;
   facebook?: FacebookBenchResult;
   ftp?: FtpBenchResults;
+  /** Every destination at 64 MiB and 1 GiB beside its best peer and ceiling, from the sections above. */
+  destinations?: DestinationRow[];
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }

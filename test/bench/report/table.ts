@@ -121,7 +121,7 @@ export function renderReport(results: BenchResults): string {
     out.push('', '## skipped');
     for (const item of results.skipped) out.push(`- ${item.what}: ${item.reason}`);
   }
-  out.push('', '## issue 4 targets (ratios within this run)');
+  out.push('', '## targets: issue 13, and issue 4\'s that still apply (ratios within this run)');
   out.push(markdownTable(['target', 'measured', 'met'], results.goals.map((goal) => [goal.goal, goal.measured, goal.met === undefined ? 'n/a' : goal.met ? 'yes' : 'NO'])));
   return out.join('\n');
 }

@@ -30,7 +30,7 @@ export function modelledMibPerSecond(share: number, cpuSecondsPerGiB: number, ce
 export interface LambdaMemoryRow {
   readonly memoryMb: number;
   readonly share: number;
-  /** Measured under the CPU quota (server-side window, median). */
+  /** Measured under the CPU quota (server-side window, median); CPU-s/GiB is the upload's own, start-up left out. */
   readonly mibPerSecond: number | undefined;
   readonly mibPerSecondSpread: Spread | undefined;
   readonly cpuSecondsPerGiB: number | undefined;
@@ -68,7 +68,8 @@ export async function measureLambdaMemory(target: UploadTarget, size: number, ru
       try {
         const { record } = await uploadOnce(target, 'ours', size, undefined, context, undefined, quota);
         speeds.set(memory, [...(speeds.get(memory) ?? []), size / MiB / record.transferSeconds]);
-        cpu.set(memory, [...(cpu.get(memory) ?? []), record.cpuSeconds / (size / GiB)]);
+        // The upload's own CPU (the worker's clock, without start-up): what the window's rate depends on.
+        cpu.set(memory, [...(cpu.get(memory) ?? []), (record.uploadCpuSeconds ?? record.cpuSeconds) / (size / GiB)]);
         context.log(`  lambda ${target.name} ${memory === 'none' ? 'no quota' : `${memory} MB`}: ${(size / MiB / record.transferSeconds).toFixed(0)} MiB/s`);
       } catch (error) {
         if (memory === 'none') throw error;
