@@ -5,7 +5,7 @@ import { crc32 } from 'node:zlib';
 import { patternCrc32, patternRanges, patternStream } from './input/pattern.ts';
 import { combineBodies, startDiscardServer } from './servers/discard.ts';
 import { spreadLabel, spreadOf } from './measure/stats.ts';
-import { costPerGiB, modelledMibPerSecond, pricePerGbSecond, vcpuShare } from './sections/lambda-memory.ts';
+import { costPerGiB, modelledMibPerSecond, pricePerGbSecond, recommendedMemoryMb, vcpuShare } from './sections/lambda-memory.ts';
 import { bestPeerGoals } from './report/s3-targets.ts';
 import { bestOf } from './report/destinations.ts';
 import { AwsChunkedDecoder } from './servers/aws-chunked.ts';
@@ -292,5 +292,14 @@ describe('per-destination summary', () => {
     ];
     expect(bestOf(peers)?.label).toBe('b');
     expect(bestOf([undefined])).toBeUndefined();
+  });
+});
+
+describe('Lambda memory recommendation', () => {
+  it('gives enough CPU to keep up with the network, or enough memory for the peak RSS, whichever is more', () => {
+    // 1.5 CPU-s/GiB at 75 MiB/s wants 0.11 vCPU (194 MB); 150 MiB of RSS with headroom wants 236 MB.
+    expect(recommendedMemoryMb(1.5, 150)).toEqual({ memoryMb: 256, bound: 'memory' });
+    // 4 CPU-s/GiB wants 0.29 vCPU: 518 MB.
+    expect(recommendedMemoryMb(4, 150)).toEqual({ memoryMb: 576, bound: 'cpu' });
   });
 });

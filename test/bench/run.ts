@@ -8,7 +8,9 @@ import { ensureDebianTool, type ToolStatus } from './clients/install.ts';
 import { MiB } from './measure/stats.ts';
 import { readOptions } from './options.ts';
 import { coldStartGoals, s3rverGoals } from './report/goals.ts';
-import { destinationRows, renderDestinationSummary } from './report/destinations.ts';
+import { destinationRows, renderDestinationSummary, renderLambdaModel } from './report/destinations.ts';
+import { assumedNetworkMibPerSecond } from './sections/lambda-memory.ts';
+import { destinations } from '../../functions/destinations/registry.ts';
 import { s3TargetGoals } from './report/s3-targets.ts';
 import { definitions, type BenchResults } from './report/results.ts';
 import { renderReport } from './report/table.ts';
@@ -39,6 +41,8 @@ import { benchCredentials } from './clients/commands.ts';
  */
 
 const started = Date.now();
+/** Each destination's Lambda memory as its definition sets it. */
+const lambdaMemoryOf = (type: string): number | undefined => destinations.find((definition) => definition.type === type)?.lambda.memoryMb;
 const log = (line: string): void => {
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
 };
@@ -278,7 +282,10 @@ try {
   }
   await save();
   console.log(renderReport(results));
-  if (results.destinations && results.destinations.length > 0) console.log(`\n## per destination, 64 MiB and 1 GiB, beside the best peer and the ceiling\n${renderDestinationSummary(results.destinations)}`);
+  if (results.destinations && results.destinations.length > 0) {
+    console.log(`\n## per destination, 64 MiB and 1 GiB, beside the best peer and the ceiling\n${renderDestinationSummary(results.destinations)}`);
+    console.log(`\n## Lambda memory per destination (model: CPU share = memory ÷ 1,769 MB, network ${assumedNetworkMibPerSecond} MiB/s)\n${renderLambdaModel(results.destinations, lambdaMemoryOf)}`);
+  }
   if (results.azureblob) console.log(`\n${renderAzureBlobBench(results.azureblob)}`);
   if (results.sftp) console.log(renderSftpTable(results.sftp));
   if (results.http) console.log(`\n${renderHttpUploads(results.http)}`);

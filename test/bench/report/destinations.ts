@@ -4,6 +4,7 @@ import { clientLabels, type ClientName } from '../clients/commands.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
 import type { BenchResults } from './results.ts';
 import { markdownTable } from './table.ts';
+import { assumedNetworkMibPerSecond, costPerGiB, modelledMibPerSecond, recommendedMemoryMb, vcpuShare } from '../sections/lambda-memory.ts';
 
 /** One client's figures at one size. */
 export interface Figures {
@@ -135,5 +136,36 @@ export function renderDestinationSummary(rows: readonly DestinationRow[]): strin
       times(ratio(row.ours.cpuSecondsPerGiB, row.bestPeer?.cpuSecondsPerGiB)),
       times(ratio(row.ours.mibPerSecond, row.ceiling?.mibPerSecond)),
     ]),
+  );
+}
+
+/**
+ * Per destination at 1 GiB: the memory size the model recommends, and its rate and cost per GiB
+ * beside the current setting's, all from this run's CPU-s/GiB and peak RSS (a model, not a
+ * measurement on Lambda; the lambda section checks the model for S3 under CPU quotas).
+ */
+export function renderLambdaModel(rows: readonly DestinationRow[], currentMemoryMb: (destination: string) => number | undefined): string {
+  const large = rows.filter((row) => row.size === GiB && row.ours.cpuSecondsPerGiB !== undefined && row.ours.maxRssMiB !== undefined);
+  return markdownTable(
+    ['destination', 'transport', 'CPU-s/GiB', 'RSS MiB', 'set MB', 'model MiB/s', 'USD/GiB', 'recommended MB', 'bound by', 'model MiB/s', 'USD/GiB'],
+    large.map((row) => {
+      const cpu = row.ours.cpuSecondsPerGiB!;
+      const current = currentMemoryMb(row.destination);
+      const recommended = recommendedMemoryMb(cpu, row.ours.maxRssMiB!);
+      const rateAt = (memoryMb: number): number => modelledMibPerSecond(vcpuShare(memoryMb), cpu, assumedNetworkMibPerSecond);
+      return [
+        row.destination,
+        row.transport,
+        cpu.toFixed(2),
+        row.ours.maxRssMiB!.toFixed(0),
+        current === undefined ? '–' : String(current),
+        current === undefined ? '–' : rateAt(current).toFixed(0),
+        current === undefined ? '–' : costPerGiB(current, rateAt(current)).toFixed(6),
+        String(recommended.memoryMb),
+        recommended.bound,
+        rateAt(recommended.memoryMb).toFixed(0),
+        costPerGiB(recommended.memoryMb, rateAt(recommended.memoryMb)).toFixed(6),
+      ];
+    }),
   );
 }

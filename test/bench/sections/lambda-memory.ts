@@ -101,3 +101,25 @@ export async function measureLambdaMemory(target: UploadTarget, size: number, ru
   });
   return { target: target.name, size, label: sizeLabel(size), ...('reason' in support ? { unsupported: support.reason } : {}), unthrottled, rows };
 }
+
+/**
+ * What a function's network moves at most, in the model: Lambda does not publish it; measurements
+ * of functions moving files report 400–700 Mbit/s (50–90 MiB/s). Beyond the memory that lets the
+ * upload's CPU keep up with it, more memory costs more per GiB and is no faster.
+ */
+export const assumedNetworkMibPerSecond = 75;
+/** Memory over the peak RSS measured on loopback: the heap grows with a slower, longer upload. */
+export const memoryHeadroom = 1.5;
+const megabytesPerMiB = 1.048576;
+
+/**
+ * The memory size the model recommends for a destination: enough CPU that its upload keeps up
+ * with {@link assumedNetworkMibPerSecond} (share = rate × CPU-s/GiB ÷ 1024), and enough memory for
+ * its peak RSS with {@link memoryHeadroom}; whichever is larger, in steps of 64 MB, at least 256.
+ */
+export function recommendedMemoryMb(cpuSecondsPerGiB: number, peakRssMiB: number): { memoryMb: number; bound: 'cpu' | 'memory' } {
+  const forCpu = (assumedNetworkMibPerSecond * cpuSecondsPerGiB * megabytesPerVcpu) / 1024;
+  const forMemory = peakRssMiB * megabytesPerMiB * memoryHeadroom;
+  const step = (value: number): number => Math.max(256, Math.ceil(value / 64) * 64);
+  return forCpu >= forMemory ? { memoryMb: step(forCpu), bound: 'cpu' } : { memoryMb: step(forMemory), bound: 'memory' };
+}
