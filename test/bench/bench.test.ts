@@ -251,11 +251,11 @@ describe('Lambda memory model', () => {
 });
 
 describe("issue 13's S3 targets", () => {
-  const summary = (mibPerSecond: number, cpuSecondsPerGiB: number) => ({
+  const summary = (mibPerSecond: number, netCpuSecondsPerGiB: number) => ({
     mibPerSecond,
-    cpuSecondsPerGiB,
+    cpuSecondsPerGiB: netCpuSecondsPerGiB + 1,
     processMibPerSecond: undefined,
-    netCpuSecondsPerGiB: undefined,
+    netCpuSecondsPerGiB,
     maxRssMiB: 100,
     uploadCpuSecondsPerGiB: undefined,
     serverCpuSecondsPerGiB: undefined,

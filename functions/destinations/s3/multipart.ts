@@ -182,9 +182,10 @@ export async function streamToS3(
     const first = await parts.next();
     if (first.done) throw new Error('the source yields at least one part, if empty');
     const firstPart = first.value;
-    if (firstPart.bytes.length < sizeOf(0)) {
-      // One part holds the whole file: a single request, nothing to resume. Reading on to the
-      // end first runs the source's size check before anything is sent.
+    if (firstPart.bytes.length < sizeOf(0) || firstPart.bytes.length === source.size) {
+      // One part holds the whole file (shorter than a part, or exactly the known size): a single
+      // request, nothing to resume. Reading on to the end first runs the source's size check
+      // before anything is sent.
       await parts.next();
       const etag = await putOnce(clients, parameters, { bytes: firstPart.bytes, crc32: firstPart.crc32 }, resume, signal);
       return { etag, parts: 1, resumedAt: 0 };

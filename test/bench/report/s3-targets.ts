@@ -18,9 +18,14 @@ const summaryOf = (size: ThroughputResult['sizes'][number], client: ClientName):
 
 const rate = (summary: ClientSummary | undefined): string =>
   summary?.mibPerSecond === undefined ? '?' : `${summary.mibPerSecond.toFixed(0)} MiB/s ${spreadLabel(summary.spread.mibPerSecond)}`;
-const cpu = (summary: ClientSummary | undefined): string => (summary?.cpuSecondsPerGiB === undefined ? '?' : summary.cpuSecondsPerGiB.toFixed(2));
+const cpu = (summary: ClientSummary | undefined): string =>
+  summary?.netCpuSecondsPerGiB === undefined ? '?' : `${summary.netCpuSecondsPerGiB.toFixed(2)} (whole process ${summary.cpuSecondsPerGiB?.toFixed(2) ?? '?'})`;
 
-/** At every size: ours at least as fast as the fastest peer, at no more CPU per GiB than it. */
+/**
+ * At every size: ours at least as fast as the fastest peer, at no more CPU per GiB than it. CPU is
+ * judged net of each client's start-up (a 1 KiB upload's CPU): a warm function pays its start-up
+ * once, not per delivery (the cold start is judged on its own), while a CLI pays it every time.
+ */
 export function bestPeerGoals(result: ThroughputResult | undefined): GoalCheck[] {
   return (result?.sizes ?? []).map((size) => {
     const goal = `${result!.target} ${size.label}: MiB/s ≥ the best peer's, at ≤ its CPU-s/GiB`;
@@ -31,11 +36,11 @@ export function bestPeerGoals(result: ThroughputResult | undefined): GoalCheck[]
       .sort((a, b) => (b.summary!.mibPerSecond ?? 0) - (a.summary!.mibPerSecond ?? 0))[0];
     if (!ours?.mibPerSecond || !best) return { goal, measured: `not measured (ours ${rate(ours)}; no peer measured: ${best ? '' : 'none'})`, met: undefined };
     const speed = ratio(ours.mibPerSecond, best.summary!.mibPerSecond)!;
-    const cost = ratio(ours.cpuSecondsPerGiB, best.summary!.cpuSecondsPerGiB);
+    const cost = ratio(ours.netCpuSecondsPerGiB, best.summary!.netCpuSecondsPerGiB);
     const met = speed >= 1 && cost !== undefined && cost <= 1;
     return {
       goal,
-      measured: `best ${clientLabels[best.client]}: ${speed.toFixed(2)}× its MiB/s (ours ${rate(ours)} vs ${rate(best.summary)}), ${cost?.toFixed(2) ?? '?'}× its CPU (${cpu(ours)} vs ${cpu(best.summary)} CPU-s/GiB)`,
+      measured: `best ${clientLabels[best.client]}: ${speed.toFixed(2)}× its MiB/s (ours ${rate(ours)} vs ${rate(best.summary)}), ${cost?.toFixed(2) ?? '?'}× its net CPU (${cpu(ours)} vs ${cpu(best.summary)} CPU-s/GiB)`,
       met,
     };
   });
