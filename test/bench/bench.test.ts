@@ -297,9 +297,9 @@ describe('per-destination summary', () => {
 
 describe('Lambda memory recommendation', () => {
   it('gives enough CPU to keep up with the network, or enough memory for the peak RSS, whichever is more', () => {
-    // 1.5 CPU-s/GiB at 75 MiB/s wants 0.11 vCPU (194 MB); 150 MiB of RSS with headroom wants 236 MB.
-    expect(recommendedMemoryMb(1.5, 150)).toEqual({ memoryMb: 256, bound: 'memory' });
-    // 4 CPU-s/GiB wants 0.29 vCPU: 518 MB.
-    expect(recommendedMemoryMb(4, 150)).toEqual({ memoryMb: 576, bound: 'cpu' });
+    // 1 CPU-s/GiB at 100 MiB/s wants 0.098 vCPU (173 MB); 150 MiB of RSS with headroom wants 236 MB.
+    expect(recommendedMemoryMb(1, 150)).toEqual({ memoryMb: 256, bound: 'memory' });
+    // 4 CPU-s/GiB wants 0.39 vCPU: 691 MB.
+    expect(recommendedMemoryMb(4, 150)).toEqual({ memoryMb: 704, bound: 'cpu' });
   });
 });

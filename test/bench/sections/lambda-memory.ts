@@ -4,8 +4,8 @@ import { uploadOnce, type ThroughputContext, type UploadTarget } from './through
 
 /** Lambda gives a function one full vCPU at 1,769 MB, and CPU in proportion to memory. */
 export const megabytesPerVcpu = 1769;
-/** Lambda's price per GB-second (x86, us-east-1, first tier), in US dollars. */
-export const pricePerGbSecond = 0.0000166667;
+/** Lambda's price per GB-second for arm64 (the stack's architecture), us-east-1, first tier, in US dollars. */
+export const pricePerGbSecond = 0.0000133334;
 /** The memory sizes modelled: the smallest sensible, the current default, one vCPU and more. */
 export const lambdaMemorySizesMb = [256, 512, 1024, 1769, 3008] as const;
 
@@ -103,11 +103,13 @@ export async function measureLambdaMemory(target: UploadTarget, size: number, ru
 }
 
 /**
- * What a function's network moves at most, in the model: Lambda does not publish it; measurements
- * of functions moving files report 400–700 Mbit/s (50–90 MiB/s). Beyond the memory that lets the
- * upload's CPU keep up with it, more memory costs more per GiB and is no faster.
+ * What a function's network moves at most, in the model: Lambda does not publish it; the cost
+ * model (docs/cost-and-scale.md) takes 100 MiB/s from Lambda to S3 in one region, and published
+ * measurements of functions moving files report 50–90 MiB/s. Below the memory at which the
+ * upload's CPU keeps up with it, the cost per GiB is the same (CPU-bound: time × memory is
+ * constant) and the upload slower; above it, more memory costs more per GiB and is no faster.
  */
-export const assumedNetworkMibPerSecond = 75;
+export const assumedNetworkMibPerSecond = 100;
 /** Memory over the peak RSS measured on loopback: the heap grows with a slower, longer upload. */
 export const memoryHeadroom = 1.5;
 const megabytesPerMiB = 1.048576;
