@@ -141,8 +141,8 @@ async function storedParts(
 /**
  * Streams the source into one object. A file of known size up to `streamedPutMaxBytes` is one
  * PutObject streamed from the source (its CRC-32 in a trailer); a file that fits in one part is a
- * single PutObject of that part; a larger one a multipart upload whose parts each carry a CRC-32 the store verifies. The upload's id is
- * saved as soon as it exists, so when this attempt fails a later one lists the parts already
+ * single PutObject of that part; a larger one a multipart upload whose parts each carry a CRC-32
+ * the store verifies. The upload's id is saved as soon as it exists, so when this attempt fails a later one lists the parts already
  * stored and sends only the rest; the upload is aborted by {@link abortUpload} when the delivery
  * finally fails, so no parts outlive it.
  */
