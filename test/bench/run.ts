@@ -5,7 +5,7 @@ import { dirname, join, resolve } from 'node:path';
 import { buildWorkers, workerNames } from './clients/build.ts';
 import { clientLabels, writeToolConfigs, type ClientName, type ClientPrograms } from './clients/commands.ts';
 import { ensureDebianTool, type ToolStatus } from './clients/install.ts';
-import { MiB } from './measure/stats.ts';
+import { GiB, MiB } from './measure/stats.ts';
 import { readOptions } from './options.ts';
 import { coldStartGoals, s3rverGoals } from './report/goals.ts';
 import { destinationRows, renderDestinationSummary, renderLambdaModel } from './report/destinations.ts';
@@ -284,7 +284,9 @@ try {
   console.log(renderReport(results));
   if (results.destinations && results.destinations.length > 0) {
     console.log(`\n## per destination, 64 MiB and 1 GiB, beside the best peer and the ceiling\n${renderDestinationSummary(results.destinations)}`);
-    console.log(`\n## Lambda memory per destination (model: CPU share = memory ÷ 1,769 MB, network ${assumedNetworkMibPerSecond} MiB/s)\n${renderLambdaModel(results.destinations, lambdaMemoryOf)}`);
+    if (results.destinations.some((row) => row.size === GiB)) {
+      console.log(`\n## Lambda memory per destination at 1 GiB (model: CPU share = memory ÷ 1,769 MB, network ${assumedNetworkMibPerSecond} MiB/s)\n${renderLambdaModel(results.destinations, lambdaMemoryOf)}`);
+    }
   }
   if (results.azureblob) console.log(`\n${renderAzureBlobBench(results.azureblob)}`);
   if (results.sftp) console.log(renderSftpTable(results.sftp));

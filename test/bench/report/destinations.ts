@@ -91,7 +91,8 @@ export function destinationRows(results: BenchResults): DestinationRow[] {
   for (const summary of ftp.filter((item) => item.client === 'ours')) {
     const figures = (item: (typeof ftp)[number]): Figures => ({ label: item.client, mibPerSecond: item.mibPerSecond, cpuSecondsPerGiB: item.cpuSecondsPerGiB, maxRssMiB: item.maxRssMiB });
     const peers = ftp.filter((item) => item.client !== 'ours' && item.secure === summary.secure && item.size === summary.size).map(figures);
-    rows.push({ destination: 'ftp', transport: String(summary.secure), size: summary.size, ours: figures(summary), bestPeer: bestOf(peers), ceiling: undefined });
+    const transport = summary.secure === false ? 'plain FTP' : `${summary.secure} FTPS`;
+    rows.push({ destination: 'ftp', transport, size: summary.size, ours: figures(summary), bestPeer: bestOf(peers), ceiling: undefined });
   }
   for (const size of results.youtube?.sizes ?? []) {
     const figures = (client: string): Figures | undefined => {
@@ -106,8 +107,11 @@ export function destinationRows(results: BenchResults): DestinationRow[] {
     const ours = { label: row.flow, mibPerSecond: row.mibPerSecond, cpuSecondsPerGiB: row.cpuSecondsPerGiB, maxRssMiB: row.peakRssMiB };
     rows.push({ destination: 'facebook', transport: row.flow.split(':')[0] ?? row.flow, size: row.size, ours, bestPeer: undefined, ceiling: undefined });
   }
+  const dropboxSizes = new Set<number>();
   for (const run of results.dropbox?.results ?? []) {
-    if (run.error !== undefined || run.chunkMiB !== defaultChunkBytes / MiB) continue;
+    // The sweep may have measured the default chunk at a size too: one row per size.
+    if (run.error !== undefined || run.chunkMiB !== defaultChunkBytes / MiB || dropboxSizes.has(run.size)) continue;
+    dropboxSizes.add(run.size);
     const ours = { label: `${run.chunkMiB} MiB chunks`, mibPerSecond: run.mibPerSecond, cpuSecondsPerGiB: run.cpuSecondsPerGiB, maxRssMiB: run.peakRssMiB };
     rows.push({ destination: 'dropbox', transport: 'https (fake)', size: run.size, ours, bestPeer: undefined, ceiling: undefined });
   }
