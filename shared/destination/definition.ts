@@ -2,6 +2,11 @@ import type { z } from 'zod';
 
 /** The Lambda sizing of one destination's function; the stack reads it from the registry. */
 export interface DestinationLambdaSettings {
+  /**
+   * Memory, and with it the CPU share (1,769 MB = 1 vCPU): as `npm run bench`'s Lambda model
+   * recommends for the destination (enough CPU for its upload to keep up with the network, and
+   * room for its peak memory); the figures are in test/bench/README.md, "Lambda memory".
+   */
   readonly memoryMb: number;
   readonly timeoutSeconds: number;
   /** How many of this destination's functions may run at once (protects provider quotas). */

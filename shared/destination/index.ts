@@ -28,7 +28,7 @@ export { notSecret, secret, secretEntries } from '../contract/field-kinds.ts';
 export { alsoWithFieldErrors, credentialsReference, filePath, headerValue, httpUrl, metadataMap } from '../contract/fields.ts';
 export { DeliveryError, PermanentError, TransientError, WaitError, describeError } from '../errors.ts';
 export { classifyGeneric, isRetryableStatus, retryAfterSeconds } from '../delivery/classify.ts';
-export { crc32Combine } from '../delivery/checksum.ts';
+export { crc32Base64, crc32Combine } from '../delivery/checksum.ts';
 export type { OutboundNetwork } from '../net/outbound-network.ts';
 export type { OutgoingRequest } from '../net/http-client.ts';
 export { hostMatches } from '../net/host-patterns.ts';

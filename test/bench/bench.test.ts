@@ -2,14 +2,26 @@ import { S3Client, PutObjectCommand, CreateMultipartUploadCommand, UploadPartCom
 import { Upload } from '@aws-sdk/lib-storage';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { crc32 } from 'node:zlib';
-import { patternCrc32, patternStream } from './input/pattern.ts';
+import { patternCrc32, patternRanges, patternStream } from './input/pattern.ts';
+import { combineBodies, startDiscardServer } from './servers/discard.ts';
+import { spreadLabel, spreadOf } from './measure/stats.ts';
+import { costPerGiB, modelledMibPerSecond, pricePerGbSecond, recommendedMemoryMb, vcpuShare } from './sections/lambda-memory.ts';
+import { bestPeerGoals } from './report/s3-targets.ts';
+import { bestOf } from './report/destinations.ts';
 import { AwsChunkedDecoder } from './servers/aws-chunked.ts';
 import { crc32Combine } from '../../shared/delivery/checksum.ts';
 import { startS3Sink, type S3Sink } from './servers/s3-sink.ts';
+import { AwsChunkedCrc32, awsChunkedLength } from '../../functions/destinations/s3/aws-chunked.ts';
+import { defaultMultipartSettings, streamToS3 } from '../../functions/destinations/s3/multipart.ts';
+import { s3ClientFor } from '../../functions/destinations/s3/client.ts';
+import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
+import { SourceReader } from '../../shared/sources/delivery-source.ts';
+import { Readable } from 'node:stream';
 
 // The bench's own parts, checked for correctness only: no timing is asserted anywhere.
 
 const MiB = 1024 * 1024;
+const GiB = 1024 * MiB;
 
 async function collect(size: number): Promise<Buffer> {
   const chunks: Buffer[] = [];
@@ -58,6 +70,35 @@ describe('AwsChunkedDecoder', () => {
   });
 });
 
+describe('AwsChunkedCrc32 (the streamed PutObject body)', () => {
+  it('frames the bytes in the length it announces, and the sink decodes them and the CRC-32 trailer', async () => {
+    // Prepare
+    const size = 2 * MiB + 3;
+    const source = await collect(size);
+
+    // Act
+    const framed: Buffer[] = [];
+    for await (const chunk of Readable.from([source.subarray(0, 100), source.subarray(100)]).pipe(new AwsChunkedCrc32(size))) framed.push(chunk as Buffer);
+    const body = Buffer.concat(framed);
+    const decoder = new AwsChunkedDecoder();
+    const data: Buffer[] = [];
+    decoder.write(body, (part) => data.push(Buffer.from(part)));
+
+    // Assess
+    expect(body.length).toBe(awsChunkedLength(size));
+    expect(Buffer.concat(data).equals(source)).toBe(true);
+    expect(decoder.complete).toBe(true);
+    expect(Buffer.from(decoder.trailers.get('x-amz-checksum-crc32') ?? '', 'base64').readUInt32BE(0)).toBe(patternCrc32(size));
+  });
+
+  it('fails a body shorter than announced instead of ending it', async () => {
+    const framing = Readable.from([Buffer.alloc(10)]).pipe(new AwsChunkedCrc32(11));
+    await expect(async () => {
+      for await (const chunk of framing) void chunk;
+    }).rejects.toThrow(/10 of the announced 11/);
+  });
+});
+
 describe('S3 sink', () => {
   let sink: S3Sink;
   let client: S3Client;
@@ -85,6 +126,40 @@ describe('S3 sink', () => {
     expect(sink.clock.window('/bench/a/b.bin')?.requests).toBe(5);
   });
 
+  it('takes our streamed PutObject (CRC-32 in an aws-chunked trailer), checking the trailer when verifying', async () => {
+    // Prepare
+    sink.verify = true;
+    const size = 3 * MiB + 5;
+    const destination = s3DestinationSchema.parse({
+      type: 's3',
+      bucket: 'bench',
+      filename: 'streamed.bin',
+      endpoint: sink.endpoint,
+      aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE',
+      aws_secret_access_key: 'secret',
+      acl: 'bucket-default',
+    });
+    const network = { allowPrivateNetworks: true };
+    const clients = { transfer: s3ClientFor(destination, network), commit: s3ClientFor(destination, network, { retries: false }) };
+    const source = new SourceReader(
+      { stream: patternStream(size), startsAt: 0, size, contentType: undefined, name: 'streamed.bin', version: undefined },
+      { reopen: () => Promise.reject(new Error('read once')) },
+    );
+
+    // Act
+    const stored = await streamToS3(clients, { Bucket: 'bench', Key: 'streamed.bin' }, source, { state: undefined, save: async () => undefined }, new AbortController().signal, {
+      ...defaultMultipartSettings,
+      streamedPutMaxBytes: 64 * MiB,
+    });
+
+    // Assess
+    expect(stored.parts).toBe(1);
+    const object = sink.object('bench', 'streamed.bin');
+    expect(object).toMatchObject({ size, parts: 1, crc32: patternCrc32(size) });
+    expect(object?.integrity).toContain('crc32(trailer)');
+    expect(sink.clock.window('/bench/streamed.bin')?.requests).toBe(1);
+  });
+
   it('rejects a body whose Content-MD5 does not match, when verifying', async () => {
     sink.verify = true;
     await expect(
@@ -103,5 +178,128 @@ describe('S3 sink', () => {
     await expect(
       client.send(new CompleteMultipartUploadCommand({ Bucket: 'bench', Key: 'small.bin', UploadId, MultipartUpload: { Parts: parts } })),
     ).rejects.toMatchObject({ name: 'EntityTooSmall' });
+  });
+});
+
+describe('the ceiling of 4 plain PUTs at once', () => {
+  it('cuts the file into consecutive ranges that cover it once', () => {
+    expect(patternRanges(10, 4)).toEqual([
+      { start: 0, size: 3 },
+      { start: 3, size: 3 },
+      { start: 6, size: 3 },
+      { start: 9, size: 1 },
+    ]);
+    expect(patternRanges(0, 4)).toEqual([{ start: 0, size: 0 }]);
+  });
+
+  it('counts the parts that arrived, in any order, as one upload of the whole file', async () => {
+    // Prepare
+    const server = await startDiscardServer();
+    server.verify = true;
+    const size = 3 * MiB + 1;
+    const ranges = patternRanges(size, 4);
+
+    // Act: the parts sent at once, so they arrive interleaved
+    try {
+      await Promise.all(
+        ranges.map(async (range, index) => {
+          const chunks: Buffer[] = [];
+          for await (const chunk of patternStream(range.size, range.start)) chunks.push(chunk as Buffer);
+          const body = Buffer.concat(chunks);
+          const answer = await fetch(`${server.endpoint}/bench/four.bin?part=${index + 1}`, { method: 'PUT', body });
+          expect(answer.status).toBe(200);
+        }),
+      );
+      const received = server.received('/bench/four.bin');
+
+      // Assess
+      expect(received).toEqual({ bytes: size, crc32: patternCrc32(size), requests: 4 });
+      expect(server.clock.window('/bench/four.bin')?.requests).toBe(4);
+    } finally {
+      await server.close();
+    }
+  });
+
+  it('combines part CRC-32s in part order, not arrival order', () => {
+    const whole = Buffer.from('abcdefgh');
+    const bodies = [
+      { part: 2, bytes: 4, crc32: crc32(whole.subarray(4)) >>> 0 },
+      { part: 1, bytes: 4, crc32: crc32(whole.subarray(0, 4)) >>> 0 },
+    ];
+    expect(combineBodies(bodies)).toEqual({ bytes: 8, crc32: crc32(whole) >>> 0, requests: 2 });
+    expect(combineBodies([{ part: 1, bytes: 4, crc32: undefined }]).crc32).toBeUndefined();
+  });
+});
+
+describe('noise: the spread of a figure across runs', () => {
+  it('gives min, max and (max − min) / median', () => {
+    expect(spreadOf([100, 90, 110, undefined])).toEqual({ min: 90, max: 110, relative: 0.2, runs: 3 });
+    expect(spreadLabel(spreadOf([100, 90, 110]))).toBe('±10%');
+    expect(spreadLabel(spreadOf([100]))).toBe('1 run');
+    expect(spreadOf([])).toBeUndefined();
+  });
+});
+
+describe('Lambda memory model', () => {
+  it('is CPU-bound below the unthrottled rate and priced by GB-seconds', () => {
+    expect(modelledMibPerSecond(0.5, 2, 1000)).toBe(256);
+    expect(modelledMibPerSecond(2, 2, 500)).toBe(500);
+    // 1 GiB at 512 MiB/s takes 2 s; at 1,024 MB that is 2 GB-s.
+    expect(costPerGiB(1024, 512)).toBeCloseTo(2 * pricePerGbSecond, 12);
+    expect(vcpuShare(1769)).toBe(1);
+  });
+});
+
+describe("issue 13's S3 targets", () => {
+  const summary = (mibPerSecond: number, netCpuSecondsPerGiB: number) => ({
+    mibPerSecond,
+    cpuSecondsPerGiB: netCpuSecondsPerGiB + 1,
+    processMibPerSecond: undefined,
+    netCpuSecondsPerGiB,
+    maxRssMiB: 100,
+    uploadCpuSecondsPerGiB: undefined,
+    serverCpuSecondsPerGiB: undefined,
+    spread: {},
+  });
+  const client = (name: 'ours' | 'rclone' | 'aws-cli', mib: number, cpu: number) => ({ client: name, label: name, status: 'measured' as const, runs: [], summary: summary(mib, cpu) });
+
+  it('compares ours with the fastest peer, on speed and on CPU', () => {
+    const result = {
+      target: 'sink-http',
+      description: '',
+      startupCpuSeconds: {},
+      sizes: [
+        { size: 64 * MiB, label: '64 MiB', clients: [client('ours', 500, 2), client('rclone', 450, 2.5), client('aws-cli', 300, 1)] },
+        { size: GiB, label: '1 GiB', clients: [client('ours', 500, 2), client('rclone', 450, 1.5)] },
+      ],
+    };
+
+    const [small, large] = bestPeerGoals(result);
+
+    expect(small).toMatchObject({ met: true });
+    expect(small?.measured).toContain('rclone');
+    expect(large).toMatchObject({ met: false });
+  });
+});
+
+describe('per-destination summary', () => {
+  it('picks the fastest measured peer', () => {
+    const peers = [
+      { label: 'a', mibPerSecond: 10, cpuSecondsPerGiB: 1, maxRssMiB: 1 },
+      { label: 'b', mibPerSecond: 30, cpuSecondsPerGiB: 1, maxRssMiB: 1 },
+      { label: 'c', mibPerSecond: undefined, cpuSecondsPerGiB: 1, maxRssMiB: 1 },
+      undefined,
+    ];
+    expect(bestOf(peers)?.label).toBe('b');
+    expect(bestOf([undefined])).toBeUndefined();
+  });
+});
+
+describe('Lambda memory recommendation', () => {
+  it('gives enough CPU to keep up with the network, or enough memory for the peak RSS, whichever is more', () => {
+    // 1 CPU-s/GiB at 100 MiB/s wants 0.098 vCPU (173 MB); 150 MiB of RSS with headroom wants 236 MB.
+    expect(recommendedMemoryMb(1, 150)).toEqual({ memoryMb: 256, bound: 'memory' });
+    // 4 CPU-s/GiB wants 0.39 vCPU: 691 MB.
+    expect(recommendedMemoryMb(4, 150)).toEqual({ memoryMb: 704, bound: 'cpu' });
   });
 });

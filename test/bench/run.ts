@@ -5,9 +5,13 @@ import { dirname, join, resolve } from 'node:path';
 import { buildWorkers, workerNames } from './clients/build.ts';
 import { clientLabels, writeToolConfigs, type ClientName, type ClientPrograms } from './clients/commands.ts';
 import { ensureDebianTool, type ToolStatus } from './clients/install.ts';
-import { MiB } from './measure/stats.ts';
+import { GiB, MiB } from './measure/stats.ts';
 import { readOptions } from './options.ts';
-import { coldStartGoals, memoryGoals, throughputGoals } from './report/goals.ts';
+import { coldStartGoals, s3rverGoals } from './report/goals.ts';
+import { destinationRows, renderDestinationSummary, renderLambdaModel } from './report/destinations.ts';
+import { assumedNetworkMibPerSecond } from './sections/lambda-memory.ts';
+import { destinations } from '../../functions/destinations/registry.ts';
+import { s3TargetGoals } from './report/s3-targets.ts';
 import { definitions, type BenchResults } from './report/results.ts';
 import { renderReport } from './report/table.ts';
 import { measureAzureBlob, renderAzureBlobBench } from './sections/azureblob.ts';
@@ -21,7 +25,8 @@ import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
 import { measureSftp, renderSftpTable } from './sections/sftp.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
-import { measureTuning } from './sections/tuning.ts';
+import { measureTuning, switchVariants } from './sections/tuning.ts';
+import { measureLambdaMemory } from './sections/lambda-memory.ts';
 import { measureYouTube } from './sections/youtube.ts';
 import { measureFacebook, renderFacebookTable } from './sections/facebook.ts';
 import { startDiscardServer } from './servers/discard.ts';
@@ -36,6 +41,8 @@ import { benchCredentials } from './clients/commands.ts';
  */
 
 const started = Date.now();
+/** Each destination's Lambda memory as its definition sets it. */
+const lambdaMemoryOf = (type: string): number | undefined => destinations.find((definition) => definition.type === type)?.lambda.memoryMb;
 const log = (line: string): void => {
   process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
 };
@@ -83,11 +90,10 @@ const results: BenchResults = {
 async function save(): Promise<void> {
   results.durationSeconds = Math.round((Date.now() - started) / 1000);
   results.loadAverageAtEnd = loadavg();
+  results.destinations = destinationRows(results);
   results.goals = [
-    ...throughputGoals(results.sink, 'sink'),
-    ...throughputGoals(results.https, 'sink'),
-    ...throughputGoals(results.s3rver, 's3rver'),
-    ...(results.memory ?? []).flatMap(memoryGoals),
+    ...s3TargetGoals(results),
+    ...s3rverGoals(results.s3rver),
     ...coldStartGoals(results.coldStart),
     ...pipelineGoals(results.pipeline),
   ];
@@ -124,9 +130,9 @@ try {
   if ('error' in oursBuild) {
     unavailable.set('ours', `the project's S3 uploader could not be bundled (is functions/destinations/s3/upload.ts there yet?): ${oursBuild.error}`);
   }
-  for (const name of ['lib-storage', 'plain-put'] as const) {
-    const outcome = workers[name];
-    if ('error' in outcome) unavailable.set(name, `worker did not bundle: ${outcome.error}`);
+  for (const [client, worker] of [['lib-storage', 'lib-storage'], ['plain-put', 'plain-put'], ['plain-put-4', 'plain-put']] as const) {
+    const outcome = workers[worker];
+    if ('error' in outcome) unavailable.set(client, `worker did not bundle: ${outcome.error}`);
   }
   if (tools.aws && !tools.aws.available) unavailable.set('aws-cli', tools.aws.reason);
   if (tools.rclone && !tools.rclone.available) unavailable.set('rclone', tools.rclone.reason);
@@ -138,7 +144,7 @@ try {
   const sinkHttp = await startS3Sink();
   const discardHttp = await startDiscardServer();
   const httpTarget = sinkTarget('sink-http', 'S3 sink over HTTP on loopback (discards bytes)', sinkHttp, discardHttp, options.clients, undefined);
-  const certificate = ['https', 'tuning', 'memory', 'http'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
+  const certificate = ['https', 'tuning', 'switch', 'lambda', 'memory', 'http'].some((name) => options.sections.has(name as 'https')) ? await selfSignedCertificate(scratch) : undefined;
   const sinkHttps = certificate ? await startS3Sink({ tls: certificate }) : undefined;
   const discardHttps = certificate ? await startDiscardServer({ tls: certificate }) : undefined;
   const httpsTarget =
@@ -149,12 +155,12 @@ try {
   try {
     if (options.sections.has('sink')) {
       log('section: S3 sink over HTTP');
-      results.sink = await measureThroughput(httpTarget, options.sizes, context);
+      results.sink = await measureThroughput(httpTarget, options.s3Sizes, context);
       await save();
     }
     if (options.sections.has('https') && httpsTarget) {
       log('section: S3 sink over HTTPS');
-      results.https = await measureThroughput(httpsTarget, options.sizes, context);
+      results.https = await measureThroughput(httpsTarget, options.s3Sizes, context);
       await save();
     }
     if (options.sections.has('s3rver')) {
@@ -190,6 +196,27 @@ try {
         log('section: tuning sweep');
         results.tuning = [await measureTuning(httpTarget, options.tuningSize, options.runs, context)];
         if (httpsTarget) results.tuning.push(await measureTuning(httpsTarget, options.tuningSize, options.runs, context));
+        await save();
+      }
+    }
+    if (options.sections.has('switch')) {
+      const tunedMissing = 'error' in workers['ours-tuned'] ? (workers['ours-tuned'] as { error: string }).error : undefined;
+      if (oursMissing ?? tunedMissing) results.skipped.push({ what: 'switch section', reason: (oursMissing ?? tunedMissing)! });
+      else {
+        log('section: single PUT or parts, by size');
+        results.putSwitch = [];
+        for (const target of [httpTarget, ...(httpsTarget ? [httpsTarget] : [])]) {
+          for (const size of options.switchSizes) results.putSwitch.push(await measureTuning(target, size, options.runs, context, switchVariants));
+        }
+        await save();
+      }
+    }
+    if (options.sections.has('lambda')) {
+      if (oursMissing) results.skipped.push({ what: 'lambda section', reason: oursMissing });
+      else {
+        // Over HTTPS: what a function sends to S3.
+        log('section: Lambda memory sizes as CPU quotas');
+        results.lambdaMemory = [await measureLambdaMemory(httpsTarget ?? httpTarget, options.lambdaSize, options.runs, context)];
         await save();
       }
     }
@@ -255,6 +282,12 @@ try {
   }
   await save();
   console.log(renderReport(results));
+  if (results.destinations && results.destinations.length > 0) {
+    console.log(`\n## per destination, 64 MiB and 1 GiB, beside the best peer and the ceiling\n${renderDestinationSummary(results.destinations)}`);
+    if (results.destinations.some((row) => row.size === GiB)) {
+      console.log(`\n## Lambda memory per destination at 1 GiB (model: CPU share = memory ÷ 1,769 MB, network ${assumedNetworkMibPerSecond} MiB/s)\n${renderLambdaModel(results.destinations, lambdaMemoryOf)}`);
+    }
+  }
   if (results.azureblob) console.log(`\n${renderAzureBlobBench(results.azureblob)}`);
   if (results.sftp) console.log(renderSftpTable(results.sftp));
   if (results.http) console.log(`\n${renderHttpUploads(results.http)}`);

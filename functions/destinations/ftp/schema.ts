@@ -68,7 +68,7 @@ export const ftpDestination: DestinationDefinition<typeof ftpDestinationSchema> 
   title: 'An FTP or FTPS server',
   schema: ftpDestinationSchema,
   endpointsOf: (destination) => [{ field: 'host', address: hostAsEndpoint(destination.host) }],
-  lambda: { memoryMb: 512, timeoutSeconds: 900, maxConcurrency: 25 },
+  lambda: { memoryMb: 256, timeoutSeconds: 900, maxConcurrency: 25 },
   capabilities: {
     // The temporary file's path: useless without the server's credentials, so kept in clear.
     resumable: { sealed: false },

@@ -8,9 +8,13 @@ import {
   UploadPartCommand,
   type CompletedPart,
   type PutObjectCommandInput,
+  type PutObjectCommandOutput,
   type S3Client,
 } from '@aws-sdk/client-s3';
+import type { BuildMiddleware } from '@smithy/types';
+import type { Readable } from 'node:stream';
 import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart, type SourceStart } from '../../../shared/destination/index.ts';
+import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
 import { objectWrittenSince, writeOnce } from './write-once.ts';
 
 const MiB = 1024 * 1024;
@@ -26,6 +30,14 @@ export interface MultipartSettings {
   readonly concurrency: number;
   /** Bytes held in parts in flight at most; bounds memory when parts must be large. @default 32 MiB */
   readonly maxBytesInFlight: number;
+  /**
+   * Largest file of known size sent as one PutObject streamed from the source, its CRC-32 in an
+   * aws-chunked trailer (nothing buffered, nothing hashed but the CRC); larger files go in parts.
+   * 0 sends every file in parts. @default 0, since the local runtime's S3 (s3rver behind
+   * `infra/local/s3-server.ts`) stores the aws-chunked framing as the object's bytes; see
+   * test/bench/README.md for what it would give and where it pays.
+   */
+  readonly streamedPutMaxBytes: number;
 }
 
 /**
@@ -36,13 +48,14 @@ export const defaultMultipartSettings: MultipartSettings = {
   partSize: 8 * MiB,
   concurrency: 4,
   maxBytesInFlight: 32 * MiB,
+  streamedPutMaxBytes: 0,
 };
 
 /**
  * The size of part `index`. With a known size every part is equal and 10,000 of them cover the
  * file. With an unknown size the parts double every 1,000, which reaches past 8 TiB.
  */
-export function partSizer(size: number | undefined, settings: MultipartSettings): (index: number) => number {
+export function partSizer(size: number | undefined, settings: Pick<MultipartSettings, 'partSize'>): (index: number) => number {
   const base = Math.max(settings.partSize, minPartSize);
   if (size !== undefined) {
     const fitted = Math.max(base, Math.ceil(size / maxParts / MiB) * MiB);
@@ -126,9 +139,10 @@ async function storedParts(
 }
 
 /**
- * Streams the source into one object. A file that fits in one part is a single PutObject; a larger
- * one a multipart upload whose parts each carry a CRC-32 the store verifies. The upload's id is
- * saved as soon as it exists, so when this attempt fails a later one lists the parts already
+ * Streams the source into one object. A file of known size up to `streamedPutMaxBytes` is one
+ * PutObject streamed from the source (its CRC-32 in a trailer); a file that fits in one part is a
+ * single PutObject of that part; a larger one a multipart upload whose parts each carry a CRC-32
+ * the store verifies. The upload's id is saved as soon as it exists, so when this attempt fails a later one lists the parts already
  * stored and sends only the rest; the upload is aborted by {@link abortUpload} when the delivery
  * finally fails, so no parts outlive it.
  */
@@ -155,6 +169,10 @@ export async function streamToS3(
   let uploadId: string;
   let completed: CompletedPart[];
   let parts: AsyncGenerator<SourcePart>;
+  if (!continued && settings.streamedPutMaxBytes > 0 && source.size !== undefined && source.size <= settings.streamedPutMaxBytes) {
+    const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size }, resume, signal);
+    return { etag, parts: 1, resumedAt: 0 };
+  }
   if (earlier?.uploadId && continued) {
     uploadId = earlier.uploadId;
     completed = continued.completed;
@@ -164,30 +182,12 @@ export async function streamToS3(
     const first = await parts.next();
     if (first.done) throw new Error('the source yields at least one part, if empty');
     const firstPart = first.value;
-    if (firstPart.bytes.length < sizeOf(0)) {
-      // One part holds the whole file: a single request, nothing to resume. Reading on to the
-      // end first runs the source's size check before anything is sent.
+    if (firstPart.bytes.length < sizeOf(0) || firstPart.bytes.length === source.size) {
+      // One part holds the whole file (shorter than a part, or exactly the known size): a single
+      // request, nothing to resume. Reading on to the end first runs the source's size check
+      // before anything is sent.
       await parts.next();
-      const sentAt = new Date();
-      // Should this attempt end before the answer comes (its deadline, a crash), the next one looks first.
-      await resume.save({ key: parameters.Key ?? '', completingAt: sentAt.toISOString() });
-      const etag = await writeOnce(
-        async () =>
-          (
-            await clients.commit.send(
-              new PutObjectCommand({
-                ...parameters,
-                Body: firstPart.bytes,
-                ContentLength: firstPart.bytes.length,
-                ChecksumAlgorithm: 'CRC32',
-                ChecksumCRC32: firstPart.crc32,
-              }),
-              { abortSignal: signal },
-            )
-          ).ETag,
-        () => objectWrittenSince(client, target, firstPart.bytes.length, sentAt, signal),
-        signal,
-      );
+      const etag = await putOnce(clients, parameters, { bytes: firstPart.bytes, crc32: firstPart.crc32 }, resume, signal);
       return { etag, parts: 1, resumedAt: 0 };
     }
     const created = await client.send(new CreateMultipartUploadCommand({ ...parameters, ChecksumAlgorithm: 'CRC32' }), { abortSignal: signal });
@@ -237,6 +237,59 @@ export async function streamToS3(
     signal,
   );
   return { etag, parts: all.length, resumedAt };
+}
+
+/** A whole object's body: bytes already read (their CRC-32 known), or a stream of a known size. */
+type ObjectBody = { readonly bytes: Uint8Array; readonly crc32: string } | { readonly stream: Readable; readonly size: number };
+
+/** Request headers of a body framed by {@link AwsChunkedCrc32}, set before signing. */
+function trailerHeaders(size: number): BuildMiddleware<PutObjectCommandInput, PutObjectCommandOutput> {
+  return (next) => async (args) => {
+    const request = args.request as { headers?: Record<string, string> };
+    if (request.headers) {
+      request.headers['x-amz-content-sha256'] = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
+      request.headers['x-amz-decoded-content-length'] = String(size);
+      request.headers['x-amz-trailer'] = crc32TrailerName;
+      request.headers['x-amz-sdk-checksum-algorithm'] = 'CRC32';
+    }
+    return next(args);
+  };
+}
+
+function putCommand(parameters: ObjectParameters, body: ObjectBody): PutObjectCommand {
+  if ('bytes' in body) {
+    return new PutObjectCommand({ ...parameters, Body: body.bytes, ContentLength: body.bytes.length, ChecksumAlgorithm: 'CRC32', ChecksumCRC32: body.crc32 });
+  }
+  const framed = new AwsChunkedCrc32(body.size);
+  body.stream.once('error', (error) => framed.destroy(error));
+  const command = new PutObjectCommand({
+    ...parameters,
+    Body: body.stream.pipe(framed),
+    ContentLength: awsChunkedLength(body.size),
+    ContentEncoding: parameters.ContentEncoding === undefined ? 'aws-chunked' : `aws-chunked,${parameters.ContentEncoding}`,
+  });
+  // After the client's own build steps (which mark a payload over TLS unsigned), before signing.
+  command.middlewareStack.add(trailerHeaders(body.size), { step: 'build', name: 'awsChunkedCrc32Trailer', priority: 'low' });
+  return command;
+}
+
+/**
+ * Sends the whole object in one PutObject, once: the time it goes is saved first, so the next
+ * attempt, should this one end before the answer comes (its deadline, a crash), looks for the
+ * object before sending it again. Bytes already read may be sent again within this attempt; a
+ * stream is read once, so after a failure the next attempt looks and sends.
+ */
+async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: ObjectBody, resume: ResumeSlot<S3ResumeState>, signal: AbortSignal): Promise<string | undefined> {
+  const size = 'bytes' in body ? body.bytes.length : body.size;
+  const target = { Bucket: parameters.Bucket, Key: parameters.Key };
+  const sentAt = new Date();
+  await resume.save({ key: parameters.Key ?? '', completingAt: sentAt.toISOString() });
+  return writeOnce(
+    async () => (await clients.commit.send(putCommand(parameters, body), { abortSignal: signal })).ETag,
+    () => objectWrittenSince(clients.transfer, target, size, sentAt, signal),
+    signal,
+    'bytes' in body ? undefined : 1,
+  );
 }
 
 /** Aborts a multipart upload an attempt left, so no stored parts outlive a failed delivery. */

@@ -1,8 +1,8 @@
 import { HeadObjectCommand, NotFound, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import { classifyS3Error } from './errors.ts';
 
-/** Tries of a request that makes the object. */
-const tries = 3;
+/** Tries of a request that makes the object, when its body can be sent again. */
+const defaultTries = 3;
 /** Clocks of the store and the function may differ by this much (S3's times have whole seconds). */
 const clockSlackMilliseconds = 5000;
 
@@ -41,18 +41,20 @@ export async function objectWrittenSince(
  * Sends a request that makes the object (PutObject, CompleteMultipartUpload) so that it takes
  * effect once: when it fails in a way that may have been carried out anyway (no answer, a 5xx), the
  * object is looked for (`landed`) before the request goes again; other transient failures are
- * simply tried again. Answers what `write` answers, or what `landed` found.
+ * simply tried again, up to `tries` in all (1 for a body streamed from the source, which is read
+ * once per attempt: the next attempt looks first). Answers what `write` answers, or what `landed` found.
  */
-export async function writeOnce<T>(write: () => Promise<T>, landed: () => Promise<T | undefined>, signal: AbortSignal): Promise<T> {
+export async function writeOnce<T>(write: () => Promise<T>, landed: () => Promise<T | undefined>, signal: AbortSignal, tries = defaultTries): Promise<T> {
   for (let attempt = 1; ; attempt += 1) {
     try {
       return await write();
     } catch (error) {
-      if (signal.aborted || attempt >= tries || !classifyS3Error(error).retryable) throw error;
+      if (signal.aborted || !classifyS3Error(error).retryable) throw error;
       if (outcomeUnknown(error)) {
         const found = await landed();
         if (found !== undefined) return found;
       }
+      if (attempt >= tries) throw error;
       await new Promise((resolve) => setTimeout(resolve, 500 * 2 ** (attempt - 1)));
     }
   }

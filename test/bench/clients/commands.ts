@@ -4,7 +4,7 @@ import type { WorkerName } from './build.ts';
 import type { WorkerTask } from './workers/worker-io.ts';
 
 /** Every client the bench compares; `ours` is the project's S3 destination. */
-export const clientNames = ['ours', 'aws-cli', 'rclone', 'lib-storage', 'plain-put'] as const;
+export const clientNames = ['ours', 'aws-cli', 'rclone', 'lib-storage', 'plain-put', 'plain-put-4'] as const;
 export type ClientName = (typeof clientNames)[number];
 
 export const clientLabels: Record<ClientName, string> = {
@@ -13,7 +13,11 @@ export const clientLabels: Record<ClientName, string> = {
   rclone: 'rclone copyto',
   'lib-storage': 'lib-storage defaults',
   'plain-put': 'plain HTTP PUT',
+  'plain-put-4': '4 plain PUTs at once',
 };
+
+/** The ceilings: plain streamed PUTs into the discard server, which computes nothing. */
+export const ceilingClients: ReadonlySet<ClientName> = new Set(['plain-put', 'plain-put-4']);
 
 /** Test keys from the AWS documentation; neither sink nor s3rver verifies signatures. */
 export const benchCredentials = {
@@ -71,8 +75,10 @@ export function invocation(client: ClientName, upload: Upload, programs: ClientP
   switch (client) {
     case 'ours':
     case 'lib-storage':
-    case 'plain-put': {
-      const name: WorkerName = client === 'ours' && upload.tuning ? 'ours-tuned' : client;
+    case 'plain-put':
+    case 'plain-put-4': {
+      const name: WorkerName = client === 'ours' && upload.tuning ? 'ours-tuned' : client === 'plain-put-4' ? 'plain-put' : client;
+      const tuning = client === 'plain-put-4' ? { ...upload.tuning, streams: 4 } : upload.tuning;
       const worker = programs.workers[name];
       if (!worker) throw new Error(`the ${name} worker was not built`);
       const task: WorkerTask = {
@@ -83,7 +89,7 @@ export function invocation(client: ClientName, upload: Upload, programs: ClientP
         region: benchCredentials.region,
         accessKeyId: benchCredentials.accessKeyId,
         secretAccessKey: benchCredentials.secretAccessKey,
-        ...(upload.tuning ? { tuning: upload.tuning } : {}),
+        ...(tuning ? { tuning } : {}),
       };
       return {
         command: programs.node,

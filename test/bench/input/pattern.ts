@@ -40,22 +40,31 @@ function slice(offset: number, length: number): Buffer {
   return chunk;
 }
 
-/** A readable stream of the first `size` bytes of the pattern, in 64 KiB chunks. */
-export function patternStream(size: number): Readable {
-  let offset = 0;
+/** A readable stream of `size` bytes of the pattern from byte `start`, in 64 KiB chunks. */
+export function patternStream(size: number, start = 0): Readable {
+  let offset = start;
+  const end = start + size;
   return new Readable({
     highWaterMark: patternChunkSize,
     read() {
-      if (offset >= size) {
+      if (offset >= end) {
         this.push(null);
         return;
       }
-      const length = Math.min(patternChunkSize, size - offset, templateSize - (offset % templateSize));
+      const length = Math.min(patternChunkSize, end - offset, templateSize - (offset % templateSize));
       const chunk = slice(offset, length);
       offset += length;
       this.push(chunk);
     },
   });
+}
+
+/** The consecutive byte ranges of `count` requests that together carry `size` bytes (an empty file: one). */
+export function patternRanges(size: number, count: number): { start: number; size: number }[] {
+  const each = Math.ceil(size / count);
+  const ranges: { start: number; size: number }[] = [];
+  for (let start = 0; start < size || ranges.length === 0; start += each) ranges.push({ start, size: Math.min(each, size - start) });
+  return ranges;
 }
 
 /** CRC32 of the first `size` bytes (what a correct upload of `size` bytes must store). */

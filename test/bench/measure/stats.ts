@@ -36,3 +36,29 @@ export function parseSize(text: string): number {
   const scale = { k: KiB, m: MiB, g: GiB }[(match[2] ?? '').toLowerCase() as 'k' | 'm' | 'g'] ?? 1;
   return Math.round(Number(match[1]) * scale);
 }
+
+/** How far a figure moved across the runs it is the median of: tells a real change from noise. */
+export interface Spread {
+  readonly min: number;
+  readonly max: number;
+  /** (max − min) / median: 0.1 means the runs lay within 10 % of the median's size of each other. */
+  readonly relative: number;
+  readonly runs: number;
+}
+
+/** The spread of the values that are numbers; undefined when there are none. */
+export function spreadOf(values: readonly (number | undefined)[]): Spread | undefined {
+  const numbers = values.filter((value): value is number => value !== undefined && Number.isFinite(value));
+  const middle = median(numbers);
+  if (middle === undefined) return undefined;
+  const min = Math.min(...numbers);
+  const max = Math.max(...numbers);
+  return { min, max, relative: middle === 0 ? 0 : (max - min) / middle, runs: numbers.length };
+}
+
+/** "±4%" (half the relative spread), "1 run" when there is nothing to compare. */
+export function spreadLabel(spread: Spread | undefined): string {
+  if (!spread) return '–';
+  if (spread.runs < 2) return '1 run';
+  return `±${((spread.relative / 2) * 100).toFixed(0)}%`;
+}

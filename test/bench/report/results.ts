@@ -9,8 +9,10 @@ import type { HttpUploadsResult } from '../sections/http.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
 import type { SftpBenchResult } from '../sections/sftp.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
+import type { LambdaMemoryResult } from '../sections/lambda-memory.ts';
 import type { TuningResult } from '../sections/tuning.ts';
 import type { YouTubeBenchResult } from '../sections/youtube.ts';
+import type { DestinationRow } from './destinations.ts';
 import type { GoalCheck } from './goals.ts';
 
 /** The JSON written to bench-results/latest.json: every figure, every run, and what was skipped. */
@@ -37,6 +39,10 @@ export interface BenchResults {
   memory?: MemoryResult[];
   coldStart?: ColdStartResult;
   tuning?: TuningResult[];
+  /** One streamed PUT beside parts, per target and size: where the single-PUT/multipart switch pays. */
+  putSwitch?: TuningResult[];
+  /** Our uploader under CPU quotas standing for Lambda memory sizes, with the cost per GiB. */
+  lambdaMemory?: LambdaMemoryResult[];
   pipeline?: PipelineResult;
   azureblob?: AzureBlobBenchResult;
   sftp?: SftpBenchResult;
@@ -45,6 +51,8 @@ export interface BenchResults {
   dropbox?: DropboxBenchResult;
   facebook?: FacebookBenchResult;
   ftp?: FtpBenchResults;
+  /** Every destination at 64 MiB and 1 GiB beside its best peer and ceiling, from the sections above. */
+  destinations?: DestinationRow[];
   goals: GoalCheck[];
   readonly definitions: Readonly<Record<string, string>>;
 }

@@ -1,4 +1,5 @@
-import { MiB } from '../measure/stats.ts';
+import { MiB, spreadLabel } from '../measure/stats.ts';
+import { ceilingClients } from '../clients/commands.ts';
 import type { ClientResult, ThroughputResult } from '../sections/throughput.ts';
 import type { BenchResults } from './results.ts';
 
@@ -24,7 +25,7 @@ function throughputTable(result: ThroughputResult): string {
   for (const size of result.sizes) {
     for (const client of size.clients) {
       if (client.status !== 'measured' || !client.summary) {
-        rows.push([size.label, client.label, `${client.status}: ${(client.reason ?? 'no runs').slice(0, 110)}`, '', '', '', '', '', '', '']);
+        rows.push([size.label, client.label, `${client.status}: ${(client.reason ?? 'no runs').slice(0, 110)}`, '', '', '', '', '', '', '', '']);
         continue;
       }
       const summary = client.summary;
@@ -32,17 +33,18 @@ function throughputTable(result: ThroughputResult): string {
         size.label,
         client.label,
         fixed(summary.mibPerSecond, 0),
+        `${spreadLabel(summary.spread.mibPerSecond)} / ${spreadLabel(summary.spread.cpuSecondsPerGiB)}`,
         fixed(summary.cpuSecondsPerGiB, 2),
         fixed(summary.netCpuSecondsPerGiB, 2),
         fixed(summary.maxRssMiB, 0),
         shape(client),
-        (client.check?.integrity ?? []).join(' ') || (client.client === 'plain-put' ? 'none' : '–'),
+        (client.check?.integrity ?? []).join(' ') || (ceilingClients.has(client.client) ? 'none' : '–'),
         client.client === 'ours' ? '' : times(client.oursOver?.throughput),
         client.client === 'ours' ? '' : times(client.oursOver?.cpu),
       ]);
     }
   }
-  return markdownTable(['size', 'client', 'MiB/s', 'CPU-s/GiB', 'net CPU-s/GiB', 'RSS MiB', 'parts', 'integrity sent', 'ours÷it MiB/s', 'ours÷it CPU'], rows);
+  return markdownTable(['size', 'client', 'MiB/s', 'spread MiB/s / CPU', 'CPU-s/GiB', 'net CPU-s/GiB', 'RSS MiB', 'parts', 'integrity sent', 'ours÷it MiB/s', 'ours÷it CPU'], rows);
 }
 
 /** The printed summary: one table per section, then the issue's targets. */
@@ -72,7 +74,24 @@ export function renderReport(results: BenchResults): string {
   }
   for (const tuning of results.tuning ?? []) {
     out.push('', `## tuning: our multipart code, ${tuning.label} into ${tuning.target}`);
-    out.push(markdownTable(['variant', 'MiB/s', 'CPU-s/GiB', 'RSS MiB', 'integrity sent'], tuning.variants.map((variant) => [variant.name, variant.error ? `failed: ${variant.error.slice(0, 80)}` : fixed(variant.mibPerSecond, 0), fixed(variant.cpuSecondsPerGiB, 2), fixed(variant.maxRssMiB, 0), (variant.integrity ?? []).join(' ')])));
+    out.push(markdownTable(['variant', 'MiB/s', 'spread', 'CPU-s/GiB', 'RSS MiB', 'integrity sent'], tuning.variants.map((variant) => [variant.name, variant.error ? `failed: ${variant.error.slice(0, 80)}` : fixed(variant.mibPerSecond, 0), spreadLabel(variant.mibPerSecondSpread), fixed(variant.cpuSecondsPerGiB, 2), fixed(variant.maxRssMiB, 0), (variant.integrity ?? []).join(' ')])));
+  }
+  if (results.putSwitch && results.putSwitch.length > 0) {
+    out.push('', '## switch: one streamed PUT (CRC-32 trailer) beside parts, by size');
+    const rows = results.putSwitch.flatMap((result) =>
+      result.variants.map((variant) => [result.target, result.label, variant.name, variant.error ? `failed: ${variant.error.slice(0, 80)}` : fixed(variant.mibPerSecond, 0), spreadLabel(variant.mibPerSecondSpread), fixed(variant.cpuSecondsPerGiB, 2), spreadLabel(variant.cpuSpread), fixed(variant.maxRssMiB, 0)]),
+    );
+    out.push(markdownTable(['target', 'size', 'variant', 'MiB/s', 'spread', 'CPU-s/GiB', 'spread', 'RSS MiB'], rows));
+  }
+  for (const lambda of results.lambdaMemory ?? []) {
+    const { mibPerSecond, cpuSecondsPerGiB } = lambda.unthrottled;
+    out.push('', `## lambda: our uploader, ${lambda.label} into ${lambda.target}, under a CPU quota of memory ÷ 1,769 MB vCPUs; unthrottled ${fixed(mibPerSecond, 0)} MiB/s at ${fixed(cpuSecondsPerGiB, 2)} CPU-s/GiB${lambda.unsupported ? `; NOT MEASURED (${lambda.unsupported}): model only` : ''}`);
+    out.push(
+      markdownTable(
+        ['memory', 'vCPU', 'MiB/s', 'spread', 'CPU-s/GiB', 'model MiB/s', 'USD per GiB'],
+        lambda.rows.map((row) => [`${row.memoryMb} MB`, row.share.toFixed(2), row.error ? `failed: ${row.error.slice(0, 60)}` : fixed(row.mibPerSecond, 0), spreadLabel(row.mibPerSecondSpread), fixed(row.cpuSecondsPerGiB, 2), fixed(row.modelMibPerSecond, 0), row.costPerGiB === undefined ? '–' : row.costPerGiB.toFixed(6)]),
+      ),
+    );
   }
   if (results.pipeline) {
     out.push('', `## pipeline: ${results.pipeline.fileBytes}-byte deliveries through the local runtime (closed-loop clients)`);
@@ -102,7 +121,7 @@ export function renderReport(results: BenchResults): string {
     out.push('', '## skipped');
     for (const item of results.skipped) out.push(`- ${item.what}: ${item.reason}`);
   }
-  out.push('', '## issue 4 targets (ratios within this run)');
+  out.push('', '## targets: issue 13, and issue 4\'s that still apply (ratios within this run)');
   out.push(markdownTable(['target', 'measured', 'met'], results.goals.map((goal) => [goal.goal, goal.measured, goal.met === undefined ? 'n/a' : goal.met ? 'yes' : 'NO'])));
   return out.join('\n');
 }

@@ -1,7 +1,7 @@
 import { DeleteObjectCommand, GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import type { Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
-import { benchCredentials, type ClientName } from '../clients/commands.ts';
+import { benchCredentials, ceilingClients, type ClientName } from '../clients/commands.ts';
 import type { DiscardServer } from '../servers/discard.ts';
 import type { S3Sink } from '../servers/s3-sink.ts';
 import type { S3rverServer } from '../servers/s3rver.ts';
@@ -28,18 +28,18 @@ export function sinkTarget(
     clients,
     bucket: benchBucket,
     caFile,
-    endpoint: (client) => (client === 'plain-put' ? discard.endpoint : sink.endpoint),
-    clock: (client) => (client === 'plain-put' ? discard.clock : sink.clock),
+    endpoint: (client) => (ceilingClients.has(client) ? discard.endpoint : sink.endpoint),
+    clock: (client) => (ceilingClients.has(client) ? discard.clock : sink.clock),
     setVerify(on) {
       verifying = on;
       sink.verify = on;
       discard.verify = on;
     },
     async check(client, key, size, expectedCrc): Promise<StoredUpload> {
-      if (client === 'plain-put') {
+      if (ceilingClients.has(client)) {
         const body = discard.received(`/${benchBucket}/${key}`);
-        if (!body || body.bytes !== size) throw new Error(`plain PUT delivered ${body?.bytes ?? 'no'} bytes, expected ${size}`);
-        if (verifying && body.crc32 !== expectedCrc) throw new Error('plain PUT: the bytes that arrived are not the source');
+        if (!body || body.bytes !== size) throw new Error(`${client} delivered ${body?.bytes ?? 'no'} bytes, expected ${size}`);
+        if (verifying && body.crc32 !== expectedCrc) throw new Error(`${client}: the bytes that arrived are not the source`);
         return { bytes: body.bytes, contentChecked: verifying };
       }
       const object = sink.object(benchBucket, key);
@@ -49,7 +49,7 @@ export function sinkTarget(
       return { bytes: object.size, contentChecked: verifying, parts: object.parts, partSize: object.partSize, integrity: object.integrity };
     },
     async forget(client, key) {
-      if (client !== 'plain-put') sink.forget(benchBucket, key);
+      if (!ceilingClients.has(client)) sink.forget(benchBucket, key);
     },
   };
 }
@@ -68,7 +68,7 @@ export function s3rverTarget(server: S3rverServer, clients: readonly ClientName[
   return {
     name: 's3rver',
     description: 's3rver 3.7.1 on loopback (stores on disk); every object read back and its CRC-32 checked',
-    clients: clients.filter((client) => client !== 'plain-put'),
+    clients: clients.filter((client) => !ceilingClients.has(client)),
     bucket: benchBucket,
     caFile: undefined,
     endpoint: () => server.endpoint,

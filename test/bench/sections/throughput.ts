@@ -3,7 +3,8 @@ import { join } from 'node:path';
 import { clientLabels, invocation, type ClientName, type ClientPrograms } from '../clients/commands.ts';
 import { patternCrc32, writePatternFile } from '../input/pattern.ts';
 import { ChildFailed, runMeasured } from '../measure/child.ts';
-import { GiB, KiB, median, MiB, ratio, sizeLabel } from '../measure/stats.ts';
+import type { CpuQuota } from '../measure/cpu-quota.ts';
+import { GiB, KiB, median, MiB, ratio, sizeLabel, spreadOf, type Spread } from '../measure/stats.ts';
 import type { WorkerReport } from '../clients/workers/worker-io.ts';
 import type { UploadClock } from '../servers/upload-clock.ts';
 
@@ -60,6 +61,8 @@ export interface ClientSummary {
   readonly maxRssMiB: number | undefined;
   readonly uploadCpuSecondsPerGiB: number | undefined;
   readonly serverCpuSecondsPerGiB: number | undefined;
+  /** Min, max and relative spread of the timed runs behind each median. */
+  readonly spread: { readonly mibPerSecond?: Spread; readonly cpuSecondsPerGiB?: Spread; readonly maxRssMiB?: Spread };
 }
 
 export interface ClientResult {
@@ -113,7 +116,7 @@ function parseReport(stdout: string): WorkerReport | undefined {
 
 let sequence = 0;
 
-/** One upload by one client: the process measured, the server's window read, the object checked. */
+/** One upload by one client (inside `quota` when given): the process measured, the server's window read, the object checked. */
 export async function uploadOnce(
   target: UploadTarget,
   client: ClientName,
@@ -121,13 +124,15 @@ export async function uploadOnce(
   inputFile: string | undefined,
   context: Pick<ThroughputContext, 'programs' | 'scratch'>,
   tuning?: Readonly<Record<string, number>>,
+  quota?: CpuQuota,
 ): Promise<{ record: RunRecord; stored: StoredUpload }> {
   sequence += 1;
   const key = `bench/${client}-${sequence}.bin`;
   const endpoint = target.endpoint(client);
   const call = invocation(client, { endpoint, bucket: target.bucket, key, size, inputFile, caFile: target.caFile, ...(tuning ? { tuning } : {}) }, context.programs);
+  const run = quota ? quota.wrap(call.command, call.args) : call;
   const serverCpuBefore = process.cpuUsage();
-  const cost = await runMeasured(call.command, call.args, { env: call.env, scratch: context.scratch });
+  const cost = await runMeasured(run.command, run.args, { env: call.env, scratch: context.scratch });
   const serverCpu = process.cpuUsage(serverCpuBefore);
   const clock = target.clock(client);
   const window = clock.window(`/${target.bucket}/${key}`);
@@ -161,7 +166,13 @@ function summarize(runs: readonly RunRecord[], size: number, startupCpu: number 
   const gib = size / GiB;
   const perGiB = (value: number | undefined): number | undefined => (value === undefined ? undefined : value / gib);
   const cpu = median(runs.map((run) => run.cpuSeconds));
+  const spread = {
+    mibPerSecond: spreadOf(runs.map((run) => size / MiB / run.transferSeconds)),
+    cpuSecondsPerGiB: spreadOf(runs.map((run) => run.cpuSeconds / gib)),
+    maxRssMiB: spreadOf(runs.map((run) => run.maxRssMiB)),
+  };
   return {
+    spread,
     mibPerSecond: median(runs.map((run) => size / MiB / run.transferSeconds)),
     processMibPerSecond: median(runs.map((run) => size / MiB / run.wallSeconds)),
     cpuSecondsPerGiB: cpu === undefined ? undefined : cpu / gib,

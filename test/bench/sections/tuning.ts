@@ -1,8 +1,13 @@
-import { GiB, median, MiB, sizeLabel } from '../measure/stats.ts';
+import { GiB, median, MiB, sizeLabel, spreadOf, type Spread } from '../measure/stats.ts';
 import { uploadOnce, type ThroughputContext, type UploadTarget } from './throughput.ts';
 
 /** Settings of the project's multipart code to try; `{}` is the shipped default. */
-export const tuningVariants: readonly { readonly name: string; readonly tuning: Readonly<Record<string, number>> }[] = [
+export interface TuningVariant {
+  readonly name: string;
+  readonly tuning: Readonly<Record<string, number>>;
+}
+
+export const tuningVariants: readonly TuningVariant[] = [
   { name: 'default (as shipped)', tuning: {} },
   { name: 'unsigned payload', tuning: { unsignedPayload: 1 } },
   { name: '8 MiB × 4', tuning: { partSizeMiB: 8, concurrency: 4 } },
@@ -14,6 +19,13 @@ export const tuningVariants: readonly { readonly name: string; readonly tuning: 
   { name: 'unsigned, part streamed in 1 MiB slices', tuning: { streamedPartMiB: 1 } },
   { name: '8 MiB × 4, unsigned', tuning: { partSizeMiB: 8, concurrency: 4, unsignedPayload: 1 } },
   { name: '16 MiB × 4, SHA-256 on thread pool', tuning: { partSizeMiB: 16, concurrency: 4, threadpoolSha256: 1 } },
+  { name: 'one streamed PUT, CRC-32 trailer', tuning: { streamedPutMaxMiB: 1024 * 1024 } },
+];
+
+/** The single-PUT/multipart switch: the same file in parts (as shipped) and as one streamed PUT. */
+export const switchVariants: readonly TuningVariant[] = [
+  { name: 'parts (8 MiB × 4)', tuning: { streamedPutMaxMiB: 0 } },
+  { name: 'one streamed PUT, CRC-32 trailer', tuning: { streamedPutMaxMiB: 1024 * 1024 } },
 ];
 
 export interface TuningResult {
@@ -24,7 +36,9 @@ export interface TuningResult {
     readonly name: string;
     readonly tuning: Readonly<Record<string, number>>;
     readonly mibPerSecond: number | undefined;
+    readonly mibPerSecondSpread: Spread | undefined;
     readonly cpuSecondsPerGiB: number | undefined;
+    readonly cpuSpread: Spread | undefined;
     readonly maxRssMiB: number | undefined;
     readonly integrity: readonly string[] | undefined;
     readonly error?: string;
@@ -35,11 +49,17 @@ export interface TuningResult {
  * Our multipart code under other part sizes, concurrencies and payload signing, so the uploader's
  * defaults can be chosen from figures. Rounds rotate through the variants like the main comparison.
  */
-export async function measureTuning(target: UploadTarget, size: number, runs: number, context: ThroughputContext): Promise<TuningResult> {
-  const records = new Map(tuningVariants.map((variant) => [variant.name, { speeds: [] as number[], cpu: [] as number[], rss: [] as number[], integrity: undefined as readonly string[] | undefined, error: undefined as string | undefined }]));
+export async function measureTuning(
+  target: UploadTarget,
+  size: number,
+  runs: number,
+  context: ThroughputContext,
+  variants: readonly TuningVariant[] = tuningVariants,
+): Promise<TuningResult> {
+  const records = new Map(variants.map((variant) => [variant.name, { speeds: [] as number[], cpu: [] as number[], rss: [] as number[], integrity: undefined as readonly string[] | undefined, error: undefined as string | undefined }]));
   // One verified run per variant first: a setting that sends wrong digests must fail, not look fast.
   target.setVerify(true);
-  for (const variant of tuningVariants) {
+  for (const variant of variants) {
     const record = records.get(variant.name)!;
     try {
       await uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
@@ -51,7 +71,7 @@ export async function measureTuning(target: UploadTarget, size: number, runs: nu
   target.setVerify(false);
   for (let round = 0; round < runs; round += 1) {
     // Rotated each round, so drift on a shared machine spreads over all variants.
-    const order = tuningVariants.map((_, index) => tuningVariants[(index + round) % tuningVariants.length]!);
+    const order = variants.map((_, index) => variants[(index + round) % variants.length]!);
     for (const variant of order) {
       const record = records.get(variant.name)!;
       if (record.error) continue;
@@ -72,13 +92,15 @@ export async function measureTuning(target: UploadTarget, size: number, runs: nu
     target: target.name,
     size,
     label: sizeLabel(size),
-    variants: tuningVariants.map((variant) => {
+    variants: variants.map((variant) => {
       const record = records.get(variant.name)!;
       return {
         name: variant.name,
         tuning: variant.tuning,
         mibPerSecond: median(record.speeds),
+        mibPerSecondSpread: spreadOf(record.speeds),
         cpuSecondsPerGiB: median(record.cpu),
+        cpuSpread: spreadOf(record.cpu),
         maxRssMiB: median(record.rss),
         integrity: record.integrity,
         ...(record.error ? { error: record.error } : {}),

@@ -4,12 +4,13 @@ import * as clientModule from '../../../../functions/destinations/s3/client.ts';
 import * as multipartModule from '../../../../functions/destinations/s3/multipart.ts';
 import { s3DestinationSchema } from '../../../../functions/destinations/s3/schema.ts';
 import type { NetworkPolicy } from '../../../../shared/net/guarded-connect.ts';
+import { SourceReader } from '../../../../shared/sources/delivery-source.ts';
 import { patternStream } from '../../input/pattern.ts';
 import { destinationFields, runWorker } from './worker-io.ts';
 
 /**
  * The project's multipart code with other settings, for the tuning sweep: part size, parts in
- * flight, the in-flight byte budget, and whether the payload SHA-256 is skipped (UNSIGNED-PAYLOAD,
+ * flight, the in-flight byte budget, the largest file sent as one streamed PutObject, and whether the payload SHA-256 is skipped (UNSIGNED-PAYLOAD,
  * as the AWS CLI does over HTTPS; the part CRC-32 still protects the bytes) or computed off the
  * main thread. It reaches into the destination's internals, so it looks them up at run time and
  * says what is missing when they move.
@@ -18,12 +19,13 @@ interface Settings {
   readonly partSize: number;
   readonly concurrency: number;
   readonly maxBytesInFlight: number;
+  readonly streamedPutMaxBytes: number;
 }
 type StreamToS3 = (
-  client: S3Client,
+  clients: { transfer: S3Client; commit: S3Client },
   parameters: { Bucket: string; Key: string; ContentType?: string },
-  body: NodeJS.ReadableStream,
-  size: number | undefined,
+  source: SourceReader,
+  resume: { state: undefined; save: () => Promise<void> },
   signal: AbortSignal,
   settings: Settings,
 ) => Promise<unknown>;
@@ -40,7 +42,11 @@ function lookup<T>(module: object, name: string, file: string): T {
 }
 
 await runWorker(async (task) => {
-  const s3ClientFor = lookup<(destination: unknown, network: NetworkPolicy) => S3Client>(clientModule, 's3ClientFor', 'functions/destinations/s3/client.ts');
+  const s3ClientFor = lookup<(destination: unknown, network: NetworkPolicy, options?: { retries?: boolean }) => S3Client>(
+    clientModule,
+    's3ClientFor',
+    'functions/destinations/s3/client.ts',
+  );
   const streamToS3 = lookup<StreamToS3>(multipartModule, 'streamToS3', 'functions/destinations/s3/multipart.ts');
   const defaults = lookup<Settings>(multipartModule, 'defaultMultipartSettings', 'functions/destinations/s3/multipart.ts');
   const tuning = task.tuning ?? {};
@@ -48,8 +54,10 @@ await runWorker(async (task) => {
     partSize: tuning.partSizeMiB === undefined ? defaults.partSize : tuning.partSizeMiB * MiB,
     concurrency: tuning.concurrency ?? defaults.concurrency,
     maxBytesInFlight: tuning.maxBytesInFlightMiB === undefined ? defaults.maxBytesInFlight : tuning.maxBytesInFlightMiB * MiB,
+    streamedPutMaxBytes: tuning.streamedPutMaxMiB === undefined ? defaults.streamedPutMaxBytes : tuning.streamedPutMaxMiB * MiB,
   };
-  const client = s3ClientFor(s3DestinationSchema.parse(destinationFields(task)), network);
+  const destination = s3DestinationSchema.parse(destinationFields(task));
+  const client = s3ClientFor(destination, network);
   if (tuning.threadpoolSha256 === 1) {
     // The same signed payload, but its SHA-256 computed by WebCrypto, which runs on libuv's thread
     // pool: the main thread (which also encrypts TLS and copies parts) stays free.
@@ -99,12 +107,16 @@ await runWorker(async (task) => {
       { step: 'build', name: 'benchUnsignedPayload' },
     );
   }
+  const source = new SourceReader(
+    { stream: patternStream(task.size), startsAt: 0, size: task.size, contentType: 'application/octet-stream', name: 'bench.bin', version: undefined },
+    { reopen: () => Promise.reject(new Error('the bench source is read once')) },
+  );
   try {
     await streamToS3(
-      client,
+      { transfer: client, commit: s3ClientFor(destination, network, { retries: false }) },
       { Bucket: task.bucket, Key: task.key, ContentType: 'application/octet-stream' },
-      patternStream(task.size),
-      task.size,
+      source,
+      { state: undefined, save: async () => undefined },
       new AbortController().signal,
       settings,
     );
