@@ -7,6 +7,7 @@ import type { FtpBenchResults } from '../sections/ftp.ts';
 import type { MemoryResult } from '../sections/memory.ts';
 import type { HttpUploadsResult } from '../sections/http.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
+import type { RequestsResult } from '../sections/requests.ts';
 import type { SftpBenchResult } from '../sections/sftp.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
 import type { TuningResult } from '../sections/tuning.ts';
@@ -38,6 +39,7 @@ export interface BenchResults {
   coldStart?: ColdStartResult;
   tuning?: TuningResult[];
   pipeline?: PipelineResult;
+  requests?: RequestsResult;
   azureblob?: AzureBlobBenchResult;
   sftp?: SftpBenchResult;
   http?: HttpUploadsResult[];
