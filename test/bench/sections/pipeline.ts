@@ -17,6 +17,11 @@ export interface PipelineLevel {
   readonly addedLatencyMs: { readonly p50: number | undefined; readonly p99: number | undefined };
   /** What a client sees: POST sent → signed callback received. */
   readonly roundTripMs: { readonly p50: number | undefined; readonly p99: number | undefined };
+  /**
+   * CPU time of the whole process (every function and server thread, and the clients' thread)
+   * per delivery: less swayed than the rates by other work on a shared machine.
+   */
+  readonly cpuMsPerDelivery: number;
 }
 
 export interface PipelineResult {
@@ -78,7 +83,9 @@ export async function measurePipeline(log: (line: string) => void): Promise<Pipe
     await load(1, 5, 'warm-up');
     const results: PipelineLevel[] = [];
     for (const clients of levels) {
+      const cpuBefore = process.cpuUsage();
       const { seconds, deliveries } = await load(clients, deliveriesAt(clients), `c${clients}`);
+      const cpu = process.cpuUsage(cpuBefore);
       const added = await Promise.all(deliveries.map((delivery) => addedLatency(delivery.token)));
       const trips = deliveries.map((delivery) => delivery.roundTripMs);
       const level: PipelineLevel = {
@@ -87,8 +94,9 @@ export async function measurePipeline(log: (line: string) => void): Promise<Pipe
         deliveriesPerSecond: deliveries.length / seconds,
         addedLatencyMs: { p50: percentile(added, 0.5), p99: percentile(added, 0.99) },
         roundTripMs: { p50: percentile(trips, 0.5), p99: percentile(trips, 0.99) },
+        cpuMsPerDelivery: (cpu.user + cpu.system) / 1000 / deliveries.length,
       };
-      log(`pipeline: ${clients} clients, ${level.deliveriesPerSecond.toFixed(0)} deliveries/s, added p50 ${level.addedLatencyMs.p50} ms`);
+      log(`pipeline: ${clients} clients, ${level.deliveriesPerSecond.toFixed(0)} deliveries/s, added p50 ${level.addedLatencyMs.p50} ms, ${level.cpuMsPerDelivery.toFixed(1)} ms CPU per delivery`);
       results.push(level);
     }
     return { fileBytes, levels: results };
