@@ -677,6 +677,32 @@ describe('Function: destinationHandler, metrics and logs', () => {
     expect(failed.find((record) => record.code)).toMatchObject({ destination: 's3', code: 'NoSuchBucket', DeliveriesFailed: 1 });
   });
 
+  it('counts each failure by its own code, one after another in one function', async () => {
+    // Prepare
+    const refused = await queuedDelivery(destination('metrics/refused-again.bin', { bucket: 'no-such-bucket' }));
+    const unreachable = await queuedDelivery(destination('metrics/unreachable.bin', { endpoint: 'http://127.0.0.1:1' }));
+    const handle = observed();
+
+    // Act
+    const records = emfRecords(
+      await writtenLines(async () => {
+        await handle(await event([refused]), context());
+        await handle(await event([unreachable]), context());
+      }),
+    );
+
+    // Assess
+    const byCode = records.filter((record) => record.code !== undefined);
+    expect(byCode.map((record) => [Object.keys(record).filter((key) => /^(Deliveries|Attempts)/.test(key)), record.code])).toEqual([
+      [['DeliveriesFailed'], 'NoSuchBucket'],
+      [['AttemptsRetried'], expect.not.stringMatching(/^NoSuchBucket$/)],
+    ]);
+    expect(byCode.map((record) => record._aws.CloudWatchMetrics[0].Dimensions[0])).toEqual([
+      ['service', 'destination', 'code'],
+      ['service', 'destination', 'code'],
+    ]);
+  });
+
   it('logs every line of a delivery with the job token as its correlation id, the callback included', async () => {
     // Prepare
     const hook = await startTestServer((_request, response) => response.writeHead(204).end());
