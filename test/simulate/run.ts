@@ -13,7 +13,7 @@ import { AwsRequestCounter, requestsPerDelivery } from '../support/aws-requests.
 
 /**
  * `npm run simulate`: drives the local runtime as a deployment would be driven and counts, at the
- * local servers, the AWS requests one delivery to S3 makes (S3, SQS, DynamoDB, KMS) at 1 MiB and
+ * local servers, the AWS requests one delivery to S3 makes (S3, SQS, DynamoDB, KMS, Secrets Manager) at 1 MiB and
  * 100 MiB, then sends 1 KiB jobs at increasing rates and reports where the time goes. Writes
  * simulate-results/latest.json; docs/cost-and-scale.md turns the counts into cost and limits.
  * Options: --quick (fewer deliveries, 1 MiB only), --out=FILE.
