@@ -249,13 +249,18 @@ export class JobStore {
     }
   }
 
-  /** Writes `set` (and removes `remove`) on the destination, if `attemptId` still holds it; returns the destination's item as written. */
+  /**
+   * Writes `set` (and removes `remove`) on the destination, if `attemptId` still holds it. With
+   * `returning: 'item'` it returns the destination's item as written (else an empty object: the
+   * writes made while an upload runs need nothing back).
+   */
   private async updateAttempt(
     token: string,
     index: number,
     attemptId: string,
     set: Record<string, unknown>,
     remove: readonly string[],
+    returning: 'item' | 'nothing' = 'nothing',
   ): Promise<Record<string, unknown>> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':attemptId': attemptId };
@@ -273,7 +278,7 @@ export class JobStore {
         ConditionExpression: 'attemptId = :attemptId',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
-        ReturnValues: 'ALL_NEW',
+        ReturnValues: returning === 'item' ? 'ALL_NEW' : 'NONE',
       }),
     );
     return Attributes ?? {};
@@ -299,12 +304,14 @@ export class JobStore {
         updatedAt: now,
       },
       ['leaseUntil', 'resume', 'waitUntil'],
+      'item',
     );
   }
 
   /**
    * Records a failure: final (`failed`, its resume state gone) or to be retried (`retrying`, resume
-   * state kept, with where in the file this attempt's upload started).
+   * state kept, with where in the file this attempt's upload started). A final one returns the
+   * destination's item as written (`FinishedItem`).
    */
   public async fail(token: string, index: number, attemptId: string, error: RecordedError, final: boolean, startedFrom?: number): Promise<FinishedItem> {
     const now = this.now().toISOString();
@@ -320,6 +327,7 @@ export class JobStore {
         ...(startedFrom === undefined ? {} : { resumedFrom: startedFrom }),
       },
       final ? ['leaseUntil', 'resume', 'waitUntil'] : ['leaseUntil'],
+      final ? 'item' : 'nothing',
     );
   }
 
