@@ -186,7 +186,7 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
           ...(record.sealed === undefined ? {} : { sealed: record.sealed }),
           source,
           ...(job.extension === undefined ? {} : { extension: job.extension }),
-          ...(job.sealedCallbackUrl === undefined ? {} : { notify: true }),
+          ...(job.sealedCallbackUrl === undefined ? {} : { notify: true, destinations: job.destinations.length }),
           acceptedAt: job.createdAt,
         };
         await dependencies.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { FunctionWorkerData, InvocationOutcome } from './function-worker.ts';
+import { threadExecArgv } from './thread-options.ts';
 
 export interface LocalFunctionOptions extends FunctionWorkerData {
   /** The function's environment variables, as the stack sets them; nothing else is shared. */
@@ -58,8 +59,7 @@ export class LocalFunction {
     const worker = new Worker(new URL('./function-worker.ts', import.meta.url), {
       workerData: data,
       env: { ...process.env, ...environment },
-      // The handlers are TypeScript, loaded as the local runtime itself is.
-      execArgv: ['--import', 'tsx'],
+      execArgv: threadExecArgv(),
       stdout: onOutput !== undefined,
       stderr: onOutput !== undefined,
     });

@@ -1,5 +1,6 @@
 import { Worker } from 'node:worker_threads';
 import type { ServerMessage, ServerSpec } from './server-worker.ts';
+import { threadExecArgv } from './thread-options.ts';
 
 export interface ServerThread {
   readonly port: number;
@@ -17,7 +18,7 @@ export interface ServerThread {
  * and the functions spread over the machine's cores instead of queueing on one.
  */
 export async function startServerThread(spec: ServerSpec): Promise<ServerThread> {
-  const worker = new Worker(new URL('./server-worker.ts', import.meta.url), { workerData: spec, execArgv: ['--import', 'tsx'] });
+  const worker = new Worker(new URL('./server-worker.ts', import.meta.url), { workerData: spec, execArgv: threadExecArgv() });
   const listeners: ((event: unknown) => void)[] = [];
   const countRequests: ((counts: Readonly<Record<string, number>>) => void)[] = [];
   const port = await new Promise<number>((resolve, reject) => {

@@ -1,10 +1,11 @@
 import dynalite from 'dynalite';
 import { buildApp } from 'fauxqs';
-import type { Server } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { EventEmitter } from 'node:events';
 import { parentPort, workerData } from 'node:worker_threads';
 import S3rver from 's3rver';
+import { servedAction } from './served-action.ts';
 
 /** Which embedded server a thread runs, and its settings. */
 export type ServerSpec =
@@ -15,15 +16,36 @@ export type ServerSpec =
 /** What the thread tells its host: its port once listening, then (s3rver) each S3 event, and its request counts when asked. */
 export type ServerMessage = { readonly port: number } | { readonly event: unknown } | { readonly counts: Readonly<Record<string, number>> };
 
-/** Requests served, by action (`X-Amz-Target`'s operation: `SendMessage`, `UpdateItem`, …): what the cost model counts. */
+/** Requests served, by action (`servedAction`): what the cost model counts. */
 const counts: Record<string, number> = {};
 
-/** Counts every request `server` answers by its JSON-protocol action. */
+/**
+ * Counts every request `server` answers, once answered (a receive is told apart by what it found).
+ * Only a receive's answer is kept to be read: the others are counted by their target alone.
+ */
 function countRequests(server: Server): void {
-  server.on('request', (request: import('node:http').IncomingMessage) => {
+  server.on('request', (request: IncomingMessage, response: ServerResponse) => {
     const target = request.headers['x-amz-target'];
-    const action = typeof target === 'string' ? (target.split('.').pop() ?? target) : `${request.method} (no target)`;
-    counts[action] = (counts[action] ?? 0) + 1;
+    const receive = typeof target === 'string' && target.endsWith('.ReceiveMessage');
+    const chunks: Buffer[] = [];
+    if (receive) {
+      const { write, end } = response;
+      const keep = (chunk: unknown): void => {
+        if (typeof chunk === 'string' || chunk instanceof Uint8Array) chunks.push(Buffer.from(chunk));
+      };
+      response.write = function (this: ServerResponse, chunk: unknown, ...rest: unknown[]) {
+        keep(chunk);
+        return (write as (...args: unknown[]) => boolean).call(this, chunk, ...rest);
+      } as ServerResponse['write'];
+      response.end = function (this: ServerResponse, chunk?: unknown, ...rest: unknown[]) {
+        if (typeof chunk !== 'function') keep(chunk);
+        return (end as (...args: unknown[]) => ServerResponse).call(this, chunk, ...rest);
+      } as ServerResponse['end'];
+    }
+    response.once('finish', () => {
+      const action = servedAction(request.method, target, () => Buffer.concat(chunks).toString());
+      counts[action] = (counts[action] ?? 0) + 1;
+    });
   });
 }
 

@@ -19,6 +19,11 @@ export const deliveryMessageSchema = z.strictObject({
   extension: z.string().optional(),
   /** The job has a callback_url: whoever finishes it last sends the callback. */
   notify: z.boolean().optional(),
+  /**
+   * How many destinations the job has. A job of one is finished when its delivery is: the callback
+   * is then sent from what finishing it recorded, without reading the job back.
+   */
+  destinations: z.number().int().min(1).optional(),
   /** When the ingress accepted the job (ISO 8601), to measure the time to delivered. */
   acceptedAt: z.iso.datetime().optional(),
   /** A delivery waiting for a quota to reset comes back no earlier than this (ISO 8601). */

@@ -10,9 +10,9 @@ import { parseOrThrow } from '../contract/validate.ts';
 import type { DestinationDefinition } from '../destination/definition.ts';
 import type { ResumeSlot, StoredCredentials, UploadContext, Uploader } from '../destination/uploader.ts';
 import { describeError, PermanentError, TransientError, ValidationError, WaitError, type DeliveryError } from '../errors.ts';
-import type { Claim, JobStore } from '../jobs/job-store.ts';
+import { jobFromItems, type Claim, type FinishedItem, type JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
-import { isFinal, type DeliveredFile, type StoredResume } from '../jobs/records.ts';
+import { isFinal, type DeliveredFile, type DestinationState, type Job, type StoredResume } from '../jobs/records.ts';
 import { namesPrivateNetwork } from '../net/address-policy.ts';
 import { redactText } from '../net/redact.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
@@ -137,15 +137,28 @@ export function checkCredentialHosts(definition: DestinationDefinition, destinat
 
 /**
  * Sends the job's callback when this delivery was the last to finish (once per distinct outcome).
- * A job without a callback URL costs no read here.
+ * A job without a callback URL costs no read here; nor does a job of one destination whose
+ * delivery this attempt has just `finished`: its job is the item the callback claim returns with
+ * that destination's item as the attempt wrote it.
  */
-async function callBackIfFinished(message: DeliveryMessage, dependencies: DeliveryDependencies): Promise<void> {
+async function callBackIfFinished(message: DeliveryMessage, dependencies: DeliveryDependencies, finished?: FinishedItem): Promise<void> {
   if (!message.notify) return;
   const { token } = message;
-  const job = await dependencies.jobs.get(token);
-  if (!job?.sealedCallbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
-  const outcome = job.destinations.map((destination) => destination.state).join(',');
-  if (!(await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds))) return;
+  const alone = message.destinations === 1 && finished !== undefined && isFinal(String(finished.state) as DestinationState);
+  let job: Job | undefined;
+  let outcome: string;
+  if (alone) {
+    outcome = String(finished.state);
+    const claimed = await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds);
+    if (!claimed) return;
+    job = jobFromItems([claimed, finished]);
+    if (!job?.sealedCallbackUrl) return;
+  } else {
+    job = await dependencies.jobs.get(token);
+    if (!job?.sealedCallbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
+    outcome = job.destinations.map((destination) => destination.state).join(',');
+    if (!(await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds))) return;
+  }
   const { url } = (await dependencies.sealer.unseal(job.sealedCallbackUrl, callbackSealingContext(token))) as { url: string };
   const sent = await sendCallback(url, jobView(job), { ...dependencies.callbacks, network: dependencies.network });
   await dependencies.jobs.recordCallback(token, { ...sent, outcome, at: new Date().toISOString() });
@@ -264,8 +277,8 @@ export async function deliver<Schema extends z.ZodObject, State>(
   const { token, index } = message;
   if (message.notBefore !== undefined && Date.parse(message.notBefore) > Date.now()) return { kind: 'defer', until: new Date(message.notBefore) };
   // A failed callback never fails a delivery that has happened (that would upload it again).
-  const callBack = (): Promise<void> =>
-    callBackIfFinished(message, dependencies).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
+  const callBack = (finished?: FinishedItem): Promise<void> =>
+    callBackIfFinished(message, dependencies, finished).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
   const claim = await jobs.claim(token, index, dependencies.leaseSeconds);
   if (claim.kind === 'finished') {
     log.info('delivery already finished; message ignored', { token, index, state: claim.state });
@@ -286,6 +299,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
   /** How the uploader reaches its destination, once the destination is known. */
   let reach: Reach | undefined;
   let delivered: DeliveredFile;
+  let finished: FinishedItem;
   const secretValues: string[] = [];
   try {
     try {
@@ -335,7 +349,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
       ...reach,
     });
     stopProgress();
-    await jobs.succeed(token, index, claim.attemptId, delivered);
+    finished = await jobs.succeed(token, index, claim.attemptId, delivered);
   } catch (thrown) {
     stopProgress();
     const error = classifyFailure(uploader as Uploader<unknown, unknown>, thrown);
@@ -360,10 +374,10 @@ export async function deliver<Schema extends z.ZodObject, State>(
     }
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
     if (final && reach) await discardHeld(uploader, destination, resume, reach, dependencies.log, { token, index });
-    await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final, startedFrom);
+    const failed = await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final, startedFrom);
     log.warn('delivery failed', { token, index, code: error.code, reason, retryable: error.retryable, final, attempt: receiveCount });
     dependencies.observe?.({ kind: 'failed', type: definition.type, code: error.code, final, attempts: claim.attempts });
-    if (final) await callBack();
+    if (final) await callBack(failed);
     if (!error.retryable) return { kind: 'done' };
     // A transient failure on its last attempt goes back to the queue at once: the next receive
     // moves it to the dead-letter queue, ready for redrive.
@@ -382,7 +396,7 @@ export async function deliver<Schema extends z.ZodObject, State>(
     attempts: claim.attempts,
     acceptedAt: message.acceptedAt,
   });
-  await callBack();
+  await callBack(finished);
   return { kind: 'done' };
 }
 

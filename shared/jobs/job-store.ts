@@ -45,6 +45,9 @@ export function jobFromItems(items: readonly Record<string, unknown>[]): Job | u
   return { ...record, destinations };
 }
 
+/** A destination's item as its attempt's last write left it: with the job's item, a job of one destination ({@link jobFromItems}). */
+export type FinishedItem = Readonly<Record<string, unknown>>;
+
 /** What a delivery attempt found when it tried to claim its destination. */
 export type Claim =
   | {
@@ -246,8 +249,19 @@ export class JobStore {
     }
   }
 
-  /** Writes `set` (and removes `remove`) on the destination, if `attemptId` still holds it. */
-  private async updateAttempt(token: string, index: number, attemptId: string, set: Record<string, unknown>, remove: readonly string[]): Promise<void> {
+  /**
+   * Writes `set` (and removes `remove`) on the destination, if `attemptId` still holds it. With
+   * `returning: 'item'` it returns the destination's item as written (else an empty object: the
+   * writes made while an upload runs need nothing back).
+   */
+  private async updateAttempt(
+    token: string,
+    index: number,
+    attemptId: string,
+    set: Record<string, unknown>,
+    remove: readonly string[],
+    returning: 'item' | 'nothing' = 'nothing',
+  ): Promise<Record<string, unknown>> {
     const names: Record<string, string> = {};
     const values: Record<string, unknown> = { ':attemptId': attemptId };
     const assignments = Object.entries(set).map(([name, value], position) => {
@@ -255,7 +269,7 @@ export class JobStore {
       values[`:v${position}`] = value;
       return `#f${position} = :v${position}`;
     });
-    await this.documents.send(
+    const { Attributes } = await this.documents.send(
       new UpdateCommand({
         TableName: this.tableName,
         Key: itemKey(token, destinationItem(index)),
@@ -264,13 +278,16 @@ export class JobStore {
         ConditionExpression: 'attemptId = :attemptId',
         ExpressionAttributeNames: names,
         ExpressionAttributeValues: values,
+        ReturnValues: returning === 'item' ? 'ALL_NEW' : 'NONE',
       }),
     );
+    return Attributes ?? {};
   }
 
-  public async succeed(token: string, index: number, attemptId: string, file: DeliveredFile): Promise<void> {
+  /** Records the delivery done; returns the destination's item as written (`FinishedItem`). */
+  public async succeed(token: string, index: number, attemptId: string, file: DeliveredFile): Promise<FinishedItem> {
     const now = this.now().toISOString();
-    await this.updateAttempt(
+    return this.updateAttempt(
       token,
       index,
       attemptId,
@@ -287,16 +304,18 @@ export class JobStore {
         updatedAt: now,
       },
       ['leaseUntil', 'resume', 'waitUntil'],
+      'item',
     );
   }
 
   /**
    * Records a failure: final (`failed`, its resume state gone) or to be retried (`retrying`, resume
-   * state kept, with where in the file this attempt's upload started).
+   * state kept, with where in the file this attempt's upload started). A final one returns the
+   * destination's item as written (`FinishedItem`).
    */
-  public async fail(token: string, index: number, attemptId: string, error: RecordedError, final: boolean, startedFrom?: number): Promise<void> {
+  public async fail(token: string, index: number, attemptId: string, error: RecordedError, final: boolean, startedFrom?: number): Promise<FinishedItem> {
     const now = this.now().toISOString();
-    await this.updateAttempt(
+    return this.updateAttempt(
       token,
       index,
       attemptId,
@@ -308,6 +327,7 @@ export class JobStore {
         ...(startedFrom === undefined ? {} : { resumedFrom: startedFrom }),
       },
       final ? ['leaseUntil', 'resume', 'waitUntil'] : ['leaseUntil'],
+      final ? 'item' : 'nothing',
     );
   }
 
@@ -356,12 +376,13 @@ export class JobStore {
    * Claims the right to send the callback for `outcome` (a digest of every destination's final
    * state) for `leaseSeconds`: only one finisher per distinct outcome sends it. A claim whose
    * holder ended without recording what it sent (a crash, a timeout) may be taken again once its
-   * lease has run out, so a callback is sent at least once.
+   * lease has run out, so a callback is sent at least once. Returns the job's item as claimed
+   * (to make a job of `finished` with, see {@link jobFromItems}), or undefined when it was not.
    */
-  public async claimCallback(token: string, outcome: string, leaseSeconds: number): Promise<boolean> {
+  public async claimCallback(token: string, outcome: string, leaseSeconds: number): Promise<Record<string, unknown> | undefined> {
     const now = Math.floor(this.now().getTime() / 1000);
     try {
-      await this.documents.send(
+      const answer = await this.documents.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: itemKey(token, jobItem),
@@ -371,11 +392,12 @@ export class JobStore {
             '(callbackLeaseUntil < :now AND (attribute_not_exists(#callback) OR #callback.outcome <> :outcome))',
           ExpressionAttributeNames: { '#callback': 'callback' },
           ExpressionAttributeValues: { ':outcome': outcome, ':leaseUntil': now + leaseSeconds, ':now': now },
+          ReturnValues: 'ALL_NEW',
         }),
       );
-      return true;
+      return answer.Attributes ?? {};
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return false;
+      if (error instanceof ConditionalCheckFailedException) return undefined;
       throw error;
     }
   }

@@ -10,13 +10,25 @@ export function createMetrics(defaultDimensions: Readonly<Record<string, string>
   return new Metrics({ namespace: metricNamespace, serviceName: metricService, defaultDimensions: { ...defaultDimensions } });
 }
 
+/** One single-metric instance per function's metrics, kept: each is written and emptied at its `addMetric`. */
+const singles = new WeakMap<Metrics, Metrics>();
+
+function singleMetricOf(metrics: Metrics): Metrics {
+  let single = singles.get(metrics);
+  if (!single) {
+    single = metrics.singleMetric();
+    singles.set(metrics, single);
+  }
+  return single;
+}
+
 /**
  * Counts one `metric` under extra dimensions whose values vary within an invocation (an error
  * code, an answer): such a count is its own EMF record, written at once, since one record's
  * values share one set of dimensions.
  */
 function countBy(metrics: Metrics, metric: string, dimensions: Readonly<Record<string, string>>): void {
-  const single = metrics.singleMetric();
+  const single = singleMetricOf(metrics);
   for (const [name, value] of Object.entries(dimensions)) single.addDimension(name, value);
   single.addMetric(metric, MetricUnit.Count, 1);
 }

@@ -4,7 +4,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { secretNames, type ServiceConfig } from '../config.ts';
 import { KmsKeyWrapper } from '../secrets/kms-key-wrapper.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../secrets/sealer.ts';
-import { FileSecretStore, SecretsManagerStore, type SecretStore } from '../secrets/secret-store.ts';
+import { FileSecretStore, localSecretsManagerCallsChannel, SecretsManagerStore, type SecretStore } from '../secrets/secret-store.ts';
 import { serviceClientSettings } from './aws-clients.ts';
 
 /** The sealer of inline secrets: KMS-backed in AWS, a local key file in the local runtime. */
@@ -16,7 +16,13 @@ export function sealerFor(config: ServiceConfig): EnvelopeSealer {
 }
 
 export function secretStoreFor(config: ServiceConfig): SecretStore {
-  if (config.secretStore.kind === 'file') return new FileSecretStore(config.secretStore.path);
+  if (config.secretStore.kind === 'file') {
+    // The local runtime counts what Secrets Manager would be asked (`npm run simulate`, the bench).
+    const calls = new BroadcastChannel(localSecretsManagerCallsChannel);
+    // The channel must not keep a function's thread alive.
+    (calls as unknown as { unref(): void }).unref();
+    return new FileSecretStore(config.secretStore.path, { onRequest: (action) => calls.postMessage(action) });
+  }
   return new SecretsManagerStore(new SecretsManagerClient(serviceClientSettings(config)), config.secretPrefix);
 }
 

@@ -1,4 +1,4 @@
-import { readFile, writeFile } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -78,24 +78,78 @@ export class SecretsManagerStore implements SecretStore {
   }
 }
 
-/** A JSON file of `{ "<name>": { field: value } }`: the local runtime's secret store. */
+/** The Secrets Manager requests a local store counts in their place. */
+export type SecretsManagerAction = 'GetSecretValue' | 'PutSecretValue';
+
+/**
+ * Where the local secret store tells each Secrets Manager request it stands in for, so the local
+ * runtime can count them beside KMS's (`localKmsCallsChannel`): functions are threads of one process.
+ */
+export const localSecretsManagerCallsChannel = 'upload-destinations:local-secrets-manager-calls';
+
+export interface FileSecretStoreOptions {
+  /**
+   * Told each request Secrets Manager would be asked in this store's place, under the deployed
+   * store's cache (`SecretsManagerStore`: a value read is kept `maxAgeSeconds` per name and
+   * function instance; a missing one is not kept; an update reads, writes and empties the cache).
+   */
+  readonly onRequest?: (action: SecretsManagerAction) => void;
+  /** @default 300, as `SecretsManagerStore` */
+  readonly maxAgeSeconds?: number;
+  readonly now?: () => number;
+}
+
+/**
+ * A JSON file of `{ "<name>": { field: value } }`: the local runtime's secret store. The file is
+ * read again only when it has changed (its size or modification time), so an edit shows at once
+ * and an unchanged file costs a `stat` per read.
+ */
 export class FileSecretStore implements SecretStore {
-  public constructor(private readonly path: string) {}
+  private contents: { readonly mtimeMs: number; readonly size: number; readonly all: Record<string, unknown> } | undefined;
+  /** When the deployed store would have fetched each name, for `onRequest`. */
+  private readonly fetchedAt = new Map<string, number>();
+
+  public constructor(
+    private readonly path: string,
+    private readonly options: FileSecretStoreOptions = {},
+  ) {}
 
   private async all(): Promise<Record<string, unknown>> {
-    return JSON.parse(await readFile(this.path, 'utf8')) as Record<string, unknown>;
+    const { mtimeMs, size } = await stat(this.path);
+    if (this.contents?.mtimeMs !== mtimeMs || this.contents.size !== size) {
+      this.contents = { mtimeMs, size, all: JSON.parse(await readFile(this.path, 'utf8')) as Record<string, unknown> };
+    }
+    return this.contents.all;
+  }
+
+  /** Counts the GetSecretValue the deployed store would send for `name` now. */
+  private countRead(name: string): void {
+    const now = (this.options.now ?? Date.now)();
+    const at = this.fetchedAt.get(name);
+    if (at !== undefined && now - at < (this.options.maxAgeSeconds ?? 300) * 1000) return;
+    this.options.onRequest?.('GetSecretValue');
+    this.fetchedAt.set(name, now);
   }
 
   public async read(name: string): Promise<SecretFields> {
+    this.countRead(name);
     const all = await this.all();
-    if (!Object.hasOwn(all, name)) throw missing(name);
+    if (!Object.hasOwn(all, name)) {
+      this.fetchedAt.delete(name);
+      throw missing(name);
+    }
     const value = all[name];
     return parseFields(name, typeof value === 'string' ? value : JSON.stringify(value));
   }
 
   public async update(name: string, fields: Readonly<Record<string, string>>): Promise<void> {
-    const all = await this.all();
-    all[name] = { ...(await this.read(name)), ...fields };
+    const all = { ...(await this.all()) };
+    if (!Object.hasOwn(all, name)) throw missing(name);
+    const current = all[name];
+    all[name] = { ...parseFields(name, typeof current === 'string' ? current : JSON.stringify(current)), ...fields };
+    this.options.onRequest?.('GetSecretValue');
     await writeFile(this.path, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+    this.options.onRequest?.('PutSecretValue');
+    this.fetchedAt.clear();
   }
 }

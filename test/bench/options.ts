@@ -2,7 +2,7 @@ import { resolve } from 'node:path';
 import { clientNames, type ClientName } from './clients/commands.ts';
 import { GiB, MiB, parseSize } from './measure/stats.ts';
 
-export const sectionNames = ['sink', 'https', 's3rver', 'memory', 'cold', 'tuning', 'switch', 'lambda', 'pipeline', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'sftp'] as const;
+export const sectionNames = ['sink', 'https', 's3rver', 'memory', 'cold', 'tuning', 'switch', 'lambda', 'pipeline', 'requests', 'azureblob', 'youtube', 'facebook', 'dropbox', 'http', 'ftp', 'sftp'] as const;
 export type SectionName = (typeof sectionNames)[number];
 
 export interface BenchOptions {

@@ -21,7 +21,9 @@ import { measureDropbox, renderDropbox } from './sections/dropbox.ts';
 import { defaultChunkBytes } from '../../functions/destinations/dropbox/upload.ts';
 import { measureFtp, renderFtp } from './sections/ftp.ts';
 import { measureMemory } from './sections/memory.ts';
-import { measurePipeline, pipelineGoals } from './sections/pipeline.ts';
+import { pipelineGoals, renderRequests, requestGoals } from './report/pipeline-goals.ts';
+import { measurePipeline } from './sections/pipeline.ts';
+import { measureRequests } from './sections/requests.ts';
 import { measureSftp, renderSftpTable } from './sections/sftp.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
@@ -96,6 +98,7 @@ async function save(): Promise<void> {
     ...s3rverGoals(results.s3rver),
     ...coldStartGoals(results.coldStart),
     ...pipelineGoals(results.pipeline),
+    ...requestGoals(results.requests),
   ];
   await mkdir(dirname(options.out), { recursive: true });
   await writeFile(options.out, `${JSON.stringify(results, null, 2)}\n`);
@@ -267,6 +270,11 @@ try {
       results.pipeline = await measurePipeline(log);
       await save();
     }
+    if (options.sections.has('requests')) {
+      log('section: requests (AWS requests per delivery)');
+      results.requests = await measureRequests(log);
+      await save();
+    }
     if (options.sections.has('sftp')) {
       log('section: sftp (OpenSSH sshd)');
       results.sftp = await measureSftp(options.sizes, { scratch, inputDirectory, buildDirectory, runs: options.runs, log });
@@ -288,6 +296,7 @@ try {
       console.log(`\n## Lambda memory per destination at 1 GiB (model: CPU share = memory ÷ 1,769 MB, network ${assumedNetworkMibPerSecond} MiB/s)\n${renderLambdaModel(results.destinations, lambdaMemoryOf)}`);
     }
   }
+  if (results.requests) console.log(`\n${renderRequests(results.requests)}`);
   if (results.azureblob) console.log(`\n${renderAzureBlobBench(results.azureblob)}`);
   if (results.sftp) console.log(renderSftpTable(results.sftp));
   if (results.http) console.log(`\n${renderHttpUploads(results.http)}`);

@@ -295,6 +295,45 @@ describe('Function: destinationHandler (S3)', () => {
     expect((await jobs.get(message.token))?.callback).toMatchObject({ state: 'sent', outcome: 'succeeded' });
   });
 
+  it('calls back a job of one destination with the job as a read would show it, without reading it back', async () => {
+    // Prepare: a receiver, and a store that counts the job reads.
+    const bodies: string[] = [];
+    const receiver = await startTestServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        bodies.push(Buffer.concat(chunks).toString());
+        response.writeHead(204).end();
+      });
+    });
+    closers.push(() => receiver.close());
+    let reads = 0;
+    const counting = Object.assign(Object.create(jobs) as JobStore, {
+      get: async (token: string) => {
+        reads += 1;
+        return jobs.get(token);
+      },
+    });
+    const counted = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: counting }, sqs });
+    const alone = { ...(await queuedDelivery(destination('alone.bin'), {}, `${receiver.url}/hook`)), destinations: 1 };
+    const unknown = await queuedDelivery(destination('count-unknown.bin'), {}, `${receiver.url}/hook`);
+
+    // Act
+    await counted(await event([alone]), context());
+    const readsAlone = reads;
+    await counted(await event([unknown]), context());
+
+    // Assess: the one-destination message read nothing; one without its count read the job.
+    expect(readsAlone).toBe(0);
+    expect(reads).toBe(1);
+    const [sent, read] = bodies.map((body) => JSON.parse(body) as Record<string, unknown>);
+    const stored = (await jobs.get(alone.token))!;
+    expect(sent).toEqual(JSON.parse(JSON.stringify(jobView({ ...stored, callback: undefined }))));
+    expect(sent).toMatchObject({ token: alone.token, destinations: [{ state: 'succeeded' }] });
+    expect(read).toMatchObject({ token: unknown.token, destinations: [{ state: 'succeeded' }] });
+    expect(stored.callback).toMatchObject({ state: 'sent', outcome: 'succeeded' });
+  });
+
   it('sends a callback again when the attempt that claimed it ended without recording it, once its claim has run out', async () => {
     const received: string[] = [];
     const receiver = await startTestServer((request, response) => {
@@ -636,6 +675,32 @@ describe('Function: destinationHandler, metrics and logs', () => {
       ['service', 'destination', 'code'],
     ]);
     expect(failed.find((record) => record.code)).toMatchObject({ destination: 's3', code: 'NoSuchBucket', DeliveriesFailed: 1 });
+  });
+
+  it('counts each failure by its own code, one after another in one function', async () => {
+    // Prepare
+    const refused = await queuedDelivery(destination('metrics/refused-again.bin', { bucket: 'no-such-bucket' }));
+    const unreachable = await queuedDelivery(destination('metrics/unreachable.bin', { endpoint: 'http://127.0.0.1:1' }));
+    const handle = observed();
+
+    // Act
+    const records = emfRecords(
+      await writtenLines(async () => {
+        await handle(await event([refused]), context());
+        await handle(await event([unreachable]), context());
+      }),
+    );
+
+    // Assess
+    const byCode = records.filter((record) => record.code !== undefined);
+    expect(byCode.map((record) => [Object.keys(record).filter((key) => /^(Deliveries|Attempts)/.test(key)), record.code])).toEqual([
+      [['DeliveriesFailed'], 'NoSuchBucket'],
+      [['AttemptsRetried'], expect.not.stringMatching(/^NoSuchBucket$/)],
+    ]);
+    expect(byCode.map((record) => record._aws.CloudWatchMetrics[0].Dimensions[0])).toEqual([
+      ['service', 'destination', 'code'],
+      ['service', 'destination', 'code'],
+    ]);
   });
 
   it('logs every line of a delivery with the job token as its correlation id, the callback included', async () => {

@@ -8,13 +8,12 @@ import { destinationDefinition } from '../../functions/destinations/registry.ts'
 import { startLocalPipeline } from '../../infra/local/pipeline.ts';
 import { resourceNames } from '../../infra/resources.ts';
 import { serviceDefaults } from '../../shared/config.ts';
-import { localKmsCallsChannel } from '../../shared/secrets/sealer.ts';
 import { percentile } from '../bench/measure/stats.ts';
-import { s3Operation } from './s3-operations.ts';
+import { AwsRequestCounter, requestsPerDelivery } from '../support/aws-requests.ts';
 
 /**
  * `npm run simulate`: drives the local runtime as a deployment would be driven and counts, at the
- * local servers, the AWS requests one delivery to S3 makes (S3, SQS, DynamoDB, KMS) at 1 MiB and
+ * local servers, the AWS requests one delivery to S3 makes (S3, SQS, DynamoDB, KMS, Secrets Manager) at 1 MiB and
  * 100 MiB, then sends 1 KiB jobs at increasing rates and reports where the time goes. Writes
  * simulate-results/latest.json; docs/cost-and-scale.md turns the counts into cost and limits.
  * Options: --quick (fewer deliveries, 1 MiB only), --out=FILE.
@@ -26,13 +25,6 @@ const quick = argv.includes('--quick');
 const out = resolve(argv.find((argument) => argument.startsWith('--out='))?.slice(6) ?? 'simulate-results/latest.json');
 const started = Date.now();
 const log = (line: string): void => void process.stderr.write(`[${((Date.now() - started) / 1000).toFixed(0).padStart(4)}s] ${line}\n`);
-
-type Counts = Record<string, number>;
-const kmsCalls: Counts = {};
-const kms = new BroadcastChannel(localKmsCallsChannel);
-kms.onmessage = (event: MessageEvent) => {
-  kmsCalls[String(event.data)] = (kmsCalls[String(event.data)] ?? 0) + 1;
-};
 
 const emf: Record<string, unknown>[] = [];
 const state = await mkdtemp(join(tmpdir(), 'ud-simulate-'));
@@ -51,6 +43,7 @@ const s3 = new S3Client({
   forcePathStyle: true,
   credentials: { accessKeyId: pipeline.s3.accessKeyId, secretAccessKey: pipeline.s3.secretAccessKey },
 });
+const counter = new AwsRequestCounter(pipeline, resourceNames.stagingBucket);
 
 // Completion is learnt from the signed callback, not by polling, so the counts hold no GET of ours.
 const finished = new Map<string, () => void>();
@@ -90,26 +83,6 @@ function calledBack(token: string): Promise<void> {
   return new Promise((resolveDone) => finished.set(token, () => resolveDone()));
 }
 
-async function snapshot(): Promise<{ s3: Counts; sqs: Counts; dynamodb: Counts; kms: Counts }> {
-  const s3Counts: Counts = {};
-  for (const request of pipeline.s3.requests) {
-    const bucket = request.path.split('/')[1] === resourceNames.stagingBucket ? 'staging' : 'destination';
-    const name = `${bucket} ${s3Operation(request)}`;
-    s3Counts[name] = (s3Counts[name] ?? 0) + 1;
-  }
-  const servers = await pipeline.requestCounts();
-  return { s3: s3Counts, sqs: { ...servers.sqs }, dynamodb: { ...servers.dynamodb }, kms: { ...kmsCalls } };
-}
-
-/** (after - before) / n for every action, leaving out the local event sources' idle long polls. */
-function perDelivery(before: Counts, after: Counts, deliveries: number): Counts {
-  return Object.fromEntries(
-    Object.keys(after)
-      .map((action) => [action, ((after[action] ?? 0) - (before[action] ?? 0)) / deliveries] as const)
-      .filter(([, count]) => count > 0),
-  );
-}
-
 const memoryMb = destinationDefinition('s3').lambda.memoryMb;
 const ingressMemoryMb = 512;
 
@@ -117,28 +90,21 @@ async function countRequests(bytes: number, deliveries: number): Promise<Record<
   const key = `simulate/source-${bytes}.bin`;
   await s3.send(new PutObjectCommand({ Bucket: resourceNames.stagingBucket, Key: key, Body: Buffer.alloc(bytes, 7) }));
   const firstEmf = emf.length;
-  const before = await snapshot();
+  const before = await counter.settled();
   const accepts: number[] = [];
   for (let index = 0; index < deliveries; index += 1) {
     const { token, acceptMs } = await deliver(key, `simulate/${bytes}/${index}.bin`);
     accepts.push(acceptMs);
     await calledBack(token);
   }
-  // The event sources' receives of an empty queue are the local poller's, not a delivery's: they are
-  // counted apart below, as Lambda's own pollers' receives are billed to the account all the same.
-  const after = await snapshot();
+  const after = await counter.settled();
   const durations = emf.slice(firstEmf).flatMap((record) => (typeof record.DeliveryDuration === 'number' ? [record.DeliveryDuration] : Array.isArray(record.DeliveryDuration) ? (record.DeliveryDuration as number[]) : []));
   const deliveryMs = percentile(durations, 0.5) ?? 0;
   const acceptMs = percentile(accepts, 0.5) ?? 0;
   return {
     bytes,
     deliveries,
-    requests: {
-      s3: perDelivery(before.s3, after.s3, deliveries),
-      sqs: perDelivery(before.sqs, after.sqs, deliveries),
-      dynamodb: perDelivery(before.dynamodb, after.dynamodb, deliveries),
-      kms: perDelivery(before.kms, after.kms, deliveries),
-    },
+    requests: requestsPerDelivery(before, after, deliveries),
     lambda: {
       destinationMsP50: deliveryMs,
       ingressAcceptMsP50: acceptMs,
@@ -213,7 +179,7 @@ try {
   console.log(JSON.stringify(results, null, 2));
   log(`results written to ${out}`);
 } finally {
-  kms.close();
+  counter.close();
   receiver.close();
   s3.destroy();
   await pipeline.close();

@@ -79,4 +79,51 @@ describe('Class: FileSecretStore', () => {
     expect(await new FileSecretStore(path).read('local-s3')).toEqual({ aws_access_key_id: 'S3RVER', aws_secret_access_key: 'rotated' });
     await rm(directory, { recursive: true });
   });
+
+  it('shows an edit of the file at once, and re-reads it only when it changed', async () => {
+    // Prepare
+    const directory = await mkdtemp(join(tmpdir(), 'ud-secrets-'));
+    const path = join(directory, 'secrets.json');
+    await writeFile(path, JSON.stringify({ a: { key: 'one' } }));
+    const store = new FileSecretStore(path);
+    await store.read('a');
+
+    // Act
+    await writeFile(path, JSON.stringify({ a: { key: 'two' }, b: { key: 'new' } }));
+
+    // Assess
+    expect(await store.read('a')).toEqual({ key: 'two' });
+    expect(await store.read('b')).toEqual({ key: 'new' });
+    await rm(directory, { recursive: true });
+  });
+
+  it('counts the requests Secrets Manager would get under the deployed store’s cache', async () => {
+    // Prepare
+    const directory = await mkdtemp(join(tmpdir(), 'ud-secrets-'));
+    const path = join(directory, 'secrets.json');
+    await writeFile(path, JSON.stringify({ a: { key: 'one' }, b: { key: 'two' } }));
+    const requests: string[] = [];
+    let now = 0;
+    const store = new FileSecretStore(path, { onRequest: (action) => requests.push(action), maxAgeSeconds: 300, now: () => now });
+
+    // Act
+    await store.read('a');
+    await store.read('a');
+    await store.read('b');
+    now = 299_000;
+    await store.read('a');
+    const cached = [...requests];
+    now = 300_000;
+    await store.read('a');
+    await store.read('missing').catch(() => undefined);
+    await store.read('missing').catch(() => undefined);
+    await store.update('b', { key: 'rotated' });
+    await store.read('b');
+
+    // Assess
+    expect(cached).toEqual(['GetSecretValue', 'GetSecretValue']);
+    expect(requests.slice(2)).toEqual(['GetSecretValue', 'GetSecretValue', 'GetSecretValue', 'GetSecretValue', 'PutSecretValue', 'GetSecretValue']);
+    expect(await store.read('b')).toEqual({ key: 'rotated' });
+    await rm(directory, { recursive: true });
+  });
 });

@@ -7,6 +7,7 @@ import type { FtpBenchResults } from '../sections/ftp.ts';
 import type { MemoryResult } from '../sections/memory.ts';
 import type { HttpUploadsResult } from '../sections/http.ts';
 import type { PipelineResult } from '../sections/pipeline.ts';
+import type { RequestsResult } from '../sections/requests.ts';
 import type { SftpBenchResult } from '../sections/sftp.ts';
 import type { ThroughputResult } from '../sections/throughput.ts';
 import type { LambdaMemoryResult } from '../sections/lambda-memory.ts';
@@ -44,6 +45,7 @@ export interface BenchResults {
   /** Our uploader under CPU quotas standing for Lambda memory sizes, with the cost per GiB. */
   lambdaMemory?: LambdaMemoryResult[];
   pipeline?: PipelineResult;
+  requests?: RequestsResult;
   azureblob?: AzureBlobBenchResult;
   sftp?: SftpBenchResult;
   http?: HttpUploadsResult[];

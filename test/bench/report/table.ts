@@ -97,7 +97,7 @@ export function renderReport(results: BenchResults): string {
     out.push('', `## pipeline: ${results.pipeline.fileBytes}-byte deliveries through the local runtime (closed-loop clients)`);
     out.push(
       markdownTable(
-        ['clients', 'deliveries', 'deliveries/s', 'added p50 ms', 'added p99 ms', 'round trip p50 ms', 'round trip p99 ms'],
+        ['clients', 'deliveries', 'deliveries/s', 'added p50 ms', 'added p99 ms', 'round trip p50 ms', 'round trip p99 ms', 'runtime CPU ms per delivery', 'clients CPU ms per delivery'],
         results.pipeline.levels.map((level) => [
           String(level.clients),
           String(level.deliveries),
@@ -106,6 +106,8 @@ export function renderReport(results: BenchResults): string {
           level.addedLatencyMs.p99?.toFixed(0) ?? '?',
           level.roundTripMs.p50?.toFixed(0) ?? '?',
           level.roundTripMs.p99?.toFixed(0) ?? '?',
+          level.cpuMsPerDelivery?.toFixed(1) ?? '?',
+          level.clientCpuMsPerDelivery?.toFixed(1) ?? '?',
         ]),
       ),
     );

@@ -14,6 +14,8 @@ export interface LoadTask {
 
 export interface LoadResult {
   readonly seconds: number;
+  /** CPU time of this thread (the clients and their callback receiver), in ms. */
+  readonly cpuMs: number;
   readonly deliveries: readonly { readonly token: string; readonly roundTripMs: number }[];
 }
 
@@ -61,6 +63,7 @@ async function deliverOne(): Promise<{ token: string; roundTripMs: number }> {
 let started = 0;
 const deliveries: { token: string; roundTripMs: number }[] = [];
 const begin = performance.now();
+const cpuBefore = process.threadCpuUsage();
 await Promise.all(
   Array.from({ length: task.clients }, async () => {
     while (started < task.total) {
@@ -70,5 +73,6 @@ await Promise.all(
   }),
 );
 const seconds = (performance.now() - begin) / 1000;
+const cpu = process.threadCpuUsage(cpuBefore);
 receiver.close();
-parentPort!.postMessage({ seconds, deliveries } satisfies LoadResult);
+parentPort!.postMessage({ seconds, cpuMs: (cpu.user + cpu.system) / 1000, deliveries } satisfies LoadResult);
