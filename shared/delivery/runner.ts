@@ -184,6 +184,10 @@ class AttemptResume<State> implements ResumeSlot<State> {
     private readonly dependencies: DeliveryDependencies,
   ) {}
 
+  public get earlierAttemptsSince(): Date | undefined {
+    return this.claim.attempts > 1 ? new Date(this.claim.startedAt) : undefined;
+  }
+
   /** What the store holds for this delivery now (to discard when the delivery finally fails). */
   public async held(): Promise<State | undefined> {
     if (this.saved) return this.saved.state;

@@ -53,6 +53,12 @@ export interface ResumeSlot<State> {
   readonly state: State | undefined;
   /** Saves `state` for a later attempt (sealed when the definition says it is a capability). */
   save(state: State): Promise<void>;
+  /**
+   * When this delivery's first attempt began, if this attempt is not the first (undefined
+   * otherwise). An earlier attempt may have made the file with a request whose answer it never
+   * saw, before it could save anything: a file of the source's size written since then may be it.
+   */
+  readonly earlierAttemptsSince?: Date;
 }
 
 /**

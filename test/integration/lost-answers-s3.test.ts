@@ -81,8 +81,12 @@ describe('S3 destination, answers lost after the store did the work', () => {
     const watcher = setInterval(() => {
       if (proxy.exchanges.some((exchange) => isPutObject('cut-off-put.bin')(exchange) && exchange.status === 200)) deadline.abort(new Error('the function timed out'));
     }, 20);
+    const firstAttempt = new Date();
     await attemptFailure(module, destination('cut-off-put.bin'), sourceOf(bytes), { resume, signal: deadline.signal }).finally(() => clearInterval(watcher));
 
+    // A PutObject saves nothing before it goes: the next attempt knows only that one came before.
+    expect(resume.saves).toBe(0);
+    resume.earlierAttemptsSince = firstAttempt;
     await attemptUpload(module, destination('cut-off-put.bin'), sourceOf(bytes), { resume });
 
     expect(answered(proxy.exchanges, isPutObject('cut-off-put.bin'))).toBe(1);

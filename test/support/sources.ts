@@ -74,6 +74,8 @@ export function failingSource(size: number, bytesBeforeFailure: number): SourceR
 export class MemoryResume<State> implements ResumeSlot<State> {
   public state: State | undefined;
   public saves = 0;
+  /** Set it before an attempt that follows another, as the runner does from the delivery's claim. */
+  public earlierAttemptsSince: Date | undefined;
 
   public async save(state: State): Promise<void> {
     this.state = state;

@@ -72,9 +72,9 @@ export interface S3ResumeState {
   readonly uploadId?: string;
   readonly key: string;
   /**
-   * When the request that makes the object went (ISO 8601): the object may have been made by an
-   * attempt whose answer was lost (or that was cut off), which an object of the file's size
-   * written since then shows.
+   * When CompleteMultipartUpload went (ISO 8601): the object may have been made by an attempt
+   * whose answer was lost (or that was cut off), which an object of the file's size written since
+   * then shows. A single PutObject saves nothing: the next attempt looks since the first began.
    */
   readonly completingAt?: string;
 }
@@ -159,10 +159,12 @@ export async function streamToS3(
   const earlier = resume.state?.key === parameters.Key ? resume.state : undefined;
   const target = { Bucket: parameters.Bucket, Key: parameters.Key };
   const continued = earlier?.uploadId ? await storedParts(client, { ...target, UploadId: earlier.uploadId }, sizeOf, signal) : undefined;
-  if (earlier?.completingAt !== undefined && !continued && source.size !== undefined) {
-    // The upload is gone after an attempt began completing it: if it was completed, the object is
+  const madeSince = earlier?.completingAt !== undefined ? new Date(earlier.completingAt) : earlier?.uploadId === undefined ? resume.earlierAttemptsSince : undefined;
+  if (madeSince !== undefined && !continued && source.size !== undefined) {
+    // An earlier attempt began completing its multipart upload, which is gone, or (with nothing
+    // saved) may have sent its single PutObject: if the request was carried out, the object is
     // there, and sending the file again would write it twice.
-    const etag = await objectWrittenSince(client, target, source.size, new Date(earlier.completingAt), signal);
+    const etag = await objectWrittenSince(client, target, source.size, madeSince, signal);
     if (etag !== undefined) return { etag, parts: Math.ceil(source.size / sizeOf(0)), resumedAt: source.size };
   }
 
@@ -170,7 +172,7 @@ export async function streamToS3(
   let completed: CompletedPart[];
   let parts: AsyncGenerator<SourcePart>;
   if (!continued && settings.streamedPutMaxBytes > 0 && source.size !== undefined && source.size <= settings.streamedPutMaxBytes) {
-    const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size }, resume, signal);
+    const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size }, signal);
     return { etag, parts: 1, resumedAt: 0 };
   }
   if (earlier?.uploadId && continued) {
@@ -187,7 +189,7 @@ export async function streamToS3(
       // request, nothing to resume. Reading on to the end first runs the source's size check
       // before anything is sent.
       await parts.next();
-      const etag = await putOnce(clients, parameters, { bytes: firstPart.bytes, crc32: firstPart.crc32 }, resume, signal);
+      const etag = await putOnce(clients, parameters, { bytes: firstPart.bytes, crc32: firstPart.crc32 }, signal);
       return { etag, parts: 1, resumedAt: 0 };
     }
     const created = await client.send(new CreateMultipartUploadCommand({ ...parameters, ChecksumAlgorithm: 'CRC32' }), { abortSignal: signal });
@@ -279,11 +281,12 @@ function putCommand(parameters: ObjectParameters, body: ObjectBody): PutObjectCo
  * object before sending it again. Bytes already read may be sent again within this attempt; a
  * stream is read once, so after a failure the next attempt looks and sends.
  */
-async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: ObjectBody, resume: ResumeSlot<S3ResumeState>, signal: AbortSignal): Promise<string | undefined> {
+async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: ObjectBody, signal: AbortSignal): Promise<string | undefined> {
   const size = 'bytes' in body ? body.bytes.length : body.size;
   const target = { Bucket: parameters.Bucket, Key: parameters.Key };
+  // Nothing is saved before it goes (a job-table write for every small file): should this attempt
+  // end without its answer, the next one looks for the object since the first attempt began.
   const sentAt = new Date();
-  await resume.save({ key: parameters.Key ?? '', completingAt: sentAt.toISOString() });
   return writeOnce(
     async () => (await clients.commit.send(putCommand(parameters, body), { abortSignal: signal })).ETag,
     () => objectWrittenSince(clients.transfer, target, size, sentAt, signal),
