@@ -267,12 +267,12 @@ try {
     }
     if (options.sections.has('pipeline')) {
       log('section: pipeline');
-      results.pipeline = await measurePipeline(log);
+      results.pipeline = await measurePipeline(log, options.quick);
       await save();
     }
     if (options.sections.has('requests')) {
       log('section: requests (AWS requests per delivery)');
-      results.requests = await measureRequests(log);
+      results.requests = await measureRequests(log, options.quick);
       await save();
     }
     if (options.sections.has('sftp')) {

@@ -203,7 +203,7 @@ export async function measureFtp(sizes: readonly number[], context: FtpBenchCont
       const caFile = server.certificatePem === undefined ? undefined : join(context.scratch, 'ftp-ca.pem');
       if (caFile) await writeFile(caFile, server.certificatePem!);
       const rclonePassword = context.rclone
-        ? (await promisify(execFile)(context.rclone, ['obscure', server.password])).stdout.trim()
+        ? (await promisify(execFile)(context.rclone, ['obscure', '--', server.password])).stdout.trim()
         : undefined;
       const access: ServerAccess = { server, caFile, rclonePassword };
       // A client that fails against this server is named with the reason and left out of its runs.

@@ -36,6 +36,8 @@ const fileBytes = 1024;
 const levels = [1, 8, 64];
 /** Deliveries per level: enough for a p99, few enough to keep the section near a minute. */
 const deliveriesAt = (clients: number): number => Math.max(100, clients * 10);
+/** `--quick`: the two levels the targets name, with a quarter of the deliveries (a p50, no p99 worth the name). */
+const quickLevels = [1, 64];
 
 /**
  * Where the local runtime keeps its state here: in memory (tmpfs) where the machine has it. The
@@ -49,7 +51,7 @@ const stateRoot = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
  * ingress, SQS, the S3 function, DynamoDB, the local S3), with 1, 8 and 64 concurrent clients
  * running in a thread of their own.
  */
-export async function measurePipeline(log: (line: string) => void): Promise<PipelineResult> {
+export async function measurePipeline(log: (line: string) => void, quick = false): Promise<PipelineResult> {
   const state = await mkdtemp(join(stateRoot, 'ud-bench-pipeline-'));
   const pipeline = await startLocalPipeline({
     stateDirectory: state,
@@ -92,9 +94,10 @@ export async function measurePipeline(log: (line: string) => void): Promise<Pipe
   try {
     await load(1, 5, 'warm-up');
     const results: PipelineLevel[] = [];
-    for (const clients of levels) {
+    for (const clients of quick ? quickLevels : levels) {
       const cpuBefore = process.cpuUsage();
-      const { seconds, cpuMs: clientCpuMs, deliveries } = await load(clients, deliveriesAt(clients), `c${clients}`);
+      const total = quick ? Math.ceil(deliveriesAt(clients) / 4) : deliveriesAt(clients);
+      const { seconds, cpuMs: clientCpuMs, deliveries } = await load(clients, total, `c${clients}`);
       const cpu = process.cpuUsage(cpuBefore);
       const added = await Promise.all(deliveries.map((delivery) => addedLatency(delivery.token)));
       const trips = deliveries.map((delivery) => delivery.roundTripMs);

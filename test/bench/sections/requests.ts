@@ -29,6 +29,8 @@ const sourceKey = 'bench/requests-1k.bin';
 /** Deliveries per scenario, one at a time, after two that warm its caches (secrets, data keys). */
 const deliveries = 10;
 const warmUps = 2;
+/** `--quick`: counts do not depend on how many are averaged, so a few show them. */
+const quickDeliveries = 3;
 
 /** The `DeliveriesSucceeded` of one embedded-metric-format line (a number, or one per record). */
 export function succeededIn(line: string): number {
@@ -44,7 +46,8 @@ export function succeededIn(line: string): number {
  * (`DeliveriesSucceeded`, written when its invocation ends), so nothing but the deliveries asks
  * the servers anything (no status read, no callback unless the scenario has one).
  */
-export async function measureRequests(log: (line: string) => void): Promise<RequestsResult> {
+export async function measureRequests(log: (line: string) => void, quick = false): Promise<RequestsResult> {
+  const count = quick ? quickDeliveries : deliveries;
   const state = await mkdtemp(join(tmpdir(), 'ud-bench-requests-'));
   let succeeded = 0;
   const pipeline = await startLocalPipeline({
@@ -114,13 +117,13 @@ export async function measureRequests(log: (line: string) => void): Promise<Requ
 
     const results: RequestScenario[] = [];
     for (const scenario of scenarios) {
-      for (let index = 0; index < warmUps; index += 1) await deliverOne(scenario);
+      for (let index = 0; index < (quick ? 1 : warmUps); index += 1) await deliverOne(scenario);
       const before = await counter.settled();
-      for (let index = 0; index < deliveries; index += 1) await deliverOne(scenario);
-      const perDelivery = requestsPerDelivery(before, await counter.settled(), deliveries);
+      for (let index = 0; index < count; index += 1) await deliverOne(scenario);
+      const perDelivery = requestsPerDelivery(before, await counter.settled(), count);
       const total = totalRequests(perDelivery);
       log(`requests: ${scenario.name}: ${total.toFixed(1)} per delivery`);
-      results.push({ name: scenario.name, baseline: scenario.baseline, deliveries, perDelivery, total });
+      results.push({ name: scenario.name, baseline: scenario.baseline, deliveries: count, perDelivery, total });
     }
     return { fileBytes, scenarios: results };
   } finally {
