@@ -56,7 +56,10 @@ function hashOf(text: string): number {
 /** Every rule book of the run's proxies, to count and disarm their faults. */
 function ruleBooks(run: RunContext): RuleBook<unknown, unknown>[] {
   const books: RuleBook<unknown, unknown>[] = [run.aws.sqs.rules, run.aws.dynamodb.rules, run.aws.s3.rules, run.sources.proxy.rules] as never;
-  for (const destination of run.destinations.values()) books.push(destination.faults.proxy.rules as never);
+  for (const { faults } of run.destinations.values()) {
+    books.push(faults.proxy.rules as never);
+    if (faults.kind === 'tcp' && faults.commitAnswers) books.push(faults.commitAnswers as never);
+  }
   return books;
 }
 

@@ -6,6 +6,6 @@ import type { FaultDestination } from '../destinations/fault-destination.ts';
  */
 export function uploadUnderWay(destination: FaultDestination, bytes: number): boolean {
   const { faults } = destination;
-  if (faults.kind === 'tcp') return faults.proxy.connections.some((connection) => connection.endedAt === undefined && connection.bytesUp > bytes);
+  if (faults.kind === 'tcp') return faults.proxy.connections.some((connection) => connection.endedAt === undefined && faults.isUpload(connection) && connection.bytesUp > bytes);
   return faults.proxy.exchanges.some((exchange) => exchange.outcome === 'open' && faults.isUpload(exchange) && exchange.requestBytes > bytes);
 }
