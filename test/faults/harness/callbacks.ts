@@ -1,6 +1,7 @@
 import { createHmac, timingSafeEqual } from 'node:crypto';
-import { createServer } from 'node:http';
+import { createServer, type IncomingHttpHeaders } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { eventHeader, signatureHeader } from '../../../shared/delivery/callback.ts';
 
 /** One callback as it arrived. */
 export interface ReceivedCallback {
@@ -24,10 +25,12 @@ export interface CallbackReceiver {
   close(): Promise<void>;
 }
 
-function signatureMatches(header: string | undefined, body: string, key: string): boolean {
-  const parts = Object.fromEntries((header ?? '').split(',').map((part) => part.split('=') as [string, string]));
-  if (!parts.t || !parts.v1) return false;
-  const expected = createHmac('sha256', key).update(`${parts.t}.${body}`).digest('hex');
+/** Checks a callback's signature as the README tells a receiver to: over its time, its event id, the URL it was sent to, and its body. */
+function signatureMatches(headers: IncomingHttpHeaders, sentTo: string, body: string, key: string): boolean {
+  const parts = Object.fromEntries(String(headers[signatureHeader] ?? '').split(',').map((part) => part.split('=') as [string, string]));
+  const eventId = headers[eventHeader];
+  if (!parts.t || !parts.v1 || typeof eventId !== 'string') return false;
+  const expected = createHmac('sha256', key).update(`${parts.t}.${eventId}.${sentTo}.${body}`).digest('hex');
   return parts.v1.length === expected.length && timingSafeEqual(Buffer.from(parts.v1), Buffer.from(expected));
 }
 
@@ -35,6 +38,8 @@ function signatureMatches(header: string | undefined, body: string, key: string)
 export async function startCallbackReceiver(): Promise<CallbackReceiver> {
   const received = new Map<string, ReceivedCallback[]>();
   let signingKey = '';
+  // The address jobs name, which each signature covers: known once the server listens.
+  let url = '';
   const server = createServer((request, response) => {
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
@@ -46,7 +51,7 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
           token: job.token,
           state: job.state,
           destinations: job.destinations.map((destination) => destination.state),
-          signed: signatureMatches(request.headers['upload-destinations-signature'] as string | undefined, body, signingKey),
+          signed: signatureMatches(request.headers, url, body, signingKey),
           at: Date.now(),
         };
         received.set(job.token, [...(received.get(job.token) ?? []), callback]);
@@ -57,8 +62,9 @@ export async function startCallbackReceiver(): Promise<CallbackReceiver> {
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`;
   return {
-    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}/hook`,
+    url,
     received,
     useSigningKey: (key) => {
       signingKey = key;
