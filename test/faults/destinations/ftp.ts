@@ -34,7 +34,8 @@ function range(from: number, to: number): number[] {
  */
 export async function startFtpDestination(): Promise<FaultDestination> {
   const commitAnswers = new RuleBook<CommittedFile, 'lost' | 'withheld'>();
-  const server = await startFtpServer({ renameAnswer: (to) => commitAnswers.take({ path: to })?.fault ?? 'sent' });
+  // A broken transfer's bytes are kept, as most servers keep them, so that continuing is measured.
+  const server = await startFtpServer({ renameAnswer: (to) => commitAnswers.take({ path: to })?.fault ?? 'sent', keepBrokenUploads: true });
   const directory = join(server.root, folder);
   try {
     await mkdir(directory);

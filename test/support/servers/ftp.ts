@@ -21,6 +21,11 @@ export interface TestFtpServerOptions {
    * the connection kept). @default always sent
    */
   readonly renameAnswer?: (to: string) => RenameAnswer;
+  /**
+   * Keep what arrived of a file whose data connection broke, as vsftpd and ProFTPD do unless told
+   * otherwise, so a client can continue it; ftp-srv's own way is to delete it. @default false
+   */
+  readonly keepBrokenUploads?: boolean;
 }
 
 /** What becomes of a rename's answer (`TestFtpServerOptions.renameAnswer`). */
@@ -89,6 +94,7 @@ class RecordingFileSystem extends FileSystem {
     options: { root: string; cwd: string },
     private readonly transfers: FtpTransfer[],
     private readonly renameAnswer: ((to: string) => RenameAnswer) | undefined,
+    private readonly keepBrokenUploads: boolean,
   ) {
     super(connection, options);
   }
@@ -105,6 +111,11 @@ class RecordingFileSystem extends FileSystem {
   public override write(fileName: string, options?: { append?: boolean; start?: number }): { stream: Writable; clientPath: string } {
     const written = super.write(fileName, options) as { stream: Writable; clientPath: string };
     const { stream, clientPath } = written;
+    if (this.keepBrokenUploads) {
+      // ftp-srv's only listener so far deletes the file when its transfer breaks.
+      stream.removeAllListeners('error');
+      stream.on('error', () => undefined);
+    }
     const transfer: FtpTransfer = { path: clientPath, bytes: 0, firstByteAt: undefined, endedAt: undefined };
     this.transfers.push(transfer);
     const write = stream.write.bind(stream) as (chunk: Buffer, ...rest: unknown[]) => boolean;
@@ -172,7 +183,7 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
       return;
     }
     logins += 1;
-    resolve({ fs: new RecordingFileSystem(connection, { root: root.path, cwd: '/' }, transfers, options.renameAnswer) });
+    resolve({ fs: new RecordingFileSystem(connection, { root: root.path, cwd: '/' }, transfers, options.renameAnswer, options.keepBrokenUploads ?? false) });
   });
 
   try {
