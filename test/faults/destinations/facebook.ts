@@ -1,7 +1,7 @@
 import { multipartChunk } from '../../../functions/destinations/facebook/multipart-chunk.ts';
 import { pageVideoPermissions, startFacebookFake, type FacebookFake } from '../../fakes/facebook.ts';
 import { startHttpFaultProxy, type HttpFault, type ProxiedExchange, type RequestHead } from '../../support/fault-proxy/http-fault-proxy.ts';
-import { peakConcurrentUploads, requestKey, type FaultDestination } from './fault-destination.ts';
+import { deliveryNumber, peakConcurrentUploads, requestKey, type FaultDestination } from './fault-destination.ts';
 
 const MiB = 1024 * 1024;
 const pageId = '20000000000001';
@@ -96,7 +96,7 @@ export async function startFacebookDestination(): Promise<FaultDestination> {
     type: 'facebook',
     environment: {},
     destination: (name) => {
-      const pageFlow = Number(/(\d+)\.bin$/.exec(name)?.[1] ?? 1) % 2 === 1;
+      const pageFlow = deliveryNumber(name) % 2 === 1;
       return {
         type: 'facebook',
         title: name,

@@ -124,6 +124,15 @@ export function uploadBytes(proxy: HttpFaultProxy, mark: Mark, isUpload: (head: 
   return proxy.exchanges.slice(mark).reduce((sum, exchange) => (isUpload(exchange) ? sum + exchange.requestBytes : sum), 0);
 }
 
+/**
+ * The number a delivery's name ends with (`reset-ftp-2.bin` → 2; 1 when there is none): a
+ * destination with two ways to upload takes one for odd numbers and the other for even ones, so
+ * each scenario with two deliveries or more meets both.
+ */
+export function deliveryNumber(name: string): number {
+  return Number(/(\d+)\.[^.]*$/.exec(name)?.[1] ?? 1);
+}
+
 /** Whether an exchange was answered with a 2xx by the server. */
 export function succeeded(exchange: ProxiedExchange): boolean {
   return exchange.status !== undefined && exchange.status >= 200 && exchange.status < 300;

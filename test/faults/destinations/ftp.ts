@@ -5,7 +5,7 @@ import { RuleBook } from '../../support/fault-proxy/rules.ts';
 import { startTcpFaultProxy, type ConnectionHead } from '../../support/fault-proxy/tcp-fault-proxy.ts';
 import { startFtpServer } from '../../support/servers/ftp.ts';
 import { sha256OfFile } from './digest.ts';
-import { peakConcurrentUploads, type CommittedFile, type FaultDestination } from './fault-destination.ts';
+import { deliveryNumber, peakConcurrentUploads, type CommittedFile, type FaultDestination } from './fault-destination.ts';
 
 const folder = 'faults';
 
@@ -58,7 +58,7 @@ export async function startFtpDestination(): Promise<FaultDestination> {
         password: server.password,
         filename: `${folder}/${name}`,
         // Both ways of asking for a data connection: PASV (with its address) and EPSV (without).
-        epsv: name.length % 2 === 0,
+        epsv: deliveryNumber(name) % 2 === 0,
       }),
       landed: async (name) => ({ writes: madeUnder.get(name) ?? 0, sha256: await sha256OfFile(join(directory, name)) }),
       leftovers: async () => (await readdir(directory)).filter(isTemporaryName).map((name) => `temporary file ${folder}/${name}`),
