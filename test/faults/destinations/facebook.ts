@@ -66,15 +66,19 @@ function graphError(status: number, error: Record<string, unknown>, headers: Rec
   };
 }
 
-/** Open sessions of either flow: neither made into a video nor cancelled (nor expired, as Meta expires them). */
+/**
+ * Open sessions of either flow holding bytes: neither made into a video nor cancelled (nor
+ * expired, as Meta expires them). A session holding no byte is no partial result: it is what an
+ * attempt that ended between the session's start and the job table's write leaves (README: limits).
+ */
 function openSessions(facebook: FacebookFake): string[] {
   const videoBytes = new Set([...facebook.videos.values()].map((video) => video.bytes));
   return [
     ...[...facebook.transferSessions.values()]
-      .filter((session) => !session.expired && !facebook.videos.has(session.videoId))
+      .filter((session) => !session.expired && session.offset > 0 && !facebook.videos.has(session.videoId))
       .map((session) => `open upload_phase session ${session.id} (${session.offset} of ${session.fileSize} bytes kept)`),
     ...[...facebook.uploadSessions.values()]
-      .filter((session) => !session.expired && !videoBytes.has(session.bytes))
+      .filter((session) => !session.expired && session.offset > 0 && !videoBytes.has(session.bytes))
       .map((session) => `open upload session ${session.id.split('?')[0]} of ${session.fileName} (${session.offset} of ${session.fileLength} bytes kept${session.handle ? ', never published' : ''})`),
   ];
 }

@@ -9,3 +9,14 @@ export function uploadUnderWay(destination: FaultDestination, bytes: number): bo
   if (faults.kind === 'tcp') return faults.proxy.connections.some((connection) => connection.endedAt === undefined && faults.isUpload(connection) && connection.bytesUp > bytes);
   return faults.proxy.exchanges.some((exchange) => exchange.outcome === 'open' && faults.isUpload(exchange) && exchange.requestBytes > bytes);
 }
+
+/**
+ * Whether a request or connection to `destination` that a fault stalled is still held at its
+ * server: until the server gives it up (its idle timeout), what it was making is still in the
+ * making there, not left behind.
+ */
+export function stallHeld(destination: FaultDestination): boolean {
+  const { faults } = destination;
+  if (faults.kind === 'tcp') return faults.proxy.connections.some((connection) => connection.endedAt === undefined && connection.stalledAt !== undefined);
+  return faults.proxy.exchanges.some((exchange) => exchange.outcome === 'open' && exchange.stalledAt !== undefined);
+}

@@ -252,6 +252,39 @@ describe('Function: startTcpFaultProxy, on further ports', () => {
   });
 });
 
+describe('Function: startTcpFaultProxy, going down', () => {
+  it('resets the connections open now, and leaves later ones alone', async () => {
+    // Prepare: a server that holds each connection open.
+    const held = createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    const tcp = await startTcpFaultProxy((held.address() as AddressInfo).port);
+    const open = (): Promise<{ socket: Socket; ended: Promise<string> }> =>
+      new Promise((resolve) => {
+        const socket = connect({ host: tcp.host, port: tcp.port }, () => {
+          const ended = new Promise<string>((settle) => {
+            socket.on('error', (error: NodeJS.ErrnoException) => settle(error.code ?? 'error'));
+            socket.on('close', () => settle('closed'));
+          });
+          resolve({ socket, ended });
+        });
+      });
+    const before = await open();
+    await settle();
+
+    // Act
+    tcp.resetOpen();
+    const after = await open();
+    await settle();
+
+    // Assess
+    expect(await before.ended).toBe('ECONNRESET');
+    expect(after.socket.destroyed).toBe(false);
+    after.socket.destroy();
+    await tcp.close();
+    await new Promise((resolve) => held.close(resolve));
+  });
+});
+
 describe('Function: startHttpFaultProxy, a stall without end', () => {
   it('gives the stalled request up at the server after its idle timeout, as the server would', async () => {
     // Prepare: a body large enough to fill the buffers, so the stalled client side cannot be read to its end.

@@ -46,6 +46,8 @@ export interface TcpFaultProxy {
   open(): number;
   /** From now on, no server byte reaches a client (on every connection, open or new): the server goes silent. */
   silenceServer(): void;
+  /** Resets every connection open now, as a server that goes down takes its connections with it (kept ones included). */
+  resetOpen(): void;
   close(): Promise<void>;
 }
 
@@ -166,6 +168,9 @@ export async function startTcpFaultProxy(upstreamPort: number, options: TcpFault
     open: () => connections.filter((connection) => connection.endedAt === undefined).length,
     silenceServer: () => {
       silent = true;
+    },
+    resetOpen: () => {
+      for (const socket of sockets) resetSocket(socket);
     },
     close: async () => {
       for (const socket of sockets) socket.destroy();
