@@ -147,7 +147,8 @@ export function loadScenario(shape: LoadShape): Scenario {
       return {
         shape,
         timing,
-        configuredConcurrency: loadConcurrency,
+        // The destinations of this run only (`--destinations` may leave some out).
+        configuredConcurrency: Object.fromEntries(Object.entries(loadConcurrency).filter(([type]) => context.destinations.has(type))),
         memory: Object.fromEntries([...memory].map(([name, trace]) => [name.replace(`${resourceNames.functionName('')}`, '') || name, { ...memorySummary(trace), trace: trace.samples }])),
       };
     },
