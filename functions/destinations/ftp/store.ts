@@ -10,6 +10,11 @@ import { TransferBody } from './transfer-body.ts';
 export interface FtpResumeState {
   readonly path: string;
   readonly temporaryPath: string;
+  /**
+   * The temporary file was complete and being renamed into place: should the attempt end before
+   * the server's answer, the next one finds the file there rather than sending it again.
+   */
+  readonly renaming?: boolean;
 }
 
 /** The commands that write a file: a new one, or one continued at an offset. */
@@ -23,6 +28,8 @@ export interface StoredFile {
   readonly command: WriteCommand | 'none';
   /** The server's refusal to continue the earlier attempt's file, when it was sent whole instead. */
   readonly continuationRefused?: string;
+  /** An earlier attempt had renamed the file into place before it ended (its answer lost): nothing was sent. */
+  readonly renamedEarlier?: boolean;
 }
 
 function isRefusal(error: unknown, ...codes: number[]): error is FTPError {
@@ -69,6 +76,17 @@ export async function removeFile(client: Client, path: string): Promise<void> {
     if (isRefusal(error, 550) && (await storedSize(client, path)) === undefined) return;
     throw error instanceof FTPError ? new FtpReplyError(`delete ${path}`, error) : error;
   }
+}
+
+/**
+ * Whether an earlier attempt renamed its complete temporary file into place before it ended (its
+ * answer lost, or the attempt cut off): the temporary file is gone and a file of the source's size
+ * stands under the name.
+ */
+async function renamedEarlier(client: Client, path: string, source: DeliverySource, state: FtpResumeState | undefined): Promise<boolean> {
+  if (state?.path !== path || state.renaming !== true || source.size === undefined) return false;
+  if ((await storedSize(client, state.temporaryPath)) !== undefined) return false;
+  return (await storedSize(client, path)) === source.size;
 }
 
 /**
@@ -216,7 +234,8 @@ async function moveIntoPlace(client: Client, temporaryPath: string, path: string
  * Delivers `source` to `path`: creates the missing folders, writes (or continues) a temporary file
  * beside the final one, checks its size, and renames it into place, so nothing partial ever stands
  * under the final name. A failure leaves the temporary file, named in the resume slot, for the
- * next attempt to continue.
+ * next attempt to continue. The rename is noted before it is asked for, so an attempt that ends
+ * before its answer leaves the next one to find the file in place rather than send it again.
  */
 export async function storeFile(
   connection: FtpConnection,
@@ -226,6 +245,7 @@ export async function storeFile(
   signal: AbortSignal,
 ): Promise<StoredFile> {
   const { client } = connection;
+  if (await renamedEarlier(client, path, source, resume.state)) return { resumedAt: source.size ?? 0, command: 'none', renamedEarlier: true };
   const folderRefusal = await createFolders(client, path);
   const { temporaryPath, offset } = await startingPoint(client, path, source, resume);
   let written: WrittenFile;
@@ -238,6 +258,7 @@ export async function storeFile(
     throw error;
   }
   await checkSize(client, temporaryPath, written.from + written.sent);
+  await resume.save({ path, temporaryPath, renaming: true });
   await moveIntoPlace(client, temporaryPath, path);
   return {
     resumedAt: written.from,

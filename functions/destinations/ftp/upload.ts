@@ -102,6 +102,7 @@ export function createFtpUploader(settings: FtpUploaderSettings = defaultFtpUplo
             notes: [
               ...notesOf(destination, connection),
               ...(stored.continuationRefused === undefined ? [] : [`the server refused to continue the earlier attempt's file (${stored.continuationRefused}): it was sent whole`]),
+              ...(stored.renamedEarlier === true ? ['an earlier attempt had renamed the file into place before it ended: it was not sent again'] : []),
             ],
           };
         });

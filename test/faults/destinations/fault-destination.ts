@@ -1,5 +1,6 @@
 import type { HttpFault, HttpFaultProxy, ProxiedExchange, RequestHead } from '../../support/fault-proxy/http-fault-proxy.ts';
-import type { TcpFaultProxy } from '../../support/fault-proxy/tcp-fault-proxy.ts';
+import type { RuleBook } from '../../support/fault-proxy/rules.ts';
+import type { ConnectionHead, TcpFaultProxy } from '../../support/fault-proxy/tcp-fault-proxy.ts';
 
 /** What landed for one delivery, as the destination's server holds it. */
 export interface Landed {
@@ -46,16 +47,36 @@ export interface HttpFaults {
   isUpload(head: RequestHead): boolean;
   /** Whether a request's success makes the file land (where an answer is lost). */
   isCommit(head: RequestHead): boolean;
+  /**
+   * Commits whose lost answer the destination cannot make safe by design, and says so by failing
+   * (Facebook's publish of a file handle: `PublishUnconfirmed`): the lost-answer scenario aims
+   * elsewhere (README: limits). @default none
+   */
+  isUnconfirmable?(head: RequestHead): boolean;
   /** The server's answer when it is unavailable (a 500 or 503, in its own words). */
   unavailable(status: 500 | 503): HttpFault;
   /** Its answer when it throttles, asking to wait `seconds`. */
   throttled(seconds: number): HttpFault;
 }
 
-/** A destination spoken to over an opaque stream (SSH): faults are aimed per connection. */
+/** A destination spoken to over a stream the proxy does not read (SSH, FTP): faults are aimed per connection. */
 export interface TcpFaults {
   readonly kind: 'tcp';
   readonly proxy: TcpFaultProxy;
+  /** Whether a connection carries file bytes (SSH's one connection; FTP's data connections, not its control connection). */
+  isUpload(connection: ConnectionHead): boolean;
+  /**
+   * Answers of the request that makes the file, lost by the server itself after it did the work
+   * (a hook in FTP's server: the proxy cannot find one answer in the stream); absent where the
+   * server has no such hook (sshd).
+   */
+  readonly commitAnswers?: RuleBook<CommittedFile, 'lost' | 'withheld'>;
+}
+
+/** A file the server is about to make (renamed onto its name), for a lost-answer rule to match. */
+export interface CommittedFile {
+  /** The path the client named. */
+  readonly path: string;
 }
 
 /** Something that was open from `startedAt` until `endedAt` (undefined while still open), or until a stall stopped it. */
@@ -101,6 +122,15 @@ export function peakConcurrentUploads<T extends Interval>(items: readonly T[], u
 /** Body bytes of the upload requests among the exchanges since `mark`. */
 export function uploadBytes(proxy: HttpFaultProxy, mark: Mark, isUpload: (head: RequestHead) => boolean): number {
   return proxy.exchanges.slice(mark).reduce((sum, exchange) => (isUpload(exchange) ? sum + exchange.requestBytes : sum), 0);
+}
+
+/**
+ * The number a delivery's name ends with (`reset-ftp-2.bin` → 2; 1 when there is none): a
+ * destination with two ways to upload takes one for odd numbers and the other for even ones, so
+ * each scenario with two deliveries or more meets both.
+ */
+export function deliveryNumber(name: string): number {
+  return Number(/(\d+)\.[^.]*$/.exec(name)?.[1] ?? 1);
 }
 
 /** Whether an exchange was answered with a 2xx by the server. */

@@ -1,6 +1,8 @@
 import { startAzureBlobDestination } from './azureblob.ts';
 import { startDropboxDestination } from './dropbox.ts';
+import { startFacebookDestination } from './facebook.ts';
 import type { FaultDestination } from './fault-destination.ts';
+import { startFtpDestination } from './ftp.ts';
 import { startHttpDestination } from './http.ts';
 import { startS3Destination } from './s3.ts';
 import { startSftpDestination } from './sftp.ts';
@@ -17,4 +19,6 @@ export const faultDestinations: Readonly<Record<string, () => Promise<FaultDesti
   dropbox: startDropboxDestination,
   http: startHttpDestination,
   sftp: startSftpDestination,
+  facebook: startFacebookDestination,
+  ftp: startFtpDestination,
 };

@@ -68,7 +68,8 @@ export async function startSftpDestination(): Promise<FaultDestination> {
     uploadBytesSince: (mark) => Math.round(proxy.connections.slice(mark).reduce((sum, connection) => sum + fileBytes(connection), 0)),
     // One connection per attempt: connections open at once are uploads at once.
     peakConcurrentUploadsSince: (mark) => peakConcurrentUploads(proxy.connections.slice(mark), (connection) => `connection-${connection.id}`),
-    faults: { kind: 'tcp', proxy },
+    // One connection carries everything: each is an upload.
+    faults: { kind: 'tcp', proxy, isUpload: () => true },
     close: async () => {
       watcher.close();
       await proxy.close();

@@ -4,7 +4,8 @@ import { resourceNames } from '../../../infra/resources.ts';
 import type { ConcurrencyPeak, FaultDestination } from '../destinations/fault-destination.ts';
 import type { RuleBook } from '../../support/fault-proxy/rules.ts';
 import { addFigures, noFigures, type Figures } from '../report/figures.ts';
-import { seededRandom, type Scale, type Scenario, type ScenarioContext } from '../scenarios/scenario.ts';
+import { stallHeld } from '../scenarios/in-flight.ts';
+import { seededRandom, until, type Scale, type Scenario, type ScenarioContext } from '../scenarios/scenario.ts';
 import type { CallbackReceiver } from './callbacks.ts';
 import { inBatches, isFinal, jobView, submit, type JobView, type PlannedDelivery, type SubmittedDelivery } from './jobs.ts';
 import { RunQueues, type DeadLetterFound } from './queues.ts';
@@ -56,7 +57,10 @@ function hashOf(text: string): number {
 /** Every rule book of the run's proxies, to count and disarm their faults. */
 function ruleBooks(run: RunContext): RuleBook<unknown, unknown>[] {
   const books: RuleBook<unknown, unknown>[] = [run.aws.sqs.rules, run.aws.dynamodb.rules, run.aws.s3.rules, run.sources.proxy.rules] as never;
-  for (const destination of run.destinations.values()) books.push(destination.faults.proxy.rules as never);
+  for (const { faults } of run.destinations.values()) {
+    books.push(faults.proxy.rules as never);
+    if (faults.kind === 'tcp' && faults.commitAnswers) books.push(faults.commitAnswers as never);
+  }
   return books;
 }
 
@@ -192,6 +196,9 @@ export async function runScenario(scenario: Scenario, run: RunContext): Promise<
       await drain(apiUrl, queues, submitted, (delivery, view) => calledBack(run, delivery.token, 'succeeded') || view?.destinations[0]?.state === 'succeeded', drainSeconds);
     }
     for (const book of ruleBooks(run)) book.clear();
+    // A stalled upload's server is still receiving it until its idle timeout gives it up (the
+    // proxy's 30 s): what it holds for it then is not yet left behind.
+    await until(() => ![...run.destinations.values()].some(stallHeld), 45_000);
 
     const tally = await tallyScenario(run, scenario, submitted, { apiUrl, queues, marks, leftoversBefore, deadLettered, failedBeforeRedrive });
     const fired = firedCounts(run);

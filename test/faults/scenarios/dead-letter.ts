@@ -16,6 +16,8 @@ export const deadLetterScenario: Scenario = {
     }
     for (const { destination, faults } of streamDestinations(context)) {
       faults.proxy.arm({ label: `${destination.type}: every connection reset`, times: 1_000_000, fault: { kind: 'reset', direction: 'up', afterBytes: 0 } });
+      // The connections a warm function keeps (FTP's control connections) go down with the server.
+      faults.proxy.resetOpen();
     }
   },
   redrive: true,

@@ -4,7 +4,7 @@ import type { CallbackReceiver } from '../harness/callbacks.ts';
 import { KiB, MiB, type Scenario, type ScenarioContext } from './scenario.ts';
 
 /** Invocations at once per destination in the load: the local stand-in for each function's maxConcurrency. */
-export const loadConcurrency: Readonly<Record<string, number>> = { s3: 6, azureblob: 6, youtube: 3, dropbox: 4, http: 6, sftp: 4 };
+export const loadConcurrency: Readonly<Record<string, number>> = { s3: 6, azureblob: 6, youtube: 3, dropbox: 4, http: 6, sftp: 4, facebook: 3, ftp: 4 };
 
 /** The load's shape: a burst of small jobs, a burst of large ones, and a few that get stuck. */
 export interface LoadShape {
@@ -95,7 +95,7 @@ export function loadScenario(shape: LoadShape): Scenario {
         const { faults } = destination;
         if (faults.kind === 'tcp') {
           // Connections cannot be told apart by job: the first ones to carry a few MiB stall.
-          faults.proxy.arm({ label: `${destination.type}: upload stuck`, times: shape.stuckPerDestination, fault: { kind: 'stall', direction: 'up', afterBytes: 4 * MiB } });
+          faults.proxy.arm({ label: `${destination.type}: upload stuck`, times: shape.stuckPerDestination, match: faults.isUpload, fault: { kind: 'stall', direction: 'up', afterBytes: 4 * MiB } });
           continue;
         }
         faults.proxy.arm({
@@ -147,7 +147,8 @@ export function loadScenario(shape: LoadShape): Scenario {
       return {
         shape,
         timing,
-        configuredConcurrency: loadConcurrency,
+        // The destinations of this run only (`--destinations` may leave some out).
+        configuredConcurrency: Object.fromEntries(Object.entries(loadConcurrency).filter(([type]) => context.destinations.has(type))),
         memory: Object.fromEntries([...memory].map(([name, trace]) => [name.replace(`${resourceNames.functionName('')}`, '') || name, { ...memorySummary(trace), trace: trace.samples }])),
       };
     },

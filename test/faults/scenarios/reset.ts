@@ -28,6 +28,7 @@ export const resetScenario: Scenario = {
       faults.proxy.arm({
         label: `${destination.type}: connection reset`,
         times: budget,
+        match: faults.isUpload,
         // Past the handshake, within the larger files: a reset that comes later than a connection's
         // last byte is put back for the next connection.
         fault: () => ({ kind: 'reset', direction: 'up', afterBytes: 16 * KiB + Math.floor(context.random() * 12 * MiB) }),

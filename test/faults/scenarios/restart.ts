@@ -1,3 +1,4 @@
+import type { FaultDestination } from '../destinations/fault-destination.ts';
 import { uploadUnderWay } from './in-flight.ts';
 import { deliveriesFor, MiB, until, type Scenario } from './scenario.ts';
 
@@ -17,7 +18,16 @@ export const restartScenario: Scenario = {
     const restarts = context.scale === 'full' ? 2 : 1;
     for (let restart = 0; restart < restarts; restart += 1) {
       const busy = (): number => [...context.destinations.values()].filter((destination) => uploadUnderWay(destination, MiB)).length;
-      const underWay = await until(() => context.finished() || busy() >= Math.min(3, context.destinations.size), 120_000);
+      // Destinations with a delivery not yet called back: if each of them is past its first MiB,
+      // none is between starting an upload session and saving it (README: limits), a window the
+      // restart would otherwise often hit, since sessions start as the other uploads get going.
+      const waiting = (): FaultDestination[] => {
+        const types = new Set(context.submitted().filter((delivery) => !context.callbacks.received.has(delivery.token)).map((delivery) => delivery.type));
+        return [...context.destinations.values()].filter((destination) => types.has(destination.type));
+      };
+      const enough = (): boolean => busy() >= Math.min(3, context.destinations.size);
+      await until(() => context.finished() || (enough() && waiting().every((destination) => uploadUnderWay(destination, MiB))), 30_000);
+      const underWay = await until(() => context.finished() || enough(), 120_000);
       if (!underWay || context.finished()) return;
       context.log(`restarting the runtime with ${busy()} destinations mid-upload`);
       await context.runtime.pipeline.restart();

@@ -20,7 +20,7 @@ export const stallScenario: Scenario = {
       });
     }
     for (const { destination, faults } of streamDestinations(context)) {
-      faults.proxy.arm({ label: `${destination.type}: connection stalled`, times: 1, fault: () => ({ kind: 'stall', direction: 'up', afterBytes: 64 * KiB + Math.floor(context.random() * 8 * MiB) }) });
+      faults.proxy.arm({ label: `${destination.type}: connection stalled`, times: 1, match: faults.isUpload, fault: () => ({ kind: 'stall', direction: 'up', afterBytes: 64 * KiB + Math.floor(context.random() * 8 * MiB) }) });
     }
     context.aws.s3.arm({
       label: 'staging source: download stalled',

@@ -183,6 +183,108 @@ describe('Function: startTcpFaultProxy', () => {
   });
 });
 
+describe('Function: startHttpFaultProxy, reading forms', () => {
+  it("lets rules match a URL-encoded form's fields, and passes the form on whole", async () => {
+    // Prepare: a proxy that reads forms, a rule aimed at one field's value.
+    const bodies: string[] = [];
+    const formServer = await startTestServer((request, response) => {
+      const chunks: Buffer[] = [];
+      request.on('data', (chunk: Buffer) => chunks.push(chunk));
+      request.on('end', () => {
+        bodies.push(Buffer.concat(chunks).toString());
+        response.writeHead(200, { 'content-type': 'application/json' }).end('{"success":true}');
+      });
+    });
+    const forms = await startHttpFaultProxy({ upstreamPort: Number(new URL(formServer.url).port), readForms: true });
+    forms.arm({ label: 'finish lost', match: (head) => head.form?.get('upload_phase') === 'finish', fault: { kind: 'lose-answer' } });
+    const post = (form: string): Promise<number | string> =>
+      fetch(`${forms.url}/videos`, { method: 'POST', headers: { 'content-type': 'application/x-www-form-urlencoded' }, body: form }).then(
+        (response) => response.status,
+        () => 'broken',
+      );
+
+    // Act
+    const start = await post('upload_phase=start&file_size=10');
+    const finish = await post('upload_phase=finish&upload_session_id=7&title=a+b');
+
+    // Assess: the start passed, the finish reached the server whole and its answer was lost.
+    expect([start, finish]).toEqual([200, 'broken']);
+    expect(bodies).toEqual(['upload_phase=start&file_size=10', 'upload_phase=finish&upload_session_id=7&title=a+b']);
+    expect(forms.exchanges.map((exchange) => [exchange.form?.get('upload_phase'), exchange.requestBytes])).toEqual([
+      ['start', 31],
+      ['finish', 49],
+    ]);
+    await forms.close();
+    await formServer.close();
+  });
+});
+
+describe('Function: startTcpFaultProxy, on further ports', () => {
+  it('passes each further port on to the same port of the server, recording which port a connection came in on', async () => {
+    // Prepare: a server on two ports that says which one a connection reached, and a proxy on another loopback address.
+    const servers = await Promise.all(
+      [0, 0].map(async () => {
+        const named = createServer((socket) => socket.end(String((named.address() as AddressInfo).port)));
+        await new Promise<void>((resolve) => named.listen(0, '127.0.0.1', resolve));
+        return named;
+      }),
+    );
+    const [control, data] = servers.map((each) => (each.address() as AddressInfo).port) as [number, number];
+    const tcp = await startTcpFaultProxy(control, { host: '127.0.0.3', alsoPorts: [data] });
+    const answerAt = (port: number): Promise<string> =>
+      new Promise((resolve, reject) => {
+        const socket = connect({ host: '127.0.0.3', port });
+        let text = '';
+        socket.on('data', (chunk: Buffer) => (text += chunk.toString()));
+        socket.on('end', () => resolve(text));
+        socket.on('error', reject);
+      });
+
+    // Act
+    const viaOwnPort = await answerAt(tcp.port);
+    const viaDataPort = await answerAt(data);
+
+    // Assess
+    expect([viaOwnPort, viaDataPort]).toEqual([String(control), String(data)]);
+    expect(tcp.connections.map((connection) => connection.port)).toEqual([tcp.port, data]);
+    await tcp.close();
+    await Promise.all(servers.map((each) => new Promise((resolve) => each.close(resolve))));
+  });
+});
+
+describe('Function: startTcpFaultProxy, going down', () => {
+  it('resets the connections open now, and leaves later ones alone', async () => {
+    // Prepare: a server that holds each connection open.
+    const held = createServer((socket) => socket.on('error', () => undefined));
+    await new Promise<void>((resolve) => held.listen(0, '127.0.0.1', resolve));
+    const tcp = await startTcpFaultProxy((held.address() as AddressInfo).port);
+    const open = (): Promise<{ socket: Socket; ended: Promise<string> }> =>
+      new Promise((resolve) => {
+        const socket = connect({ host: tcp.host, port: tcp.port }, () => {
+          const ended = new Promise<string>((settle) => {
+            socket.on('error', (error: NodeJS.ErrnoException) => settle(error.code ?? 'error'));
+            socket.on('close', () => settle('closed'));
+          });
+          resolve({ socket, ended });
+        });
+      });
+    const before = await open();
+    await settle();
+
+    // Act
+    tcp.resetOpen();
+    const after = await open();
+    await settle();
+
+    // Assess
+    expect(await before.ended).toBe('ECONNRESET');
+    expect(after.socket.destroyed).toBe(false);
+    after.socket.destroy();
+    await tcp.close();
+    await new Promise((resolve) => held.close(resolve));
+  });
+});
+
 describe('Function: startHttpFaultProxy, a stall without end', () => {
   it('gives the stalled request up at the server after its idle timeout, as the server would', async () => {
     // Prepare: a body large enough to fill the buffers, so the stalled client side cannot be read to its end.

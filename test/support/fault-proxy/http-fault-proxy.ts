@@ -1,5 +1,6 @@
 import { Agent, createServer, request as httpRequest, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
+import { Readable } from 'node:stream';
 import { relay, type ByteFault, type SlowLink } from './relay.ts';
 import { RuleBook, type ArmedRule } from './rules.ts';
 
@@ -11,6 +12,11 @@ export interface RequestHead {
   readonly path: string;
   readonly query: URLSearchParams;
   readonly headers: IncomingHttpHeaders;
+  /**
+   * A URL-encoded form body's fields, read before the request is passed on, on a proxy that reads
+   * forms (`readForms`): where an API says what a request does in its body (Graph's `upload_phase`).
+   */
+  readonly form?: URLSearchParams;
 }
 
 /** What the proxy does to one request instead of passing it through untouched. */
@@ -71,6 +77,17 @@ export interface HttpFaultProxyOptions {
   readonly recordAnswers?: (head: RequestHead) => boolean;
   /** How long the server waits on a request body stalled for good before it gives up on it. @default 30000 */
   readonly serverIdleMs?: number;
+  /** Read each small URL-encoded form body (up to 64 KiB) before the rules are asked, so they see its fields (`form`). @default false */
+  readonly readForms?: boolean;
+}
+
+/** Largest form body a proxy that reads forms reads before passing it on. */
+const formLimit = 64 * 1024;
+
+/** Whether a request carries a small URL-encoded form, whole in its announced length. */
+function carriesSmallForm(incoming: IncomingMessage): boolean {
+  const length = Number(incoming.headers['content-length']);
+  return /^application\/x-www-form-urlencoded\b/i.test(incoming.headers['content-type'] ?? '') && Number.isInteger(length) && length > 0 && length <= formLimit;
 }
 
 /** Most answer bytes kept per exchange. */
@@ -96,9 +113,31 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
   const rules = new RuleBook<RequestHead, HttpFault>();
   const agent = new Agent({ keepAlive: true, maxSockets: 256 });
 
-  const handle = (incoming: IncomingMessage, outgoing: ServerResponse, expectsContinue: boolean): void => {
+  /** Reads a small form whole (a client that waits for 100 Continue sends nothing yet: it is not read), then handles it. */
+  const receive = (incoming: IncomingMessage, outgoing: ServerResponse, expectsContinue: boolean): void => {
+    if (!options.readForms || expectsContinue || !carriesSmallForm(incoming)) {
+      handle(incoming, outgoing, expectsContinue, incoming, undefined);
+      return;
+    }
+    const chunks: Buffer[] = [];
+    incoming.on('data', (chunk: Buffer) => chunks.push(chunk));
+    incoming.once('end', () => {
+      const body = Buffer.concat(chunks);
+      handle(incoming, outgoing, expectsContinue, Readable.from([body]), new URLSearchParams(body.toString('utf8')));
+    });
+  };
+
+  /** Handles a request whose body comes from `body` (the request itself, or the form read from it). */
+  const handle = (incoming: IncomingMessage, outgoing: ServerResponse, expectsContinue: boolean, body: Readable, form: URLSearchParams | undefined): void => {
     const url = new URL(incoming.url ?? '/', 'http://proxy.local');
-    const head: RequestHead = { method: incoming.method ?? 'GET', url: incoming.url ?? '/', path: url.pathname, query: url.searchParams, headers: incoming.headers };
+    const head: RequestHead = {
+      method: incoming.method ?? 'GET',
+      url: incoming.url ?? '/',
+      path: url.pathname,
+      query: url.searchParams,
+      headers: incoming.headers,
+      ...(form ? { form } : {}),
+    };
     const exchange: ProxiedExchange = {
       ...head,
       startedAt: Date.now(),
@@ -132,17 +171,17 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
       // Without a 100 Continue the client sends no body: the answer is final at once.
       if (expectsContinue) answer();
       else {
-        incoming.resume();
-        incoming.once('end', answer);
+        body.resume();
+        body.once('end', answer);
       }
       return;
     }
-    const forward = (): void => passOn(incoming, outgoing, exchange, fault, expectsContinue);
+    const forward = (): void => passOn(incoming, body, outgoing, exchange, fault, expectsContinue);
     if (fault?.kind === 'delay') setTimeout(forward, fault.milliseconds);
     else forward();
   };
 
-  const passOn = (incoming: IncomingMessage, outgoing: ServerResponse, exchange: ProxiedExchange, fault: HttpFault | undefined, expectsContinue: boolean): void => {
+  const passOn = (incoming: IncomingMessage, body: Readable, outgoing: ServerResponse, exchange: ProxiedExchange, fault: HttpFault | undefined, expectsContinue: boolean): void => {
     if (upstreamPort === undefined) {
       outgoing.writeHead(502).end('no upstream');
       return;
@@ -169,7 +208,7 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
     const requestFault = fault && 'direction' in fault && fault.direction === 'request' ? fault : undefined;
     const link = fault?.kind === 'slow' ? fault.link : undefined;
     timers.push(
-      relay(incoming, upstream, {
+      relay(body, upstream, {
         onBytes: (bytes) => (exchange.requestBytes += bytes),
         fault: requestFault,
         cut,
@@ -235,9 +274,9 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
     outgoing.once('close', () => clearTimeout(release));
   };
 
-  const server = createServer((incoming, outgoing) => handle(incoming, outgoing, false));
+  const server = createServer((incoming, outgoing) => receive(incoming, outgoing, false));
   // Without this listener Node answers every Expect itself; the server behind must answer it.
-  server.on('checkContinue', (incoming, outgoing) => handle(incoming, outgoing, true));
+  server.on('checkContinue', (incoming, outgoing) => receive(incoming, outgoing, true));
   server.keepAliveTimeout = 30_000;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;

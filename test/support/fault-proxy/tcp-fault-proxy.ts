@@ -1,11 +1,13 @@
-import { connect, createServer, type AddressInfo, type Socket } from 'node:net';
+import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { resetSocket } from './http-fault-proxy.ts';
 import { relay, type ByteFault, type SlowLink } from './relay.ts';
 import { RuleBook, type ArmedRule } from './rules.ts';
 
-/** A connection as the proxy sees it open: its sequence number. */
+/** A connection as the proxy sees it open: its sequence number, and the port it came in on. */
 export interface ConnectionHead {
   readonly id: number;
+  /** The proxy's own port, or one of `alsoPorts`. */
+  readonly port: number;
 }
 
 /** What the proxy does to one connection. */
@@ -34,7 +36,8 @@ export interface ProxiedConnection extends ConnectionHead {
 }
 
 export interface TcpFaultProxy {
-  readonly host: '127.0.0.1';
+  readonly host: string;
+  /** Its own port, passed on to the server's `upstreamPort`. */
   readonly port: number;
   readonly connections: ProxiedConnection[];
   readonly rules: RuleBook<ConnectionHead, TcpFault>;
@@ -43,25 +46,43 @@ export interface TcpFaultProxy {
   open(): number;
   /** From now on, no server byte reaches a client (on every connection, open or new): the server goes silent. */
   silenceServer(): void;
+  /** Resets every connection open now, as a server that goes down takes its connections with it (kept ones included). */
+  resetOpen(): void;
   close(): Promise<void>;
 }
 
+export interface TcpFaultProxyOptions {
+  /** The loopback address it listens on. @default '127.0.0.1' */
+  readonly host?: string;
+  /**
+   * Ports it listens on as well (on `host`), each passed on to the same port of the server on
+   * 127.0.0.1: an FTP server's passive data ports, whose connections then share the proxy's
+   * records and faults with the control connection's. @default none
+   */
+  readonly alsoPorts?: readonly number[];
+  /** How long a stall without end lasts before the proxy cuts it. @default 30000 */
+  readonly serverIdleMs?: number;
+}
+
 /**
- * A TCP proxy on 127.0.0.1 in front of one server (SSH, say, whose bytes are opaque), with faults a
+ * A TCP proxy on loopback in front of one server (SSH, say, whose bytes are opaque), with faults a
  * scenario arms per connection: a reset or a stall at a byte offset either way, or a delay before
  * connecting. A byte-offset fault whose connection closes before that offset is put back for the
  * next connection, so it always hits an upload that is long enough. A stall without end is cut
  * after `serverIdleMs`, as a server's idle timeout would.
  */
-export async function startTcpFaultProxy(upstreamPort: number, serverIdleMs = 30_000): Promise<TcpFaultProxy> {
+export async function startTcpFaultProxy(upstreamPort: number, options: TcpFaultProxyOptions = {}): Promise<TcpFaultProxy> {
+  const host = options.host ?? '127.0.0.1';
+  const serverIdleMs = options.serverIdleMs ?? 30_000;
   const connections: ProxiedConnection[] = [];
   const rules = new RuleBook<ConnectionHead, TcpFault>();
   const sockets = new Set<Socket>();
   let sequence = 0;
   let silent = false;
 
-  const server = createServer((client) => {
-    const record: ProxiedConnection = { id: (sequence += 1), startedAt: Date.now(), endedAt: undefined, bytesUp: 0, bytesDown: 0, fault: undefined, faultFired: false, stalledAt: undefined };
+  /** Takes a client that came in on `port`, to the server's `target` port. */
+  const accept = (client: Socket, port: number, target: number): void => {
+    const record: ProxiedConnection = { id: (sequence += 1), port, startedAt: Date.now(), endedAt: undefined, bytesUp: 0, bytesDown: 0, fault: undefined, faultFired: false, stalledAt: undefined };
     connections.push(record);
     sockets.add(client);
     client.on('error', () => undefined);
@@ -70,7 +91,7 @@ export async function startTcpFaultProxy(upstreamPort: number, serverIdleMs = 30
     record.fault = taken?.label;
     const fault = taken?.fault;
     const link = (): void => {
-      const upstream = connect({ host: '127.0.0.1', port: upstreamPort });
+      const upstream = connect({ host: '127.0.0.1', port: target });
       sockets.add(upstream);
       const cut = (): void => {
         resetSocket(client);
@@ -116,11 +137,31 @@ export async function startTcpFaultProxy(upstreamPort: number, serverIdleMs = 30
     };
     if (fault?.kind === 'delay') setTimeout(link, fault.milliseconds);
     else link();
-  });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  };
+  const servers: Server[] = [];
+  const listen = async (port: number, target: number): Promise<number> => {
+    const server = createServer((client) => accept(client, (server.address() as AddressInfo).port, target));
+    servers.push(server);
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject);
+      server.listen(port, host, () => {
+        server.off('error', reject);
+        resolve();
+      });
+    });
+    return (server.address() as AddressInfo).port;
+  };
+  let port: number;
+  try {
+    port = await listen(0, upstreamPort);
+    for (const also of options.alsoPorts ?? []) await listen(also, also);
+  } catch (error) {
+    await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
+    throw error;
+  }
   return {
-    host: '127.0.0.1',
-    port: (server.address() as AddressInfo).port,
+    host,
+    port,
     connections,
     rules,
     arm: (rule) => rules.arm(rule),
@@ -128,9 +169,12 @@ export async function startTcpFaultProxy(upstreamPort: number, serverIdleMs = 30
     silenceServer: () => {
       silent = true;
     },
+    resetOpen: () => {
+      for (const socket of sockets) resetSocket(socket);
+    },
     close: async () => {
       for (const socket of sockets) socket.destroy();
-      await new Promise((resolve) => server.close(resolve));
+      await Promise.all(servers.map((server) => new Promise((resolve) => server.close(resolve))));
     },
   };
 }

@@ -15,7 +15,21 @@ export type FtpSecurity = false | 'explicit' | 'implicit';
 export interface TestFtpServerOptions {
   /** @default false */
   readonly secure?: FtpSecurity;
+  /**
+   * What becomes of each rename's answer, once the file is renamed (given RNTO's argument as the
+   * client sent it): sent; `lost` (the control connection breaks instead); `withheld` (never sent,
+   * the connection kept). @default always sent
+   */
+  readonly renameAnswer?: (to: string) => RenameAnswer;
+  /**
+   * Keep what arrived of a file whose data connection broke, as vsftpd and ProFTPD do unless told
+   * otherwise, so a client can continue it; ftp-srv's own way is to delete it. @default false
+   */
+  readonly keepBrokenUploads?: boolean;
 }
+
+/** What becomes of a rename's answer (`TestFtpServerOptions.renameAnswer`). */
+export type RenameAnswer = 'sent' | 'lost' | 'withheld';
 
 /** An FTP server on 127.0.0.1 with one user whose files live in `root`. */
 export interface TestFtpServer {
@@ -25,6 +39,8 @@ export interface TestFtpServer {
   readonly password: string;
   /** The user's folder on disk: what they upload lands here. */
   readonly root: string;
+  /** The ports passive data connections are offered on (inclusive), on 127.0.0.1. */
+  readonly passivePorts: { readonly from: number; readonly to: number };
   readonly secure: FtpSecurity;
   /** The server's self-signed certificate (undefined for plain FTP): trust it as the only CA. */
   readonly certificatePem: string | undefined;
@@ -77,13 +93,29 @@ class RecordingFileSystem extends FileSystem {
     connection: ConstructorParameters<typeof FileSystem>[0],
     options: { root: string; cwd: string },
     private readonly transfers: FtpTransfer[],
+    private readonly renameAnswer: ((to: string) => RenameAnswer) | undefined,
+    private readonly keepBrokenUploads: boolean,
   ) {
     super(connection, options);
+  }
+
+  public override async rename(from: string, to: string): Promise<unknown> {
+    const renamed: unknown = await super.rename(from, to);
+    const answer = this.renameAnswer?.(to) ?? 'sent';
+    if (answer === 'sent') return renamed;
+    // Renamed, and the answer never leaves: lost as the network drops the connection, or withheld.
+    if (answer === 'lost') (this.connection as unknown as { commandSocket?: Socket }).commandSocket?.resetAndDestroy();
+    return new Promise(() => undefined);
   }
 
   public override write(fileName: string, options?: { append?: boolean; start?: number }): { stream: Writable; clientPath: string } {
     const written = super.write(fileName, options) as { stream: Writable; clientPath: string };
     const { stream, clientPath } = written;
+    if (this.keepBrokenUploads) {
+      // ftp-srv's only listener so far deletes the file when its transfer breaks.
+      stream.removeAllListeners('error');
+      stream.on('error', () => undefined);
+    }
     const transfer: FtpTransfer = { path: clientPath, bytes: 0, firstByteAt: undefined, endedAt: undefined };
     this.transfers.push(transfer);
     const write = stream.write.bind(stream) as (chunk: Buffer, ...rest: unknown[]) => boolean;
@@ -151,7 +183,7 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
       return;
     }
     logins += 1;
-    resolve({ fs: new RecordingFileSystem(connection, { root: root.path, cwd: '/' }, transfers) });
+    resolve({ fs: new RecordingFileSystem(connection, { root: root.path, cwd: '/' }, transfers, options.renameAnswer, options.keepBrokenUploads ?? false) });
   });
 
   try {
@@ -168,6 +200,7 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
     user,
     password,
     root: root.path,
+    passivePorts: { from: passiveFrom, to: passiveFrom + passivePortRangeSize - 1 },
     secure,
     certificatePem: certificate?.certificatePem,
     fingerprint256: certificate?.fingerprint256,
