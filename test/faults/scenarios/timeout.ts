@@ -1,5 +1,5 @@
-import { SlowLink } from '../../support/fault-proxy/relay.ts';
 import { deliveriesFor, MiB, type Scenario } from './scenario.ts';
+import { armSlowLinks } from './slow-links.ts';
 
 /**
  * The slow link's speed per upload to a destination (a destination's uploads share one link of this
@@ -21,13 +21,5 @@ export const timeoutScenario: Scenario = {
   description: 'uploads that outlast the function timeout (a 3 MiB/s link per upload, 30 s timeout)',
   settings: { functionTimeoutSeconds: 30, visibilityTimeoutSeconds: 35 },
   plan: (types, scale) => deliveriesFor('timeout', types.filter((type) => type !== 'http'), scale === 'full' ? [48 * MiB + 3, 64 * MiB] : [48 * MiB + 3]),
-  arm: (context, deliveries) => {
-    for (const destination of context.destinations.values()) {
-      const uploads = deliveries.filter((delivery) => delivery.type === destination.type).length;
-      const link = new SlowLink(bytesPerSecondPerUpload * Math.max(1, uploads));
-      const { faults } = destination;
-      if (faults.kind === 'tcp') faults.proxy.arm({ label: `${destination.type}: slow link`, times: 100_000, fault: { kind: 'slow', link } });
-      else faults.proxy.arm({ label: `${destination.type}: slow link`, times: 100_000, match: faults.isUpload, fault: { kind: 'slow', link } });
-    }
-  },
+  arm: (context, deliveries) => armSlowLinks(context, deliveries, bytesPerSecondPerUpload),
 };
