@@ -1,6 +1,7 @@
-import { mkdir, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { describeMachine } from '../support/machine.ts';
 import { rmSync } from 'node:fs';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { buildWorkers, workerNames } from './clients/build.ts';
 import { clientLabels, writeToolConfigs, type ClientName, type ClientPrograms } from './clients/commands.ts';
@@ -64,23 +65,11 @@ process.once('SIGINT', () => {
   process.exit(130);
 });
 
-async function machine(): Promise<BenchResults['machine']> {
-  const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
-  const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(osRelease)?.[1] ?? 'Linux';
-  return {
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    cpus: cpus().length,
-    memoryGiB: Math.round(totalmem() / 1024 / MiB),
-    os: `${pretty}, kernel ${release()}`,
-    node: process.versions.node,
-    loadAverageAtStart: loadavg(),
-  };
-}
 
 const results: BenchResults = {
   generatedAt: new Date().toISOString(),
   durationSeconds: 0,
-  machine: await machine(),
+  machine: await describeMachine(),
   options: { ...options, sections: [...options.sections] },
   tools: {},
   loadAverageAtEnd: [],

@@ -1,3 +1,4 @@
+import type { MachineInfo } from '../../support/machine.ts';
 import type { ToolStatus } from '../clients/install.ts';
 import type { AzureBlobBenchResult } from '../sections/azureblob.ts';
 import type { ColdStartResult } from '../sections/cold-start.ts';
@@ -20,14 +21,7 @@ import type { GoalCheck } from './goals.ts';
 export interface BenchResults {
   readonly generatedAt: string;
   durationSeconds: number;
-  readonly machine: {
-    readonly cpuModel: string;
-    readonly cpus: number;
-    readonly memoryGiB: number;
-    readonly os: string;
-    readonly node: string;
-    readonly loadAverageAtStart: readonly number[];
-  };
+  readonly machine: MachineInfo;
   readonly options: Readonly<Record<string, unknown>>;
   readonly tools: Record<string, ToolStatus | { readonly error: string }>;
   /** The machine is shared: a high load at either end means noisier figures. */

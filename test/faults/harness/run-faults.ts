@@ -1,5 +1,6 @@
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises';
-import { cpus, loadavg, release, tmpdir, totalmem } from 'node:os';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
+import { describeMachine } from '../../support/machine.ts';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { destinationTypes } from '../../../functions/destinations/registry.ts';
 import { faultDestinations } from '../destinations/index.ts';
@@ -38,18 +39,6 @@ export const defaultSettings: RuntimeSettings = {
   concurrency: 4,
 };
 
-async function machine(): Promise<FaultResults['machine']> {
-  const osRelease = await readFile('/etc/os-release', 'utf8').catch(() => '');
-  const pretty = /^PRETTY_NAME="?([^"\n]*)"?$/m.exec(osRelease)?.[1] ?? 'Linux';
-  return {
-    cpuModel: cpus()[0]?.model.trim() ?? 'unknown',
-    cpus: cpus().length,
-    memoryGiB: Math.round(totalmem() / 1024 ** 3),
-    os: `${pretty}, kernel ${release()}`,
-    node: process.versions.node,
-    loadAverageAtStart: loadavg(),
-  };
-}
 
 /**
  * Runs the given fault scenarios against every destination of the registry that has a fault-run
@@ -101,7 +90,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultResults>
     const results: FaultResults = {
       generatedAt: new Date().toISOString(),
       durationSeconds: 0,
-      machine: await machine(),
+      machine: await describeMachine(),
       loadAverageAtEnd: [],
       options: { scenarios: options.scenarios.map((scenario) => scenario.name), scale: options.scale, seed: options.seed, destinations: [...destinations.keys()] },
       settings: options.settings,

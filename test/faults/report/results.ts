@@ -1,3 +1,4 @@
+import type { MachineInfo } from '../../support/machine.ts';
 import type { ScenarioResult } from '../harness/run-scenario.ts';
 import type { RuntimeSettings } from '../harness/runtime.ts';
 
@@ -7,14 +8,7 @@ import type { Figures, TargetCheck } from './figures.ts';
 export interface FaultResults {
   readonly generatedAt: string;
   durationSeconds: number;
-  readonly machine: {
-    readonly cpuModel: string;
-    readonly cpus: number;
-    readonly memoryGiB: number;
-    readonly os: string;
-    readonly node: string;
-    readonly loadAverageAtStart: readonly number[];
-  };
+  readonly machine: MachineInfo;
   loadAverageAtEnd: readonly number[];
   readonly options: Readonly<Record<string, unknown>>;
   readonly settings: RuntimeSettings;
