@@ -265,15 +265,7 @@ describe('Function: destinationHandler (S3)', () => {
 
   it('sends the callback when the attempt that finished the delivery ended before sending it, once the message comes back', async () => {
     // Prepare: a receiver, and a first attempt whose function ends (a crash) right after the delivery is recorded.
-    const received: string[] = [];
-    const receiver = await startTestServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        received.push(request.url ?? '');
-        response.writeHead(204).end();
-      });
-    });
-    closers.push(() => receiver.close());
+    const { receiver, received } = await callbackReceiver();
     const crashing = Object.assign(Object.create(jobs) as JobStore, {
       claimCallback: async () => {
         throw new Error('the function environment crashed');
@@ -335,15 +327,7 @@ describe('Function: destinationHandler (S3)', () => {
   });
 
   it('sends a callback again when the attempt that claimed it ended without recording it, once its claim has run out', async () => {
-    const received: string[] = [];
-    const receiver = await startTestServer((request, response) => {
-      request.resume();
-      request.on('end', () => {
-        received.push(request.url ?? '');
-        response.writeHead(204).end();
-      });
-    });
-    closers.push(() => receiver.close());
+    const { receiver, received } = await callbackReceiver();
     const message = await queuedDelivery(destination('claimed-not-sent.bin'), {}, `${receiver.url}/hook`);
     const ended = Object.assign(Object.create(jobs) as JobStore, {
       // Claims for a second, then "crashes" before sending.
@@ -376,6 +360,20 @@ describe('Function: destinationHandler (S3)', () => {
  * A source server for `bytes` that honours `Range`, and breaks the connection after `breakAt`
  * bytes of the file while `breaks` is above zero, like a network that drops mid-transfer.
  */
+/** A callback receiver that answers 204 and notes the path of each callback; closed after the test. */
+async function callbackReceiver(): Promise<{ receiver: Awaited<ReturnType<typeof startTestServer>>; received: string[] }> {
+  const received: string[] = [];
+  const receiver = await startTestServer((request, response) => {
+    request.resume();
+    request.on('end', () => {
+      received.push(request.url ?? '');
+      response.writeHead(204).end();
+    });
+  });
+  closers.push(() => receiver.close());
+  return { receiver, received };
+}
+
 async function breakingSource(bytes: Buffer, options: { breakAt: number; breaks: number; delayMs?: number }) {
   const served: { from: number; bytes: number }[] = [];
   let breaks = options.breaks;
