@@ -9,8 +9,9 @@ export async function canonicalUserId(client: S3Client): Promise<string> {
 
 /**
  * The bucket policy a bucket owner pastes to let this service deliver with `aws_use_policy`:
- * writing objects and their ACLs, cleaning up failed multipart uploads, and reading the bucket's
- * ACL owner (to grant the owner full control when an explicit `acl` is asked for).
+ * writing objects and their ACLs, cleaning up failed multipart uploads (listing the bucket's, to
+ * find one a crashed attempt could not note), and reading the bucket's ACL owner (to grant the
+ * owner full control when an explicit `acl` is asked for).
  */
 export function bucketPolicy(bucket: string, canonicalUser: string): Record<string, unknown> {
   return {
@@ -25,10 +26,10 @@ export function bucketPolicy(bucket: string, canonicalUser: string): Record<stri
         Resource: `arn:aws:s3:::${bucket}/*`,
       },
       {
-        Sid: 'UploadDestinationsReadBucketOwner',
+        Sid: 'UploadDestinationsReadBucket',
         Effect: 'Allow',
         Principal: { CanonicalUser: canonicalUser },
-        Action: ['s3:GetBucketAcl'],
+        Action: ['s3:GetBucketAcl', 's3:ListBucketMultipartUploads'],
         Resource: `arn:aws:s3:::${bucket}`,
       },
     ],

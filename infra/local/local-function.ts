@@ -7,6 +7,8 @@ export interface LocalFunctionOptions extends FunctionWorkerData {
   readonly environment: Readonly<Record<string, string>>;
   /** Receives what the function writes (its logs), instead of this process's output. */
   readonly onOutput?: (text: string) => void;
+  /** Told each time the environment ends before its time (a crash, a timeout), once its thread has stopped. */
+  readonly onCrash?: (reason: string) => void;
 }
 
 /** A function's memory as V8 reports it for its thread: its heap and the buffers outside it. */
@@ -55,7 +57,7 @@ export class LocalFunction {
   }
 
   private static async coldStart(options: LocalFunctionOptions): Promise<Worker> {
-    const { environment, onOutput, ...data } = options;
+    const { environment, onOutput, onCrash, ...data } = options;
     const worker = new Worker(new URL('./function-worker.ts', import.meta.url), {
       workerData: data,
       env: { ...process.env, ...environment },
@@ -124,6 +126,7 @@ export class LocalFunction {
       const worker = await current.catch(() => undefined);
       this.failPending(new Error(`${this.name}: ${reason}`));
       await worker?.terminate();
+      this.options.onCrash?.(reason);
       if (this.stopped) throw new Error(`${this.name} is stopped`);
       return this.attach(await LocalFunction.coldStart(this.options));
     })();

@@ -60,6 +60,8 @@ export interface LocalPipelineOptions {
   readonly metrics?: boolean;
   /** Sees the body of every message the event sources hand to a function (tests of what queues carry). */
   readonly onMessage?: (body: string) => void;
+  /** Told when a destination function's environment ends before its time (a crash, a timeout, a restart), once its thread has stopped. */
+  readonly onDestinationCrash?: (type: string, reason: string) => void;
 }
 
 export interface LocalPipeline {
@@ -225,6 +227,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         timeoutSeconds: options.functionTimeoutSeconds ?? definition.lambda.timeoutSeconds,
         environment,
         ...output,
+        onCrash: (reason) => options.onDestinationCrash?.(definition.type, reason),
       });
       closers.push(() => destination.stop());
       functions.set(destination.name, destination);

@@ -49,6 +49,11 @@ function safelyDecoded(segment: string): string | undefined {
   }
 }
 
+/** Text made safe inside an XML element. */
+function xmlText(text: string): string {
+  return text.replaceAll('&', '&amp;').replaceAll('<', '&lt;').replaceAll('>', '&gt;');
+}
+
 function s3ErrorXml(code: string, message: string): string {
   return `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message></Error>`;
 }
@@ -171,10 +176,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       return;
     }
     if (method === 'GET' && !key && query.has('uploads')) {
-      openUploads(bucket).then((uploads) => {
-        const items = uploads.map((entry) => `<Upload><UploadId>${entry}</UploadId></Upload>`).join('');
-        answer(response, 200, `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>${bucket}</Bucket>${items}</ListMultipartUploadsResult>`);
-      }, () => answer(response, 500, s3ErrorXml('InternalError', 'list failed')));
+      listUploads(bucket, query.get('prefix') ?? '').then(
+        (xml) => answer(response, 200, xml),
+        () => answer(response, 500, s3ErrorXml('InternalError', 'list failed')),
+      );
       return;
     }
     if (method === 'GET' && !key && query.has('acl')) {
@@ -212,6 +217,25 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
 
   async function openUploads(bucket: string): Promise<string[]> {
     return readdir(uploadsOf(bucket)).catch(() => []);
+  }
+
+  /** ListMultipartUploads, in one page, from s3rver's upload folders (each holds its key, and its key file's time is when it began). */
+  async function listUploads(bucket: string, prefix: string): Promise<string> {
+    const folder = uploadsOf(bucket);
+    const uploads = await Promise.all(
+      (await openUploads(bucket)).map(async (uploadId) => {
+        const keyFile = join(folder, uploadId, 'key');
+        // One aborted, completed or still being made as the folder is read is not listed.
+        const found = await Promise.all([readFile(keyFile, 'utf8'), stat(keyFile)]).catch(() => undefined);
+        return found && { uploadId, uploadKey: found[0], initiated: found[1].mtime };
+      }),
+    );
+    const items = uploads
+      .filter((upload) => upload !== undefined)
+      .filter(({ uploadKey }) => uploadKey.startsWith(prefix))
+      .map(({ uploadId, uploadKey, initiated }) => `<Upload><Key>${xmlText(uploadKey)}</Key><UploadId>${uploadId}</UploadId><Initiated>${initiated.toISOString()}</Initiated></Upload>`)
+      .join('');
+    return `<?xml version="1.0" encoding="UTF-8"?>\n<ListMultipartUploadsResult><Bucket>${bucket}</Bucket><Prefix>${xmlText(prefix)}</Prefix><IsTruncated>false</IsTruncated>${items}</ListMultipartUploadsResult>`;
   }
 
   /** ListParts from s3rver's part files (`<uploads>/<id>/<number>` and its `.md5`), undefined for no such upload. */

@@ -168,7 +168,7 @@ describe('Construct: DestinationPipeline', () => {
         Statement: [
           {
             Effect: 'Allow',
-            Action: ['s3:AbortMultipartUpload', 's3:GetBucketAcl', 's3:ListMultipartUploadParts', 's3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging'],
+            Action: ['s3:AbortMultipartUpload', 's3:GetBucketAcl', 's3:ListBucketMultipartUploads', 's3:ListMultipartUploadParts', 's3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging'],
             Resource: { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':s3:::*']] },
           },
         ],

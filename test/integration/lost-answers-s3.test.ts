@@ -6,7 +6,7 @@ import { startHttpFaultProxy, type HttpFaultProxy, type ProxiedExchange, type Re
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
 import { MemoryResume, patternBytes, sha256, sourceOf } from '../support/sources.ts';
-import { GetObjectCommand } from '@aws-sdk/client-s3';
+import { CreateMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 
 const MiB = 1024 * 1024;
 const module = { definition: s3Destination, uploader: s3Uploader };
@@ -114,5 +114,49 @@ describe('S3 destination, answers lost after the store did the work', () => {
     expect(since.filter((exchange) => exchange.method === 'PUT' || exchange.method === 'POST')).toEqual([]);
     expect(answered(proxy.exchanges, isComplete('cut-off.bin'))).toBe(1);
     expect(await storedSha('cut-off.bin')).toBe(sha256(bytes));
+  });
+
+  it('aborts the multipart upload an attempt made but ended before saving its id, and no other upload', async () => {
+    // Prepare: an upload of the same key begun before the attempts, and one of another key.
+    const bytes = patternBytes(17 * MiB + 5, 65);
+    const before = await server.reader.send(new CreateMultipartUploadCommand({ Bucket: 'deliveries', Key: 'crashed.bin' }));
+    const other = await server.reader.send(new CreateMultipartUploadCommand({ Bucket: 'deliveries', Key: 'crashed.bin.other' }));
+    await new Promise((resolve) => setTimeout(resolve, 1100));
+    // The attempt ends (a crash, its deadline) between the upload's creation and the save of its id.
+    const resume = new (class extends MemoryResume<S3ResumeState> {
+      public override async save(state: S3ResumeState): Promise<void> {
+        if (this.saves === 0 && this.earlierAttemptsSince === undefined) throw new Error('the function crashed');
+        await super.save(state);
+      }
+    })();
+    const firstAttempt = new Date();
+    await attemptFailure(module, destination('crashed.bin'), sourceOf(bytes), { resume });
+    const left = async () =>
+      ((await server.reader.send(new ListMultipartUploadsCommand({ Bucket: 'deliveries', Prefix: 'crashed.bin' }))).Uploads ?? []).map((upload) => upload.UploadId);
+    expect(await left()).toHaveLength(3);
+
+    // Act
+    resume.earlierAttemptsSince = firstAttempt;
+    const delivered = await attemptUpload(module, destination('crashed.bin'), sourceOf(bytes), { resume });
+
+    // Assess
+    expect(delivered.bytes).toBe(bytes.length);
+    expect(await storedSha('crashed.bin')).toBe(sha256(bytes));
+    expect((await left()).sort()).toEqual([before.UploadId, other.UploadId].sort());
+  });
+
+  it("goes on and delivers when it may not list the bucket's multipart uploads, leaving the one it could not find to the lifecycle rule", async () => {
+    const bytes = patternBytes(17 * MiB + 5, 66);
+    const resume = new MemoryResume<S3ResumeState>();
+    resume.earlierAttemptsSince = new Date();
+    const isList = (head: RequestHead) => head.method === 'GET' && /^\/deliveries\/?$/.test(head.path) && head.query.has('uploads');
+    const denied = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+    proxy.arm({ label: 'denied', match: isList, fault: { kind: 'answer', status: 403, headers: { 'content-type': 'application/xml' }, body: denied } });
+
+    const delivered = await attemptUpload(module, destination('not-listed.bin'), sourceOf(bytes), { resume });
+
+    expect(delivered.bytes).toBe(bytes.length);
+    expect(proxy.exchanges.filter((exchange) => isList(exchange) && exchange.status === 403)).toHaveLength(1);
+    expect(await storedSha('not-listed.bin')).toBe(sha256(bytes));
   });
 });

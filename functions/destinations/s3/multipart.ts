@@ -1,5 +1,4 @@
 import {
-  AbortMultipartUploadCommand,
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   ListPartsCommand,
@@ -14,6 +13,7 @@ import {
 import type { BuildMiddleware } from '@smithy/types';
 import type { Readable } from 'node:stream';
 import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart, type SourceStart } from '../../../shared/destination/index.ts';
+import { abortUploadsMadeSince } from './abort-uploads.ts';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
 import { objectWrittenSince, writeOnce } from './write-once.ts';
 
@@ -143,7 +143,7 @@ async function storedParts(
  * PutObject streamed from the source (its CRC-32 in a trailer); a file that fits in one part is a
  * single PutObject of that part; a larger one a multipart upload whose parts each carry a CRC-32
  * the store verifies. The upload's id is saved as soon as it exists, so when this attempt fails a later one lists the parts already
- * stored and sends only the rest; the upload is aborted by {@link abortUpload} when the delivery
+ * stored and sends only the rest; the upload is aborted by `abortUpload` when the delivery
  * finally fails, so no parts outlive it.
  */
 export async function streamToS3(
@@ -192,6 +192,8 @@ export async function streamToS3(
       const etag = await putOnce(clients, parameters, { bytes: firstPart.bytes, crc32: firstPart.crc32 }, signal);
       return { etag, parts: 1, resumedAt: 0 };
     }
+    // An earlier attempt that saved no upload id may have ended right after creating one.
+    if (earlier?.uploadId === undefined && resume.earlierAttemptsSince !== undefined) await abortUploadsMadeSince(client, target, resume.earlierAttemptsSince, signal);
     const created = await client.send(new CreateMultipartUploadCommand({ ...parameters, ChecksumAlgorithm: 'CRC32' }), { abortSignal: signal });
     uploadId = created.UploadId ?? '';
     await resume.save({ uploadId, key: parameters.Key ?? '' });
@@ -293,14 +295,4 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
     signal,
     'bytes' in body ? undefined : 1,
   );
-}
-
-/** Aborts a multipart upload an attempt left, so no stored parts outlive a failed delivery. */
-export async function abortUpload(client: S3Client, bucket: string, state: S3ResumeState): Promise<void> {
-  if (state.uploadId === undefined) return;
-  try {
-    await client.send(new AbortMultipartUploadCommand({ Bucket: bucket, Key: state.key, UploadId: state.uploadId }));
-  } catch (error) {
-    if (!(error instanceof NoSuchUpload)) throw error;
-  }
 }

@@ -253,7 +253,7 @@ export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = 
         "role_arn: the service assumes roles that customers create in their own accounts and name per request; each role's trust policy, with its external id, decides.",
     },
     {
-      actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetBucketAcl'],
+      actions: ['s3:PutObject', 's3:PutObjectAcl', 's3:PutObjectTagging', 's3:AbortMultipartUpload', 's3:ListMultipartUploadParts', 's3:GetBucketAcl', 's3:ListBucketMultipartUploads'],
       resources: ['arn:{partition}:s3:::*'],
       reason:
         'Bucket-policy mode (aws_use_policy) writes with the service identity into customer buckets named per request; each bucket policy decides, so the identity policy cannot name them.',

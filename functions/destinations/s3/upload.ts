@@ -3,7 +3,8 @@ import type { ProbeCheck, Uploader } from '../../../shared/destination/index.ts'
 import { s3ClientFor } from './client.ts';
 import { objectUrl } from './endpoint.ts';
 import { classifyS3Error } from './errors.ts';
-import { abortUpload, streamToS3, type ObjectParameters, type S3ResumeState } from './multipart.ts';
+import { abortUpload } from './abort-uploads.ts';
+import { streamToS3, type ObjectParameters, type S3ResumeState } from './multipart.ts';
 import { s3ExtraHeaders, type S3Acl, type S3DestinationFields } from './schema.ts';
 
 const allUsers = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"';

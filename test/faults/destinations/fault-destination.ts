@@ -79,11 +79,15 @@ export interface CommittedFile {
   readonly path: string;
 }
 
-/** Something that was open from `startedAt` until `endedAt` (undefined while still open), or until a stall stopped it. */
+/**
+ * Something that was open from `startedAt` until `endedAt` (undefined while still open), or until
+ * a stall stopped it, or until its client was gone.
+ */
 export interface Interval {
   readonly startedAt: number;
   readonly endedAt: number | undefined;
   readonly stalledAt: number | undefined;
+  readonly clientGoneAt: number | undefined;
 }
 
 /** The most uploads open at once, and the uploads open then. */
@@ -96,15 +100,17 @@ export interface ConcurrencyPeak {
  * The most uploads open at once among requests or connections: each counts for the upload it
  * belongs to (`uploadOf`; undefined for traffic that is no upload), from when it opened to when it
  * ended, so parts of one upload in flight together count once. One the proxy stalled counts until
- * it stalled: past that, a server that stops reading cannot see its client leave, and would count
- * it until its own idle timeout, while the client has long moved on.
+ * it stalled, and one whose client's function environment ended counts until then: past that, a
+ * server that stops reading cannot see its client leave, and would count it until its own idle
+ * timeout (or until it has read what the proxy holds of it), while no client sends it any more.
  */
 export function peakConcurrentUploads<T extends Interval>(items: readonly T[], uploadOf: (item: T) => string | undefined): ConcurrencyPeak {
   const events: { at: number; upload: string; delta: 1 | -1 }[] = [];
   for (const item of items) {
     const upload = uploadOf(item);
     if (upload === undefined) continue;
-    events.push({ at: item.startedAt, upload, delta: 1 }, { at: item.stalledAt ?? item.endedAt ?? Date.now(), upload, delta: -1 });
+    const ended = Math.min(item.stalledAt ?? Infinity, item.clientGoneAt ?? Infinity, item.endedAt ?? Date.now());
+    events.push({ at: item.startedAt, upload, delta: 1 }, { at: ended, upload, delta: -1 });
   }
   // Ends before starts at the same millisecond: a request that follows another is not overlap.
   events.sort((a, b) => a.at - b.at || a.delta - b.delta);

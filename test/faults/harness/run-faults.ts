@@ -106,6 +106,7 @@ export async function runFaults(options: FaultRunOptions): Promise<FaultResults>
       // it meets on purpose (a throttled receive) land here too, so they are only counted.
       onError: () => (plumbingErrors += 1),
       onLog: options.functionLog ?? (() => undefined),
+      onDestinationCrash: (type) => destinations.get(type)?.faults.proxy.clientsGone(),
     });
     closers.push(() => runtimes.close());
     const run = {

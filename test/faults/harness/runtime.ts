@@ -28,6 +28,15 @@ export interface FaultRuntime {
   close(): Promise<void>;
 }
 
+/** What the run hears from the runtime. */
+export interface RuntimeObservers {
+  /** Failures of the runtime's own plumbing. */
+  readonly onError: (error: unknown) => void;
+  readonly onLog: (text: string) => void;
+  /** A destination function's environment ended (a crash, a timeout, a restart): its connections' client is gone. */
+  readonly onDestinationCrash: (type: string) => void;
+}
+
 /** Staging-bucket prefix the run's sources live under. */
 export const sourcePrefix = 'faults/';
 
@@ -41,7 +50,7 @@ export async function startFaultRuntime(
   stateDirectory: string,
   settings: RuntimeSettings,
   aws: AwsProxies,
-  observers: { readonly onError: (error: unknown) => void; readonly onLog: (text: string) => void; readonly onMessage?: (body: string) => void },
+  observers: RuntimeObservers & { readonly onMessage?: (body: string) => void },
 ): Promise<FaultRuntime> {
   const pipeline = await startLocalPipeline({
     stateDirectory,
@@ -60,6 +69,7 @@ export async function startFaultRuntime(
     onError: observers.onError,
     onLog: observers.onLog,
     ...(observers.onMessage ? { onMessage: observers.onMessage } : {}),
+    onDestinationCrash: observers.onDestinationCrash,
   });
   return {
     pipeline,
@@ -83,7 +93,7 @@ export class RuntimePool {
   public constructor(
     private readonly stateDirectory: string,
     private readonly aws: AwsProxies,
-    private readonly observers: { readonly onError: (error: unknown) => void; readonly onLog: (text: string) => void },
+    private readonly observers: RuntimeObservers,
   ) {}
 
   /** A runtime with `settings`, whose event sources show `onMessage` each message they hand a function. */

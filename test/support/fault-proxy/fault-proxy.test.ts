@@ -312,3 +312,34 @@ describe('Function: startHttpFaultProxy, a stall without end', () => {
     await watched.close();
   });
 });
+
+describe('Function: startHttpFaultProxy, clients gone', () => {
+  it('marks the requests open now as left by their client, and leaves answered ones alone', async () => {
+    // Prepare: a server that answers a request only when told to.
+    const waiting: (() => void)[] = [];
+    const holding = await startTestServer((request, response) => {
+      request.resume();
+      waiting.push(() => response.end('late'));
+    });
+    const front = await startHttpFaultProxy({ upstreamPort: Number(new URL(holding.url).port) });
+    const get = (path: string): Promise<number> => fetch(`${front.url}${path}`).then((answer) => answer.text().then(() => answer.status));
+    const answered = get('/answered');
+    while (waiting.length < 1) await settle();
+    waiting.shift()!();
+    await answered;
+    const held = get('/held');
+    while (waiting.length < 1) await settle();
+
+    // Act
+    front.clientsGone();
+
+    // Assess
+    const [first, second] = front.exchanges;
+    expect(first).toMatchObject({ path: '/answered', outcome: 'answered', clientGoneAt: undefined });
+    expect(second).toMatchObject({ path: '/held', outcome: 'open', clientGoneAt: expect.any(Number) });
+    waiting.shift()!();
+    await held;
+    await front.close();
+    await holding.close();
+  });
+});

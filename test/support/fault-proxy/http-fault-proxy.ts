@@ -52,6 +52,12 @@ export interface ProxiedExchange extends RequestHead {
   answer: string | undefined;
   /** When a stall fault stopped it (from then on the server cannot tell whether its client is still there). */
   stalledAt: number | undefined;
+  /**
+   * When the client's function environment ended while this was open (a crash, a timeout, a
+   * restart): a proxy that has stopped reading from a client cannot see it leave, the request stays
+   * open at the server for a while, but nobody is sending it any more.
+   */
+  clientGoneAt: number | undefined;
   /** How it ended: answered; `broken` when either side's connection ended first. */
   outcome: 'open' | 'answered' | 'broken';
 }
@@ -65,6 +71,8 @@ export interface HttpFaultProxy {
   arm(rule: HttpFaultRule): void;
   /** Where requests go from now on (a server started after the proxy, or restarted on another port). */
   setUpstream(port: number): void;
+  /** Notes that every client with a request open now is gone (its function environment ended). */
+  clientsGone(): void;
   close(): Promise<void>;
 }
 
@@ -148,6 +156,7 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
       fault: undefined,
       answer: undefined,
       stalledAt: undefined,
+      clientGoneAt: undefined,
       outcome: 'open',
     };
     if (options.record?.(head) ?? true) exchanges.push(exchange);
@@ -286,6 +295,10 @@ export async function startHttpFaultProxy(options: HttpFaultProxyOptions = {}): 
     exchanges,
     rules,
     arm: (rule) => rules.arm(rule),
+    clientsGone: () => {
+      const now = Date.now();
+      for (const exchange of exchanges) if (exchange.outcome === 'open') exchange.clientGoneAt ??= now;
+    },
     setUpstream: (next) => {
       upstreamPort = next;
       agent.destroy();

@@ -33,6 +33,8 @@ export interface ProxiedConnection extends ConnectionHead {
   faultFired: boolean;
   /** When a stall fault stopped it (from then on the server cannot tell whether its client is still there). */
   stalledAt: number | undefined;
+  /** When the client's function environment ended while this was open (see the HTTP proxy's exchanges). */
+  clientGoneAt: number | undefined;
 }
 
 export interface TcpFaultProxy {
@@ -44,6 +46,8 @@ export interface TcpFaultProxy {
   arm(rule: TcpFaultRule): void;
   /** Connections open now. */
   open(): number;
+  /** Notes that every client with a connection open now is gone (its function environment ended). */
+  clientsGone(): void;
   /** From now on, no server byte reaches a client (on every connection, open or new): the server goes silent. */
   silenceServer(): void;
   /** Resets every connection open now, as a server that goes down takes its connections with it (kept ones included). */
@@ -82,7 +86,7 @@ export async function startTcpFaultProxy(upstreamPort: number, options: TcpFault
 
   /** Takes a client that came in on `port`, to the server's `target` port. */
   const accept = (client: Socket, port: number, target: number): void => {
-    const record: ProxiedConnection = { id: (sequence += 1), port, startedAt: Date.now(), endedAt: undefined, bytesUp: 0, bytesDown: 0, fault: undefined, faultFired: false, stalledAt: undefined };
+    const record: ProxiedConnection = { id: (sequence += 1), port, startedAt: Date.now(), endedAt: undefined, bytesUp: 0, bytesDown: 0, fault: undefined, faultFired: false, stalledAt: undefined, clientGoneAt: undefined };
     connections.push(record);
     sockets.add(client);
     client.on('error', () => undefined);
@@ -166,6 +170,10 @@ export async function startTcpFaultProxy(upstreamPort: number, options: TcpFault
     rules,
     arm: (rule) => rules.arm(rule),
     open: () => connections.filter((connection) => connection.endedAt === undefined).length,
+    clientsGone: () => {
+      const now = Date.now();
+      for (const connection of connections) if (connection.endedAt === undefined) connection.clientGoneAt ??= now;
+    },
     silenceServer: () => {
       silent = true;
     },
