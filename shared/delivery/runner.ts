@@ -139,30 +139,33 @@ export function checkCredentialHosts(definition: DestinationDefinition, destinat
  * Sends the job's callback when this delivery was the last to finish (once per distinct outcome).
  * A job without a callback URL costs no read here; nor does a job of one destination whose
  * delivery this attempt has just `finished`: its job is the item the callback claim returns with
- * that destination's item as the attempt wrote it.
+ * that destination's item as the attempt wrote it. Returns when to look again when another
+ * finisher holds the callback's claim without having recorded it sent.
  */
-async function callBackIfFinished(message: DeliveryMessage, dependencies: DeliveryDependencies, finished?: FinishedItem): Promise<void> {
-  if (!message.notify) return;
+async function callBackIfFinished(message: DeliveryMessage, dependencies: DeliveryDependencies, finished?: FinishedItem): Promise<Date | undefined> {
+  if (!message.notify) return undefined;
   const { token } = message;
   const alone = message.destinations === 1 && finished !== undefined && isFinal(String(finished.state) as DestinationState);
   let job: Job | undefined;
   let outcome: string;
   if (alone) {
     outcome = String(finished.state);
-    const claimed = await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds);
-    if (!claimed) return;
-    job = jobFromItems([claimed, finished]);
-    if (!job?.sealedCallbackUrl) return;
+    const claim = await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds);
+    if (claim.kind !== 'claimed') return claim.kind === 'held' ? claim.until : undefined;
+    job = jobFromItems([claim.item, finished]);
+    if (!job?.sealedCallbackUrl) return undefined;
   } else {
     job = await dependencies.jobs.get(token);
-    if (!job?.sealedCallbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return;
+    if (!job?.sealedCallbackUrl || !job.destinations.every((destination) => isFinal(destination.state))) return undefined;
     outcome = job.destinations.map((destination) => destination.state).join(',');
-    if (!(await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds))) return;
+    const claim = await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds);
+    if (claim.kind !== 'claimed') return claim.kind === 'held' ? claim.until : undefined;
   }
   const { url } = (await dependencies.sealer.unseal(job.sealedCallbackUrl, callbackSealingContext(token))) as { url: string };
   const sent = await sendCallback(url, jobView(job), { ...dependencies.callbacks, network: dependencies.network });
   await dependencies.jobs.recordCallback(token, { ...sent, outcome, at: new Date().toISOString() });
   dependencies.log.info('callback', { token, state: sent.state, attempts: sent.attempts, status: sent.status });
+  return undefined;
 }
 
 /**
@@ -281,14 +284,18 @@ export async function deliver<Schema extends z.ZodObject, State>(
   const { token, index } = message;
   if (message.notBefore !== undefined && Date.parse(message.notBefore) > Date.now()) return { kind: 'defer', until: new Date(message.notBefore) };
   // A failed callback never fails a delivery that has happened (that would upload it again).
-  const callBack = (finished?: FinishedItem): Promise<void> =>
-    callBackIfFinished(message, dependencies, finished).catch((error: unknown) => log.error('callback failed', { token, reason: describeError(error) }));
+  const callBack = (finished?: FinishedItem): Promise<Date | undefined> =>
+    callBackIfFinished(message, dependencies, finished).catch((error: unknown) => {
+      log.error('callback failed', { token, reason: describeError(error) });
+      return undefined;
+    });
   const claim = await jobs.claim(token, index, dependencies.leaseSeconds);
   if (claim.kind === 'finished') {
     log.info('delivery already finished; message ignored', { token, index, state: claim.state });
-    // The attempt that finished it may have ended (a crash, a timeout) before its callback went.
-    await callBack();
-    return { kind: 'done' };
+    // The attempt that finished it may have ended (a crash, a timeout) before its callback went:
+    // while its claim on the callback holds, this message comes back to look again after it.
+    const heldUntil = await callBack();
+    return heldUntil ? { kind: 'defer', until: heldUntil } : { kind: 'done' };
   }
   if (claim.kind === 'busy') {
     const error = new TransientError('another attempt holds this delivery', { code: 'Busy' });

@@ -68,6 +68,14 @@ export type Claim =
  * partition key, `job` and `destination#NNN` the sort keys; idempotency keys are items of their own.
  * Every state change is a conditional write, so redelivered or concurrent messages never upload twice.
  */
+/** Whether a finisher may send a job's callback for an outcome. */
+export type CallbackClaim =
+  | { readonly kind: 'claimed'; readonly item: Record<string, unknown> }
+  /** It was sent for this outcome, and recorded. */
+  | { readonly kind: 'sent' }
+  /** Another finisher holds the claim until `until` and has not recorded sending it: it may have ended. */
+  | { readonly kind: 'held'; readonly until: Date };
+
 export class JobStore {
   private readonly documents: DynamoDBDocumentClient;
 
@@ -376,10 +384,11 @@ export class JobStore {
    * Claims the right to send the callback for `outcome` (a digest of every destination's final
    * state) for `leaseSeconds`: only one finisher per distinct outcome sends it. A claim whose
    * holder ended without recording what it sent (a crash, a timeout) may be taken again once its
-   * lease has run out, so a callback is sent at least once. Returns the job's item as claimed
-   * (to make a job of `finished` with, see {@link jobFromItems}), or undefined when it was not.
+   * lease has run out, so a callback is sent at least once. Claimed, it gives the job's item as
+   * claimed (to make a job of `finished` with, see {@link jobFromItems}); not, whether the
+   * callback was sent or when the claim that holds it runs out.
    */
-  public async claimCallback(token: string, outcome: string, leaseSeconds: number): Promise<Record<string, unknown> | undefined> {
+  public async claimCallback(token: string, outcome: string, leaseSeconds: number): Promise<CallbackClaim> {
     const now = Math.floor(this.now().getTime() / 1000);
     try {
       const answer = await this.documents.send(
@@ -395,11 +404,14 @@ export class JobStore {
           ReturnValues: 'ALL_NEW',
         }),
       );
-      return answer.Attributes ?? {};
+      return { kind: 'claimed', item: answer.Attributes ?? {} };
     } catch (error) {
-      if (error instanceof ConditionalCheckFailedException) return undefined;
-      throw error;
+      if (!(error instanceof ConditionalCheckFailedException)) throw error;
     }
+    const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: itemKey(token, jobItem), ConsistentRead: true }));
+    if ((Item?.callback as CallbackRecord | undefined)?.outcome === outcome) return { kind: 'sent' };
+    // Held by a claim that has just run out: the next try takes it.
+    return { kind: 'held', until: new Date(Math.max(Number(Item?.callbackLeaseUntil ?? 0), now + 1) * 1000) };
   }
 
   public async recordCallback(token: string, callback: CallbackRecord): Promise<void> {

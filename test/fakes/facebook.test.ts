@@ -210,6 +210,31 @@ describe('Facebook fake: publishing', () => {
   });
 });
 
+describe("Facebook fake: a Page's videos", () => {
+  it('lists them newest first with the fields asked, since a time, for a Page token with pages_read_engagement only', async () => {
+    // Prepare: two videos, made through the upload_phase flow.
+    const since = Math.floor(Date.now() / 1000);
+    for (const title of ['first', 'second']) {
+      const { video_id, upload_session_id } = await json(await postVideo({ upload_phase: 'start', file_size: '1' }));
+      await postVideo({ upload_phase: 'transfer', upload_session_id, start_offset: '0', video_file_chunk: new Blob([Buffer.from('x')]) });
+      await postVideo({ upload_phase: 'finish', upload_session_id, title });
+      expect(video_id).toEqual(expect.any(String));
+    }
+    facebook.tokens.grantAccess('no-reading', { subject: pageId, scopes: ['pages_show_list', 'pages_manage_posts'] });
+
+    // Act
+    const listed = await json(await fetch(graph(`/${pageId}/videos?fields=title,created_time&since=${since}&access_token=${pageToken}`)));
+    const later = await json(await fetch(graph(`/${pageId}/videos?since=${since + 3600}&access_token=${pageToken}`)));
+    const refused = await fetch(graph(`/${pageId}/videos?access_token=no-reading`));
+
+    // Assess
+    expect(listed.data.map((video: { title: string }) => video.title).slice(0, 2)).toEqual(['second', 'first']);
+    expect(listed.data[0]).toEqual({ id: expect.any(String), title: 'second', created_time: expect.stringMatching(/\+0000$/) });
+    expect(later.data).toEqual([]);
+    expect(await graphError(refused)).toMatchObject({ status: 403, code: 200 });
+  });
+});
+
 describe('Facebook fake: Page access tokens', () => {
   it("gives a person a Page token on the Page's access_token field, carrying the person's permissions", async () => {
     facebook.tokens.grantAccess('admin', { scopes: pageVideoPermissions });

@@ -385,6 +385,32 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
     );
   };
 
+  /**
+   * `GET /<page>/videos`: the Page's videos, newest first (`since`, a Unix time, keeps those
+   * created at or after it; `limit`, 25 by default, at most 100), each with the `fields` asked
+   * (`id`, `description` and `updated_time` by default). A Page token reads its own Page, with
+   * `pages_read_engagement`.
+   */
+  const listVideos = (exchange: Exchange, pageId: string): void => {
+    const query = exchange.url.searchParams;
+    const subject = authorize(exchange, new Map(query), { allOf: ['pages_read_engagement'] });
+    if (subject === undefined) return;
+    if (!pages.has(pageId)) return answerGraphError(exchange, 400, graphErrors.unsupportedRequest('GET', pageId));
+    if (subject !== pageId) return answerGraphError(exchange, 403, graphErrors.permissionsError('A Page access token of this Page is required to read its videos'));
+    const since = Number(query.get('since') ?? 0);
+    const limit = Math.min(100, Number(query.get('limit') ?? 25));
+    const fields = (query.get('fields') ?? 'description,updated_time').split(',').map((field) => field.trim()).filter((field) => field !== '');
+    const listed = [...videos.values()]
+      .filter((video) => video.pageId === pageId && Date.parse(video.createdTime.replace(/\+0000$/, 'Z')) / 1000 >= since)
+      .reverse()
+      .slice(0, limit)
+      .map((video) => {
+        const known: Record<string, unknown> = { id: video.id, title: video.title, description: video.description, created_time: video.createdTime, updated_time: video.createdTime };
+        return Object.fromEntries(['id', ...fields].filter((field) => known[field] !== undefined).map((field) => [field, known[field]]));
+      });
+    exchange.answerJson(200, { data: listed, paging: {} });
+  };
+
   const routes: Route[] = [
     { endpoint: 'me', method: 'GET', path: /^\/me$/, handle: readMe },
     { endpoint: 'app', method: 'GET', path: /^\/app$/, handle: readApp },
@@ -392,6 +418,7 @@ export async function startFacebookFake(options: FacebookFakeOptions = {}): Prom
     { endpoint: 'uploads.transfer', method: 'POST', path: /^\/(upload:[^/]+)$/, handle: transferUpload },
     { endpoint: 'uploads.status', method: 'GET', path: /^\/(upload:[^/]+)$/, handle: uploadStatus },
     { endpoint: 'videos', method: 'POST', path: /^\/([^/]+)\/videos$/, handle: postVideo },
+    { endpoint: 'videos.list', method: 'GET', path: /^\/([^/]+)\/videos$/, handle: listVideos },
     { endpoint: 'node', method: 'GET', path: /^\/([^/]+)$/, handle: readNode },
   ];
   const server = await startFakeServer(routes, graphDialect);

@@ -344,6 +344,36 @@ describe('Function: destinationHandler (S3)', () => {
     expect(received).toEqual(['/hook']);
   });
 
+  it('puts a message back that comes while the claim on its callback still holds, and calls back when it comes again after the claim ran out', async () => {
+    // Prepare: the attempt that finished claims the callback for 2 s, then "crashes" before sending it.
+    const { receiver, received } = await callbackReceiver();
+    const message = await queuedDelivery(destination('claim-holds.bin'), {}, `${receiver.url}/hook`);
+    const ended = Object.assign(Object.create(jobs) as JobStore, {
+      claimCallback: async (token: string, outcome: string) => {
+        await jobs.claimCallback(token, outcome, 2);
+        throw new Error('the function environment crashed');
+      },
+    });
+    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: ended }, sqs })(await event([message], 1), context());
+
+    // Act: the message comes back at once (a duplicate, or a short visibility timeout), then its deferred copy.
+    const early = await handler(await event([message], 2), context());
+    const deferred = await waitFor(async () => {
+      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const bodies = (Messages ?? []).map((item) => JSON.parse(item.Body ?? '{}') as DeliveryMessage);
+      return bodies.find((body) => body.token === message.token && body.notBefore !== undefined);
+    }, 10_000, 'the message to be put back until the claim runs out');
+    const receivedEarly = received.length;
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(deferred.notBefore!) - Date.now()) + 100));
+    await handler(await event([deferred], 1), context());
+
+    // Assess
+    expect(early.batchItemFailures).toEqual([]);
+    expect(receivedEarly).toBe(0);
+    expect(received).toEqual(['/hook']);
+    expect(putsTo('claim-holds.bin')).toHaveLength(1);
+  });
+
   it('fails a message that is not a delivery as a batch item (retried, then dead-lettered), leaving the others', async () => {
     const good = await queuedDelivery(destination('good.bin'));
     const batch = await event([good]);

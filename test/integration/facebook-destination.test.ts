@@ -360,17 +360,49 @@ describe('Facebook destination: the Resumable Upload API across attempts', () =>
     expect(await onlyVideo().bytes.sha256()).toBe(sha256(bytes));
   });
 
-  it('never publishes twice when the answer to the publish is lost: fails for good, and so does every later attempt', async () => {
+  it('finds the video a publish made when its answer was lost, and does not publish it again', async () => {
     const bytes = patternBytes(100 * KiB, 11);
     const fields = destination({ oauth_access_token: systemUserToken, page_id: pageId });
     const resume = new MemoryResume<FacebookResumeState>();
     facebook.faults.loseNextAnswer({ endpoint: 'videos' });
 
     const lost = await attemptFailure(module, fields, sourceOf(bytes), { resume });
-    const again = await attemptFailure(module, fields, sourceOf(bytes), { resume });
+    const delivered = await attemptUpload(module, fields, sourceOf(bytes), { resume });
 
-    expect(lost).toMatchObject({ code: 'PublishUnconfirmed', retryable: false });
-    expect(again).toMatchObject({ code: 'PublishUnconfirmed', retryable: false });
+    expect(lost).toMatchObject({ code: 'PublishUnconfirmed', retryable: true });
+    expect(facebook.videos.size).toBe(1);
+    expect(delivered.details).toMatchObject({ video_id: onlyVideo().id });
+    expect(facebook.requestCount('videos')).toBe(1);
+    expect(facebook.requestCount('videos.list')).toBe(1);
+  });
+
+  it('publishes again when the publish whose answer was lost made no video', async () => {
+    const bytes = patternBytes(100 * KiB, 13);
+    const fields = destination({ oauth_access_token: systemUserToken, page_id: pageId });
+    const resume = new MemoryResume<FacebookResumeState>();
+    // The publish breaks on its way, before Graph has read it whole.
+    facebook.faults.dropConnectionAfter(10, { endpoint: 'videos' });
+
+    const broken = await attemptFailure(module, fields, sourceOf(bytes), { resume });
+    await attemptUpload(module, fields, sourceOf(bytes), { resume });
+
+    expect(broken).toMatchObject({ code: 'PublishUnconfirmed', retryable: true });
+    expect(facebook.requestCount('videos.list')).toBe(1);
+    expect(facebook.videos.size).toBe(1);
+    expect(await onlyVideo().bytes.sha256()).toBe(sha256(bytes));
+  });
+
+  it("fails for good, publishing nothing again, when the Page's videos cannot be read after a lost answer", async () => {
+    const bytes = patternBytes(100 * KiB, 14);
+    const fields = destination({ oauth_access_token: systemUserToken, page_id: pageId });
+    const resume = new MemoryResume<FacebookResumeState>();
+    facebook.faults.loseNextAnswer({ endpoint: 'videos' });
+    await attemptFailure(module, fields, sourceOf(bytes), { resume });
+    facebook.faults.failNext({ status: 500, endpoint: 'videos.list' });
+
+    const unread = await attemptFailure(module, fields, sourceOf(bytes), { resume });
+
+    expect(unread).toMatchObject({ code: 'PublishUnconfirmed', retryable: false });
     expect(facebook.videos.size).toBe(1);
     expect(facebook.requestCount('videos')).toBe(1);
   });

@@ -1,4 +1,4 @@
-import { PermanentError, type ResumeSlot } from '../../../shared/destination/index.ts';
+import { PermanentError, TransientError, type ResumeSlot } from '../../../shared/destination/index.ts';
 import { GraphError, type GraphClient } from './graph-client.ts';
 import type { FacebookResumeState, ResumableUploadState } from './resume-state.ts';
 
@@ -16,7 +16,7 @@ function neverSent(error: unknown): boolean {
 
 function unconfirmed(pageId: string, cause?: unknown): PermanentError {
   return new PermanentError(
-    `the request publishing the video on Page ${pageId} reached Facebook, but its answer was lost: the video may be on the Page. ` +
+    `the request publishing the video on Page ${pageId} reached Facebook, but its answer was lost and the Page's videos could not be read to find it: the video may be on the Page. ` +
       'It is not published again, so as not to make a second copy: look at the Page, and send the job again if the video is not there',
     { code: 'PublishUnconfirmed', cause },
   );
@@ -30,12 +30,49 @@ export interface Publication {
   readonly parameters: Readonly<Record<string, string>>;
 }
 
+/** Graph's clock and the function's may differ, and `created_time` counts whole seconds. */
+const clockSkewSeconds = 60;
+
+interface ListedVideo {
+  readonly id: string;
+  readonly title?: string;
+  readonly description?: string;
+  readonly created_time?: string;
+}
+
+/**
+ * The video a publish sent at `since` made, if the Page shows one: the newest videos created since
+ * then (less the clock skew) with this publication's title and description. A publish is never
+ * sent twice while an earlier one's outcome is unknown, so at most one of them is ours: the first.
+ */
+async function publishedSince(publication: Publication, since: string, signal: AbortSignal): Promise<string | undefined> {
+  const { graph, pageId, pageToken, parameters } = publication;
+  signal.throwIfAborted();
+  const from = Math.floor(Date.parse(since) / 1000) - clockSkewSeconds;
+  let listed: { readonly data?: readonly ListedVideo[] };
+  try {
+    listed = await graph.get(`${pageId}/videos`, pageToken, { fields: 'id,title,description,created_time', since: String(from), limit: '100' });
+  } catch (error) {
+    if (error instanceof GraphError) throw unconfirmed(pageId, error);
+    throw error;
+  }
+  const ours = (listed.data ?? []).filter(
+    (video) =>
+      (video.title ?? '') === (parameters.title ?? '') &&
+      (video.description ?? '') === (parameters.description ?? '') &&
+      Date.parse((video.created_time ?? '').replace(/\+0000$/, 'Z')) / 1000 >= from,
+  );
+  return ours.at(-1)?.id;
+}
+
 /**
  * Publishes an uploaded file handle as a video on the Page and returns the video's ID. Every
- * publish makes a video, and Graph offers no way to find one by its handle, so a publish whose
- * answer was lost is never repeated: the state says a publish is out before the request leaves,
- * and an attempt that finds it so (or loses the answer itself) fails for good with
- * `PublishUnconfirmed`. A publish that was answered with an error, or never left, may be tried again.
+ * publish makes a video, and Graph offers no way to find one by its handle, so the state notes
+ * when a publish goes out before the request leaves. An attempt that loses the answer ends
+ * (transient); the next one, finding the note, looks for the video among the Page's newest
+ * (`publishedSince`) and publishes again only when it is not there. Without the right to read the
+ * Page's videos it fails for good with `PublishUnconfirmed` rather than risk a second copy. A
+ * publish that was answered with an error, or never left, may be tried again at once.
  */
 export async function publishHandle(
   publication: Publication,
@@ -45,14 +82,24 @@ export async function publishHandle(
 ): Promise<string> {
   const { graph, pageId, pageToken, parameters } = publication;
   if (state.publishing === true) throw unconfirmed(pageId);
+  if (state.publishing !== undefined) {
+    const found = await publishedSince(publication, state.publishing, signal);
+    if (found !== undefined) return found;
+  }
   signal.throwIfAborted();
-  await resume.save({ ...state, publishing: true });
+  await resume.save({ ...state, publishing: new Date().toISOString() });
   try {
     const answer = await graph.postForm<{ id: string }>(`${pageId}/videos`, pageToken, new URLSearchParams({ ...parameters, fbuploader_video_file_chunk: state.handle }));
     return answer.id;
   } catch (error) {
-    if (!(error instanceof GraphError) && !neverSent(error)) throw unconfirmed(pageId, error);
-    await resume.save({ ...state, publishing: false });
+    if (!(error instanceof GraphError) && !neverSent(error)) {
+      throw new TransientError(`the request publishing the video on Page ${pageId} reached Facebook, but its answer was lost: the next attempt looks for the video before publishing again`, {
+        code: 'PublishUnconfirmed',
+        cause: error,
+      });
+    }
+    const { publishing, ...unsent } = state;
+    await resume.save(unsent);
     throw error;
   }
 }

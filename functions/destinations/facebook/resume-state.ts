@@ -14,8 +14,12 @@ export interface ResumableUploadState {
   readonly fileLength: number;
   /** The file handle, once every byte is up: a later attempt only publishes. */
   readonly handle?: string;
-  /** True while a publish request is out: a later attempt that finds it knows the answer was lost. */
-  readonly publishing?: boolean;
+  /**
+   * When a publish request went out (ISO 8601), until its answer came: a later attempt that finds
+   * it looks for the video on the Page before publishing again. (`true`: an older record, without
+   * the time.)
+   */
+  readonly publishing?: string | true;
 }
 
 /** A session of the Page's `upload_phase` flow: the video's ID is fixed when it starts. */

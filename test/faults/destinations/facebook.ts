@@ -28,7 +28,7 @@ function videosForm(head: RequestHead): URLSearchParams | undefined {
   return head.method === 'POST' && graphPath(head) === `/${pageId}/videos` ? head.form : undefined;
 }
 
-/** The Resumable Upload API's publish of a file handle: it makes a video, and its lost answer cannot be made safe. */
+/** The Resumable Upload API's publish of a file handle: each one makes a video. */
 function isPublish(head: RequestHead): boolean {
   return videosForm(head)?.has('fbuploader_video_file_chunk') === true;
 }
@@ -128,7 +128,6 @@ export async function startFacebookDestination(): Promise<FaultDestination> {
       proxy,
       isUpload,
       isCommit,
-      isUnconfirmable: isPublish,
       // Graph's own: code 1 (unknown error) and 2 (service temporarily unavailable), marked transient.
       unavailable: (status) =>
         status === 500

@@ -47,12 +47,6 @@ export interface HttpFaults {
   isUpload(head: RequestHead): boolean;
   /** Whether a request's success makes the file land (where an answer is lost). */
   isCommit(head: RequestHead): boolean;
-  /**
-   * Commits whose lost answer the destination cannot make safe by design, and says so by failing
-   * (Facebook's publish of a file handle: `PublishUnconfirmed`): the lost-answer scenario aims
-   * elsewhere (README: limits). @default none
-   */
-  isUnconfirmable?(head: RequestHead): boolean;
   /** The server's answer when it is unavailable (a 500 or 503, in its own words). */
   unavailable(status: 500 | 503): HttpFault;
   /** Its answer when it throttles, asking to wait `seconds`. */

@@ -15,9 +15,6 @@ interface LostAnswer {
  * must look before sending it again. FTP's server loses its rename's answer itself (a hook: the
  * proxy does not read the stream). SSH's encrypted stream cannot be cut right after one given
  * answer; the SFTP destination's check is tested against sshd in its integration tests.
- * Facebook's publish of a file handle is left out: Graph cannot be asked whether a handle was
- * published, so that destination fails it with `PublishUnconfirmed` by design (README: limits);
- * its Page flow's finish, which names the video fixed at the start, is aimed at instead.
  */
 export const lostAnswerScenario: Scenario = {
   name: 'lost-answer',
@@ -30,8 +27,7 @@ export const lostAnswerScenario: Scenario = {
     const neverSent: LostAnswer = { label: 'answer never sent', http: { kind: 'stall', direction: 'response', afterBytes: 0 }, stream: 'withheld' };
     const sequence = [lost, neverSent, lost].slice(0, faultBudget(context.settings.maxAttempts));
     for (const { destination, faults } of httpDestinations(context)) {
-      const match = (head: Parameters<typeof faults.isCommit>[0]): boolean => faults.isCommit(head) && !faults.isUnconfirmable?.(head);
-      for (const { label, http } of sequence) faults.proxy.arm({ label: `${destination.type}: ${label}`, match, fault: http });
+      for (const { label, http } of sequence) faults.proxy.arm({ label: `${destination.type}: ${label}`, match: faults.isCommit, fault: http });
     }
     for (const { destination, faults } of streamDestinations(context)) {
       for (const { label, stream } of sequence) faults.commitAnswers?.arm({ label: `${destination.type}: ${label}`, fault: stream });
