@@ -23,16 +23,40 @@ export function streamDestinations(context: ScenarioContext): { destination: Fau
   return [...context.destinations.values()].flatMap((destination) => (destination.faults.kind === 'tcp' ? [{ destination, faults: destination.faults }] : []));
 }
 
+/** Faults several rules share: once `left` is spent, none of them fires. */
+export interface SharedBudget {
+  left: number;
+}
+
 /**
  * Arms `times` uses of `fault` on a destination's requests that `match`, each matching request
- * drawn with probability `chance`, so the faults spread over the scenario's deliveries.
+ * drawn with probability `chance`, so the faults spread over the scenario's deliveries; with a
+ * `budget`, each use also spends one of it.
  */
 export function armSpread(
   faults: HttpFaults,
   context: ScenarioContext,
-  options: { readonly label: string; readonly times: number; readonly chance: number; readonly match: (head: RequestHead) => boolean; readonly fault: HttpFault | ((head: RequestHead) => HttpFault) },
+  options: {
+    readonly label: string;
+    readonly times: number;
+    readonly chance: number;
+    readonly match: (head: RequestHead) => boolean;
+    readonly fault: HttpFault | ((head: RequestHead) => HttpFault);
+    readonly budget?: SharedBudget;
+  },
 ): void {
-  faults.proxy.arm({ label: options.label, times: options.times, match: (head) => options.match(head) && context.random() < options.chance, fault: options.fault });
+  const { budget } = options;
+  const drawn = (head: RequestHead): boolean => options.match(head) && (budget === undefined || budget.left > 0) && context.random() < options.chance;
+  faults.proxy.arm({
+    label: options.label,
+    times: options.times,
+    match: (head) => {
+      if (!drawn(head)) return false;
+      if (budget) budget.left -= 1;
+      return true;
+    },
+    fault: options.fault,
+  });
 }
 
 /** Requests for the run's source objects in the staging bucket (the function reading its source). */

@@ -1,5 +1,5 @@
 import { armSpread, httpDestinations, isStagedSourceRead } from './arming.ts';
-import { deliveriesFor, KiB, MiB, type Scenario } from './scenario.ts';
+import { deliveriesFor, faultBudget, KiB, MiB, type Scenario } from './scenario.ts';
 
 /**
  * Servers that answer 500, 503, or 429 with `Retry-After`, each in its own words (S3's XML, Azure's
@@ -14,10 +14,13 @@ export const httpErrorsScenario: Scenario = {
     deliveriesFor('http-errors', types.filter((type) => type !== 'sftp' && type !== 'ftp'), scale === 'full' ? [KiB, 256 * KiB, 3 * MiB + 1, 9 * MiB + 17, 33 * MiB + 5] : [256 * KiB, 9 * MiB + 17]),
   arm: (context) => {
     for (const { destination, faults } of httpDestinations(context)) {
+      // The three kinds share the attempts one delivery may spend on faults: should they all meet
+      // the same delivery, it must still have an attempt left to deliver with.
+      const budget = { left: faultBudget(context.settings.maxAttempts) };
       const any = (): boolean => true;
-      armSpread(faults, context, { label: `${destination.type}: 500`, times: 1, chance: 0.3, match: any, fault: faults.unavailable(500) });
-      armSpread(faults, context, { label: `${destination.type}: 503`, times: 1, chance: 0.3, match: any, fault: faults.unavailable(503) });
-      armSpread(faults, context, { label: `${destination.type}: throttled, Retry-After`, times: 1, chance: 0.3, match: any, fault: faults.throttled(1 + Math.floor(context.random() * 3)) });
+      armSpread(faults, context, { label: `${destination.type}: 500`, times: 1, chance: 0.3, match: any, fault: faults.unavailable(500), budget });
+      armSpread(faults, context, { label: `${destination.type}: 503`, times: 1, chance: 0.3, match: any, fault: faults.unavailable(503), budget });
+      armSpread(faults, context, { label: `${destination.type}: throttled, Retry-After`, times: 1, chance: 0.3, match: any, fault: faults.throttled(1 + Math.floor(context.random() * 3)), budget });
     }
     context.aws.s3.arm({
       label: 'staging source: 503 SlowDown',
