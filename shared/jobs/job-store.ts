@@ -410,8 +410,9 @@ export class JobStore {
     }
     const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: itemKey(token, jobItem), ConsistentRead: true }));
     if ((Item?.callback as CallbackRecord | undefined)?.outcome === outcome) return { kind: 'sent' };
-    // Held by a claim that has just run out: the next try takes it.
-    return { kind: 'held', until: new Date(Math.max(Number(Item?.callbackLeaseUntil ?? 0), now + 1) * 1000) };
+    // A claim holds through its last second: it can be taken from the next one on (at once, when
+    // it has just run out).
+    return { kind: 'held', until: new Date(Math.max(Number(Item?.callbackLeaseUntil ?? 0) + 1, now + 1) * 1000) };
   }
 
   public async recordCallback(token: string, callback: CallbackRecord): Promise<void> {
