@@ -58,6 +58,8 @@ describe('HTTP destination, an answer lost after the server stored the file', ()
 
     expect(inProgress).toBeInstanceOf(TransientError);
     expect(inProgress.message).toContain('still working on an earlier attempt of this upload');
+    // Not the backoff's first seconds: long enough for the server to give the earlier request up.
+    expect((inProgress as TransientError).retryAfterSeconds).toBe(30);
     expect(conflict).toBeInstanceOf(PermanentError);
   });
 });

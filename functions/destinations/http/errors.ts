@@ -54,6 +54,12 @@ const advice: Readonly<Record<number, string>> = {
   415: 'the server does not take this content type (set contenttype, or try the other method)',
 };
 
+/**
+ * How long a 409 to a keyed request waits without a `Retry-After`: servers give up a request body
+ * that stopped coming after 30 to 60 s (nginx's `client_body_timeout` is 60 s).
+ */
+const inProgressWaitSeconds = 30;
+
 function statusError(error: HttpAnswerError): DeliveryError {
   const { status } = error;
   const code = `HTTP${status}`;
@@ -63,10 +69,11 @@ function statusError(error: HttpAnswerError): DeliveryError {
   }
   if (status === 409 && error.idempotencyKey) {
     // A server that honours Idempotency-Key answers 409 while an earlier request with the key is
-    // still in progress (an attempt cut off before its answer): this one is tried again later.
+    // still in progress (an attempt cut off before its answer, which the server holds until its
+    // own timeout): this one is tried again when it has likely given that one up.
     return new TransientError(
       `HTTP 409 from ${error.request}: the server is still working on an earlier attempt of this upload (the same Idempotency-Key), or refused it as a conflict${said}`,
-      { code, cause: error, retryAfterSeconds: retryAfterSeconds(error.headers.retryAfter) },
+      { code, cause: error, retryAfterSeconds: retryAfterSeconds(error.headers.retryAfter) ?? inProgressWaitSeconds },
     );
   }
   if (status === 301 || status === 302 || status === 303) {
