@@ -27,11 +27,16 @@ async function settled(token: string): Promise<Record<string, any>> {
   }, 20_000, `job ${token}`);
 }
 
+/**
+ * The delivered object once it is whole: s3rver writes an object's file as the bytes come (S3
+ * shows an object only once complete), so a read while it is being written is short.
+ */
 async function delivered(key: string): Promise<Buffer> {
   return waitFor(async () => {
     try {
       const object = await s3.send(new GetObjectCommand({ Bucket: pipeline.deliveryBucket, Key: key }));
-      return Buffer.from(await object.Body!.transformToByteArray());
+      const body = Buffer.from(await object.Body!.transformToByteArray());
+      return body.length === bytes.length ? body : undefined;
     } catch {
       return undefined;
     }
