@@ -19,9 +19,8 @@ export async function abortUploadsMadeSince(
   target: { readonly Bucket: string | undefined; readonly Key: string | undefined },
   since: Date,
   signal: AbortSignal,
-): Promise<number> {
+): Promise<void> {
   const earliest = since.getTime() - clockSkewMilliseconds;
-  let aborted = 0;
   let markers: { KeyMarker?: string; UploadIdMarker?: string } = {};
   try {
     for (;;) {
@@ -29,13 +28,12 @@ export async function abortUploadsMadeSince(
       for (const upload of page.Uploads ?? []) {
         if (upload.Key !== target.Key || upload.UploadId === undefined || (upload.Initiated?.getTime() ?? 0) < earliest) continue;
         await abortMultipartUpload(client, { ...target, UploadId: upload.UploadId }, signal);
-        aborted += 1;
       }
-      if (!page.IsTruncated) return aborted;
+      if (!page.IsTruncated) return;
       markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
     }
   } catch (error) {
-    if (error instanceof S3ServiceException && error.name === 'AccessDenied') return aborted;
+    if (error instanceof S3ServiceException && error.name === 'AccessDenied') return;
     throw error;
   }
 }
