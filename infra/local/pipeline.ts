@@ -6,6 +6,7 @@ import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { destinations } from '../../functions/destinations/registry.ts';
 import { secretNames, serviceDefaults, serviceEnvironment } from '../../shared/config.ts';
+import { FileSecretStore } from '../../shared/secrets/secret-store.ts';
 import { functionEntries, resourceNames } from '../resources.ts';
 import { startHttpGateway } from './http-gateway.ts';
 import { createJobTable } from './job-table.ts';
@@ -78,6 +79,8 @@ export interface LocalPipeline {
   /** A bucket of the embedded S3 to deliver into, with its keys stored as the secret `local-s3`. */
   readonly deliveryBucket: string;
   readonly secretsFile: string;
+  /** Stores secrets beside the others in the file-backed store (a name given again is replaced), as an operator would. */
+  storeSecrets(entries: Readonly<Record<string, unknown>>): Promise<void>;
   /** Requests the embedded SQS and DynamoDB have served so far, by action (the S3 front records its own: `s3.requests`). */
   requestCounts(): Promise<{ readonly sqs: Readonly<Record<string, number>>; readonly dynamodb: Readonly<Record<string, number>> }>;
   /** Every function by name (`resourceNames.functionName`): to crash one, or read its memory. */
@@ -102,10 +105,11 @@ async function prepareState(directory: string, s3: LocalS3): Promise<{ keyFile: 
   const keyFile = join(directory, 'master.key');
   if (!existsSync(keyFile)) await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
   const secretsFile = join(directory, 'secrets.json');
-  const secrets = existsSync(secretsFile) ? (JSON.parse(await readFile(secretsFile, 'utf8')) as Record<string, unknown>) : {};
-  secrets[secretNames.credentials(localCredentialsSecret)] = { aws_access_key_id: s3.accessKeyId, aws_secret_access_key: s3.secretAccessKey };
-  secrets[secretNames.callbackSigningKey] ??= { key: randomBytes(32).toString('base64url') };
-  await writeFile(secretsFile, `${JSON.stringify(secrets, null, 2)}\n`, { mode: 0o600 });
+  const kept = existsSync(secretsFile) ? (JSON.parse(await readFile(secretsFile, 'utf8')) as Record<string, unknown>) : {};
+  await new FileSecretStore(secretsFile).put({
+    [secretNames.credentials(localCredentialsSecret)]: { aws_access_key_id: s3.accessKeyId, aws_secret_access_key: s3.secretAccessKey },
+    [secretNames.callbackSigningKey]: kept[secretNames.callbackSigningKey] ?? { key: randomBytes(32).toString('base64url') },
+  });
   return { keyFile, secretsFile };
 }
 
@@ -294,6 +298,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       inboxDeadLetterQueueUrl: inbox.deadLetter.url,
       deliveryBucket: localDeliveryBucket,
       secretsFile,
+      storeSecrets: (entries) => new FileSecretStore(secretsFile).put(entries),
       requestCounts: async () => ({ sqs: await sqsServer.requestCounts(), dynamodb: await dynamoServer.requestCounts() }),
       functions,
       restart: async () => {

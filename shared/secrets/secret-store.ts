@@ -1,4 +1,5 @@
-import { readFile, stat, writeFile } from 'node:fs/promises';
+import { randomBytes } from 'node:crypto';
+import { readFile, rename, stat, writeFile } from 'node:fs/promises';
 import {
   GetSecretValueCommand,
   PutSecretValueCommand,
@@ -100,6 +101,16 @@ export interface FileSecretStoreOptions {
 }
 
 /**
+ * Writes the secrets file whole, beside it first and then renamed over it: functions in other
+ * threads read it at any moment, and a read while it is being written would find half a file.
+ */
+async function writeSecretsFile(path: string, all: Readonly<Record<string, unknown>>): Promise<void> {
+  const beside = `${path}.${randomBytes(6).toString('hex')}.tmp`;
+  await writeFile(beside, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+  await rename(beside, path);
+}
+
+/**
  * A JSON file of `{ "<name>": { field: value } }`: the local runtime's secret store. The file is
  * read again only when it has changed (its size or modification time), so an edit shows at once
  * and an unchanged file costs a `stat` per read.
@@ -142,13 +153,22 @@ export class FileSecretStore implements SecretStore {
     return parseFields(name, typeof value === 'string' ? value : JSON.stringify(value));
   }
 
+  /** Stores `entries` beside the others (a name given again is replaced), as an operator would; a file that does not exist yet is made. */
+  public async put(entries: Readonly<Record<string, unknown>>): Promise<void> {
+    const all = await this.all().catch((error: NodeJS.ErrnoException) => {
+      if (error.code === 'ENOENT') return {};
+      throw error;
+    });
+    await writeSecretsFile(this.path, { ...all, ...entries });
+  }
+
   public async update(name: string, fields: Readonly<Record<string, string>>): Promise<void> {
     const all = { ...(await this.all()) };
     if (!Object.hasOwn(all, name)) throw missing(name);
     const current = all[name];
     all[name] = { ...parseFields(name, typeof current === 'string' ? current : JSON.stringify(current)), ...fields };
     this.options.onRequest?.('GetSecretValue');
-    await writeFile(this.path, `${JSON.stringify(all, null, 2)}\n`, { mode: 0o600 });
+    await writeSecretsFile(this.path, all);
     this.options.onRequest?.('PutSecretValue');
     this.fetchedAt.clear();
   }

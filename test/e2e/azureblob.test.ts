@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -52,9 +52,7 @@ beforeAll(async () => {
     response.end(video);
   });
   // A stored secret, as `credentials: "local-azure"` names it.
-  const secrets = JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, unknown>;
-  secrets['credentials/local-azure'] = { connection_string: azure.connectionString };
-  await writeFile(pipeline.secretsFile, JSON.stringify(secrets));
+  await pipeline.storeSecrets({ 'credentials/local-azure': { connection_string: azure.connectionString } });
 });
 
 afterAll(async () => {

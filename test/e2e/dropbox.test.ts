@@ -1,5 +1,5 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -32,12 +32,6 @@ async function finished(token: string): Promise<Record<string, any>> {
   }, 45_000, `job ${token} to finish`);
 }
 
-/** Adds secrets to the local runtime's file-backed store, as an operator would. */
-async function storeSecrets(secrets: Record<string, Record<string, string>>): Promise<void> {
-  const all = JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, unknown>;
-  await writeFile(pipeline.secretsFile, JSON.stringify({ ...all, ...secrets }, null, 2), { mode: 0o600 });
-}
-
 beforeAll(async () => {
   fake = await startDropboxFake({ clients: [{ clientId: testApp.app_key, clientSecret: testApp.app_secret }] });
   fake.tokens.grantRefresh('refresh-of-the-owner', { scopes: Object.values(dropboxScopes), clientId: testApp.app_key });
@@ -46,7 +40,7 @@ beforeAll(async () => {
   vi.stubEnv(dropboxEndpointVariables.content, fake.url);
   state = await mkdtemp(join(tmpdir(), 'ud-dropbox-'));
   pipeline = await startLocalPipeline({ stateDirectory: state, maxAttempts: 2, retryBaseSeconds: 1, stagingSourcePrefixes: ['renders/'] });
-  await storeSecrets({
+  await pipeline.storeSecrets({
     [secretNames.application('dropbox')]: { ...testApp },
     [secretNames.credentials('your-auth-secret')]: { refresh_token: 'refresh-of-the-owner' },
   });
@@ -99,7 +93,7 @@ describe('Dropbox through the local pipeline', () => {
   });
 
   it('fails the destination for good, saying what to do, when the stored refresh token is revoked', async () => {
-    await storeSecrets({ [secretNames.credentials('revoked')]: { refresh_token: 'never-issued' } });
+    await pipeline.storeSecrets({ [secretNames.credentials('revoked')]: { refresh_token: 'never-issued' } });
 
     const accepted = await post({
       source: { bucket: resourceNames.stagingBucket, key: 'renders/welcome' },

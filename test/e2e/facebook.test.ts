@@ -1,5 +1,5 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,9 +56,7 @@ beforeAll(async () => {
   await s3.send(new PutObjectCommand({ Bucket: resourceNames.stagingBucket, Key: renderKey, Body: renderBytes }));
   s3.destroy();
   // A stored secret holding a system user's token, as `credentials: "local-facebook"` names it.
-  const secrets = JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, unknown>;
-  secrets['credentials/local-facebook'] = { oauth_access_token: systemUserToken };
-  await writeFile(pipeline.secretsFile, JSON.stringify(secrets), { mode: 0o600 });
+  await pipeline.storeSecrets({ 'credentials/local-facebook': { oauth_access_token: systemUserToken } });
 }, 120_000);
 
 afterAll(async () => {

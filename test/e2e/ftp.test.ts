@@ -1,5 +1,5 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -77,9 +77,7 @@ describe('FTP through the local pipeline', () => {
 
   it('delivers over explicit FTPS with the login from a stored secret and the certificate pinned', async () => {
     // Prepare
-    const secrets = JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, unknown>;
-    secrets[secretNames.credentials('local-ftps')] = { user: explicit.user, password: explicit.password };
-    await writeFile(pipeline.secretsFile, JSON.stringify(secrets));
+    await pipeline.storeSecrets({ [secretNames.credentials('local-ftps')]: { user: explicit.user, password: explicit.password } });
 
     // Act
     const answer = await deliver({

@@ -1,5 +1,5 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -38,9 +38,7 @@ beforeAll(async () => {
   });
   uploads = await startTestUploadServer();
   // A stored secret, as an operator would put it: the endpoint's token under a name.
-  const secrets = JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, unknown>;
-  secrets[secretNames.credentials('my-endpoint')] = { headers: { Authorization: 'Bearer stored-token' } };
-  await writeFile(pipeline.secretsFile, JSON.stringify(secrets));
+  await pipeline.storeSecrets({ [secretNames.credentials('my-endpoint')]: { headers: { Authorization: 'Bearer stored-token' } } });
   // The whole local runtime starts here: on a busy two-core machine that takes a while.
 }, 180_000);
 

@@ -1,7 +1,7 @@
 import { DynamoDBClient, ScanCommand } from '@aws-sdk/client-dynamodb';
 import { ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -48,11 +48,11 @@ beforeAll(async () => {
     onLog: (text) => logs.push(text),
     onMessage: (body) => queued.push(body),
   });
-  const secrets = JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, unknown>;
-  secrets['credentials/canary-keys'] = { aws_access_key_id: 'S3RVER', aws_secret_access_key: canaries.storedSecret };
-  // Not JSON: the parser's own message would quote it.
-  secrets['credentials/canary-broken'] = `{"aws_secret_access_key": "${canaries.brokenSecret}"`;
-  await writeFile(pipeline.secretsFile, JSON.stringify(secrets));
+  await pipeline.storeSecrets({
+    'credentials/canary-keys': { aws_access_key_id: 'S3RVER', aws_secret_access_key: canaries.storedSecret },
+    // Not JSON: the parser's own message would quote it.
+    'credentials/canary-broken': `{"aws_secret_access_key": "${canaries.brokenSecret}"`,
+  });
   sources = await startTestServer((request, response) => {
     if (request.url?.startsWith('/forbidden')) response.writeHead(403).end('signature expired');
     else response.writeHead(200, { 'content-length': '5' }).end('bytes');

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -29,9 +29,7 @@ beforeAll(async () => {
     }),
   ]);
   // A stored secret, as `credentials` names it: the file-backed store is read at every delivery.
-  const secrets = JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, unknown>;
-  secrets[secretNames.credentials('local-sftp')] = { password: sftp.password };
-  await writeFile(pipeline.secretsFile, JSON.stringify(secrets));
+  await pipeline.storeSecrets({ [secretNames.credentials('local-sftp')]: { password: sftp.password } });
 });
 
 afterAll(async () => {

@@ -1,5 +1,5 @@
 import { PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -31,11 +31,6 @@ const seedExample = {
 async function post(body: unknown): Promise<{ status: number; body: Record<string, any> }> {
   const response = await fetch(`${pipeline.apiUrl}/v1/uploads`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
   return { status: response.status, body: (await response.json()) as Record<string, any> };
-}
-
-async function storeSecrets(secrets: Record<string, unknown>): Promise<void> {
-  const all = JSON.parse(await readFile(pipeline.secretsFile, 'utf8')) as Record<string, unknown>;
-  await writeFile(pipeline.secretsFile, JSON.stringify({ ...all, ...secrets }), { mode: 0o600 });
 }
 
 beforeAll(async () => {
@@ -79,7 +74,7 @@ describe('YouTube through the local pipeline', () => {
 
   it("uploads to the operator's own channel with auth_secret and adds the video to the playlist", async () => {
     youtube.tokens.grantRefresh('refresh-studio', { scopes: [youtubeScopes.upload, youtubeScopes.manage], clientId: client.client_id });
-    await storeSecrets({ 'credentials/studio': { refresh_token: 'refresh-studio' }, 'application/youtube': client });
+    await pipeline.storeSecrets({ 'credentials/studio': { refresh_token: 'refresh-studio' }, 'application/youtube': client });
     const destination = { ...seedExample, oauth_access_token: undefined, auth_secret: 'studio', title: 'Studio cut', playlistid: 'PLwelcome' };
 
     const answer = await post({ source, upload: { async: false, destination } });

@@ -1,6 +1,6 @@
 import { GetSecretValueCommand, PutSecretValueCommand, ResourceNotFoundException, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { mockClient } from 'aws-sdk-client-mock';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
@@ -94,6 +94,44 @@ describe('Class: FileSecretStore', () => {
     // Assess
     expect(await store.read('a')).toEqual({ key: 'two' });
     expect(await store.read('b')).toEqual({ key: 'new' });
+    await rm(directory, { recursive: true });
+  });
+
+  it('stores new secrets beside the others, making the file when there is none', async () => {
+    const directory = await mkdtemp(join(tmpdir(), 'ud-secrets-'));
+    const path = join(directory, 'secrets.json');
+    const store = new FileSecretStore(path);
+
+    await store.put({ a: { key: 'one' }, b: { key: 'two' } });
+    await store.put({ b: { key: 'replaced' }, c: 'not JSON, kept as given' });
+
+    expect(await new FileSecretStore(path).read('a')).toEqual({ key: 'one' });
+    expect(await new FileSecretStore(path).read('b')).toEqual({ key: 'replaced' });
+    await expect(new FileSecretStore(path).read('c')).rejects.toThrow("secret 'c' is not a JSON object");
+    expect((await readdir(directory)).sort()).toEqual(['secrets.json']);
+    await rm(directory, { recursive: true });
+  });
+
+  it('never shows a reader half a file while secrets are written', async () => {
+    // Prepare: a file large enough that writing it takes more than one write call.
+    const directory = await mkdtemp(join(tmpdir(), 'ud-secrets-'));
+    const path = join(directory, 'secrets.json');
+    const writer = new FileSecretStore(path);
+    await writer.put({ rotating: { token: '0' }, padding: { value: 'x'.repeat(4 * 1024 * 1024) } });
+    const failures: unknown[] = [];
+    let writing = true;
+
+    // Act: a reader in a loop (a new store each time, so every read reads the file) while tokens rotate.
+    const reading = (async () => {
+      while (writing) await new FileSecretStore(path).read('rotating').catch((error: unknown) => failures.push(error));
+    })();
+    for (let round = 1; round <= 30; round += 1) await writer.update('rotating', { token: String(round) });
+    writing = false;
+    await reading;
+
+    // Assess
+    expect(failures).toEqual([]);
+    expect(await new FileSecretStore(path).read('rotating')).toEqual({ token: '30' });
     await rm(directory, { recursive: true });
   });
 
