@@ -165,6 +165,9 @@ describe('upload-destinations CLI, against the local runtime', () => {
     // Act
     const dryRun = await cli('redrive', 's3', '--dry-run', '--sqs-endpoint', pipeline.sqsEndpoint);
     const moved = await cli('redrive', 's3', '--sqs-endpoint', pipeline.sqsEndpoint);
+    // Until its function takes the moved message, the job still shows the last attempt's failure,
+    // a final state `status --watch` would answer with at once.
+    await waitFor(async () => ((await cli('--json', 'status', token)).json().state === 'failed' ? undefined : true), 30_000, 'the redriven delivery to start');
     const watched = await cli('--json', 'status', token, '--watch');
 
     // Assess
