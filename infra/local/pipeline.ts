@@ -2,7 +2,7 @@ import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { existsSync } from 'node:fs';
-import { mkdir, readFile, writeFile } from 'node:fs/promises';
+import { mkdir, writeFile } from 'node:fs/promises';
 import { join, resolve } from 'node:path';
 import { destinations } from '../../functions/destinations/registry.ts';
 import { secretNames, serviceDefaults, serviceEnvironment } from '../../shared/config.ts';
@@ -105,10 +105,12 @@ async function prepareState(directory: string, s3: LocalS3): Promise<{ keyFile: 
   const keyFile = join(directory, 'master.key');
   if (!existsSync(keyFile)) await writeFile(keyFile, randomBytes(32).toString('base64'), { mode: 0o600 });
   const secretsFile = join(directory, 'secrets.json');
-  const kept = existsSync(secretsFile) ? (JSON.parse(await readFile(secretsFile, 'utf8')) as Record<string, unknown>) : {};
-  await new FileSecretStore(secretsFile).put({
+  const store = new FileSecretStore(secretsFile);
+  // A first start has no file, or no key yet; a file that cannot be read fails the `put` below.
+  const signingKey = await store.read(secretNames.callbackSigningKey).catch(() => undefined);
+  await store.put({
     [secretNames.credentials(localCredentialsSecret)]: { aws_access_key_id: s3.accessKeyId, aws_secret_access_key: s3.secretAccessKey },
-    [secretNames.callbackSigningKey]: kept[secretNames.callbackSigningKey] ?? { key: randomBytes(32).toString('base64url') },
+    [secretNames.callbackSigningKey]: signingKey ?? { key: randomBytes(32).toString('base64url') },
   });
   return { keyFile, secretsFile };
 }

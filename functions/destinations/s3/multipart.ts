@@ -278,10 +278,10 @@ function putCommand(parameters: ObjectParameters, body: ObjectBody): PutObjectCo
 }
 
 /**
- * Sends the whole object in one PutObject, once: the time it goes is saved first, so the next
- * attempt, should this one end before the answer comes (its deadline, a crash), looks for the
- * object before sending it again. Bytes already read may be sent again within this attempt; a
- * stream is read once, so after a failure the next attempt looks and sends.
+ * Sends the whole object in one PutObject, once: should this attempt end before the answer comes
+ * (its deadline, a crash), the next one looks for the object written since the first attempt began
+ * before sending it again. Bytes already read may be sent again within this attempt; a stream is
+ * read once, so after a failure the next attempt looks and sends.
  */
 async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: ObjectBody, signal: AbortSignal): Promise<string | undefined> {
   const size = 'bytes' in body ? body.bytes.length : body.size;
