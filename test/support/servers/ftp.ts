@@ -3,6 +3,7 @@ import { randomBytes, randomInt } from 'node:crypto';
 import type { EventEmitter } from 'node:events';
 import type { AddressInfo, Server, Socket } from 'node:net';
 import type { Writable } from 'node:stream';
+import { installSameTickAuthTls } from './ftp-auth-tls.ts';
 import { createTemporaryFolder } from './temporary-folder.ts';
 import { createSelfSignedCertificate } from './tls-certificate.ts';
 
@@ -154,6 +155,7 @@ export async function startFtpServer(options: TestFtpServerOptions = {}): Promis
   const root = await createTemporaryFolder('ftp');
   const certificate = secure ? await createSelfSignedCertificate() : undefined;
   const passiveFrom = randomInt(passivePortsFrom, passivePortsTo - passivePortRangeSize);
+  if (secure === 'explicit') installSameTickAuthTls();
 
   // Each ftp-srv adds SIGTERM/SIGINT/SIGQUIT listeners that close it and exit the process with 0,
   // and never removes them: they would pile up over a test run and turn a signal into a clean exit.

@@ -5,6 +5,7 @@ import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { Worker } from 'node:worker_threads';
 import type { Socket } from 'node:net';
 import { TLSSocket, type PeerCertificate } from 'node:tls';
 import { Client as SshClient, type ConnectConfig, type SFTPWrapper } from 'ssh2';
@@ -198,6 +199,53 @@ describe.each<{ secure: FtpSecurity }>([{ secure: 'explicit' }, { secure: 'impli
     await expect(login).rejects.toThrow(/is not the pinned/);
   });
 });
+
+describe('startFtpServer({ secure: explicit })', () => {
+  it('has TLS read a ClientHello sent the moment 234 arrives, from a client in another thread', async () => {
+    const server = await startFtpServer({ secure: 'explicit' });
+    onTestFinished(() => server.close());
+
+    // A worker thread, as the local runtime's functions are: its handshake can reach the server
+    // between the 234 going out and the wrap (43 of 300 did with ftp-srv's own AUTH handler).
+    const worker = new Worker(authTlsClient, { eval: true, workerData: { port: server.port, rounds: 150 } });
+    const failures = await new Promise<string[]>((resolve, reject) => worker.once('message', resolve).once('error', reject));
+
+    expect(failures).toEqual([]);
+  });
+});
+
+/** Connects `rounds` times: reads the greeting, sends AUTH TLS, starts TLS on the 234; posts each failure. */
+const authTlsClient = `
+const { connect } = require('node:net');
+const tls = require('node:tls');
+const { workerData, parentPort } = require('node:worker_threads');
+function handshake() {
+  return new Promise((resolve) => {
+    const socket = connect(workerData.port, '127.0.0.1');
+    let answers = '';
+    let asked = false;
+    const onData = (chunk) => {
+      answers += chunk;
+      if (answers.includes('220 ') && !asked) { asked = true; socket.write('AUTH TLS\\r\\n'); }
+      if (!answers.includes('234 ')) return;
+      socket.off('data', onData);
+      const secure = tls.connect({ socket, rejectUnauthorized: false });
+      secure.once('secureConnect', () => { secure.destroy(); resolve(undefined); });
+      secure.once('error', (error) => { socket.destroy(); resolve(error.code ?? error.message); });
+    };
+    socket.on('data', onData);
+    socket.once('error', (error) => resolve(error.code ?? error.message));
+  });
+}
+(async () => {
+  const failures = [];
+  for (let round = 0; round < workerData.rounds; round += 1) {
+    const failure = await handshake();
+    if (failure) failures.push(failure);
+  }
+  parentPort.postMessage(failures);
+})();
+`;
 
 /** The host key's fingerprint in `ssh-keygen -l` form: `SHA256:` and unpadded base64. */
 function fingerprintOf(hostKey: Buffer): string {
