@@ -1,8 +1,12 @@
 import { Agent, request as httpRequest, createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { mkdir, readdir, readFile, rm, stat } from 'node:fs/promises';
+import type { Readable } from 'node:stream';
+import { createReadStream } from 'node:fs';
+import { mkdir, mkdtemp, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { S3Event } from 'aws-lambda';
+import { ChunkedBodyRefused, decodedHeaders, isAwsChunked, spoolAwsChunked } from './aws-chunked-spool.ts';
 import { startServerThread } from './server-thread.ts';
 
 /** One request as it reached the local S3, for tests that check what was sent. */
@@ -72,6 +76,8 @@ function answer(response: ServerResponse, status: number, xml: string): void {
  */
 export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   await mkdir(options.directory, { recursive: true });
+  // Beside the store, not in it: s3rver takes every folder in its directory for a bucket.
+  const spoolFolder = await mkdtemp(join(tmpdir(), 'local-s3-spool-'));
   const backend = await startServerThread({ kind: 's3rver', port: 0, directory: options.directory, buckets: options.buckets ?? [] });
   const backendAddress = { port: backend.port };
   // Where s3rver keeps a bucket's unfinished multipart uploads, one folder per upload ID.
@@ -85,30 +91,52 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   /** `uploadId#partNumber` → the CRC-32 the part was stored with, as ListParts reports it */
   const partChecksums = new Map<string, string>();
 
+  /** Sends `incoming` on to s3rver with `headers` and `body`, answering with what it answers (after `onDone`). */
+  const send = (
+    incoming: IncomingMessage,
+    headers: IncomingHttpHeaders,
+    body: Readable,
+    response: ServerResponse,
+    onDone?: (status: number, body: string) => Promise<void>,
+  ): void => {
+    const upstream = httpRequest({ agent, host: '127.0.0.1', port: backendAddress.port, method: incoming.method, path: incoming.url, headers }, (backendResponse) => {
+      if (!onDone) {
+        response.writeHead(backendResponse.statusCode ?? 502, backendResponse.headers);
+        backendResponse.pipe(response);
+        return;
+      }
+      const chunks: Buffer[] = [];
+      backendResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
+      backendResponse.on('end', () => {
+        const answered = Buffer.concat(chunks);
+        onDone(backendResponse.statusCode ?? 502, answered.toString())
+          .catch(() => undefined)
+          .finally(() => {
+            response.writeHead(backendResponse.statusCode ?? 502, backendResponse.headers);
+            response.end(answered);
+          });
+      });
+    });
+    upstream.on('error', () => response.destroy());
+    body.pipe(upstream);
+  };
+
+  /** s3rver does not decode aws-chunked bodies (it would store the framing): they are decoded and checked first. */
   const forward = (incoming: IncomingMessage, response: ServerResponse, onDone?: (status: number, body: string) => Promise<void>): void => {
-    const upstream = httpRequest(
-      { agent, host: '127.0.0.1', port: backendAddress.port, method: incoming.method, path: incoming.url, headers: incoming.headers },
-      (backendResponse) => {
-        if (!onDone) {
-          response.writeHead(backendResponse.statusCode ?? 502, backendResponse.headers);
-          backendResponse.pipe(response);
-          return;
-        }
-        const chunks: Buffer[] = [];
-        backendResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
-        backendResponse.on('end', () => {
-          const body = Buffer.concat(chunks);
-          onDone(backendResponse.statusCode ?? 502, body.toString())
-            .catch(() => undefined)
-            .finally(() => {
-              response.writeHead(backendResponse.statusCode ?? 502, backendResponse.headers);
-              response.end(body);
-            });
-        });
+    if (!isAwsChunked(incoming.headers)) {
+      send(incoming, incoming.headers, incoming, response, onDone);
+      return;
+    }
+    spoolAwsChunked(incoming, spoolFolder).then(
+      (spooled) => {
+        response.once('close', () => void spooled.remove());
+        send(incoming, decodedHeaders(incoming.headers, spooled.size), createReadStream(spooled.path), response, onDone);
+      },
+      (error: unknown) => {
+        if (error instanceof ChunkedBodyRefused) answer(response, 400, s3ErrorXml(error.code, error.message));
+        else response.destroy();
       },
     );
-    upstream.on('error', () => response.destroy());
-    incoming.pipe(upstream);
   };
 
   const putTags = async (bucket: string, key: string, tagging: string): Promise<void> => {
@@ -280,6 +308,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       await new Promise((resolve) => server.close(resolve));
       agent.destroy();
       await backend.stop();
+      await rm(spoolFolder, { recursive: true, force: true });
     },
   };
 }

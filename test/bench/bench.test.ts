@@ -8,7 +8,7 @@ import { spreadLabel, spreadOf } from './measure/stats.ts';
 import { costPerGiB, modelledMibPerSecond, pricePerGbSecond, recommendedMemoryMb, vcpuShare } from './sections/lambda-memory.ts';
 import { bestPeerGoals } from './report/s3-targets.ts';
 import { bestOf } from './report/destinations.ts';
-import { AwsChunkedDecoder } from './servers/aws-chunked.ts';
+import { AwsChunkedDecoder } from '../../infra/local/aws-chunked-decoder.ts';
 import { crc32Combine } from '../../shared/delivery/checksum.ts';
 import { startS3Sink, type S3Sink } from './servers/s3-sink.ts';
 import { AwsChunkedCrc32, awsChunkedLength } from '../../functions/destinations/s3/aws-chunked.ts';
@@ -129,7 +129,8 @@ describe('S3 sink', () => {
   it('takes our streamed PutObject (CRC-32 in an aws-chunked trailer), checking the trailer when verifying', async () => {
     // Prepare
     sink.verify = true;
-    const size = 3 * MiB + 5;
+    // Over one part (a file of one part is a PutObject of its bytes), under the switch.
+    const size = 12 * MiB + 5;
     const destination = s3DestinationSchema.parse({
       type: 's3',
       bucket: 'bench',

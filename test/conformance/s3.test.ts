@@ -2,6 +2,7 @@ import { GetObjectCommand, NoSuchKey } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll } from 'vitest';
 import { s3Destination, s3DestinationSchema, type S3DestinationFields } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { s3UploaderInParts } from '../support/s3-in-parts.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
 import { describeDestinationConformance } from './destination-conformance.ts';
 
@@ -34,15 +35,16 @@ function bytesReceived(filename: string): number {
     .reduce((sum, request) => sum + Number(request.headers['content-length'] ?? 0), 0);
 }
 
-describeDestinationConformance({
-  name: 's3 (s3rver behind the local S3 front)',
+const MiB = 1024 * 1024;
+
+/** What both runs share: the store, and the files and failures they deliver to it. */
+const store = {
   definition: s3Destination,
-  uploader: s3Uploader,
-  destination: (filename) => fields(filename),
-  refusedDestination: (filename) => fields(filename, { bucket: 'no-such-bucket' }),
+  destination: (filename: string) => fields(filename),
+  refusedDestination: (filename: string) => fields(filename, { bucket: 'no-such-bucket' }),
   // Port 1 is never listened on here: every connection is refused.
-  unreachableDestination: (filename) => fields(filename, { endpoint: 'http://127.0.0.1:1' }),
-  read: async (filename) => {
+  unreachableDestination: (filename: string) => fields(filename, { endpoint: 'http://127.0.0.1:1' }),
+  read: async (filename: string) => {
     try {
       const object = await server.reader.send(new GetObjectCommand({ Bucket: 'conformance', Key: filename }));
       return Buffer.from(await object.Body!.transformToByteArray());
@@ -52,9 +54,25 @@ describeDestinationConformance({
     }
   },
   leftovers: () => server.s3.openUploads('conformance'),
+};
+
+describeDestinationConformance({
+  ...store,
+  name: 's3 in parts (s3rver behind the local S3 front)',
+  // The switch below the large files, so they take the multipart path, which resumes.
+  uploader: s3UploaderInParts,
   bytesReceived,
   // Three parts of 8 MiB and a short fourth.
-  largeSize: 25 * 1024 * 1024 + 7,
+  largeSize: 25 * MiB + 7,
   // The part being cut when the source broke is never sent; parts in flight complete.
   resumeSlackBytes: 0,
+});
+
+describeDestinationConformance({
+  ...store,
+  name: 's3 as one streamed PutObject (s3rver behind the local S3 front, which decodes aws-chunked)',
+  uploader: s3Uploader,
+  // Over one part and under the switch: one aws-chunked PutObject, sent whole by each attempt.
+  largeSize: 12 * MiB + 7,
+  largeSizeResumes: false,
 });

@@ -14,7 +14,7 @@ import { Logger } from '@aws-lambda-powertools/logger';
 import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { s3Destination } from '../../functions/destinations/s3/schema.ts';
 import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
-import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { s3UploaderInParts } from '../support/s3-in-parts.ts';
 import { createJobTable } from '../../infra/local/job-table.ts';
 import { lambdaContext } from '../../infra/local/lambda-context.ts';
 import { startLocalS3, type LocalS3 } from '../../infra/local/s3-server.ts';
@@ -43,7 +43,7 @@ let directory: string;
 let s3: LocalS3;
 let jobs: JobStore;
 let sealer: EnvelopeSealer;
-const s3Module = { definition: s3Destination, uploader: s3Uploader };
+const s3Module = { definition: s3Destination, uploader: s3UploaderInParts };
 let handler: ReturnType<typeof destinationHandler<typeof s3Destination.schema, S3ResumeState>>;
 let dependencies: DeliveryDependencies;
 let queue: { url: string; arn: string };
@@ -526,7 +526,7 @@ describe('Function: destinationHandler, resuming', () => {
 
   it('aborts the multipart upload it has just started when its resume state cannot be saved, so nothing is left that no attempt knows of', async () => {
     // Prepare: the job table refuses the first resume state (throttled past the SDK's retries).
-    const bytes = patternBytes(12 * MiB, 37);
+    const bytes = patternBytes(20 * MiB, 37);
     const source = await breakingSource(bytes, { breakAt: 0, breaks: 0 });
     const message = await queuedDelivery(destination('unsaved.bin'), {}, undefined, { url: source.url });
     const throttled = Object.assign(Object.create(jobs) as JobStore, {
@@ -571,7 +571,7 @@ describe('Function: destinationHandler, resuming', () => {
 describe('Function: destinationHandler, waits and retry hints', () => {
   /** A destination whose uploads fail as `failure` says: the runner's handling is under test, not S3. */
   function failingModule(failure: () => Error) {
-    return { definition: s3Destination, uploader: { ...s3Uploader, upload: async () => Promise.reject(failure()) } };
+    return { definition: s3Destination, uploader: { ...s3UploaderInParts, upload: async () => Promise.reject(failure()) } };
   }
 
   it('defers a delivery that must wait for a quota without spending an attempt, and says until when', async () => {

@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
-import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { createS3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { StreamedPutRefusedError } from '../../functions/destinations/s3/errors.ts';
+import { s3UploaderInParts } from '../support/s3-in-parts.ts';
 import { startHttpFaultProxy, type HttpFaultProxy, type ProxiedExchange, type RequestHead } from '../support/fault-proxy/http-fault-proxy.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
@@ -9,7 +11,7 @@ import { MemoryResume, patternBytes, sha256, sourceOf } from '../support/sources
 import { CreateMultipartUploadCommand, GetObjectCommand, ListMultipartUploadsCommand } from '@aws-sdk/client-s3';
 
 const MiB = 1024 * 1024;
-const module = { definition: s3Destination, uploader: s3Uploader };
+const module = { definition: s3Destination, uploader: s3UploaderInParts };
 let server: TestS3;
 let proxy: HttpFaultProxy;
 
@@ -158,5 +160,49 @@ describe('S3 destination, answers lost after the store did the work', () => {
     expect(delivered.bytes).toBe(bytes.length);
     expect(proxy.exchanges.filter((exchange) => isList(exchange) && exchange.status === 403)).toHaveLength(1);
     expect(await storedSha('not-listed.bin')).toBe(sha256(bytes));
+  });
+});
+
+describe('S3 destination, one streamed PutObject (aws-chunked, a CRC-32 trailer)', () => {
+  const isStreamedPut = (key: string) => (head: RequestHead) => isPutObject(key)(head) && /aws-chunked/.test(String(head.headers['content-encoding']));
+  // Over one part, under the switch.
+  const size = 12 * MiB + 3;
+
+  it('writes the object once when the answer to its PutObject is lost: it looks, finds it, and does not send it again', async () => {
+    const bytes = patternBytes(size, 67);
+    proxy.arm({ label: 'lost', match: isStreamedPut('lost-stream.bin'), fault: { kind: 'lose-answer' } });
+
+    const delivered = await attemptUpload({ definition: s3Destination, uploader: createS3Uploader() }, destination('lost-stream.bin'), sourceOf(bytes));
+
+    expect(delivered.details).toMatchObject({ parts: 1 });
+    expect(answered(proxy.exchanges, isStreamedPut('lost-stream.bin'))).toBe(1);
+    expect(proxy.exchanges.filter(isPutObject('lost-stream.bin'))).toHaveLength(1);
+    expect(await storedSha('lost-stream.bin')).toBe(sha256(bytes));
+  });
+
+  it('sends parts from the next attempt on when the store refuses the streamed PutObject, and at once for later deliveries to it', async () => {
+    // Prepare: a store that speaks S3 but not SigV4 streaming.
+    const uploader = createS3Uploader();
+    const refused = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>';
+    const notStreaming = (head: RequestHead) => head.method === 'PUT' && /aws-chunked/.test(String(head.headers['content-encoding']));
+    proxy.arm({ label: 'no aws-chunked', match: notStreaming, times: Infinity, fault: { kind: 'answer', status: 501, headers: { 'content-type': 'application/xml' }, body: refused } });
+    const bytes = patternBytes(size, 68);
+    const resume = new MemoryResume<S3ResumeState>();
+
+    // Act
+    const first = await attemptFailure({ definition: s3Destination, uploader }, destination('refused-stream.bin'), sourceOf(bytes), { resume });
+    resume.earlierAttemptsSince = new Date(Date.now() - 1000);
+    const second = await attemptUpload({ definition: s3Destination, uploader }, destination('refused-stream.bin'), sourceOf(bytes), { resume });
+    const later = await attemptUpload({ definition: s3Destination, uploader }, destination('later-stream.bin'), sourceOf(bytes));
+
+    // Assess
+    expect(first).toBeInstanceOf(StreamedPutRefusedError);
+    expect(first.message).toContain('NotImplemented');
+    expect(second.details).toMatchObject({ parts: 2 });
+    expect(later.details).toMatchObject({ parts: 2 });
+    expect(proxy.exchanges.filter(isStreamedPut('refused-stream.bin'))).toHaveLength(1);
+    expect(proxy.exchanges.filter(isStreamedPut('later-stream.bin'))).toHaveLength(0);
+    expect(await storedSha('refused-stream.bin')).toBe(sha256(bytes));
+    expect(await storedSha('later-stream.bin')).toBe(sha256(bytes));
   });
 });

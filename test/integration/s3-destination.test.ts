@@ -7,6 +7,7 @@ import { s3Destination, s3DestinationSchema } from '../../functions/destinations
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
+import { partsFromBytes, s3UploaderInParts } from '../support/s3-in-parts.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
 import { patternBytes, sha256, sourceOf } from '../support/sources.ts';
 
@@ -118,10 +119,36 @@ describe('S3 destination against a local S3 server', () => {
     );
   });
 
-  it('streams a large file in parts that each carry a CRC-32', async () => {
-    const bytes = patternBytes(21 * MiB + 123, 7);
+  it('sends a file over one part and under the switch as one streamed PutObject, its CRC-32 in a trailer, headers and tags kept', async () => {
+    const bytes = patternBytes(12 * MiB + 5, 8);
 
-    const result = await attemptUpload(module, destination({ filename: 'large.bin', tags: { size: 'large' } }), sourceOf(bytes));
+    const result = await attemptUpload(
+      module,
+      destination({ filename: 'streamed.bin', tags: { size: 'medium' }, headers: { 'Content-Encoding': 'identity' }, contenttype: 'video/mp4' }),
+      sourceOf(bytes),
+    );
+
+    const { object, body } = await stored('streamed.bin');
+    expect(sha256(body)).toBe(sha256(bytes));
+    const puts = requestsTo('streamed.bin', 'PUT');
+    expect(puts).toHaveLength(1);
+    expect(puts[0]!.headers).toMatchObject({
+      'content-encoding': 'aws-chunked,identity',
+      'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      'x-amz-trailer': 'x-amz-checksum-crc32',
+      'x-amz-decoded-content-length': String(bytes.length),
+    });
+    expect(requestsTo('streamed.bin', 'POST')).toEqual([]);
+    expect(object).toMatchObject({ ContentEncoding: 'identity', ContentType: 'video/mp4' });
+    expect(result).toMatchObject({ bytes: bytes.length, details: { parts: 1 } });
+    const tags = await reader.send(new GetObjectTaggingCommand({ Bucket: 'deliveries', Key: 'streamed.bin' }));
+    expect(tags.TagSet).toEqual([{ Key: 'size', Value: 'medium' }]);
+  });
+
+  it('streams a file over the switch in parts that each carry a CRC-32', async () => {
+    const bytes = patternBytes(partsFromBytes + 5 * MiB + 123, 7);
+
+    const result = await attemptUpload({ ...module, uploader: s3UploaderInParts }, destination({ filename: 'large.bin', tags: { size: 'large' } }), sourceOf(bytes));
 
     const { body } = await stored('large.bin');
     expect(sha256(body)).toBe(sha256(bytes));

@@ -1,5 +1,5 @@
 import { S3ServiceException } from '@aws-sdk/client-s3';
-import { classifyGeneric, PermanentError, TransientError, type DeliveryError } from '../../../shared/destination/index.ts';
+import { classifyGeneric, PermanentError, TransientError, WaitError, type DeliveryError } from '../../../shared/destination/index.ts';
 
 /** S3 error codes that are configuration problems: each message says what to change. */
 const permanentAdvice: Readonly<Record<string, string>> = {
@@ -38,4 +38,29 @@ export function classifyS3Error(error: unknown): DeliveryError {
     return new TransientError(`S3 ${code}: ${error.message}`, { code, cause: error });
   }
   return classifyGeneric(error, status ?? 500);
+}
+
+/**
+ * A streamed PutObject (`aws-chunked`, CRC-32 trailer) refused for how it was sent rather than for
+ * what it asked: stores that speak S3 without SigV4 streaming answer 501 NotImplemented, a 400 or
+ * 411 about the encoding or the length, or a signature they computed another way.
+ */
+export function refusesStreamedUpload(error: unknown): boolean {
+  if (!(error instanceof S3ServiceException)) return false;
+  if (error.name === 'SignatureDoesNotMatch') return true;
+  if (error.name in permanentAdvice) return false;
+  const status = error.$metadata.httpStatusCode;
+  return status === 400 || status === 411 || status === 501;
+}
+
+/**
+ * The store refused the streamed PutObject: the delivery comes back at once, without spending an
+ * attempt, and sends the file in parts (saved in its resume state).
+ */
+export class StreamedPutRefusedError extends WaitError {
+  public constructor(cause: unknown) {
+    const code = cause instanceof S3ServiceException ? cause.name : 'unknown';
+    super(`the store refused a streamed PutObject (S3 ${code}): sending the file in parts`, { code: 'StreamedPutRefused', until: new Date(Date.now() + 1000), cause });
+    this.name = 'StreamedPutRefusedError';
+  }
 }

@@ -15,6 +15,7 @@ import type { Readable } from 'node:stream';
 import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart, type SourceStart } from '../../../shared/destination/index.ts';
 import { abortUploadsMadeSince } from './abort-uploads.ts';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
+import { refusesStreamedUpload, StreamedPutRefusedError } from './errors.ts';
 import { objectWrittenSince, writeOnce } from './write-once.ts';
 
 const MiB = 1024 * 1024;
@@ -32,10 +33,9 @@ export interface MultipartSettings {
   readonly maxBytesInFlight: number;
   /**
    * Largest file of known size sent as one PutObject streamed from the source, its CRC-32 in an
-   * aws-chunked trailer (nothing buffered, nothing hashed but the CRC); larger files go in parts.
-   * 0 sends every file in parts. @default 0, since the local runtime's S3 (s3rver behind
-   * `infra/local/s3-server.ts`) stores the aws-chunked framing as the object's bytes; see
-   * test/bench/README.md for what it would give and where it pays.
+   * aws-chunked trailer (nothing buffered, nothing hashed but the CRC); larger files go in parts,
+   * and so does a file of one part (sent as one PutObject of its bytes). 0 sends every file in
+   * parts. test/bench/README.md shows where the switch pays. @default 256 MiB
    */
   readonly streamedPutMaxBytes: number;
 }
@@ -48,7 +48,7 @@ export const defaultMultipartSettings: MultipartSettings = {
   partSize: 8 * MiB,
   concurrency: 4,
   maxBytesInFlight: 32 * MiB,
-  streamedPutMaxBytes: 0,
+  streamedPutMaxBytes: 256 * MiB,
 };
 
 /**
@@ -77,6 +77,8 @@ export interface S3ResumeState {
    * then shows. A single PutObject saves nothing: the next attempt looks since the first began.
    */
   readonly completingAt?: string;
+  /** The store refused the streamed PutObject (it does not speak aws-chunked): send parts. */
+  readonly inParts?: true;
 }
 
 /** The clients an upload sends with: one that retries, and one that never sends a request twice by itself. */
@@ -139,10 +141,10 @@ async function storedParts(
 }
 
 /**
- * Streams the source into one object. A file of known size up to `streamedPutMaxBytes` is one
- * PutObject streamed from the source (its CRC-32 in a trailer); a file that fits in one part is a
- * single PutObject of that part; a larger one a multipart upload whose parts each carry a CRC-32
- * the store verifies. The upload's id is saved as soon as it exists, so when this attempt fails a later one lists the parts already
+ * Streams the source into one object. A file that fits in one part is a single PutObject of that
+ * part; a larger one of known size up to `streamedPutMaxBytes` one PutObject streamed from the
+ * source (its CRC-32 in a trailer), or, when the store refuses that, parts from the next attempt
+ * on; a larger one a multipart upload whose parts each carry a CRC-32 the store verifies. The upload's id is saved as soon as it exists, so when this attempt fails a later one lists the parts already
  * stored and sends only the rest; the upload is aborted by `abortUpload` when the delivery
  * finally fails, so no parts outlive it.
  */
@@ -171,9 +173,15 @@ export async function streamToS3(
   let uploadId: string;
   let completed: CompletedPart[];
   let parts: AsyncGenerator<SourcePart>;
-  if (!continued && settings.streamedPutMaxBytes > 0 && source.size !== undefined && source.size <= settings.streamedPutMaxBytes) {
-    const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size }, signal);
-    return { etag, parts: 1, resumedAt: 0 };
+  if (!continued && !earlier?.inParts && source.size !== undefined && source.size > sizeOf(0) && source.size <= settings.streamedPutMaxBytes) {
+    try {
+      const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size }, signal);
+      return { etag, parts: 1, resumedAt: 0 };
+    } catch (error) {
+      if (!refusesStreamedUpload(error)) throw error;
+      await resume.save({ key: parameters.Key ?? '', inParts: true });
+      throw new StreamedPutRefusedError(error);
+    }
   }
   if (earlier?.uploadId && continued) {
     uploadId = earlier.uploadId;
@@ -260,15 +268,29 @@ function trailerHeaders(size: number): BuildMiddleware<PutObjectCommandInput, Pu
   };
 }
 
-function putCommand(parameters: ObjectParameters, body: ObjectBody): PutObjectCommand {
+/** A body read from a stream, framed as aws-chunked, and a signal that fires with the reason reading it failed. */
+interface FramedBody {
+  readonly framed: AwsChunkedCrc32;
+  readonly broken: AbortSignal;
+}
+
+/** Frames a streamed body; a source that breaks, or ends short or long, fails it before its final chunk. */
+function framedBody(body: { readonly stream: Readable; readonly size: number }): FramedBody {
+  const framed = new AwsChunkedCrc32(body.size);
+  const broken = new AbortController();
+  body.stream.once('error', (error) => framed.destroy(error));
+  framed.once('error', (error) => broken.abort(error));
+  body.stream.pipe(framed);
+  return { framed, broken: broken.signal };
+}
+
+function putCommand(parameters: ObjectParameters, body: { readonly bytes: Uint8Array; readonly crc32: string } | { readonly framed: AwsChunkedCrc32; readonly size: number }): PutObjectCommand {
   if ('bytes' in body) {
     return new PutObjectCommand({ ...parameters, Body: body.bytes, ContentLength: body.bytes.length, ChecksumAlgorithm: 'CRC32', ChecksumCRC32: body.crc32 });
   }
-  const framed = new AwsChunkedCrc32(body.size);
-  body.stream.once('error', (error) => framed.destroy(error));
   const command = new PutObjectCommand({
     ...parameters,
-    Body: body.stream.pipe(framed),
+    Body: body.framed,
     ContentLength: awsChunkedLength(body.size),
     ContentEncoding: parameters.ContentEncoding === undefined ? 'aws-chunked' : `aws-chunked,${parameters.ContentEncoding}`,
   });
@@ -289,10 +311,21 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
   // Nothing is saved before it goes (a job-table write for every small file): should this attempt
   // end without its answer, the next one looks for the object since the first attempt began.
   const sentAt = new Date();
-  return writeOnce(
-    async () => (await clients.commit.send(putCommand(parameters, body), { abortSignal: signal })).ETag,
-    () => objectWrittenSince(clients.transfer, target, size, sentAt, signal),
-    signal,
-    'bytes' in body ? undefined : 1,
-  );
+  const landed = (): Promise<string | undefined> => objectWrittenSince(clients.transfer, target, size, sentAt, signal);
+  if ('bytes' in body) {
+    return writeOnce(async () => (await clients.commit.send(putCommand(parameters, body), { abortSignal: signal })).ETag, landed, signal);
+  }
+  // The SDK pipes the body into the request and would wait for the rest of a body that broke:
+  // the request ends with it, and the failure is the body's.
+  const { framed, broken } = framedBody(body);
+  try {
+    return await writeOnce(
+      async () => (await clients.commit.send(putCommand(parameters, { framed, size }), { abortSignal: AbortSignal.any([signal, broken]) })).ETag,
+      landed,
+      signal,
+      1,
+    );
+  } catch (error) {
+    throw broken.aborted ? broken.reason : error;
+  }
 }

@@ -1,10 +1,10 @@
 import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, GetBucketAclCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ProbeCheck, Uploader } from '../../../shared/destination/index.ts';
 import { s3ClientFor } from './client.ts';
-import { objectUrl } from './endpoint.ts';
-import { classifyS3Error } from './errors.ts';
+import { objectUrl, s3Addressing } from './endpoint.ts';
+import { classifyS3Error, StreamedPutRefusedError } from './errors.ts';
 import { abortUpload } from './abort-uploads.ts';
-import { streamToS3, type ObjectParameters, type S3ResumeState } from './multipart.ts';
+import { defaultMultipartSettings, streamToS3, type MultipartSettings, type ObjectParameters, type S3ResumeState } from './multipart.ts';
 import { s3ExtraHeaders, type S3Acl, type S3DestinationFields } from './schema.ts';
 
 const allUsers = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"';
@@ -78,25 +78,40 @@ const probeKey = '.upload-destinations-probe';
  * Delivers to Amazon S3 or an S3-compatible store. A multipart upload that fails part-way is
  * continued by the next attempt; the upload is aborted when the delivery finally fails. The
  * request that makes the object is never sent twice blindly: after a lost answer the object is
- * looked for first.
+ * looked for first. A store that refuses a streamed PutObject is sent parts instead, at once for
+ * the rest of the process's life.
  */
-export const s3Uploader: Uploader<S3DestinationFields, S3ResumeState> = {
-  async upload({ destination, source, signal, network, resume }) {
-    const client = s3ClientFor(destination, network);
-    const key = destination.filename;
-    const acl = await aclParameters(destination, client, signal);
-    const clients = { transfer: client, commit: s3ClientFor(destination, network, { retries: false }) };
-    const stored = await streamToS3(clients, objectParameters(destination, key, acl), source, resume, signal);
-    return {
-      url: objectUrl(destination, key),
-      details: {
-        key,
-        parts: stored.parts,
-        ...(stored.etag === undefined ? {} : { etag: stored.etag }),
-        ...(stored.resumedAt > 0 ? { resumed_at: stored.resumedAt } : {}),
-      },
-    };
-  },
+export function createS3Uploader(settings: MultipartSettings = defaultMultipartSettings): Uploader<S3DestinationFields, S3ResumeState> {
+  /** Endpoints (undefined: AWS's own) that refused a streamed PutObject in this process. */
+  const refusingStreamedPut = new Set<string | undefined>();
+  return {
+    async upload({ destination, source, signal, network, resume }) {
+      const client = s3ClientFor(destination, network);
+      const key = destination.filename;
+      const acl = await aclParameters(destination, client, signal);
+      const clients = { transfer: client, commit: s3ClientFor(destination, network, { retries: false }) };
+      const { endpoint } = s3Addressing(destination);
+      const chosen = refusingStreamedPut.has(endpoint) ? { ...settings, streamedPutMaxBytes: 0 } : settings;
+      const stored = await streamToS3(clients, objectParameters(destination, key, acl), source, resume, signal, chosen).catch((error: unknown) => {
+        if (error instanceof StreamedPutRefusedError) refusingStreamedPut.add(endpoint);
+        throw error;
+      });
+      return {
+        url: objectUrl(destination, key),
+        details: {
+          key,
+          parts: stored.parts,
+          ...(stored.etag === undefined ? {} : { etag: stored.etag }),
+          ...(stored.resumedAt > 0 ? { resumed_at: stored.resumedAt } : {}),
+        },
+      };
+    },
+    ...s3Maintenance,
+  };
+}
+
+/** What the uploader does besides uploading: classify, discard, probe. */
+const s3Maintenance: Omit<Uploader<S3DestinationFields, S3ResumeState>, 'upload'> = {
   classify: classifyS3Error,
   async discard({ destination, state, network }) {
     await abortUpload(s3ClientFor(destination, network), destination.bucket, state);
@@ -120,3 +135,5 @@ export const s3Uploader: Uploader<S3DestinationFields, S3ResumeState> = {
     }
   },
 };
+
+export const s3Uploader = createS3Uploader();

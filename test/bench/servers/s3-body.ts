@@ -1,7 +1,7 @@
 import { createHash, type Hash } from 'node:crypto';
 import type { IncomingMessage } from 'node:http';
 import { crc32 } from 'node:zlib';
-import { AwsChunkedDecoder } from './aws-chunked.ts';
+import { AwsChunkedDecoder } from '../../../infra/local/aws-chunked-decoder.ts';
 import { crc32Base64 } from '../../../shared/delivery/checksum.ts';
 
 /** An S3 error the sink answers with, as S3 would. */
