@@ -31,15 +31,17 @@ export function awsChunkedLength(size: number): number {
 /**
  * Frames exactly `size` bytes as S3's `aws-chunked` content encoding with unsigned chunks, then the
  * CRC-32 of those bytes as a trailer (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): the checksum of a
- * body that is streamed, never held, and so is only known once its last byte is sent. The data
- * passes through as views of the incoming chunks (no copy). Fewer or more bytes than `size` fail
+ * body that is streamed, never held, and so is only known once its last byte is sent. Each chunk
+ * leaves as one buffer, framing included: a source's small reads (16–64 KiB from a socket) would
+ * otherwise each be a write, and a TLS record, of their own. Fewer or more bytes than `size` fail
  * the stream, so the store never gets a complete body that is not the file.
  */
 export class AwsChunkedCrc32 extends Transform {
   private crc = 0;
   private passed = 0;
-  /** Bytes of the current chunk still to pass. */
-  private open = 0;
+  /** The framed chunk being filled, and where its next payload byte goes. */
+  private framed: Buffer | undefined;
+  private filled = 0;
 
   public constructor(private readonly size: number) {
     super();
@@ -52,16 +54,20 @@ export class AwsChunkedCrc32 extends Transform {
     }
     this.crc = crc32(chunk, this.crc);
     for (let offset = 0; offset < chunk.length; ) {
-      if (this.open === 0) {
-        this.open = Math.min(chunkBytes, this.size - this.passed);
-        this.push(Buffer.from(`${this.open.toString(16)}\r\n`, 'latin1'));
+      if (this.framed === undefined) {
+        const payload = Math.min(chunkBytes, this.size - this.passed);
+        this.framed = Buffer.allocUnsafe(framedChunkLength(payload));
+        this.filled = this.framed.write(`${payload.toString(16)}\r\n`, 'latin1');
       }
-      const take = Math.min(this.open, chunk.length - offset);
-      this.push(offset === 0 && take === chunk.length ? chunk : chunk.subarray(offset, offset + take));
-      offset += take;
-      this.open -= take;
-      this.passed += take;
-      if (this.open === 0) this.push(crlf);
+      const copied = chunk.copy(this.framed, this.filled, offset, offset + Math.min(chunk.length - offset, this.framed.length - 2 - this.filled));
+      offset += copied;
+      this.filled += copied;
+      this.passed += copied;
+      if (this.filled === this.framed.length - 2) {
+        crlf.copy(this.framed, this.filled);
+        this.push(this.framed);
+        this.framed = undefined;
+      }
     }
     callback();
   }
