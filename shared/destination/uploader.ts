@@ -40,6 +40,12 @@ export interface DeliverySource {
   /** The bytes from `start` (default: the beginning) as a stream. */
   stream(start?: SourceStart): Promise<Readable>;
   /**
+   * The CRC-32 of the whole file (base64, big-endian) once a read has passed its last byte, when
+   * that byte has been taken from the stream; undefined before. A checksum sent after the body (a
+   * trailer) takes it from here instead of summing every byte a second time.
+   */
+  readonly checksum: { readonly algorithm: 'crc32'; readonly value: string; readonly bytes: number } | undefined;
+  /**
    * The bytes from `start` cut into parts of `lengthOf(index)` bytes (the last may be shorter; a
    * known size cuts the last part to what remains), each a buffer of its own from `allocate`,
    * taken only when its first byte arrives. The source is read no faster than parts are taken.

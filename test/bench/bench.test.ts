@@ -11,12 +11,10 @@ import { bestOf } from './report/destinations.ts';
 import { AwsChunkedDecoder } from '../../infra/local/aws-chunked-decoder.ts';
 import { crc32Combine } from '../../shared/delivery/checksum.ts';
 import { startS3Sink, type S3Sink } from './servers/s3-sink.ts';
-import { AwsChunkedCrc32, awsChunkedLength } from '../../functions/destinations/s3/aws-chunked.ts';
 import { defaultMultipartSettings, streamToS3 } from '../../functions/destinations/s3/multipart.ts';
 import { s3ClientFor } from '../../functions/destinations/s3/client.ts';
 import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { SourceReader } from '../../shared/sources/delivery-source.ts';
-import { Readable } from 'node:stream';
 
 // The bench's own parts, checked for correctness only: no timing is asserted anywhere.
 
@@ -67,35 +65,6 @@ describe('AwsChunkedDecoder', () => {
   it('refuses broken framing', () => {
     expect(() => new AwsChunkedDecoder().write(Buffer.from('zz\r\n'))).toThrow(/chunk size/);
     expect(() => new AwsChunkedDecoder().write(Buffer.from('2\r\nabXY'))).toThrow(/CRLF/);
-  });
-});
-
-describe('AwsChunkedCrc32 (the streamed PutObject body)', () => {
-  it('frames the bytes in the length it announces, and the sink decodes them and the CRC-32 trailer', async () => {
-    // Prepare
-    const size = 2 * MiB + 3;
-    const source = await collect(size);
-
-    // Act
-    const framed: Buffer[] = [];
-    for await (const chunk of Readable.from([source.subarray(0, 100), source.subarray(100)]).pipe(new AwsChunkedCrc32(size))) framed.push(chunk as Buffer);
-    const body = Buffer.concat(framed);
-    const decoder = new AwsChunkedDecoder();
-    const data: Buffer[] = [];
-    decoder.write(body, (part) => data.push(Buffer.from(part)));
-
-    // Assess
-    expect(body.length).toBe(awsChunkedLength(size));
-    expect(Buffer.concat(data).equals(source)).toBe(true);
-    expect(decoder.complete).toBe(true);
-    expect(Buffer.from(decoder.trailers.get('x-amz-checksum-crc32') ?? '', 'base64').readUInt32BE(0)).toBe(patternCrc32(size));
-  });
-
-  it('fails a body shorter than announced instead of ending it', async () => {
-    const framing = Readable.from([Buffer.alloc(10)]).pipe(new AwsChunkedCrc32(11));
-    await expect(async () => {
-      for await (const chunk of framing) void chunk;
-    }).rejects.toThrow(/10 of the announced 11/);
   });
 });
 

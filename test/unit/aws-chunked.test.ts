@@ -13,7 +13,7 @@ const MiB = 1024 * 1024;
 async function framedBody(bytes: Buffer, readSize: number, announced = bytes.length): Promise<Buffer> {
   const reads = Array.from({ length: Math.ceil(bytes.length / readSize) }, (_, index) => bytes.subarray(index * readSize, (index + 1) * readSize));
   const framed: Buffer[] = [];
-  for await (const chunk of Readable.from(reads).pipe(new AwsChunkedCrc32(announced))) framed.push(chunk as Buffer);
+  for await (const chunk of Readable.from(reads).pipe(new AwsChunkedCrc32(announced, () => crc32Base64(crc32(bytes))))) framed.push(chunk as Buffer);
   return Buffer.concat(framed);
 }
 
@@ -25,7 +25,7 @@ describe('AwsChunkedCrc32', () => {
     ['exactly two chunks, read in 64 KiB', 2 * MiB, 64 * 1024],
     ['two chunks and a bit, read in one piece', 2 * MiB + 5, 2 * MiB + 5],
     ['three chunks, read across their edges', 3 * MiB - 1, 1_000_003],
-  ])('frames %s so that a decoder gets the bytes back, at the length announced, with their CRC-32 as the trailer', async (_case, size, readSize) => {
+  ])('frames %s so that a decoder gets the bytes back, at the length announced, with the CRC-32 of the source as the trailer', async (_case, size, readSize) => {
     const bytes = patternBytes(size, 5);
 
     const body = await framedBody(bytes, readSize);
@@ -41,7 +41,7 @@ describe('AwsChunkedCrc32', () => {
 
   it('sends each chunk as one buffer, framing included, whatever the size of the reads', async () => {
     const bytes = patternBytes(MiB + 10, 6);
-    const framed = Readable.from([bytes.subarray(0, 100_000), bytes.subarray(100_000)]).pipe(new AwsChunkedCrc32(bytes.length));
+    const framed = Readable.from([bytes.subarray(0, 100_000), bytes.subarray(100_000)]).pipe(new AwsChunkedCrc32(bytes.length, () => 'AAAAAA=='));
     const pushed: number[] = [];
     // 'data' hands on each pushed buffer as it is (an async iterator would join what is waiting).
     await new Promise((resolve, reject) => framed.on('data', (chunk: Buffer) => pushed.push(chunk.length)).once('end', resolve).once('error', reject));
@@ -53,8 +53,14 @@ describe('AwsChunkedCrc32', () => {
     ['fewer bytes than announced', 1000, 1001, /999|1000 of the announced 1001/],
     ['more bytes than announced', 1000, 999, /more than the announced 999/],
   ])('fails on %s, before the final chunk', async (_case, size, announced, message) => {
-    const framed = Readable.from([patternBytes(size, 7)]).pipe(new AwsChunkedCrc32(announced));
+    const framed = Readable.from([patternBytes(size, 7)]).pipe(new AwsChunkedCrc32(announced, () => 'AAAAAA=='));
 
     await expect(text(framed)).rejects.toThrow(message);
+  });
+
+  it('fails, before the final chunk, when the source has no checksum at its end', async () => {
+    const framed = Readable.from([patternBytes(10, 8)]).pipe(new AwsChunkedCrc32(10, () => undefined));
+
+    await expect(text(framed)).rejects.toThrow(/no checksum at its end/);
   });
 });

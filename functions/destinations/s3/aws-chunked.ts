@@ -1,6 +1,4 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { crc32 } from 'node:zlib';
-import { crc32Base64 } from '../../../shared/destination/index.ts';
 
 /** The trailer that carries the object's CRC-32 after its last byte. */
 export const crc32TrailerName = 'x-amz-checksum-crc32';
@@ -31,20 +29,25 @@ export function awsChunkedLength(size: number): number {
 /**
  * Frames exactly `size` bytes as S3's `aws-chunked` content encoding with unsigned chunks, then the
  * CRC-32 of those bytes as a trailer (`STREAMING-UNSIGNED-PAYLOAD-TRAILER`): the checksum of a
- * body that is streamed, never held, and so is only known once its last byte is sent. Each chunk
+ * body that is streamed, never held, and so is only known once its last byte is sent. The
+ * checksum is the source's own (`crc32AtEnd`, base64), which it sums as it is read: summing the
+ * bytes again here would cost a second pass over every byte. Each chunk
  * leaves as one buffer, framing included: a source's small reads (16–64 KiB from a socket) would
  * otherwise each be a write, and a TLS record, of their own. Fewer or more bytes than `size` fail
  * the stream, so the store never gets a complete body that is not the file.
  */
 export class AwsChunkedCrc32 extends Transform {
-  private crc = 0;
   private passed = 0;
   /** The framed chunk being filled, and where its next payload byte goes. */
   private framed: Buffer | undefined;
   private filled = 0;
 
-  public constructor(private readonly size: number) {
-    super();
+  public constructor(
+    private readonly size: number,
+    private readonly crc32AtEnd: () => string | undefined,
+  ) {
+    // Framed chunks ready ahead of the socket, so the source is read while the last one is sent.
+    super({ readableHighWaterMark: 4 * chunkBytes });
   }
 
   public override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -52,7 +55,6 @@ export class AwsChunkedCrc32 extends Transform {
       callback(new Error(`aws-chunked: more than the announced ${this.size} bytes`));
       return;
     }
-    this.crc = crc32(chunk, this.crc);
     for (let offset = 0; offset < chunk.length; ) {
       if (this.framed === undefined) {
         const payload = Math.min(chunkBytes, this.size - this.passed);
@@ -77,6 +79,11 @@ export class AwsChunkedCrc32 extends Transform {
       callback(new Error(`aws-chunked: ${this.passed} of the announced ${this.size} bytes`));
       return;
     }
-    callback(null, Buffer.from(`0\r\n${crc32TrailerName}:${crc32Base64(this.crc)}\r\n\r\n`, 'latin1'));
+    const crc = this.crc32AtEnd();
+    if (crc === undefined) {
+      callback(new Error('aws-chunked: the source has no checksum at its end'));
+      return;
+    }
+    callback(null, Buffer.from(`0\r\n${crc32TrailerName}:${crc}\r\n\r\n`, 'latin1'));
   }
 }

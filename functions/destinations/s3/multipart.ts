@@ -175,7 +175,7 @@ export async function streamToS3(
   let parts: AsyncGenerator<SourcePart>;
   if (!continued && !earlier?.inParts && source.size !== undefined && source.size > sizeOf(0) && source.size <= settings.streamedPutMaxBytes) {
     try {
-      const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size }, signal);
+      const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size, source }, signal);
       return { etag, parts: 1, resumedAt: 0 };
     } catch (error) {
       if (!refusesStreamedUpload(error)) throw error;
@@ -252,7 +252,7 @@ export async function streamToS3(
 }
 
 /** A whole object's body: bytes already read (their CRC-32 known), or a stream of a known size. */
-type ObjectBody = { readonly bytes: Uint8Array; readonly crc32: string } | { readonly stream: Readable; readonly size: number };
+type ObjectBody = { readonly bytes: Uint8Array; readonly crc32: string } | { readonly stream: Readable; readonly size: number; readonly source: DeliverySource };
 
 /** Request headers of a body framed by {@link AwsChunkedCrc32}, set before signing. */
 function trailerHeaders(size: number): BuildMiddleware<PutObjectCommandInput, PutObjectCommandOutput> {
@@ -275,8 +275,8 @@ interface FramedBody {
 }
 
 /** Frames a streamed body; a source that breaks, or ends short or long, fails it before its final chunk. */
-function framedBody(body: { readonly stream: Readable; readonly size: number }): FramedBody {
-  const framed = new AwsChunkedCrc32(body.size);
+function framedBody(body: { readonly stream: Readable; readonly size: number; readonly source: DeliverySource }): FramedBody {
+  const framed = new AwsChunkedCrc32(body.size, () => body.source.checksum?.value);
   const broken = new AbortController();
   body.stream.once('error', (error) => framed.destroy(error));
   framed.once('error', (error) => broken.abort(error));
