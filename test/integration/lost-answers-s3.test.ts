@@ -180,6 +180,30 @@ describe('S3 destination, one streamed PutObject (aws-chunked, a CRC-32 trailer)
     expect(await storedSha('lost-stream.bin')).toBe(sha256(bytes));
   });
 
+  it('sends a retry in parts, which a further attempt would continue, when the first attempt was cut off mid-stream', async () => {
+    // Prepare: the first attempt runs out of time with half the file sent (a slow link, a timeout).
+    const bytes = patternBytes(size, 69);
+    const uploader = createS3Uploader();
+    const resume = new MemoryResume<S3ResumeState>();
+    const first = sourceOf(bytes);
+    const deadline = new AbortController();
+    const watcher = setInterval(() => {
+      if (first.position > size / 2) deadline.abort(new Error('the function timed out'));
+    }, 5);
+    const firstAttempt = new Date();
+    await attemptFailure({ definition: s3Destination, uploader }, destination('cut-stream.bin'), first, { resume, signal: deadline.signal }).finally(() => clearInterval(watcher));
+
+    // Act
+    resume.earlierAttemptsSince = firstAttempt;
+    const retried = await attemptUpload({ definition: s3Destination, uploader }, destination('cut-stream.bin'), sourceOf(bytes), { resume });
+
+    // Assess
+    expect(proxy.exchanges.filter(isStreamedPut('cut-stream.bin'))).toHaveLength(1);
+    expect(retried.details).toMatchObject({ parts: 2 });
+    expect(resume.state).toMatchObject({ uploadId: expect.any(String) });
+    expect(await storedSha('cut-stream.bin')).toBe(sha256(bytes));
+  });
+
   it('sends parts from the next attempt on when the store refuses the streamed PutObject, and at once for later deliveries to it', async () => {
     // Prepare: a store that speaks S3 but not SigV4 streaming.
     const uploader = createS3Uploader();

@@ -142,9 +142,10 @@ async function storedParts(
 
 /**
  * Streams the source into one object. A file that fits in one part is a single PutObject of that
- * part; a larger one of known size up to `streamedPutMaxBytes` one PutObject streamed from the
- * source (its CRC-32 in a trailer), or, when the store refuses that, parts from the next attempt
- * on; a larger one a multipart upload whose parts each carry a CRC-32 the store verifies. The upload's id is saved as soon as it exists, so when this attempt fails a later one lists the parts already
+ * part; a larger one of known size up to `streamedPutMaxBytes`, on a delivery's first attempt, one
+ * PutObject streamed from the source (its CRC-32 in a trailer); anything else (and a retry, or a
+ * store that refuses the streamed PutObject) a multipart upload whose parts each carry a CRC-32 the
+ * store verifies. The upload's id is saved as soon as it exists, so when this attempt fails a later one lists the parts already
  * stored and sends only the rest; the upload is aborted by `abortUpload` when the delivery
  * finally fails, so no parts outlive it.
  */
@@ -173,7 +174,10 @@ export async function streamToS3(
   let uploadId: string;
   let completed: CompletedPart[];
   let parts: AsyncGenerator<SourcePart>;
-  if (!continued && !earlier?.inParts && source.size !== undefined && source.size > sizeOf(0) && source.size <= settings.streamedPutMaxBytes) {
+  // Only a first attempt streams: one that came after a failure (a slow or broken link, a function
+  // timeout) sends parts, which a further attempt continues instead of sending the file again.
+  const firstAttempt = resume.earlierAttemptsSince === undefined && !earlier?.inParts;
+  if (firstAttempt && !continued && source.size !== undefined && source.size > sizeOf(0) && source.size <= settings.streamedPutMaxBytes) {
     try {
       const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size, source }, signal);
       return { etag, parts: 1, resumedAt: 0 };
