@@ -1,4 +1,3 @@
-import { GetObjectCommand, NoSuchKey, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
 import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { OpenableSource } from '../contract/source.ts';
@@ -10,6 +9,7 @@ import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { sendRequest } from '../net/http-client.ts';
 import { redactUrl } from '../net/redact.ts';
 import { isRedirectAllowed } from '../net/redirects.ts';
+import type { GetStagingObject } from './staging-objects.ts';
 
 export interface SourcePolicy {
   /** When not empty, the only hosts a source URL may name. */
@@ -77,7 +77,7 @@ export interface OpenedBody {
  */
 export class SourceOpener {
   public constructor(
-    private readonly s3: S3Client,
+    private readonly getObject: GetStagingObject,
     private readonly network: OutboundNetwork,
     private readonly policy: SourcePolicy,
   ) {}
@@ -141,25 +141,38 @@ export class SourceOpener {
   }
 
   private async openObject(bucket: string, key: string, extension: string | undefined, signal: AbortSignal, offset: number): Promise<OpenedBody> {
+    const where = `source s3://${bucket}/${key}`;
+    let response: IncomingMessage;
     try {
-      const object = await this.s3.send(
-        new GetObjectCommand({ Bucket: bucket, Key: key, ...(offset > 0 ? { Range: `bytes=${offset}-` } : {}) }),
-        { abortSignal: signal },
-      );
-      const range = contentRange(object.ContentRange);
-      return {
-        stream: object.Body as Readable,
-        startsAt: range?.start ?? 0,
-        size: range ? range.size : object.ContentLength,
-        contentType: object.ContentType,
-        name: withExtension(fileNameOf(key), extension),
-        version: object.ETag,
-      };
+      response = await this.getObject(bucket, key, offset, signal);
     } catch (error) {
-      if (error instanceof NoSuchKey || (error instanceof S3ServiceException && ['NoSuchBucket', 'AccessDenied'].includes(error.name))) {
-        throw new PermanentError(`source s3://${bucket}/${key}: ${error.name}`, { code: error.name, cause: error });
-      }
-      throw classifyGeneric(error, error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined);
+      throw classifyGeneric(new Error(`${where}: ${(error as Error).message}`, { cause: error }));
     }
+    const status = response.statusCode ?? 502;
+    const header = (name: string): string | undefined => [response.headers[name]].flat()[0];
+    if (status !== 200 && status !== 206) {
+      const code = await s3ErrorCode(response);
+      // A missing object or bucket, or no right to read it, stays so: no retry would read it.
+      if (status === 404 || code === 'AccessDenied') throw new PermanentError(`${where}: ${code ?? `HTTP ${status}`}`, { code: code ?? 'NoSuchKey' });
+      throw classifyGeneric(new Error(`${where}: ${code ?? 'HTTP'} ${status}`), status, header('retry-after'));
+    }
+    const range = status === 206 ? contentRange(header('content-range')) : undefined;
+    return {
+      stream: response,
+      startsAt: range?.start ?? 0,
+      size: range ? range.size : contentLength(header('content-length')),
+      contentType: header('content-type'),
+      name: withExtension(fileNameOf(key), extension),
+      version: header('etag'),
+    };
   }
+}
+
+/** The `<Code>` of an S3 error answer (its body is small), or undefined when it has none. */
+async function s3ErrorCode(response: IncomingMessage): Promise<string | undefined> {
+  let body = '';
+  for await (const chunk of response) {
+    if (body.length < 64 * 1024) body += String(chunk);
+  }
+  return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
 }

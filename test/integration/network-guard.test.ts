@@ -1,4 +1,3 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { createServer, get, type Agent, type Server } from 'node:http';
 import { get as httpsGet } from 'node:https';
 import type { AddressInfo, LookupFunction, Socket } from 'node:net';
@@ -15,6 +14,9 @@ import { guardedConnect, guardedTlsConnect, type NetworkPolicy } from '../../sha
 import { outboundNetwork, type OutboundNetwork } from '../../shared/net/outbound-network.ts';
 import { SourceOpener } from '../../shared/sources/source-opener.ts';
 import { patternBytes, sourceOf, uploadContext } from '../support/sources.ts';
+
+/** These tests open URL sources only: a staging object read fails the test. */
+const noStagingObjects = (): Promise<never> => Promise.reject(new Error('no staging object is read here'));
 
 /** A loopback server that counts TCP connections, so a test can tell that none was made. */
 let server: Server;
@@ -309,7 +311,7 @@ describe('The service behind the guard', () => {
     const resolve = rebindingResolver();
     const network = outboundNetwork({ allowPrivateNetworks: false, resolve });
     closers.push(async () => network.agents.http.destroy());
-    const sources = new SourceOpener(new S3Client({ region: 'us-east-1' }), network, { allowedSourceHosts: [] });
+    const sources = new SourceOpener(noStagingObjects, network, { allowedSourceHosts: [] });
     await precheck(resolve, 'rebind.test');
 
     // Act
@@ -325,7 +327,7 @@ describe('The service behind the guard', () => {
   it('refuses to follow a source redirect out of http(s)', async () => {
     const network = outboundNetwork({ allowPrivateNetworks: true });
     closers.push(async () => network.agents.http.destroy());
-    const sources = new SourceOpener(new S3Client({ region: 'us-east-1' }), network, { allowedSourceHosts: [] });
+    const sources = new SourceOpener(noStagingObjects, network, { allowedSourceHosts: [] });
 
     const error = await sources.open({ url: `http://127.0.0.1:${port}/to-file` }, undefined, AbortSignal.timeout(10_000)).catch((caught: unknown) => caught);
 

@@ -1,0 +1,75 @@
+import { PutObjectCommand } from '@aws-sdk/client-s3';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { text } from 'node:stream/consumers';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
+import { PermanentError } from '../../shared/errors.ts';
+import { outboundNetwork } from '../../shared/net/outbound-network.ts';
+import { SourceOpener } from '../../shared/sources/source-opener.ts';
+import { stagingObjects } from '../../shared/sources/staging-objects.ts';
+import { startTestS3, type TestS3 } from '../support/local-s3.ts';
+
+let server: TestS3;
+let sources: SourceOpener;
+
+beforeAll(async () => {
+  server = await startTestS3(['staging']);
+  const credentials = { accessKeyId: server.s3.accessKeyId, secretAccessKey: server.s3.secretAccessKey, sessionToken: 'a-session-token' };
+  sources = new SourceOpener(stagingObjects({ region: 'us-east-1', endpoint: server.s3.endpoint, credentials }), outboundNetwork({ allowPrivateNetworks: false }), {
+    allowedSourceHosts: [],
+  });
+});
+
+afterAll(async () => {
+  await server.close();
+});
+
+async function stage(key: string, body: string): Promise<void> {
+  await server.reader.send(new PutObjectCommand({ Bucket: 'staging', Key: key, Body: body, ContentType: 'video/mp4' }));
+}
+
+describe('Staging objects read with one signed GET', () => {
+  it.each(['uploads/a b+c.mp4', 'uploads/ünï/çødé (1).mp4', "uploads/it's*!.mp4"])('opens %s, its size, type and version', async (key) => {
+    await stage(key, `the bytes of ${key}`);
+
+    const opened = await sources.open({ bucket: 'staging', key }, undefined, AbortSignal.timeout(10_000));
+
+    expect(await text(opened.stream)).toBe(`the bytes of ${key}`);
+    expect(opened).toMatchObject({ startsAt: 0, size: Buffer.byteLength(`the bytes of ${key}`), contentType: 'video/mp4', version: expect.stringMatching(/^".+"$/) });
+    const [request] = server.s3.requests.filter((sent) => sent.method === 'GET' && sent.path.startsWith('/staging/uploads/')).slice(-1);
+    expect(request?.headers).toMatchObject({ authorization: expect.stringMatching(/^AWS4-HMAC-SHA256 Credential=S3RVER\//), 'x-amz-security-token': 'a-session-token' });
+  });
+
+  it('asks for the key as written, a `..` segment included, not for the key URL parsing would resolve it to', async () => {
+    // The local S3 refuses such keys (they would be paths on its disk): a bare server shows the request line.
+    const seen: string[] = [];
+    const bare = createServer((request, response) => {
+      seen.push(request.url ?? '');
+      response.writeHead(404).end();
+    });
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => bare.close(() => resolve())));
+    const get = stagingObjects({ region: 'us-east-1', endpoint: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+
+    const response = await get('staging', 'uploads/x/../secret.mp4', 0, AbortSignal.timeout(10_000));
+    response.resume();
+
+    expect(seen).toEqual(['/staging/uploads/x/../secret.mp4']);
+  });
+
+  it('reads from an offset with a ranged GET', async () => {
+    await stage('uploads/ranged.bin', '0123456789');
+
+    const opened = await sources.open({ bucket: 'staging', key: 'uploads/ranged.bin' }, undefined, AbortSignal.timeout(10_000), 4);
+
+    expect(opened).toMatchObject({ startsAt: 4, size: 10 });
+    expect(await text(opened.stream)).toBe('456789');
+  });
+
+  it('fails for good, naming the object and S3’s code, when the object is not there', async () => {
+    const error = await sources.open({ bucket: 'staging', key: 'uploads/missing.mp4' }, undefined, AbortSignal.timeout(10_000)).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error).toMatchObject({ code: 'NoSuchKey', message: 'source s3://staging/uploads/missing.mp4: NoSuchKey' });
+  });
+});
