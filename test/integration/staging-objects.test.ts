@@ -37,7 +37,12 @@ describe('Staging objects read with one signed GET', () => {
     expect(await text(opened.stream)).toBe(`the bytes of ${key}`);
     expect(opened).toMatchObject({ startsAt: 0, size: Buffer.byteLength(`the bytes of ${key}`), contentType: 'video/mp4', version: expect.stringMatching(/^".+"$/) });
     const [request] = server.s3.requests.filter((sent) => sent.method === 'GET' && sent.path.startsWith('/staging/uploads/')).slice(-1);
-    expect(request?.headers).toMatchObject({ authorization: expect.stringMatching(/^AWS4-HMAC-SHA256 Credential=S3RVER\//), 'x-amz-security-token': 'a-session-token' });
+    expect(request?.headers).toMatchObject({
+      authorization: expect.stringMatching(/^AWS4-HMAC-SHA256 Credential=S3RVER\//),
+      'x-amz-security-token': 'a-session-token',
+      // S3 wants the payload's hash on every SigV4 request, a GET's too.
+      'x-amz-content-sha256': 'e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855',
+    });
   });
 
   it('asks for the key as written, a `..` segment included, not for the key URL parsing would resolve it to', async () => {
