@@ -70,6 +70,9 @@ export interface OpenedBody {
   readonly version: string | undefined;
 }
 
+/** Tries of a staging object's GetObject: the S3 client's default. */
+const stagingGetTries = 3;
+
 /**
  * Opens a job's source as a stream: an HTTP(S) URL (redirects followed, each hop checked against
  * the source policy and never from https down to http; every connection made through the
@@ -140,14 +143,28 @@ export class SourceOpener {
     throw new PermanentError(`source ${redactUrl(address)}: more than ${maxRedirects} redirects`, { code: 'TooManyRedirects' });
   }
 
+  /**
+   * GetObject, tried again (as the S3 client did) when S3 answers 500 or 503 (SlowDown), or the
+   * connection fails before an answer, up to three tries with a short backoff; the last outcome is
+   * the caller's to judge.
+   */
+  private async getWithRetries(bucket: string, key: string, offset: number, signal: AbortSignal, where: string): Promise<IncomingMessage> {
+    for (let attempt = 1; ; attempt += 1) {
+      const last = attempt >= stagingGetTries || signal.aborted;
+      try {
+        const response = await this.getObject(bucket, key, offset, signal);
+        if (last || (response.statusCode !== 500 && response.statusCode !== 503)) return response;
+        response.resume();
+      } catch (error) {
+        if (last) throw classifyGeneric(new Error(`${where}: ${(error as Error).message}`, { cause: error }));
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+
   private async openObject(bucket: string, key: string, extension: string | undefined, signal: AbortSignal, offset: number): Promise<OpenedBody> {
     const where = `source s3://${bucket}/${key}`;
-    let response: IncomingMessage;
-    try {
-      response = await this.getObject(bucket, key, offset, signal);
-    } catch (error) {
-      throw classifyGeneric(new Error(`${where}: ${(error as Error).message}`, { cause: error }));
-    }
+    const response = await this.getWithRetries(bucket, key, offset, signal, where);
     const status = response.statusCode ?? 502;
     const header = (name: string): string | undefined => [response.headers[name]].flat()[0];
     if (status !== 200 && status !== 206) {

@@ -77,4 +77,27 @@ describe('Staging objects read with one signed GET', () => {
     expect(error).toBeInstanceOf(PermanentError);
     expect(error).toMatchObject({ code: 'NoSuchKey', message: 'source s3://staging/uploads/missing.mp4: NoSuchKey' });
   });
+
+  it.each([
+    [2, 'opens it at the third try', undefined],
+    [3, 'fails transiently after three tries, naming S3’s code', 'SlowDown'],
+  ])('given S3 answering SlowDown %i times, %s', async (slowDowns, _outcome, failure) => {
+    let requests = 0;
+    const bare = createServer((request, response) => {
+      requests += 1;
+      if (requests <= slowDowns) response.writeHead(503, { 'content-type': 'application/xml' }).end('<Error><Code>SlowDown</Code><Message>Reduce your request rate.</Message></Error>');
+      else response.writeHead(200, { 'content-length': '5', etag: '"e"' }).end('bytes');
+    });
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => bare.close(() => resolve())));
+    const get = stagingObjects({ region: 'us-east-1', endpoint: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const opener = new SourceOpener(get, outboundNetwork({ allowPrivateNetworks: false }), { allowedSourceHosts: [] });
+
+    const opened = opener.open({ bucket: 'staging', key: 'uploads/busy.mp4' }, undefined, AbortSignal.timeout(10_000));
+
+    if (failure === undefined) expect(await text((await opened).stream)).toBe('bytes');
+    else await expect(opened).rejects.toMatchObject({ retryable: true, message: expect.stringContaining(failure) });
+    expect(requests).toBe(3);
+  });
 });
+
