@@ -1,5 +1,7 @@
 import { createHash } from 'node:crypto';
-import ssh2, { Client, type ConnectConfig, type SFTPWrapper } from 'ssh2';
+import type { ConnectConfig, SFTPWrapper } from 'ssh2';
+import Client from 'ssh2/lib/client.js';
+import keyParser from 'ssh2/lib/protocol/keyParser.js';
 import { guardedConnect, type NetworkPolicy } from '../../../shared/destination/index.ts';
 import { ConnectionLostError, HostKeyMismatchError, PrivateKeyError } from './errors.ts';
 import type { SftpDestinationFields } from './schema.ts';
@@ -53,8 +55,7 @@ export interface SftpSession {
 function loginOf(destination: SftpDestinationFields): Pick<ConnectConfig, 'username' | 'password' | 'privateKey' | 'passphrase'> {
   const { user, password, private_key: privateKey, passphrase } = destination;
   if (privateKey !== undefined) {
-    // ssh2 is CommonJS: its `utils` is found on the default export only.
-    const parsed = ssh2.utils.parseKey(privateKey, passphrase);
+    const parsed = keyParser.parseKey(privateKey, passphrase);
     if (parsed instanceof Error) {
       const encrypted = /encrypted|passphrase|decrypt/i.test(parsed.message) || passphrase !== undefined;
       throw new PrivateKeyError(parsed.message, encrypted);
