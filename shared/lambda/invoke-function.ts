@@ -2,6 +2,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { requestToSign } from '../net/sigv4-request.ts';
 
 /** What a function answered to one invocation (RequestResponse). */
 export interface InvokeAnswer {
@@ -35,16 +36,7 @@ export function invokeFunction(settings: InvokeFunctionSettings): InvokeFunction
   return async (functionName, event, signal) => {
     const path = `/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;
     const body = JSON.stringify(event);
-    const signed = await signer.sign({
-      method: 'POST',
-      protocol: endpoint.protocol,
-      hostname: endpoint.hostname,
-      ...(endpoint.port ? { port: Number(endpoint.port) } : {}),
-      path,
-      query: {},
-      headers: { host: endpoint.host, 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' },
-      body,
-    });
+    const signed = await signer.sign(requestToSign(endpoint, 'POST', path, { 'content-type': 'application/json', 'x-amz-invocation-type': 'RequestResponse' }, body));
     const response = await fetch(new URL(path, endpoint), { method: 'POST', headers: signed.headers, body, signal });
     const text = await response.text();
     if (!response.ok) {

@@ -130,15 +130,8 @@ export class SourceOpener {
         response.resume();
         throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${status}`), status, header('retry-after'));
       }
-      const range = status === 206 ? contentRange(header('content-range')) : undefined;
-      return {
-        stream: response,
-        startsAt: range?.start ?? 0,
-        size: range ? range.size : contentLength(header('content-length')),
-        contentType: header('content-type'),
-        name: withExtension(dispositionFileName(header('content-disposition')) ?? fileNameOf(new URL(url).pathname), extension),
-        version: header('etag') ?? header('last-modified'),
-      };
+      const name = withExtension(dispositionFileName(header('content-disposition')) ?? fileNameOf(new URL(url).pathname), extension);
+      return openedBody(response, name, header('etag') ?? header('last-modified'));
     }
     throw new PermanentError(`source ${redactUrl(address)}: more than ${maxRedirects} redirects`, { code: 'TooManyRedirects' });
   }
@@ -173,15 +166,7 @@ export class SourceOpener {
       if (status === 404 || code === 'AccessDenied') throw new PermanentError(`${where}: ${code ?? `HTTP ${status}`}`, { code: code ?? 'NoSuchKey' });
       throw classifyGeneric(new Error(`${where}: ${code ?? 'HTTP'} ${status}`), status, header('retry-after'));
     }
-    const range = status === 206 ? contentRange(header('content-range')) : undefined;
-    return {
-      stream: response,
-      startsAt: range?.start ?? 0,
-      size: range ? range.size : contentLength(header('content-length')),
-      contentType: header('content-type'),
-      name: withExtension(fileNameOf(key), extension),
-      version: header('etag'),
-    };
+    return openedBody(response, withExtension(fileNameOf(key), extension), header('etag'));
   }
 }
 
@@ -192,4 +177,18 @@ async function s3ErrorCode(response: IncomingMessage): Promise<string | undefine
     if (body.length < 64 * 1024) body += String(chunk);
   }
   return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
+}
+
+/** What a 200 or 206 answer opens: its body, where that starts in the file, and the file's size. */
+function openedBody(response: IncomingMessage, name: string, version: string | undefined): OpenedBody {
+  const header = (field: string): string | undefined => [response.headers[field]].flat()[0];
+  const range = response.statusCode === 206 ? contentRange(header('content-range')) : undefined;
+  return {
+    stream: response,
+    startsAt: range?.start ?? 0,
+    size: range ? range.size : contentLength(header('content-length')),
+    contentType: header('content-type'),
+    name,
+    version,
+  };
 }

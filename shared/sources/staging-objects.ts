@@ -4,6 +4,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { requestToSign } from '../net/sigv4-request.ts';
 
 export interface StagingObjectsSettings {
   readonly region: string;
@@ -49,15 +50,7 @@ export function stagingObjects(settings: StagingObjectsSettings): GetStagingObje
     const base = new URL(settings.endpoint ?? `https://${bucket}.s3.${settings.region}.amazonaws.com`);
     const path = `${settings.endpoint === undefined ? '' : `${base.pathname.replace(/\/$/, '')}/${bucket}`}/${escapedKey(key)}`;
     const secure = base.protocol === 'https:';
-    const signed = await signer.sign({
-      method: 'GET',
-      protocol: base.protocol,
-      hostname: base.hostname,
-      ...(base.port ? { port: Number(base.port) } : {}),
-      path,
-      query: {},
-      headers: { host: base.host, ...(offset > 0 ? { range: `bytes=${offset}-` } : {}) },
-    });
+    const signed = await signer.sign(requestToSign(base, 'GET', path, offset > 0 ? { range: `bytes=${offset}-` } : {}));
     return new Promise<IncomingMessage>((resolve, reject) => {
       const request = (secure ? httpsRequest : httpRequest)({
         protocol: base.protocol,
