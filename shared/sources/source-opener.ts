@@ -113,8 +113,7 @@ export class SourceOpener {
         throw classifyGeneric(new Error(`source ${redactUrl(url)}: ${(error as Error).message}`, { cause: error }));
       }
       const status = response.statusCode ?? 502;
-      const header = (name: string): string | undefined => [response.headers[name]].flat()[0];
-      const location = header('location');
+      const location = headerOf(response, 'location');
       if (status >= 300 && status < 400 && location) {
         response.resume();
         const next = new URL(location, url).toString();
@@ -128,10 +127,10 @@ export class SourceOpener {
       }
       if (status < 200 || status >= 300) {
         response.resume();
-        throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${status}`), status, header('retry-after'));
+        throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${status}`), status, headerOf(response, 'retry-after'));
       }
-      const name = withExtension(dispositionFileName(header('content-disposition')) ?? fileNameOf(new URL(url).pathname), extension);
-      return openedBody(response, name, header('etag') ?? header('last-modified'));
+      const name = withExtension(dispositionFileName(headerOf(response, 'content-disposition')) ?? fileNameOf(new URL(url).pathname), extension);
+      return openedBody(response, name, headerOf(response, 'etag') ?? headerOf(response, 'last-modified'));
     }
     throw new PermanentError(`source ${redactUrl(address)}: more than ${maxRedirects} redirects`, { code: 'TooManyRedirects' });
   }
@@ -159,14 +158,13 @@ export class SourceOpener {
     const where = `source s3://${bucket}/${key}`;
     const response = await this.getWithRetries(bucket, key, offset, signal, where);
     const status = response.statusCode ?? 502;
-    const header = (name: string): string | undefined => [response.headers[name]].flat()[0];
     if (status !== 200 && status !== 206) {
       const code = await s3ErrorCode(response);
       // A missing object or bucket, or no right to read it, stays so: no retry would read it.
       if (status === 404 || code === 'AccessDenied') throw new PermanentError(`${where}: ${code ?? `HTTP ${status}`}`, { code: code ?? 'NoSuchKey' });
-      throw classifyGeneric(new Error(`${where}: ${code ?? 'HTTP'} ${status}`), status, header('retry-after'));
+      throw classifyGeneric(new Error(`${where}: ${code ?? 'HTTP'} ${status}`), status, headerOf(response, 'retry-after'));
     }
-    return openedBody(response, withExtension(fileNameOf(key), extension), header('etag'));
+    return openedBody(response, withExtension(fileNameOf(key), extension), headerOf(response, 'etag'));
   }
 }
 
@@ -179,15 +177,19 @@ async function s3ErrorCode(response: IncomingMessage): Promise<string | undefine
   return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
 }
 
+/** A response header's first value. */
+function headerOf(response: IncomingMessage, name: string): string | undefined {
+  return [response.headers[name]].flat()[0];
+}
+
 /** What a 200 or 206 answer opens: its body, where that starts in the file, and the file's size. */
 function openedBody(response: IncomingMessage, name: string, version: string | undefined): OpenedBody {
-  const header = (field: string): string | undefined => [response.headers[field]].flat()[0];
-  const range = response.statusCode === 206 ? contentRange(header('content-range')) : undefined;
+  const range = response.statusCode === 206 ? contentRange(headerOf(response, 'content-range')) : undefined;
   return {
     stream: response,
     startsAt: range?.start ?? 0,
-    size: range ? range.size : contentLength(header('content-length')),
-    contentType: header('content-type'),
+    size: range ? range.size : contentLength(headerOf(response, 'content-length')),
+    contentType: headerOf(response, 'content-type'),
     name,
     version,
   };

@@ -11,7 +11,6 @@ import {
   type S3Client,
 } from '@aws-sdk/client-s3';
 import type { BuildMiddleware } from '@smithy/types';
-import type { Readable } from 'node:stream';
 import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart, type SourceStart } from '../../../shared/destination/index.ts';
 import { abortUploadsMadeSince } from './abort-uploads.ts';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
@@ -179,7 +178,7 @@ export async function streamToS3(
   const firstAttempt = resume.earlierAttemptsSince === undefined && !earlier?.inParts;
   if (firstAttempt && !continued && source.size !== undefined && source.size > sizeOf(0) && source.size <= settings.streamedPutMaxBytes) {
     try {
-      const etag = await putOnce(clients, parameters, { stream: await source.stream(), size: source.size, source }, signal);
+      const etag = await putOnce(clients, parameters, { source, size: source.size }, signal);
       return { etag, parts: 1, resumedAt: 0 };
     } catch (error) {
       if (!refusesStreamedUpload(error)) throw error;
@@ -255,8 +254,8 @@ export async function streamToS3(
   return { etag, parts: all.length, resumedAt };
 }
 
-/** A whole object's body: bytes already read (their CRC-32 known), or a stream of a known size. */
-type ObjectBody = { readonly bytes: Uint8Array; readonly crc32: string } | { readonly stream: Readable; readonly size: number; readonly source: DeliverySource };
+/** A whole object's body: bytes already read (their CRC-32 known), or the source, of a known size, to stream. */
+type ObjectBody = { readonly bytes: Uint8Array; readonly crc32: string } | { readonly source: DeliverySource; readonly size: number };
 
 /** Request headers of a body framed by {@link AwsChunkedCrc32}, set before signing. */
 function trailerHeaders(size: number): BuildMiddleware<PutObjectCommandInput, PutObjectCommandOutput> {
@@ -278,13 +277,14 @@ interface FramedBody {
   readonly broken: AbortSignal;
 }
 
-/** Frames a streamed body; a source that breaks, or ends short or long, fails it before its final chunk. */
-function framedBody(body: { readonly stream: Readable; readonly size: number; readonly source: DeliverySource }): FramedBody {
+/** Frames the source read as a stream; a source that breaks, or ends short or long, fails it before its final chunk. */
+async function framedBody(body: { readonly source: DeliverySource; readonly size: number }): Promise<FramedBody> {
+  const stream = await body.source.stream();
   const framed = new AwsChunkedCrc32(body.size, () => body.source.checksum?.value);
   const broken = new AbortController();
-  body.stream.once('error', (error) => framed.destroy(error));
+  stream.once('error', (error) => framed.destroy(error));
   framed.once('error', (error) => broken.abort(error));
-  body.stream.pipe(framed);
+  stream.pipe(framed);
   return { framed, broken: broken.signal };
 }
 
@@ -321,7 +321,7 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
   }
   // The SDK pipes the body into the request and would wait for the rest of a body that broke:
   // the request ends with it, and the failure is the body's.
-  const { framed, broken } = framedBody(body);
+  const { framed, broken } = await framedBody(body);
   try {
     return await writeOnce(
       async () => (await clients.commit.send(putCommand(parameters, { framed, size }), { abortSignal: AbortSignal.any([signal, broken]) })).ETag,
