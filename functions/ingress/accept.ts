@@ -1,6 +1,4 @@
-import { PutObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
-import { getSignedUrl } from '@aws-sdk/s3-request-presigner';
 import { createHash, randomBytes } from 'node:crypto';
 import { destinationDefinition, uploadRequestSchema } from '../destinations/registry.ts';
 import { untrustedCredentialEndpoints } from '../../shared/contract/credential-hosts.ts';
@@ -16,6 +14,7 @@ import type { JobStore } from '../../shared/jobs/job-store.ts';
 import type { DestinationRecord, Job, JobRecord } from '../../shared/jobs/records.ts';
 import { namesPrivateNetwork } from '../../shared/net/address-policy.ts';
 import type { EnvelopeSealer } from '../../shared/secrets/sealer.ts';
+import type { StagingObjects } from '../../shared/sources/staging-objects.ts';
 
 export interface AcceptDependencies {
   readonly jobs: JobStore;
@@ -24,8 +23,8 @@ export interface AcceptDependencies {
   readonly queueUrls: Readonly<Record<string, string>>;
   readonly sealer: EnvelopeSealer;
   readonly allowPrivateNetworks: boolean;
-  /** Client with the service's own identity: presigns uploads into the staging bucket. */
-  readonly s3: S3Client;
+  /** S3 requests with the service's own identity: presigns uploads into the staging bucket. */
+  readonly staging: StagingObjects;
   readonly stagingBucket: string;
   /** How long a presigned upload URL stays valid. */
   readonly presignedUrlSeconds: number;
@@ -211,11 +210,7 @@ async function storedSource(source: Source, presignedKey: string | undefined, to
 /** A URL to PUT a presigned-upload job's file to, at `key` of the staging bucket. */
 async function presign(key: string, source: NonNullable<Source['presigned']>, dependencies: AcceptDependencies): Promise<PresignedUpload> {
   const headers: Record<string, string> = source.content_type ? { 'content-type': source.content_type } : {};
-  const url = await getSignedUrl(
-    dependencies.s3,
-    new PutObjectCommand({ Bucket: dependencies.stagingBucket, Key: key, ContentType: source.content_type }),
-    { expiresIn: dependencies.presignedUrlSeconds },
-  );
+  const url = await dependencies.staging.presignedPut({ bucket: dependencies.stagingBucket, key }, dependencies.presignedUrlSeconds);
   const expiresAt = new Date(Date.now() + dependencies.presignedUrlSeconds * 1000).toISOString();
   return { url, method: 'PUT', headers, expiresAt };
 }

@@ -1,10 +1,12 @@
-import { ListBucketsCommand, type S3Client } from '@aws-sdk/client-s3';
+import { text } from 'node:stream/consumers';
+import type { StagingObjects } from '../../shared/sources/staging-objects.ts';
 
-/** The canonical user ID of the account whose credentials `client` uses (ListBuckets' Owner.ID). */
-export async function canonicalUserId(client: S3Client): Promise<string> {
-  const { Owner } = await client.send(new ListBucketsCommand({ MaxBuckets: 1 }));
-  if (!Owner?.ID) throw new Error('ListBuckets returned no owner ID');
-  return Owner.ID;
+/** The canonical user ID of the account whose credentials `s3` signs with (ListBuckets' Owner ID). */
+export async function canonicalUserId(s3: StagingObjects): Promise<string> {
+  const answer = await s3.request({ method: 'GET', query: { 'max-buckets': '1' } });
+  const id = answer && /<Owner>[^]*?<ID>([^<]+)<\/ID>/.exec(await text(answer))?.[1];
+  if (!id) throw new Error('ListBuckets returned no owner ID');
+  return id;
 }
 
 /**

@@ -2,8 +2,9 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { readConfig } from '../../shared/config.ts';
 import { JobListing } from '../../shared/jobs/job-listing.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
-import { dynamoClient, functionInvoker, sqsClient, stagingS3Client } from '../../shared/lambda/aws-clients.ts';
+import { dynamoClient, functionInvoker, serviceClientSettings, sqsClient } from '../../shared/lambda/aws-clients.ts';
 import { sealerFor } from '../../shared/lambda/secrets.ts';
+import { StagingObjects } from '../../shared/sources/staging-objects.ts';
 import type { AcceptDependencies } from './accept.ts';
 import type { ListDependencies } from './list-jobs.ts';
 import type { TestDestinationDependencies } from './test-destination.ts';
@@ -31,7 +32,7 @@ export function ingressDependencies(log: Logger): IngressDependencies {
     queueUrls: config.queueUrls,
     sealer: sealerFor(config),
     allowPrivateNetworks: config.allowPrivateNetworks,
-    s3: stagingS3Client(config),
+    staging: new StagingObjects(serviceClientSettings(config, config.awsEndpoints.s3)),
     stagingBucket: config.stagingBucket,
     presignedUrlSeconds: config.presignedUrlSeconds,
     stagingSourcePrefixes: config.stagingSourcePrefixes,

@@ -105,7 +105,7 @@ async function postRetry(token: string, event: APIGatewayProxyEvent, dependencie
 }
 
 async function getCanonicalUser(event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
-  const id = await canonicalUserId(dependencies.s3);
+  const id = await canonicalUserId(dependencies.staging);
   const bucket = event.queryStringParameters?.bucket;
   return json(200, { canonical_user_id: id, ...(bucket ? { bucket_policy: bucketPolicy(bucket, id) } : {}) });
 }

@@ -1,5 +1,5 @@
-import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, NotFound, NoSuchKey, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createHash } from 'node:crypto';
+import { text } from 'node:stream/consumers';
 import { stagingPrefixes, stagingSuffixes } from '../../shared/config.ts';
 import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 import { ValidationError } from '../../shared/errors.ts';
@@ -42,26 +42,19 @@ async function presignedUploadLanded(key: string, dependencies: IngressDependenc
 }
 
 async function readManifest(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | typeof tooLarge | undefined> {
-  try {
-    const object = await dependencies.s3.send(new GetObjectCommand({ Bucket: bucket, Key: key }));
-    if ((object.ContentLength ?? 0) > maxRequestBodyBytes) {
-      object.Body?.transformToWebStream().cancel().catch(() => undefined);
-      return tooLarge;
-    }
-    return await object.Body!.transformToString();
-  } catch (error) {
-    if (error instanceof NoSuchKey) return undefined;
-    throw error;
+  const object = await dependencies.staging.request({ method: 'GET', object: { bucket, key } });
+  if (object === undefined) return undefined;
+  if (Number(object.headers['content-length'] ?? 0) > maxRequestBodyBytes) {
+    object.destroy();
+    return tooLarge;
   }
+  return text(object);
 }
 
 async function etagOf(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | undefined> {
-  try {
-    return (await dependencies.s3.send(new HeadObjectCommand({ Bucket: bucket, Key: key }))).ETag ?? '';
-  } catch (error) {
-    if (error instanceof NotFound || error instanceof NoSuchKey) return undefined;
-    throw error;
-  }
+  const object = await dependencies.staging.request({ method: 'HEAD', object: { bucket, key } });
+  object?.resume();
+  return object === undefined ? undefined : [object.headers.etag ?? ''].flat()[0];
 }
 
 /**
@@ -95,11 +88,15 @@ async function dropped(bucket: string, key: string, dependencies: IngressDepende
   );
   const job = await dependencies.jobs.get(token);
   const note = job ? jobView(job) : { token };
-  await dependencies.s3.send(
-    new PutObjectCommand({ Bucket: bucket, Key: `${fileKey}${jobNoteSuffix}`, Body: JSON.stringify(note, null, 2), ContentType: 'application/json' }),
-  );
+  const noted = await dependencies.staging.request({
+    method: 'PUT',
+    object: { bucket, key: `${fileKey}${jobNoteSuffix}` },
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(note, null, 2),
+  });
+  noted?.resume();
   // The job holds the request now, its secrets sealed; the manifest may hold them in clear.
-  await dependencies.s3.send(new DeleteObjectCommand({ Bucket: bucket, Key: `${fileKey}${manifestSuffix}` }));
+  (await dependencies.staging.request({ method: 'DELETE', object: { bucket, key: `${fileKey}${manifestSuffix}` } }))?.resume();
   withCorrelationId(dependencies.log, token).info('dropped file handled', { token, rejected: errors !== undefined });
 }
 

@@ -1,5 +1,4 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { S3Client } from '@aws-sdk/client-s3';
 import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ServiceConfig } from '../config.ts';
 import { invokeFunction, type InvokeFunction } from './invoke-function.ts';
@@ -28,11 +27,6 @@ export function dynamoClient(config: ServiceConfig): DynamoDBClient {
 
 export function sqsClient(config: ServiceConfig): SQSClient {
   return new SQSClient({ ...serviceClientSettings(config, config.awsEndpoints.sqs), maxAttempts: serviceClientAttempts });
-}
-
-/** The staging bucket's client (path-style locally, where bucket host names do not resolve). */
-export function stagingS3Client(config: ServiceConfig): S3Client {
-  return new S3Client({ ...serviceClientSettings(config, config.awsEndpoints.s3), forcePathStyle: config.awsEndpoints.s3 !== undefined });
 }
 
 /** How the ingress invokes the destination functions (to test a destination inside its own function). */

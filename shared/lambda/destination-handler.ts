@@ -15,7 +15,7 @@ import { probeDestination } from '../delivery/probe.ts';
 import { JobStore } from '../jobs/job-store.ts';
 import { outboundNetwork } from '../net/outbound-network.ts';
 import { SourceOpener } from '../sources/source-opener.ts';
-import { stagingObjects } from '../sources/staging-objects.ts';
+import { StagingObjects } from '../sources/staging-objects.ts';
 import { dynamoClient, serviceClientSettings, sqsClient } from './aws-clients.ts';
 import { createLogger, withCorrelationId } from './logger.ts';
 import { createMetrics, deliveryMetrics } from './metrics.ts';
@@ -82,7 +82,7 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
       jobs: new JobStore(config.tableName, dynamoClient(config), config.retentionDays),
       sealer: sealerFor(config),
       secrets,
-      sources: new SourceOpener(stagingObjects(serviceClientSettings(config, config.awsEndpoints.s3)), network, config),
+      sources: new SourceOpener(new StagingObjects(serviceClientSettings(config, config.awsEndpoints.s3)).get, network, config),
       callbacks: { signingKey: callbackSigningKey(secrets) },
       network,
       credentialHosts: config.credentialHosts,

@@ -2,17 +2,36 @@ import type { HttpRequest } from '@smithy/types';
 
 /**
  * The request a SigV4 signer signs, on `endpoint`'s host: `path` as it will be sent (the caller
- * escapes it as the service wants), no query.
+ * escapes it as the service wants), and its query unescaped.
  */
-export function requestToSign(endpoint: URL, method: string, path: string, headers: Record<string, string>, body?: string): HttpRequest {
+export function requestToSign(
+  endpoint: URL,
+  method: string,
+  path: string,
+  headers: Record<string, string>,
+  body?: string,
+  query: Record<string, string> = {},
+): HttpRequest {
   return {
     method,
     protocol: endpoint.protocol,
     hostname: endpoint.hostname,
     ...(endpoint.port ? { port: Number(endpoint.port) } : {}),
     path,
-    query: {},
+    query,
     headers: { host: endpoint.host, ...headers },
     ...(body === undefined ? {} : { body }),
   };
+}
+
+/** RFC 3986 escaping as SigV4 canonicalises it: `encodeURIComponent` and `!'()*` too. */
+export function escapeUri(text: string): string {
+  return encodeURIComponent(text).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** A signed request's query as it goes on the wire, each name and value escaped as it was signed. */
+export function queryString(query: HttpRequest['query']): string {
+  return Object.entries(query ?? {})
+    .flatMap(([name, value]) => [value ?? ''].flat().map((item) => `${escapeUri(name)}=${escapeUri(item)}`))
+    .join('&');
 }

@@ -9,7 +9,7 @@ import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { sendRequest } from '../net/http-client.ts';
 import { redactUrl } from '../net/redact.ts';
 import { isRedirectAllowed } from '../net/redirects.ts';
-import type { GetStagingObject } from './staging-objects.ts';
+import { s3ErrorCode, type GetStagingObject } from './staging-objects.ts';
 
 export interface SourcePolicy {
   /** When not empty, the only hosts a source URL may name. */
@@ -69,9 +69,6 @@ export interface OpenedBody {
   /** The source's version (ETag or Last-Modified): a resumed upload continues only the same file. */
   readonly version: string | undefined;
 }
-
-/** Tries of a staging object's GetObject: the S3 client's default. */
-const stagingGetTries = 3;
 
 /**
  * Opens a job's source as a stream: an HTTP(S) URL (redirects followed, each hop checked against
@@ -135,28 +132,14 @@ export class SourceOpener {
     throw new PermanentError(`source ${redactUrl(address)}: more than ${maxRedirects} redirects`, { code: 'TooManyRedirects' });
   }
 
-  /**
-   * GetObject, tried again (as the S3 client did) when S3 answers 500 or 503 (SlowDown), or the
-   * connection fails before an answer, up to three tries with a short backoff; the last outcome is
-   * the caller's to judge.
-   */
-  private async getWithRetries(bucket: string, key: string, offset: number, signal: AbortSignal, where: string): Promise<IncomingMessage> {
-    for (let attempt = 1; ; attempt += 1) {
-      const last = attempt >= stagingGetTries || signal.aborted;
-      try {
-        const response = await this.getObject(bucket, key, offset, signal);
-        if (last || (response.statusCode !== 500 && response.statusCode !== 503)) return response;
-        response.resume();
-      } catch (error) {
-        if (last) throw classifyGeneric(new Error(`${where}: ${(error as Error).message}`, { cause: error }));
-      }
-      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
-    }
-  }
-
   private async openObject(bucket: string, key: string, extension: string | undefined, signal: AbortSignal, offset: number): Promise<OpenedBody> {
     const where = `source s3://${bucket}/${key}`;
-    const response = await this.getWithRetries(bucket, key, offset, signal, where);
+    let response: IncomingMessage;
+    try {
+      response = await this.getObject(bucket, key, offset, signal);
+    } catch (error) {
+      throw classifyGeneric(new Error(`${where}: ${(error as Error).message}`, { cause: error }));
+    }
     const status = response.statusCode ?? 502;
     if (status !== 200 && status !== 206) {
       const code = await s3ErrorCode(response);
@@ -166,15 +149,6 @@ export class SourceOpener {
     }
     return openedBody(response, withExtension(fileNameOf(key), extension), headerOf(response, 'etag'));
   }
-}
-
-/** The `<Code>` of an S3 error answer (its body is small), or undefined when it has none. */
-async function s3ErrorCode(response: IncomingMessage): Promise<string | undefined> {
-  let body = '';
-  for await (const chunk of response) {
-    if (body.length < 64 * 1024) body += String(chunk);
-  }
-  return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
 }
 
 /** A response header's first value. */

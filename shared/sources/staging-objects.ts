@@ -4,7 +4,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
-import { requestToSign } from '../net/sigv4-request.ts';
+import { escapeUri, queryString, requestToSign } from '../net/sigv4-request.ts';
 
 export interface StagingObjectsSettings {
   readonly region: string;
@@ -17,52 +17,149 @@ export interface StagingObjectsSettings {
 /** Reads objects of the service's own buckets: GetObject, from an offset. */
 export type GetStagingObject = (bucket: string, key: string, offset: number, signal: AbortSignal) => Promise<IncomingMessage>;
 
+/** An object of a bucket. */
+export interface ObjectAddress {
+  readonly bucket: string;
+  readonly key: string;
+}
+
+/** One S3 request of the service's own: of an object, or of the account (no object). */
+export interface StagingRequest {
+  readonly method: 'GET' | 'HEAD' | 'PUT' | 'DELETE';
+  readonly object?: ObjectAddress;
+  readonly query?: Record<string, string>;
+  readonly headers?: Record<string, string>;
+  readonly body?: string;
+  readonly signal?: AbortSignal;
+}
+
+/** Tries of a request, as the S3 client made them: S3 asks for another on 500 and 503 (SlowDown). */
+const tries = 3;
+
 /**
  * A key as S3 wants it in the path: each segment escaped once, the slashes kept. The path is sent
  * as built, never through URL parsing, which would resolve `..` segments into another key.
  */
 function escapedKey(key: string): string {
-  return key
-    .split('/')
-    .map((segment) => encodeURIComponent(segment).replace(/[!'()*]/g, (character) => `%${character.charCodeAt(0).toString(16).toUpperCase()}`))
-    .join('/');
+  return key.split('/').map(escapeUri).join('/');
+}
+
+/** The `<Code>` of an S3 error answer (its body is small), or undefined when it has none. */
+export async function s3ErrorCode(response: IncomingMessage): Promise<string | undefined> {
+  let body = '';
+  for await (const chunk of response) {
+    if (body.length < 64 * 1024) body += String(chunk);
+  }
+  return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
 }
 
 /**
- * GetObject of a staging object as one SigV4-signed GET, with the SDK's own signer: the only S3
- * call a destination function makes of the service's buckets, and the S3 client would bring every
- * S3 operation's schema with it (100 KiB of each non-S3 function's bundle, parsed at every cold
- * start). The answer is Node's response, its body not yet read; the caller judges its status.
- * These requests stay outside the network guard, as the service's own clients do.
+ * S3 requests of the service's own buckets, each one SigV4-signed request with the SDK's own
+ * signer: the few calls the functions make of the staging bucket (a destination function's
+ * GetObject; the ingress's HeadObject, GetObject, PutObject, DeleteObject, a presigned PutObject
+ * and ListBuckets for the account's canonical ID). The S3 client would bring every S3 operation's
+ * schema with it, 100 KiB of each bundle parsed at every cold start. An answer is Node's response,
+ * its body not yet read; the caller judges its status. These requests stay outside the network
+ * guard, as the service's own clients do.
  */
-export function stagingObjects(settings: StagingObjectsSettings): GetStagingObject {
-  const signer = new SignatureV4({
-    service: 's3',
-    region: settings.region,
-    credentials: settings.credentials ?? defaultProvider(),
-    sha256: Sha256,
-    // S3 signs the path as sent: escaped once, not twice as other services want it.
-    uriEscapePath: false,
-  });
-  const agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
-  return async (bucket, key, offset, signal) => {
-    // Virtual-hosted on AWS (the stack's bucket names have no dots); path-style on another endpoint.
-    const base = new URL(settings.endpoint ?? `https://${bucket}.s3.${settings.region}.amazonaws.com`);
-    const path = `${settings.endpoint === undefined ? '' : `${base.pathname.replace(/\/$/, '')}/${bucket}`}/${escapedKey(key)}`;
+export class StagingObjects {
+  readonly #settings: StagingObjectsSettings;
+  readonly #signer: SignatureV4;
+  readonly #agents = { http: new HttpAgent({ keepAlive: true }), https: new HttpsAgent({ keepAlive: true }) };
+
+  public constructor(settings: StagingObjectsSettings) {
+    this.#settings = settings;
+    this.#signer = new SignatureV4({
+      service: 's3',
+      region: settings.region,
+      credentials: settings.credentials ?? defaultProvider(),
+      sha256: Sha256,
+      // S3 signs the path as sent: escaped once, not twice as other services want it.
+      uriEscapePath: false,
+    });
+  }
+
+  /** GetObject from `offset` (a ranged GET past 0). */
+  public readonly get: GetStagingObject = (bucket, key, offset, signal) =>
+    this.send({ method: 'GET', object: { bucket, key }, headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, signal });
+
+  /**
+   * Sends the request, and again (at most three tries, with a short backoff) when S3 answers 500 or
+   * 503 or the connection fails before an answer, as the S3 client did; the last outcome is the
+   * caller's to judge. Every request here may be repeated: none appends.
+   */
+  public async send(request: StagingRequest): Promise<IncomingMessage> {
+    for (let attempt = 1; ; attempt += 1) {
+      const last = attempt >= tries || request.signal?.aborted === true;
+      try {
+        const response = await this.#sendOnce(request);
+        if (last || (response.statusCode !== 500 && response.statusCode !== 503)) return response;
+        response.resume();
+      } catch (error) {
+        if (last) throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+    }
+  }
+
+  /**
+   * A request that must succeed: its answer (2xx), or undefined when its object is not there (a 404
+   * other than NoSuchBucket); any other answer fails with S3's code, once the tries are spent.
+   */
+  public async request(request: StagingRequest): Promise<IncomingMessage | undefined> {
+    const response = await this.send(request);
+    const status = response.statusCode ?? 0;
+    if (status >= 200 && status < 300) return response;
+    // A HEAD's answer has no body to read the code from.
+    const code = request.method === 'HEAD' ? (response.resume(), undefined) : await s3ErrorCode(response);
+    if (status === 404 && code !== 'NoSuchBucket') return undefined;
+    const where = request.object ? `s3://${request.object.bucket}/${request.object.key}` : 's3://';
+    throw new Error(`S3 ${request.method} ${where}: ${code ?? 'HTTP'} ${status}`);
+  }
+
+  /**
+   * A URL that lets its holder PUT one object until it expires, signed by the service. Its
+   * `content-type` is left out of the signature (as the SDK's presigner does), so a sender who
+   * sets another still lands the file. The payload hash goes in the query spelled as the SDK spells
+   * it: the canonical query sorts by name, case included, so the spelling is part of the signature.
+   */
+  public async presignedPut(object: ObjectAddress, expiresInSeconds: number): Promise<string> {
+    const { base, path } = this.#where(object);
+    const signed = await this.#signer.presign(requestToSign(base, 'PUT', path, { 'X-Amz-Content-Sha256': 'UNSIGNED-PAYLOAD' }), {
+      expiresIn: expiresInSeconds,
+    });
+    return `${base.protocol}//${base.host}${path}?${queryString(signed.query)}`;
+  }
+
+  /** Virtual-hosted on AWS (the stack's bucket names have no dots); path-style on another endpoint. */
+  #where(object: ObjectAddress | undefined): { base: URL; path: string } {
+    const { endpoint, region } = this.#settings;
+    if (endpoint !== undefined) {
+      const base = new URL(endpoint);
+      const prefix = base.pathname.replace(/\/$/, '');
+      return { base, path: object === undefined ? `${prefix}/` : `${prefix}/${object.bucket}/${escapedKey(object.key)}` };
+    }
+    if (object === undefined) return { base: new URL(`https://s3.${region}.amazonaws.com`), path: '/' };
+    return { base: new URL(`https://${object.bucket}.s3.${region}.amazonaws.com`), path: `/${escapedKey(object.key)}` };
+  }
+
+  async #sendOnce({ method, object, query = {}, headers = {}, body, signal }: StagingRequest): Promise<IncomingMessage> {
+    const { base, path } = this.#where(object);
+    const signed = await this.#signer.sign(requestToSign(base, method, path, headers, body, query));
     const secure = base.protocol === 'https:';
-    const signed = await signer.sign(requestToSign(base, 'GET', path, offset > 0 ? { range: `bytes=${offset}-` } : {}));
+    const search = queryString(query);
     return new Promise<IncomingMessage>((resolve, reject) => {
-      const request = (secure ? httpsRequest : httpRequest)({
+      const outgoing = (secure ? httpsRequest : httpRequest)({
         protocol: base.protocol,
         hostname: base.hostname,
         port: base.port,
-        path,
-        method: 'GET',
-        headers: signed.headers,
-        agent: secure ? agents.https : agents.http,
-        signal,
+        path: search ? `${path}?${search}` : path,
+        method,
+        headers: body === undefined ? signed.headers : { ...signed.headers, 'content-length': String(Buffer.byteLength(body)) },
+        agent: secure ? this.#agents.https : this.#agents.http,
+        ...(signal ? { signal } : {}),
       });
-      request.once('response', resolve).once('error', reject).end();
+      outgoing.once('response', resolve).once('error', reject).end(body);
     });
-  };
+  }
 }

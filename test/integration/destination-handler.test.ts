@@ -27,7 +27,7 @@ import type { OpenableSource } from '../../shared/contract/source.ts';
 import type { DeliveryDependencies } from '../../shared/delivery/runner.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { destinationHandler } from '../../shared/lambda/destination-handler.ts';
-import { stagingObjects } from '../../shared/sources/staging-objects.ts';
+import { StagingObjects } from '../../shared/sources/staging-objects.ts';
 import { createLogger } from '../../shared/lambda/logger.ts';
 import { createMetrics } from '../../shared/lambda/metrics.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
@@ -148,7 +148,7 @@ beforeAll(async () => {
     jobs,
     sealer,
     secrets,
-    sources: new SourceOpener(stagingObjects({ region, endpoint: s3.endpoint, credentials }), localNetwork, { allowedSourceHosts: [] }),
+    sources: new SourceOpener(new StagingObjects({ region, endpoint: s3.endpoint, credentials }).get, localNetwork, { allowedSourceHosts: [] }),
     callbacks: { signingKey: async () => 'key' },
     network: localNetwork,
     credentialHosts: ['127.0.0.1'],

@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vites
 import { PermanentError } from '../../shared/errors.ts';
 import { outboundNetwork } from '../../shared/net/outbound-network.ts';
 import { SourceOpener } from '../../shared/sources/source-opener.ts';
-import { stagingObjects } from '../../shared/sources/staging-objects.ts';
+import { StagingObjects } from '../../shared/sources/staging-objects.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
 
 let server: TestS3;
@@ -15,7 +15,7 @@ let sources: SourceOpener;
 beforeAll(async () => {
   server = await startTestS3(['staging']);
   const credentials = { accessKeyId: server.s3.accessKeyId, secretAccessKey: server.s3.secretAccessKey, sessionToken: 'a-session-token' };
-  sources = new SourceOpener(stagingObjects({ region: 'us-east-1', endpoint: server.s3.endpoint, credentials }), outboundNetwork({ allowPrivateNetworks: false }), {
+  sources = new SourceOpener(new StagingObjects({ region: 'us-east-1', endpoint: server.s3.endpoint, credentials }).get, outboundNetwork({ allowPrivateNetworks: false }), {
     allowedSourceHosts: [],
   });
 });
@@ -54,7 +54,7 @@ describe('Staging objects read with one signed GET', () => {
     });
     await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => new Promise<void>((resolve) => bare.close(() => resolve())));
-    const get = stagingObjects({ region: 'us-east-1', endpoint: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const get = new StagingObjects({ region: 'us-east-1', endpoint: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }).get;
 
     const response = await get('staging', 'uploads/x/../secret.mp4', 0, AbortSignal.timeout(10_000));
     response.resume();
@@ -90,7 +90,7 @@ describe('Staging objects read with one signed GET', () => {
     });
     await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
     onTestFinished(() => new Promise<void>((resolve) => bare.close(() => resolve())));
-    const get = stagingObjects({ region: 'us-east-1', endpoint: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } });
+    const get = new StagingObjects({ region: 'us-east-1', endpoint: `http://127.0.0.1:${(bare.address() as AddressInfo).port}`, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }).get;
     const opener = new SourceOpener(get, outboundNetwork({ allowPrivateNetworks: false }), { allowedSourceHosts: [] });
 
     const opened = opener.open({ bucket: 'staging', key: 'uploads/busy.mp4' }, undefined, AbortSignal.timeout(10_000));

@@ -85,7 +85,7 @@ function recordingDependencies() {
     queueUrls: Object.fromEntries(destinationTypes.map((type) => [type, `https://sqs.local/${type}`])),
     sealer: new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32))),
     allowPrivateNetworks: false,
-    s3: {} as never,
+    staging: {} as never,
     stagingBucket: 'upload-destinations-staging',
     presignedUrlSeconds: 60,
     stagingSourcePrefixes: [],

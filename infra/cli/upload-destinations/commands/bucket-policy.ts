@@ -1,5 +1,5 @@
-import { S3Client } from '@aws-sdk/client-s3';
 import { bucketPolicy, canonicalUserId } from '../../../../functions/ingress/bucket-policy.ts';
+import { StagingObjects } from '../../../../shared/sources/staging-objects.ts';
 import { exitCodes, type CliContext } from '../context.ts';
 
 export interface BucketPolicyOptions {
@@ -25,12 +25,7 @@ export async function bucketPolicyCommand(bucket: string, options: BucketPolicyO
     const keys = env.AWS_ACCESS_KEY_ID && env.AWS_SECRET_ACCESS_KEY
       ? { credentials: { accessKeyId: env.AWS_ACCESS_KEY_ID, secretAccessKey: env.AWS_SECRET_ACCESS_KEY, ...(env.AWS_SESSION_TOKEN ? { sessionToken: env.AWS_SESSION_TOKEN } : {}) } }
       : {};
-    const s3 = new S3Client({ region: env.AWS_REGION ?? 'us-east-1', ...keys, ...(options.endpoint ? { endpoint: options.endpoint, forcePathStyle: true } : {}) });
-    try {
-      id = await canonicalUserId(s3);
-    } finally {
-      s3.destroy();
-    }
+    id = await canonicalUserId(new StagingObjects({ region: env.AWS_REGION ?? 'us-east-1', ...keys, ...(options.endpoint ? { endpoint: options.endpoint } : {}) }));
   }
   const policy = bucketPolicy(bucket, id);
   context.result({ canonical_user_id: id, bucket_policy: policy }, `Canonical user ID: ${id}\n\nBucket policy for ${bucket}:\n${JSON.stringify(policy, null, 2)}`);
