@@ -27,6 +27,8 @@ export const functionBundle = {
   alias: {
     // In Lambda the credentials are in the environment: the rest of the default chain is dead weight.
     '@aws-sdk/credential-provider-node': runtimeFile('shared/lambda/environment-credentials.ts'),
+    // SHA-512 from Node's crypto in place of the whole of tweetnacl (see the shim).
+    tweetnacl: runtimeFile('shared/lambda/bundle-shims/tweetnacl.cjs'),
     // Built-ins whose ES module form is slow to import (see each shim).
     ...Object.fromEntries(['http', 'process'].flatMap((name) => [name, `node:${name}`].map((specifier) => [specifier, runtimeFile(`shared/lambda/bundle-shims/node-${name}.cjs`)]))),
   },
