@@ -54,7 +54,7 @@ async function readManifest(bucket: string, key: string, dependencies: IngressDe
 async function etagOf(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | undefined> {
   const object = await dependencies.staging.request({ method: 'HEAD', object: { bucket, key } });
   object?.resume();
-  return object === undefined ? undefined : [object.headers.etag ?? ''].flat()[0];
+  return object === undefined ? undefined : (object.headers.etag ?? '');
 }
 
 /**

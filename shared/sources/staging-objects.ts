@@ -110,8 +110,10 @@ export class StagingObjects {
     const response = await this.send(request);
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) return response;
+    let code: string | undefined;
     // A HEAD's answer has no body to read the code from.
-    const code = request.method === 'HEAD' ? (response.resume(), undefined) : await s3ErrorCode(response);
+    if (request.method === 'HEAD') response.resume();
+    else code = await s3ErrorCode(response);
     if (status === 404 && code !== 'NoSuchBucket') return undefined;
     const where = request.object ? `s3://${request.object.bucket}/${request.object.key}` : 's3://';
     throw new Error(`S3 ${request.method} ${where}: ${code ?? 'HTTP'} ${status}`);
