@@ -24,6 +24,8 @@ export class ChunkedBodyRefused extends Error {
 export interface SpooledBody {
   readonly path: string;
   readonly size: number;
+  /** The CRC-32 (base64) of a trailer that was checked, which S3 echoes in its answer. */
+  readonly crc32?: string;
   remove(): Promise<void>;
 }
 
@@ -86,7 +88,7 @@ export async function spoolAwsChunked(incoming: IncomingMessage, folder: string)
     if (sent !== undefined && sent !== crc32Base64(crc)) {
       throw new ChunkedBodyRefused('BadDigest', 'The CRC32 you specified did not match the calculated checksum.');
     }
-    return { path, size: decoder.decodedBytes, remove };
+    return { path, size: decoder.decodedBytes, remove, ...(sent === undefined ? {} : { crc32: sent }) };
   } catch (error) {
     await remove();
     throw error;

@@ -98,8 +98,10 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     body: Readable,
     response: ServerResponse,
     onDone?: (status: number, body: string) => Promise<void>,
+    answerHeaders: IncomingHttpHeaders = {},
   ): void => {
     const upstream = httpRequest({ agent, host: '127.0.0.1', port: backendAddress.port, method: incoming.method, path: incoming.url, headers }, (backendResponse) => {
+      if (backendResponse.statusCode === 200) Object.assign(backendResponse.headers, answerHeaders);
       if (!onDone) {
         response.writeHead(backendResponse.statusCode ?? 502, backendResponse.headers);
         backendResponse.pipe(response);
@@ -130,7 +132,9 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
     spoolAwsChunked(incoming, spoolFolder).then(
       (spooled) => {
         response.once('close', () => void spooled.remove());
-        send(incoming, decodedHeaders(incoming.headers, spooled.size), createReadStream(spooled.path), response, onDone);
+        // S3 answers with the checksum it checked: the uploader takes that as the body decoded.
+        const echoed = spooled.crc32 === undefined ? {} : { 'x-amz-checksum-crc32': spooled.crc32 };
+        send(incoming, decodedHeaders(incoming.headers, spooled.size), createReadStream(spooled.path), response, onDone, echoed);
       },
       (error: unknown) => {
         if (error instanceof ChunkedBodyRefused) answer(response, 400, s3ErrorXml(error.code, error.message));

@@ -139,6 +139,8 @@ describe('S3 destination against a local S3 server', () => {
       'x-amz-decoded-content-length': String(bytes.length),
     });
     expect(requestsTo('streamed.bin', 'POST')).toEqual([]);
+    // The store echoed the CRC-32 it checked, so the uploader did not look at the object again.
+    expect(requestsTo('streamed.bin', 'HEAD')).toEqual([]);
     expect(object).toMatchObject({ ContentEncoding: 'identity', ContentType: 'video/mp4' });
     expect(result).toMatchObject({ bytes: bytes.length, details: { parts: 1 } });
     const tags = await reader.send(new GetObjectTaggingCommand({ Bucket: 'deliveries', Key: 'streamed.bin' }));

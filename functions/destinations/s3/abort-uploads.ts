@@ -11,8 +11,9 @@ const clockSkewMilliseconds = 1000;
  * Aborts the multipart uploads of exactly `Key` initiated since `since`: what an earlier attempt
  * made and ended (a crash, its deadline) before it could save the upload's id, so no later attempt
  * could continue or abort it. An upload of the same key begun meanwhile by another writer would be
- * overwritten by this delivery anyway. Without `s3:ListBucketMultipartUploads` on the bucket
- * nothing is aborted and the upload waits for the bucket's lifecycle rule: the delivery goes on.
+ * overwritten by this delivery anyway. Without `s3:ListBucketMultipartUploads` on the bucket, or
+ * on a store that does not list uploads (NotImplemented), nothing is aborted and the upload waits
+ * for the bucket's lifecycle rule: the delivery goes on.
  */
 export async function abortUploadsMadeSince(
   client: S3Client,
@@ -33,7 +34,7 @@ export async function abortUploadsMadeSince(
       markers = { KeyMarker: page.NextKeyMarker, UploadIdMarker: page.NextUploadIdMarker };
     }
   } catch (error) {
-    if (error instanceof S3ServiceException && error.name === 'AccessDenied') return;
+    if (error instanceof S3ServiceException && (error.name === 'AccessDenied' || error.name === 'NotImplemented')) return;
     throw error;
   }
 }

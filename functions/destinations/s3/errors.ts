@@ -46,6 +46,7 @@ export function classifyS3Error(error: unknown): DeliveryError {
  * 411 about the encoding or the length, or a signature they computed another way.
  */
 export function refusesStreamedUpload(error: unknown): boolean {
+  if (error instanceof AwsChunkedNotDecodedError) return true;
   if (!(error instanceof S3ServiceException)) return false;
   if (error.name === 'SignatureDoesNotMatch') return true;
   if (error.name in permanentAdvice) return false;
@@ -54,13 +55,25 @@ export function refusesStreamedUpload(error: unknown): boolean {
 }
 
 /**
+ * A store answered a streamed PutObject with success but kept its aws-chunked framing as the
+ * object: it does not decode the content encoding (s3rver does this; a store that ignores
+ * `Content-Encoding` would too), so the object is not the file.
+ */
+export class AwsChunkedNotDecodedError extends Error {
+  public constructor(found: string) {
+    super(`it kept the aws-chunked framing as the object: ${found}`);
+    this.name = 'AwsChunkedNotDecoded';
+  }
+}
+
+/**
  * The store refused the streamed PutObject: the delivery comes back at once, without spending an
  * attempt, and sends the file in parts (saved in its resume state).
  */
 export class StreamedPutRefusedError extends WaitError {
   public constructor(cause: unknown) {
-    const code = cause instanceof S3ServiceException ? cause.name : 'unknown';
-    super(`the store refused a streamed PutObject (S3 ${code}): sending the file in parts`, { code: 'StreamedPutRefused', until: new Date(Date.now() + 1000), cause });
+    const why = cause instanceof AwsChunkedNotDecodedError ? cause.message : `S3 ${cause instanceof S3ServiceException ? cause.name : 'unknown'}`;
+    super(`the store refused a streamed PutObject (${why}): sending the file in parts`, { code: 'StreamedPutRefused', until: new Date(Date.now() + 1000), cause });
     this.name = 'StreamedPutRefusedError';
   }
 }

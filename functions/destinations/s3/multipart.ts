@@ -1,6 +1,8 @@
 import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
+  DeleteObjectCommand,
+  HeadObjectCommand,
   ListPartsCommand,
   NoSuchUpload,
   PutObjectCommand,
@@ -14,7 +16,7 @@ import type { BuildMiddleware } from '@smithy/types';
 import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart, type SourceStart } from '../../../shared/destination/index.ts';
 import { abortUploadsMadeSince } from './abort-uploads.ts';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
-import { refusesStreamedUpload, StreamedPutRefusedError } from './errors.ts';
+import { AwsChunkedNotDecodedError, refusesStreamedUpload, StreamedPutRefusedError } from './errors.ts';
 import { objectWrittenSince, writeOnce } from './write-once.ts';
 
 const MiB = 1024 * 1024;
@@ -322,9 +324,14 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
   // The SDK pipes the body into the request and would wait for the rest of a body that broke:
   // the request ends with it, and the failure is the body's.
   const { framed, broken } = await framedBody(body);
+  let answer: PutObjectCommandOutput | undefined;
+  let etag: string | undefined;
   try {
-    return await writeOnce(
-      async () => (await clients.commit.send(putCommand(parameters, { framed, size }), { abortSignal: AbortSignal.any([signal, broken]) })).ETag,
+    etag = await writeOnce(
+      async () => {
+        answer = await clients.commit.send(putCommand(parameters, { framed, size }), { abortSignal: AbortSignal.any([signal, broken]) });
+        return answer.ETag;
+      },
       landed,
       signal,
       1,
@@ -332,4 +339,34 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
   } catch (error) {
     throw broken.aborted ? broken.reason : error;
   }
+  // An object found after a lost answer was already checked for its size.
+  if (answer !== undefined) await expectDecoded(clients.transfer, { ...target, VersionId: answer.VersionId }, size, answer.ChecksumCRC32, body.source.checksum?.value, signal);
+  return etag;
+}
+
+/**
+ * Checks that the store decoded the streamed PutObject's aws-chunked body, which some stores that
+ * speak S3 take as it comes and keep, framing and all, answering 200. S3 (and a store that reads
+ * the trailer) echoes the CRC-32 it checked; without that echo, the object's length tells, since
+ * the framing adds bytes. An object that is not the file is deleted (this version only, when the
+ * bucket keeps versions) and the delivery goes again in parts.
+ */
+async function expectDecoded(
+  client: S3Client,
+  written: { readonly Bucket: string | undefined; readonly Key: string | undefined; readonly VersionId: string | undefined },
+  size: number,
+  echoed: string | undefined,
+  sent: string | undefined,
+  signal: AbortSignal,
+): Promise<void> {
+  if (echoed !== undefined && echoed === sent) return;
+  let found = `the store answered CRC-32 ${echoed} for ${sent}`;
+  if (echoed === undefined) {
+    const head = await client.send(new HeadObjectCommand(written), { abortSignal: signal });
+    if (head.ContentLength === size) return;
+    found = `${head.ContentLength} bytes stored for ${size}`;
+  }
+  // Best effort: the parts that follow overwrite the object should the store not let it be deleted.
+  await client.send(new DeleteObjectCommand(written), { abortSignal: signal }).catch(() => undefined);
+  throw new AwsChunkedNotDecodedError(found);
 }

@@ -32,6 +32,8 @@ export interface UploadTarget {
   /** Confirms the object arrived whole; throws with the reason when it did not. */
   check(client: ClientName, key: string, size: number, expectedCrc: number): Promise<StoredUpload>;
   forget(client: ClientName, key: string): Promise<void>;
+  /** Settings ours runs with against this target (the ours-tuned worker), when not the shipped ones. */
+  readonly oursTuning?: Readonly<Record<string, number>>;
 }
 
 export interface RunRecord {
@@ -129,7 +131,8 @@ export async function uploadOnce(
   sequence += 1;
   const key = `bench/${client}-${sequence}.bin`;
   const endpoint = target.endpoint(client);
-  const call = invocation(client, { endpoint, bucket: target.bucket, key, size, inputFile, caFile: target.caFile, ...(tuning ? { tuning } : {}) }, context.programs);
+  const settings = tuning ?? (client === 'ours' ? target.oursTuning : undefined);
+  const call = invocation(client, { endpoint, bucket: target.bucket, key, size, inputFile, caFile: target.caFile, ...(settings ? { tuning: settings } : {}) }, context.programs);
   const run = quota ? quota.wrap(call.command, call.args) : call;
   const serverCpuBefore = process.cpuUsage();
   const cost = await runMeasured(run.command, run.args, { env: call.env, scratch: context.scratch });

@@ -1,0 +1,84 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { GetObjectCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { AwsChunkedNotDecodedError, StreamedPutRefusedError } from '../../functions/destinations/s3/errors.ts';
+import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
+import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
+import { createS3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { startServerThread, type ServerThread } from '../../infra/local/server-thread.ts';
+import { attemptFailure, attemptUpload } from '../support/attempts.ts';
+import { MemoryResume, patternBytes, sha256, sourceOf } from '../support/sources.ts';
+
+// s3rver on its own, without the local S3 front: it answers a streamed PutObject (aws-chunked, a
+// CRC-32 trailer) with 200 and stores the body as it came, framing included.
+const MiB = 1024 * 1024;
+const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
+let directory: string;
+let s3rver: ServerThread;
+let reader: S3Client;
+
+beforeAll(async () => {
+  directory = await mkdtemp(join(tmpdir(), 'ud-s3rver-'));
+  s3rver = await startServerThread({ kind: 's3rver', port: 0, directory, buckets: ['deliveries'] });
+  reader = new S3Client({ endpoint: s3rver.endpoint, region: 'us-east-1', forcePathStyle: true, credentials });
+});
+
+afterAll(async () => {
+  reader.destroy();
+  await s3rver.stop();
+  await rm(directory, { recursive: true, force: true });
+});
+
+function destination(filename: string) {
+  return s3DestinationSchema.parse({
+    type: 's3',
+    bucket: 'deliveries',
+    filename,
+    endpoint: s3rver.endpoint,
+    aws_access_key_id: credentials.accessKeyId,
+    aws_secret_access_key: credentials.secretAccessKey,
+    acl: 'bucket-default',
+  });
+}
+
+async function storedSha(key: string): Promise<string> {
+  const object = await reader.send(new GetObjectCommand({ Bucket: 'deliveries', Key: key }));
+  return sha256(Buffer.from(await object.Body!.transformToByteArray()));
+}
+
+async function exists(key: string): Promise<boolean> {
+  return reader.send(new HeadObjectCommand({ Bucket: 'deliveries', Key: key })).then(
+    () => true,
+    () => false,
+  );
+}
+
+describe('S3 destination, a store that keeps a streamed PutObject as it came', () => {
+  it('deletes what the store kept, sends the file in parts from the next attempt, and at once for later deliveries to the store', async () => {
+    // Prepare: over one part, under the streamed-PutObject switch.
+    const module = { definition: s3Destination, uploader: createS3Uploader() };
+    const bytes = patternBytes(12 * MiB + 7, 91);
+    const resume = new MemoryResume<S3ResumeState>();
+
+    // Act
+    const first = await attemptFailure(module, destination('kept-framing.bin'), sourceOf(bytes), { resume });
+    const leftAfterFirst = await exists('kept-framing.bin');
+    const savedAfterFirst = resume.state;
+    resume.earlierAttemptsSince = new Date(Date.now() - 1000);
+    const second = await attemptUpload(module, destination('kept-framing.bin'), sourceOf(bytes), { resume });
+    const later = await attemptUpload(module, destination('later.bin'), sourceOf(bytes));
+
+    // Assess
+    expect(first).toBeInstanceOf(StreamedPutRefusedError);
+    expect(first.cause).toBeInstanceOf(AwsChunkedNotDecodedError);
+    expect(first.message).toContain(`bytes stored for ${bytes.length}`);
+    expect(leftAfterFirst).toBe(false);
+    expect(savedAfterFirst).toMatchObject({ inParts: true });
+    expect(second.details).toMatchObject({ parts: 2 });
+    expect(later.details).toMatchObject({ parts: 2 });
+    expect(await storedSha('kept-framing.bin')).toBe(sha256(bytes));
+    expect(await storedSha('later.bin')).toBe(sha256(bytes));
+  });
+});
