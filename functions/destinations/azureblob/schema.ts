@@ -160,7 +160,7 @@ export const azureBlobDestination: DestinationDefinition<typeof azureBlobDestina
       ...(fromConnection ? [{ field: 'connection_string', address: fromConnection }] : []),
     ];
   },
-  lambda: { memoryMb: 512, timeoutSeconds: 900, maxConcurrency: 50 },
+  lambda: { memoryMb: 576, timeoutSeconds: 900, maxConcurrency: 50 },
   capabilities: {
     // Only names the blob whose staged blocks a retry continues from: nothing to seal.
     resumable: { sealed: false },

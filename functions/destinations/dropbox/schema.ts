@@ -57,7 +57,7 @@ export const dropboxDestination: DestinationDefinition<typeof dropboxDestination
   // Dropbox's own hosts only: no field names a place to connect to.
   endpointsOf: () => [],
   // Two chunks in memory (the one sent, the one read); the memory also buys the CPU that hashes them.
-  lambda: { memoryMb: 832, timeoutSeconds: 900, maxConcurrency: 20 },
+  lambda: { memoryMb: 448, timeoutSeconds: 900, maxConcurrency: 20 },
   capabilities: {
     // The upload session id: Dropbox takes bytes for it only with an access token of the same
     // account and app, which the resume state does not hold; kept in clear, like S3's upload id.

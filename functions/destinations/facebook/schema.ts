@@ -84,7 +84,7 @@ export const facebookDestination: DestinationDefinition<typeof facebookDestinati
   // A stored token goes to Meta only, unless the operator allows another host.
   credentialHosts: ['facebook.com', '*.facebook.com'],
   // Graph rate limits are per app, Page and user: a few uploads at a time are plenty.
-  lambda: { memoryMb: 640, timeoutSeconds: 900, maxConcurrency: 10 },
+  lambda: { memoryMb: 704, timeoutSeconds: 900, maxConcurrency: 10 },
   capabilities: {
     // An upload session ID (with its signature) lets whoever holds it, with a token, add bytes.
     resumable: { sealed: true },

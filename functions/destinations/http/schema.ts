@@ -173,7 +173,7 @@ export const httpDestination: DestinationDefinition<typeof httpDestinationSchema
   schema: httpDestinationSchema,
   endpointsOf: (destination) => [{ field: 'url', address: destination.url }],
   // One streamed request: memory stays flat; the CPU share (which grows with memory) pays for TLS.
-  lambda: { memoryMb: 256, timeoutSeconds: 900, maxConcurrency: 50 },
+  lambda: { memoryMb: 320, timeoutSeconds: 900, maxConcurrency: 50 },
   capabilities: {
     // An OPTIONS request with the upload's credentials: nothing is written (see upload.ts).
     probe: 'identity',

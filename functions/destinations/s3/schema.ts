@@ -237,7 +237,7 @@ export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = 
   bucketOf: (destination) => ({ field: 'bucket', bucket: destination.bucket }),
   // Stored keys are AWS keys unless the operator allows an S3-compatible store's hosts.
   credentialHosts: awsHosts,
-  lambda: { memoryMb: 384, timeoutSeconds: 900, maxConcurrency: 50 },
+  lambda: { memoryMb: 448, timeoutSeconds: 900, maxConcurrency: 50 },
   capabilities: {
     // The multipart upload id: useless without the destination's credentials, so kept in clear.
     resumable: { sealed: false },

@@ -113,7 +113,7 @@ export const sftpDestination: DestinationDefinition<typeof sftpDestinationSchema
   title: 'An SFTP server (SSH File Transfer Protocol)',
   schema: sftpDestinationSchema,
   endpointsOf: (destination) => [{ field: 'host', address: `sftp://${authorityOf(destination)}` }],
-  lambda: { memoryMb: 576, timeoutSeconds: 900, maxConcurrency: 50 },
+  lambda: { memoryMb: 640, timeoutSeconds: 900, maxConcurrency: 50 },
   capabilities: {
     // The temporary file's path: useless without the server's credentials, so kept in clear.
     resumable: { sealed: false },

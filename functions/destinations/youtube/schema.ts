@@ -112,7 +112,7 @@ export const youtubeDestination: DestinationDefinition<typeof youtubeDestination
   endpointsOf: () => [],
   // Chunks of 16 MiB, two in memory at once (one sent, the next read); YouTube's quota, not the
   // function, limits how many uploads a day can run.
-  lambda: { memoryMb: 640, timeoutSeconds: 900, maxConcurrency: 10 },
+  lambda: { memoryMb: 448, timeoutSeconds: 900, maxConcurrency: 10 },
   capabilities: {
     // The session URI is itself the credential to write into the upload: stored sealed.
     resumable: { sealed: true },
