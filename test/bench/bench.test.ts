@@ -250,6 +250,23 @@ describe("issue 13's S3 targets", () => {
     expect(small?.measured).toContain('rclone');
     expect(large).toMatchObject({ met: false });
   });
+
+  it('takes the same CPU, summed in another order, as equal', () => {
+    // Net CPU of 70 ms over an 8 MiB upload, as the recorded run summed it for each client.
+    const ours = 8.960000000000004;
+    const rclone = 8.96;
+    const result = {
+      target: 'sink-http',
+      description: '',
+      startupCpuSeconds: {},
+      sizes: [{ size: 8 * MiB, label: '8 MiB', clients: [client('ours', 600, ours), client('rclone', 500, rclone), client('aws-cli', 100, 1)] }],
+    };
+
+    const [goal] = bestPeerGoals(result);
+
+    expect(ours).not.toBe(rclone);
+    expect(goal).toMatchObject({ met: true });
+  });
 });
 
 describe('per-destination summary', () => {
