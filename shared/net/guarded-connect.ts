@@ -81,6 +81,11 @@ export function lookupFor(policy: NetworkPolicy): LookupFunction | undefined {
  * connections). A refused connection is never attempted: the socket returned emits the
  * {@link AddressNotAllowedError} as its 'error', as a refused connection would.
  *
+ * Its sockets send at once (`TCP_NODELAY`), as Node's HTTP client does: these protocols are
+ * exchanges of requests and answers, and with Nagle's algorithm a request written in two pieces
+ * (ssh2 writes an SSH packet so) waits for the peer's delayed ACK of the first, 40 ms on Linux,
+ * at every exchange: an SFTP login took 210 ms on loopback with it, 41 without.
+ *
  * @example
  * ```ts
  * const sock = guardedConnect({ host: destination.host, port: 22 }, policy);
@@ -90,7 +95,7 @@ export function lookupFor(policy: NetworkPolicy): LookupFunction | undefined {
 export function guardedConnect(options: TcpNetConnectOpts, policy: NetworkPolicy): Socket {
   const refused = refusalBeforeConnect(options, policy);
   if (refused) return new Socket().destroy(refused);
-  return netConnect({ ...options, lookup: lookupFor(policy) });
+  return netConnect({ ...options, lookup: lookupFor(policy) }).setNoDelay(true);
 }
 
 /**
@@ -106,5 +111,5 @@ export function guardedConnect(options: TcpNetConnectOpts, policy: NetworkPolicy
 export function guardedTlsConnect(options: Omit<ConnectionOptions, 'socket'>, policy: NetworkPolicy): TLSSocket {
   const refused = refusalBeforeConnect(options, policy);
   if (refused) return new TLSSocket(new Socket()).destroy(refused);
-  return tlsConnect({ ...options, lookup: lookupFor(policy) });
+  return tlsConnect({ ...options, lookup: lookupFor(policy) }).setNoDelay(true);
 }

@@ -1,8 +1,8 @@
 import { createServer, get, type Agent, type Server } from 'node:http';
 import { get as httpsGet } from 'node:https';
-import type { AddressInfo, LookupFunction, Socket } from 'node:net';
+import { Socket as NetSocket, type AddressInfo, type LookupFunction, type Socket } from 'node:net';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { sendCallback } from '../../shared/delivery/callback.ts';
@@ -257,6 +257,21 @@ describe('Guarded sockets', () => {
     const outcome = await outcomeOf(guardedConnect({ host: '127.0.0.1', port }, { allowPrivateNetworks: true }));
 
     expect(outcome).toBe('connected');
+  });
+
+  it('makes TCP and TLS sockets that send at once, without Nagle\'s wait for an ACK', async () => {
+    const noDelay = vi.spyOn(NetSocket.prototype, 'setNoDelay');
+    try {
+      const tcp = guardedConnect({ host: '127.0.0.1', port }, { allowPrivateNetworks: true });
+      const tls = guardedTlsConnect({ host: '127.0.0.1', port }, { allowPrivateNetworks: true });
+      tcp.destroy();
+      tls.destroy();
+
+      expect(noDelay.mock.contexts).toEqual(expect.arrayContaining([tcp, tls]));
+      expect(noDelay.mock.calls.every(([enable]) => enable === true)).toBe(true);
+    } finally {
+      noDelay.mockRestore();
+    }
   });
 });
 
