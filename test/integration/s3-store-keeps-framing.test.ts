@@ -9,6 +9,7 @@ import { s3Destination, s3DestinationSchema } from '../../functions/destinations
 import { createS3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { startServerThread, type ServerThread } from '../../infra/local/server-thread.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
+import { startHttpFaultProxy } from '../support/fault-proxy/http-fault-proxy.ts';
 import { MemoryResume, patternBytes, sha256, sourceOf } from '../support/sources.ts';
 
 // s3rver on its own, without the local S3 front: it answers a streamed PutObject (aws-chunked, a
@@ -31,12 +32,12 @@ afterAll(async () => {
   await rm(directory, { recursive: true, force: true });
 });
 
-function destination(filename: string) {
+function destination(filename: string, endpoint = s3rver.endpoint) {
   return s3DestinationSchema.parse({
     type: 's3',
     bucket: 'deliveries',
     filename,
-    endpoint: s3rver.endpoint,
+    endpoint,
     aws_access_key_id: credentials.accessKeyId,
     aws_secret_access_key: credentials.secretAccessKey,
     acl: 'bucket-default',
@@ -80,5 +81,25 @@ describe('S3 destination, a store that keeps a streamed PutObject as it came', (
     expect(later.details).toMatchObject({ parts: 2 });
     expect(await storedSha('kept-framing.bin')).toBe(sha256(bytes));
     expect(await storedSha('later.bin')).toBe(sha256(bytes));
+  });
+
+  it('lets the store\'s answer stand when the credentials may not read the object back', async () => {
+    // Prepare: write-only credentials, as S3 answers HeadObject without s3:GetObject.
+    const proxy = await startHttpFaultProxy({ upstreamPort: Number(new URL(s3rver.endpoint).port) });
+    const denied = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+    proxy.arm({ label: 'no read', match: (head) => head.method === 'HEAD', times: Infinity, fault: { kind: 'answer', status: 403, headers: { 'content-type': 'application/xml' }, body: denied } });
+    const module = { definition: s3Destination, uploader: createS3Uploader() };
+    const bytes = patternBytes(12 * MiB + 7, 92);
+
+    try {
+      // Act
+      const delivered = await attemptUpload(module, destination('write-only.bin', proxy.url), sourceOf(bytes));
+
+      // Assess: one streamed PutObject, one look that was refused, nothing deleted or resent.
+      expect(delivered.details).toMatchObject({ parts: 1 });
+      expect(proxy.exchanges.map((exchange) => exchange.method)).toEqual(['PUT', 'HEAD']);
+    } finally {
+      await proxy.close();
+    }
   });
 });
