@@ -2,7 +2,6 @@ import {
   CompleteMultipartUploadCommand,
   CreateMultipartUploadCommand,
   DeleteObjectCommand,
-  HeadObjectCommand,
   ListPartsCommand,
   NoSuchUpload,
   PutObjectCommand,
@@ -18,7 +17,7 @@ import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot
 import { abortUploadsMadeSince } from './abort-uploads.ts';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
 import { AwsChunkedNotDecodedError, refusesStreamedUpload, StreamedPutRefusedError } from './errors.ts';
-import { objectWrittenSince, writeOnce } from './write-once.ts';
+import { objectWrittenSince, storedObject, writeOnce } from './write-once.ts';
 
 const MiB = 1024 * 1024;
 const maxParts = 10_000;
@@ -363,11 +362,10 @@ async function expectDecoded(
   if (echoed !== undefined && echoed === sent) return;
   let found = `the store answered CRC-32 ${echoed} for ${sent}`;
   if (echoed === undefined) {
-    const head = await client.send(new HeadObjectCommand(written), { abortSignal: signal }).catch((error: unknown) => {
-      // Credentials that may write but not read (403), or a store that does not show the object
-      // at once (404), leave nothing to compare: the store's 200 stands.
-      const status = error instanceof S3ServiceException ? error.$metadata.httpStatusCode : undefined;
-      if (status === 403 || status === 404) return undefined;
+    // Credentials that may write but not read (403), or a store that does not show the object at
+    // once (none there), leave nothing to compare: the store's 200 stands.
+    const head = await storedObject(client, written, signal).catch((error: unknown) => {
+      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403) return undefined;
       throw error;
     });
     if (head === undefined || head.ContentLength === size) return;

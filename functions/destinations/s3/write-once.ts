@@ -1,4 +1,4 @@
-import { HeadObjectCommand, NotFound, S3ServiceException, type S3Client } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, NotFound, S3ServiceException, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { classifyS3Error } from './errors.ts';
 
 /** Tries of a request that makes the object, when its body can be sent again. */
@@ -16,6 +16,20 @@ function outcomeUnknown(error: unknown): boolean {
   return status === undefined || status >= 500;
 }
 
+/** HeadObject of `target` (a version of it, when given); undefined when there is no such object. */
+export async function storedObject(
+  client: S3Client,
+  target: { readonly Bucket: string | undefined; readonly Key: string | undefined; readonly VersionId?: string | undefined },
+  signal: AbortSignal,
+): Promise<HeadObjectCommandOutput | undefined> {
+  try {
+    return await client.send(new HeadObjectCommand({ Bucket: target.Bucket, Key: target.Key, VersionId: target.VersionId }), { abortSignal: signal });
+  } catch (error) {
+    if (error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)) return undefined;
+    throw error;
+  }
+}
+
 /**
  * The ETag of the object under `target` when it has `size` bytes and was written at or after
  * `since`: what a write whose answer was lost would have left. Undefined when no such object is there.
@@ -27,14 +41,10 @@ export async function objectWrittenSince(
   since: Date,
   signal: AbortSignal,
 ): Promise<string | undefined> {
-  try {
-    const head = await client.send(new HeadObjectCommand({ Bucket: target.Bucket, Key: target.Key }), { abortSignal: signal });
-    const written = head.LastModified?.getTime() ?? 0;
-    return head.ContentLength === size && written >= since.getTime() - clockSlackMilliseconds ? (head.ETag ?? '') : undefined;
-  } catch (error) {
-    if (error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)) return undefined;
-    throw error;
-  }
+  const head = await storedObject(client, { Bucket: target.Bucket, Key: target.Key }, signal);
+  if (head === undefined) return undefined;
+  const written = head.LastModified?.getTime() ?? 0;
+  return head.ContentLength === size && written >= since.getTime() - clockSlackMilliseconds ? (head.ETag ?? '') : undefined;
 }
 
 /**
