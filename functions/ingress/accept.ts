@@ -1,4 +1,3 @@
-import { SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { createHash, randomBytes } from 'node:crypto';
 import { destinationDefinition, uploadRequestSchema } from '../destinations/registry.ts';
 import { untrustedCredentialEndpoints } from '../../shared/contract/credential-hosts.ts';
@@ -11,6 +10,7 @@ import { stagingPrefixes } from '../../shared/config.ts';
 import { formatPath, parseOrThrow } from '../../shared/contract/validate.ts';
 import { ValidationError, type FieldError } from '../../shared/errors.ts';
 import type { JobStore } from '../../shared/jobs/job-store.ts';
+import type { Queues } from '../../shared/lambda/queues.ts';
 import type { DestinationRecord, Job, JobRecord } from '../../shared/jobs/records.ts';
 import { namesPrivateNetwork } from '../../shared/net/address-policy.ts';
 import type { EnvelopeSealer } from '../../shared/secrets/sealer.ts';
@@ -18,7 +18,7 @@ import type { StagingObjects } from '../../shared/sources/staging-objects.ts';
 
 export interface AcceptDependencies {
   readonly jobs: JobStore;
-  readonly sqs: SQSClient;
+  readonly queues: Queues;
   /** Destination type → queue URL. */
   readonly queueUrls: Readonly<Record<string, string>>;
   readonly sealer: EnvelopeSealer;
@@ -167,7 +167,7 @@ function fingerprint(request: UploadRequest): string {
  * then notes on the job that it is queued, unless `remember` is false: only a job that can be asked
  * for again (an idempotency key, a presigned upload) needs to know, and the note costs a write.
  */
-export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, 'jobs' | 'sqs' | 'queueUrls'>, remember = true): Promise<void> {
+export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, 'jobs' | 'queues' | 'queueUrls'>, remember = true): Promise<void> {
   await Promise.all(
     job.destinations
       .filter((record) => record.state === 'queued')
@@ -188,7 +188,7 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
           ...(job.sealedCallbackUrl === undefined ? {} : { notify: true, destinations: job.destinations.length }),
           acceptedAt: job.createdAt,
         };
-        await dependencies.sqs.send(new SendMessageCommand({ QueueUrl: queueUrl, MessageBody: JSON.stringify(message) }));
+        await dependencies.queues.send(queueUrl, JSON.stringify(message));
       }),
   );
   if (remember) await dependencies.jobs.markEnqueued(job.token);

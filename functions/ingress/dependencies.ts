@@ -2,7 +2,7 @@ import type { Logger } from '@aws-lambda-powertools/logger';
 import { readConfig } from '../../shared/config.ts';
 import { JobListing } from '../../shared/jobs/job-listing.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
-import { dynamoClient, functionInvoker, serviceClientSettings, sqsClient } from '../../shared/lambda/aws-clients.ts';
+import { functionInvoker, jobTable, serviceClientSettings, serviceQueues } from '../../shared/lambda/aws-clients.ts';
 import { sealerFor } from '../../shared/lambda/secrets.ts';
 import { StagingObjects } from '../../shared/sources/staging-objects.ts';
 import type { AcceptDependencies } from './accept.ts';
@@ -21,14 +21,14 @@ export interface IngressDependencies extends AcceptDependencies, ListDependencie
 /** Built once per cold start from the environment. */
 export function ingressDependencies(log: Logger): IngressDependencies {
   const config = readConfig();
-  const dynamo = dynamoClient(config);
+  const table = jobTable(config);
   return {
-    jobs: new JobStore(config.tableName, dynamo, config.retentionDays),
-    listing: new JobListing(config.tableName, dynamo),
+    jobs: new JobStore(table, config.retentionDays),
+    listing: new JobListing(table),
     retentionDays: config.retentionDays,
     invoke: functionInvoker(config),
     destinationFunctions: config.destinationFunctions,
-    sqs: sqsClient(config),
+    queues: serviceQueues(config),
     queueUrls: config.queueUrls,
     sealer: sealerFor(config),
     allowPrivateNetworks: config.allowPrivateNetworks,

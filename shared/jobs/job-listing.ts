@@ -1,5 +1,4 @@
-import type { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { BatchGetCommand, DynamoDBDocumentClient, QueryCommand } from '@aws-sdk/lib-dynamodb';
+import type { DocumentTable, Item } from './document-table.ts';
 import { destinationItem, itemKey, jobFromItems, jobItem } from './job-store.ts';
 import { listPartition } from './list-keys.ts';
 import { jobState, type Job, type JobState } from './records.ts';
@@ -58,15 +57,10 @@ function monthsBetween(newest: string, oldest: string): string[] {
  * until {@link examinedPerPage} jobs were looked at; the page then ends with a cursor.
  */
 export class JobListing {
-  private readonly documents: DynamoDBDocumentClient;
-
   public constructor(
-    private readonly tableName: string,
-    client: DynamoDBClient,
+    private readonly table: DocumentTable,
     private readonly now: () => Date = () => new Date(),
-  ) {
-    this.documents = DynamoDBDocumentClient.from(client);
-  }
+  ) {}
 
   public async list(query: ListQuery): Promise<ListPage> {
     const since = query.since.toISOString();
@@ -96,19 +90,16 @@ export class JobListing {
   private async newest(month: string, since: string, before: string | undefined, count: number): Promise<{ token: string; position: string }[]> {
     const shards = await Promise.all(
       Array.from({ length: jobListIndex.shards }, async (_unused, shard) => {
-        const { Items } = await this.documents.send(
-          new QueryCommand({
-            TableName: this.tableName,
-            IndexName: jobListIndex.name,
-            KeyConditionExpression: before === undefined ? '#partition = :partition AND #sort >= :since' : '#partition = :partition AND #sort BETWEEN :since AND :before',
-            ExpressionAttributeNames: { '#partition': jobListIndex.partition, '#sort': jobListIndex.sort },
-            ExpressionAttributeValues: { ':partition': listPartition(month, shard), ':since': since, ...(before === undefined ? {} : { ':before': before }) },
-            ScanIndexForward: false,
-            // One more than asked: BETWEEN takes `before` itself, which the last page showed.
-            Limit: count + 1,
-          }),
-        );
-        return Items ?? [];
+        const { items } = await this.table.query({
+          IndexName: jobListIndex.name,
+          KeyConditionExpression: before === undefined ? '#partition = :partition AND #sort >= :since' : '#partition = :partition AND #sort BETWEEN :since AND :before',
+          ExpressionAttributeNames: { '#partition': jobListIndex.partition, '#sort': jobListIndex.sort },
+          ExpressionAttributeValues: { ':partition': listPartition(month, shard), ':since': since, ...(before === undefined ? {} : { ':before': before }) },
+          ScanIndexForward: false,
+          // One more than asked: BETWEEN takes `before` itself, which the last page showed.
+          Limit: count + 1,
+        });
+        return items;
       }),
     );
     return shards
@@ -139,16 +130,16 @@ export class JobListing {
     return jobs;
   }
 
-  private async batchGet(keys: readonly Record<string, string>[]): Promise<Record<string, unknown>[]> {
-    const items: Record<string, unknown>[] = [];
+  private async batchGet(keys: readonly Item[]): Promise<Item[]> {
+    const items: Item[] = [];
     for (let start = 0; start < keys.length; start += keysPerBatch) {
-      let pending: Record<string, unknown>[] = keys.slice(start, start + keysPerBatch);
+      let pending = keys.slice(start, start + keysPerBatch);
       for (let round = 0; pending.length > 0; round += 1) {
         if (round > 5) throw new Error('could not read the jobs: DynamoDB kept keys unprocessed');
         if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
-        const answer = await this.documents.send(new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: pending, ConsistentRead: true } } }));
-        items.push(...(answer.Responses?.[this.tableName] ?? []));
-        pending = answer.UnprocessedKeys?.[this.tableName]?.Keys ?? [];
+        const answer = await this.table.batchGet(pending);
+        items.push(...answer.items);
+        pending = answer.unprocessed;
       }
     }
     return items;

@@ -1,13 +1,5 @@
-import { ConditionalCheckFailedException, DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import {
-  BatchWriteCommand,
-  DeleteCommand,
-  DynamoDBDocumentClient,
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  UpdateCommand,
-} from '@aws-sdk/lib-dynamodb';
+import { isAwsError } from '../net/aws-json-client.ts';
+import type { DocumentTable, Item } from './document-table.ts';
 import type { CallbackRecord, DeliveredFile, DestinationRecord, Job, JobRecord, RecordedError, StoredResume } from './records.ts';
 import { jobListKeys } from './list-keys.ts';
 import { jobListIndex, jobTableKeys } from './table-keys.ts';
@@ -17,6 +9,8 @@ export const destinationItem = (index: number): string => `destination#${String(
 const idempotencyToken = (key: string): string => `idempotency#${key}`;
 /** The partition of the places of requests waiting for their delivery. */
 const syncWaiters = 'sync-waiters';
+/** What DynamoDB answers a write whose condition does not hold. */
+const conditionFailed = 'ConditionalCheckFailedException';
 const { partition, sort, expiry } = jobTableKeys;
 
 /** The table key of one item of a job. */
@@ -77,16 +71,11 @@ export type CallbackClaim =
   | { readonly kind: 'held'; readonly until: Date };
 
 export class JobStore {
-  private readonly documents: DynamoDBDocumentClient;
-
   public constructor(
-    private readonly tableName: string,
-    client: DynamoDBClient,
+    private readonly table: DocumentTable,
     private readonly retentionDays: number,
     private readonly now: () => Date = () => new Date(),
-  ) {
-    this.documents = DynamoDBDocumentClient.from(client, { marshallOptions: { removeUndefinedValues: true } });
-  }
+  ) {}
 
   private expiresAt(): number {
     return Math.floor(this.now().getTime() / 1000) + this.retentionDays * 86_400;
@@ -98,21 +87,15 @@ export class JobStore {
    */
   public async reserveIdempotencyKey(key: string, token: string, fingerprint: string): Promise<{ token: string; fingerprint: string } | undefined> {
     try {
-      await this.documents.send(
-        new PutCommand({
-          TableName: this.tableName,
-          Item: { ...itemKey(idempotencyToken(key), jobItem), jobToken: token, fingerprint, [expiry]: this.expiresAt() },
-          ConditionExpression: 'attribute_not_exists(#token)',
-          ExpressionAttributeNames: { '#token': partition },
-        }),
+      await this.table.put(
+        { ...itemKey(idempotencyToken(key), jobItem), jobToken: token, fingerprint, [expiry]: this.expiresAt() },
+        { ConditionExpression: 'attribute_not_exists(#token)', ExpressionAttributeNames: { '#token': partition } },
       );
       return undefined;
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const { Item } = await this.documents.send(
-        new GetCommand({ TableName: this.tableName, Key: itemKey(idempotencyToken(key), jobItem), ConsistentRead: true }),
-      );
-      return { token: String(Item?.jobToken), fingerprint: String(Item?.fingerprint) };
+      if (!isAwsError(error, conditionFailed)) throw error;
+      const held = await this.table.get(itemKey(idempotencyToken(key), jobItem));
+      return { token: String(held?.jobToken), fingerprint: String(held?.fingerprint) };
     }
   }
 
@@ -135,42 +118,31 @@ export class JobStore {
       })),
     ];
     // BatchWrite takes 25 items; a job has at most 11.
-    let pending = items.map((Item) => ({ PutRequest: { Item } }));
+    let pending: Item[] = items;
     for (let round = 0; pending.length > 0; round += 1) {
       if (round > 5) throw new Error(`could not write job ${job.token}: DynamoDB kept items unprocessed`);
       if (round > 0) await new Promise((resolve) => setTimeout(resolve, 50 * 2 ** round));
-      const answer = await this.documents.send(new BatchWriteCommand({ RequestItems: { [this.tableName]: pending } }));
-      pending = (answer.UnprocessedItems?.[this.tableName] ?? []) as typeof pending;
+      pending = await this.table.batchPut(pending);
     }
   }
 
   public async markEnqueued(token: string): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: itemKey(token, jobItem),
-        UpdateExpression: 'SET enqueued = :true',
-        ExpressionAttributeValues: { ':true': true },
-      }),
-    );
+    await this.table.update(itemKey(token, jobItem), { UpdateExpression: 'SET enqueued = :true', ExpressionAttributeValues: { ':true': true } });
   }
 
   public async get(token: string): Promise<Job | undefined> {
-    const items: Record<string, unknown>[] = [];
-    let startKey: Record<string, unknown> | undefined;
+    const items: Item[] = [];
+    let startKey: Item | undefined;
     do {
-      const page = await this.documents.send(
-        new QueryCommand({
-          TableName: this.tableName,
-          KeyConditionExpression: '#token = :token',
-          ExpressionAttributeNames: { '#token': partition },
-          ExpressionAttributeValues: { ':token': token },
-          ConsistentRead: true,
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      items.push(...(page.Items ?? []));
-      startKey = page.LastEvaluatedKey;
+      const page = await this.table.query({
+        KeyConditionExpression: '#token = :token',
+        ExpressionAttributeNames: { '#token': partition },
+        ExpressionAttributeValues: { ':token': token },
+        ConsistentRead: true,
+        ...(startKey ? { ExclusiveStartKey: startKey } : {}),
+      });
+      items.push(...page.items);
+      startKey = page.lastKey;
     } while (startKey);
     return jobFromItems(items);
   }
@@ -185,21 +157,17 @@ export class JobStore {
     const now = this.now().toISOString();
     const failedCondition = permanent ? '#state = :failed' : '(#state = :failed AND #error.retryable = :true)';
     try {
-      await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKey(token, destinationItem(index)),
-          UpdateExpression: 'SET #state = :queued, updatedAt = :now, retriedAt = :now REMOVE #error, finishedAt, startedAt, resumedFrom, waitUntil, bytesSent',
-          ConditionExpression: `attribute_exists(#token) AND (${failedCondition} OR (#state = :queued AND attribute_exists(retriedAt)))`,
-          ExpressionAttributeNames: { '#state': 'state', '#token': partition, '#error': 'error' },
-          ExpressionAttributeValues: { ':failed': 'failed', ':queued': 'queued', ':now': now, ...(permanent ? {} : { ':true': true }) },
-        }),
-      );
+      await this.table.update(itemKey(token, destinationItem(index)), {
+        UpdateExpression: 'SET #state = :queued, updatedAt = :now, retriedAt = :now REMOVE #error, finishedAt, startedAt, resumedFrom, waitUntil, bytesSent',
+        ConditionExpression: `attribute_exists(#token) AND (${failedCondition} OR (#state = :queued AND attribute_exists(retriedAt)))`,
+        ExpressionAttributeNames: { '#state': 'state', '#token': partition, '#error': 'error' },
+        ExpressionAttributeValues: { ':failed': 'failed', ':queued': 'queued', ':now': now, ...(permanent ? {} : { ':true': true }) },
+      });
       return 'requeued';
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: itemKey(token, destinationItem(index)), ConsistentRead: true }));
-      return Item ? destinationFromItem(Item) : 'missing';
+      if (!isAwsError(error, conditionFailed)) throw error;
+      const found = await this.table.get(itemKey(token, destinationItem(index)));
+      return found ? destinationFromItem(found) : 'missing';
     }
   }
 
@@ -213,46 +181,40 @@ export class JobStore {
     const now = this.now();
     const attemptId = crypto.randomUUID();
     try {
-      const answer = await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKey(token, destinationItem(index)),
-          UpdateExpression:
-            'SET #state = :uploading, attemptId = :attemptId, leaseUntil = :leaseUntil, startedAt = if_not_exists(startedAt, :now), updatedAt = :now ADD attempts :one',
-          ConditionExpression:
-            'attribute_exists(#token) AND (#state IN (:queued, :retrying, :waiting) OR (#state = :uploading AND leaseUntil < :nowSeconds) OR (#state = :failed AND #error.retryable = :true))',
-          ExpressionAttributeNames: { '#state': 'state', '#token': partition, '#error': 'error' },
-          ExpressionAttributeValues: {
-            ':uploading': 'uploading',
-            ':queued': 'queued',
-            ':retrying': 'retrying',
-            ':waiting': 'waiting',
-            ':failed': 'failed',
-            ':true': true,
-            ':attemptId': attemptId,
-            ':leaseUntil': Math.floor(now.getTime() / 1000) + leaseSeconds,
-            ':nowSeconds': Math.floor(now.getTime() / 1000),
-            ':now': now.toISOString(),
-            ':one': 1,
-          },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
+      const claimed = await this.table.update(itemKey(token, destinationItem(index)), {
+        UpdateExpression:
+          'SET #state = :uploading, attemptId = :attemptId, leaseUntil = :leaseUntil, startedAt = if_not_exists(startedAt, :now), updatedAt = :now ADD attempts :one',
+        ConditionExpression:
+          'attribute_exists(#token) AND (#state IN (:queued, :retrying, :waiting) OR (#state = :uploading AND leaseUntil < :nowSeconds) OR (#state = :failed AND #error.retryable = :true))',
+        ExpressionAttributeNames: { '#state': 'state', '#token': partition, '#error': 'error' },
+        ExpressionAttributeValues: {
+          ':uploading': 'uploading',
+          ':queued': 'queued',
+          ':retrying': 'retrying',
+          ':waiting': 'waiting',
+          ':failed': 'failed',
+          ':true': true,
+          ':attemptId': attemptId,
+          ':leaseUntil': Math.floor(now.getTime() / 1000) + leaseSeconds,
+          ':nowSeconds': Math.floor(now.getTime() / 1000),
+          ':now': now.toISOString(),
+          ':one': 1,
+        },
+        ReturnValues: 'ALL_NEW',
+      });
       return {
         kind: 'claimed',
         attemptId,
-        attempts: Number(answer.Attributes?.attempts ?? 1),
-        startedAt: String(answer.Attributes?.startedAt ?? now.toISOString()),
-        previousStart: typeof answer.Attributes?.resumedFrom === 'number' ? answer.Attributes.resumedFrom : undefined,
-        resume: answer.Attributes?.resume as StoredResume | undefined,
+        attempts: Number(claimed?.attempts ?? 1),
+        startedAt: String(claimed?.startedAt ?? now.toISOString()),
+        previousStart: typeof claimed?.resumedFrom === 'number' ? claimed.resumedFrom : undefined,
+        resume: claimed?.resume as StoredResume | undefined,
       };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
-      const { Item } = await this.documents.send(
-        new GetCommand({ TableName: this.tableName, Key: itemKey(token, destinationItem(index)), ConsistentRead: true }),
-      );
-      if (!Item) throw new Error(`job ${token} has no destination ${index}`, { cause: error });
-      if (Item.state === 'succeeded' || Item.state === 'failed') return { kind: 'finished', state: Item.state };
+      if (!isAwsError(error, conditionFailed)) throw error;
+      const found = await this.table.get(itemKey(token, destinationItem(index)));
+      if (!found) throw new Error(`job ${token} has no destination ${index}`, { cause: error });
+      if (found.state === 'succeeded' || found.state === 'failed') return { kind: 'finished', state: found.state };
       return { kind: 'busy' };
     }
   }
@@ -277,19 +239,15 @@ export class JobStore {
       values[`:v${position}`] = value;
       return `#f${position} = :v${position}`;
     });
-    const { Attributes } = await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: itemKey(token, destinationItem(index)),
-        UpdateExpression: `SET ${assignments.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
-        // Only the attempt holding the claim may record its outcome.
-        ConditionExpression: 'attemptId = :attemptId',
-        ExpressionAttributeNames: names,
-        ExpressionAttributeValues: values,
-        ReturnValues: returning === 'item' ? 'ALL_NEW' : 'NONE',
-      }),
-    );
-    return Attributes ?? {};
+    const written = await this.table.update(itemKey(token, destinationItem(index)), {
+      UpdateExpression: `SET ${assignments.join(', ')}${remove.length > 0 ? ` REMOVE ${remove.join(', ')}` : ''}`,
+      // Only the attempt holding the claim may record its outcome.
+      ConditionExpression: 'attemptId = :attemptId',
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+      ReturnValues: returning === 'item' ? 'ALL_NEW' : 'NONE',
+    });
+    return written ?? {};
   }
 
   /** Records the delivery done; returns the destination's item as written (`FinishedItem`). */
@@ -362,21 +320,18 @@ export class JobStore {
    */
   public async enterSyncWait(max: number, seconds: number): Promise<(() => Promise<void>) | undefined> {
     const nowSeconds = Math.floor(this.now().getTime() / 1000);
-    const { Count } = await this.documents.send(
-      new QueryCommand({
-        TableName: this.tableName,
-        KeyConditionExpression: '#token = :waiters',
-        FilterExpression: 'holdUntil > :now',
-        ExpressionAttributeNames: { '#token': partition },
-        ExpressionAttributeValues: { ':waiters': syncWaiters, ':now': nowSeconds },
-        Select: 'COUNT',
-      }),
-    );
-    if ((Count ?? 0) >= max) return undefined;
+    const { count } = await this.table.query({
+      KeyConditionExpression: '#token = :waiters',
+      FilterExpression: 'holdUntil > :now',
+      ExpressionAttributeNames: { '#token': partition },
+      ExpressionAttributeValues: { ':waiters': syncWaiters, ':now': nowSeconds },
+      Select: 'COUNT',
+    });
+    if (count >= max) return undefined;
     const key = itemKey(syncWaiters, `waiter#${crypto.randomUUID()}`);
-    await this.documents.send(new PutCommand({ TableName: this.tableName, Item: { ...key, holdUntil: nowSeconds + seconds, [expiry]: nowSeconds + seconds + 60 } }));
+    await this.table.put({ ...key, holdUntil: nowSeconds + seconds, [expiry]: nowSeconds + seconds + 60 });
     return async () => {
-      await this.documents.send(new DeleteCommand({ TableName: this.tableName, Key: key }));
+      await this.table.delete(key);
     };
   }
 
@@ -391,39 +346,31 @@ export class JobStore {
   public async claimCallback(token: string, outcome: string, leaseSeconds: number): Promise<CallbackClaim> {
     const now = Math.floor(this.now().getTime() / 1000);
     try {
-      const answer = await this.documents.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: itemKey(token, jobItem),
-          UpdateExpression: 'SET callbackOutcome = :outcome, callbackLeaseUntil = :leaseUntil',
-          ConditionExpression:
-            'attribute_not_exists(callbackOutcome) OR callbackOutcome <> :outcome OR ' +
-            '(callbackLeaseUntil < :now AND (attribute_not_exists(#callback) OR #callback.outcome <> :outcome))',
-          ExpressionAttributeNames: { '#callback': 'callback' },
-          ExpressionAttributeValues: { ':outcome': outcome, ':leaseUntil': now + leaseSeconds, ':now': now },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { kind: 'claimed', item: answer.Attributes ?? {} };
+      const claimed = await this.table.update(itemKey(token, jobItem), {
+        UpdateExpression: 'SET callbackOutcome = :outcome, callbackLeaseUntil = :leaseUntil',
+        ConditionExpression:
+          'attribute_not_exists(callbackOutcome) OR callbackOutcome <> :outcome OR ' +
+          '(callbackLeaseUntil < :now AND (attribute_not_exists(#callback) OR #callback.outcome <> :outcome))',
+        ExpressionAttributeNames: { '#callback': 'callback' },
+        ExpressionAttributeValues: { ':outcome': outcome, ':leaseUntil': now + leaseSeconds, ':now': now },
+        ReturnValues: 'ALL_NEW',
+      });
+      return { kind: 'claimed', item: claimed ?? {} };
     } catch (error) {
-      if (!(error instanceof ConditionalCheckFailedException)) throw error;
+      if (!isAwsError(error, conditionFailed)) throw error;
     }
-    const { Item } = await this.documents.send(new GetCommand({ TableName: this.tableName, Key: itemKey(token, jobItem), ConsistentRead: true }));
-    if ((Item?.callback as CallbackRecord | undefined)?.outcome === outcome) return { kind: 'sent' };
+    const job = await this.table.get(itemKey(token, jobItem));
+    if ((job?.callback as CallbackRecord | undefined)?.outcome === outcome) return { kind: 'sent' };
     // A claim holds through its last second: it can be taken from the next one on (at once, when
     // it has just run out).
-    return { kind: 'held', until: new Date(Math.max(Number(Item?.callbackLeaseUntil ?? 0) + 1, now + 1) * 1000) };
+    return { kind: 'held', until: new Date(Math.max(Number(job?.callbackLeaseUntil ?? 0) + 1, now + 1) * 1000) };
   }
 
   public async recordCallback(token: string, callback: CallbackRecord): Promise<void> {
-    await this.documents.send(
-      new UpdateCommand({
-        TableName: this.tableName,
-        Key: itemKey(token, jobItem),
-        UpdateExpression: 'SET #callback = :callback',
-        ExpressionAttributeNames: { '#callback': 'callback' },
-        ExpressionAttributeValues: { ':callback': callback },
-      }),
-    );
+    await this.table.update(itemKey(token, jobItem), {
+      UpdateExpression: 'SET #callback = :callback',
+      ExpressionAttributeNames: { '#callback': 'callback' },
+      ExpressionAttributeValues: { ':callback': callback },
+    });
   }
 }

@@ -1,7 +1,8 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { SQSClient } from '@aws-sdk/client-sqs';
 import type { ServiceConfig } from '../config.ts';
+import { DocumentTable } from '../jobs/document-table.ts';
+import { AwsJsonClient, dynamodbService, sqsService } from '../net/aws-json-client.ts';
 import { invokeFunction, type InvokeFunction } from './invoke-function.ts';
+import { Queues } from './queues.ts';
 
 /**
  * Settings of a client of the service's own AWS resources; locally `endpoint` is an embedded server.
@@ -16,17 +17,19 @@ export function serviceClientSettings(config: ServiceConfig, endpoint?: string):
 /**
  * Tries of a request to the job table or the queues, throttling included (the SDK's default is 3):
  * a write lost to a burst of throttling costs a delivery an attempt, and a result recorded late is
- * better than an upload made again. With the SDK's jittered backoff they span at most about 25 s,
- * which a function's time allows (and the ingress's, under API Gateway's 29 s, just).
+ * better than an upload made again. With the jittered backoff they span at most about 25 s, which a
+ * function's time allows (and the ingress's, under API Gateway's 29 s, just).
  */
 export const serviceClientAttempts = 8;
 
-export function dynamoClient(config: ServiceConfig): DynamoDBClient {
-  return new DynamoDBClient({ ...serviceClientSettings(config, config.awsEndpoints.dynamodb), maxAttempts: serviceClientAttempts });
+/** The job table. */
+export function jobTable(config: ServiceConfig): DocumentTable {
+  const dynamodb = new AwsJsonClient(dynamodbService, { ...serviceClientSettings(config, config.awsEndpoints.dynamodb), maxAttempts: serviceClientAttempts });
+  return new DocumentTable(dynamodb, config.tableName);
 }
 
-export function sqsClient(config: ServiceConfig): SQSClient {
-  return new SQSClient({ ...serviceClientSettings(config, config.awsEndpoints.sqs), maxAttempts: serviceClientAttempts });
+export function serviceQueues(config: ServiceConfig): Queues {
+  return new Queues(new AwsJsonClient(sqsService, { ...serviceClientSettings(config, config.awsEndpoints.sqs), maxAttempts: serviceClientAttempts }));
 }
 
 /** How the ingress invokes the destination functions (to test a destination inside its own function). */

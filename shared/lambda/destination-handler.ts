@@ -2,7 +2,6 @@ import { BatchProcessor, EventType, processPartialResponse } from '@aws-lambda-p
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
-import { ChangeMessageVisibilityCommand, GetQueueUrlCommand, SendMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
 import type { z } from 'zod';
@@ -16,9 +15,10 @@ import { JobStore } from '../jobs/job-store.ts';
 import { outboundNetwork } from '../net/outbound-network.ts';
 import { SourceOpener } from '../sources/source-opener.ts';
 import { StagingObjects } from '../sources/staging-objects.ts';
-import { dynamoClient, serviceClientSettings, sqsClient } from './aws-clients.ts';
+import { jobTable, serviceClientSettings, serviceQueues } from './aws-clients.ts';
 import { createLogger, withCorrelationId } from './logger.ts';
 import { createMetrics, deliveryMetrics } from './metrics.ts';
+import type { Queues } from './queues.ts';
 import { deliveryMetricNames, metricDimensions } from '../observability/metric-names.ts';
 import { callbackSigningKey, sealerFor, secretStoreFor } from './secrets.ts';
 
@@ -27,25 +27,10 @@ const cleanupMilliseconds = 15_000;
 /** SQS's longest message delay. */
 const maxDelaySeconds = 900;
 
-/** `arn:aws:sqs:region:account:name` → the queue's URL (asked once per queue). */
-function queueUrlResolver(sqs: SQSClient): (arn: string) => Promise<string> {
-  const urls = new Map<string, Promise<string>>();
-  return (arn) => {
-    let url = urls.get(arn);
-    if (!url) {
-      const [, , , , account, name] = arn.split(':');
-      url = sqs.send(new GetQueueUrlCommand({ QueueName: name, QueueOwnerAWSAccountId: account })).then((answer) => answer.QueueUrl ?? '');
-      url.catch(() => urls.delete(arn));
-      urls.set(arn, url);
-    }
-    return url;
-  };
-}
-
 export interface DestinationHandlerOptions {
   /** Dependencies to use instead of those built from the environment (tests; the local runtime sets the environment). */
   readonly dependencies?: DeliveryDependencies;
-  readonly sqs?: SQSClient;
+  readonly queues?: Queues;
   /** Where metrics go. @default one for the destination type, written to standard output */
   readonly metrics?: Metrics;
 }
@@ -73,13 +58,13 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
   const log = createLogger(`upload-destinations-${definition.type}`);
   const metrics = options.metrics ?? createMetrics({ [metricDimensions.destination]: definition.type });
   let dependencies = options.dependencies;
-  let sqs = options.sqs;
-  if (!dependencies || !sqs) {
+  let queues = options.queues;
+  if (!dependencies || !queues) {
     const config = readConfig();
     const secrets = secretStoreFor(config);
     const network = outboundNetwork({ allowPrivateNetworks: config.allowPrivateNetworks });
     dependencies ??= {
-      jobs: new JobStore(config.tableName, dynamoClient(config), config.retentionDays),
+      jobs: new JobStore(jobTable(config), config.retentionDays),
       sealer: sealerFor(config),
       secrets,
       sources: new SourceOpener(new StagingObjects(serviceClientSettings(config, config.awsEndpoints.s3)).get, network, config),
@@ -93,10 +78,9 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
       leaseSeconds: definition.lambda.timeoutSeconds,
       log,
     };
-    sqs ??= sqsClient(config);
+    queues ??= serviceQueues(config);
   }
-  const queue = sqs;
-  const queueUrl = queueUrlResolver(queue);
+  const queue = queues;
   const resolved: DeliveryDependencies = { ...dependencies, observe: dependencies.observe ?? deliveryMetrics(metrics) };
   if (uploader.shutdown) process.once('SIGTERM', () => void uploader.shutdown?.());
 
@@ -104,7 +88,7 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
   async function defer(record: SQSRecord, message: DeliveryMessage, until: Date): Promise<void> {
     const delaySeconds = Math.min(maxDelaySeconds, Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000)));
     const body: DeliveryMessage = { ...message, notBefore: until.toISOString() };
-    await queue.send(new SendMessageCommand({ QueueUrl: await queueUrl(record.eventSourceARN), MessageBody: JSON.stringify(body), DelaySeconds: delaySeconds }));
+    await queue.send(await queue.urlOf(record.eventSourceARN), JSON.stringify(body), delaySeconds);
   }
 
   async function handleRecord(record: SQSRecord, context: Context): Promise<void> {
@@ -125,13 +109,7 @@ export function destinationHandler<Schema extends z.ZodObject, State>(module: De
     }
     if (outcome.kind === 'retry') {
       await queue
-        .send(
-          new ChangeMessageVisibilityCommand({
-            QueueUrl: await queueUrl(record.eventSourceARN),
-            ReceiptHandle: record.receiptHandle,
-            VisibilityTimeout: outcome.delaySeconds,
-          }),
-        )
+        .hide(await queue.urlOf(record.eventSourceARN), record.receiptHandle, outcome.delaySeconds)
         .catch((error: unknown) => log.warn('could not set the retry delay', { error: String(error) }));
       throw outcome.error;
     }

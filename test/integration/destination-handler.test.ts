@@ -25,7 +25,10 @@ import { TransientError, WaitError } from '../../shared/errors.ts';
 import { callbackSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
 import type { OpenableSource } from '../../shared/contract/source.ts';
 import type { DeliveryDependencies } from '../../shared/delivery/runner.ts';
+import { DocumentTable } from '../../shared/jobs/document-table.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
+import { Queues } from '../../shared/lambda/queues.ts';
+import { AwsJsonClient, dynamodbService, sqsService } from '../../shared/net/aws-json-client.ts';
 import { destinationHandler } from '../../shared/lambda/destination-handler.ts';
 import { StagingObjects } from '../../shared/sources/staging-objects.ts';
 import { createLogger } from '../../shared/lambda/logger.ts';
@@ -49,6 +52,7 @@ let handler: ReturnType<typeof destinationHandler<typeof s3Destination.schema, S
 let dependencies: DeliveryDependencies;
 let queue: { url: string; arn: string };
 let sqs: SQSClient;
+let queues: Queues;
 const closers: (() => Promise<unknown>)[] = [];
 let sequence = 0;
 
@@ -133,16 +137,18 @@ beforeAll(async () => {
   const dynamoServer = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', resolve));
   closers.push(() => new Promise((resolve) => dynamoServer.close(resolve)));
-  const dynamo = new DynamoDBClient({ region, endpoint: `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`, credentials });
-  await createJobTable(dynamo, 'jobs');
+  const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
+  await createJobTable(new DynamoDBClient({ region, endpoint: dynamoEndpoint, credentials }), 'jobs');
 
   const sqsServer = buildApp({ logger: false });
   await sqsServer.listen({ port: 0, host: '127.0.0.1' });
   closers.push(() => sqsServer.close());
-  sqs = new SQSClient({ region, endpoint: `http://127.0.0.1:${(sqsServer.server.address() as AddressInfo).port}`, credentials });
+  const sqsEndpoint = `http://127.0.0.1:${(sqsServer.server.address() as AddressInfo).port}`;
+  sqs = new SQSClient({ region, endpoint: sqsEndpoint, credentials });
+  queues = new Queues(new AwsJsonClient(sqsService, { region, endpoint: sqsEndpoint, credentials }));
   queue = await newQueue('upload-destinations-s3');
 
-  jobs = new JobStore('jobs', dynamo, 1);
+  jobs = new JobStore(new DocumentTable(new AwsJsonClient(dynamodbService, { region, endpoint: dynamoEndpoint, credentials }), 'jobs'), 1);
   sealer = new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32)));
   dependencies = {
     jobs,
@@ -157,7 +163,7 @@ beforeAll(async () => {
     leaseSeconds: 60,
     log: createLogger('test'),
   };
-  handler = destinationHandler(s3Module, { dependencies, sqs });
+  handler = destinationHandler(s3Module, { dependencies, queues });
 });
 
 afterAll(async () => {
@@ -218,7 +224,7 @@ describe('Function: destinationHandler (S3)', () => {
   });
 
   it('refuses to send stored credentials to a host neither the destination nor the operator trusts with them', async () => {
-    const strict = destinationHandler(s3Module, { dependencies: { ...dependencies, credentialHosts: [] }, sqs });
+    const strict = destinationHandler(s3Module, { dependencies: { ...dependencies, credentialHosts: [] }, queues });
     const message = await queuedDelivery(destination('elsewhere.bin'));
 
     const answer = await strict(await event([message]), context());
@@ -253,7 +259,7 @@ describe('Function: destinationHandler (S3)', () => {
         throw new Error('table unavailable');
       },
     });
-    const withBrokenCallbacks = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: unavailable }, sqs });
+    const withBrokenCallbacks = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: unavailable }, queues });
     const message = await queuedDelivery(destination('called-back.bin'), {}, 'http://127.0.0.1:1/hook');
 
     const first = await withBrokenCallbacks(await event([message]), context());
@@ -273,7 +279,7 @@ describe('Function: destinationHandler (S3)', () => {
       },
     });
     const message = await queuedDelivery(destination('crashed-before-callback.bin'), {}, `${receiver.url}/hook`);
-    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: crashing }, sqs })(await event([message]), context());
+    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: crashing }, queues })(await event([message]), context());
     const before = received.length;
 
     // Act: the message comes back (it was never deleted).
@@ -307,7 +313,7 @@ describe('Function: destinationHandler (S3)', () => {
         return jobs.get(token);
       },
     });
-    const counted = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: counting }, sqs });
+    const counted = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: counting }, queues });
     const alone = { ...(await queuedDelivery(destination('alone.bin'), {}, `${receiver.url}/hook`)), destinations: 1 };
     const unknown = await queuedDelivery(destination('count-unknown.bin'), {}, `${receiver.url}/hook`);
 
@@ -337,7 +343,7 @@ describe('Function: destinationHandler (S3)', () => {
         throw new Error('the function environment crashed');
       },
     });
-    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: ended }, sqs })(await event([message]), context());
+    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: ended }, queues })(await event([message]), context());
     await new Promise((resolve) => setTimeout(resolve, 2100));
 
     await handler(await event([message], 2), context());
@@ -355,7 +361,7 @@ describe('Function: destinationHandler (S3)', () => {
         throw new Error('the function environment crashed');
       },
     });
-    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: ended }, sqs })(await event([message], 1), context());
+    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: ended }, queues })(await event([message], 1), context());
 
     // Act: the message comes back at once (a duplicate, or a short visibility timeout), then its deferred copy.
     const early = await handler(await event([message], 2), context());
@@ -498,7 +504,7 @@ describe('Function: destinationHandler, resuming', () => {
     const bytes = patternBytes(30 * MiB, 36);
     const source = await breakingSource(bytes, { breakAt: 20 * MiB, breaks: 1 });
     const message = await queuedDelivery(destination('expired.bin'), {}, undefined, { url: source.url });
-    const impatient = destinationHandler(s3Module, { dependencies: { ...dependencies, maxDeliverySeconds: 1, maxAttempts: 5 }, sqs });
+    const impatient = destinationHandler(s3Module, { dependencies: { ...dependencies, maxDeliverySeconds: 1, maxAttempts: 5 }, queues });
     await impatient(await event([message], 1), context());
     const uploadsBetween = await s3.openUploads('deliveries');
     await new Promise((resolve) => setTimeout(resolve, 1100));
@@ -526,7 +532,7 @@ describe('Function: destinationHandler, resuming', () => {
   });
 
   it('aborts the multipart upload it has just started when its resume state cannot be saved, so nothing is left that no attempt knows of', async () => {
-    // Prepare: the job table refuses the first resume state (throttled past the SDK's retries).
+    // Prepare: the job table refuses the first resume state (throttled past the client's retries).
     const bytes = patternBytes(20 * MiB, 37);
     const source = await breakingSource(bytes, { breakAt: 0, breaks: 0 });
     const message = await queuedDelivery(destination('unsaved.bin'), {}, undefined, { url: source.url });
@@ -535,7 +541,7 @@ describe('Function: destinationHandler, resuming', () => {
         throw Object.assign(new Error('Rate of requests exceeds the allowed throughput.'), { name: 'ThrottlingException' });
       },
     });
-    const refusing = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: throttled }, sqs });
+    const refusing = destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: throttled }, queues });
 
     // Act
     const first = await refusing(await event([message], 1), context());
@@ -554,7 +560,7 @@ describe('Function: destinationHandler, resuming', () => {
     const bytes = patternBytes(20 * MiB, 35);
     const source = await breakingSource(bytes, { breakAt: 0, breaks: 0, delayMs: 40 });
     const message = await queuedDelivery(destination('progress.bin'), {}, undefined, { url: source.url });
-    const watched = destinationHandler(s3Module, { dependencies: { ...dependencies, progressSeconds: 0.2 }, sqs });
+    const watched = destinationHandler(s3Module, { dependencies: { ...dependencies, progressSeconds: 0.2 }, queues });
 
     const running = watched(await event([message], 1), context());
     const seen = await waitFor(async () => {
@@ -577,7 +583,7 @@ describe('Function: destinationHandler, waits and retry hints', () => {
 
   it('defers a delivery that must wait for a quota without spending an attempt, and says until when', async () => {
     const until = new Date(Date.now() + 3 * 3600_000);
-    const waiting = destinationHandler(failingModule(() => new WaitError('daily upload quota used up', { code: 'quotaExceeded', until })), { dependencies, sqs });
+    const waiting = destinationHandler(failingModule(() => new WaitError('daily upload quota used up', { code: 'quotaExceeded', until })), { dependencies, queues });
     const message = await queuedDelivery(destination('quota.bin'));
     const own = await newQueue('upload-destinations-s3-quota');
 
@@ -605,7 +611,7 @@ describe('Function: destinationHandler, waits and retry hints', () => {
   it("keeps the delivery's secret values out of the recorded reason, whatever the destination's error quoted", async () => {
     const careless = destinationHandler(
       failingModule(() => new Error('refused: the server says your key S3RVER is not valid (Bearer sk_live_abcdef)')),
-      { dependencies, sqs },
+      { dependencies, queues },
     );
     const message = await queuedDelivery(destination('careless.bin'));
 
@@ -620,7 +626,7 @@ describe('Function: destinationHandler, waits and retry hints', () => {
   it("retries after the destination's Retry-After instead of the backoff", async () => {
     const throttled = destinationHandler(
       failingModule(() => new TransientError('slow down', { code: 'HTTP429', retryAfterSeconds: 2 })),
-      { dependencies: { ...dependencies, retryBaseSeconds: 600 }, sqs },
+      { dependencies: { ...dependencies, retryBaseSeconds: 600 }, queues },
     );
     const message = await queuedDelivery(destination('throttled.bin'));
 
@@ -666,7 +672,7 @@ describe('Function: destinationHandler, metrics and logs', () => {
   afterEach(() => {
     vi.unstubAllEnvs();
   });
-  const observed = () => destinationHandler(s3Module, { dependencies: { ...dependencies, log: new Logger({ serviceName: 'test', logLevel: 'INFO' }) }, sqs, metrics: createMetrics({ destination: 's3' }) });
+  const observed = () => destinationHandler(s3Module, { dependencies: { ...dependencies, log: new Logger({ serviceName: 'test', logLevel: 'INFO' }) }, queues, metrics: createMetrics({ destination: 's3' }) });
 
   it('emits one set of delivery metrics for a delivery (not one per part), in the embedded metric format', async () => {
     // Prepare

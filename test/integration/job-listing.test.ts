@@ -3,19 +3,22 @@ import dynalite from 'dynalite';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createJobTable } from '../../infra/local/job-table.ts';
+import { DocumentTable } from '../../shared/jobs/document-table.ts';
 import { JobListing } from '../../shared/jobs/job-listing.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import type { JobState } from '../../shared/jobs/records.ts';
+import { AwsJsonClient, dynamodbService } from '../../shared/net/aws-json-client.ts';
 
 const region = 'us-east-1';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 let dynamo: DynamoDBClient;
+let dynamodb: AwsJsonClient;
 let close: () => Promise<void>;
 let sequence = 0;
 
 /** A job store whose clock reads `at`. */
 function storeAt(table: string, at: string): JobStore {
-  return new JobStore(table, dynamo, 1, () => new Date(at));
+  return new JobStore(new DocumentTable(dynamodb, table), 1, () => new Date(at));
 }
 
 /** Records a job created at `createdAt` whose destinations end in `outcomes` ('queued' leaves one untouched). */
@@ -46,7 +49,9 @@ beforeAll(async () => {
   const server = dynalite({ createTableMs: 0 });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   close = () => new Promise((resolve) => server.close(() => resolve()));
-  dynamo = new DynamoDBClient({ region, endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, credentials });
+  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  dynamo = new DynamoDBClient({ region, endpoint, credentials });
+  dynamodb = new AwsJsonClient(dynamodbService, { region, endpoint, credentials });
 });
 
 afterAll(async () => {
@@ -62,7 +67,7 @@ describe('Class: JobListing', () => {
     for (const createdAt of ['2026-04-29T10:00:00.000Z', '2026-04-30T23:59:59.999Z', '2026-05-01T00:00:00.000Z', '2026-05-02T08:00:00.000Z', '2026-05-02T08:00:00.000Z']) {
       tokens.push(await job(name, createdAt, ['succeeded']));
     }
-    const listing = new JobListing(name, dynamo, () => new Date('2026-05-03T00:00:00.000Z'));
+    const listing = new JobListing(new DocumentTable(dynamodb, name), () => new Date('2026-05-03T00:00:00.000Z'));
     const since = new Date('2026-04-01T00:00:00.000Z');
 
     // Act
@@ -84,7 +89,7 @@ describe('Class: JobListing', () => {
     const name = await table();
     await job(name, '2026-05-01T09:00:00.000Z', ['succeeded']);
     const recent = await job(name, '2026-05-01T11:00:00.000Z', ['succeeded']);
-    const listing = new JobListing(name, dynamo, () => new Date('2026-05-01T12:00:00.000Z'));
+    const listing = new JobListing(new DocumentTable(dynamodb, name), () => new Date('2026-05-01T12:00:00.000Z'));
 
     const page = await listing.list({ since: new Date('2026-05-01T10:00:00.000Z'), limit: 10 });
 
@@ -98,7 +103,7 @@ describe('Class: JobListing', () => {
     const failed = await job(name, '2026-05-01T01:00:00.000Z', ['retryable']);
     const partly = await job(name, '2026-05-01T02:00:00.000Z', ['succeeded', 'permanent']);
     for (let hour = 3; hour < 9; hour += 1) await job(name, `2026-05-01T0${hour}:00:00.000Z`, ['succeeded']);
-    const listing = new JobListing(name, dynamo, () => new Date('2026-05-02T00:00:00.000Z'));
+    const listing = new JobListing(new DocumentTable(dynamodb, name), () => new Date('2026-05-02T00:00:00.000Z'));
     const since = new Date('2026-05-01T00:00:00.000Z');
 
     // Act
@@ -112,7 +117,7 @@ describe('Class: JobListing', () => {
   });
 
   it('refuses a cursor it did not give', async () => {
-    const listing = new JobListing(await table(), dynamo);
+    const listing = new JobListing(new DocumentTable(dynamodb, await table()));
 
     await expect(listing.list({ since: new Date(0), limit: 1, cursor: 'bm90IGEgY3Vyc29y' })).rejects.toThrow(RangeError);
   });

@@ -1,4 +1,3 @@
-import type { SQSClient } from '@aws-sdk/client-sqs';
 import fc from 'fast-check';
 import { randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
@@ -6,6 +5,7 @@ import { destinations, destinationTypes } from '../../functions/destinations/reg
 import { accept, acceptOrRecordRejection, type AcceptDependencies } from '../../functions/ingress/accept.ts';
 import { ValidationError, type FieldError } from '../../shared/errors.ts';
 import type { JobStore } from '../../shared/jobs/job-store.ts';
+import type { Queues } from '../../shared/lambda/queues.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
 
 /** One valid destination per type: the fuzzer breaks one field of it at a time. */
@@ -81,7 +81,7 @@ function recordingDependencies() {
       reserveIdempotencyKey: async () => undefined,
       markEnqueued: async () => void effects.push('enqueued'),
     } as unknown as JobStore,
-    sqs: { send: async () => void effects.push('queued') } as unknown as SQSClient,
+    queues: { send: async () => void effects.push('queued') } as unknown as Queues,
     queueUrls: Object.fromEntries(destinationTypes.map((type) => [type, `https://sqs.local/${type}`])),
     sealer: new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32))),
     allowPrivateNetworks: false,
