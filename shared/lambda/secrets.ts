@@ -1,7 +1,6 @@
 import { readFileSync } from 'node:fs';
-import { KMSClient } from '@aws-sdk/client-kms';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { secretNames, type ServiceConfig } from '../config.ts';
+import { AwsJsonClient, kmsService, secretsManagerService } from '../net/aws-json-client.ts';
 import { KmsKeyWrapper } from '../secrets/kms-key-wrapper.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../secrets/sealer.ts';
 import { FileSecretStore, localSecretsManagerCallsChannel, SecretsManagerStore, type SecretStore } from '../secrets/secret-store.ts';
@@ -10,7 +9,7 @@ import { serviceClientSettings } from './aws-clients.ts';
 /** The sealer of inline secrets: KMS-backed in AWS, a local key file in the local runtime. */
 export function sealerFor(config: ServiceConfig): EnvelopeSealer {
   if (config.sealer.kind === 'kms') {
-    return new EnvelopeSealer(new KmsKeyWrapper(new KMSClient(serviceClientSettings(config)), config.sealer.keyId));
+    return new EnvelopeSealer(new KmsKeyWrapper(new AwsJsonClient(kmsService, serviceClientSettings(config)), config.sealer.keyId));
   }
   return new EnvelopeSealer(new LocalKeyWrapper(Buffer.from(readFileSync(config.sealer.keyFile, 'utf8').trim(), 'base64')));
 }
@@ -23,7 +22,7 @@ export function secretStoreFor(config: ServiceConfig): SecretStore {
     (calls as unknown as { unref(): void }).unref();
     return new FileSecretStore(config.secretStore.path, { onRequest: (action) => calls.postMessage(action) });
   }
-  return new SecretsManagerStore(new SecretsManagerClient(serviceClientSettings(config)), config.secretPrefix);
+  return new SecretsManagerStore(new AwsJsonClient(secretsManagerService, serviceClientSettings(config)), config.secretPrefix);
 }
 
 /** The key that signs callbacks: the `key` field of the stored signing secret. */

@@ -1,13 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, randomUUID } from 'node:crypto';
 import { readFile, rename, stat, writeFile } from 'node:fs/promises';
-import {
-  GetSecretValueCommand,
-  PutSecretValueCommand,
-  ResourceNotFoundException,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
-import { SecretsProvider } from '@aws-lambda-powertools/parameters/secrets';
 import { PermanentError } from '../errors.ts';
+import { isAwsError, type AwsJsonClient } from '../net/aws-json-client.ts';
 
 /** A stored secret: a JSON object of fields (a destination's secret fields, a signing key, an OAuth client). */
 export type SecretFields = Readonly<Record<string, unknown>>;
@@ -23,10 +17,10 @@ export interface SecretStore {
  * The secret's text as a JSON object. A secret that is not one fails for good, and the message
  * never quotes the text (the parser's own message would show its first characters).
  */
-function parseFields(name: string, text: string | undefined): SecretFields {
+function parseFields(name: string, text: string): SecretFields {
   let value: unknown;
   try {
-    value = JSON.parse(text ?? '');
+    value = JSON.parse(text);
   } catch {
     value = undefined;
   }
@@ -40,42 +34,77 @@ function missing(name: string, cause?: unknown): PermanentError {
   return new PermanentError(`no stored secret named '${name}'`, { code: 'SecretNotFound', cause });
 }
 
+/** GetSecretValue's answer: the value as text, or as bytes in base64. */
+interface SecretValue {
+  readonly SecretString?: string;
+  readonly SecretBinary?: string;
+}
+
+/** A value read, or being read, and when it was asked for. */
+interface CachedValue {
+  readonly text: Promise<string>;
+  readonly at: number;
+}
+
 /**
- * AWS Secrets Manager, through Powertools' provider (which caches values across warm invocations).
- * Names are read under `prefix`, the only names the functions' IAM policies allow.
+ * AWS Secrets Manager. Names are read under `prefix`, the only names the functions' IAM policies
+ * allow. A value read is kept `maxAgeSeconds` per name, across warm invocations, and concurrent
+ * reads of a name share one request: a burst of deliveries of one destination asks once. A read
+ * that failed is not kept, and an update empties the cache.
  */
 export class SecretsManagerStore implements SecretStore {
-  private readonly provider: SecretsProvider;
+  private readonly cache = new Map<string, CachedValue>();
 
+  /** @param client a client of Secrets Manager (`secretsManagerService`) */
   public constructor(
-    private readonly client: SecretsManagerClient,
+    private readonly client: AwsJsonClient,
     private readonly prefix: string,
     private readonly maxAgeSeconds = 300,
-  ) {
-    this.provider = new SecretsProvider({ awsSdkV3Client: client });
-  }
+    private readonly now: () => number = Date.now,
+  ) {}
 
   public async read(name: string): Promise<SecretFields> {
-    let text: string | undefined;
-    try {
-      const value = await this.provider.get(`${this.prefix}${name}`, { maxAge: this.maxAgeSeconds });
-      if (value === undefined) throw missing(name);
-      text = typeof value === 'string' ? value : Buffer.from(value).toString();
-    } catch (error) {
-      if (error instanceof PermanentError) throw error;
-      if (error instanceof ResourceNotFoundException || (error as Error).cause instanceof ResourceNotFoundException) throw missing(name, error);
-      throw error;
-    }
-    return parseFields(name, text);
+    return parseFields(name, await this.cachedText(name));
   }
 
   public async update(name: string, fields: Readonly<Record<string, string>>): Promise<void> {
-    const secretId = `${this.prefix}${name}`;
     // The current value, not the cached one: another function instance may have rotated it.
-    const current = await this.client.send(new GetSecretValueCommand({ SecretId: secretId }));
-    const merged = { ...parseFields(name, current.SecretString), ...fields };
-    await this.client.send(new PutSecretValueCommand({ SecretId: secretId, SecretString: JSON.stringify(merged) }));
-    this.provider.clearCache();
+    const merged = { ...parseFields(name, await this.fetchText(name)), ...fields };
+    await this.client.call('PutSecretValue', {
+      SecretId: `${this.prefix}${name}`,
+      SecretString: JSON.stringify(merged),
+      // One token for all the call's tries: a write that landed, its answer lost, is not made twice.
+      // Only the SDKs fill it in; a request of our own must carry it.
+      ClientRequestToken: randomUUID(),
+    });
+    this.cache.clear();
+  }
+
+  private cachedText(name: string): Promise<string> {
+    const now = this.now();
+    const cached = this.cache.get(name);
+    if (cached && now - cached.at < this.maxAgeSeconds * 1000) return cached.text;
+    const entry = { text: this.fetchText(name), at: now };
+    this.cache.set(name, entry);
+    // A failed read is not kept; a newer read that took its place meanwhile stays.
+    entry.text.catch(() => {
+      if (this.cache.get(name) === entry) this.cache.delete(name);
+    });
+    return entry.text;
+  }
+
+  /** The stored value's text: a binary one (stored with `--secret-binary`) read as UTF-8. */
+  private async fetchText(name: string): Promise<string> {
+    let answer: SecretValue;
+    try {
+      answer = await this.client.call<SecretValue>('GetSecretValue', { SecretId: `${this.prefix}${name}` });
+    } catch (error) {
+      if (isAwsError(error, 'ResourceNotFoundException')) throw missing(name, error);
+      throw error;
+    }
+    if (answer.SecretString !== undefined) return answer.SecretString;
+    if (answer.SecretBinary !== undefined) return Buffer.from(answer.SecretBinary, 'base64').toString();
+    throw missing(name);
   }
 }
 

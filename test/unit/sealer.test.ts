@@ -1,10 +1,10 @@
-import { DecryptCommand, GenerateDataKeyCommand, KMSClient } from '@aws-sdk/client-kms';
-import { mockClient } from 'aws-sdk-client-mock';
 import { randomBytes } from 'node:crypto';
-import { describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { AwsJsonClient, isAwsError, kmsService } from '../../shared/net/aws-json-client.ts';
 import { KmsKeyWrapper } from '../../shared/secrets/kms-key-wrapper.ts';
 import { sealingContext } from '../../shared/contract/message.ts';
 import { EnvelopeSealer, LocalKeyWrapper, type KeyWrapper } from '../../shared/secrets/sealer.ts';
+import { startTestKms, type TestKms } from '../support/servers/kms-and-secrets-manager.ts';
 
 const secrets = { aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE', aws_secret_access_key: 'wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY' };
 
@@ -52,32 +52,46 @@ describe('Class: EnvelopeSealer', () => {
 });
 
 describe('Class: KmsKeyWrapper', () => {
+  const keyId = 'alias/upload-destinations';
+  const purpose = 'upload-destinations/sealed-values';
+  let kms: TestKms;
+  beforeEach(async () => {
+    kms = await startTestKms(keyId);
+  });
+  afterEach(() => kms.close());
+
+  /** A wrapper of its own client, as each function instance has. */
+  const kmsKeyWrapper = () => new KmsKeyWrapper(new AwsJsonClient(kmsService, kms.settings), keyId);
+
   it('asks KMS for AES-256 data keys under the purpose context, and decrypts with the same context', async () => {
-    // Prepare: KMS has no local server; the mock plays a KMS that wraps keys with a fixed local key.
-    const kms = mockClient(KMSClient);
-    const wrapping = new LocalKeyWrapper(randomBytes(32));
-    kms.on(GenerateDataKeyCommand).callsFake(async (input: { EncryptionContext: { purpose: string } }) => {
-      const key = await wrapping.newDataKey(input.EncryptionContext.purpose);
-      return { Plaintext: key.plaintext, CiphertextBlob: key.wrapped, KeyId: 'key-1' };
-    });
-    kms.on(DecryptCommand).callsFake(async (input: { CiphertextBlob: Uint8Array; EncryptionContext: { purpose: string } }) => ({
-      Plaintext: await wrapping.unwrap(Buffer.from(input.CiphertextBlob), input.EncryptionContext.purpose),
-    }));
-    const sealer = new EnvelopeSealer(new KmsKeyWrapper(new KMSClient({ region: 'eu-west-1' }), 'alias/upload-destinations'));
-    const opener = new EnvelopeSealer(new KmsKeyWrapper(new KMSClient({ region: 'eu-west-1' }), 'alias/upload-destinations'));
+    // Prepare
+    const sealer = new EnvelopeSealer(kmsKeyWrapper());
+    const opener = new EnvelopeSealer(kmsKeyWrapper());
 
     // Act
-    const opened = await opener.unseal(await sealer.seal(secrets, 'ud_x#2'), 'ud_x#2');
+    const sealed = await sealer.seal(secrets, 'ud_x#2');
+    const opened = await opener.unseal(sealed, 'ud_x#2');
+
+    // Assess: the blob carries the data key as KMS wrapped it, and that is what KMS is asked to decrypt.
+    expect(opened).toEqual(secrets);
+    expect(kms.requests.map(({ action, input }) => ({ action, input }))).toEqual([
+      { action: 'GenerateDataKey', input: { KeyId: keyId, KeySpec: 'AES_256', EncryptionContext: { purpose } } },
+      { action: 'Decrypt', input: { KeyId: keyId, CiphertextBlob: Buffer.from(sealed.split('.')[1]!, 'base64url').toString('base64'), EncryptionContext: { purpose } } },
+    ]);
+  });
+
+  it('fails to unwrap a data key under another context, as KMS refuses it', async () => {
+    // Prepare
+    const wrapper = kmsKeyWrapper();
+    const { plaintext, wrapped } = await wrapper.newDataKey(purpose);
+
+    // Act
+    const unwrapping = wrapper.unwrap(wrapped, 'upload-destinations/other');
 
     // Assess
-    expect(opened).toEqual(secrets);
-    expect(kms.commandCalls(GenerateDataKeyCommand)[0]!.args[0].input).toEqual({
-      KeyId: 'alias/upload-destinations',
-      KeySpec: 'AES_256',
-      EncryptionContext: { purpose: 'upload-destinations/sealed-values' },
-    });
-    expect(kms.commandCalls(DecryptCommand)[0]!.args[0].input).toMatchObject({ EncryptionContext: { purpose: 'upload-destinations/sealed-values' } });
-    kms.restore();
+    const error = await unwrapping.catch((caught: unknown) => caught);
+    expect(isAwsError(error, 'InvalidCiphertextException')).toBe(true);
+    expect(await wrapper.unwrap(wrapped, purpose)).toEqual(plaintext);
   });
 });
 
