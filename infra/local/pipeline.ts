@@ -83,6 +83,8 @@ export interface LocalPipeline {
   storeSecrets(entries: Readonly<Record<string, unknown>>): Promise<void>;
   /** Requests the embedded SQS and DynamoDB have served so far, by action (the S3 front records its own: `s3.requests`). */
   requestCounts(): Promise<{ readonly sqs: Readonly<Record<string, number>>; readonly dynamodb: Readonly<Record<string, number>> }>;
+  /** CPU time each embedded server's thread has used so far, in ms: what the stand-ins cost, apart from the service's own code. */
+  serverCpuMs(): Promise<{ readonly sqs: number; readonly dynamodb: number; readonly s3: number }>;
   /** Every function by name (`resourceNames.functionName`): to crash one, or read its memory. */
   readonly functions: ReadonlyMap<string, LocalFunction>;
   /**
@@ -302,6 +304,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       secretsFile,
       storeSecrets: (entries) => new FileSecretStore(secretsFile).put(entries),
       requestCounts: async () => ({ sqs: await sqsServer.requestCounts(), dynamodb: await dynamoServer.requestCounts() }),
+      serverCpuMs: async () => ({ sqs: await sqsServer.cpuMs(), dynamodb: await dynamoServer.cpuMs(), s3: await s3.backendCpuMs() }),
       functions,
       restart: async () => {
         const stopping = eventSources.map((source) => source.stop());

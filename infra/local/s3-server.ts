@@ -38,6 +38,8 @@ export interface LocalS3 {
   onEvent(listener: (event: S3Event) => void): void;
   /** Open multipart uploads of `bucket`, as ListMultipartUploads reports them. */
   openUploads(bucket: string): Promise<string[]>;
+  /** CPU time s3rver's thread has used so far, in ms (the front's runs on the caller's thread). */
+  backendCpuMs(): Promise<number>;
   close(): Promise<void>;
 }
 
@@ -307,6 +309,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       });
     },
     openUploads,
+    backendCpuMs: () => backend.cpuMs(),
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));

@@ -1,5 +1,5 @@
 import { Worker } from 'node:worker_threads';
-import type { ServerMessage, ServerSpec } from './server-worker.ts';
+import type { ServerMessage, ServerQuestion, ServerSpec } from './server-worker.ts';
 import { threadExecArgv } from './thread-options.ts';
 
 export interface ServerThread {
@@ -10,6 +10,8 @@ export interface ServerThread {
   onEvent(listener: (event: unknown) => void): void;
   /** Requests served so far by action (dynalite and fauxqs: the JSON protocol's `X-Amz-Target`). */
   requestCounts(): Promise<Readonly<Record<string, number>>>;
+  /** CPU time the server's thread has used so far, in ms (what the benchmarks charge to the stand-in). */
+  cpuMs(): Promise<number>;
   stop(): Promise<void>;
 }
 
@@ -20,11 +22,13 @@ export interface ServerThread {
 export async function startServerThread(spec: ServerSpec): Promise<ServerThread> {
   const worker = new Worker(new URL('./server-worker.ts', import.meta.url), { workerData: spec, execArgv: threadExecArgv() });
   const listeners: ((event: unknown) => void)[] = [];
-  const countRequests: ((counts: Readonly<Record<string, number>>) => void)[] = [];
+  // Answers come in the order of their questions, per kind.
+  const answers = { counts: [] as ((counts: Readonly<Record<string, number>>) => void)[], cpu: [] as ((cpuMs: number) => void)[] };
   const port = await new Promise<number>((resolve, reject) => {
     worker.on('message', (message: ServerMessage) => {
       if ('port' in message) resolve(message.port);
-      else if ('counts' in message) countRequests.shift()?.(message.counts);
+      else if ('counts' in message) answers.counts.shift()?.(message.counts);
+      else if ('cpuMs' in message) answers.cpu.shift()?.(message.cpuMs);
       else for (const listener of listeners) listener(message.event);
     });
     worker.once('error', reject);
@@ -36,8 +40,13 @@ export async function startServerThread(spec: ServerSpec): Promise<ServerThread>
     onEvent: (listener) => listeners.push(listener),
     requestCounts: () =>
       new Promise((resolve) => {
-        countRequests.push(resolve);
-        worker.postMessage('counts');
+        answers.counts.push(resolve);
+        worker.postMessage('counts' satisfies ServerQuestion);
+      }),
+    cpuMs: () =>
+      new Promise((resolve) => {
+        answers.cpu.push(resolve);
+        worker.postMessage('cpu' satisfies ServerQuestion);
       }),
     stop: async () => {
       await worker.terminate();

@@ -13,8 +13,18 @@ export type ServerSpec =
   | { readonly kind: 'fauxqs'; readonly port: number }
   | { readonly kind: 's3rver'; readonly port: number; readonly directory: string; readonly buckets: readonly string[] };
 
-/** What the thread tells its host: its port once listening, then (s3rver) each S3 event, and its request counts when asked. */
-export type ServerMessage = { readonly port: number } | { readonly event: unknown } | { readonly counts: Readonly<Record<string, number>> };
+/** What the host asks the thread: the requests it has served, or the CPU time its thread has used. */
+export type ServerQuestion = 'counts' | 'cpu';
+
+/**
+ * What the thread tells its host: its port once listening, then (s3rver) each S3 event, and
+ * answers to its questions: its request counts, its thread's CPU time in ms.
+ */
+export type ServerMessage =
+  | { readonly port: number }
+  | { readonly event: unknown }
+  | { readonly counts: Readonly<Record<string, number>> }
+  | { readonly cpuMs: number };
 
 /** Requests served, by action (`servedAction`): what the cost model counts. */
 const counts: Record<string, number> = {};
@@ -86,6 +96,10 @@ async function start(spec: ServerSpec): Promise<number> {
 }
 
 parentPort!.postMessage({ port: await start(workerData as ServerSpec) } satisfies ServerMessage);
-parentPort!.on('message', (message: unknown) => {
-  if (message === 'counts') parentPort!.postMessage({ counts: { ...counts } } satisfies ServerMessage);
+parentPort!.on('message', (question: ServerQuestion) => {
+  if (question === 'counts') parentPort!.postMessage({ counts: { ...counts } } satisfies ServerMessage);
+  if (question === 'cpu') {
+    const { user, system } = process.threadCpuUsage();
+    parentPort!.postMessage({ cpuMs: (user + system) / 1000 } satisfies ServerMessage);
+  }
 });

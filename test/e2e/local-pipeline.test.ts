@@ -111,6 +111,25 @@ describe('the local pipeline, from POST to object', () => {
     expect(sha256(await storedBody('async/final cut.mp4'))).toBe(sha256(sourceBytes));
   });
 
+  it("tells the CPU time each embedded server's thread has used, which grows as a delivery makes them work", async () => {
+    // Prepare
+    const before = await pipeline.serverCpuMs();
+
+    // Act
+    const accepted = await post({
+      source: { bucket: resourceNames.stagingBucket, key: 'renders/final cut.mp4' },
+      upload: { destination: s3Destination({ filename: 'cpu/final cut.mp4' }) },
+    });
+    await finished(accepted.body.token);
+    const after = await pipeline.serverCpuMs();
+
+    // Assess: the delivery wrote to the table, went through a queue and read and wrote objects.
+    for (const server of ['dynamodb', 'sqs', 's3'] as const) {
+      expect(before[server], server).toBeGreaterThan(0);
+      expect(after[server], server).toBeGreaterThan(before[server]);
+    }
+  });
+
   it('answers async: false with the final URL', async () => {
     const answer = await post({
       source: { url: `${sources.url}/video.mp4` },

@@ -111,6 +111,16 @@ export function renderReport(results: BenchResults): string {
         ]),
       ),
     );
+    const split = results.pipeline.levels.filter((level) => level.cpuSplitMsPerDelivery !== undefined);
+    if (split.length > 0) {
+      out.push('', '## pipeline: runtime CPU ms per delivery by thread (functions: the ingress and the S3 function, with the V8 and libuv helper threads; host: gateway, S3 front, SQS pollers; then each stand-in server)');
+      out.push(
+        markdownTable(
+          ['clients', 'functions', 'host', 'DynamoDB (dynalite)', 'SQS (fauxqs)', 'S3 (s3rver)'],
+          split.map(({ clients, cpuSplitMsPerDelivery: cpu }) => [String(clients), ...[cpu!.functions, cpu!.host, cpu!.dynamodb, cpu!.sqs, cpu!.s3].map((ms) => ms.toFixed(1))]),
+        ),
+      );
+    }
   }
   if (results.youtube) {
     out.push('', `## youtube: ${results.youtube.description}`);

@@ -25,7 +25,28 @@ export interface PipelineLevel {
   readonly cpuMsPerDelivery: number;
   /** The clients' own CPU per delivery (their thread: requests, callback receiver). */
   readonly clientCpuMsPerDelivery: number;
+  /** {@link cpuMsPerDelivery} by thread: which part is the service's code and which the stand-ins'. */
+  readonly cpuSplitMsPerDelivery?: CpuSplit;
 }
+
+/**
+ * Runtime CPU per delivery by thread. `functions`: the ingress and destination functions' threads,
+ * with V8's and libuv's helper threads (the process's CPU less every thread measured on its own);
+ * `host`: the main thread (the HTTP gateway, the
+ * local S3 front, the SQS pollers, this benchmark's bookkeeping); then each embedded server's thread.
+ */
+export interface CpuSplit {
+  readonly functions: number;
+  readonly host: number;
+  readonly dynamodb: number;
+  readonly sqs: number;
+  readonly s3: number;
+}
+
+const threadCpuMs = (): number => {
+  const { user, system } = process.threadCpuUsage();
+  return (user + system) / 1000;
+};
 
 export interface PipelineResult {
   readonly fileBytes: number;
@@ -96,9 +117,16 @@ export async function measurePipeline(log: (line: string) => void, quick = false
     const results: PipelineLevel[] = [];
     for (const clients of quick ? quickLevels : levels) {
       const cpuBefore = process.cpuUsage();
+      const hostBefore = threadCpuMs();
+      const serversBefore = await pipeline.serverCpuMs();
       const total = quick ? Math.ceil(deliveriesAt(clients) / 4) : deliveriesAt(clients);
       const { seconds, cpuMs: clientCpuMs, deliveries } = await load(clients, total, `c${clients}`);
       const cpu = process.cpuUsage(cpuBefore);
+      const host = threadCpuMs() - hostBefore;
+      const serversAfter = await pipeline.serverCpuMs();
+      const runtimeMs = (cpu.user + cpu.system) / 1000 - clientCpuMs;
+      const servers = { dynamodb: serversAfter.dynamodb - serversBefore.dynamodb, sqs: serversAfter.sqs - serversBefore.sqs, s3: serversAfter.s3 - serversBefore.s3 };
+      const perDelivery = (ms: number): number => ms / deliveries.length;
       const added = await Promise.all(deliveries.map((delivery) => addedLatency(delivery.token)));
       const trips = deliveries.map((delivery) => delivery.roundTripMs);
       const level: PipelineLevel = {
@@ -107,8 +135,15 @@ export async function measurePipeline(log: (line: string) => void, quick = false
         deliveriesPerSecond: deliveries.length / seconds,
         addedLatencyMs: { p50: percentile(added, 0.5), p99: percentile(added, 0.99) },
         roundTripMs: { p50: percentile(trips, 0.5), p99: percentile(trips, 0.99) },
-        cpuMsPerDelivery: ((cpu.user + cpu.system) / 1000 - clientCpuMs) / deliveries.length,
-        clientCpuMsPerDelivery: clientCpuMs / deliveries.length,
+        cpuMsPerDelivery: perDelivery(runtimeMs),
+        clientCpuMsPerDelivery: perDelivery(clientCpuMs),
+        cpuSplitMsPerDelivery: {
+          functions: perDelivery(runtimeMs - host - servers.dynamodb - servers.sqs - servers.s3),
+          host: perDelivery(host),
+          dynamodb: perDelivery(servers.dynamodb),
+          sqs: perDelivery(servers.sqs),
+          s3: perDelivery(servers.s3),
+        },
       };
       log(`pipeline: ${clients} clients, ${level.deliveriesPerSecond.toFixed(0)} deliveries/s, added p50 ${level.addedLatencyMs.p50} ms, ${level.cpuMsPerDelivery.toFixed(1)} ms CPU per delivery`);
       results.push(level);
