@@ -30,6 +30,8 @@ export interface AwsJsonClientSettings {
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Tries of one call, throttling included. @default 3, as the SDK's */
   readonly maxAttempts?: number;
+  /** How long one try may take before it is given up and tried again. @default 10 s */
+  readonly attemptTimeoutMs?: number;
 }
 
 /** A refusal by an AWS service: `name` is its error code (`ConditionalCheckFailedException`, `ThrottlingException`, …). */
@@ -94,7 +96,10 @@ function parsed(text: string): Record<string, unknown> {
  * 170 KiB of each bundle parsed at every cold start and about 0.4 ms of CPU per call. Input and
  * answer are the service's JSON as its API reference documents it (blobs in base64). A call is
  * tried again, with the SDK's jittered exponential backoff (100 ms base, at most 20 s), when the
- * service throttles it, answers 5xx or the connection fails; a refusal comes back as
+ * service throttles it, answers 5xx, the connection fails or a try takes longer than
+ * `attemptTimeoutMs` (the service answers these calls in milliseconds; a kept-alive connection that
+ * died while a function was frozen would otherwise hold a delivery until the operating system
+ * gives up on it, minutes later, which the SDK's clients let happen); a refusal comes back as
  * {@link AwsServiceError}. These requests stay outside the network guard, as the SDK clients did:
  * their endpoints come from the stack's configuration, never from a caller.
  */
@@ -103,6 +108,7 @@ export class AwsJsonClient {
   readonly #endpoint: URL;
   readonly #signer: SignatureV4;
   readonly #maxAttempts: number;
+  readonly #attemptTimeoutMs: number;
   readonly #agent: HttpAgent;
 
   public constructor(service: AwsJsonService, settings: AwsJsonClientSettings) {
@@ -110,6 +116,7 @@ export class AwsJsonClient {
     this.#endpoint = new URL(settings.endpoint ?? `https://${service.name}.${settings.region}.amazonaws.com`);
     this.#signer = new SignatureV4({ service: service.name, region: settings.region, credentials: settings.credentials ?? defaultProvider(), sha256: Sha256 });
     this.#maxAttempts = settings.maxAttempts ?? 3;
+    this.#attemptTimeoutMs = settings.attemptTimeoutMs ?? 10_000;
     this.#agent = this.#endpoint.protocol === 'https:' ? new HttpsAgent({ keepAlive: true }) : new HttpAgent({ keepAlive: true });
   }
 
@@ -117,9 +124,14 @@ export class AwsJsonClient {
   public async call<Answer = Record<string, unknown>>(action: string, input: object, signal?: AbortSignal): Promise<Answer> {
     const body = JSON.stringify(input);
     for (let attempt = 1; ; attempt += 1) {
+      const attemptSignal = AbortSignal.timeout(this.#attemptTimeoutMs);
       try {
-        return (await this.#callOnce(action, body, signal)) as Answer;
-      } catch (error) {
+        return (await this.#callOnce(action, body, signal ? AbortSignal.any([signal, attemptSignal]) : attemptSignal)) as Answer;
+      } catch (caught) {
+        const error =
+          attemptSignal.aborted && !(signal?.aborted ?? false)
+            ? new Error(`${this.#service.name} ${action}: no answer within ${this.#attemptTimeoutMs} ms`, { cause: caught })
+            : caught;
         const again = error instanceof AwsServiceError ? retryable(error) : !(signal?.aborted ?? false);
         if (!again || attempt >= this.#maxAttempts) throw error;
       }
@@ -128,7 +140,7 @@ export class AwsJsonClient {
     }
   }
 
-  async #callOnce(action: string, body: string, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
+  async #callOnce(action: string, body: string, signal: AbortSignal): Promise<Record<string, unknown>> {
     const { name, targetPrefix, jsonVersion, headers = {} } = this.#service;
     const endpoint = this.#endpoint;
     const path = endpoint.pathname;
@@ -144,7 +156,7 @@ export class AwsJsonClient {
         method: 'POST',
         headers: { ...signed.headers, 'content-length': String(Buffer.byteLength(body)) },
         agent: this.#agent,
-        ...(signal ? { signal } : {}),
+        signal,
       });
       outgoing.once('response', resolve).once('error', reject).end(body);
     });

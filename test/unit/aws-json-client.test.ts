@@ -139,6 +139,36 @@ describe('Class: AwsJsonClient', () => {
     expect(seen).toHaveLength(3);
   });
 
+  it('gives up a try that gets no answer in time and tries again', async () => {
+    // Prepare: the first request is never answered (a connection that died unseen).
+    const seen: string[] = [];
+    server = createServer((request, response) => {
+      seen.push(request.headers['x-amz-target'] as string);
+      if (seen.length === 1) return;
+      response.writeHead(200, { 'content-type': 'application/x-amz-json-1.0' }).end('{"Count":0}');
+    });
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const dynamodb = new AwsJsonClient(dynamodbService, { region: 'eu-west-1', endpoint, credentials, attemptTimeoutMs: 200 });
+
+    // Act
+    const answer = await dynamodb.call('Query', {});
+
+    // Assess
+    expect(answer).toEqual({ Count: 0 });
+    expect(seen).toEqual(['DynamoDB_20120810.Query', 'DynamoDB_20120810.Query']);
+  });
+
+  it('names the call and the wait when no try gets an answer in time', async () => {
+    server = createServer(() => undefined);
+    await new Promise<void>((resolve) => server!.listen(0, '127.0.0.1', resolve));
+    const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+    const calling = new AwsJsonClient(dynamodbService, { region: 'eu-west-1', endpoint, credentials, attemptTimeoutMs: 100, maxAttempts: 2 }).call('GetItem', {});
+
+    await expect(calling).rejects.toThrow('dynamodb GetItem: no answer within 100 ms');
+  });
+
   it('stops at once when the caller aborts, without trying again', async () => {
     const { endpoint, seen } = await service([null]);
     const controller = new AbortController();
