@@ -2,6 +2,7 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentityProvider } from '@smithy/types';
+import { awsServiceEndpoint } from '../net/aws-endpoints.ts';
 import { requestToSign } from '../net/sigv4-request.ts';
 
 /** What a function answered to one invocation (RequestResponse). */
@@ -17,7 +18,7 @@ export type InvokeFunction = (functionName: string, event: unknown, signal: Abor
 
 export interface InvokeFunctionSettings {
   readonly region: string;
-  /** Another Invoke endpoint (the local runtime's). @default https://lambda.<region>.amazonaws.com */
+  /** Another Invoke endpoint (the local runtime's). @default Lambda's regional endpoint */
   readonly endpoint?: string;
   /** @default the SDK's default chain (in the function bundles, the environment Lambda provides) */
   readonly credentials?: AwsCredentialIdentityProvider;
@@ -31,7 +32,7 @@ export interface InvokeFunctionSettings {
  * status is the service refusing the call (`x-amzn-ErrorType` names why).
  */
 export function invokeFunction(settings: InvokeFunctionSettings): InvokeFunction {
-  const endpoint = new URL(settings.endpoint ?? `https://lambda.${settings.region}.amazonaws.com`);
+  const endpoint = new URL(settings.endpoint ?? awsServiceEndpoint('lambda', settings.region));
   const signer = new SignatureV4({ service: 'lambda', region: settings.region, credentials: settings.credentials ?? defaultProvider(), sha256: Sha256 });
   return async (functionName, event, signal) => {
     const path = `/2015-03-31/functions/${encodeURIComponent(functionName)}/invocations`;

@@ -4,6 +4,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { awsServiceEndpoint } from './aws-endpoints.ts';
 import { requestToSign } from './sigv4-request.ts';
 
 /** An AWS service that speaks the JSON protocol, as its requests name it. */
@@ -24,7 +25,7 @@ export const secretsManagerService: AwsJsonService = { name: 'secretsmanager', t
 
 export interface AwsJsonClientSettings {
   readonly region: string;
-  /** Another endpoint (the local runtime's embedded server). @default https://<service>.<region>.amazonaws.com */
+  /** Another endpoint (the local runtime's embedded server). @default the service's regional endpoint ({@link awsServiceEndpoint}) */
   readonly endpoint?: string;
   /** @default the SDK's default chain (in the function bundles, the environment Lambda provides) */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
@@ -113,7 +114,7 @@ export class AwsJsonClient {
 
   public constructor(service: AwsJsonService, settings: AwsJsonClientSettings) {
     this.#service = service;
-    this.#endpoint = new URL(settings.endpoint ?? `https://${service.name}.${settings.region}.amazonaws.com`);
+    this.#endpoint = new URL(settings.endpoint ?? awsServiceEndpoint(service.name, settings.region));
     this.#signer = new SignatureV4({ service: service.name, region: settings.region, credentials: settings.credentials ?? defaultProvider(), sha256: Sha256 });
     this.#maxAttempts = settings.maxAttempts ?? 3;
     this.#attemptTimeoutMs = settings.attemptTimeoutMs ?? 10_000;

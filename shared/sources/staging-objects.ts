@@ -4,11 +4,12 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { awsServiceEndpoint } from '../net/aws-endpoints.ts';
 import { escapeUri, queryString, requestToSign } from '../net/sigv4-request.ts';
 
 export interface StagingObjectsSettings {
   readonly region: string;
-  /** Another S3 endpoint (the local runtime's), addressed path-style. @default https://s3.<region>.amazonaws.com */
+  /** Another S3 endpoint (the local runtime's), addressed path-style. @default S3's regional endpoint */
   readonly endpoint?: string;
   /** @default the SDK's default chain (in the function bundles, the environment Lambda provides) */
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
@@ -141,8 +142,9 @@ export class StagingObjects {
       const prefix = base.pathname.replace(/\/$/, '');
       return { base, path: object === undefined ? `${prefix}/` : `${prefix}/${object.bucket}/${escapedKey(object.key)}` };
     }
-    if (object === undefined) return { base: new URL(`https://s3.${region}.amazonaws.com`), path: '/' };
-    return { base: new URL(`https://${object.bucket}.s3.${region}.amazonaws.com`), path: `/${escapedKey(object.key)}` };
+    const regional = new URL(awsServiceEndpoint('s3', region));
+    if (object === undefined) return { base: regional, path: '/' };
+    return { base: new URL(`https://${object.bucket}.${regional.host}`), path: `/${escapedKey(object.key)}` };
   }
 
   async #sendOnce({ method, object, query = {}, headers = {}, body, signal }: StagingRequest): Promise<IncomingMessage> {

@@ -42,6 +42,15 @@ describe('A presigned PutObject URL of the staging bucket', () => {
     expect(paramsOf(ours)).toMatchObject({ 'X-Amz-Expires': '900', 'X-Amz-SignedHeaders': 'host', 'X-Amz-Security-Token': credentials.sessionToken });
   });
 
+  it("goes to the bucket's host in its region's partition: a deployment in China signs for amazonaws.com.cn", async () => {
+    const staging = new StagingObjects({ region: 'cn-north-1', credentials });
+
+    const url = new URL(await staging.presignedPut({ bucket: 'staging', key: 'uploads/a.mp4' }, 900));
+
+    expect(url.host).toBe('staging.s3.cn-north-1.amazonaws.com.cn');
+    expect(url.searchParams.get('X-Amz-Credential')).toMatch(/\/cn-north-1\/s3\/aws4_request$/);
+  });
+
   it('changes its signature with the key, the expiry and the instant', async () => {
     vi.useFakeTimers({ toFake: ['Date'] });
     vi.setSystemTime(signingDate);
