@@ -1,10 +1,9 @@
-import { Sha256 } from '@smithy/core/checksum';
-import { SignatureV4 } from '@smithy/signature-v4';
 import { randomBytes, randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { kmsService, secretsManagerService, type AwsJsonClientSettings, type AwsJsonService } from '../../../shared/net/aws-json-client.ts';
 import { LocalKeyWrapper } from '../../../shared/secrets/sealer.ts';
+import { expectedAuthorization } from '../sigv4.ts';
 
 /** An error as a JSON-protocol service answers it: the status, and `{ "__type", "message" }`. */
 export interface AwsErrorAnswer {
@@ -66,20 +65,8 @@ async function signatureRefusal(service: AwsJsonService, request: IncomingMessag
   if (scopeRegion !== region) return refuse(400, 'InvalidSignatureException', 'Credential should be scoped to a valid region.');
   const names = signedHeaders.split(';');
   if (!names.includes('host') || typeof date !== 'string') return refuse(400, 'IncompleteSignatureException', 'The host header and X-Amz-Date must be signed.');
-  const url = new URL(request.url ?? '/', 'http://stand-in');
-  const again = await new SignatureV4({ service: service.name, region, credentials, sha256: Sha256 }).sign(
-    {
-      method: request.method ?? '',
-      protocol: 'http:',
-      hostname: url.hostname,
-      path: url.pathname,
-      query: Object.fromEntries(url.searchParams),
-      headers: Object.fromEntries(names.map((name) => [name, String(request.headers[name] ?? '')])),
-      body,
-    },
-    { signingDate: new Date(date.replace(/^(\d{4})(\d\d)(\d\d)T(\d\d)(\d\d)(\d\d)Z$/, '$1-$2-$3T$4:$5:$6Z')) },
-  );
-  if (again.headers.authorization !== authorization) {
+  const again = await expectedAuthorization({ method: request.method ?? '', url: request.url ?? '/', headers: request.headers, body }, { service: service.name, region, credentials });
+  if (again !== authorization) {
     return refuse(400, 'InvalidSignatureException', 'The request signature we calculated does not match the signature you provided.');
   }
   return undefined;
