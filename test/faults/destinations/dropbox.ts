@@ -64,7 +64,8 @@ export async function startDropboxDestination(): Promise<FaultDestination> {
       const file = dropbox.file(path);
       return { writes: writes + copies.length, sha256: await file?.bytes.sha256() };
     },
-    leftovers: async () => openSessions(dropbox).map((session) => `open upload session ${session}`),
+    // What a session holds tells a crash right after its start (empty: the next attempt could not know it) from bytes abandoned.
+    leftovers: async () => openSessions(dropbox).map((session) => `open upload session ${session} holding ${dropbox.sessions.get(session)?.length ?? 0} bytes`),
     mark: () => proxy.exchanges.length,
     uploadBytesSince: (mark) => uploadBytes(proxy, mark, isUpload),
     peakConcurrentUploadsSince: (mark) => peakConcurrentUploads(proxy.exchanges.slice(mark), uploadOf),
