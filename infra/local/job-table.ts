@@ -1,8 +1,12 @@
-import { CreateTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { CreateTableCommand, DescribeTableCommand, type DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { jobListIndex, jobTableKeys } from '../../shared/jobs/table-keys.ts';
 import { resourceNames } from '../resources.ts';
 
-/** Creates the job table as the stack defines it (keys and listing index from the shared description), on-demand. */
+/**
+ * Creates the job table as the stack defines it (keys and listing index from the shared
+ * description), on-demand, and returns once it is ACTIVE: a table still CREATING answers every
+ * request ResourceNotFoundException.
+ */
 export async function createJobTable(dynamo: DynamoDBClient, tableName: string = resourceNames.table): Promise<void> {
   const { partition, sort } = jobTableKeys;
   await dynamo.send(
@@ -31,4 +35,10 @@ export async function createJobTable(dynamo: DynamoDBClient, tableName: string =
       ],
     }),
   );
+  for (let tries = 0; ; tries += 1) {
+    const { Table } = await dynamo.send(new DescribeTableCommand({ TableName: tableName }));
+    if (Table?.TableStatus === 'ACTIVE') return;
+    if (tries >= 500) throw new Error(`the job table ${tableName} is still ${Table?.TableStatus ?? 'missing'} after 10 s`);
+    await new Promise((resolve) => setTimeout(resolve, 20));
+  }
 }
