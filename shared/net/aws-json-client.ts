@@ -125,16 +125,21 @@ export class AwsJsonClient {
   public async call<Answer = Record<string, unknown>>(action: string, input: object, signal?: AbortSignal): Promise<Answer> {
     const body = JSON.stringify(input);
     for (let attempt = 1; ; attempt += 1) {
-      const attemptSignal = AbortSignal.timeout(this.#attemptTimeoutMs);
+      // A timer cleared with the try: `AbortSignal.timeout`'s would stay armed, with its signal,
+      // for the whole timeout after each call (thousands at once in a busy ingress).
+      const timeout = new AbortController();
+      const timer = setTimeout(() => timeout.abort(), this.#attemptTimeoutMs);
       try {
-        return (await this.#callOnce(action, body, signal ? AbortSignal.any([signal, attemptSignal]) : attemptSignal)) as Answer;
+        return (await this.#callOnce(action, body, signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal)) as Answer;
       } catch (caught) {
         const error =
-          attemptSignal.aborted && !(signal?.aborted ?? false)
+          timeout.signal.aborted && !(signal?.aborted ?? false)
             ? new Error(`${this.#service.name} ${action}: no answer within ${this.#attemptTimeoutMs} ms`, { cause: caught })
             : caught;
         const again = error instanceof AwsServiceError ? retryable(error) : !(signal?.aborted ?? false);
         if (!again || attempt >= this.#maxAttempts) throw error;
+      } finally {
+        clearTimeout(timer);
       }
       const delay = Math.random() * Math.min(20_000, 100 * 2 ** attempt);
       await new Promise((resolve) => setTimeout(resolve, delay));

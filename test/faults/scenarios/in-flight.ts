@@ -1,13 +1,18 @@
 import type { FaultDestination } from '../destinations/fault-destination.ts';
 
 /**
- * Whether an upload to `destination` is under way at its server with more than `bytes` of it
- * passed: an upload request still open, or (SSH) a connection still open, past that many bytes.
+ * How many uploads to `destination` are under way at its server with more than `bytes` of them
+ * passed: upload requests still open, or (SSH, FTP) connections still open, past that many bytes.
  */
-export function uploadUnderWay(destination: FaultDestination, bytes: number): boolean {
+export function uploadsUnderWay(destination: FaultDestination, bytes: number): number {
   const { faults } = destination;
-  if (faults.kind === 'tcp') return faults.proxy.connections.some((connection) => connection.endedAt === undefined && faults.isUpload(connection) && connection.bytesUp > bytes);
-  return faults.proxy.exchanges.some((exchange) => exchange.outcome === 'open' && faults.isUpload(exchange) && exchange.requestBytes > bytes);
+  if (faults.kind === 'tcp') return faults.proxy.connections.filter((connection) => connection.endedAt === undefined && faults.isUpload(connection) && connection.bytesUp > bytes).length;
+  return faults.proxy.exchanges.filter((exchange) => exchange.outcome === 'open' && faults.isUpload(exchange) && exchange.requestBytes > bytes).length;
+}
+
+/** Whether at least one upload to `destination` is under way past `bytes` ({@link uploadsUnderWay}). */
+export function uploadUnderWay(destination: FaultDestination, bytes: number): boolean {
+  return uploadsUnderWay(destination, bytes) > 0;
 }
 
 /**
