@@ -2,10 +2,10 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { awsServiceEndpoint } from './aws-endpoints.ts';
-import { requestToSign } from './sigv4-request.ts';
+import { requestToSign, sendSigned } from './sigv4-request.ts';
 
 /** An AWS service that speaks the JSON protocol, as its requests name it. */
 export interface AwsJsonService {
@@ -153,19 +153,7 @@ export class AwsJsonClient {
     const signed = await this.#signer.sign(
       requestToSign(endpoint, 'POST', path, { ...headers, 'content-type': `application/x-amz-json-${jsonVersion}`, 'x-amz-target': `${targetPrefix}.${action}` }, body),
     );
-    const response = await new Promise<IncomingMessage>((resolve, reject) => {
-      const outgoing = (endpoint.protocol === 'https:' ? httpsRequest : httpRequest)({
-        protocol: endpoint.protocol,
-        hostname: endpoint.hostname,
-        port: endpoint.port,
-        path,
-        method: 'POST',
-        headers: { ...signed.headers, 'content-length': String(Buffer.byteLength(body)) },
-        agent: this.#agent,
-        signal,
-      });
-      outgoing.once('response', resolve).once('error', reject).end(body);
-    });
+    const response = await sendSigned(endpoint, 'POST', path, signed.headers, body, this.#agent, signal);
     let text = '';
     response.setEncoding('utf8');
     for await (const chunk of response) text += chunk as string;

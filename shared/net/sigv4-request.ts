@@ -1,4 +1,6 @@
 import type { HttpRequest } from '@smithy/types';
+import { request as httpRequest, type Agent, type IncomingMessage } from 'node:http';
+import { request as httpsRequest } from 'node:https';
 
 /**
  * The request a SigV4 signer signs, on `endpoint`'s host: `path` as it will be sent (the caller
@@ -34,4 +36,32 @@ export function queryString(query: HttpRequest['query']): string {
   return Object.entries(query ?? {})
     .flatMap(([name, value]) => [value ?? ''].flat().map((item) => `${escapeUri(name)}=${escapeUri(item)}`))
     .join('&');
+}
+
+/**
+ * Sends a signed request to `base`'s host at `path` (its query on it, as signed) and answers
+ * Node's response, its body not yet read; the caller judges its status.
+ */
+export function sendSigned(
+  base: URL,
+  method: string,
+  path: string,
+  signedHeaders: Record<string, string>,
+  body: string | undefined,
+  agent: Agent,
+  signal?: AbortSignal,
+): Promise<IncomingMessage> {
+  return new Promise<IncomingMessage>((resolve, reject) => {
+    const outgoing = (base.protocol === 'https:' ? httpsRequest : httpRequest)({
+      protocol: base.protocol,
+      hostname: base.hostname,
+      port: base.port,
+      path,
+      method,
+      headers: body === undefined ? signedHeaders : { ...signedHeaders, 'content-length': String(Buffer.byteLength(body)) },
+      agent,
+      ...(signal ? { signal } : {}),
+    });
+    outgoing.once('response', resolve).once('error', reject).end(body);
+  });
 }

@@ -2,10 +2,10 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { Agent as HttpAgent, request as httpRequest, type IncomingMessage } from 'node:http';
-import { Agent as HttpsAgent, request as httpsRequest } from 'node:https';
+import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpsAgent } from 'node:https';
 import { awsServiceEndpoint } from '../net/aws-endpoints.ts';
-import { escapeUri, queryString, requestToSign } from '../net/sigv4-request.ts';
+import { escapeUri, queryString, requestToSign, sendSigned } from '../net/sigv4-request.ts';
 
 export interface StagingObjectsSettings {
   readonly region: string;
@@ -150,20 +150,8 @@ export class StagingObjects {
   async #sendOnce({ method, object, query = {}, headers = {}, body, signal }: StagingRequest): Promise<IncomingMessage> {
     const { base, path } = this.#where(object);
     const signed = await this.#signer.sign(requestToSign(base, method, path, headers, body, query));
-    const secure = base.protocol === 'https:';
     const search = queryString(query);
-    return new Promise<IncomingMessage>((resolve, reject) => {
-      const outgoing = (secure ? httpsRequest : httpRequest)({
-        protocol: base.protocol,
-        hostname: base.hostname,
-        port: base.port,
-        path: search ? `${path}?${search}` : path,
-        method,
-        headers: body === undefined ? signed.headers : { ...signed.headers, 'content-length': String(Buffer.byteLength(body)) },
-        agent: secure ? this.#agents.https : this.#agents.http,
-        ...(signal ? { signal } : {}),
-      });
-      outgoing.once('response', resolve).once('error', reject).end(body);
-    });
+    const agent = base.protocol === 'https:' ? this.#agents.https : this.#agents.http;
+    return sendSigned(base, method, search ? `${path}?${search}` : path, signed.headers, body, agent, signal);
   }
 }
