@@ -27,12 +27,16 @@ export type {
 export { notSecret, secret, secretEntries } from '../contract/field-kinds.ts';
 export { alsoWithFieldErrors, credentialsReference, filePath, headerValue, httpUrl, metadataMap } from '../contract/fields.ts';
 export { DeliveryError, PermanentError, TransientError, WaitError, describeError } from '../errors.ts';
-export { classifyGeneric, isRetryableStatus, retryAfterSeconds } from '../delivery/classify.ts';
+export { classifyGeneric, classifyNetworkFailure, isRetryableStatus, retryAfterSeconds } from '../delivery/classify.ts';
 export { crc32Base64, crc32Combine } from '../delivery/checksum.ts';
 export type { OutboundNetwork } from '../net/outbound-network.ts';
 export type { OutgoingRequest } from '../net/http-client.ts';
 export { hostMatches } from '../net/host-patterns.ts';
 export { guardedHttpAgent, guardedHttpsAgent } from '../net/guarded-agents.ts';
 export { guardedConnect, guardedTlsConnect, type NetworkPolicy } from '../net/guarded-connect.ts';
+export { awsServiceEndpoint } from '../net/aws-endpoints.ts';
+export { awsRetryDelay, isRetryableAwsRefusal } from '../net/aws-retry.ts';
+export { escapeUri, queryString, requestToSign, sendSigned } from '../net/sigv4-request.ts';
+export { escapeXml, xmlElements, xmlText } from '../net/xml-text.ts';
 export { forEachConcurrently } from '../streams/parallel.ts';
 export { destinationHandler } from '../lambda/destination-handler.ts';

@@ -5,6 +5,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { awsServiceEndpoint } from './aws-endpoints.ts';
+import { awsRetryDelay, isRetryableAwsRefusal } from './aws-retry.ts';
 import { requestToSign, sendSigned } from './sigv4-request.ts';
 
 /** An AWS service that speaks the JSON protocol, as its requests name it. */
@@ -50,29 +51,6 @@ export class AwsServiceError extends Error {
 /** True when `error` is the service's refusal with `code`. */
 export function isAwsError(error: unknown, code: string): error is AwsServiceError {
   return error instanceof AwsServiceError && error.code === code;
-}
-
-/** The codes the SDK's standard retry strategy treats as throttling: worth another try after a pause. */
-const throttlingCodes = new Set([
-  'Throttling',
-  'ThrottlingException',
-  'ThrottledException',
-  'RequestThrottledException',
-  'TooManyRequestsException',
-  'ProvisionedThroughputExceededException',
-  'TransactionInProgressException',
-  'RequestLimitExceeded',
-  'BandwidthLimitExceeded',
-  'LimitExceededException',
-  'RequestThrottled',
-  'SlowDown',
-  'PriorRequestNotComplete',
-  'EC2ThrottledException',
-]);
-
-/** A refusal another try may not meet: throttling, or the service's own trouble (5xx). */
-function retryable(error: AwsServiceError): boolean {
-  return throttlingCodes.has(error.code) || error.statusCode >= 500;
 }
 
 /**
@@ -136,13 +114,12 @@ export class AwsJsonClient {
           timeout.signal.aborted && !(signal?.aborted ?? false)
             ? new Error(`${this.#service.name} ${action}: no answer within ${this.#attemptTimeoutMs} ms`, { cause: caught })
             : caught;
-        const again = error instanceof AwsServiceError ? retryable(error) : !(signal?.aborted ?? false);
+        const again = error instanceof AwsServiceError ? isRetryableAwsRefusal(error.code, error.statusCode) : !(signal?.aborted ?? false);
         if (!again || attempt >= this.#maxAttempts) throw error;
       } finally {
         clearTimeout(timer);
       }
-      const delay = Math.random() * Math.min(20_000, 100 * 2 ** attempt);
-      await new Promise((resolve) => setTimeout(resolve, delay));
+      await new Promise((resolve) => setTimeout(resolve, awsRetryDelay(attempt)));
     }
   }
 

@@ -6,6 +6,7 @@ import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { awsServiceEndpoint } from '../net/aws-endpoints.ts';
 import { escapeUri, queryString, requestToSign, sendSigned } from '../net/sigv4-request.ts';
+import { xmlText } from '../net/xml-text.ts';
 
 export interface StagingObjectsSettings {
   readonly region: string;
@@ -51,7 +52,7 @@ export async function s3ErrorCode(response: IncomingMessage): Promise<string | u
   for await (const chunk of response) {
     if (body.length < 64 * 1024) body += String(chunk);
   }
-  return /<Code>([^<]{1,100})<\/Code>/.exec(body)?.[1];
+  return xmlText(body, 'Code')?.slice(0, 100);
 }
 
 /**

@@ -12,7 +12,7 @@ import { AwsChunkedDecoder } from '../../infra/local/aws-chunked-decoder.ts';
 import { crc32Combine } from '../../shared/delivery/checksum.ts';
 import { startS3Sink, type S3Sink } from './servers/s3-sink.ts';
 import { defaultMultipartSettings, streamToS3 } from '../../functions/destinations/s3/multipart.ts';
-import { s3ClientFor } from '../../functions/destinations/s3/client.ts';
+import { s3ApiFor } from '../../functions/destinations/s3/client.ts';
 import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { SourceReader } from '../../shared/sources/delivery-source.ts';
 
@@ -110,14 +110,14 @@ describe('S3 sink', () => {
       acl: 'bucket-default',
     });
     const network = { allowPrivateNetworks: true };
-    const clients = { transfer: s3ClientFor(destination, network), commit: s3ClientFor(destination, network, { retries: false }) };
+    const clients = { transfer: s3ApiFor(destination, network), commit: s3ApiFor(destination, network, { retries: false }) };
     const source = new SourceReader(
       { stream: patternStream(size), startsAt: 0, size, contentType: undefined, name: 'streamed.bin', version: undefined },
       { reopen: () => Promise.reject(new Error('read once')) },
     );
 
     // Act
-    const stored = await streamToS3(clients, { Bucket: 'bench', Key: 'streamed.bin' }, source, { state: undefined, save: async () => undefined }, new AbortController().signal, {
+    const stored = await streamToS3(clients, { bucket: 'bench', key: 'streamed.bin', headers: {} }, source, { state: undefined, save: async () => undefined }, new AbortController().signal, {
       ...defaultMultipartSettings,
       streamedPutMaxBytes: 64 * MiB,
     });

@@ -1,12 +1,11 @@
 import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
-import { mockClient } from 'aws-sdk-client-mock';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalS3 } from '../../infra/local/s3-server.ts';
 import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
+import { startTestSts, type TestSts } from '../support/servers/sts.ts';
 import { partsFromBytes, s3UploaderInParts } from '../support/s3-in-parts.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
 import { patternBytes, sha256, sourceOf } from '../support/sources.ts';
@@ -237,45 +236,70 @@ describe('S3 destination, sources that lie about their size', () => {
 });
 
 describe('S3 destination, a role the bucket owner lets the service assume (role_arn, external_id)', () => {
-  const sts = mockClient(STSClient);
-  afterEach(() => sts.reset());
+  const roleKeys = () => ({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, sessionToken: 'session' });
+  const serviceIdentity = { accessKeyId: 'AKIASERVICE', secretAccessKey: 'service-secret' };
+  let sts: TestSts;
+
+  beforeAll(async () => {
+    sts = await startTestSts('us-east-1', serviceIdentity, {
+      'arn:aws:iam::111122223333:role/upload-destinations-delivery': { externalId: 'customer-42-7f3c', keys: roleKeys() },
+      'arn:aws:iam::111122223333:role/kept-keys': { externalId: 'customer-42-7f3c', keys: roleKeys() },
+      'arn:aws:iam::111122223333:role/short-keys': { externalId: 'customer-42-7f3c', keys: roleKeys(), lifetimeSeconds: 120 },
+      'arn:aws:iam::111122223333:role/throttled': { externalId: 'customer-42-7f3c', keys: roleKeys() },
+    });
+    // The service signs AssumeRole with its own identity, from the default chain as in a Lambda function.
+    vi.stubEnv('AWS_ENDPOINT_URL_STS', sts.endpoint);
+    vi.stubEnv('AWS_ACCESS_KEY_ID', serviceIdentity.accessKeyId);
+    vi.stubEnv('AWS_SECRET_ACCESS_KEY', serviceIdentity.secretAccessKey);
+  });
+  afterAll(async () => {
+    vi.unstubAllEnvs();
+    await sts.close();
+  });
+  beforeEach(() => {
+    sts.requests.length = 0;
+  });
+
+  function roleDestination(role: string, filename: string, externalId = 'customer-42-7f3c') {
+    return s3DestinationSchema.parse({ type: 's3', bucket: 'deliveries', filename, endpoint: s3.endpoint, role_arn: `arn:aws:iam::111122223333:role/${role}`, external_id: externalId });
+  }
 
   it("uploads with the role's temporary keys, asked for with the external id", async () => {
-    sts.on(AssumeRoleCommand).resolves({
-      Credentials: { AccessKeyId: s3.accessKeyId, SecretAccessKey: s3.secretAccessKey, SessionToken: 'session', Expiration: new Date(Date.now() + 3600_000) },
-    });
-    const fields = s3DestinationSchema.parse({
-      type: 's3',
-      bucket: 'deliveries',
-      filename: 'assumed.bin',
-      endpoint: s3.endpoint,
-      role_arn: 'arn:aws:iam::111122223333:role/upload-destinations-delivery',
-      external_id: 'customer-42-7f3c',
-    });
-
-    await attemptUpload(module, fields, sourceOf(patternBytes(1000)));
+    await attemptUpload(module, roleDestination('upload-destinations-delivery', 'assumed.bin'), sourceOf(patternBytes(1000)));
 
     expect((await stored('assumed.bin')).body).toHaveLength(1000);
-    expect(sts.commandCalls(AssumeRoleCommand)[0]!.args[0].input).toMatchObject({
-      RoleArn: 'arn:aws:iam::111122223333:role/upload-destinations-delivery',
-      ExternalId: 'customer-42-7f3c',
-    });
+    expect(sts.requests).toEqual([
+      expect.objectContaining({
+        RoleArn: 'arn:aws:iam::111122223333:role/upload-destinations-delivery',
+        ExternalId: 'customer-42-7f3c',
+        RoleSessionName: 'upload-destinations',
+        DurationSeconds: '3600',
+      }),
+    ]);
     const [put] = requestsTo('assumed.bin', 'PUT');
     expect(put?.headers['x-amz-security-token']).toBe('session');
   });
 
-  it('fails permanently, saying what the trust policy must allow, when STS refuses the role', async () => {
-    sts.on(AssumeRoleCommand).rejects(Object.assign(new Error('not authorized to perform sts:AssumeRole'), { name: 'AccessDenied' }));
-    const fields = s3DestinationSchema.parse({
-      type: 's3',
-      bucket: 'deliveries',
-      filename: 'refused-role.bin',
-      endpoint: s3.endpoint,
-      role_arn: 'arn:aws:iam::444455556666:role/someone-else',
-      external_id: 'not-theirs',
-    });
+  it('keeps the keys across deliveries, and asks again for keys about to expire', async () => {
+    await attemptUpload(module, roleDestination('kept-keys', 'kept-1.bin'), sourceOf(patternBytes(10)));
+    await attemptUpload(module, roleDestination('kept-keys', 'kept-2.bin'), sourceOf(patternBytes(10)));
+    await attemptUpload(module, roleDestination('short-keys', 'short-1.bin'), sourceOf(patternBytes(10)));
+    await attemptUpload(module, roleDestination('short-keys', 'short-2.bin'), sourceOf(patternBytes(10)));
 
-    const error = await attemptFailure(module, fields, sourceOf(patternBytes(10)));
+    expect(sts.requests.map((request) => request.RoleArn?.split('/').pop())).toEqual(['kept-keys', 'short-keys', 'short-keys']);
+  });
+
+  it('asks again when STS throttles', async () => {
+    sts.failNext({ status: 400, code: 'Throttling' });
+
+    await attemptUpload(module, roleDestination('throttled', 'throttled.bin'), sourceOf(patternBytes(10)));
+
+    expect(sts.requests).toHaveLength(2);
+    expect((await stored('throttled.bin')).body).toHaveLength(10);
+  });
+
+  it('fails permanently, saying what the trust policy must allow, when STS refuses the role', async () => {
+    const error = await attemptFailure(module, roleDestination('upload-destinations-delivery', 'refused-role.bin', 'not-theirs'), sourceOf(patternBytes(10)));
 
     expect(error).toBeInstanceOf(PermanentError);
     expect(error).toMatchObject({ code: 'AssumeRoleDenied' });

@@ -17,6 +17,8 @@ export interface SigningScope {
   readonly service: string;
   readonly region: string;
   readonly credentials: AwsCredentialIdentity;
+  /** False for S3, which signs the path as sent (escaped once); other services escape it again. @default true */
+  readonly uriEscapePath?: boolean;
 }
 
 /**

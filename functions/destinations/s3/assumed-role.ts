@@ -1,49 +1,90 @@
-import { AssumeRoleCommand, STSClient } from '@aws-sdk/client-sts';
+import { defaultProvider } from '@aws-sdk/credential-provider-node';
+import { Sha256 } from '@smithy/core/checksum';
+import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { PermanentError } from '../../../shared/destination/index.ts';
+import { Agent } from 'node:https';
+import { Agent as HttpAgent } from 'node:http';
+import { awsRetryDelay, awsServiceEndpoint, isRetryableAwsRefusal, PermanentError, requestToSign, sendSigned, xmlText } from '../../../shared/destination/index.ts';
 
-/** STS clients by region, made once per function instance, with the service's own identity. */
-const stsClients = new Map<string, STSClient>();
+/** Keys are asked for again this long before they expire, so no request is signed with keys about to lapse. */
+const refreshBeforeMs = 5 * 60_000;
+const tries = 3;
+const refusals = new Set(['AccessDenied', 'AccessDeniedException', 'MalformedPolicyDocument', 'RegionDisabledException']);
 
-function stsClient(region: string): STSClient {
-  let client = stsClients.get(region);
-  if (!client) {
-    client = new STSClient({ region });
-    stsClients.set(region, client);
-  }
-  return client;
+/** The service's own identity and connections, shared by every role the function assumes. */
+let sts: { readonly identity: AwsCredentialIdentityProvider; readonly agents: { readonly http: HttpAgent; readonly https: Agent } } | undefined;
+
+/** STS's regional endpoint, or the one `AWS_ENDPOINT_URL_STS` names (as the SDKs take it: a VPC endpoint, a local stand-in). */
+function stsEndpoint(region: string): URL {
+  return new URL(process.env.AWS_ENDPOINT_URL_STS ?? awsServiceEndpoint('sts', region));
 }
 
-/**
- * The keys of a customer's role, as AWS's confused-deputy guidance has it: the service assumes the
- * role with the external id the role's trust policy requires, so a caller who names another
- * customer's role without that customer's external id gets nothing. The SDK asks again before the
- * keys expire (an hour).
- */
-export function assumedRole(roleArn: string, externalId: string, region: string): AwsCredentialIdentityProvider {
-  return async (): Promise<AwsCredentialIdentity> => {
-    let answer;
+/** One AssumeRole call (STS's query protocol): the role's keys, or STS's refusal code and message. */
+async function assumeRoleOnce(roleArn: string, externalId: string, region: string): Promise<AwsCredentialIdentity> {
+  sts ??= { identity: defaultProvider(), agents: { http: new HttpAgent({ keepAlive: true }), https: new Agent({ keepAlive: true }) } };
+  const endpoint = stsEndpoint(region);
+  const body = new URLSearchParams({
+    Action: 'AssumeRole',
+    Version: '2011-06-15',
+    RoleArn: roleArn,
+    RoleSessionName: 'upload-destinations',
+    ExternalId: externalId,
+    DurationSeconds: '3600',
+  }).toString();
+  const signer = new SignatureV4({ service: 'sts', region, credentials: sts.identity, sha256: Sha256 });
+  const path = endpoint.pathname;
+  const signed = await signer.sign(requestToSign(endpoint, 'POST', path, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body));
+  const response = await sendSigned(endpoint, 'POST', path, signed.headers, body, endpoint.protocol === 'https:' ? sts.agents.https : sts.agents.http);
+  let text = '';
+  response.setEncoding('utf8');
+  for await (const chunk of response) text += chunk as string;
+  const status = response.statusCode ?? 0;
+  if (status < 200 || status >= 300) {
+    const code = xmlText(text, 'Code') ?? `HTTP${status}`;
+    throw Object.assign(new Error(`STS AssumeRole: ${code}: ${xmlText(text, 'Message') ?? ''}`), { name: code, statusCode: status });
+  }
+  const accessKeyId = xmlText(text, 'AccessKeyId');
+  const secretAccessKey = xmlText(text, 'SecretAccessKey');
+  if (!accessKeyId || !secretAccessKey) throw new Error(`STS gave no keys for ${roleArn}`);
+  const sessionToken = xmlText(text, 'SessionToken');
+  const expiration = xmlText(text, 'Expiration');
+  return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), ...(expiration ? { expiration: new Date(expiration) } : {}) };
+}
+
+/** AssumeRole, tried again (as the SDK would) on throttling, STS's own trouble and failed connections. */
+async function assumeRole(roleArn: string, externalId: string, region: string): Promise<AwsCredentialIdentity> {
+  for (let attempt = 1; ; attempt += 1) {
     try {
-      answer = await stsClient(region).send(
-        new AssumeRoleCommand({ RoleArn: roleArn, ExternalId: externalId, RoleSessionName: 'upload-destinations', DurationSeconds: 3600 }),
-      );
+      return await assumeRoleOnce(roleArn, externalId, region);
     } catch (error) {
-      const name = (error as { name?: string }).name ?? '';
-      if (name === 'AccessDenied' || name === 'AccessDeniedException' || name === 'MalformedPolicyDocument') {
+      const { name, statusCode } = error as { name: string; statusCode?: number };
+      if (refusals.has(name)) {
         throw new PermanentError(
           `role_arn: the service may not assume ${roleArn} (${name}): its trust policy must allow this service's account sts:AssumeRole with sts:ExternalId equal to external_id`,
           { code: 'AssumeRoleDenied', cause: error },
         );
       }
-      throw error;
+      const again = statusCode === undefined || isRetryableAwsRefusal(name, statusCode);
+      if (!again || attempt >= tries) throw error;
     }
-    const keys = answer.Credentials;
-    if (!keys?.AccessKeyId || !keys.SecretAccessKey) throw new Error(`STS gave no keys for ${roleArn}`);
-    return {
-      accessKeyId: keys.AccessKeyId,
-      secretAccessKey: keys.SecretAccessKey,
-      ...(keys.SessionToken ? { sessionToken: keys.SessionToken } : {}),
-      ...(keys.Expiration ? { expiration: keys.Expiration } : {}),
-    };
+    await new Promise((resolve) => setTimeout(resolve, awsRetryDelay(attempt)));
+  }
+}
+
+/**
+ * The keys of a customer's role, as AWS's confused-deputy guidance has it: the service assumes the
+ * role with the external id the role's trust policy requires, so a caller who names another
+ * customer's role without that customer's external id gets nothing. The keys (an hour's) are kept
+ * and asked for again shortly before they expire; concurrent requests share one ask.
+ */
+export function assumedRole(roleArn: string, externalId: string, region: string): AwsCredentialIdentityProvider {
+  let held: AwsCredentialIdentity | undefined;
+  let asking: Promise<AwsCredentialIdentity> | undefined;
+  return async () => {
+    if (held && (held.expiration === undefined || held.expiration.getTime() - Date.now() > refreshBeforeMs)) return held;
+    asking ??= assumeRole(roleArn, externalId, region)
+      .then((keys) => (held = keys))
+      .finally(() => (asking = undefined));
+    return asking;
   };
 }

@@ -1,5 +1,5 @@
-import { S3ServiceException } from '@aws-sdk/client-s3';
 import { classifyGeneric, PermanentError, TransientError, WaitError, type DeliveryError } from '../../../shared/destination/index.ts';
+import { S3Error } from './s3-api.ts';
 
 /** S3 error codes that are configuration problems: each message says what to change. */
 const permanentAdvice: Readonly<Record<string, string>> = {
@@ -29,15 +29,12 @@ const permanentAdvice: Readonly<Record<string, string>> = {
 
 /** Decides whether an S3 failure is worth another attempt; keeps the original as the cause. */
 export function classifyS3Error(error: unknown): DeliveryError {
-  if (!(error instanceof S3ServiceException)) return classifyGeneric(error);
-  const code = error.name;
-  const status = error.$metadata.httpStatusCode;
+  if (!(error instanceof S3Error)) return classifyGeneric(error);
+  const { code } = error;
   const advice = permanentAdvice[code];
   if (advice) return new PermanentError(`S3 ${code}: ${advice}`, { code, cause: error });
-  if (error.$retryable || error.$fault === 'server' || code === 'SlowDown' || code === 'RequestTimeout') {
-    return new TransientError(`S3 ${code}: ${error.message}`, { code, cause: error });
-  }
-  return classifyGeneric(error, status ?? 500);
+  if (error.retryable) return new TransientError(error.message, { code, cause: error });
+  return classifyGeneric(error, error.statusCode);
 }
 
 /**
@@ -47,11 +44,10 @@ export function classifyS3Error(error: unknown): DeliveryError {
  */
 export function refusesStreamedUpload(error: unknown): boolean {
   if (error instanceof AwsChunkedNotDecodedError) return true;
-  if (!(error instanceof S3ServiceException)) return false;
-  if (error.name === 'SignatureDoesNotMatch') return true;
-  if (error.name in permanentAdvice) return false;
-  const status = error.$metadata.httpStatusCode;
-  return status === 400 || status === 411 || status === 501;
+  if (!(error instanceof S3Error)) return false;
+  if (error.code === 'SignatureDoesNotMatch') return true;
+  if (error.code in permanentAdvice) return false;
+  return error.statusCode === 400 || error.statusCode === 411 || error.statusCode === 501;
 }
 
 /**
@@ -72,7 +68,7 @@ export class AwsChunkedNotDecodedError extends Error {
  */
 export class StreamedPutRefusedError extends WaitError {
   public constructor(cause: unknown) {
-    const why = cause instanceof AwsChunkedNotDecodedError ? cause.message : `S3 ${cause instanceof S3ServiceException ? cause.name : 'unknown'}`;
+    const why = cause instanceof AwsChunkedNotDecodedError ? cause.message : `S3 ${cause instanceof S3Error ? cause.code : 'unknown'}`;
     super(`the store refused a streamed PutObject (${why}): sending the file in parts`, { code: 'StreamedPutRefused', until: new Date(Date.now() + 1000), cause });
     this.name = 'StreamedPutRefusedError';
   }

@@ -1,23 +1,23 @@
-import {
-  CompleteMultipartUploadCommand,
-  CreateMultipartUploadCommand,
-  DeleteObjectCommand,
-  ListPartsCommand,
-  NoSuchUpload,
-  PutObjectCommand,
-  S3ServiceException,
-  UploadPartCommand,
-  type CompletedPart,
-  type PutObjectCommandInput,
-  type PutObjectCommandOutput,
-  type S3Client,
-} from '@aws-sdk/client-s3';
-import type { BuildMiddleware } from '@smithy/types';
 import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart, type SourceStart } from '../../../shared/destination/index.ts';
 import { abortUploadsMadeSince } from './abort-uploads.ts';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
 import { AwsChunkedNotDecodedError, refusesStreamedUpload, StreamedPutRefusedError } from './errors.ts';
-import { objectWrittenSince, storedObject, writeOnce } from './write-once.ts';
+import { S3Error, type S3Api } from './s3-api.ts';
+import {
+  completeMultipartUpload,
+  createMultipartUpload,
+  deleteObject,
+  headObject,
+  listParts,
+  putObject,
+  putStreamedObject,
+  uploadPart,
+  type CompletedPart,
+  type ObjectParameters,
+  type ObjectTarget,
+  type WrittenObject,
+} from './s3-operations.ts';
+import { objectWrittenSince, writeOnce } from './write-once.ts';
 
 const MiB = 1024 * 1024;
 const maxParts = 10_000;
@@ -82,12 +82,12 @@ export interface S3ResumeState {
   readonly inParts?: true;
 }
 
-/** The clients an upload sends with: one that retries, and one that never sends a request twice by itself. */
+/** The store's APIs an upload sends with: one that retries, and one that never sends a request twice by itself. */
 export interface S3Clients {
-  /** Everything but the requests that make the object: the SDK retries them as it will. */
-  readonly transfer: S3Client;
+  /** Everything but the requests that make the object, tried again as the SDK would. */
+  readonly transfer: S3Api;
   /** PutObject and CompleteMultipartUpload: sent again only once the object is known not to be there. */
-  readonly commit: S3Client;
+  readonly commit: S3Api;
 }
 
 export interface StreamedObject {
@@ -96,9 +96,6 @@ export interface StreamedObject {
   /** Bytes an earlier attempt had already stored. */
   readonly resumedAt: number;
 }
-
-/** The object's parameters except its body: bucket, key, headers, ACL, storage class, tags… */
-export type ObjectParameters = Omit<PutObjectCommandInput, 'Body' | 'ContentLength' | 'ChecksumCRC32' | 'ChecksumAlgorithm'>;
 
 function crcOf(base64: string | undefined): number | undefined {
   return base64 === undefined ? undefined : Buffer.from(base64, 'base64').readUInt32BE(0);
@@ -110,33 +107,25 @@ function crcOf(base64: string | undefined): number | undefined {
  * upload no longer exists (completed, aborted or expired).
  */
 async function storedParts(
-  client: S3Client,
-  target: { Bucket: string | undefined; Key: string | undefined; UploadId: string },
+  api: S3Api,
+  target: ObjectTarget,
+  uploadId: string,
   sizeOf: (index: number) => number,
   signal: AbortSignal,
 ): Promise<{ completed: CompletedPart[]; start: SourceStart } | undefined> {
-  const stored = new Map<number, { ETag?: string; ChecksumCRC32?: string; Size?: number }>();
-  try {
-    let marker: string | undefined;
-    do {
-      const page = await client.send(new ListPartsCommand({ ...target, PartNumberMarker: marker }), { abortSignal: signal });
-      for (const part of page.Parts ?? []) if (part.PartNumber !== undefined) stored.set(part.PartNumber, part);
-      marker = page.IsTruncated ? page.NextPartNumberMarker : undefined;
-    } while (marker !== undefined);
-  } catch (error) {
-    if (error instanceof NoSuchUpload) return undefined;
-    throw error;
-  }
+  const listed = await listParts(api, target, uploadId, signal);
+  if (listed === undefined) return undefined;
+  const stored = new Map(listed.map((part) => [part.partNumber, part]));
   const completed: CompletedPart[] = [];
   let offset = 0;
   let crc: number | undefined = 0;
   for (let number = 1; ; number += 1) {
     const part = stored.get(number);
-    if (!part || part.Size !== sizeOf(number - 1)) break;
-    completed.push({ PartNumber: number, ETag: part.ETag, ChecksumCRC32: part.ChecksumCRC32 });
-    const partCrc = crcOf(part.ChecksumCRC32);
-    crc = crc === undefined || partCrc === undefined ? undefined : offset === 0 ? partCrc : crc32Combine(crc, partCrc, part.Size);
-    offset += part.Size;
+    if (!part || part.size !== sizeOf(number - 1)) break;
+    completed.push({ partNumber: number, etag: part.etag, crc32: part.crc32 });
+    const partCrc = crcOf(part.crc32);
+    crc = crc === undefined || partCrc === undefined ? undefined : offset === 0 ? partCrc : crc32Combine(crc, partCrc, part.size);
+    offset += part.size;
   }
   return { completed, start: crc === undefined || offset === 0 ? { offset } : { offset, crc32: crc } };
 }
@@ -160,9 +149,9 @@ export async function streamToS3(
 ): Promise<StreamedObject> {
   const client = clients.transfer;
   const sizeOf = partSizer(source.size, settings);
-  const earlier = resume.state?.key === parameters.Key ? resume.state : undefined;
-  const target = { Bucket: parameters.Bucket, Key: parameters.Key };
-  const continued = earlier?.uploadId ? await storedParts(client, { ...target, UploadId: earlier.uploadId }, sizeOf, signal) : undefined;
+  const earlier = resume.state?.key === parameters.key ? resume.state : undefined;
+  const target: ObjectTarget = { bucket: parameters.bucket, key: parameters.key };
+  const continued = earlier?.uploadId ? await storedParts(client, target, earlier.uploadId, sizeOf, signal) : undefined;
   const madeSince = earlier?.completingAt !== undefined ? new Date(earlier.completingAt) : earlier?.uploadId === undefined ? resume.earlierAttemptsSince : undefined;
   if (madeSince !== undefined && !continued && source.size !== undefined) {
     // An earlier attempt began completing its multipart upload, which is gone, or (with nothing
@@ -184,7 +173,7 @@ export async function streamToS3(
       return { etag, parts: 1, resumedAt: 0 };
     } catch (error) {
       if (!refusesStreamedUpload(error)) throw error;
-      await resume.save({ key: parameters.Key ?? '', inParts: true });
+      await resume.save({ key: parameters.key, inParts: true });
       throw new StreamedPutRefusedError(error);
     }
   }
@@ -207,9 +196,8 @@ export async function streamToS3(
     }
     // An earlier attempt that saved no upload id may have ended right after creating one.
     if (earlier?.uploadId === undefined && resume.earlierAttemptsSince !== undefined) await abortUploadsMadeSince(client, target, resume.earlierAttemptsSince, signal);
-    const created = await client.send(new CreateMultipartUploadCommand({ ...parameters, ChecksumAlgorithm: 'CRC32' }), { abortSignal: signal });
-    uploadId = created.UploadId ?? '';
-    await resume.save({ uploadId, key: parameters.Key ?? '' });
+    uploadId = await createMultipartUpload(client, parameters, signal);
+    await resume.save({ uploadId, key: parameters.key });
     completed = [];
     const remaining = parts;
     parts = (async function* () {
@@ -226,30 +214,19 @@ export async function streamToS3(
     (part) => Math.max(1, Math.min(settings.concurrency, Math.floor(settings.maxBytesInFlight / Math.max(1, part.bytes.length)))),
     async (part, index) => {
       try {
-        const answer = await client.send(
-          new UploadPartCommand({
-            ...target,
-            UploadId: uploadId,
-            PartNumber: firstNumber + index,
-            Body: part.bytes,
-            ContentLength: part.bytes.length,
-            ChecksumCRC32: part.crc32,
-          }),
-          { abortSignal: signal },
-        );
+        const etag = await uploadPart(client, target, uploadId, firstNumber + index, part.bytes, part.crc32, signal);
         size += part.bytes.length;
-        return { PartNumber: firstNumber + index, ETag: answer.ETag, ChecksumCRC32: part.crc32 };
+        return { partNumber: firstNumber + index, etag, crc32: part.crc32 };
       } finally {
         part.release();
       }
     },
   );
-  const all = [...completed, ...sent.filter((part) => part.PartNumber !== undefined)];
+  const all = [...completed, ...sent];
   const completingAt = new Date();
-  await resume.save({ uploadId, key: parameters.Key ?? '', completingAt: completingAt.toISOString() });
+  await resume.save({ uploadId, key: parameters.key, completingAt: completingAt.toISOString() });
   const etag = await writeOnce(
-    async () =>
-      (await clients.commit.send(new CompleteMultipartUploadCommand({ ...target, UploadId: uploadId, MultipartUpload: { Parts: all } }), { abortSignal: signal })).ETag,
+    () => completeMultipartUpload(clients.commit, target, uploadId, all, signal),
     () => objectWrittenSince(client, target, size, completingAt, signal),
     signal,
   );
@@ -258,20 +235,6 @@ export async function streamToS3(
 
 /** A whole object's body: bytes already read (their CRC-32 known), or the source, of a known size, to stream. */
 type ObjectBody = { readonly bytes: Uint8Array; readonly crc32: string } | { readonly source: DeliverySource; readonly size: number };
-
-/** Request headers of a body framed by {@link AwsChunkedCrc32}, set before signing. */
-function trailerHeaders(size: number): BuildMiddleware<PutObjectCommandInput, PutObjectCommandOutput> {
-  return (next) => async (args) => {
-    const request = args.request as { headers?: Record<string, string> };
-    if (request.headers) {
-      request.headers['x-amz-content-sha256'] = 'STREAMING-UNSIGNED-PAYLOAD-TRAILER';
-      request.headers['x-amz-decoded-content-length'] = String(size);
-      request.headers['x-amz-trailer'] = crc32TrailerName;
-      request.headers['x-amz-sdk-checksum-algorithm'] = 'CRC32';
-    }
-    return next(args);
-  };
-}
 
 /** A body read from a stream, framed as aws-chunked, and a signal that fires with the reason reading it failed. */
 interface FramedBody {
@@ -290,19 +253,22 @@ async function framedBody(body: { readonly source: DeliverySource; readonly size
   return { framed, broken: broken.signal };
 }
 
-function putCommand(parameters: ObjectParameters, body: { readonly bytes: Uint8Array; readonly crc32: string } | { readonly framed: AwsChunkedCrc32; readonly size: number }): PutObjectCommand {
-  if ('bytes' in body) {
-    return new PutObjectCommand({ ...parameters, Body: body.bytes, ContentLength: body.bytes.length, ChecksumAlgorithm: 'CRC32', ChecksumCRC32: body.crc32 });
-  }
-  const command = new PutObjectCommand({
+/**
+ * The headers of a body framed by {@link AwsChunkedCrc32}: its CRC-32 comes in a trailer, and the
+ * object's own content encoding, if any, follows `aws-chunked`.
+ */
+function streamedHeaders(parameters: ObjectParameters, size: number): ObjectParameters {
+  const encoding = parameters.headers['content-encoding'];
+  return {
     ...parameters,
-    Body: body.framed,
-    ContentLength: awsChunkedLength(body.size),
-    ContentEncoding: parameters.ContentEncoding === undefined ? 'aws-chunked' : `aws-chunked,${parameters.ContentEncoding}`,
-  });
-  // After the client's own build steps (which mark a payload over TLS unsigned), before signing.
-  command.middlewareStack.add(trailerHeaders(body.size), { step: 'build', name: 'awsChunkedCrc32Trailer', priority: 'low' });
-  return command;
+    headers: {
+      ...parameters.headers,
+      'content-encoding': encoding === undefined ? 'aws-chunked' : `aws-chunked,${encoding}`,
+      'x-amz-decoded-content-length': String(size),
+      'x-amz-trailer': crc32TrailerName,
+      'x-amz-sdk-checksum-algorithm': 'CRC32',
+    },
+  };
 }
 
 /**
@@ -313,24 +279,25 @@ function putCommand(parameters: ObjectParameters, body: { readonly bytes: Uint8A
  */
 async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: ObjectBody, signal: AbortSignal): Promise<string | undefined> {
   const size = 'bytes' in body ? body.bytes.length : body.size;
-  const target = { Bucket: parameters.Bucket, Key: parameters.Key };
+  const target: ObjectTarget = { bucket: parameters.bucket, key: parameters.key };
   // Nothing is saved before it goes (a job-table write for every small file): should this attempt
   // end without its answer, the next one looks for the object since the first attempt began.
   const sentAt = new Date();
   const landed = (): Promise<string | undefined> => objectWrittenSince(clients.transfer, target, size, sentAt, signal);
   if ('bytes' in body) {
-    return writeOnce(async () => (await clients.commit.send(putCommand(parameters, body), { abortSignal: signal })).ETag, landed, signal);
+    return writeOnce(async () => (await putObject(clients.commit, parameters, body.bytes, body.crc32, signal)).etag, landed, signal);
   }
-  // The SDK pipes the body into the request and would wait for the rest of a body that broke:
-  // the request ends with it, and the failure is the body's.
+  // A body that broke would leave the request waiting for the rest of it: the request ends with
+  // it, and the failure is the body's.
   const { framed, broken } = await framedBody(body);
-  let answer: PutObjectCommandOutput | undefined;
+  let answer: WrittenObject | undefined;
   let etag: string | undefined;
   try {
     etag = await writeOnce(
       async () => {
-        answer = await clients.commit.send(putCommand(parameters, { framed, size }), { abortSignal: AbortSignal.any([signal, broken]) });
-        return answer.ETag;
+        const streamed = { stream: framed, length: awsChunkedLength(size), contentSha256: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' };
+        answer = await putStreamedObject(clients.commit, streamedHeaders(parameters, size), streamed, AbortSignal.any([signal, broken]));
+        return answer.etag;
       },
       landed,
       signal,
@@ -340,7 +307,7 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
     throw broken.aborted ? broken.reason : error;
   }
   // An object found after a lost answer was already checked for its size.
-  if (answer !== undefined) await expectDecoded(clients.transfer, { ...target, VersionId: answer.VersionId }, size, answer.ChecksumCRC32, body.source.checksum?.value, signal);
+  if (answer !== undefined) await expectDecoded(clients.transfer, { ...target, versionId: answer.versionId }, size, answer.crc32, body.source.checksum?.value, signal);
   return etag;
 }
 
@@ -352,8 +319,8 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
  * bucket keeps versions) and the delivery goes again in parts.
  */
 async function expectDecoded(
-  client: S3Client,
-  written: { readonly Bucket: string | undefined; readonly Key: string | undefined; readonly VersionId: string | undefined },
+  api: S3Api,
+  written: ObjectTarget,
   size: number,
   echoed: string | undefined,
   sent: string | undefined,
@@ -364,14 +331,14 @@ async function expectDecoded(
   if (echoed === undefined) {
     // Credentials that may write but not read (403), or a store that does not show the object at
     // once (none there), leave nothing to compare: the store's 200 stands.
-    const head = await storedObject(client, written, signal).catch((error: unknown) => {
-      if (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 403) return undefined;
+    const head = await headObject(api, written, signal).catch((error: unknown) => {
+      if (error instanceof S3Error && error.statusCode === 403) return undefined;
       throw error;
     });
-    if (head === undefined || head.ContentLength === size) return;
-    found = `${head.ContentLength} bytes stored for ${size}`;
+    if (head === undefined || head.size === size) return;
+    found = `${head.size} bytes stored for ${size}`;
   }
   // Best effort: the parts that follow overwrite the object should the store not let it be deleted.
-  await client.send(new DeleteObjectCommand(written), { abortSignal: signal }).catch(() => undefined);
+  await deleteObject(api, written, signal).catch(() => undefined);
   throw new AwsChunkedNotDecodedError(found);
 }

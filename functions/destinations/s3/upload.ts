@@ -1,16 +1,18 @@
-import { AbortMultipartUploadCommand, CreateMultipartUploadCommand, GetBucketAclCommand, type S3Client } from '@aws-sdk/client-s3';
 import type { ProbeCheck, Uploader } from '../../../shared/destination/index.ts';
-import { s3ClientFor } from './client.ts';
+import { s3ApiFor } from './client.ts';
 import { objectUrl, s3Addressing } from './endpoint.ts';
 import { classifyS3Error, StreamedPutRefusedError } from './errors.ts';
 import { abortUpload } from './abort-uploads.ts';
-import { defaultMultipartSettings, streamToS3, type MultipartSettings, type ObjectParameters, type S3ResumeState } from './multipart.ts';
+import { defaultMultipartSettings, streamToS3, type MultipartSettings, type S3ResumeState } from './multipart.ts';
+import type { S3Api } from './s3-api.ts';
+import { abortMultipartUpload, bucketOwnerId, createMultipartUpload, type ObjectParameters } from './s3-operations.ts';
 import { s3ExtraHeaders, type S3Acl, type S3DestinationFields } from './schema.ts';
 
 const allUsers = 'uri="http://acs.amazonaws.com/groups/global/AllUsers"';
 const authenticatedUsers = 'uri="http://acs.amazonaws.com/groups/global/AuthenticatedUsers"';
 
-type AclParameters = Pick<ObjectParameters, 'ACL' | 'GrantFullControl' | 'GrantRead'>;
+/** The ACL headers of an upload: a canned `x-amz-acl`, or explicit `x-amz-grant-*`. */
+type AclHeaders = Record<string, string>;
 
 /**
  * The ACL headers of an upload.
@@ -22,21 +24,20 @@ type AclParameters = Pick<ObjectParameters, 'ACL' | 'GrantFullControl' | 'GrantR
  * ACL grants others. Buckets with ACLs disabled refuse those grants with
  * `AccessControlListNotSupported`, which is reported with what to change.
  */
-async function aclParameters(destination: S3DestinationFields, client: S3Client, signal: AbortSignal): Promise<AclParameters> {
+async function aclHeaders(destination: S3DestinationFields, api: S3Api, signal: AbortSignal): Promise<AclHeaders> {
   const acl: S3Acl | undefined = destination.acl;
   if (acl === 'bucket-default') return {};
-  if (!destination.aws_use_policy) return { ACL: acl ?? 'public-read' };
-  if (acl === undefined || acl === 'bucket-owner-full-control') return { ACL: 'bucket-owner-full-control' };
-  const { Owner } = await client.send(new GetBucketAclCommand({ Bucket: destination.bucket }), { abortSignal: signal });
-  const owner = `id="${Owner?.ID ?? ''}"`;
+  if (!destination.aws_use_policy) return { 'x-amz-acl': acl ?? 'public-read' };
+  if (acl === undefined || acl === 'bucket-owner-full-control') return { 'x-amz-acl': 'bucket-owner-full-control' };
+  const owner = `id="${await bucketOwnerId(api, destination.bucket, signal)}"`;
   switch (acl) {
     case 'public-read':
     case 'public-read-write':
-      return { GrantFullControl: owner, GrantRead: allUsers };
+      return { 'x-amz-grant-full-control': owner, 'x-amz-grant-read': allUsers };
     case 'authenticated-read':
-      return { GrantFullControl: owner, GrantRead: authenticatedUsers };
+      return { 'x-amz-grant-full-control': owner, 'x-amz-grant-read': authenticatedUsers };
     default:
-      return { GrantFullControl: owner };
+      return { 'x-amz-grant-full-control': owner };
   }
 }
 
@@ -46,28 +47,38 @@ function extraHeader(destination: S3DestinationFields, name: keyof typeof s3Extr
   return entry?.[1];
 }
 
-function storageClass(destination: S3DestinationFields): ObjectParameters['StorageClass'] {
+function storageClass(destination: S3DestinationFields): string | undefined {
   if (destination.reduced_redundancy) return 'REDUCED_REDUNDANCY';
   return destination.storageclass;
 }
 
-function objectParameters(destination: S3DestinationFields, key: string, acl: AclParameters): ObjectParameters {
+/** Headers whose value is set, by name. */
+function present(headers: Record<string, string | undefined>): Record<string, string> {
+  return Object.fromEntries(Object.entries(headers).filter((entry): entry is [string, string] => entry[1] !== undefined));
+}
+
+function objectParameters(destination: S3DestinationFields, key: string, acl: AclHeaders): ObjectParameters {
   const expires = extraHeader(destination, 'expires');
+  const metadata = Object.entries(destination.metadata ?? {}).map(([name, value]) => [`x-amz-meta-${name.toLowerCase()}`, value]);
   return {
-    Bucket: destination.bucket,
-    Key: key,
-    ContentType: destination.contenttype ?? extraHeader(destination, 'content-type') ?? 'application/octet-stream',
-    ContentDisposition: destination.contentdisposition ?? extraHeader(destination, 'content-disposition'),
-    CacheControl: destination.cachecontrol ?? extraHeader(destination, 'cache-control'),
-    ContentEncoding: extraHeader(destination, 'content-encoding'),
-    ContentLanguage: extraHeader(destination, 'content-language'),
-    Expires: expires === undefined ? undefined : new Date(expires),
-    Metadata: destination.metadata,
-    StorageClass: storageClass(destination),
-    ServerSideEncryption: destination.encryption,
-    SSEKMSKeyId: destination.kms_key_id,
-    Tagging: destination.tags === undefined ? undefined : new URLSearchParams(destination.tags).toString(),
-    ...acl,
+    bucket: destination.bucket,
+    key,
+    headers: {
+      ...present({
+        'content-type': destination.contenttype ?? extraHeader(destination, 'content-type') ?? 'application/octet-stream',
+        'content-disposition': destination.contentdisposition ?? extraHeader(destination, 'content-disposition'),
+        'cache-control': destination.cachecontrol ?? extraHeader(destination, 'cache-control'),
+        'content-encoding': extraHeader(destination, 'content-encoding'),
+        'content-language': extraHeader(destination, 'content-language'),
+        expires: expires === undefined ? undefined : new Date(expires).toUTCString(),
+        'x-amz-storage-class': storageClass(destination),
+        'x-amz-server-side-encryption': destination.encryption,
+        'x-amz-server-side-encryption-aws-kms-key-id': destination.kms_key_id,
+        'x-amz-tagging': destination.tags === undefined ? undefined : new URLSearchParams(destination.tags).toString(),
+      }),
+      ...Object.fromEntries(metadata),
+      ...acl,
+    },
   };
 }
 
@@ -86,10 +97,10 @@ export function createS3Uploader(settings: MultipartSettings = defaultMultipartS
   const refusingStreamedPut = new Set<string | undefined>();
   return {
     async upload({ destination, source, signal, network, resume }) {
-      const client = s3ClientFor(destination, network);
+      const api = s3ApiFor(destination, network);
       const key = destination.filename;
-      const acl = await aclParameters(destination, client, signal);
-      const clients = { transfer: client, commit: s3ClientFor(destination, network, { retries: false }) };
+      const acl = await aclHeaders(destination, api, signal);
+      const clients = { transfer: api, commit: s3ApiFor(destination, network, { retries: false }) };
       const { endpoint } = s3Addressing(destination);
       const chosen = refusingStreamedPut.has(endpoint) ? { ...settings, streamedPutMaxBytes: 0 } : settings;
       const stored = await streamToS3(clients, objectParameters(destination, key, acl), source, resume, signal, chosen).catch((error: unknown) => {
@@ -114,21 +125,18 @@ export function createS3Uploader(settings: MultipartSettings = defaultMultipartS
 const s3Maintenance: Omit<Uploader<S3DestinationFields, S3ResumeState>, 'upload'> = {
   classify: classifyS3Error,
   async discard({ destination, state, network }) {
-    await abortUpload(s3ClientFor(destination, network), destination.bucket, state);
+    await abortUpload(s3ApiFor(destination, network), destination.bucket, state);
   },
   /**
    * Starts a multipart upload with the headers a delivery would send (credentials, bucket, ACL and
    * ownership rules are all checked there) and aborts it: nothing is written.
    */
   async probe({ destination, signal, network }): Promise<ProbeCheck[]> {
-    const client = s3ClientFor(destination, network);
+    const api = s3ApiFor(destination, network);
     try {
-      const acl = await aclParameters(destination, client, signal);
-      const { UploadId } = await client.send(
-        new CreateMultipartUploadCommand({ ...objectParameters(destination, probeKey, acl), ChecksumAlgorithm: 'CRC32' }),
-        { abortSignal: signal },
-      );
-      await client.send(new AbortMultipartUploadCommand({ Bucket: destination.bucket, Key: probeKey, UploadId }), { abortSignal: signal });
+      const acl = await aclHeaders(destination, api, signal);
+      const uploadId = await createMultipartUpload(api, objectParameters(destination, probeKey, acl), signal);
+      await abortMultipartUpload(api, { bucket: destination.bucket, key: probeKey }, uploadId, signal);
       return [{ name: 'write', ok: true, detail: `may write to s3://${destination.bucket}/ (a multipart upload was started and aborted; nothing written)` }];
     } catch (error) {
       return [{ name: 'write', ok: false, detail: classifyS3Error(error).message }];

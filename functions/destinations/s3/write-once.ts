@@ -1,5 +1,6 @@
-import { HeadObjectCommand, NotFound, S3ServiceException, type HeadObjectCommandOutput, type S3Client } from '@aws-sdk/client-s3';
 import { classifyS3Error } from './errors.ts';
+import { S3Error, type S3Api } from './s3-api.ts';
+import { headObject, type ObjectTarget } from './s3-operations.ts';
 
 /** Tries of a request that makes the object, when its body can be sent again. */
 const defaultTries = 3;
@@ -11,40 +12,17 @@ const clockSlackMilliseconds = 5000;
  * connection, a timeout) or the store failed on its side (5xx) after receiving it.
  */
 function outcomeUnknown(error: unknown): boolean {
-  if (!(error instanceof S3ServiceException)) return true;
-  const status = error.$metadata.httpStatusCode;
-  return status === undefined || status >= 500;
-}
-
-/** HeadObject of `target` (a version of it, when given); undefined when there is no such object. */
-export async function storedObject(
-  client: S3Client,
-  target: { readonly Bucket: string | undefined; readonly Key: string | undefined; readonly VersionId?: string | undefined },
-  signal: AbortSignal,
-): Promise<HeadObjectCommandOutput | undefined> {
-  try {
-    return await client.send(new HeadObjectCommand({ Bucket: target.Bucket, Key: target.Key, VersionId: target.VersionId }), { abortSignal: signal });
-  } catch (error) {
-    if (error instanceof NotFound || (error instanceof S3ServiceException && error.$metadata.httpStatusCode === 404)) return undefined;
-    throw error;
-  }
+  return !(error instanceof S3Error) || error.statusCode >= 500;
 }
 
 /**
  * The ETag of the object under `target` when it has `size` bytes and was written at or after
  * `since`: what a write whose answer was lost would have left. Undefined when no such object is there.
  */
-export async function objectWrittenSince(
-  client: S3Client,
-  target: { readonly Bucket: string | undefined; readonly Key: string | undefined },
-  size: number,
-  since: Date,
-  signal: AbortSignal,
-): Promise<string | undefined> {
-  const head = await storedObject(client, { Bucket: target.Bucket, Key: target.Key }, signal);
+export async function objectWrittenSince(api: S3Api, target: ObjectTarget, size: number, since: Date, signal: AbortSignal): Promise<string | undefined> {
+  const head = await headObject(api, { bucket: target.bucket, key: target.key }, signal);
   if (head === undefined) return undefined;
-  const written = head.LastModified?.getTime() ?? 0;
-  return head.ContentLength === size && written >= since.getTime() - clockSlackMilliseconds ? (head.ETag ?? '') : undefined;
+  return head.size === size && head.lastModified.getTime() >= since.getTime() - clockSlackMilliseconds ? (head.etag ?? '') : undefined;
 }
 
 /**

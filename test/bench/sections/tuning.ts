@@ -9,16 +9,10 @@ export interface TuningVariant {
 
 export const tuningVariants: readonly TuningVariant[] = [
   { name: 'default (as shipped)', tuning: {} },
-  { name: 'unsigned payload', tuning: { unsignedPayload: 1 } },
   { name: '8 MiB × 4', tuning: { partSizeMiB: 8, concurrency: 4 } },
   { name: '16 MiB × 4', tuning: { partSizeMiB: 16, concurrency: 4 } },
   { name: '16 MiB × 8', tuning: { partSizeMiB: 16, concurrency: 8, maxBytesInFlightMiB: 128 } },
   { name: '32 MiB × 4', tuning: { partSizeMiB: 32, concurrency: 4, maxBytesInFlightMiB: 128 } },
-  { name: '16 MiB × 4, unsigned', tuning: { partSizeMiB: 16, concurrency: 4, unsignedPayload: 1 } },
-  { name: 'SHA-256 on thread pool', tuning: { threadpoolSha256: 1 } },
-  { name: 'unsigned, part streamed in 1 MiB slices', tuning: { streamedPartMiB: 1 } },
-  { name: '8 MiB × 4, unsigned', tuning: { partSizeMiB: 8, concurrency: 4, unsignedPayload: 1 } },
-  { name: '16 MiB × 4, SHA-256 on thread pool', tuning: { partSizeMiB: 16, concurrency: 4, threadpoolSha256: 1 } },
   { name: 'one streamed PUT, CRC-32 trailer', tuning: { streamedPutMaxMiB: 1024 * 1024 } },
 ];
 
@@ -46,7 +40,7 @@ export interface TuningResult {
 }
 
 /**
- * Our multipart code under other part sizes, concurrencies and payload signing, so the uploader's
+ * Our multipart code under other part sizes and concurrencies, and as one streamed PUT, so the uploader's
  * defaults can be chosen from figures. Rounds rotate through the variants like the main comparison.
  */
 export async function measureTuning(

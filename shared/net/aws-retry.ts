@@ -1,0 +1,27 @@
+/** The codes the SDK's standard retry strategy treats as throttling: worth another try after a pause. */
+const throttlingCodes = new Set([
+  'Throttling',
+  'ThrottlingException',
+  'ThrottledException',
+  'RequestThrottledException',
+  'TooManyRequestsException',
+  'ProvisionedThroughputExceededException',
+  'TransactionInProgressException',
+  'RequestLimitExceeded',
+  'BandwidthLimitExceeded',
+  'LimitExceededException',
+  'RequestThrottled',
+  'SlowDown',
+  'PriorRequestNotComplete',
+  'EC2ThrottledException',
+]);
+
+/** A refusal by an AWS service that another try may not meet: throttling, or the service's own trouble (5xx). */
+export function isRetryableAwsRefusal(code: string, statusCode: number): boolean {
+  return throttlingCodes.has(code) || statusCode >= 500;
+}
+
+/** The SDK's jittered exponential backoff before try `attempt + 1`: 100 ms base, at most 20 s. */
+export function awsRetryDelay(attempt: number): number {
+  return Math.random() * Math.min(20_000, 100 * 2 ** attempt);
+}
