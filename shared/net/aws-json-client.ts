@@ -5,8 +5,8 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { awsServiceEndpoint } from './aws-endpoints.ts';
-import { awsRetryDelay, isRetryableAwsRefusal } from './aws-retry.ts';
-import { requestToSign, sendSigned } from './sigv4-request.ts';
+import { isRetryableAwsRefusal, withAwsRetries } from './aws-retry.ts';
+import { answerText, requestToSign, sendSigned } from './sigv4-request.ts';
 
 /** An AWS service that speaks the JSON protocol, as its requests name it. */
 export interface AwsJsonService {
@@ -102,24 +102,29 @@ export class AwsJsonClient {
   /** Calls `action` with `input`; its answer, parsed. */
   public async call<Answer = Record<string, unknown>>(action: string, input: object, signal?: AbortSignal): Promise<Answer> {
     const body = JSON.stringify(input);
-    for (let attempt = 1; ; attempt += 1) {
-      // A timer cleared with the try: `AbortSignal.timeout`'s would stay armed, with its signal,
-      // for the whole timeout after each call (thousands at once in a busy ingress).
-      const timeout = new AbortController();
-      const timer = setTimeout(() => timeout.abort(), this.#attemptTimeoutMs);
-      try {
-        return (await this.#callOnce(action, body, signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal)) as Answer;
-      } catch (caught) {
-        const error =
-          timeout.signal.aborted && !(signal?.aborted ?? false)
-            ? new Error(`${this.#service.name} ${action}: no answer within ${this.#attemptTimeoutMs} ms`, { cause: caught })
-            : caught;
-        const again = error instanceof AwsServiceError ? isRetryableAwsRefusal(error.code, error.statusCode) : !(signal?.aborted ?? false);
-        if (!again || attempt >= this.#maxAttempts) throw error;
-      } finally {
-        clearTimeout(timer);
+    const answer = await withAwsRetries(
+      this.#maxAttempts,
+      () => this.#callInTime(action, body, signal),
+      (error) => (error instanceof AwsServiceError ? isRetryableAwsRefusal(error.code, error.statusCode) : !(signal?.aborted ?? false)),
+    );
+    return answer as Answer;
+  }
+
+  /** One try, given up when it has no answer within the attempt timeout. */
+  async #callInTime(action: string, body: string, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
+    // A timer cleared with the try: `AbortSignal.timeout`'s would stay armed, with its signal,
+    // for the whole timeout after each call (thousands at once in a busy ingress).
+    const timeout = new AbortController();
+    const timer = setTimeout(() => timeout.abort(), this.#attemptTimeoutMs);
+    try {
+      return await this.#callOnce(action, body, signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal);
+    } catch (caught) {
+      if (timeout.signal.aborted && !(signal?.aborted ?? false)) {
+        throw new Error(`${this.#service.name} ${action}: no answer within ${this.#attemptTimeoutMs} ms`, { cause: caught });
       }
-      await new Promise((resolve) => setTimeout(resolve, awsRetryDelay(attempt)));
+      throw caught;
+    } finally {
+      clearTimeout(timer);
     }
   }
 
@@ -131,9 +136,7 @@ export class AwsJsonClient {
       requestToSign(endpoint, 'POST', path, { ...headers, 'content-type': `application/x-amz-json-${jsonVersion}`, 'x-amz-target': `${targetPrefix}.${action}` }, body),
     );
     const response = await sendSigned(endpoint, 'POST', path, signed.headers, body, this.#agent, signal);
-    let text = '';
-    response.setEncoding('utf8');
-    for await (const chunk of response) text += chunk as string;
+    const text = await answerText(response);
     const status = response.statusCode ?? 0;
     if (status >= 200 && status < 300) return parsed(text);
     let answer: Record<string, unknown> = {};

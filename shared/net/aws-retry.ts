@@ -22,6 +22,21 @@ export function isRetryableAwsRefusal(code: string, statusCode: number): boolean
 }
 
 /** The SDK's jittered exponential backoff before try `attempt + 1`: 100 ms base, at most 20 s. */
-export function awsRetryDelay(attempt: number): number {
+function awsRetryDelay(attempt: number): number {
   return Math.random() * Math.min(20_000, 100 * 2 ** attempt);
+}
+
+/**
+ * `once`'s answer, tried up to `tries` times in all with the SDK's backoff between tries, as long as
+ * `again` takes a failure for one another try may not meet; the last failure is thrown.
+ */
+export async function withAwsRetries<T>(tries: number, once: () => Promise<T>, again: (error: unknown) => boolean): Promise<T> {
+  for (let attempt = 1; ; attempt += 1) {
+    try {
+      return await once();
+    } catch (error) {
+      if (attempt >= tries || !again(error)) throw error;
+    }
+    await new Promise((resolve) => setTimeout(resolve, awsRetryDelay(attempt)));
+  }
 }

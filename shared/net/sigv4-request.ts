@@ -38,6 +38,14 @@ export function queryString(query: HttpRequest['query']): string {
     .join('&');
 }
 
+/** A (small) answer's body as text. */
+export async function answerText(response: IncomingMessage): Promise<string> {
+  let text = '';
+  response.setEncoding('utf8');
+  for await (const chunk of response) text += chunk as string;
+  return text;
+}
+
 /**
  * Sends a signed request to `base`'s host at `path` (its query on it, as signed) and answers
  * Node's response, its body not yet read; the caller judges its status.

@@ -4,7 +4,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
-import { awsRetryDelay, awsServiceEndpoint, isRetryableAwsRefusal, PermanentError, requestToSign, sendSigned, xmlText } from '../../../shared/destination/index.ts';
+import { answerText, awsServiceEndpoint, isRetryableAwsRefusal, PermanentError, requestToSign, sendSigned, withAwsRetries, xmlText } from '../../../shared/destination/index.ts';
 
 /** Keys are asked for again this long before they expire, so no request is signed with keys about to lapse. */
 const refreshBeforeMs = 5 * 60_000;
@@ -35,9 +35,7 @@ async function assumeRoleOnce(roleArn: string, externalId: string, region: strin
   const path = endpoint.pathname;
   const signed = await signer.sign(requestToSign(endpoint, 'POST', path, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body));
   const response = await sendSigned(endpoint, 'POST', path, signed.headers, body, endpoint.protocol === 'https:' ? sts.agents.https : sts.agents.http);
-  let text = '';
-  response.setEncoding('utf8');
-  for await (const chunk of response) text += chunk as string;
+  const text = await answerText(response);
   const status = response.statusCode ?? 0;
   if (status < 200 || status >= 300) {
     const code = xmlText(text, 'Code') ?? `HTTP${status}`;
@@ -53,21 +51,22 @@ async function assumeRoleOnce(roleArn: string, externalId: string, region: strin
 
 /** AssumeRole, tried again (as the SDK would) on throttling, STS's own trouble and failed connections. */
 async function assumeRole(roleArn: string, externalId: string, region: string): Promise<AwsCredentialIdentity> {
-  for (let attempt = 1; ; attempt += 1) {
-    try {
-      return await assumeRoleOnce(roleArn, externalId, region);
-    } catch (error) {
-      const { name, statusCode } = error as { name: string; statusCode?: number };
-      if (refusals.has(name)) {
-        throw new PermanentError(
-          `role_arn: the service may not assume ${roleArn} (${name}): its trust policy must allow this service's account sts:AssumeRole with sts:ExternalId equal to external_id`,
-          { code: 'AssumeRoleDenied', cause: error },
-        );
-      }
-      const again = statusCode === undefined || isRetryableAwsRefusal(name, statusCode);
-      if (!again || attempt >= tries) throw error;
-    }
-    await new Promise((resolve) => setTimeout(resolve, awsRetryDelay(attempt)));
+  try {
+    return await withAwsRetries(
+      tries,
+      () => assumeRoleOnce(roleArn, externalId, region),
+      (error) => {
+        const { name, statusCode } = error as { name: string; statusCode?: number };
+        return !refusals.has(name) && (statusCode === undefined || isRetryableAwsRefusal(name, statusCode));
+      },
+    );
+  } catch (error) {
+    const { name } = error as { name: string };
+    if (!refusals.has(name)) throw error;
+    throw new PermanentError(
+      `role_arn: the service may not assume ${roleArn} (${name}): its trust policy must allow this service's account sts:AssumeRole with sts:ExternalId equal to external_id`,
+      { code: 'AssumeRoleDenied', cause: error },
+    );
   }
 }
 

@@ -6,7 +6,7 @@ import { STATUS_CODES, request as httpRequest, type Agent, type ClientRequest, t
 import { request as httpsRequest } from 'node:https';
 import { isIP } from 'node:net';
 import { Readable } from 'node:stream';
-import { awsRetryDelay, awsServiceEndpoint, classifyNetworkFailure, escapeUri, guardedHttpAgent, guardedHttpsAgent, isRetryableAwsRefusal, type NetworkPolicy, queryString, requestToSign, xmlText } from '../../../shared/destination/index.ts';
+import { awsServiceEndpoint, classifyNetworkFailure, escapeUri, guardedHttpAgent, guardedHttpsAgent, isRetryableAwsRefusal, type NetworkPolicy, queryString, requestToSign, withAwsRetries, xmlText } from '../../../shared/destination/index.ts';
 import type { S3Addressing } from './endpoint.ts';
 
 /** A body sent as it is read, never held: its length on the wire and the payload its signature names. */
@@ -124,16 +124,12 @@ export class S3Api {
   /** Sends the request (again, when it may be and another try may succeed); a refusal is an {@link S3Error}. */
   public async send(request: S3Request): Promise<S3Answer> {
     const resendable = this.#retries && !isStreamed(request.body);
-    for (let attempt = 1; ; attempt += 1) {
-      try {
-        return await this.#sendOnce(request);
-      } catch (error) {
-        // Past S3's refusals, only a failed or silent connection is worth another try.
-        const again = error instanceof S3Error ? error.retryable : !(request.signal?.aborted ?? false) && classifyNetworkFailure(error)?.retryable === true;
-        if (!resendable || !again || attempt >= tries) throw error;
-      }
-      await new Promise((resolve) => setTimeout(resolve, awsRetryDelay(attempt)));
-    }
+    return withAwsRetries(
+      resendable ? tries : 1,
+      () => this.#sendOnce(request),
+      // Past S3's refusals, only a failed or silent connection is worth another try.
+      (error) => (error instanceof S3Error ? error.retryable : !(request.signal?.aborted ?? false) && classifyNetworkFailure(error)?.retryable === true),
+    );
   }
 
   /** Virtual-hosted (the bucket in the host name) unless path-style is asked for. */
