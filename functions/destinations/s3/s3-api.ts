@@ -58,7 +58,7 @@ export class S3Error extends Error {
 
 export interface S3ApiSettings {
   readonly addressing: S3Addressing;
-  /** @default the SDK's default chain: the service's own identity (bucket-policy mode) */
+  /** The destination's keys, an assumed role's, or the service's own (bucket-policy mode). */
   readonly credentials: AwsCredentialIdentity | AwsCredentialIdentityProvider;
   /** Where connections may go: the endpoint is the caller's choice. */
   readonly network: NetworkPolicy;
@@ -100,7 +100,7 @@ function isStreamed(body: S3Request['body']): body is StreamedBody {
  * The requests of one S3 store, each SigV4-signed with the SDK's own signer and sent over agents
  * that connect only where the network policy allows. The S3 client brought every S3 operation's
  * schema and a middleware stack with it, 260 KiB of the S3 function's bundle parsed at every cold
- * start, for the ten requests a delivery may make. The requests' answers are read here; what they
+ * start, for the eleven requests a delivery may make. The requests' answers are read here; what they
  * mean is the caller's ({@link ./s3-operations.ts}).
  */
 export class S3Api {
