@@ -100,6 +100,20 @@ async function store(answers: readonly Answer[], { tls = false } = {}): Promise<
   return { endpoint: await listen(server, tls ? 'https' : 'http'), received };
 }
 
+/** A store that says to go on (100 Continue) to every request that asks, reads its body and answers `answer`. */
+async function continuingStore(reply: Answer): Promise<Store> {
+  const received: Received[] = [];
+  const server = createServer();
+  server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
+    response.writeContinue();
+    void readBody(request).then((body) => {
+      received.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body });
+      answer(response, reply);
+    });
+  });
+  return { endpoint: await listen(server, 'http'), received };
+}
+
 function api(endpoint: string, { retries = true, forcePathStyle = true, network = localNetwork as NetworkPolicy } = {}): S3Api {
   return new S3Api({ addressing: { endpoint, region, forcePathStyle }, credentials, network, retries });
 }
@@ -482,16 +496,7 @@ describe('S3Api, refusals and retries', () => {
 describe('S3Api, streamed bodies', () => {
   it('sends a streamed body once the store says to go on (100 Continue), intact, at the length and payload it names', async () => {
     // Prepare
-    const received: Received[] = [];
-    const server = createServer();
-    server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
-      response.writeContinue();
-      void readBody(request).then((body) => {
-        received.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body });
-        answer(response, { status: 200, headers: { etag: '"s"' } });
-      });
-    });
-    const endpoint = await listen(server, 'http');
+    const { endpoint, received } = await continuingStore({ status: 200, headers: { etag: '"s"' } });
     const { body, bytes } = countedStream(200_000);
 
     // Act
@@ -552,16 +557,7 @@ describe('S3Api, streamed bodies', () => {
 
   it('does not send a streamed body again, even with retries, when the store is slowing down', async () => {
     // Prepare
-    const received: Received[] = [];
-    const server = createServer();
-    server.on('checkContinue', (request: IncomingMessage, response: ServerResponse) => {
-      response.writeContinue();
-      void readBody(request).then((body) => {
-        received.push({ method: request.method ?? '', url: request.url ?? '', headers: request.headers, body });
-        answer(response, { status: 503, body: s3ErrorBody('SlowDown', 'Please reduce your request rate.') });
-      });
-    });
-    const endpoint = await listen(server, 'http');
+    const { endpoint, received } = await continuingStore({ status: 503, body: s3ErrorBody('SlowDown', 'Please reduce your request rate.') });
     const { body } = countedStream(50_000);
 
     // Act
