@@ -5,6 +5,10 @@ import { crc32 } from 'node:zlib';
 import { patternCrc32, patternRanges, patternStream } from './input/pattern.ts';
 import { combineBodies, startDiscardServer } from './servers/discard.ts';
 import { spreadLabel, spreadOf } from './measure/stats.ts';
+import { ChildFailed, runMeasured } from './measure/child.ts';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { costPerGiB, modelledMibPerSecond, pricePerGbSecond, recommendedMemoryMb, vcpuShare } from './sections/lambda-memory.ts';
 import { bestPeerGoals } from './report/s3-targets.ts';
 import { bestOf } from './report/destinations.ts';
@@ -198,6 +202,42 @@ describe('the ceiling of 4 plain PUTs at once', () => {
     ];
     expect(combineBodies(bodies)).toEqual({ bytes: 8, crc32: crc32(whole) >>> 0, requests: 2 });
     expect(combineBodies([{ part: 1, bytes: 4, crc32: undefined }]).crc32).toBeUndefined();
+  });
+});
+
+describe('the measured child process', () => {
+  let scratch: string;
+  beforeAll(async () => {
+    scratch = await mkdtemp(join(tmpdir(), 'bench-child-'));
+  });
+  afterAll(async () => {
+    await rm(scratch, { recursive: true, force: true });
+  });
+
+  it('reads its CPU finer than 10 ms steps, its peak RSS and its output', async () => {
+    // About 30 ms of CPU in a 40 MiB buffer the child fills: both must show in the figures.
+    const burn = "const b = Buffer.alloc(40 * 1024 * 1024, 1); const end = performance.now() + 30; while (performance.now() < end); console.log('done', b.length)";
+
+    const cost = await runMeasured(process.execPath, ['-e', burn], { scratch });
+
+    const cpu = cost.userSeconds + cost.systemSeconds;
+    expect(cost.stdout.trim()).toBe(`done ${40 * MiB}`);
+    expect(cpu).toBeGreaterThan(0.03);
+    expect(cost.wallSeconds).toBeGreaterThanOrEqual(0.03);
+    expect(cost.maxRssKiB).toBeGreaterThan(40 * 1024);
+    // GNU time's figures were whole hundredths; the kernel's are microseconds.
+    expect(Math.round(cpu * 1e6) % 10_000).not.toBe(0);
+  });
+
+  it('fails with the exit status and the last lines of what the child said', async () => {
+    const failing = runMeasured(process.execPath, ['-e', "console.error('out of luck'); process.exit(3)"], { scratch });
+
+    await expect(failing).rejects.toThrow(ChildFailed);
+    await expect(failing).rejects.toThrow(/exited with 3: out of luck/);
+  });
+
+  it('fails as a shell would for a command that is not there', async () => {
+    await expect(runMeasured(join(scratch, 'no-such-program'), [], { scratch })).rejects.toThrow(/exited with 127/);
   });
 });
 

@@ -6,6 +6,7 @@ import { dirname, join, resolve } from 'node:path';
 import { buildWorkers, workerNames } from './clients/build.ts';
 import { clientLabels, writeToolConfigs, type ClientName, type ClientPrograms } from './clients/commands.ts';
 import { ensureDebianTool, type ToolStatus } from './clients/install.ts';
+import { python } from './measure/child.ts';
 import { GiB, MiB } from './measure/stats.ts';
 import { readOptions } from './options.ts';
 import { coldStartGoals, s3rverGoals } from './report/goals.ts';
@@ -98,9 +99,9 @@ try {
   await mkdir(buildDirectory, { recursive: true });
 
   log('checking tools (installing what is missing)');
-  const time = await ensureDebianTool('/usr/bin/time', 'time', ['--version']);
-  results.tools['GNU time'] = time;
-  if (!time.available) throw new Error(`GNU time is needed to measure client CPU and memory: ${time.reason}`);
+  const measurer = await ensureDebianTool(python, 'python3-minimal', ['--version']);
+  results.tools.python3 = measurer;
+  if (!measurer.available) throw new Error(`python3 is needed to measure client CPU and memory (wait4): ${measurer.reason}`);
   const wanted = new Set(options.clients);
   const tools: { aws?: ToolStatus; rclone?: ToolStatus } = {};
   if (wanted.has('aws-cli')) results.tools['aws-cli'] = tools.aws = await ensureDebianTool('/usr/bin/aws', 'awscli');

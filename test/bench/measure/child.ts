@@ -14,11 +14,36 @@ export interface ProcessCost {
 
 export class ChildFailed extends Error {}
 
-const timeFormat = '%e %U %S %M';
+/**
+ * Starts the command and waits for it with wait4(), then writes its wall time, user and system CPU
+ * (seconds, to the microsecond) and peak RSS (KiB) to the file named first. GNU time reads the same
+ * wait4() figures but prints CPU in 10 ms steps: at 1 MiB one step is 10 CPU-s/GiB, more than the
+ * differences between clients there. The exit status is the command's (a signal's as 128 + its
+ * number), and a command that cannot be started exits 127, as a shell's does.
+ */
+const wait4Script = `
+import os, sys, time
+started = time.monotonic()
+try:
+    pid = os.posix_spawnp(sys.argv[2], sys.argv[2:], os.environ)
+except OSError as error:
+    print(error, file=sys.stderr)
+    sys.exit(127)
+_, status, usage = os.wait4(pid, 0)
+wall = time.monotonic() - started
+with open(sys.argv[1], 'w') as out:
+    out.write(f'{wall:.6f} {usage.ru_utime:.6f} {usage.ru_stime:.6f} {usage.ru_maxrss}\\n')
+code = os.waitstatus_to_exitcode(status)
+sys.exit(code if code >= 0 else 128 - code)
+`;
+
+/** Debian's own Python: a pyenv shim first on PATH would add its start-up and its environment. */
+export const python = '/usr/bin/python3';
 
 /**
- * Runs a command under GNU time, which reports the child's user and system CPU and peak RSS from
- * wait4(): exact per process, unlike sampling /proc, and the same for Node, Python and Go clients.
+ * Runs a command under {@link wait4Script}, which takes the child's CPU and peak RSS from the
+ * kernel's accounting at its exit: exact per process (threads and waited-for children included),
+ * unlike sampling /proc, and the same for Node, Python and Go clients.
  */
 export async function runMeasured(
   command: string,
@@ -26,7 +51,7 @@ export async function runMeasured(
   options: { env?: NodeJS.ProcessEnv; scratch: string; timeoutMs?: number },
 ): Promise<ProcessCost> {
   const timeFile = join(options.scratch, `time-${process.pid}-${Math.random().toString(36).slice(2)}.txt`);
-  const child = spawn('/usr/bin/time', ['-f', timeFormat, '-o', timeFile, command, ...args], {
+  const child = spawn(python, ['-c', wait4Script, timeFile, command, ...args], {
     env: options.env ?? process.env,
     stdio: ['ignore', 'pipe', 'pipe'],
   });
@@ -44,11 +69,10 @@ export async function runMeasured(
   if (code !== 0) {
     throw new ChildFailed(`${command} exited with ${code}: ${(stderr || stdout).trim().split('\n').slice(-6).join(' | ')}`);
   }
-  // On failure GNU time prefixes a status line; the figures are always the last line.
-  const figures = timing.trim().split('\n').pop()?.split(' ').map(Number) ?? [];
+  const figures = timing.trim().split(' ').map(Number);
   const [wallSeconds, userSeconds, systemSeconds, maxRssKiB] = figures;
   if (figures.length !== 4 || figures.some((value) => !Number.isFinite(value))) {
-    throw new ChildFailed(`could not read GNU time's output: '${timing.trim()}'`);
+    throw new ChildFailed(`could not read the measured figures: '${timing.trim()}'`);
   }
   return { wallSeconds: wallSeconds!, userSeconds: userSeconds!, systemSeconds: systemSeconds!, maxRssKiB: maxRssKiB!, stdout, stderr };
 }

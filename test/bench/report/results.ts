@@ -55,9 +55,9 @@ export interface BenchResults {
 
 export const definitions = {
   'MiB/s': 'input size / server-side transfer window (first write request received to last write response sent), median of the timed runs',
-  'CPU-s/GiB': 'user+sys CPU of the whole client process (GNU time, threads included) per GiB, median; the servers run in another process',
+  'CPU-s/GiB': 'user+sys CPU of the whole client process (wait4, threads included) per GiB, median; the servers run in another process',
   'net CPU-s/GiB': 'the same less the median CPU of a 1 KiB upload by the same client (its start-up: Python, Go or Node plus modules)',
-  'peak RSS': 'maximum resident set size of the client process (GNU time %M)',
+  'peak RSS': 'maximum resident set size of the client process (wait4, ru_maxrss)',
   'ours ÷ it': 'our figure divided by this client\u2019s: > 1 means we are faster (MiB/s) or costlier (CPU)',
   verified: 'before the timed runs, one run per client with the sink checking every digest the client sent and the CRC-32 of the whole object against the source',
 };

@@ -37,7 +37,7 @@ export function bestPeerGoals(result: ThroughputResult | undefined): GoalCheck[]
     if (!ours?.mibPerSecond || !best) return { goal, measured: `not measured (ours ${rate(ours)}; no peer measured: ${best ? '' : 'none'})`, met: undefined };
     const speed = ratio(ours.mibPerSecond, best.summary!.mibPerSecond)!;
     const cost = ratio(ours.netCpuSecondsPerGiB, best.summary!.netCpuSecondsPerGiB);
-    // CPU figures are whole steps of GNU time's 10 ms clock: equal ones may differ in the last bit.
+    // Equal CPU figures may differ in the last bit of their division.
     const met = speed >= 1 && cost !== undefined && cost <= 1 + 1e-9;
     return {
       goal,

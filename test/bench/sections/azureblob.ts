@@ -17,7 +17,7 @@ import { UploadClock } from '../servers/upload-clock.ts';
  * The Azure Blob destination beside what people would use instead, into Azurite on loopback:
  * rclone's `azureblob` backend (through a container SAS URL: its `endpoint` option is a domain
  * suffix that cannot name Azurite) and `@azure/storage-blob`'s `uploadStream` with its defaults.
- * Each client runs as its own process under GNU time (CPU and peak RSS); MiB/s is timed at a
+ * Each client runs as its own process measured by wait4 (CPU and peak RSS); MiB/s is timed at a
  * front that Azurite sits behind, from the first write request to the last answer; every blob is
  * read back and its CRC-32 compared with the source's before the timed runs.
  */

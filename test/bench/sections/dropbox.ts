@@ -26,7 +26,7 @@ export const dropboxSweepChunksMiB = [8, 16, 32, 64] as const;
 
 /**
  * The Dropbox destination into the Dropbox fake on loopback: each upload in a process of its own
- * (bundled as a function is) under GNU time, for CPU and peak RSS; MiB/s from the worker's own
+ * (bundled as a function is) measured by wait4, for CPU and peak RSS; MiB/s from the worker's own
  * clock (start of the upload to the stored file's metadata). The fake stores every byte on disk
  * and hashes it, in the bench's process; its cost is not charged to the client.
  */
@@ -77,7 +77,7 @@ export async function measureDropbox(options: {
   return {
     runs: options.runs,
     results,
-    note: 'CPU-s/GiB is the whole client process (start-up included) under GNU time; the fake writes every byte to disk and hashes it in the bench process',
+    note: 'CPU-s/GiB is the whole client process (start-up included) measured by wait4; the fake writes every byte to disk and hashes it in the bench process',
   };
 }
 

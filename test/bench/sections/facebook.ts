@@ -25,7 +25,7 @@ export interface FacebookBenchRow {
   readonly label: string;
   /** Input size / the upload's own time (the worker's, without process start-up), median. */
   readonly mibPerSecond: number | undefined;
-  /** User + system CPU of the whole worker process (GNU time) per GiB, median. */
+  /** User + system CPU of the whole worker process (its wait4 figures) per GiB, median. */
   readonly cpuSecondsPerGiB: number | undefined;
   readonly peakRssMiB: number | undefined;
   readonly error?: string;
@@ -61,7 +61,7 @@ async function withFake<T>(use: (facebook: FacebookFake) => Promise<T>): Promise
   }
 }
 
-/** One upload by the worker process, measured by GNU time; `verify` checks the published video's bytes. */
+/** One upload by the worker process, measured by wait4; `verify` checks the published video's bytes. */
 async function uploadOnce(worker: string, task: Omit<FacebookTask, 'endpoint'>, context: FacebookBenchContext, verify: boolean) {
   return withFake(async (facebook) => {
     const cost = await runMeasured(process.execPath, [worker, JSON.stringify({ ...task, endpoint: facebook.url })], { scratch: context.scratch, timeoutMs: 900_000 });

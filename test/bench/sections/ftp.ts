@@ -179,7 +179,7 @@ async function uploadOnce(
 
 /**
  * The FTP destination beside `curl -T` and rclone's ftp backend, into ftp-srv on loopback (plain
- * FTP and implicit FTPS): each client is its own process under GNU time (CPU and peak RSS), the
+ * FTP and implicit FTPS): each client is its own process measured by wait4 (CPU and peak RSS), the
  * transfer is timed at the server, and every stored file is checked.
  */
 export async function measureFtp(sizes: readonly number[], context: FtpBenchContext): Promise<FtpBenchResults> {

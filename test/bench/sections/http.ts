@@ -155,7 +155,7 @@ async function measureTarget(server: DiscardServer, target: 'http' | 'https', wo
 
 /**
  * Our HTTP destination beside curl, into a server that counts and discards the bytes: the same
- * file as a PUT and as a POST form, each client in its own process under GNU time (CPU, peak RSS),
+ * file as a PUT and as a POST form, each client in its own process measured by wait4 (CPU, peak RSS),
  * timed at the server from the first request to the last answer.
  */
 export async function measureHttpUploads(context: HttpSectionContext): Promise<HttpUploadsResult[]> {

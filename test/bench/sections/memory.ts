@@ -17,7 +17,7 @@ export interface MemoryResult {
 
 /**
  * Peak RSS of the process running our uploader, for sources generated as streams (never stored),
- * taken by the kernel (GNU time's max RSS), so nothing the process allocated escapes it.
+ * taken by the kernel (wait4's peak RSS), so nothing the process allocated escapes it.
  */
 export async function measureMemory(target: UploadTarget, sizes: readonly number[], runs: number, context: ThroughputContext): Promise<MemoryResult> {
   const floor: number[] = [];

@@ -137,7 +137,7 @@ async function uploadOnce(server: TestSftpServer, invocation: Invocation, client
 /**
  * Our SFTP destination beside OpenSSH's `sftp` and rclone's sftp backend, each uploading the same
  * bytes to the same OpenSSH sshd on loopback (the one the tests start), one client process at a
- * time under GNU time. MiB/s is the size over the process's wall time less its start-up (the
+ * time, measured by wait4. MiB/s is the size over the process's wall time less its start-up (the
  * median wall time of a 1 KiB upload: process start, connection, login); CPU and peak RSS are the
  * whole process's (the OpenSSH client's `ssh` child included).
  */

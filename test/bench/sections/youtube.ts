@@ -56,7 +56,7 @@ async function uploadOnce(youtube: YouTubeFake, worker: string, task: YouTubeBen
 /**
  * Our YouTube upload into the YouTube fake (resumable sessions, 16 MiB chunks each confirmed),
  * beside the ceiling of the same fake: the whole file in one PUT. Each upload runs in a bundled
- * process of its own under GNU time; the fake runs in the bench's process. MiB/s is timed inside
+ * process of its own measured by wait4; the fake runs in the bench's process. MiB/s is timed inside
  * the worker (session start to the video), so process start-up is not counted in it.
  */
 export async function measureYouTube(sizes: readonly number[], runs: number, scratch: string, buildDirectory: string, log: (line: string) => void): Promise<YouTubeBenchResult> {
