@@ -3,6 +3,7 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import type { LocalS3 } from '../../infra/local/s3-server.ts';
 import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { assumedRole } from '../../functions/destinations/s3/assumed-role.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
 import { startTestSts, type TestSts } from '../support/servers/sts.ts';
@@ -296,6 +297,45 @@ describe('S3 destination, a role the bucket owner lets the service assume (role_
 
     expect(sts.requests).toHaveLength(2);
     expect((await stored('throttled.bin')).body).toHaveLength(10);
+  });
+
+  it('gives up an AssumeRole that gets no answer and asks again', async () => {
+    sts.stallNext(1);
+
+    const keys = await assumedRole('arn:aws:iam::111122223333:role/throttled', 'customer-42-7f3c', 'us-east-1', { attemptTimeoutMs: 300 })();
+
+    expect(sts.requests).toHaveLength(2);
+    expect(keys).toMatchObject({ accessKeyId: s3.accessKeyId, sessionToken: 'session' });
+  });
+
+  it('reports a silent STS as a timeout once its tries are spent', async () => {
+    sts.stallNext(3);
+
+    const asking = assumedRole('arn:aws:iam::111122223333:role/throttled', 'customer-42-7f3c', 'us-east-1', { attemptTimeoutMs: 200 })();
+
+    await expect(asking).rejects.toThrow('STS AssumeRole: no answer within 200 ms');
+    expect(sts.requests).toHaveLength(3);
+  });
+
+  it('does not ask again after an answer that has no keys in it', async () => {
+    sts.failNext({ status: 200, code: 'InternalFailure' });
+
+    const asking = assumedRole('arn:aws:iam::111122223333:role/throttled', 'customer-42-7f3c', 'us-east-1')();
+
+    await expect(asking).rejects.toThrow('STS gave no keys for arn:aws:iam::111122223333:role/throttled');
+    expect(sts.requests).toHaveLength(1);
+  });
+
+  it('fails permanently, naming the setting, when the STS endpoint it is given is not an http(s) URL', async () => {
+    vi.stubEnv('AWS_ENDPOINT_URL_STS', 'sts.internal:8443');
+    try {
+      const asking = assumedRole('arn:aws:iam::111122223333:role/throttled', 'customer-42-7f3c', 'us-east-1')();
+
+      await expect(asking).rejects.toThrow(PermanentError);
+      await expect(asking).rejects.toThrow("AWS_ENDPOINT_URL_STS must be an http(s) URL, such as https://sts.us-east-1.amazonaws.com; it is 'sts.internal:8443'");
+    } finally {
+      vi.stubEnv('AWS_ENDPOINT_URL_STS', sts.endpoint);
+    }
   });
 
   it('fails permanently, saying what the trust policy must allow, when STS refuses the role', async () => {

@@ -4,11 +4,13 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
-import { answerText, awsServiceEndpoint, isRetryableAwsRefusal, PermanentError, requestToSign, sendSigned, withAwsRetries, xmlText } from '../../../shared/destination/index.ts';
+import { answerText, awsServiceEndpoint, classifyNetworkFailure, isRetryableAwsRefusal, PermanentError, requestToSign, sendSigned, withAwsRetries, xmlText } from '../../../shared/destination/index.ts';
 
 /** Keys are asked for again this long before they expire, so no request is signed with keys about to lapse. */
 const refreshBeforeMs = 5 * 60_000;
 const tries = 3;
+/** STS answers in milliseconds: a try still without an answer after this is given up and made again. */
+const defaultAttemptTimeoutMs = 10_000;
 const refusals = new Set(['AccessDenied', 'AccessDeniedException', 'MalformedPolicyDocument', 'RegionDisabledException']);
 
 /** The service's own identity and connections, shared by every role the function assumes. */
@@ -16,11 +18,37 @@ let sts: { readonly identity: AwsCredentialIdentityProvider; readonly agents: { 
 
 /** STS's regional endpoint, or the one `AWS_ENDPOINT_URL_STS` names (as the SDKs take it: a VPC endpoint, a local stand-in). */
 function stsEndpoint(region: string): URL {
-  return new URL(process.env.AWS_ENDPOINT_URL_STS ?? awsServiceEndpoint('sts', region));
+  const configured = process.env.AWS_ENDPOINT_URL_STS;
+  if (configured === undefined) return new URL(awsServiceEndpoint('sts', region));
+  const endpoint = URL.parse(configured);
+  if (endpoint?.protocol !== 'https:' && endpoint?.protocol !== 'http:') {
+    throw new PermanentError(`AWS_ENDPOINT_URL_STS must be an http(s) URL, such as https://sts.us-east-1.amazonaws.com; it is '${configured}'`, { code: 'StsEndpointInvalid' });
+  }
+  return endpoint;
+}
+
+export interface AssumedRoleSettings {
+  /** How long one AssumeRole waits for its answer. @default 10 s */
+  readonly attemptTimeoutMs?: number;
+}
+
+/** STS's answer to the signed POST, read; a `TimeoutError` when none came within `timeoutMs`. */
+async function answerWithin(timeoutMs: number, endpoint: URL, headers: Record<string, string>, body: string, agent: HttpAgent): Promise<{ status: number; text: string }> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
+  try {
+    const response = await sendSigned(endpoint, 'POST', endpoint.pathname, headers, body, agent, timeout.signal);
+    return { status: response.statusCode ?? 0, text: await answerText(response) };
+  } catch (error) {
+    if (!timeout.signal.aborted) throw error;
+    throw Object.assign(new Error(`STS AssumeRole: no answer within ${timeoutMs} ms`, { cause: error }), { name: 'TimeoutError' });
+  } finally {
+    clearTimeout(timer);
+  }
 }
 
 /** One AssumeRole call (STS's query protocol): the role's keys, or STS's refusal code and message. */
-async function assumeRoleOnce(roleArn: string, externalId: string, region: string): Promise<AwsCredentialIdentity> {
+async function assumeRoleOnce(roleArn: string, externalId: string, region: string, attemptTimeoutMs: number): Promise<AwsCredentialIdentity> {
   sts ??= { identity: defaultProvider(), agents: { http: new HttpAgent({ keepAlive: true }), https: new Agent({ keepAlive: true }) } };
   const endpoint = stsEndpoint(region);
   const body = new URLSearchParams({
@@ -32,11 +60,8 @@ async function assumeRoleOnce(roleArn: string, externalId: string, region: strin
     DurationSeconds: '3600',
   }).toString();
   const signer = new SignatureV4({ service: 'sts', region, credentials: sts.identity, sha256: Sha256 });
-  const path = endpoint.pathname;
-  const signed = await signer.sign(requestToSign(endpoint, 'POST', path, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body));
-  const response = await sendSigned(endpoint, 'POST', path, signed.headers, body, endpoint.protocol === 'https:' ? sts.agents.https : sts.agents.http);
-  const text = await answerText(response);
-  const status = response.statusCode ?? 0;
+  const signed = await signer.sign(requestToSign(endpoint, 'POST', endpoint.pathname, { 'content-type': 'application/x-www-form-urlencoded; charset=utf-8' }, body));
+  const { status, text } = await answerWithin(attemptTimeoutMs, endpoint, signed.headers, body, endpoint.protocol === 'https:' ? sts.agents.https : sts.agents.http);
   if (status < 200 || status >= 300) {
     const code = xmlText(text, 'Code') ?? `HTTP${status}`;
     throw Object.assign(new Error(`STS AssumeRole: ${code}: ${xmlText(text, 'Message') ?? ''}`), { name: code, statusCode: status });
@@ -49,15 +74,19 @@ async function assumeRoleOnce(roleArn: string, externalId: string, region: strin
   return { accessKeyId, secretAccessKey, ...(sessionToken ? { sessionToken } : {}), ...(expiration ? { expiration: new Date(expiration) } : {}) };
 }
 
-/** AssumeRole, tried again (as the SDK would) on throttling, STS's own trouble and failed connections. */
-async function assumeRole(roleArn: string, externalId: string, region: string): Promise<AwsCredentialIdentity> {
+/**
+ * AssumeRole, tried again (as the SDK would) on throttling, STS's own trouble and failed or silent
+ * connections; other failures (a malformed endpoint or answer) are not, as `S3Api` does.
+ */
+async function assumeRole(roleArn: string, externalId: string, region: string, attemptTimeoutMs: number): Promise<AwsCredentialIdentity> {
   try {
     return await withAwsRetries(
       tries,
-      () => assumeRoleOnce(roleArn, externalId, region),
+      () => assumeRoleOnce(roleArn, externalId, region, attemptTimeoutMs),
       (error) => {
         const { name, statusCode } = error as { name: string; statusCode?: number };
-        return !refusals.has(name) && (statusCode === undefined || isRetryableAwsRefusal(name, statusCode));
+        if (statusCode !== undefined) return !refusals.has(name) && isRetryableAwsRefusal(name, statusCode);
+        return classifyNetworkFailure(error)?.retryable === true;
       },
     );
   } catch (error) {
@@ -76,12 +105,13 @@ async function assumeRole(roleArn: string, externalId: string, region: string): 
  * customer's role without that customer's external id gets nothing. The keys (an hour's) are kept
  * and asked for again shortly before they expire; concurrent requests share one ask.
  */
-export function assumedRole(roleArn: string, externalId: string, region: string): AwsCredentialIdentityProvider {
+export function assumedRole(roleArn: string, externalId: string, region: string, settings: AssumedRoleSettings = {}): AwsCredentialIdentityProvider {
+  const attemptTimeoutMs = settings.attemptTimeoutMs ?? defaultAttemptTimeoutMs;
   let held: AwsCredentialIdentity | undefined;
   let asking: Promise<AwsCredentialIdentity> | undefined;
   return async () => {
     if (held && (held.expiration === undefined || held.expiration.getTime() - Date.now() > refreshBeforeMs)) return held;
-    asking ??= assumeRole(roleArn, externalId, region)
+    asking ??= assumeRole(roleArn, externalId, region, attemptTimeoutMs)
       .then((keys) => (held = keys))
       .finally(() => (asking = undefined));
     return asking;

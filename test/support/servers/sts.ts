@@ -21,6 +21,8 @@ export interface TestSts {
   readonly requests: AssumeRoleRequest[];
   /** Answers the next AssumeRole requests with these statuses and codes, in turn, instead of acting on them. */
   failNext(...errors: { status: number; code: string }[]): void;
+  /** Takes the next `count` AssumeRole requests and never answers them, as a silent endpoint would. */
+  stallNext(count: number): void;
   close(): Promise<void>;
 }
 
@@ -47,8 +49,9 @@ function credentialsAnswer(roleArn: string, keys: AwsCredentialIdentity, expirat
 export async function startTestSts(region: string, service: AwsCredentialIdentity, roles: Readonly<Record<string, TestRole>>): Promise<TestSts> {
   const requests: AssumeRoleRequest[] = [];
   const scripted: { status: number; code: string }[] = [];
+  let stalls = 0;
 
-  const handle = async (request: IncomingMessage, body: string): Promise<{ status: number; body: string }> => {
+  const handle = async (request: IncomingMessage, body: string): Promise<{ status: number; body: string } | undefined> => {
     const again = await expectedAuthorization({ method: request.method ?? '', url: request.url ?? '/', headers: request.headers, body }, { service: 'sts', region, credentials: service });
     if (again === undefined || again !== request.headers.authorization) {
       return { status: 403, body: errorAnswer('SignatureDoesNotMatch', 'The request signature we calculated does not match the signature you provided.') };
@@ -56,6 +59,10 @@ export async function startTestSts(region: string, service: AwsCredentialIdentit
     const form = Object.fromEntries(new URLSearchParams(body));
     if (form.Action !== 'AssumeRole' || form.Version !== '2011-06-15') return { status: 400, body: errorAnswer('InvalidAction', 'Could not find operation') };
     requests.push(form);
+    if (stalls > 0) {
+      stalls -= 1;
+      return undefined;
+    }
     const failure = scripted.shift();
     if (failure) return { status: failure.status, body: errorAnswer(failure.code, 'scripted') };
     const role = form.RoleArn === undefined ? undefined : roles[form.RoleArn];
@@ -70,7 +77,7 @@ export async function startTestSts(region: string, service: AwsCredentialIdentit
     const chunks: Buffer[] = [];
     request.on('data', (chunk: Buffer) => chunks.push(chunk));
     request.on('end', () => {
-      void handle(request, Buffer.concat(chunks).toString()).then(({ status, body }) => response.writeHead(status, { 'content-type': 'text/xml' }).end(body));
+      void handle(request, Buffer.concat(chunks).toString()).then((answer) => answer && response.writeHead(answer.status, { 'content-type': 'text/xml' }).end(answer.body));
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
@@ -78,6 +85,9 @@ export async function startTestSts(region: string, service: AwsCredentialIdentit
     endpoint: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
     requests,
     failNext: (...errors) => scripted.push(...errors),
+    stallNext: (count) => {
+      stalls += count;
+    },
     close: async () => {
       server.closeAllConnections();
       await new Promise((resolve) => server.close(resolve));
