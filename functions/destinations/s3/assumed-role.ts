@@ -11,6 +11,8 @@ const refreshBeforeMs = 5 * 60_000;
 const tries = 3;
 /** STS answers in milliseconds: a try still without an answer after this is given up and made again. */
 const defaultAttemptTimeoutMs = 10_000;
+/** How long a failed ask answers for STS: longer than `S3Api`'s tries of one request take. */
+const defaultFailureHeldMs = 10_000;
 const refusals = new Set(['AccessDenied', 'AccessDeniedException', 'MalformedPolicyDocument', 'RegionDisabledException']);
 
 /** The service's own identity and connections, shared by every role the function assumes. */
@@ -30,6 +32,8 @@ function stsEndpoint(region: string): URL {
 export interface AssumedRoleSettings {
   /** How long one AssumeRole waits for its answer. @default 10 s */
   readonly attemptTimeoutMs?: number;
+  /** How long a failed ask is the answer before STS is asked again. @default 10 s */
+  readonly failureHeldMs?: number;
 }
 
 /** STS's answer to the signed POST, read; a `TimeoutError` when none came within `timeoutMs`. */
@@ -103,16 +107,32 @@ async function assumeRole(roleArn: string, externalId: string, region: string, a
  * The keys of a customer's role, as AWS's confused-deputy guidance has it: the service assumes the
  * role with the external id the role's trust policy requires, so a caller who names another
  * customer's role without that customer's external id gets nothing. The keys (an hour's) are kept
- * and asked for again shortly before they expire; concurrent requests share one ask.
+ * and asked for again shortly before they expire; concurrent requests share one ask. An ask that
+ * failed for now, its own tries spent, is the answer for a short while: the requests that wanted
+ * the keys fail with it instead of each asking STS again (`S3Api` tries a failed request again,
+ * signing included), and the delivery's next attempt asks anew.
  */
 export function assumedRole(roleArn: string, externalId: string, region: string, settings: AssumedRoleSettings = {}): AwsCredentialIdentityProvider {
   const attemptTimeoutMs = settings.attemptTimeoutMs ?? defaultAttemptTimeoutMs;
+  const failureHeldMs = settings.failureHeldMs ?? defaultFailureHeldMs;
   let held: AwsCredentialIdentity | undefined;
+  let failed: { readonly error: unknown; readonly at: number } | undefined;
   let asking: Promise<AwsCredentialIdentity> | undefined;
   return async () => {
     if (held && (held.expiration === undefined || held.expiration.getTime() - Date.now() > refreshBeforeMs)) return held;
+    if (failed && Date.now() - failed.at < failureHeldMs) throw failed.error;
     asking ??= assumeRole(roleArn, externalId, region, attemptTimeoutMs)
-      .then((keys) => (held = keys))
+      .then(
+        (keys) => {
+          failed = undefined;
+          return (held = keys);
+        },
+        (error: unknown) => {
+          // A refusal is not held: the owner who fixes the trust policy may try again at once.
+          if (!(error instanceof PermanentError)) failed = { error, at: Date.now() };
+          throw error;
+        },
+      )
       .finally(() => (asking = undefined));
     return asking;
   };
