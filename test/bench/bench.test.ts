@@ -291,6 +291,22 @@ describe("issue 13's S3 targets", () => {
     expect(large).toMatchObject({ met: false });
   });
 
+  it('takes two clients whose runs cost no more than their start-up as level on CPU, and no other zero', () => {
+    const result = (oursNet: number) => ({
+      target: 'sink-http',
+      description: '',
+      startupCpuSeconds: {},
+      sizes: [{ size: MiB, label: '1 MiB', clients: [client('ours', 600, oursNet), client('rclone', 500, 0)] }],
+    });
+
+    const [level] = bestPeerGoals(result(0));
+    const [costlier] = bestPeerGoals(result(10.24));
+
+    expect(level).toMatchObject({ met: true });
+    expect(level?.measured).toContain('1.00× its net CPU');
+    expect(costlier).toMatchObject({ met: false });
+  });
+
   it('takes the same CPU, summed in another order, as equal', () => {
     // Net CPU of 70 ms over an 8 MiB upload, as the recorded run summed it for each client.
     const ours = 8.960000000000004;

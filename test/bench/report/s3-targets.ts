@@ -36,7 +36,9 @@ export function bestPeerGoals(result: ThroughputResult | undefined): GoalCheck[]
       .sort((a, b) => (b.summary!.mibPerSecond ?? 0) - (a.summary!.mibPerSecond ?? 0))[0];
     if (!ours?.mibPerSecond || !best) return { goal, measured: `not measured (ours ${rate(ours)}; no peer measured: ${best ? '' : 'none'})`, met: undefined };
     const speed = ratio(ours.mibPerSecond, best.summary!.mibPerSecond)!;
-    const cost = ratio(ours.netCpuSecondsPerGiB, best.summary!.netCpuSecondsPerGiB);
+    // Net CPU is 0 where a client's runs cost no more than its start-up: two such clients are level.
+    const bothNothing = ours.netCpuSecondsPerGiB === 0 && best.summary!.netCpuSecondsPerGiB === 0;
+    const cost = bothNothing ? 1 : ratio(ours.netCpuSecondsPerGiB, best.summary!.netCpuSecondsPerGiB);
     // Equal CPU figures may differ in the last bit of their division.
     const met = speed >= 1 && cost !== undefined && cost <= 1 + 1e-9;
     return {
