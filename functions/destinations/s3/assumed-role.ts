@@ -5,13 +5,14 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
 import { answerText, awsServiceEndpoint, classifyNetworkFailure, isRetryableAwsRefusal, PermanentError, requestToSign, sendSigned, withAwsRetries, xmlText } from '../../../shared/destination/index.ts';
+import { timeoutError } from './s3-api.ts';
 
 /** Keys are asked for again this long before they expire, so no request is signed with keys about to lapse. */
 const refreshBeforeMs = 5 * 60_000;
 const tries = 3;
 /** STS answers in milliseconds: a try still without an answer after this is given up and made again. */
 const defaultAttemptTimeoutMs = 10_000;
-/** How long a failed ask answers for STS: longer than `S3Api`'s tries of one request take. */
+/** How long a failed ask stands in for STS's answer: longer than `S3Api`'s tries of one request take. */
 const defaultFailureHeldMs = 10_000;
 const refusals = new Set(['AccessDenied', 'AccessDeniedException', 'MalformedPolicyDocument', 'RegionDisabledException']);
 
@@ -45,7 +46,7 @@ async function answerWithin(timeoutMs: number, endpoint: URL, headers: Record<st
     return { status: response.statusCode ?? 0, text: await answerText(response) };
   } catch (error) {
     if (!timeout.signal.aborted) throw error;
-    throw Object.assign(new Error(`STS AssumeRole: no answer within ${timeoutMs} ms`, { cause: error }), { name: 'TimeoutError' });
+    throw timeoutError(`STS AssumeRole: no answer within ${timeoutMs} ms`, error);
   } finally {
     clearTimeout(timer);
   }

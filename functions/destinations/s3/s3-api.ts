@@ -230,8 +230,8 @@ function answerOf(outgoing: ClientRequest, what: string): Promise<S3Answer> {
 }
 
 /** A connection given up for silence: transient, as a timed-out connection is. */
-function timeoutError(message: string): Error {
-  return Object.assign(new Error(message), { name: 'TimeoutError', code: 'ETIMEDOUT' });
+export function timeoutError(message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, cause === undefined ? undefined : { cause }), { name: 'TimeoutError', code: 'ETIMEDOUT' });
 }
 
 async function readAnswer(response: IncomingMessage, what: string): Promise<S3Answer> {
