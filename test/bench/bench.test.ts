@@ -6,9 +6,8 @@ import { patternCrc32, patternRanges, patternStream } from './input/pattern.ts';
 import { combineBodies, startDiscardServer } from './servers/discard.ts';
 import { spreadLabel, spreadOf } from './measure/stats.ts';
 import { ChildFailed, runMeasured } from './measure/child.ts';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { createTemporaryFolder, type TemporaryFolder } from '../support/servers/temporary-folder.ts';
 import { costPerGiB, modelledMibPerSecond, pricePerGbSecond, recommendedMemoryMb, vcpuShare } from './sections/lambda-memory.ts';
 import { bestPeerGoals } from './report/s3-targets.ts';
 import { bestOf } from './report/destinations.ts';
@@ -206,12 +205,14 @@ describe('the ceiling of 4 plain PUTs at once', () => {
 });
 
 describe('the measured child process', () => {
+  let folder: TemporaryFolder;
   let scratch: string;
   beforeAll(async () => {
-    scratch = await mkdtemp(join(tmpdir(), 'bench-child-'));
+    folder = await createTemporaryFolder('bench-child');
+    scratch = folder.path;
   });
   afterAll(async () => {
-    await rm(scratch, { recursive: true, force: true });
+    await folder.remove();
   });
 
   it('reads its CPU finer than 10 ms steps, its peak RSS and its output', async () => {
