@@ -35,7 +35,7 @@ export { hostMatches } from '../net/host-patterns.ts';
 export { guardedHttpAgent, guardedHttpsAgent } from '../net/guarded-agents.ts';
 export { guardedConnect, guardedTlsConnect, type NetworkPolicy } from '../net/guarded-connect.ts';
 export { awsServiceEndpoint } from '../net/aws-endpoints.ts';
-export { isRetryableAwsRefusal, withAwsRetries } from '../net/aws-retry.ts';
+export { isRetryableAwsRefusal, withAwsRetries, withinTime } from '../net/aws-retry.ts';
 export { answerText, escapeUri, queryString, requestToSign, sendSigned } from '../net/sigv4-request.ts';
 export { escapeXml, xmlElements, xmlText } from '../net/xml-text.ts';
 export { forEachConcurrently } from '../streams/parallel.ts';

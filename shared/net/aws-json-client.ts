@@ -5,7 +5,7 @@ import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smit
 import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
 import { awsServiceEndpoint } from './aws-endpoints.ts';
-import { isRetryableAwsRefusal, withAwsRetries } from './aws-retry.ts';
+import { isRetryableAwsRefusal, withAwsRetries, withinTime } from './aws-retry.ts';
 import { answerText, requestToSign, sendSigned } from './sigv4-request.ts';
 
 /** An AWS service that speaks the JSON protocol, as its requests name it. */
@@ -111,21 +111,13 @@ export class AwsJsonClient {
   }
 
   /** One try, given up when it has no answer within the attempt timeout. */
-  async #callInTime(action: string, body: string, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
-    // A timer cleared with the try: `AbortSignal.timeout`'s would stay armed, with its signal,
-    // for the whole timeout after each call (thousands at once in a busy ingress).
-    const timeout = new AbortController();
-    const timer = setTimeout(() => timeout.abort(), this.#attemptTimeoutMs);
-    try {
-      return await this.#callOnce(action, body, signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal);
-    } catch (caught) {
-      if (timeout.signal.aborted && !(signal?.aborted ?? false)) {
-        throw new Error(`${this.#service.name} ${action}: no answer within ${this.#attemptTimeoutMs} ms`, { cause: caught });
-      }
-      throw caught;
-    } finally {
-      clearTimeout(timer);
-    }
+  #callInTime(action: string, body: string, signal: AbortSignal | undefined): Promise<Record<string, unknown>> {
+    return withinTime(
+      this.#attemptTimeoutMs,
+      signal,
+      (inTime) => this.#callOnce(action, body, inTime),
+      (cause) => new Error(`${this.#service.name} ${action}: no answer within ${this.#attemptTimeoutMs} ms`, { cause }),
+    );
   }
 
   async #callOnce(action: string, body: string, signal: AbortSignal): Promise<Record<string, unknown>> {

@@ -40,3 +40,27 @@ export async function withAwsRetries<T>(tries: number, once: () => Promise<T>, a
     await new Promise((resolve) => setTimeout(resolve, awsRetryDelay(attempt)));
   }
 }
+
+/**
+ * One try, given up when it has no answer within `timeoutMs`: `once` gets a signal that fires then
+ * (or with `signal`), and a try cut short by the time fails as `timedOut(cause)`, not as the abort.
+ * The timer is cleared with the try: `AbortSignal.timeout`'s would stay armed, with its signal, for
+ * the whole timeout after each call (thousands at once in a busy ingress).
+ */
+export async function withinTime<T>(
+  timeoutMs: number,
+  signal: AbortSignal | undefined,
+  once: (signal: AbortSignal) => Promise<T>,
+  timedOut: (cause: unknown) => Error,
+): Promise<T> {
+  const timeout = new AbortController();
+  const timer = setTimeout(() => timeout.abort(), timeoutMs);
+  try {
+    return await once(signal ? AbortSignal.any([signal, timeout.signal]) : timeout.signal);
+  } catch (caught) {
+    if (timeout.signal.aborted && !(signal?.aborted ?? false)) throw timedOut(caught);
+    throw caught;
+  } finally {
+    clearTimeout(timer);
+  }
+}

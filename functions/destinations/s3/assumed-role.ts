@@ -4,7 +4,7 @@ import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
 import { Agent } from 'node:https';
 import { Agent as HttpAgent } from 'node:http';
-import { answerText, awsServiceEndpoint, classifyNetworkFailure, isRetryableAwsRefusal, PermanentError, requestToSign, sendSigned, withAwsRetries, xmlText } from '../../../shared/destination/index.ts';
+import { answerText, awsServiceEndpoint, classifyNetworkFailure, isRetryableAwsRefusal, PermanentError, requestToSign, sendSigned, withAwsRetries, withinTime, xmlText } from '../../../shared/destination/index.ts';
 import { timeoutError } from './s3-api.ts';
 
 /** Keys are asked for again this long before they expire, so no request is signed with keys about to lapse. */
@@ -38,18 +38,16 @@ export interface AssumedRoleSettings {
 }
 
 /** STS's answer to the signed POST, read; a `TimeoutError` when none came within `timeoutMs`. */
-async function answerWithin(timeoutMs: number, endpoint: URL, headers: Record<string, string>, body: string, agent: HttpAgent): Promise<{ status: number; text: string }> {
-  const timeout = new AbortController();
-  const timer = setTimeout(() => timeout.abort(), timeoutMs);
-  try {
-    const response = await sendSigned(endpoint, 'POST', endpoint.pathname, headers, body, agent, timeout.signal);
-    return { status: response.statusCode ?? 0, text: await answerText(response) };
-  } catch (error) {
-    if (!timeout.signal.aborted) throw error;
-    throw timeoutError(`STS AssumeRole: no answer within ${timeoutMs} ms`, error);
-  } finally {
-    clearTimeout(timer);
-  }
+function answerWithin(timeoutMs: number, endpoint: URL, headers: Record<string, string>, body: string, agent: HttpAgent): Promise<{ status: number; text: string }> {
+  return withinTime(
+    timeoutMs,
+    undefined,
+    async (signal) => {
+      const response = await sendSigned(endpoint, 'POST', endpoint.pathname, headers, body, agent, signal);
+      return { status: response.statusCode ?? 0, text: await answerText(response) };
+    },
+    (cause) => timeoutError(`STS AssumeRole: no answer within ${timeoutMs} ms`, cause),
+  );
 }
 
 /** One AssumeRole call (STS's query protocol): the role's keys, or STS's refusal code and message. */
