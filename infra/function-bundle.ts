@@ -1,3 +1,4 @@
+import type { BuildOptions } from 'esbuild';
 import { fileURLToPath } from 'node:url';
 
 /** The repository root: where package-lock.json lives and where entry paths start. */
@@ -33,3 +34,13 @@ export const functionBundle = {
     ...Object.fromEntries(['http', 'process'].flatMap((name) => [name, `node:${name}`].map((specifier) => [specifier, runtimeFile(`shared/lambda/bundle-shims/node-${name}.cjs`)]))),
   },
 } as const;
+
+/** `functionBundle` as esbuild's own build options: how the local runtime and the benchmarks bundle a function. */
+export const functionBuildOptions: BuildOptions = {
+  ...functionBundle,
+  mainFields: [...functionBundle.mainFields],
+  banner: { js: functionBundle.banner },
+  bundle: true,
+  platform: 'node',
+  logLevel: 'silent',
+};

@@ -8,6 +8,7 @@ import { destinations } from '../../functions/destinations/registry.ts';
 import { secretNames, serviceDefaults, serviceEnvironment } from '../../shared/config.ts';
 import { FileSecretStore } from '../../shared/secrets/secret-store.ts';
 import { functionEntries, resourceNames } from '../resources.ts';
+import { bundleFunctions } from './function-bundles.ts';
 import { startHttpGateway } from './http-gateway.ts';
 import { createJobTable } from './job-table.ts';
 import { startLocalLambdaApi } from './lambda-api.ts';
@@ -133,6 +134,30 @@ async function createQueuePair(sqs: SQSClient, name: string, deadLetterName: str
   return { queue, deadLetter };
 }
 
+/** What the pipeline starts and must stop again. */
+type Stoppable = { stop(): Promise<void> } | { close(): Promise<void> };
+
+/**
+ * Waits for things started at once, registering each one's closer as it starts. When one fails the
+ * others are still waited for, so the pipeline's `close` stops every one that did start.
+ */
+async function startedTogether<const Starts extends readonly Promise<Stoppable>[]>(
+  closers: (() => Promise<void>)[],
+  starts: Starts,
+): Promise<{ -readonly [Index in keyof Starts]: Awaited<Starts[Index]> }> {
+  const outcomes = await Promise.allSettled(
+    starts.map((start) =>
+      start.then((started) => {
+        closers.push('stop' in started ? () => started.stop() : () => started.close());
+        return started;
+      }),
+    ),
+  );
+  const failure = outcomes.find((outcome) => outcome.status === 'rejected');
+  if (failure) throw failure.reason;
+  return outcomes.map((outcome) => (outcome as PromiseFulfilledResult<Stoppable>).value) as { -readonly [Index in keyof Starts]: Awaited<Starts[Index]> };
+}
+
 /**
  * The whole pipeline on loopback: SQS (fauxqs), S3 (s3rver behind the local front), DynamoDB
  * (dynalite), a file-backed secret store and a local sealing key; the real ingress handler behind an
@@ -149,19 +174,24 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
     for (const closer of closers.reverse()) await closer().catch(() => undefined);
   };
   try {
-    const s3 = await startLocalS3({
-      directory: join(stateDirectory, 's3'),
-      port: options.ports?.s3 ?? 0,
-      buckets: [resourceNames.stagingBucket, localDeliveryBucket],
-    });
-    closers.push(() => s3.close());
-
-    const sqsServer = await startServerThread({ kind: 'fauxqs', port: options.ports?.sqs ?? 0 });
-    closers.push(() => sqsServer.stop());
+    // Each server and each function runs in a thread of its own, so they start at once, while the
+    // functions are bundled.
+    const bundling = bundleFunctions(
+      { ingress: functionEntries.ingress, ...Object.fromEntries(destinations.map(({ type }) => [type, functionEntries.destination(type)])) },
+      join(stateDirectory, 'functions'),
+    );
+    // Waited for below; a failed start of a server must not leave the bundling's failure unseen.
+    bundling.catch(() => undefined);
+    const [s3, sqsServer, dynamoServer] = await startedTogether(closers, [
+      startLocalS3({
+        directory: join(stateDirectory, 's3'),
+        port: options.ports?.s3 ?? 0,
+        buckets: [resourceNames.stagingBucket, localDeliveryBucket],
+      }),
+      startServerThread({ kind: 'fauxqs', port: options.ports?.sqs ?? 0 }),
+      startServerThread({ kind: 'dynalite', port: options.ports?.dynamodb ?? 0 }),
+    ]);
     const sqsEndpoint = sqsServer.endpoint;
-
-    const dynamoServer = await startServerThread({ kind: 'dynalite', port: options.ports?.dynamodb ?? 0 });
-    closers.push(() => dynamoServer.stop());
     const dynamodbEndpoint = dynamoServer.endpoint;
 
     const { keyFile, secretsFile } = await prepareState(stateDirectory, s3);
@@ -224,21 +254,43 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
             return invoke(event);
           };
 
+    // The ingress invokes a destination's function to test a destination, through Lambda's API.
     const functions = new Map<string, LocalFunction>();
+    const lambdaApi = await startLocalLambdaApi((name, event) => functions.get(name)?.invoke(event));
+    closers.push(() => lambdaApi.close());
+    const functionNames = Object.fromEntries(destinations.map(({ type }) => [type, resourceNames.functionName(type)]));
+
+    const modules = await bundling;
+    const [ingress, ...destinationFunctions] = await startedTogether(closers, [
+      // One ingress function behind the three doors, as in the stack.
+      LocalFunction.start({
+        entry: modules.ingress!,
+        functionName: resourceNames.functionName('ingress'),
+        timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
+        environment: {
+          ...environment,
+          ...serviceEnvironment({ ...settings, queueUrls, destinationFunctions: functionNames, awsEndpoints: { ...settings.awsEndpoints, lambda: lambdaApi.endpoint } }),
+        },
+        ...output,
+      }),
+      ...destinations.map((definition) =>
+        LocalFunction.start({
+          entry: modules[definition.type]!,
+          functionName: resourceNames.functionName(definition.type),
+          timeoutSeconds: options.functionTimeoutSeconds ?? definition.lambda.timeoutSeconds,
+          environment,
+          ...output,
+          onCrash: (reason) => options.onDestinationCrash?.(definition.type, reason),
+        }),
+      ),
+    ]);
+    for (const started of [ingress, ...destinationFunctions]) functions.set(started.name, started);
+
     const eventSources: SqsEventSource[] = [];
     const concurrencyOf = (type: string): number =>
       (typeof options.concurrency === 'number' ? options.concurrency : options.concurrency?.[type]) ?? 4;
-    for (const definition of destinations) {
-      const destination = await LocalFunction.start({
-        entry: new URL(`../../${functionEntries.destination(definition.type)}`, import.meta.url).href,
-        functionName: resourceNames.functionName(definition.type),
-        timeoutSeconds: options.functionTimeoutSeconds ?? definition.lambda.timeoutSeconds,
-        environment,
-        ...output,
-        onCrash: (reason) => options.onDestinationCrash?.(definition.type, reason),
-      });
-      closers.push(() => destination.stop());
-      functions.set(destination.name, destination);
+    destinations.forEach((definition, index) => {
+      const destination = destinationFunctions[index]!;
       const { queue } = queues[definition.type]!;
       const source = new SqsEventSource({
         sqs,
@@ -252,26 +304,8 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       source.start();
       eventSources.push(source);
       closers.push(() => source.stop());
-    }
-
-    // The ingress invokes a destination's function to test a destination, through Lambda's API.
-    const lambdaApi = await startLocalLambdaApi((name, event) => functions.get(name)?.invoke(event));
-    closers.push(() => lambdaApi.close());
-    const functionNames = Object.fromEntries(destinations.map(({ type }) => [type, resourceNames.functionName(type)]));
-
-    // One ingress function behind the three doors, as in the stack.
-    const ingress = await LocalFunction.start({
-      entry: new URL(`../../${functionEntries.ingress}`, import.meta.url).href,
-      functionName: resourceNames.functionName('ingress'),
-      timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
-      environment: {
-        ...environment,
-        ...serviceEnvironment({ ...settings, queueUrls, destinationFunctions: functionNames, awsEndpoints: { ...settings.awsEndpoints, lambda: lambdaApi.endpoint } }),
-      },
-      ...output,
     });
-    closers.push(() => ingress.stop());
-    functions.set(ingress.name, ingress);
+
     const gateway = await startHttpGateway((event) => ingress.invoke(event), options.ports?.api ?? 0);
     closers.push(() => gateway.close());
     const inboxSource = new SqsEventSource({

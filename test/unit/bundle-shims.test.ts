@@ -6,8 +6,7 @@ import { createRequire } from 'node:module';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { repositoryRoot } from '../../infra/function-bundle.ts';
-import { lambdaBundleSettings } from '../bench/clients/build.ts';
+import { functionBuildOptions, repositoryRoot } from '../../infra/function-bundle.ts';
 import { requireProgram, runProgram, sshKeygen } from '../support/servers/programs.ts';
 import { createTemporaryFolder, type TemporaryFolder } from '../support/servers/temporary-folder.ts';
 
@@ -52,7 +51,7 @@ describe('The tweetnacl shim of the function bundles', () => {
       process.stdout.write(parsed.getPublicSSH().toString('base64'));
     `;
     const outfile = join(folder.path, 'parse-key.mjs');
-    const result = await build({ ...lambdaBundleSettings, stdin: { contents: entry, resolveDir: repositoryRoot, loader: 'js' }, outfile, metafile: true });
+    const result = await build({ ...functionBuildOptions, stdin: { contents: entry, resolveDir: repositoryRoot, loader: 'js' }, outfile, metafile: true });
 
     const inputs = Object.keys(result.metafile.inputs);
     expect(inputs.filter((input) => input.includes('node_modules/tweetnacl/'))).toEqual([]);

@@ -137,11 +137,11 @@ describe('the requests section', () => {
 });
 
 describe('threadExecArgv', () => {
-  it('passes the process’s CPU profiling flags on to a thread, and nothing else of its own', () => {
+  it('passes the process’s CPU profiling and silenced warnings on to a thread, and nothing else of its own', () => {
     // Act
-    const argv = threadExecArgv(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--inspect', '--cpu-profile-x', '--require', 'x.cjs']);
+    const argv = threadExecArgv(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--inspect', '--cpu-profile-x', '--require', 'x.cjs', '--no-warnings=ExperimentalWarning', '--import', 'tsx']);
 
     // Assess
-    expect(argv).toEqual(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--import', 'tsx']);
+    expect(argv).toEqual(['--cpu-prof', '--cpu-prof-dir=/tmp/p', '--no-warnings=ExperimentalWarning', '--enable-source-maps']);
   });
 });

@@ -1,16 +1,6 @@
-import { build, type BuildOptions } from 'esbuild';
+import { build } from 'esbuild';
 import { join } from 'node:path';
-import { functionBundle } from '../../../infra/function-bundle.ts';
-
-/** Esbuild settings as the stack bundles a function (infra/function-bundle.ts). */
-export const lambdaBundleSettings: BuildOptions = {
-  ...functionBundle,
-  mainFields: [...functionBundle.mainFields],
-  banner: { js: functionBundle.banner },
-  bundle: true,
-  platform: 'node',
-  logLevel: 'silent',
-};
+import { functionBuildOptions } from '../../../infra/function-bundle.ts';
 
 export type BundleOutcome =
   | {
@@ -32,7 +22,7 @@ function packageOf(input: string): string {
 export async function bundle(entry: string, outFile: string, extra: { packagesExternal?: boolean } = {}): Promise<BundleOutcome> {
   try {
     const result = await build({
-      ...lambdaBundleSettings,
+      ...functionBuildOptions,
       entryPoints: [entry],
       outfile: outFile,
       metafile: true,
