@@ -179,7 +179,8 @@ try {
     }
     if (options.sections.has('cold')) {
       log('section: cold start');
-      results.coldStart = await measureColdStart(root, join(buildDirectory, 'cold'), options.coldRuns, log);
+      // The naive build only shows what bundling saves: a quick run leaves it out.
+      results.coldStart = await measureColdStart(root, join(buildDirectory, 'cold'), options.coldRuns, log, { naive: !options.quick });
       await save();
     }
     if (options.sections.has('tuning')) {

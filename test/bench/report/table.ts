@@ -70,7 +70,7 @@ export function renderReport(results: BenchResults): string {
     out.push('', `## cold start (bare node -e '' = ${fixed(cold.bareNodeMs, 0)} ms, median of ${cold.runs})`);
     const largest = (entry: (typeof cold.entries)[number]): string =>
       entry.largestPackages.slice(0, 4).map((item) => `${item.name} ${(item.bytes / 1024).toFixed(0)}K`).join(', ');
-    out.push(markdownTable(['function', 'bundle', 'import over bare node', 'naive (SDK from node_modules)', 'largest parts'], cold.entries.map((entry) => [entry.name, entry.bundleBytes === undefined ? '–' : `${(entry.bundleBytes / 1024).toFixed(0)} KiB`, entry.error ? `failed: ${entry.error.slice(0, 80)}` : `+${fixed(entry.importMs, 0)} ms`, `+${fixed(entry.naiveImportMs, 0)} ms`, largest(entry)])));
+    out.push(markdownTable(['function', 'bundle', 'import over bare node', 'naive (SDK from node_modules)', 'largest parts'], cold.entries.map((entry) => [entry.name, entry.bundleBytes === undefined ? '–' : `${(entry.bundleBytes / 1024).toFixed(0)} KiB`, entry.error ? `failed: ${entry.error.slice(0, 80)}` : `+${fixed(entry.importMs, 0)} ms`, entry.naiveImportMs === undefined ? '–' : `+${fixed(entry.naiveImportMs, 0)} ms`, largest(entry)])));
   }
   for (const tuning of results.tuning ?? []) {
     out.push('', `## tuning: our multipart code, ${tuning.label} into ${tuning.target}`);

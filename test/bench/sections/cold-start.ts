@@ -84,12 +84,12 @@ function importArgs(file: string): string[] {
  * from the project's node_modules. Runs interleave bare Node, bundled and naive imports, so drift
  * on a shared machine hits all three alike.
  */
-export async function measureColdStart(root: string, buildDirectory: string, runs: number, log: (line: string) => void): Promise<ColdStartResult> {
+export async function measureColdStart(root: string, buildDirectory: string, runs: number, log: (line: string) => void, { naive = true } = {}): Promise<ColdStartResult> {
   const entries = await functionEntries(root);
   const built: { name: string; entry: string; file?: string; naive?: string; bytes?: number; packages?: ColdStartEntry['largestPackages']; error?: string }[] = [];
   for (const { name, entry } of entries) {
     const bundled = await bundle(entry, join(buildDirectory, `${name}.mjs`));
-    const naive = await bundle(entry, join(buildDirectory, `${name}-naive.mjs`), { packagesExternal: true });
+    const naiveBuild = naive ? await bundle(entry, join(buildDirectory, `${name}-naive.mjs`), { packagesExternal: true }) : undefined;
     if ('error' in bundled) {
       built.push({ name, entry, error: bundled.error });
       continue;
@@ -100,7 +100,7 @@ export async function measureColdStart(root: string, buildDirectory: string, run
       file: bundled.file,
       bytes: (await stat(bundled.file)).size,
       packages: bundled.packages.slice(0, 8),
-      ...('file' in naive ? { naive: naive.file } : {}),
+      ...(naiveBuild && 'file' in naiveBuild ? { naive: naiveBuild.file } : {}),
     });
   }
 
@@ -139,7 +139,7 @@ export async function measureColdStart(root: string, buildDirectory: string, run
     };
   });
   for (const result of results) {
-    log(`  cold start ${result.name}: ${result.bundleBytes === undefined ? '?' : (result.bundleBytes / MiB).toFixed(2)} MiB, +${result.importMs?.toFixed(0) ?? '?'} ms (naive +${result.naiveImportMs?.toFixed(0) ?? '?'} ms)`);
+    log(`  cold start ${result.name}: ${result.bundleBytes === undefined ? '?' : (result.bundleBytes / MiB).toFixed(2)} MiB, +${result.importMs?.toFixed(0) ?? '?'} ms${result.naiveImportMs === undefined ? '' : ` (naive +${result.naiveImportMs.toFixed(0)} ms)`}`);
   }
   return {
     bareNodeMs,
