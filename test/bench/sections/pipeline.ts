@@ -93,15 +93,29 @@ export async function measurePipeline(log: (line: string) => void, quick = false
     source: { bucket: resourceNames.stagingBucket, key: 'bench/1k.bin' },
     upload: { destination: { type: 's3', bucket: pipeline.deliveryBucket, endpoint: pipeline.s3.endpoint, credentials: 'local-s3' } },
   };
-  const load = (clients: number, total: number, label: string): Promise<LoadResult> =>
-    new Promise((resolve, reject) => {
+  /**
+   * Starts the clients' thread (its TypeScript run by Node's type stripping: a loader would add a
+   * thread of its own) and resolves once it is ready, with `run` to let its clients go: the runtime's
+   * CPU is counted from there, without the thread's start.
+   */
+  const loadThread = (clients: number, total: number, label: string): Promise<{ run: () => Promise<LoadResult> }> =>
+    new Promise((ready, reject) => {
       const task: LoadTask = { apiUrl: pipeline.apiUrl, request, clients, total, label };
-      const worker = new Worker(new URL('./pipeline-load.ts', import.meta.url), { workerData: task, execArgv: ['--import', 'tsx'] });
-      worker.once('message', (result: LoadResult) => {
-        resolve(result);
-        void worker.terminate();
-      });
+      const worker = new Worker(new URL('./pipeline-load.ts', import.meta.url), { workerData: task, execArgv: [] });
       worker.once('error', reject);
+      worker.once('message', () =>
+        ready({
+          run: () =>
+            new Promise((resolve, fail) => {
+              worker.once('message', (result: LoadResult) => {
+                resolve(result);
+                void worker.terminate();
+              });
+              worker.once('error', fail);
+              worker.postMessage('go');
+            }),
+        }),
+      );
     });
 
   async function addedLatency(token: string): Promise<number> {
@@ -113,14 +127,15 @@ export async function measurePipeline(log: (line: string) => void, quick = false
   }
 
   try {
-    await load(1, 5, 'warm-up');
+    await (await loadThread(1, 5, 'warm-up')).run();
     const results: PipelineLevel[] = [];
     for (const clients of quick ? quickLevels : levels) {
+      const total = quick ? Math.ceil(deliveriesAt(clients) / 4) : deliveriesAt(clients);
+      const clientsThread = await loadThread(clients, total, `c${clients}`);
       const cpuBefore = process.cpuUsage();
       const hostBefore = threadCpuMs();
       const serversBefore = await pipeline.serverCpuMs();
-      const total = quick ? Math.ceil(deliveriesAt(clients) / 4) : deliveriesAt(clients);
-      const { seconds, cpuMs: clientCpuMs, deliveries } = await load(clients, total, `c${clients}`);
+      const { seconds, cpuMs: clientCpuMs, deliveries } = await clientsThread.run();
       const cpu = process.cpuUsage(cpuBefore);
       const host = threadCpuMs() - hostBefore;
       const serversAfter = await pipeline.serverCpuMs();
