@@ -180,7 +180,7 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
       { ingress: functionEntries.ingress, ...Object.fromEntries(destinations.map(({ type }) => [type, functionEntries.destination(type)])) },
       join(stateDirectory, 'functions'),
     );
-    // Waited for below; a failed start of a server must not leave the bundling's failure unseen.
+    // Awaited below; should a server fail first, the bundling's failure must not go unhandled.
     bundling.catch(() => undefined);
     const [s3, sqsServer, dynamoServer] = await startedTogether(closers, [
       startLocalS3({
