@@ -1,28 +1,8 @@
-import { createServer, type Server } from 'node:net';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalPipeline } from '../../infra/local/pipeline.ts';
+import { acceptsConnections, findFreePort } from '../support/servers/loopback.ts';
 import { createTemporaryFolder, type TemporaryFolder } from '../support/servers/temporary-folder.ts';
-
-/** Listens on `port` (0: any free one) on loopback. */
-async function listen(port = 0): Promise<Server> {
-  const server = createServer();
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', resolve);
-  });
-  return server;
-}
-
-const portOf = (server: Server): number => (server.address() as { port: number }).port;
-const closeServer = (server: Server): Promise<void> => new Promise((resolve) => server.close(() => resolve()));
-
-/** A port that was free a moment ago. */
-async function freePort(): Promise<number> {
-  const server = await listen();
-  const port = portOf(server);
-  await closeServer(server);
-  return port;
-}
 
 let folder: TemporaryFolder;
 
@@ -35,18 +15,18 @@ afterAll(async () => {
 });
 
 describe('startLocalPipeline', () => {
-  it('stops the servers it started when another one fails to start, leaving their ports free', async () => {
+  it('stops the servers it started when another one fails to start', async () => {
     // Prepare
-    const taken = await listen();
-    const ports = { s3: await freePort(), dynamodb: await freePort(), sqs: portOf(taken) };
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, '127.0.0.1', resolve));
+    const ports = { s3: await findFreePort(), dynamodb: await findFreePort(), sqs: (taken.address() as AddressInfo).port };
 
     // Act
     const starting = startLocalPipeline({ stateDirectory: folder.path, ports, onLog: () => undefined });
 
     // Assess
-    await expect(starting).rejects.toThrow(/EADDRINUSE/);
-    await closeServer(taken);
-    const reopened = await Promise.all([listen(ports.s3), listen(ports.dynamodb)]);
-    await Promise.all(reopened.map(closeServer));
+    await expect(starting).rejects.toThrow(/EADDRINUSE/).finally(() => taken.close());
+    expect(await acceptsConnections(ports.s3)).toBe(false);
+    expect(await acceptsConnections(ports.dynamodb)).toBe(false);
   });
 });
