@@ -4,6 +4,7 @@ import Client from 'ssh2/lib/client.js';
 import keyParser from 'ssh2/lib/protocol/keyParser.js';
 import { guardedConnect, type NetworkPolicy } from '../../../shared/destination/index.ts';
 import { ConnectionLostError, HostKeyMismatchError, PrivateKeyError } from './errors.ts';
+import { writesGathered } from './gathered-writes.ts';
 import type { SftpDestinationFields } from './schema.ts';
 
 /** How long a connection may take, and how a silent server is noticed. */
@@ -112,7 +113,7 @@ export async function openSftpSession(
     client.once('close', () => reject(lost ?? new ConnectionLostError()));
   });
   client.connect({
-    sock: guardedConnect({ host: destination.host, port: destination.port }, network),
+    sock: writesGathered(guardedConnect({ host: destination.host, port: destination.port }, network)),
     ...login,
     readyTimeout: settings.handshakeTimeoutMs,
     keepaliveInterval: settings.keepaliveIntervalMs,
