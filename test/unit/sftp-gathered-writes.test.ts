@@ -1,5 +1,6 @@
 import { once } from 'node:events';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { setImmediate } from 'node:timers/promises';
 import { afterEach, describe, expect, it } from 'vitest';
 import { writesGathered } from '../../functions/destinations/sftp/gathered-writes.ts';
 
@@ -35,10 +36,6 @@ async function connection(): Promise<{ socket: Socket; received: () => Buffer; s
   return { socket, received: () => Buffer.concat(chunks), sends };
 }
 
-async function nextTick(): Promise<void> {
-  await new Promise((resolve) => setImmediate(resolve));
-}
-
 describe('writesGathered', () => {
   it('sends the writes made in one tick as one writev, and those of a later tick as another', async () => {
     const { socket, received, sends } = await connection();
@@ -46,10 +43,10 @@ describe('writesGathered', () => {
     socket.write(Buffer.from([0, 0, 0, 9]));
     socket.write(Buffer.from('ciphertext'));
     socket.write(Buffer.from('tag'));
-    await nextTick();
+    await setImmediate();
     socket.write(Buffer.from('-next'));
     socket.write(Buffer.from('-packet'));
-    await nextTick();
+    await setImmediate();
     socket.end();
     await once(socket, 'close');
     expect(sends).toEqual(['writev of 3', 'writev of 2']);
