@@ -38,5 +38,6 @@ export { awsServiceEndpoint } from '../net/aws-endpoints.ts';
 export { isRetryableAwsRefusal, withAwsRetries, withinTime } from '../net/aws-retry.ts';
 export { answerText, escapeUri, queryString, requestToSign, sendSigned } from '../net/sigv4-request.ts';
 export { escapeXml, xmlElements, xmlText } from '../net/xml-text.ts';
+export { batchedWrites } from '../streams/batched-writes.ts';
 export { forEachConcurrently } from '../streams/parallel.ts';
 export { destinationHandler } from '../lambda/destination-handler.ts';

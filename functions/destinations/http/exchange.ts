@@ -2,6 +2,7 @@ import { request as httpRequest, type Agent as HttpAgent, type IncomingHttpHeade
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import type { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { batchedWrites } from '../../../shared/destination/index.ts';
 
 /** The agents one upload connects through: guarded, so every hop goes only where the network allows. */
 export interface Agents {
@@ -119,7 +120,7 @@ export function exchange(target: URL, request: OutgoingRequest, options: Exchang
       if (bodyStarted || settled || body === undefined) return;
       bodyStarted = true;
       clearTimeout(wait);
-      bodySent = body.open().then((stream) => pipeline(stream, outgoing));
+      bodySent = body.open().then((stream) => pipeline(stream, batchedWrites(outgoing)));
       bodySent.catch(failUnlessUnwanted);
     };
 
