@@ -1,5 +1,5 @@
 import { randomBytes } from 'node:crypto';
-import { Readable } from 'node:stream';
+import { pipeline, Transform, type Readable } from 'node:stream';
 
 /** The file part of a form: its field name, the file name it announces, and what it holds. */
 export interface FormFile {
@@ -54,13 +54,22 @@ export function multipartForm(fields: Readonly<Record<string, string>>, file: Fo
   return {
     contentType: `multipart/form-data; boundary=${boundary}`,
     length: file.size === undefined ? undefined : head.length + file.size + tail.length,
-    body: (bytes) => Readable.from(framed(head, bytes, tail), { objectMode: false }),
+    body: (bytes) => framed(head, bytes, tail),
   };
 }
 
-async function* framed(head: Buffer, file: Readable, tail: Buffer): AsyncGenerator<Buffer> {
-  yield head;
+/**
+ * The file between `head` and `tail`. Its chunks pass through as they come, in the same tick, so
+ * a batching writer downstream can gather them (an async generator would hand them on one promise
+ * at a time).
+ */
+function framed(head: Buffer, file: Readable, tail: Buffer): Readable {
+  const body = new Transform({
+    transform: (chunk: Buffer, _encoding, callback) => callback(null, chunk),
+    flush: (callback) => callback(null, tail),
+  });
+  body.push(head);
   // A failure of the file fails the body; a body torn down (the request aborted) stops the file.
-  yield* file as AsyncIterable<Buffer>;
-  yield tail;
+  pipeline(file, body, () => undefined);
+  return body;
 }
