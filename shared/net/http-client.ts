@@ -2,6 +2,7 @@ import { request as httpRequest, type Agent as HttpAgent, type IncomingMessage, 
 import { request as httpsRequest, type Agent as HttpsAgent } from 'node:https';
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
+import { batchedWrites } from '../streams/batched-writes.ts';
 
 /** The agents a request connects through: the guarded ones of the function's network. */
 export interface HttpAgents {
@@ -42,7 +43,7 @@ export function sendRequest(url: string | URL, init: OutgoingRequest, agents: Ht
     });
     request.once('response', resolve);
     request.once('error', reject);
-    if (body instanceof Readable) pipeline(body, request).catch((error: unknown) => request.destroy(error as Error));
+    if (body instanceof Readable) pipeline(body, batchedWrites(request)).catch((error: unknown) => request.destroy(error as Error));
     else request.end(body);
   });
 }
