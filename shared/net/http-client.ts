@@ -43,7 +43,8 @@ export function sendRequest(url: string | URL, init: OutgoingRequest, agents: Ht
     });
     request.once('response', resolve);
     request.once('error', reject);
-    if (body instanceof Readable) pipeline(body, batchedWrites(request)).catch((error: unknown) => request.destroy(error as Error));
+    // A body that fails destroys the request with its error (batchedWrites does), which rejects above.
+    if (body instanceof Readable) pipeline(body, batchedWrites(request)).catch(() => undefined);
     else request.end(body);
   });
 }
