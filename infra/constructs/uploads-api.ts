@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { Validations } from 'aws-cdk-lib';
 import * as apigateway from 'aws-cdk-lib/aws-apigateway';
 import type * as lambda from 'aws-cdk-lib/aws-lambda';
@@ -93,7 +93,7 @@ export class UploadsApi extends Construct {
       reason: 'Parameters are validated here; bodies by the ingress with the same schema, so the 400 names every offending field.',
     });
     // The gateway keeps each body's model (its SDKs and console show them); the ingress validates.
-    const model = (modelName: string, schema: z.ZodType) =>
+    const model = (modelName: string, schema: z.ZodMiniType) =>
       ({ 'application/json': this.restApi.addModel(modelName, { modelName, contentType: 'application/json', schema: requestModelSchema(schema) as apigateway.JsonSchema }) });
 
     const version = this.restApi.root.addResource('v1');

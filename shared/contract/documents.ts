@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { jobStates } from '../jobs/records.ts';
 import { listLimits, retryRequestSchema } from './job-queries.ts';
 import { probeCheckSchema } from './probe.ts';
@@ -7,17 +7,17 @@ import { probeCheckSchema } from './probe.ts';
  * A body's schema as JSON Schema draft-04, the dialect API Gateway models accept. Generated from
  * the same schema the functions validate with, so the gateway and the code cannot disagree.
  */
-export function requestModelSchema(schema: z.ZodType): Record<string, unknown> {
+export function requestModelSchema(schema: z.ZodMiniType): Record<string, unknown> {
   return z.toJSONSchema(schema, { target: 'draft-04', io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
 }
 
 /** The schemas of the bodies the HTTP API takes; those that depend on the destinations are built with them. */
 export interface ApiBodySchemas {
-  readonly uploadRequest: z.ZodType;
-  readonly destinationTest: z.ZodType;
+  readonly uploadRequest: z.ZodMiniType;
+  readonly destinationTest: z.ZodMiniType;
 }
 
-const openApi = (schema: z.ZodType) => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
+const openApi = (schema: z.ZodMiniType) => z.toJSONSchema(schema, { target: 'openapi-3.0', io: 'input', unrepresentable: 'any' });
 const jsonBody = (schema: object) => ({ required: true, content: { 'application/json': { schema } } });
 const answer = (description: string, schema?: object) => ({ description, ...(schema ? { content: { 'application/json': { schema } } } : {}) });
 

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 /**
  * What the service must know about a destination field beyond its type, marked on the field's
@@ -17,57 +17,57 @@ export type FieldKind =
   | { readonly kind: 'file-path' };
 
 /**
- * Marks live on a schema's definition object, under a symbol of their own: zod's `.describe()`
- * shares that object with the copy it makes, and `.refine()` spreads it into the copy's, so a mark
- * survives both; `.optional()` and `.default()` wrap it, and the wrappers are looked through. A
- * field may so be marked before or after it is described, refined or made optional.
+ * Marks live on a schema's definition object, under a symbol of their own: `.check()` (which
+ * describes and refines) copies every property of that object into its copy's, so a mark survives
+ * it; `z.optional()` and `z._default()` wrap it, and the wrappers are looked through. A field may so
+ * be marked before or after it is described, refined or made optional.
  */
 const markKey = Symbol('upload-destinations field kind');
 
-type Marked = { [markKey]?: FieldKind; innerType?: z.ZodType };
+type Marked = { [markKey]?: FieldKind; innerType?: z.ZodMiniType };
 
-function definitionOf(schema: z.ZodType): Marked {
+function definitionOf(schema: z.ZodMiniType): Marked {
   return schema._zod.def as Marked;
 }
 
-function markOf(field: z.ZodType): FieldKind | undefined {
-  for (let current: z.ZodType | undefined = field; current; current = definitionOf(current).innerType) {
+function markOf(field: z.ZodMiniType): FieldKind | undefined {
+  for (let current: z.ZodMiniType | undefined = field; current; current = definitionOf(current).innerType) {
     const kind = definitionOf(current)[markKey];
     if (kind) return kind;
   }
   return undefined;
 }
 
-function mark<Schema extends z.ZodType>(schema: Schema, kind: FieldKind): Schema {
+function mark<Schema extends z.ZodMiniType>(schema: Schema, kind: FieldKind): Schema {
   definitionOf(schema)[markKey] = kind;
   return schema;
 }
 
 /** Marks a destination field as a secret. */
-export function secret<Schema extends z.ZodType>(schema: Schema): Schema {
+export function secret<Schema extends z.ZodMiniType>(schema: Schema): Schema {
   return mark(schema, { kind: 'secret' });
 }
 
 /** Marks a map field whose entries named so that `isSecretEntry(name)` are secrets. */
-export function secretEntries<Schema extends z.ZodType>(schema: Schema, isSecretEntry: (name: string) => boolean): Schema {
+export function secretEntries<Schema extends z.ZodMiniType>(schema: Schema, isSecretEntry: (name: string) => boolean): Schema {
   return mark(schema, { kind: 'secret-entries', isSecretEntry });
 }
 
 /** Marks a field that is named like a secret but holds none, saying why. */
-export function notSecret<Schema extends z.ZodType>(schema: Schema, reason: string): Schema {
+export function notSecret<Schema extends z.ZodMiniType>(schema: Schema, reason: string): Schema {
   return mark(schema, { kind: 'not-secret', reason });
 }
 
 /** Marks a field as a path at the destination (see {@link FieldKind}). */
-export function markFilePath<Schema extends z.ZodType>(schema: Schema): Schema {
+export function markFilePath<Schema extends z.ZodMiniType>(schema: Schema): Schema {
   return mark(schema, { kind: 'file-path' });
 }
 
 /** The marked fields of a destination schema, by name. */
-export function fieldKindsOf(schema: z.ZodObject): ReadonlyMap<string, FieldKind> {
+export function fieldKindsOf(schema: z.ZodMiniObject): ReadonlyMap<string, FieldKind> {
   const kinds = new Map<string, FieldKind>();
   for (const [name, field] of Object.entries(schema.shape)) {
-    const kind = markOf(field as z.ZodType);
+    const kind = markOf(field as z.ZodMiniType);
     if (kind) kinds.set(name, kind);
   }
   return kinds;
@@ -78,7 +78,7 @@ function isSecretKind(kind: FieldKind): boolean {
 }
 
 /** Names of the fields that hold secrets, wholly or in some of their entries. */
-export function secretFieldNames(schema: z.ZodObject): string[] {
+export function secretFieldNames(schema: z.ZodMiniObject): string[] {
   return [...fieldKindsOf(schema)].filter(([, kind]) => isSecretKind(kind)).map(([name]) => name);
 }
 
@@ -92,7 +92,7 @@ function isMap(value: unknown): value is Record<string, unknown> {
  * Splits a destination's fields into those that may travel and rest in clear and its secrets,
  * as the schema marks them. `undefined` values are dropped.
  */
-export function splitSecrets(schema: z.ZodObject, destination: Fields): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
+export function splitSecrets(schema: z.ZodMiniObject, destination: Fields): { open: Record<string, unknown>; secrets: Record<string, unknown> } {
   const kinds = fieldKindsOf(schema);
   const open: Record<string, unknown> = {};
   const secrets: Record<string, unknown> = {};
@@ -119,7 +119,7 @@ export function splitSecrets(schema: z.ZodObject, destination: Fields): { open: 
  * inline). Maps whose entries are secrets are merged entry by entry, so secret headers join the
  * open ones.
  */
-export function mergeSecrets(schema: z.ZodObject, open: Fields, ...layers: readonly Fields[]): Record<string, unknown> {
+export function mergeSecrets(schema: z.ZodMiniObject, open: Fields, ...layers: readonly Fields[]): Record<string, unknown> {
   const kinds = fieldKindsOf(schema);
   const merged: Record<string, unknown> = { ...open };
   for (const layer of layers) {
@@ -135,7 +135,7 @@ export function mergeSecrets(schema: z.ZodObject, open: Fields, ...layers: reado
  * The fields a stored secret may hold for a destination: its secret fields. For a map of secret
  * entries, only entries named like secrets.
  */
-export function unexpectedSecretFields(schema: z.ZodObject, stored: Fields): string[] {
+export function unexpectedSecretFields(schema: z.ZodMiniObject, stored: Fields): string[] {
   const kinds = fieldKindsOf(schema);
   return Object.entries(stored).flatMap(([name, value]) => {
     const kind = kinds.get(name);
@@ -151,7 +151,7 @@ export function unexpectedSecretFields(schema: z.ZodObject, stored: Fields): str
  * The destination with each folder path (ending in `/`) completed with the source's file name:
  * the rule every destination shares, applied once before its upload runs.
  */
-export function withFolderPathsCompleted<Destination extends object>(schema: z.ZodObject, destination: Destination, sourceName: string): Destination {
+export function withFolderPathsCompleted<Destination extends object>(schema: z.ZodMiniObject, destination: Destination, sourceName: string): Destination {
   const completed: Record<string, unknown> = { ...(destination as Record<string, unknown>) };
   for (const [name, kind] of fieldKindsOf(schema)) {
     const value = completed[name];

@@ -1,47 +1,68 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { markFilePath } from './field-kinds.ts';
+import './zod-english.ts';
 
 /**
  * An http:// or https:// URL (the deployed ingress narrows sources and callbacks to https). A user
  * name or password in it is refused: it would be shown wherever the URL is; credentials go in
  * fields of their own, which are sealed.
  */
-export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).refine(
-  (value) => {
-    const url = URL.parse(value);
-    return url === null || (url.username === '' && url.password === '');
-  },
-  { error: 'must not carry a user name or password (give credentials in their own fields, which are sealed)' },
+export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).check(
+  z.refine(
+    (value) => {
+      const url = URL.parse(value);
+      return url === null || (url.username === '' && url.password === '');
+    },
+    { error: 'must not carry a user name or password (give credentials in their own fields, which are sealed)' },
+  ),
 );
+
+/** Any text but the empty one. */
+export const nonEmpty = z.string().check(z.minLength(1));
+
+/** A whole number from `min` up (to `max` when given). */
+export function count(min: number, max?: number): z.ZodMiniNumber<number> {
+  return z.number().check(z.int(), z.minimum(min), ...(max === undefined ? [] : [z.maximum(max)]));
+}
 
 /** The name of a stored secret (under the deployment's secret prefix) holding a destination's secret fields. */
 export const credentialsReference = z
   .string()
-  .regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'must be a secret name: letters, digits and /_+=.@-')
-  .describe('Name of a stored secret whose JSON fills this destination\'s secret fields.');
+  .check(
+    z.regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'must be a secret name: letters, digits and /_+=.@-'),
+    z.describe('Name of a stored secret whose JSON fills this destination\'s secret fields.'),
+  );
 
 /**
  * A value that can travel in one HTTP header line, to any server: printable ASCII (stores such as
  * S3 sign and refuse anything else; Node refuses to send it). Other characters are encoded by the
  * header's own rules, as RFC 8187 does for file names: `filename*=UTF-8''%E2%82%AC.mp4`.
  */
-export const headerValue = z
-  .string()
-  .min(1, { error: 'must not be empty', abort: true })
-  .max(8192)
-  .refine((value) => /^[\t\x20-\x7e]*$/.test(value), {
+export const headerValue = z.string().check(
+  z.minLength(1, { error: 'must not be empty', abort: true }),
+  z.maxLength(8192),
+  z.refine((value) => /^[\t\x20-\x7e]*$/.test(value), {
     error: "must be printable ASCII without line breaks (encode other characters, e.g. filename*=UTF-8''…)",
-  });
+  }),
+);
+
+/** Numbers and booleans taken as their text, as a form or a header would carry them. */
+export const textOfScalar = z.pipe(
+  z.union([z.string(), z.number(), z.boolean()]),
+  z.transform((value: string | number | boolean) => String(value)),
+);
 
 /** A metadata map: header-safe names; numbers and booleans are taken as their text. */
 export const metadataMap = z
   .record(
-    z.string().regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid header name (letters, digits, - and _)'),
-    z.union([z.string(), z.number(), z.boolean()]).transform(String).pipe(headerValue),
+    z.string().check(z.regex(/^[A-Za-z0-9!#$%&'*+.^_`|~-]+$/, 'must be a valid header name (letters, digits, - and _)')),
+    z.pipe(textOfScalar, headerValue),
   )
-  .refine(
-    (metadata) => Object.entries(metadata).reduce((size, [k, v]) => size + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= 2048,
-    'must be at most 2 KB in total (names and values)',
+  .check(
+    z.refine(
+      (metadata) => Object.entries(metadata).reduce((size, [k, v]) => size + Buffer.byteLength(k) + Buffer.byteLength(v), 0) <= 2048,
+      'must be at most 2 KB in total (names and values)',
+    ),
   );
 
 /**
@@ -58,21 +79,21 @@ export const alsoWithFieldErrors = {
  * (`..`), have empty segments (`a//b`), or carry control characters or broken Unicode are refused
  * here, at the door, whatever the destination.
  */
-export function filePath(maxBytes = 1024): z.ZodString {
+export function filePath(maxBytes = 1024): z.ZodMiniString<string> {
   return markFilePath(
-    z
-      .string()
-      .min(1, { error: 'must not be empty', abort: true })
-      .refine((path) => path.isWellFormed(), 'must be valid Unicode (no unpaired surrogates)')
-      .refine((path) => Buffer.byteLength(path) <= maxBytes, `must be at most ${maxBytes} bytes`)
+    z.string().check(
+      z.minLength(1, { error: 'must not be empty', abort: true }),
+      z.refine((path) => path.isWellFormed(), 'must be valid Unicode (no unpaired surrogates)'),
+      z.refine((path) => Buffer.byteLength(path) <= maxBytes, `must be at most ${maxBytes} bytes`),
       // eslint-disable-next-line no-control-regex
-      .refine((path) => !/[\u0000-\u001f\u007f]/.test(path), 'must not contain control characters')
-      .refine(
+      z.refine((path) => !/[\u0000-\u001f\u007f]/.test(path), 'must not contain control characters'),
+      z.refine(
         (path) => {
           const inner = path.replace(/^\//, '').replace(/\/$/, '');
           return inner === '' ? path === '/' : !inner.split('/').some((segment) => segment === '' || segment === '..');
         },
         { error: "must not contain '..' or empty segments ('a//b')" },
       ),
+    ),
   );
 }

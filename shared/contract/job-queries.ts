@@ -1,4 +1,5 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
+import { count } from './fields.ts';
 
 /** How many jobs one page of `GET /v1/uploads` holds. */
 export const listLimits = { default: 20, max: 100 } as const;
@@ -6,10 +7,10 @@ export const listLimits = { default: 20, max: 100 } as const;
 /** The body of `POST /v1/uploads/{token}/retry` (all optional). */
 export const retryRequestSchema = z.strictObject({
   /** Which destinations, by index. @default every failed one */
-  destinations: z.array(z.number().int().min(0).max(99)).min(1).max(100).optional(),
+  destinations: z.optional(z.array(count(0, 99)).check(z.minLength(1), z.maxLength(100))),
   /**
    * Also destinations that failed for good (bad credentials, a missing bucket): only once their
    * cause is fixed, or they fail the same way again.
    */
-  permanent: z.boolean().optional(),
+  permanent: z.optional(z.boolean()),
 });

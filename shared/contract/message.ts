@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { DestinationDefinition } from '../destination/definition.ts';
+import { count, nonEmpty } from './fields.ts';
 import { storedSourceSchema } from './source.ts';
 
 /**
@@ -9,25 +10,25 @@ import { storedSourceSchema } from './source.ts';
  */
 export const deliveryMessageSchema = z.strictObject({
   version: z.literal(1),
-  token: z.string().min(1),
-  index: z.number().int().min(0),
-  type: z.string().min(1),
+  token: nonEmpty,
+  index: count(0),
+  type: nonEmpty,
   /** The destination's fields without its secret fields. */
   destination: z.record(z.string(), z.unknown()),
-  sealed: z.string().optional(),
+  sealed: z.optional(z.string()),
   source: storedSourceSchema,
-  extension: z.string().optional(),
+  extension: z.optional(z.string()),
   /** The job has a callback_url: whoever finishes it last sends the callback. */
-  notify: z.boolean().optional(),
+  notify: z.optional(z.boolean()),
   /**
    * How many destinations the job has. A job of one is finished when its delivery is: the callback
    * is then sent from what finishing it recorded, without reading the job back.
    */
-  destinations: z.number().int().min(1).optional(),
+  destinations: z.optional(count(1)),
   /** When the ingress accepted the job (ISO 8601), to measure the time to delivered. */
-  acceptedAt: z.iso.datetime().optional(),
+  acceptedAt: z.optional(z.iso.datetime()),
   /** A delivery waiting for a quota to reset comes back no earlier than this (ISO 8601). */
-  notBefore: z.iso.datetime().optional(),
+  notBefore: z.optional(z.iso.datetime()),
 });
 
 export type DeliveryMessage = z.output<typeof deliveryMessageSchema>;
@@ -53,7 +54,7 @@ export function sealingContext({ token, index, type, endpoints }: SealedFor): st
 }
 
 /** The {@link SealedFor} of destination `index` of job `token`, from its definition and its (open) fields. */
-export function sealedFor<Schema extends z.ZodObject>(
+export function sealedFor<Schema extends z.ZodMiniObject>(
   token: string,
   index: number,
   definition: Pick<DestinationDefinition<Schema>, 'type' | 'endpointsOf'>,

@@ -1,10 +1,13 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import type { DestinationDefinition } from '../destination/definition.ts';
+import { count, nonEmpty } from './fields.ts';
 import { createDestinationSchema } from './request.ts';
 
 /** The body of `POST /v1/destinations/test`: a destination, exactly as a job would give it. */
 export function createDestinationTestSchema(definitions: readonly DestinationDefinition[]) {
-  return z.strictObject({ destination: createDestinationSchema(definitions) }).describe('Check a destination the way a delivery would, without delivering.');
+  return z
+    .strictObject({ destination: createDestinationSchema(definitions) })
+    .check(z.describe('Check a destination the way a delivery would, without delivering.'));
 }
 
 /**
@@ -16,11 +19,11 @@ export const probeEventSchema = z.strictObject({
   probe: z.strictObject({
     version: z.literal(1),
     /** A token of the test's own (`probe_…`): no job has it; the sealed secrets are bound to it. */
-    token: z.string().regex(/^probe_[A-Za-z0-9_-]{8,64}$/),
-    type: z.string().min(1),
+    token: z.string().check(z.regex(/^probe_[A-Za-z0-9_-]{8,64}$/)),
+    type: nonEmpty,
     destination: z.record(z.string(), z.unknown()),
-    sealed: z.string().optional(),
-    timeoutMilliseconds: z.number().int().min(1000).max(60_000),
+    sealed: z.optional(z.string()),
+    timeoutMilliseconds: count(1000, 60_000),
   }),
 });
 
@@ -31,7 +34,7 @@ export const probeCheckSchema = z.strictObject({
   name: z.string(),
   ok: z.boolean(),
   detail: z.string(),
-  skipped: z.boolean().optional(),
+  skipped: z.optional(z.boolean()),
 });
 
 export type ProbeCheckAnswer = z.output<typeof probeCheckSchema>;

@@ -1,15 +1,15 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { stagingSuffixes } from '../config.ts';
-import { alsoWithFieldErrors, filePath, httpUrl } from './fields.ts';
+import { alsoWithFieldErrors, filePath, httpUrl, nonEmpty } from './fields.ts';
 
-const fileName = z
-  .string()
-  .min(1)
-  .max(255)
+const fileName = z.string().check(
+  z.minLength(1),
+  z.maxLength(255),
   // eslint-disable-next-line no-control-regex
-  .regex(/^[^/\\\u0000-\u001f\u007f]+$/, 'must be a file name without slashes or control characters')
-  .refine((name) => name !== '.' && name !== '..', "must be a file name, not '.' or '..'")
-  .refine((name) => name.isWellFormed(), 'must be valid Unicode (no unpaired surrogates)');
+  z.regex(/^[^/\\\u0000-\u001f\u007f]+$/, 'must be a file name without slashes or control characters'),
+  z.refine((name) => name !== '.' && name !== '..', "must be a file name, not '.' or '..'"),
+  z.refine((name) => name.isWellFormed(), 'must be valid Unicode (no unpaired surrogates)'),
+);
 
 /**
  * Where the file comes from: an HTTP(S) URL, an object in a bucket the service may read, or
@@ -17,37 +17,45 @@ const fileName = z
  */
 export const sourceSchema = z
   .strictObject({
-    url: httpUrl.optional().describe('HTTPS URL of the file.'),
-    bucket: z.string().min(1).optional().describe('Bucket holding the file.'),
-    key: filePath(1024)
-      .refine((key) => !key.endsWith('/'), 'must name a file, not a folder')
-      .refine((key) => !Object.values(stagingSuffixes).some((suffix) => key.endsWith(suffix)), 'must not name a manifest or a job note')
-      .optional()
-      .describe('Key of the file in the bucket.'),
+    url: z.optional(httpUrl).check(z.describe('HTTPS URL of the file.')),
+    bucket: z.optional(z.string().check(z.minLength(1))).check(z.describe('Bucket holding the file.')),
+    key: z
+      .optional(
+        filePath(1024).check(
+          z.refine((key) => !key.endsWith('/'), 'must name a file, not a folder'),
+          z.refine((key) => !Object.values(stagingSuffixes).some((suffix) => key.endsWith(suffix)), 'must not name a manifest or a job note'),
+        ),
+      )
+      .check(z.describe('Key of the file in the bucket.')),
     presigned: z
-      .strictObject({
-        filename: fileName.describe('Name of the file to be uploaded.'),
-        content_type: z.string().min(1).max(255).optional().describe('Content-Type the upload will be sent with.'),
-      })
-      .optional()
-      .describe('Answer with a presigned URL to PUT the file to; delivery starts when it lands.'),
+      .optional(
+        z.strictObject({
+          filename: fileName.check(z.describe('Name of the file to be uploaded.')),
+          content_type: z
+            .optional(z.string().check(z.minLength(1), z.maxLength(255)))
+            .check(z.describe('Content-Type the upload will be sent with.')),
+        }),
+      )
+      .check(z.describe('Answer with a presigned URL to PUT the file to; delivery starts when it lands.')),
   })
-  .superRefine((source, context) => {
-    const forms = [source.url !== undefined, source.bucket !== undefined || source.key !== undefined, source.presigned !== undefined];
-    const given = forms.filter(Boolean).length;
-    if (given > 1) {
-      context.addIssue({ code: 'custom', path: ['url'], message: 'give one of url, bucket and key, or presigned' });
-    } else if (given === 0) {
-      context.addIssue({ code: 'custom', path: ['url'], message: 'is required (or bucket and key, or presigned)' });
-    } else if (forms[1]) {
-      for (const field of ['bucket', 'key'] as const) {
-        if (source[field] === undefined) {
-          context.addIssue({ code: 'custom', path: [field], message: 'is required with a bucket source' });
+  .check(
+    z.superRefine((source, context) => {
+      const forms = [source.url !== undefined, source.bucket !== undefined || source.key !== undefined, source.presigned !== undefined];
+      const given = forms.filter(Boolean).length;
+      if (given > 1) {
+        context.addIssue({ code: 'custom', path: ['url'], message: 'give one of url, bucket and key, or presigned' });
+      } else if (given === 0) {
+        context.addIssue({ code: 'custom', path: ['url'], message: 'is required (or bucket and key, or presigned)' });
+      } else if (forms[1]) {
+        for (const field of ['bucket', 'key'] as const) {
+          if (source[field] === undefined) {
+            context.addIssue({ code: 'custom', path: [field], message: 'is required with a bucket source' });
+          }
         }
       }
-    }
-  }, alsoWithFieldErrors)
-  .describe('The file to deliver: {"url"}, {"bucket","key"} or {"presigned"}.');
+    }, alsoWithFieldErrors),
+    z.describe('The file to deliver: {"url"}, {"bucket","key"} or {"presigned"}.'),
+  );
 
 export type Source = z.output<typeof sourceSchema>;
 
@@ -56,8 +64,8 @@ export type Source = z.output<typeof sourceSchema>;
  * (it may carry a presigned signature or a token in its query) beside its redacted form for show.
  */
 export const storedSourceSchema = z.union([
-  z.strictObject({ bucket: z.string().min(1), key: z.string().min(1) }),
-  z.strictObject({ url: z.string().min(1), sealedUrl: z.string().min(1) }),
+  z.strictObject({ bucket: nonEmpty, key: nonEmpty }),
+  z.strictObject({ url: nonEmpty, sealedUrl: nonEmpty }),
 ]);
 
 export type StoredSource = z.output<typeof storedSourceSchema>;

@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { ValidationError, type FieldError } from '../errors.ts';
 
 /** `upload.destinations[0].bucket` */
@@ -30,7 +30,7 @@ function toFieldErrors(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]):
  * Parses `input` with `schema`; on failure throws a {@link ValidationError} that names every
  * offending field by its path, so one answer tells the caller everything to fix.
  */
-export function parseOrThrow<Schema extends z.ZodType>(
+export function parseOrThrow<Schema extends z.ZodMiniType>(
   schema: Schema,
   input: unknown,
   prefix: readonly PropertyKey[] = [],

@@ -1,5 +1,5 @@
 import { lookup } from 'node:dns/promises';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import type { ProbeAnswer, ProbeCheckAnswer, ProbeEvent } from '../contract/probe.ts';
 import { parseOrThrow } from '../contract/validate.ts';
 import { describeError, ValidationError } from '../errors.ts';
@@ -48,7 +48,7 @@ async function networkCheck(addresses: readonly string[], allowPrivateNetworks: 
  * passes the same redaction as a delivery's errors. A destination without a probe says which
  * checks it cannot make. The probe is cut off at `timeoutMilliseconds`.
  */
-export async function probeDestination<Schema extends z.ZodObject, State>(
+export async function probeDestination<Schema extends z.ZodMiniObject, State>(
   { probe: request }: ProbeEvent,
   { definition, uploader }: DestinationModule<Schema, State>,
   dependencies: ProbeDependencies,

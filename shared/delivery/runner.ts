@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from '@aws-lambda-powertools/logger';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { secretNames, serviceDefaults } from '../config.ts';
 import { untrustedCredentialEndpoints } from '../contract/credential-hosts.ts';
 import { mergeSecrets, unexpectedSecretFields, withFolderPathsCompleted } from '../contract/field-kinds.ts';
@@ -25,7 +25,7 @@ import { sendCallback, type CallbackOptions } from './callback.ts';
 import type { DeliveryObserver } from './observer.ts';
 
 /** A destination as its function knows it: its definition and its upload code. */
-export interface DestinationModule<Schema extends z.ZodObject = z.ZodObject, State = unknown> {
+export interface DestinationModule<Schema extends z.ZodMiniObject = z.ZodMiniObject, State = unknown> {
   readonly definition: DestinationDefinition<Schema>;
   readonly uploader: Uploader<z.output<Schema>, State>;
 }
@@ -273,7 +273,7 @@ function reportProgress(source: SourceReader, write: (bytes: number) => Promise<
  * attempt, which is recorded as failed and dead-lettered; a destination that asks to wait (a
  * quota) is deferred without spending an attempt.
  */
-export async function deliver<Schema extends z.ZodObject, State>(
+export async function deliver<Schema extends z.ZodMiniObject, State>(
   message: DeliveryMessage,
   receiveCount: number,
   { definition, uploader }: DestinationModule<Schema, State>,

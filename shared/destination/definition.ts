@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 
 /** The Lambda sizing of one destination's function; the stack reads it from the registry. */
 export interface DestinationLambdaSettings {
@@ -71,7 +71,7 @@ export interface DestinationEndpoint {
  * themselves), the addresses it will connect to, its capabilities, permissions and sizing. The
  * upload code lives beside it in the destination's folder and is loaded only by its own function.
  */
-export interface DestinationDefinition<Schema extends z.ZodObject = z.ZodObject> {
+export interface DestinationDefinition<Schema extends z.ZodMiniObject = z.ZodMiniObject> {
   /** The value of `destination.type`. */
   readonly type: string;
   /** A one-line description for the API documents. */

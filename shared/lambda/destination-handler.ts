@@ -4,7 +4,7 @@ import { MetricUnit, type Metrics } from '@aws-lambda-powertools/metrics';
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent, SQSRecord } from 'aws-lambda';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { readConfig } from '../config.ts';
 import { deliveryMessageSchema, type DeliveryMessage } from '../contract/message.ts';
 import { parseOrThrow } from '../contract/validate.ts';
@@ -53,7 +53,7 @@ export interface DestinationLambda {
  * @example
  * export const handler = destinationHandler({ definition: s3Destination, uploader: s3Uploader });
  */
-export function destinationHandler<Schema extends z.ZodObject, State>(module: DestinationModule<Schema, State>, options: DestinationHandlerOptions = {}): DestinationLambda {
+export function destinationHandler<Schema extends z.ZodMiniObject, State>(module: DestinationModule<Schema, State>, options: DestinationHandlerOptions = {}): DestinationLambda {
   const { definition, uploader } = module;
   const log = createLogger(`upload-destinations-${definition.type}`);
   const metrics = options.metrics ?? createMetrics({ [metricDimensions.destination]: definition.type });

@@ -1,6 +1,6 @@
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { fieldKindsOf, secretFieldNames, splitSecrets } from '../../shared/contract/field-kinds.ts';
 import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import type { DestinationModule } from '../../shared/delivery/runner.ts';
@@ -13,7 +13,7 @@ import { MemoryResume, patternBytes, sha256, sourceOf } from '../support/sources
  * What one destination gives the shared conformance cases: its definition and uploader, a way to
  * make its destination object against its real local server, and ways to read back what landed.
  */
-export interface DestinationHarness<Schema extends z.ZodObject, State> extends DestinationModule<Schema, State> {
+export interface DestinationHarness<Schema extends z.ZodMiniObject, State> extends DestinationModule<Schema, State> {
   readonly name: string;
   /** A destination on the local server for `filename`, with its secrets inline. */
   destination(filename: string): z.output<Schema>;
@@ -53,7 +53,7 @@ function crcOf(bytes: Buffer): string {
  * left after a failure or an abort, failures classified, secrets marked and sealed, and the cases
  * its capabilities call for (resume, probe); the cases it does not qualify for are skipped by name.
  */
-export function describeDestinationConformance<Schema extends z.ZodObject, State>(harness: DestinationHarness<Schema, State>): void {
+export function describeDestinationConformance<Schema extends z.ZodMiniObject, State>(harness: DestinationHarness<Schema, State>): void {
   const { definition, uploader } = harness;
   const capabilities = definition.capabilities ?? {};
   const resumable = capabilities.resumable !== undefined;

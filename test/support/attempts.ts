@@ -1,4 +1,4 @@
-import type { z } from 'zod';
+import type * as z from 'zod/mini';
 import { withFolderPathsCompleted } from '../../shared/contract/field-kinds.ts';
 import { classifyFailure, runUpload } from '../../shared/delivery/attempt.ts';
 import type { DestinationModule } from '../../shared/delivery/runner.ts';
@@ -14,7 +14,7 @@ export type AttemptOptions<State> = NonNullable<Parameters<typeof uploadContext<
  * One upload attempt as the runner makes it, without the queue and the job table: the folder rule
  * applied, the upload run, the file's bytes and checksum taken from what was read.
  */
-export async function attemptUpload<Schema extends z.ZodObject, State>(
+export async function attemptUpload<Schema extends z.ZodMiniObject, State>(
   { definition, uploader }: DestinationModule<Schema, State>,
   destination: z.output<Schema>,
   source: SourceReader,
@@ -29,7 +29,7 @@ export async function attemptUpload<Schema extends z.ZodObject, State>(
 }
 
 /** The attempt's failure as the runner classifies it (it must fail). */
-export async function attemptFailure<Schema extends z.ZodObject, State>(
+export async function attemptFailure<Schema extends z.ZodMiniObject, State>(
   module: DestinationModule<Schema, State>,
   destination: z.output<Schema>,
   source: SourceReader,

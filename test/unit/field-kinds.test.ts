@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { destinations } from '../../functions/destinations/registry.ts';
 import {
   fieldKindsOf,
@@ -19,10 +19,10 @@ const looksSecret = /password|secret|token|key|passphrase/i;
 const example = z.strictObject({
   type: z.literal('example'),
   filename: filePath(),
-  password: secret(z.string().optional()).describe('described after marking'),
-  api_key: z.string().describe('marked after describing').optional(),
-  key_id: notSecret(z.string().optional(), 'names a key'),
-  headers: secretEntries(z.record(z.string(), z.string()).optional(), (name) => /^authorization$/i.test(name)),
+  password: secret(z.optional(z.string())).check(z.describe('described after marking')),
+  api_key: z.optional(z.string().check(z.describe('marked after describing'))),
+  key_id: notSecret(z.optional(z.string()), 'names a key'),
+  headers: secretEntries(z.optional(z.record(z.string(), z.string())), (name) => /^authorization$/i.test(name)),
 });
 secret(example.shape.api_key);
 
@@ -38,7 +38,10 @@ describe('Field kinds: secrets marked on the fields themselves', () => {
   );
 
   it('keeps a file-path mark through a refinement added after it', () => {
-    const refined = z.strictObject({ type: z.literal('x'), filename: filePath().refine((path) => !path.endsWith('.tmp'), 'no temporary names').optional() });
+    const refined = z.strictObject({
+      type: z.literal('x'),
+      filename: z.optional(filePath().check(z.refine((path) => !path.endsWith('.tmp'), 'no temporary names'))),
+    });
 
     expect(fieldKindsOf(refined).get('filename')).toEqual({ kind: 'file-path' });
   });

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   alsoWithFieldErrors,
   credentialsReference,
@@ -6,6 +6,7 @@ import {
   headerValue,
   httpUrl,
   secret,
+  textOfScalar,
   type DestinationDefinition,
 } from '../../../shared/destination/index.ts';
 import { ConnectionStringError, parseConnectionString } from './connection-string.ts';
@@ -21,98 +22,102 @@ export const rootContainer = '$root';
 const printableAscii = /^[\x20-\x7e]*$/;
 
 // Line breaks are headerValue's to report.
-const asciiHeaderValue = headerValue.refine((value) => /^[\r\n\x20-\x7e]*$/.test(value), 'must be printable ASCII (it travels as an HTTP header)');
+const asciiHeaderValue = headerValue.check(z.refine((value) => /^[\r\n\x20-\x7e]*$/.test(value), 'must be printable ASCII (it travels as an HTTP header)'));
 
 /** 3 to 24 lower-case letters and digits. */
-const accountName = z.string().regex(/^[a-z0-9]{3,24}$/, 'must be the storage account name: 3 to 24 lower-case letters and digits');
+const accountName = z.string().check(z.regex(/^[a-z0-9]{3,24}$/, 'must be the storage account name: 3 to 24 lower-case letters and digits'));
 
-const containerName = z
-  .string()
-  .refine(
+const containerName = z.string().check(
+  z.refine(
     (name) => name === rootContainer || name === '$web' || (/^[a-z0-9](?:[a-z0-9]|-(?=[a-z0-9])){2,62}$/.test(name)),
     'must be 3 to 63 lower-case letters, digits and single hyphens, starting and ending with a letter or digit (or $root, $web)',
-  );
+  ),
+);
 
 /**
  * The account's access key, as the portal shows it (base64). Only its presence is checked: the
  * seeds' example says "your-storage-key", and a wrong key is refused by the service, which says so.
  */
-const accountKey = z.string().regex(/^\S+$/, 'must be the storage account access key, without spaces');
+const accountKey = z.string().check(z.regex(/^\S+$/, 'must be the storage account access key, without spaces'));
 
-const sasToken = z
-  .string()
-  .refine((token) => !/^https?:/i.test(token), 'must be the token only (the query string after "?"), not a URL')
-  .refine((token) => /(^|[?&])sig=[^&]+/.test(token) && /(^|[?&])sv=/.test(token), 'must be a shared access signature: a query string with sv=… and sig=…');
+const sasToken = z.string().check(
+  z.refine((token) => !/^https?:/i.test(token), 'must be the token only (the query string after "?"), not a URL'),
+  z.refine((token) => /(^|[?&])sig=[^&]+/.test(token) && /(^|[?&])sv=/.test(token), 'must be a shared access signature: a query string with sv=… and sig=…'),
+);
 
-const connectionString = z.string().superRefine((text, context) => {
-  try {
-    parseConnectionString(text);
-  } catch (error) {
-    if (!(error instanceof ConnectionStringError)) throw error;
-    context.addIssue({ code: 'custom', message: error.message });
-  }
-});
+const connectionString = z.string().check(
+  z.superRefine((text, context) => {
+    try {
+      parseConnectionString(text);
+    } catch (error) {
+      if (!(error instanceof ConnectionStringError)) throw error;
+      context.addIssue({ code: 'custom', message: error.message });
+    }
+  }),
+);
 
 /** Metadata names must be C# identifiers (Azure's rule); values are ASCII; 8 KiB in all. */
 const blobMetadata = z
   .record(
-    z.string().regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'must be a C# identifier (letters, digits and _, not starting with a digit), as Azure requires'),
-    z.union([z.string(), z.number(), z.boolean()]).transform(String).pipe(z.string().max(8192).refine((value) => printableAscii.test(value), 'must be printable ASCII')),
+    z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]{0,255}$/, 'must be a C# identifier (letters, digits and _, not starting with a digit), as Azure requires')),
+    z.pipe(textOfScalar, z.string().check(z.maxLength(8192), z.refine((value) => printableAscii.test(value), 'must be printable ASCII'))),
   )
-  .superRefine((metadata, context) => {
-    const names = Object.keys(metadata);
-    const seen = new Set<string>();
-    for (const name of names) {
-      if (seen.has(name.toLowerCase())) context.addIssue({ code: 'custom', path: [name], message: 'names are case-insensitive in Azure: another name differs only in case' });
-      seen.add(name.toLowerCase());
-    }
-    const bytes = Object.entries(metadata).reduce((sum, [name, value]) => sum + name.length + value.length, 0);
-    if (bytes > 8192) context.addIssue({ code: 'custom', message: 'must be at most 8 KiB in total (names and values)' });
-  });
+  .check(
+    z.superRefine((metadata, context) => {
+      const names = Object.keys(metadata);
+      const seen = new Set<string>();
+      for (const name of names) {
+        if (seen.has(name.toLowerCase())) context.addIssue({ code: 'custom', path: [name], message: 'names are case-insensitive in Azure: another name differs only in case' });
+        seen.add(name.toLowerCase());
+      }
+      const bytes = Object.entries(metadata).reduce((sum, [name, value]) => sum + name.length + value.length, 0);
+      if (bytes > 8192) context.addIssue({ code: 'custom', message: 'must be at most 8 KiB in total (names and values)' });
+    }),
+  );
 
 /** Blob index tags: at most 10; keys 1–128, values up to 256 characters of letters, digits, space and + - . / : = _ */
 const tagText = /^[A-Za-z0-9 +\-./:=_]*$/;
 const blobTags = z
   .record(
-    z.string().min(1).max(128).regex(tagText, 'must use letters, digits, spaces and + - . / : = _ only'),
-    z.string().max(256).regex(tagText, 'must use letters, digits, spaces and + - . / : = _ only'),
+    z.string().check(z.minLength(1), z.maxLength(128), z.regex(tagText, 'must use letters, digits, spaces and + - . / : = _ only')),
+    z.string().check(z.maxLength(256), z.regex(tagText, 'must use letters, digits, spaces and + - . / : = _ only')),
   )
-  .refine((tags) => Object.keys(tags).length <= 10, 'at most 10 tags');
+  .check(z.refine((tags) => Object.keys(tags).length <= 10, 'at most 10 tags'));
 
 /** Accepts `Hot`, `hot`, `HOT`. */
-const accessTier = z.preprocess(
-  (value) => (typeof value === 'string' ? accessTiers.find((tier) => tier.toLowerCase() === value.trim().toLowerCase()) ?? value : value),
+const accessTier = z.pipe(
+  z.transform((value: unknown) => (typeof value === 'string' ? accessTiers.find((tier) => tier.toLowerCase() === value.trim().toLowerCase()) ?? value : value)),
   z.enum(accessTiers, { error: `must be one of ${accessTiers.join(', ')}` }),
 );
 
-const blobServiceUrl = httpUrl.refine((url) => !/[?#]/.test(url), 'must be the Blob service URL without a query (a SAS goes in sas_token)');
+const blobServiceUrl = httpUrl.check(z.refine((url) => !/[?#]/.test(url), 'must be the Blob service URL without a query (a SAS goes in sas_token)'));
 
 const azureBlobDestinationObject = z.strictObject({
   type: z.literal('azureblob'),
-  account: accountName.optional().describe('Storage account name (may come from connection_string instead).'),
-  key: secret(accountKey.optional().describe('Storage account access key (secret).')),
-  sas_token: secret(sasToken.optional().describe('Shared access signature, instead of the key (secret).')),
-  connection_string: secret(connectionString.optional().describe('Storage connection string, instead of account, key and endpoint (secret).')),
-  credentials: credentialsReference.optional(),
-  container: containerName.optional().describe('Container name. Default: the root container, $root.'),
-  filename: filePath(1024).describe('Blob name. Ending in "/" means "this folder": the source file name is appended.'),
-  endpoint: blobServiceUrl
-    .optional()
-    .describe('Blob service URL (Azurite, sovereign clouds, custom domains). Default: https://<account>.blob.core.windows.net.'),
-  contenttype: asciiHeaderValue.optional().describe('Content-Type of the blob. Default: application/octet-stream.'),
-  contentdisposition: asciiHeaderValue.optional().describe('Content-Disposition of the blob.'),
-  contentencoding: asciiHeaderValue.optional().describe('Content-Encoding of the blob.'),
-  contentlanguage: asciiHeaderValue.optional().describe('Content-Language of the blob.'),
-  cachecontrol: asciiHeaderValue.optional().describe('Cache-Control of the blob.'),
-  metadata: blobMetadata.optional().describe('User metadata, sent as x-ms-meta-* headers.'),
-  tags: blobTags.optional().describe('Blob index tags (at most 10).'),
-  tier: accessTier.optional().describe("Access tier: Hot, Cool, Cold or Archive. Default: the account's default tier."),
+  account: z.optional(accountName).check(z.describe('Storage account name (may come from connection_string instead).')),
+  key: secret(z.optional(accountKey).check(z.describe('Storage account access key (secret).'))),
+  sas_token: secret(z.optional(sasToken).check(z.describe('Shared access signature, instead of the key (secret).'))),
+  connection_string: secret(z.optional(connectionString).check(z.describe('Storage connection string, instead of account, key and endpoint (secret).'))),
+  credentials: z.optional(credentialsReference),
+  container: z.optional(containerName).check(z.describe('Container name. Default: the root container, $root.')),
+  filename: filePath(1024).check(z.describe('Blob name. Ending in "/" means "this folder": the source file name is appended.')),
+  endpoint: z
+    .optional(blobServiceUrl)
+    .check(z.describe('Blob service URL (Azurite, sovereign clouds, custom domains). Default: https://<account>.blob.core.windows.net.')),
+  contenttype: z.optional(asciiHeaderValue).check(z.describe('Content-Type of the blob. Default: application/octet-stream.')),
+  contentdisposition: z.optional(asciiHeaderValue).check(z.describe('Content-Disposition of the blob.')),
+  contentencoding: z.optional(asciiHeaderValue).check(z.describe('Content-Encoding of the blob.')),
+  contentlanguage: z.optional(asciiHeaderValue).check(z.describe('Content-Language of the blob.')),
+  cachecontrol: z.optional(asciiHeaderValue).check(z.describe('Cache-Control of the blob.')),
+  metadata: z.optional(blobMetadata).check(z.describe('User metadata, sent as x-ms-meta-* headers.')),
+  tags: z.optional(blobTags).check(z.describe('Blob index tags (at most 10).')),
+  tier: z.optional(accessTier).check(z.describe("Access tier: Hot, Cool, Cold or Archive. Default: the account's default tier.")),
 });
 
 export type AzureBlobDestinationFields = z.output<typeof azureBlobDestinationObject>;
 
 /** Rules between fields, each reported on the field a user has to change. */
-function checkFieldCombinations(destination: AzureBlobDestinationFields, context: z.RefinementCtx): void {
+function checkFieldCombinations(destination: AzureBlobDestinationFields, context: z.core.$RefinementCtx<AzureBlobDestinationFields>): void {
   const issue = (path: string, message: string): void => {
     context.addIssue({ code: 'custom', path: [path], message });
   };
@@ -147,7 +152,7 @@ function safeParse(text: string): ReturnType<typeof parseConnectionString> | und
   }
 }
 
-export const azureBlobDestinationSchema = azureBlobDestinationObject.superRefine(checkFieldCombinations, alsoWithFieldErrors);
+export const azureBlobDestinationSchema = azureBlobDestinationObject.check(z.superRefine(checkFieldCombinations, alsoWithFieldErrors));
 
 export const azureBlobDestination: DestinationDefinition<typeof azureBlobDestinationSchema> = {
   type: 'azureblob',

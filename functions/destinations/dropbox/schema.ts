@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { alsoWithFieldErrors, credentialsReference, filePath, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 
 /** Write modes of Dropbox's `CommitInfo`: `add` never replaces a file, `overwrite` always does. */
@@ -9,35 +9,34 @@ export const dropboxMaxFileBytes = 350 * 1024 ** 3;
 
 const dropboxDestinationObject = z.strictObject({
   type: z.literal('dropbox'),
-  filename: filePath(1024).describe(
-    'Path and file name in Dropbox ("Videos/welcome.mp4"; a leading "/" is optional). Ending in "/" means "this folder": the source file name is appended.',
+  filename: filePath(1024).check(
+    z.describe(
+      'Path and file name in Dropbox ("Videos/welcome.mp4"; a leading "/" is optional). Ending in "/" means "this folder": the source file name is appended.',
+    ),
   ),
   oauth_token: secret(
     z
-      .string()
-      .min(1)
-      .max(4096)
-      .regex(/^[\x21-\x7e]+$/, 'must be an access token (printable characters, no spaces)')
-      .optional()
-      .describe('Dropbox OAuth 2.0 access token with the files.content.write scope (secret).'),
+      .optional(z.string().check(z.minLength(1), z.maxLength(4096), z.regex(/^[\x21-\x7e]+$/, 'must be an access token (printable characters, no spaces)')))
+      .check(z.describe('Dropbox OAuth 2.0 access token with the files.content.write scope (secret).')),
   ),
   auth_secret: secret(
-    credentialsReference
-      .optional()
-      .describe("Name of a stored secret (credentials/<name>) holding a refresh token of the deployment's Dropbox app (secret)."),
+    z
+      .optional(credentialsReference)
+      .check(z.describe("Name of a stored secret (credentials/<name>) holding a refresh token of the deployment's Dropbox app (secret).")),
   ),
   mode: z
-    .enum(dropboxWriteModes, { error: `must be one of ${dropboxWriteModes.join(', ')}` })
-    .default('add')
-    .describe('add: never replace a file already there (fails, or renames with autorename); overwrite: replace it.'),
-  autorename: z.boolean().default(false).describe('When a different file is already there, store this one as "name (1).ext" instead of failing.'),
-  shared_link: z.boolean().default(false).describe("Create (or reuse) a shared link to the file and answer it as the upload's URL (needs sharing.write)."),
+    ._default(z.enum(dropboxWriteModes, { error: `must be one of ${dropboxWriteModes.join(', ')}` }), 'add')
+    .check(z.describe('add: never replace a file already there (fails, or renames with autorename); overwrite: replace it.')),
+  autorename: z._default(z.boolean(), false).check(z.describe('When a different file is already there, store this one as "name (1).ext" instead of failing.')),
+  shared_link: z
+    ._default(z.boolean(), false)
+    .check(z.describe("Create (or reuse) a shared link to the file and answer it as the upload's URL (needs sharing.write).")),
 });
 
 export type DropboxDestinationFields = z.output<typeof dropboxDestinationObject>;
 
 /** Exactly one way to authorize, reported on the field to change. */
-function checkFieldCombinations(destination: DropboxDestinationFields, context: z.RefinementCtx): void {
+function checkFieldCombinations(destination: DropboxDestinationFields, context: z.core.$RefinementCtx<DropboxDestinationFields>): void {
   const hasToken = destination.oauth_token !== undefined;
   const hasSecret = destination.auth_secret !== undefined;
   if (hasToken && hasSecret) {
@@ -48,7 +47,7 @@ function checkFieldCombinations(destination: DropboxDestinationFields, context: 
   }
 }
 
-export const dropboxDestinationSchema = dropboxDestinationObject.superRefine(checkFieldCombinations, alsoWithFieldErrors);
+export const dropboxDestinationSchema = dropboxDestinationObject.check(z.superRefine(checkFieldCombinations, alsoWithFieldErrors));
 
 export const dropboxDestination: DestinationDefinition<typeof dropboxDestinationSchema> = {
   type: 'dropbox',

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { alsoWithFieldErrors, credentialsReference, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 
 /** Meta's Graph API, where the seeds send videos by default. */
@@ -20,46 +20,50 @@ function isLoopbackHost(hostname: string): boolean {
  * The Graph API's base URL. The access token travels with every call, so plain http is refused
  * except on loopback (a test server of the local runtime, which the deployed service refuses anyway).
  */
-const graphEndpoint = z
-  .url({ protocol: /^https?$/, error: 'must be an https:// URL', abort: true })
-  .refine((endpoint) => {
-    const url = new URL(endpoint);
-    return url.protocol === 'https:' || isLoopbackHost(url.hostname);
-  }, 'must be an https:// URL (plain http only for a test server on loopback, such as http://127.0.0.1:8080): the access token travels with every call')
-  .refine((endpoint) => {
-    const url = new URL(endpoint);
-    return url.search === '' && url.hash === '' && url.username === '' && url.password === '';
-  }, 'must be a base URL without query, fragment or user info')
-  .transform((endpoint) => endpoint.replace(/\/+$/, ''));
+const graphEndpoint = z.pipe(
+  z.url({ protocol: /^https?$/, error: 'must be an https:// URL', abort: true }).check(
+    z.refine((endpoint) => {
+      const url = new URL(endpoint);
+      return url.protocol === 'https:' || isLoopbackHost(url.hostname);
+    }, 'must be an https:// URL (plain http only for a test server on loopback, such as http://127.0.0.1:8080): the access token travels with every call'),
+    z.refine((endpoint) => {
+      const url = new URL(endpoint);
+      return url.search === '' && url.hash === '' && url.username === '' && url.password === '';
+    }, 'must be a base URL without query, fragment or user info'),
+  ),
+  z.transform((endpoint: string) => endpoint.replace(/\/+$/, '')),
+);
 
 const facebookDestinationObject = z.strictObject({
   type: z.literal('facebook'),
-  title: z.string().trim().min(1, 'must not be empty').max(255, 'must be at most 255 characters').describe("The video's title."),
-  description: z.string().max(63_206, 'must be at most 63,206 characters').describe("The post's text shown with the video."),
+  title: z
+    .string()
+    .check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(255, 'must be at most 255 characters'), z.describe("The video's title.")),
+  description: z.string().check(z.maxLength(63_206, 'must be at most 63,206 characters'), z.describe("The post's text shown with the video.")),
   oauth_access_token: secret(
-    z.string().min(1).optional().describe('A Page access token (or a user or system-user token of an admin of your Meta app, with page_id) (secret).'),
+    z
+      .optional(z.string().check(z.minLength(1)))
+      .check(z.describe('A Page access token (or a user or system-user token of an admin of your Meta app, with page_id) (secret).')),
   ),
-  credentials: credentialsReference.optional(),
-  caption: z.string().max(63_206).optional().describe("A line added at the end of the post's text (Graph has no separate caption for videos)."),
-  name: z.string().optional().describe('The older name of the title: accepted when it equals title.'),
-  message: z.string().max(63_206).optional().describe("Text put first in the post's text (Graph's description)."),
-  endpoint: graphEndpoint.default(defaultGraphEndpoint).describe('Graph API base URL.'),
+  credentials: z.optional(credentialsReference),
+  caption: z
+    .optional(z.string().check(z.maxLength(63_206)))
+    .check(z.describe("A line added at the end of the post's text (Graph has no separate caption for videos).")),
+  name: z.optional(z.string()).check(z.describe('The older name of the title: accepted when it equals title.')),
+  message: z.optional(z.string().check(z.maxLength(63_206))).check(z.describe("Text put first in the post's text (Graph's description).")),
+  endpoint: z._default(graphEndpoint, defaultGraphEndpoint).check(z.describe('Graph API base URL.')),
   page_id: z
-    .string()
-    .regex(/^\d{1,32}$/, "must be the Page's numeric ID")
-    .optional()
-    .describe('The Page to publish on. Default: the Page of a Page access token.'),
+    .optional(z.string().check(z.regex(/^\d{1,32}$/, "must be the Page's numeric ID")))
+    .check(z.describe('The Page to publish on. Default: the Page of a Page access token.')),
   api_version: z
-    .string()
-    .regex(/^v\d{1,3}\.\d{1,2}$/, 'must be a Graph API version such as v24.0')
-    .default(defaultGraphApiVersion)
-    .describe('Graph API version.'),
+    ._default(z.string().check(z.regex(/^v\d{1,3}\.\d{1,2}$/, 'must be a Graph API version such as v24.0')), defaultGraphApiVersion)
+    .check(z.describe('Graph API version.')),
 });
 
 export type FacebookDestinationFields = z.output<typeof facebookDestinationObject>;
 
 /** Rules between fields, each reported on the field a user has to change. */
-function checkFieldCombinations(destination: FacebookDestinationFields, context: z.RefinementCtx): void {
+function checkFieldCombinations(destination: FacebookDestinationFields, context: z.core.$RefinementCtx<FacebookDestinationFields>): void {
   const issue = (path: string, message: string): void => {
     context.addIssue({ code: 'custom', path: [path], message });
   };
@@ -71,7 +75,7 @@ function checkFieldCombinations(destination: FacebookDestinationFields, context:
   }
 }
 
-export const facebookDestinationSchema = facebookDestinationObject.superRefine(checkFieldCombinations, alsoWithFieldErrors);
+export const facebookDestinationSchema = facebookDestinationObject.check(z.superRefine(checkFieldCombinations, alsoWithFieldErrors));
 
 /** Meta's limit for a video on a Page. */
 const maxVideoBytes = 10 * 1024 ** 3;

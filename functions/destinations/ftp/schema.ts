@@ -1,57 +1,65 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { alsoWithFieldErrors, credentialsReference, filePath, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 import { ftpHostProblem, hostAsEndpoint, parseFtpHost, type FtpSecurity } from './address.ts';
 import { fingerprintPattern, normalizeFingerprint } from './certificate.ts';
 
 /** A value sent on the control connection, where a line break would end the command early. */
 function commandArgument(maxLength: number) {
-  return z
-    .string()
-    .max(maxLength)
+  return z.string().check(
+    z.maxLength(maxLength),
     // eslint-disable-next-line no-control-regex
-    .refine((value) => !/[\r\n\u0000]/.test(value), 'must not contain line breaks');
+    z.refine((value) => !/[\r\n\u0000]/.test(value), 'must not contain line breaks'),
+  );
 }
 
-const security = z
-  .union([z.boolean(), z.enum(['explicit', 'implicit'])], { error: 'must be false, "explicit" or "implicit"' })
+const security = z.pipe(
+  z.union([z.boolean(), z.enum(['explicit', 'implicit'])], { error: 'must be false, "explicit" or "implicit"' }),
   // basic-ftp and most clients spell explicit FTPS `true`.
-  .transform((value): FtpSecurity => (value === true ? 'explicit' : value));
+  z.transform((value: boolean | 'explicit' | 'implicit'): FtpSecurity => (value === true ? 'explicit' : value)),
+);
 
 const ftpDestinationObject = z.strictObject({
   type: z.literal('ftp'),
-  host: z
-    .string()
-    .min(1, 'must not be empty')
-    .superRefine((host, context) => {
+  host: z.string().check(
+    z.minLength(1, 'must not be empty'),
+    z.superRefine((host, context) => {
       const problem = ftpHostProblem(host);
       if (problem) context.addIssue({ code: 'custom', message: problem });
-    })
-    .describe('FTP server host name or IP address, with :port when it is not the default.'),
-  filename: filePath(1024).describe(
-    'Full path of the file on the server (relative paths start in the login folder); missing folders are created. Ending in "/" means "this folder".',
+    }),
+    z.describe('FTP server host name or IP address, with :port when it is not the default.'),
   ),
-  user: secret(commandArgument(256).min(1, 'must not be empty').optional().describe('FTP user name (secret). Default: anonymous.')),
-  password: secret(commandArgument(1024).optional().describe('FTP password (secret).')),
-  credentials: credentialsReference.optional(),
+  filename: filePath(1024).check(
+    z.describe(
+      'Full path of the file on the server (relative paths start in the login folder); missing folders are created. Ending in "/" means "this folder".',
+    ),
+  ),
+  user: secret(z.optional(commandArgument(256).check(z.minLength(1, 'must not be empty'))).check(z.describe('FTP user name (secret). Default: anonymous.'))),
+  password: secret(z.optional(commandArgument(1024)).check(z.describe('FTP password (secret).'))),
+  credentials: z.optional(credentialsReference),
   passive: z
-    .boolean()
-    .default(false)
-    .describe('Passive mode. Deliveries always use it: a Lambda function cannot accept the connection active mode needs (false adds a note).'),
-  epsv: z.boolean().default(false).describe('Open data connections with EPSV (extended passive) instead of PASV.'),
-  port: z.number().int('must be a whole number').min(1, 'must be 1 to 65535').max(65_535, 'must be 1 to 65535').optional().describe('Server port. Default: the one in host, else 21 (990 for implicit FTPS).'),
-  secure: security.default(false).describe('FTPS: false, "explicit" (AUTH TLS; true means the same) or "implicit" (TLS from the first byte).'),
+    ._default(z.boolean(), false)
+    .check(z.describe('Passive mode. Deliveries always use it: a Lambda function cannot accept the connection active mode needs (false adds a note).')),
+  epsv: z._default(z.boolean(), false).check(z.describe('Open data connections with EPSV (extended passive) instead of PASV.')),
+  port: z
+    .optional(z.number().check(z.int('must be a whole number'), z.minimum(1, 'must be 1 to 65535'), z.maximum(65_535, 'must be 1 to 65535')))
+    .check(z.describe('Server port. Default: the one in host, else 21 (990 for implicit FTPS).')),
+  secure: z
+    ._default(security, false)
+    .check(z.describe('FTPS: false, "explicit" (AUTH TLS; true means the same) or "implicit" (TLS from the first byte).')),
   certificate_fingerprint: z
-    .string()
-    .regex(fingerprintPattern, 'must be a SHA-256 fingerprint: 32 hex pairs separated by colons (or 64 hex digits)')
-    .transform(normalizeFingerprint)
-    .optional()
-    .describe("SHA-256 fingerprint of the server's certificate, to trust a self-signed server instead of a CA."),
+    .optional(
+      z.pipe(
+        z.string().check(z.regex(fingerprintPattern, 'must be a SHA-256 fingerprint: 32 hex pairs separated by colons (or 64 hex digits)')),
+        z.transform(normalizeFingerprint),
+      ),
+    )
+    .check(z.describe("SHA-256 fingerprint of the server's certificate, to trust a self-signed server instead of a CA.")),
 });
 
 export type FtpDestinationFields = z.output<typeof ftpDestinationObject>;
 
 /** Rules between fields, each reported on the field a user has to change. */
-function checkFieldCombinations(destination: FtpDestinationFields, context: z.RefinementCtx): void {
+function checkFieldCombinations(destination: FtpDestinationFields, context: z.core.$RefinementCtx<FtpDestinationFields>): void {
   const hostPort = typeof destination.host === 'string' && !ftpHostProblem(destination.host) ? parseFtpHost(destination.host).port : undefined;
   if (hostPort !== undefined && typeof destination.port === 'number' && hostPort !== destination.port) {
     context.addIssue({ code: 'custom', path: ['port'], message: `conflicts with the port in host (${hostPort}); give it once` });
@@ -61,7 +69,7 @@ function checkFieldCombinations(destination: FtpDestinationFields, context: z.Re
   }
 }
 
-export const ftpDestinationSchema = ftpDestinationObject.superRefine(checkFieldCombinations, alsoWithFieldErrors);
+export const ftpDestinationSchema = ftpDestinationObject.check(z.superRefine(checkFieldCombinations, alsoWithFieldErrors));
 
 export const ftpDestination: DestinationDefinition<typeof ftpDestinationSchema> = {
   type: 'ftp',

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   alsoWithFieldErrors,
   credentialsReference,
@@ -7,6 +7,7 @@ import {
   httpUrl,
   secret,
   secretEntries,
+  textOfScalar,
   type DestinationDefinition,
 } from '../../../shared/destination/index.ts';
 
@@ -44,41 +45,44 @@ export const reservedHeaders: Readonly<Record<string, string>> = {
  * A header value that Node sends as it is: Latin-1 text without control characters (line breaks
  * and NUL are reported by `headerValue` already).
  */
-const latin1HeaderValue = headerValue.refine(
-  // eslint-disable-next-line no-control-regex
-  (value) => /^[\t\r\n\u0000\x20-\x7e\x80-\xff]*$/.test(value),
-  'must be Latin-1 text without control characters (a header carries no other characters)',
+const latin1HeaderValue = headerValue.check(
+  z.refine(
+    // eslint-disable-next-line no-control-regex
+    (value) => /^[\t\r\n\u0000\x20-\x7e\x80-\xff]*$/.test(value),
+    'must be Latin-1 text without control characters (a header carries no other characters)',
+  ),
 );
 
 /** An HTTP header name (an RFC 9110 token). */
-const headerName = z.string().regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid header name');
+const headerName = z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid header name'));
 
-const formFieldName = z
-  .string()
-  .min(1, 'must not be empty')
-  .max(256)
+const formFieldName = z.string().check(
+  z.minLength(1, 'must not be empty'),
+  z.maxLength(256),
   // eslint-disable-next-line no-control-regex
-  .refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters');
+  z.refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters'),
+);
 
 /** Form values: numbers and booleans are sent as their text, as a browser form would. */
-const formFieldValue = z
-  .union([z.string(), z.number(), z.boolean()])
-  .transform(String)
-  .refine((value) => Buffer.byteLength(value) <= 65_536, 'must be at most 64 KiB');
+const formFieldValue = textOfScalar.check(z.refine((value) => Buffer.byteLength(value) <= 65_536, 'must be at most 64 KiB'));
 
 const method = z
-  .preprocess(
-    (value) => (typeof value === 'string' ? value.trim().toUpperCase() : value),
-    z
-      .string({ error: 'must be POST or PUT' })
-      .refine((value) => value !== 'GET', {
-        error: 'a GET carries no file: use POST (the file as a multipart form) or PUT (the raw bytes)',
-        abort: true,
-      })
-      .pipe(z.enum(httpMethods, { error: 'must be POST or PUT' })),
+  ._default(
+    z.pipe(
+      z.transform((value: unknown) => (typeof value === 'string' ? value.trim().toUpperCase() : value)),
+      z.pipe(
+        z.string({ error: 'must be POST or PUT' }).check(
+          z.refine((value) => value !== 'GET', {
+            error: 'a GET carries no file: use POST (the file as a multipart form) or PUT (the raw bytes)',
+            abort: true,
+          }),
+        ),
+        z.enum(httpMethods, { error: 'must be POST or PUT' }),
+      ),
+    ),
+    'POST',
   )
-  .default('POST')
-  .describe('POST (the default) sends a multipart/form-data form, PUT the raw bytes; in any case. GET carries no file and is refused.');
+  .check(z.describe('POST (the default) sends a multipart/form-data form, PUT the raw bytes; in any case. GET carries no file and is refused.'));
 
 /** True for a URL with no `user:password@` part (and for what is not a URL: that is reported once, by `httpUrl`). */
 function withoutUserInfo(address: string): boolean {
@@ -88,65 +92,75 @@ function withoutUserInfo(address: string): boolean {
 
 const httpDestinationObject = z.strictObject({
   type: z.literal('http'),
-  url: httpUrl
-    .refine(withoutUserInfo, 'must not hold credentials: give them as user and password')
-    .describe('The upload endpoint. With PUT, a url ending in "/" is a collection: the filename is appended.'),
-  filename: filePath(1024).describe('The file name sent with the upload. Ending in "/" means "this folder": the source file name is appended.'),
+  url: httpUrl.check(
+    z.refine(withoutUserInfo, 'must not hold credentials: give them as user and password'),
+    z.describe('The upload endpoint. With PUT, a url ending in "/" is a collection: the filename is appended.'),
+  ),
+  filename: filePath(1024).check(z.describe('The file name sent with the upload. Ending in "/" means "this folder": the source file name is appended.')),
   method,
   user: secret(
     z
-      .string()
-      .min(1)
-      .max(1024)
-      .refine((user) => !user.includes(':'), 'must not contain ":" (Basic authentication cannot carry it)')
-      // eslint-disable-next-line no-control-regex
-      .refine((user) => !/[\u0000-\u001f\u007f]/.test(user), 'must not contain control characters')
-      .optional()
-      .describe('User name for HTTP Basic authentication (sealed, so that a stored secret can hold it beside the password).'),
+      .optional(
+        z.string().check(
+          z.minLength(1),
+          z.maxLength(1024),
+          z.refine((user) => !user.includes(':'), 'must not contain ":" (Basic authentication cannot carry it)'),
+          // eslint-disable-next-line no-control-regex
+          z.refine((user) => !/[\u0000-\u001f\u007f]/.test(user), 'must not contain control characters'),
+        ),
+      )
+      .check(z.describe('User name for HTTP Basic authentication (sealed, so that a stored secret can hold it beside the password).')),
   ),
   password: secret(
     z
-      .string()
-      .max(1024)
-      // eslint-disable-next-line no-control-regex
-      .refine((password) => !/[\u0000-\u001f\u007f]/.test(password), 'must not contain control characters')
-      .optional()
-      .describe('Password for HTTP Basic authentication (secret).'),
+      .optional(
+        z.string().check(
+          z.maxLength(1024),
+          // eslint-disable-next-line no-control-regex
+          z.refine((password) => !/[\u0000-\u001f\u007f]/.test(password), 'must not contain control characters'),
+        ),
+      )
+      .check(z.describe('Password for HTTP Basic authentication (secret).')),
   ),
-  credentials: credentialsReference.optional(),
-  fileid: formFieldName.default('file').describe('Name of the form field that holds the file (POST).'),
+  credentials: z.optional(credentialsReference),
+  fileid: z._default(formFieldName, 'file').check(z.describe('Name of the form field that holds the file (POST).')),
   fields: secretEntries(
     z
-      .record(formFieldName, formFieldValue)
-      .refine((fields) => Object.keys(fields).length <= 100, 'at most 100 fields')
-      .default({})
-      .describe('Extra form fields sent before the file (POST). Those named like credentials are sealed.'),
+      ._default(
+        z.record(formFieldName, formFieldValue).check(z.refine((fields) => Object.keys(fields).length <= 100, 'at most 100 fields')),
+        {},
+      )
+      .check(z.describe('Extra form fields sent before the file (POST). Those named like credentials are sealed.')),
     isSecretFormField,
   ),
   headers: secretEntries(
     z
-      .record(headerName, latin1HeaderValue)
-      .superRefine((headers, context) => {
-        for (const name of Object.keys(headers)) {
-          const reason = reservedHeaders[name.toLowerCase()];
-          if (reason !== undefined) context.addIssue({ code: 'custom', path: [name], message: `is set by the service: ${reason}` });
-        }
-      })
-      .refine((headers) => Object.keys(headers).length <= 50, 'at most 50 headers')
-      .default({})
-      .describe('Extra request headers. Authorization, Cookie and *-Token, *-Key, *-Secret headers are sealed.'),
+      ._default(
+        z.record(headerName, latin1HeaderValue).check(
+          z.superRefine((headers, context) => {
+            for (const name of Object.keys(headers)) {
+              const reason = reservedHeaders[name.toLowerCase()];
+              if (reason !== undefined) context.addIssue({ code: 'custom', path: [name], message: `is set by the service: ${reason}` });
+            }
+          }),
+          z.refine((headers) => Object.keys(headers).length <= 50, 'at most 50 headers'),
+        ),
+        {},
+      )
+      .check(z.describe('Extra request headers. Authorization, Cookie and *-Token, *-Key, *-Secret headers are sealed.')),
     isSecretHeader,
   ),
-  contenttype: latin1HeaderValue
-    .regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/, 'must be a media type such as video/mp4')
-    .optional()
-    .describe("Content-Type of the file. Default: the source's, else application/octet-stream."),
+  contenttype: z
+    .optional(
+      latin1HeaderValue.check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]+\/[!#$%&'*+.^_`|~0-9A-Za-z-]+(\s*;.*)?$/, 'must be a media type such as video/mp4')),
+    )
+    .check(z.describe("Content-Type of the file. Default: the source's, else application/octet-stream.")),
 });
 
 export type HttpDestinationFields = z.output<typeof httpDestinationObject>;
 
 /** Rules between fields, each reported on the field a user has to change. */
-function checkFieldCombinations(destination: HttpDestinationFields, context: z.RefinementCtx): void {
+function checkFieldCombinations(destination: HttpDestinationFields, context: z.core.$RefinementCtx<HttpDestinationFields>): void {
   const issue = (path: string, message: string): void => {
     context.addIssue({ code: 'custom', path: [path], message });
   };
@@ -165,7 +179,7 @@ function checkFieldCombinations(destination: HttpDestinationFields, context: z.R
   }
 }
 
-export const httpDestinationSchema = httpDestinationObject.superRefine(checkFieldCombinations, alsoWithFieldErrors);
+export const httpDestinationSchema = httpDestinationObject.check(z.superRefine(checkFieldCombinations, alsoWithFieldErrors));
 
 export const httpDestination: DestinationDefinition<typeof httpDestinationSchema> = {
   type: 'http',

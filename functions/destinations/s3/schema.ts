@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   alsoWithFieldErrors,
   credentialsReference,
@@ -7,6 +7,7 @@ import {
   hostMatches,
   httpUrl,
   metadataMap,
+  nonEmpty,
   notSecret,
   secret,
   type DestinationDefinition,
@@ -48,102 +49,103 @@ export const s3ExtraHeaders = {
 
 const bucketName = z
   .string()
-  .regex(
-    /^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$/,
-    'must be 3 to 63 characters: lower-case letters, digits, dots, hyphens (and underscores on some S3-compatible stores)',
+  .check(
+    z.regex(
+      /^[a-z0-9][a-z0-9.\-_]{1,61}[a-z0-9]$/,
+      'must be 3 to 63 characters: lower-case letters, digits, dots, hyphens (and underscores on some S3-compatible stores)',
+    ),
   );
 
 /** Accepts the AWS spelling (`STANDARD_IA`) and the lower-case, hyphenated one (`standard-ia`). */
-const storageClass = z.preprocess(
-  (value) => (typeof value === 'string' ? value.trim().toUpperCase().replaceAll('-', '_') : value),
+const storageClass = z.pipe(
+  z.transform((value: unknown) => (typeof value === 'string' ? value.trim().toUpperCase().replaceAll('-', '_') : value)),
   z.enum(s3StorageClasses, { error: `must be one of ${s3StorageClasses.join(', ')}` }),
 );
 
 const s3DestinationObject = z.strictObject({
   type: z.literal('s3'),
-  bucket: bucketName.describe('Name of the destination bucket.'),
-  filename: filePath(1024).describe(
-    'Object key. Ending in "/" means "this folder": the source file name is appended.',
+  bucket: bucketName.check(z.describe('Name of the destination bucket.')),
+  filename: filePath(1024).check(
+    z.describe('Object key. Ending in "/" means "this folder": the source file name is appended.'),
   ),
-  aws_access_key_id: secret(z.string().min(1).max(128).optional().describe('Access key ID (secret).')),
-  aws_secret_access_key: secret(z.string().min(1).optional().describe('Secret access key (secret).')),
-  sessiontoken: secret(z.string().min(1).optional().describe('STS session token for temporary keys (secret).')),
-  credentials: credentialsReference.optional(),
+  aws_access_key_id: secret(z.optional(z.string().check(z.minLength(1), z.maxLength(128))).check(z.describe('Access key ID (secret).'))),
+  aws_secret_access_key: secret(z.optional(nonEmpty).check(z.describe('Secret access key (secret).'))),
+  sessiontoken: secret(z.optional(nonEmpty).check(z.describe('STS session token for temporary keys (secret).'))),
+  credentials: z.optional(credentialsReference),
   role_arn: z
-    .string()
-    .regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN: arn:aws:iam::<account>:role/<name>')
-    .optional()
-    .describe("A role in the bucket owner's account that trusts the service's account with external_id: the service assumes it and uploads with its temporary keys."),
+    .optional(
+      z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN: arn:aws:iam::<account>:role/<name>')),
+    )
+    .check(z.describe("A role in the bucket owner's account that trusts the service's account with external_id: the service assumes it and uploads with its temporary keys.")),
   external_id: z
-    .string()
-    .regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 characters: letters, digits and +=,.@:/-')
-    .optional()
-    .describe('The external id the role\'s trust policy requires (sts:ExternalId): a value the operator issues per customer.'),
+    .optional(z.string().check(z.regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 characters: letters, digits and +=,.@:/-')))
+    .check(z.describe('The external id the role\'s trust policy requires (sts:ExternalId): a value the operator issues per customer.')),
   aws_use_policy: z
-    .boolean()
-    .default(false)
-    .describe("Upload with the service's own identity, granted by a bucket policy."),
+    ._default(z.boolean(), false)
+    .check(z.describe("Upload with the service's own identity, granted by a bucket policy.")),
   s3host: z
-    .string()
-    .min(1)
-    .regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?$/, 'must be a host name, or a URL with scheme and port')
-    .optional()
-    .describe('S3 endpoint host (e.g. s3.eu-central-1.amazonaws.com) or URL.'),
-  endpoint: httpUrl
-    .describe('Endpoint URL with scheme and optional port')
-    .optional()
-    .describe('S3-compatible endpoint URL (R2, Backblaze B2, DigitalOcean Spaces, MinIO).'),
+    .optional(
+      z.string().check(
+        z.minLength(1),
+        z.regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?$/, 'must be a host name, or a URL with scheme and port'),
+      ),
+    )
+    .check(z.describe('S3 endpoint host (e.g. s3.eu-central-1.amazonaws.com) or URL.')),
+  endpoint: z
+    .optional(httpUrl.check(z.describe('Endpoint URL with scheme and optional port')))
+    .check(z.describe('S3-compatible endpoint URL (R2, Backblaze B2, DigitalOcean Spaces, MinIO).')),
   region: z
-    .string()
-    .regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1 (or "auto")')
-    .optional()
-    .describe('Bucket region. Default: taken from s3host, else us-east-1.'),
+    .optional(z.string().check(z.regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1 (or "auto")')))
+    .check(z.describe('Bucket region. Default: taken from s3host, else us-east-1.')),
   force_path_style: z
-    .boolean()
-    .optional()
-    .describe('Address the bucket in the path, not the host name. Default: true with a custom endpoint.'),
-  secure: z.boolean().default(false).describe('Answer with an https:// URL.'),
-  contenttype: headerValue.optional().describe('Content-Type of the object. Default: application/octet-stream.'),
-  contentdisposition: headerValue.optional().describe('Content-Disposition of the object.'),
-  cachecontrol: headerValue.optional().describe('Cache-Control of the object.'),
+    .optional(z.boolean())
+    .check(z.describe('Address the bucket in the path, not the host name. Default: true with a custom endpoint.')),
+  secure: z._default(z.boolean(), false).check(z.describe('Answer with an https:// URL.')),
+  contenttype: z.optional(headerValue).check(z.describe('Content-Type of the object. Default: application/octet-stream.')),
+  contentdisposition: z.optional(headerValue).check(z.describe('Content-Disposition of the object.')),
+  cachecontrol: z.optional(headerValue).check(z.describe('Cache-Control of the object.')),
   acl: z
-    .enum(s3Acls, { error: `must be one of ${s3Acls.join(', ')}` })
-    .optional()
-    .describe(
-      'Canned ACL. Default: public-read; bucket-owner-full-control in bucket-policy mode. bucket-default sends none.',
+    .optional(z.enum(s3Acls, { error: `must be one of ${s3Acls.join(', ')}` }))
+    .check(
+      z.describe(
+        'Canned ACL. Default: public-read; bucket-owner-full-control in bucket-policy mode. bucket-default sends none.',
+      ),
     ),
-  reduced_redundancy: z.boolean().default(false).describe('Store with the REDUCED_REDUNDANCY class.'),
-  storageclass: storageClass.optional().describe('Storage class; default: the bucket default (STANDARD).'),
-  metadata: metadataMap.optional().describe('User metadata, sent as x-amz-meta-* headers.'),
+  reduced_redundancy: z._default(z.boolean(), false).check(z.describe('Store with the REDUCED_REDUNDANCY class.')),
+  storageclass: z.optional(storageClass).check(z.describe('Storage class; default: the bucket default (STANDARD).')),
+  metadata: z.optional(metadataMap).check(z.describe('User metadata, sent as x-amz-meta-* headers.')),
   tags: z
-    .record(z.string().min(1).max(128), z.string().max(256))
-    .refine((tags) => Object.keys(tags).length <= 10, 'at most 10 tags')
-    .optional()
-    .describe('Object tags.'),
+    .optional(
+      z
+        .record(z.string().check(z.minLength(1), z.maxLength(128)), z.string().check(z.maxLength(256)))
+        .check(z.refine((tags) => Object.keys(tags).length <= 10, 'at most 10 tags')),
+    )
+    .check(z.describe('Object tags.')),
   headers: z
-    .record(z.string(), headerValue)
-    .superRefine((headers, context) => {
-      for (const name of Object.keys(headers)) {
-        if (!(name.toLowerCase() in s3ExtraHeaders)) {
-          context.addIssue({
-            code: 'custom',
-            path: [name],
-            message: `is not a header S3 stores; use one of ${Object.values(s3ExtraHeaders).join(', ')}`,
-          });
-        }
-      }
-      const expires = Object.entries(headers).find(([name]) => name.toLowerCase() === 'expires');
-      if (expires && Number.isNaN(Date.parse(expires[1]))) {
-        context.addIssue({ code: 'custom', path: [expires[0]], message: 'must be an HTTP or ISO 8601 date' });
-      }
-    })
-    .optional()
-    .describe('Extra object headers: Expires, Cache-Control, Content-Type, Content-Encoding, Content-Language, Content-Disposition.'),
+    .optional(
+      z.record(z.string(), headerValue).check(
+        z.superRefine((headers, context) => {
+          for (const name of Object.keys(headers)) {
+            if (!(name.toLowerCase() in s3ExtraHeaders)) {
+              context.addIssue({
+                code: 'custom',
+                path: [name],
+                message: `is not a header S3 stores; use one of ${Object.values(s3ExtraHeaders).join(', ')}`,
+              });
+            }
+          }
+          const expires = Object.entries(headers).find(([name]) => name.toLowerCase() === 'expires');
+          if (expires && Number.isNaN(Date.parse(expires[1]))) {
+            context.addIssue({ code: 'custom', path: [expires[0]], message: 'must be an HTTP or ISO 8601 date' });
+          }
+        }),
+      ),
+    )
+    .check(z.describe('Extra object headers: Expires, Cache-Control, Content-Type, Content-Encoding, Content-Language, Content-Disposition.')),
   encryption: z
-    .enum(['AES256', 'aws:kms', 'aws:kms:dsse'], { error: 'must be AES256, aws:kms or aws:kms:dsse' })
-    .optional()
-    .describe('Server-side encryption.'),
-  kms_key_id: notSecret(z.string().min(1).optional().describe('KMS key ID or ARN for aws:kms encryption.'), 'names a KMS key; holds no key material'),
+    .optional(z.enum(['AES256', 'aws:kms', 'aws:kms:dsse'], { error: 'must be AES256, aws:kms or aws:kms:dsse' }))
+    .check(z.describe('Server-side encryption.')),
+  kms_key_id: notSecret(z.optional(nonEmpty).check(z.describe('KMS key ID or ARN for aws:kms encryption.')), 'names a KMS key; holds no key material'),
 });
 
 export type S3DestinationFields = z.output<typeof s3DestinationObject>;
@@ -162,7 +164,7 @@ function signsForServiceIdentity(address: string): boolean {
 }
 
 /** Rules between fields, each reported on the field a user has to change. */
-function checkFieldCombinations(destination: S3DestinationFields, context: z.RefinementCtx): void {
+function checkFieldCombinations(destination: S3DestinationFields, context: z.core.$RefinementCtx<S3DestinationFields>): void {
   const issue = (path: string, message: string): void => {
     context.addIssue({ code: 'custom', path: [path], message });
   };
@@ -224,7 +226,7 @@ function checkFieldCombinations(destination: S3DestinationFields, context: z.Ref
   }
 }
 
-export const s3DestinationSchema = s3DestinationObject.superRefine(checkFieldCombinations, alsoWithFieldErrors);
+export const s3DestinationSchema = s3DestinationObject.check(z.superRefine(checkFieldCombinations, alsoWithFieldErrors));
 
 export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = {
   type: 's3',

@@ -1,5 +1,5 @@
 import { isIP } from 'node:net';
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import {
   alsoWithFieldErrors,
   credentialsReference,
@@ -11,48 +11,64 @@ import {
 
 /** A host name or an IP address (IPv6 with or without brackets), without scheme, port or path. */
 const hostName = z
-  .string()
-  .trim()
-  .min(1, 'must not be empty')
-  .max(253)
-  .transform((host) => host.replace(/^\[(.*)\]$/, '$1'))
-  .refine(
-    (host) => isIP(host) !== 0 || /^(?=.*[A-Za-z0-9])[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/.test(host),
-    'must be a host name or IP address, without scheme, port or path (give the port in port)',
+  .pipe(
+    z.string().check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(253)),
+    z.transform((host: string) => host.replace(/^\[(.*)\]$/, '$1')),
+  )
+  .check(
+    z.refine(
+      (host) => isIP(host) !== 0 || /^(?=.*[A-Za-z0-9])[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*\.?$/.test(host),
+      'must be a host name or IP address, without scheme, port or path (give the port in port)',
+    ),
   );
 
 /** `SHA256:` and the unpadded base64 of a SHA-256, as `ssh-keygen -l` prints it; padding is dropped. */
-const hostKeyFingerprint = z
-  .string()
-  .trim()
-  .regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, "must be a SHA-256 fingerprint as 'ssh-keygen -l' prints it: SHA256: and 43 base64 characters")
-  .transform((fingerprint) => fingerprint.replace(/=$/, ''));
+const hostKeyFingerprint = z.pipe(
+  z
+    .string()
+    .check(
+      z.trim(),
+      z.regex(/^SHA256:[A-Za-z0-9+/]{43}=?$/, "must be a SHA-256 fingerprint as 'ssh-keygen -l' prints it: SHA256: and 43 base64 characters"),
+    ),
+  z.transform((fingerprint: string) => fingerprint.replace(/=$/, '')),
+);
 
 /** What OpenSSH, PuTTY's export and OpenSSL write a private key as. */
 const privateKeyText = z
   .string()
-  .regex(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/, 'must be a private key in OpenSSH or PEM format (-----BEGIN … PRIVATE KEY-----)');
+  .check(z.regex(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/, 'must be a private key in OpenSSH or PEM format (-----BEGIN … PRIVATE KEY-----)'));
 
 const sftpDestinationObject = z.strictObject({
   type: z.literal('sftp'),
-  host: hostName.describe('SFTP server host name or IP address.'),
+  host: hostName.check(z.describe('SFTP server host name or IP address.')),
   port: z
-    .number({ error: 'must be a number' })
-    .int('must be a whole number')
-    .min(1, 'must be a port number from 1 to 65535')
-    .max(65535, 'must be a port number from 1 to 65535')
-    .default(22)
-    .describe('SSH port. Default: 22.'),
-  user: z.string().min(1, 'must not be empty').max(256).describe('User name to log in as.'),
-  password: secret(z.string().min(1).max(1024).optional().describe('Password of the user (secret).')),
-  private_key: secret(privateKeyText.optional().describe('Private key in OpenSSH or PEM format (secret).')),
-  passphrase: secret(z.string().min(1).max(1024).optional().describe('Passphrase of an encrypted private_key (secret).')),
-  credentials: credentialsReference.optional(),
-  filename: filePath(4096).describe(
-    'Full path of the file on the server (relative paths start in the login folder). Missing folders are created. Ending in "/" means "this folder": the source file name is appended.',
+    ._default(
+      z
+        .number({ error: 'must be a number' })
+        .check(
+          z.int('must be a whole number'),
+          z.minimum(1, 'must be a port number from 1 to 65535'),
+          z.maximum(65535, 'must be a port number from 1 to 65535'),
+        ),
+      22,
+    )
+    .check(z.describe('SSH port. Default: 22.')),
+  user: z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(256), z.describe('User name to log in as.')),
+  password: secret(z.optional(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.describe('Password of the user (secret).'))),
+  private_key: secret(z.optional(privateKeyText).check(z.describe('Private key in OpenSSH or PEM format (secret).'))),
+  passphrase: secret(
+    z.optional(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.describe('Passphrase of an encrypted private_key (secret).')),
+  ),
+  credentials: z.optional(credentialsReference),
+  filename: filePath(4096).check(
+    z.describe(
+      'Full path of the file on the server (relative paths start in the login folder). Missing folders are created. Ending in "/" means "this folder": the source file name is appended.',
+    ),
   ),
   host_key: notSecret(
-    hostKeyFingerprint.optional().describe("The server's host key fingerprint (SHA256:…, as ssh-keygen -l prints it); the upload fails if the server shows another."),
+    z
+      .optional(hostKeyFingerprint)
+      .check(z.describe("The server's host key fingerprint (SHA256:…, as ssh-keygen -l prints it); the upload fails if the server shows another.")),
     "a fingerprint of the server's public host key; it proves who the server is and gives no access",
   ),
 });
@@ -78,7 +94,7 @@ export const sftpRules: SftpRules = { requireHostKey: false };
 
 /** Rules between fields, each reported on the field a user has to change. */
 function fieldCombinations(rules: SftpRules) {
-  return (destination: SftpDestinationFields, context: z.RefinementCtx): void => {
+  return (destination: SftpDestinationFields, context: z.core.$RefinementCtx<SftpDestinationFields>): void => {
     const issue = (path: string, message: string): void => {
       context.addIssue({ code: 'custom', path: [path], message });
     };
@@ -97,7 +113,7 @@ function fieldCombinations(rules: SftpRules) {
 
 /** The `destination` object of an SFTP delivery under `rules`. */
 export function sftpDestinationSchemaWith(rules: SftpRules) {
-  return sftpDestinationObject.superRefine(fieldCombinations(rules), alsoWithFieldErrors);
+  return sftpDestinationObject.check(z.superRefine(fieldCombinations(rules), alsoWithFieldErrors));
 }
 
 export const sftpDestinationSchema = sftpDestinationSchemaWith(sftpRules);

@@ -1,4 +1,4 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { alsoWithFieldErrors, headerValue, notSecret, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 
 /**
@@ -28,66 +28,69 @@ export function tagCharacters(tags: readonly string[]): number {
 
 const youtubeDestinationObject = z.strictObject({
   type: z.literal('youtube'),
-  title: z
-    .string()
-    .refine((title) => title.trim() !== '', 'must not be empty')
-    .refine((title) => [...title].length <= youtubeLimits.titleCharacters, `must be at most ${youtubeLimits.titleCharacters} characters`)
-    .refine(noAngleBrackets, 'must not contain < or >')
-    .describe('Video title (at most 100 characters, no < or >).'),
-  description: z
-    .string()
-    .refine((description) => Buffer.byteLength(description) <= youtubeLimits.descriptionBytes, `must be at most ${youtubeLimits.descriptionBytes} bytes (UTF-8)`)
-    .refine(noAngleBrackets, 'must not contain < or >')
-    .describe('Video description (at most 5,000 bytes, no < or >).'),
+  title: z.string().check(
+    z.refine((title) => title.trim() !== '', 'must not be empty'),
+    z.refine((title) => [...title].length <= youtubeLimits.titleCharacters, `must be at most ${youtubeLimits.titleCharacters} characters`),
+    z.refine(noAngleBrackets, 'must not contain < or >'),
+    z.describe('Video title (at most 100 characters, no < or >).'),
+  ),
+  description: z.string().check(
+    z.refine((description) => Buffer.byteLength(description) <= youtubeLimits.descriptionBytes, `must be at most ${youtubeLimits.descriptionBytes} bytes (UTF-8)`),
+    z.refine(noAngleBrackets, 'must not contain < or >'),
+    z.describe('Video description (at most 5,000 bytes, no < or >).'),
+  ),
   category: z
-    .union([z.string(), z.number().int()])
-    .transform(String)
-    .pipe(z.enum(youtubeCategoryIds, { error: `must be a YouTube category ID: ${youtubeCategoryIds.join(', ')} ("22", People & Blogs, is the safe default)` }))
-    .default('22')
-    .describe('YouTube category ID (e.g. "22" for People & Blogs).'),
+    ._default(
+      z.pipe(
+        z.pipe(z.union([z.string(), z.number().check(z.int())]), z.transform(String)),
+        z.enum(youtubeCategoryIds, { error: `must be a YouTube category ID: ${youtubeCategoryIds.join(', ')} ("22", People & Blogs, is the safe default)` }),
+      ),
+      '22',
+    )
+    .check(z.describe('YouTube category ID (e.g. "22" for People & Blogs).')),
   status: z
-    .enum(youtubePrivacyStatuses, { error: `must be one of ${youtubePrivacyStatuses.join(', ')}` })
-    .default('public')
-    .describe('Privacy: public, private or unlisted.'),
+    ._default(z.enum(youtubePrivacyStatuses, { error: `must be one of ${youtubePrivacyStatuses.join(', ')}` }), 'public')
+    .check(z.describe('Privacy: public, private or unlisted.')),
   oauth_access_token: secret(
-    z.string().min(1).max(4096).optional().describe("Google OAuth 2.0 access token with the youtube.upload scope: uploads to the token owner's channel (secret)."),
+    z
+      .optional(z.string().check(z.minLength(1), z.maxLength(4096)))
+      .check(z.describe("Google OAuth 2.0 access token with the youtube.upload scope: uploads to the token owner's channel (secret).")),
   ),
   auth_secret: notSecret(
     z
-      .string()
-      .regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'must be a stored secret name: letters, digits and /_+=.@-')
-      .optional()
-      .describe("Name of a stored secret holding a refresh token (npm run authorize -- youtube <name>): uploads to the operator's own channel."),
+      .optional(z.string().check(z.regex(/^[A-Za-z0-9/_+=.@-]{1,256}$/, 'must be a stored secret name: letters, digits and /_+=.@-')))
+      .check(z.describe("Name of a stored secret holding a refresh token (npm run authorize -- youtube <name>): uploads to the operator's own channel.")),
     'names a stored secret (as credentials does); holds no secret itself',
   ),
   tags: z
-    .array(
+    .optional(
       z
-        .string()
-        .refine((tag) => tag.trim() !== '', 'must not be empty')
-        .refine(noAngleBrackets, 'must not contain < or >'),
+        .array(z.string().check(z.refine((tag) => tag.trim() !== '', 'must not be empty'), z.refine(noAngleBrackets, 'must not contain < or >')))
+        .check(
+          z.refine((tags) => tagCharacters(tags) <= youtubeLimits.tagCharacters, {
+            error: `must be at most ${youtubeLimits.tagCharacters} characters in all (commas between tags count, and quotes around tags with spaces)`,
+          }),
+        ),
     )
-    .refine((tags) => tagCharacters(tags) <= youtubeLimits.tagCharacters, {
-      error: `must be at most ${youtubeLimits.tagCharacters} characters in all (commas between tags count, and quotes around tags with spaces)`,
-    })
-    .optional()
-    .describe('Tags (keywords) of the video.'),
+    .check(z.describe('Tags (keywords) of the video.')),
   playlistid: z
-    .string()
-    .regex(/^[A-Za-z0-9_-]{2,64}$/, 'must be a playlist ID (letters, digits, - and _), not its name')
-    .optional()
-    .describe('Add the video to this playlist (its ID, not its name).'),
-  notifySubscribers: z.boolean().default(true).describe("Notify the channel's subscribers of the new video."),
-  mimetype: headerValue
-    .regex(/^(video\/[A-Za-z0-9.+-]+|application\/octet-stream)$/i, 'must be a video MIME type (video/mp4, video/quicktime, …) or application/octet-stream')
-    .default('video/mp4')
-    .describe('MIME type of the video file.'),
+    .optional(z.string().check(z.regex(/^[A-Za-z0-9_-]{2,64}$/, 'must be a playlist ID (letters, digits, - and _), not its name')))
+    .check(z.describe('Add the video to this playlist (its ID, not its name).')),
+  notifySubscribers: z._default(z.boolean(), true).check(z.describe("Notify the channel's subscribers of the new video.")),
+  mimetype: z
+    ._default(
+      headerValue.check(
+        z.regex(/^(video\/[A-Za-z0-9.+-]+|application\/octet-stream)$/i, 'must be a video MIME type (video/mp4, video/quicktime, …) or application/octet-stream'),
+      ),
+      'video/mp4',
+    )
+    .check(z.describe('MIME type of the video file.')),
 });
 
 export type YouTubeDestinationFields = z.output<typeof youtubeDestinationObject>;
 
 /** Exactly one way to authorize, reported on the field to change. */
-function checkAuthorization(destination: YouTubeDestinationFields, context: z.RefinementCtx): void {
+function checkAuthorization(destination: YouTubeDestinationFields, context: z.core.$RefinementCtx<YouTubeDestinationFields>): void {
   const hasToken = destination.oauth_access_token !== undefined;
   const hasSecret = destination.auth_secret !== undefined;
   if (hasToken && hasSecret) {
@@ -102,7 +105,7 @@ function checkAuthorization(destination: YouTubeDestinationFields, context: z.Re
   }
 }
 
-export const youtubeDestinationSchema = youtubeDestinationObject.superRefine(checkAuthorization, alsoWithFieldErrors);
+export const youtubeDestinationSchema = youtubeDestinationObject.check(z.superRefine(checkAuthorization, alsoWithFieldErrors));
 
 export const youtubeDestination: DestinationDefinition<typeof youtubeDestinationSchema> = {
   type: 'youtube',
