@@ -196,6 +196,12 @@ describe('the upload request contract', () => {
     );
   });
 
+  it("says in English what a field's own rule wants where the schema gives no message of its own", () => {
+    const fields = rejection({ source: { presigned: { filename: 'a'.repeat(300) } }, upload: { destination: request({}).upload.destination } });
+
+    expect(fields).toEqual({ 'source.presigned.filename': 'Too big: expected string to have <=255 characters' });
+  });
+
   it('never echoes a secret value in an error', () => {
     const error = (() => {
       try {
