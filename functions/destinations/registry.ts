@@ -1,5 +1,4 @@
-import { createDestinationTestSchema } from '../../shared/contract/probe.ts';
-import { createUploadRequestSchema } from '../../shared/contract/request.ts';
+import { createDestinationTestSchema, createUploadRequestSchema } from '../../shared/contract/request.ts';
 import type { DestinationDefinition } from '../../shared/destination/definition.ts';
 import { azureBlobDestination } from './azureblob/schema.ts';
 import { httpDestination } from './http/schema.ts';

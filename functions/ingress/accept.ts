@@ -3,8 +3,8 @@ import { destinationDefinition, uploadRequestSchema } from '../destinations/regi
 import { untrustedCredentialEndpoints } from '../../shared/contract/credential-hosts.ts';
 import { splitSecrets } from '../../shared/contract/field-kinds.ts';
 import { callbackSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
-import type { Destination, UploadRequest } from '../../shared/contract/request.ts';
-import { isStoredSource, type Source, type StoredSource } from '../../shared/contract/source.ts';
+import type { Destination, Source, UploadRequest } from '../../shared/contract/request.ts';
+import { isStoredSource, type StoredSource } from '../../shared/contract/source.ts';
 import { redactUrl } from '../../shared/net/redact.ts';
 import { stagingPrefixes } from '../../shared/config.ts';
 import { formatPath, parseOrThrow } from '../../shared/contract/validate.ts';

@@ -1,14 +1,5 @@
 import * as z from 'zod/mini';
-import type { DestinationDefinition } from '../destination/definition.ts';
 import { count, nonEmpty } from './fields.ts';
-import { createDestinationSchema } from './request.ts';
-
-/** The body of `POST /v1/destinations/test`: a destination, exactly as a job would give it. */
-export function createDestinationTestSchema(definitions: readonly DestinationDefinition[]) {
-  return z
-    .strictObject({ destination: createDestinationSchema(definitions) })
-    .check(z.describe('Check a destination the way a delivery would, without delivering.'));
-}
 
 /**
  * What the ingress hands a destination's function to test a destination: the destination as a
