@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { stagingSuffixes } from '../config.ts';
 import type { DestinationDefinition } from '../destination/definition.ts';
-import { alsoWithFieldErrors, filePath, httpUrl } from './fields.ts';
+import { alsoWithFieldErrors, filePath, httpUrl, nonEmpty } from './fields.ts';
 
 export const maxDestinationsPerJob = 10;
 
@@ -23,7 +23,7 @@ const fileName = z.string().check(
 export const sourceSchema = z
   .strictObject({
     url: z.optional(httpUrl).check(z.describe('HTTPS URL of the file.')),
-    bucket: z.optional(z.string().check(z.minLength(1))).check(z.describe('Bucket holding the file.')),
+    bucket: z.optional(nonEmpty).check(z.describe('Bucket holding the file.')),
     key: z
       .optional(
         filePath(1024).check(
