@@ -93,13 +93,16 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   /** `uploadId#partNumber` → the CRC-32 the part was stored with, as ListParts reports it */
   const partChecksums = new Map<string, string>();
 
+  /** What runs once s3rver has answered a request, before the answer goes back. */
+  type Finished = (status: number, body: string, headers: IncomingHttpHeaders) => Promise<void>;
+
   /** Sends `incoming` on to s3rver with `headers` and `body`, answering with what it answers (after `onDone`). */
   const send = (
     incoming: IncomingMessage,
     headers: IncomingHttpHeaders,
     body: Readable,
     response: ServerResponse,
-    onDone?: (status: number, body: string) => Promise<void>,
+    onDone?: Finished,
     answerHeaders: IncomingHttpHeaders = {},
   ): void => {
     const upstream = httpRequest({ agent, host: '127.0.0.1', port: backendAddress.port, method: incoming.method, path: incoming.url, headers }, (backendResponse) => {
@@ -113,7 +116,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       backendResponse.on('data', (chunk: Buffer) => chunks.push(chunk));
       backendResponse.on('end', () => {
         const answered = Buffer.concat(chunks);
-        onDone(backendResponse.statusCode ?? 502, answered.toString())
+        onDone(backendResponse.statusCode ?? 502, answered.toString(), backendResponse.headers)
           .catch(() => undefined)
           .finally(() => {
             response.writeHead(backendResponse.statusCode ?? 502, backendResponse.headers);
@@ -126,7 +129,7 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
   };
 
   /** s3rver does not decode aws-chunked bodies (it would store the framing): they are decoded and checked first. */
-  const forward = (incoming: IncomingMessage, response: ServerResponse, onDone?: (status: number, body: string) => Promise<void>): void => {
+  const forward = (incoming: IncomingMessage, response: ServerResponse, onDone?: Finished): void => {
     if (!isAwsChunked(incoming.headers)) {
       send(incoming, incoming.headers, incoming, response, onDone);
       return;
@@ -202,10 +205,11 @@ export async function startLocalS3(options: LocalS3Options): Promise<LocalS3> {
       );
       return;
     }
-    const partCrc = incoming.headers['x-amz-checksum-crc32'];
-    if (method === 'PUT' && query.has('uploadId') && query.has('partNumber') && typeof partCrc === 'string') {
-      forward(incoming, response, async (status) => {
-        if (status === 200) partChecksums.set(`${query.get('uploadId')}#${query.get('partNumber')}`, partCrc);
+    if (method === 'PUT' && query.has('uploadId') && query.has('partNumber')) {
+      // The part's CRC-32 came in a header, or in an aws-chunked trailer (echoed in the answer).
+      forward(incoming, response, async (status, _body, headers) => {
+        const partCrc = incoming.headers['x-amz-checksum-crc32'] ?? headers['x-amz-checksum-crc32'];
+        if (status === 200 && typeof partCrc === 'string') partChecksums.set(`${query.get('uploadId')}#${query.get('partNumber')}`, partCrc);
       });
       return;
     }

@@ -71,9 +71,18 @@ export class RunningCrc32 {
   /** Sums `bytes` and returns their own CRC-32. */
   public add(bytes: Uint8Array): number {
     const part = crc32(bytes);
-    this.value = this.length === 0 ? part : crc32Combine(this.value, part, bytes.length);
-    this.length += bytes.length;
+    this.append(part, bytes.length);
     return part;
+  }
+
+  /** Appends `length` bytes summed elsewhere, whose CRC-32 is `crc`. */
+  public append(crc: number, length: number): void {
+    this.value = this.length === 0 ? crc : crc32Combine(this.value, crc, length);
+    this.length += length;
+  }
+
+  public get crc(): number {
+    return this.value >>> 0;
   }
 
   public get bytes(): number {

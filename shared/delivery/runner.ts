@@ -333,7 +333,7 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
     const from = await openableSource(message, dependencies.sealer);
     const opened = await dependencies.sources.open(from, message.extension, signal);
     source = new SourceReader(opened, {
-      reopen: (offset) => dependencies.sources.open(from, message.extension, signal, offset),
+      reopen: (offset, bounds) => dependencies.sources.open(from, message.extension, signal, offset, bounds),
       maxBytes: Math.min(definition.capabilities?.maxBytes ?? Infinity, dependencies.maxSourceBytes ?? serviceDefaults.maxSourceBytes),
       ...(dependencies.sourceIdleSeconds === undefined ? {} : { idleSeconds: dependencies.sourceIdleSeconds }),
     });

@@ -18,6 +18,8 @@ export type {
   ProbeCheck,
   ResumeSlot,
   SourcePart,
+  SourceRange,
+  SourceRangeRead,
   SourceStart,
   StoredCredentials,
   UploadContext,

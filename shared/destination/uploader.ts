@@ -13,6 +13,22 @@ export interface SourcePart {
   release(): void;
 }
 
+/** One read of a part of the source, on its own connection. */
+export interface SourceRangeRead {
+  readonly stream: Readable;
+  /** CRC-32 of the part (big-endian, base64), once its last byte has been taken from `stream`; undefined before. */
+  crc32(): string | undefined;
+}
+
+/** A part of the source that can be read by itself (a ranged request), as often as it must be sent. */
+export interface SourceRange {
+  /** The part's offset in the file. */
+  readonly offset: number;
+  readonly length: number;
+  /** Reads the part's bytes (again, for a part sent again after a failure). */
+  open(): Promise<SourceRangeRead>;
+}
+
 /** Where to start reading the source, for an upload that continues an earlier attempt. */
 export interface SourceStart {
   /** Bytes of the file already at the destination. */
@@ -51,6 +67,14 @@ export interface DeliverySource {
    * taken only when its first byte arrives. The source is read no faster than parts are taken.
    */
   parts(lengthOf: (index: number) => number, start?: SourceStart): AsyncGenerator<SourcePart>;
+  /**
+   * The bytes from `start` cut as `parts` cuts them, each part to be read on its own, so an upload
+   * sends several parts at once straight from the source and holds none of them. Undefined when
+   * the source cannot be read so: its size unknown, or byte ranges of the same version not
+   * promised (a URL without `Accept-Ranges: bytes` and a strong ETag), or a start whose CRC-32
+   * the destination does not report. Like `stream` and `parts`, it counts as the attempt's read.
+   */
+  rangedParts?(lengthOf: (index: number) => number, start?: SourceStart): readonly SourceRange[] | undefined;
 }
 
 /** What an earlier attempt of this delivery saved to continue from, and how to save more. */

@@ -1,14 +1,15 @@
 import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { crc32Base64, RunningCrc32 } from '../delivery/checksum.ts';
-import type { DeliverySource, SourcePart, SourceStart } from '../destination/uploader.ts';
+import type { DeliverySource, SourcePart, SourceRange, SourceRangeRead, SourceStart } from '../destination/uploader.ts';
 import { PermanentError, TransientError, type DeliveryError } from '../errors.ts';
 import { BufferPool } from '../streams/buffer-pool.ts';
 import { readParts } from '../streams/chunks.ts';
 import type { OpenedBody } from './source-opener.ts';
+import type { ReadBounds } from './staging-objects.ts';
 
 export interface SourceReaderOptions {
   /** Opens the source again from `offset` (a ranged request), for an upload that continues. */
-  readonly reopen: (offset: number) => Promise<OpenedBody>;
+  readonly reopen: (offset: number, bounds?: ReadBounds) => Promise<OpenedBody>;
   /** The most bytes the destination takes or the operator allows; more fails the read for good. */
   readonly maxBytes?: number;
   /**
@@ -75,12 +76,13 @@ class SourceWatch extends Transform {
   }
 }
 
-function truncated(bytes: number, size: number): DeliveryError {
-  return new TransientError(`the source ended after ${bytes} of its ${size} bytes`, { code: 'SourceTruncated' });
+// The read's end is the file's (its announced size) or, for a part read by itself, the part's.
+function truncated(bytes: number, end: number): DeliveryError {
+  return new TransientError(`the source ended at byte ${bytes}, short of byte ${end} where its read was to end`, { code: 'SourceTruncated' });
 }
 
-function tooLong(size: number): DeliveryError {
-  return new TransientError(`the source sent more than its announced ${size} bytes`, { code: 'SourceTooLong' });
+function tooLong(end: number): DeliveryError {
+  return new TransientError(`the source sent past byte ${end}, where its read was to end`, { code: 'SourceTooLong' });
 }
 
 function tooLarge(maxBytes: number): DeliveryError {
@@ -99,6 +101,8 @@ export class SourceReader implements DeliverySource {
   private watch: SourceWatch | undefined;
   private finished = false;
   private started: number | undefined;
+  /** The parts read by themselves, when the upload reads them so: what they have read, and their sums. */
+  private ranged: RangedReads | undefined;
 
   public constructor(
     private readonly first: OpenedBody,
@@ -129,7 +133,7 @@ export class SourceReader implements DeliverySource {
 
   /** Bytes of the file read so far, including those an earlier attempt delivered. */
   public get position(): number {
-    return this.watch?.position ?? 0;
+    return this.ranged?.position ?? this.watch?.position ?? 0;
   }
 
   /** Where the upload of this attempt started in the file: what the destination already had. */
@@ -139,7 +143,8 @@ export class SourceReader implements DeliverySource {
 
   /** The CRC-32 of the whole file, once it has been read to its end. */
   public get checksum(): { readonly algorithm: 'crc32'; readonly value: string; readonly bytes: number } | undefined {
-    return this.finished ? { algorithm: 'crc32', value: this.sum.base64, bytes: this.sum.bytes } : undefined;
+    const sum = this.ranged ? this.ranged.whole() : this.finished ? this.sum : undefined;
+    return sum && { algorithm: 'crc32', value: sum.base64, bytes: sum.bytes };
   }
 
   public async stream(start?: SourceStart): Promise<Readable> {
@@ -174,13 +179,47 @@ export class SourceReader implements DeliverySource {
     }
   }
 
+  public rangedParts(lengthOf: (index: number) => number, start?: SourceStart): readonly SourceRange[] | undefined {
+    const { size } = this;
+    const offset = start?.offset ?? 0;
+    const reopen = this.options.reopen;
+    if (size === undefined || !this.first.ranges || (offset > 0 && start?.crc32 === undefined)) return undefined;
+    this.claimRead(offset);
+    // The parts open their own reads: the first answer's body is not needed.
+    this.first.stream.destroy();
+    const ranged = new RangedReads(offset === 0 ? new RunningCrc32() : new RunningCrc32(start?.crc32, offset), size);
+    this.ranged = ranged;
+    const idleSeconds = this.options.idleSeconds ?? 60;
+    const version = this.first.version;
+    const parts: SourceRange[] = [];
+    for (let cut = offset, index = 0; cut < size; index += 1) {
+      const partOffset = cut;
+      const length = Math.max(1, Math.min(lengthOf(index), size - cut));
+      const end = partOffset + length;
+      cut = end;
+      parts.push({
+        offset: partOffset,
+        length,
+        open: async (): Promise<SourceRangeRead> => {
+          const body = await reopen(partOffset, { end, version });
+          if (body.startsAt !== partOffset) {
+            body.stream.destroy();
+            throw new TransientError(`the source did not answer bytes ${partOffset}-${end - 1} as a range`, { code: 'SourceRangeIgnored' });
+          }
+          return ranged.read(body.stream, partOffset, end, idleSeconds);
+        },
+      });
+    }
+    return parts;
+  }
+
   /**
    * Reads what the upload did not, summing it, so the checksum covers the whole file (an upload
    * that found the file already complete at the destination reads nothing).
    */
   public async readToEnd(): Promise<void> {
-    if (this.finished) return;
-    if (this.watch) throw new TransientError('the upload ended before it had read the whole source', { code: 'SourceNotRead' });
+    if (this.finished || this.ranged?.whole()) return;
+    if (this.watch || this.ranged) throw new TransientError('the upload ended before it had read the whole source', { code: 'SourceNotRead' });
     const rest = await this.open({ offset: this.size ?? Number.MAX_SAFE_INTEGER }, true);
     for await (const chunk of rest) void chunk;
   }
@@ -189,12 +228,18 @@ export class SourceReader implements DeliverySource {
   public close(): void {
     this.first.stream.destroy();
     this.watch?.destroy();
+    this.ranged?.close();
+  }
+
+  /** Marks the attempt's one read as begun at `offset`. */
+  private claimRead(offset: number): void {
+    if (this.watch || this.ranged) throw new Error('the source is read once per attempt');
+    this.started = offset;
   }
 
   private async open(start: SourceStart | undefined, sumPassed: boolean): Promise<Readable> {
-    if (this.watch) throw new Error('the source is read once per attempt');
     const offset = start?.offset ?? 0;
-    this.started = offset;
+    this.claimRead(offset);
     let body = this.first;
     if (offset > 0 && start?.crc32 !== undefined) {
       // The destination vouches for the bytes before `offset`: read from there, if the source allows.
@@ -210,5 +255,64 @@ export class SourceReader implements DeliverySource {
     });
     body.stream.once('error', (error) => watch.destroy(error));
     return body.stream.pipe(watch);
+  }
+}
+
+/**
+ * The reads of parts read by themselves: each sums its own bytes, and the whole file's CRC-32 is
+ * built from the parts' as soon as those from the start are complete, whatever order they end in.
+ */
+class RangedReads {
+  /** CRC-32 and length of each part read to its end, by offset, until the whole reaches it. */
+  private readonly done = new Map<number, { crc: number; length: number }>();
+  /** Reads under way, and where each began. */
+  private readonly reading = new Map<SourceWatch, number>();
+
+  public constructor(
+    /** The whole file's sum so far: the prefix the destination already had, then each part in order. */
+    private readonly sum: RunningCrc32,
+    private readonly size: number,
+  ) {}
+
+  /** Bytes of the file read so far (the prefix included). */
+  public get position(): number {
+    let position = this.sum.bytes;
+    for (const { length } of this.done.values()) position += length;
+    for (const [watch, offset] of this.reading) position += watch.position - offset;
+    return Math.min(this.size, position);
+  }
+
+  /** The whole file's sum, once every part has been read. */
+  public whole(): RunningCrc32 | undefined {
+    return this.sum.bytes === this.size ? this.sum : undefined;
+  }
+
+  public read(stream: Readable, offset: number, end: number, idleSeconds: number): SourceRangeRead {
+    const partSum = new RunningCrc32();
+    const watch = new SourceWatch(offset, offset, end, undefined, partSum, true, idleSeconds);
+    this.reading.set(watch, offset);
+    let ended = false;
+    watch.once('end', () => {
+      ended = true;
+      this.reading.delete(watch);
+      this.complete(offset, partSum.crc, end - offset);
+    });
+    watch.once('close', () => this.reading.delete(watch));
+    stream.once('error', (error) => watch.destroy(error));
+    stream.pipe(watch);
+    return { stream: watch, crc32: () => (ended ? partSum.base64 : undefined) };
+  }
+
+  public close(): void {
+    for (const watch of this.reading.keys()) watch.destroy();
+  }
+
+  private complete(offset: number, crc: number, length: number): void {
+    if (offset < this.sum.bytes) return;
+    this.done.set(offset, { crc, length });
+    for (let next = this.done.get(this.sum.bytes); next !== undefined; next = this.done.get(this.sum.bytes)) {
+      this.done.delete(this.sum.bytes);
+      this.sum.append(next.crc, next.length);
+    }
   }
 }

@@ -2,14 +2,14 @@ import type { IncomingMessage } from 'node:http';
 import type { Readable } from 'node:stream';
 import type { OpenableSource } from '../contract/source.ts';
 import { classifyGeneric } from '../delivery/classify.ts';
-import { PermanentError } from '../errors.ts';
+import { PermanentError, TransientError } from '../errors.ts';
 import { hostOf } from '../net/address-policy.ts';
 import { hostMatches } from '../net/host-patterns.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { sendRequest } from '../net/http-client.ts';
 import { redactUrl } from '../net/redact.ts';
 import { isRedirectAllowed } from '../net/redirects.ts';
-import { s3ErrorCode, type GetStagingObject } from './staging-objects.ts';
+import { rangeHeaders, s3ErrorCode, type GetStagingObject, type ReadBounds } from './staging-objects.ts';
 
 export interface SourcePolicy {
   /** When not empty, the only hosts a source URL may name. */
@@ -68,6 +68,16 @@ export interface OpenedBody {
   readonly name: string;
   /** The source's version (ETag or Last-Modified): a resumed upload continues only the same file. */
   readonly version: string | undefined;
+  /**
+   * Whether parts of this same version can be read by themselves (bounded ranges, `If-Match` its
+   * ETag): an object of a bucket, or a URL whose answer said `Accept-Ranges: bytes` with a strong ETag.
+   */
+  readonly ranges?: boolean;
+}
+
+/** The source changed while it was read: a part of the same version is no longer there (412). */
+function changedWhileRead(where: string): TransientError {
+  return new TransientError(`${where} changed while it was being read`, { code: 'SourceChanged' });
 }
 
 /**
@@ -84,11 +94,12 @@ export class SourceOpener {
 
   /**
    * Opens the source's bytes from `offset` (a ranged request: HTTP `Range`, or a ranged GET of the
-   * object). A source that ignores the range answers from the beginning; `startsAt` says which.
+   * object), up to `bounds.end` of the version `bounds` names when given. A source that ignores the
+   * range answers from the beginning; `startsAt` says which.
    */
-  public async open(source: OpenableSource, extension: string | undefined, signal: AbortSignal, offset = 0): Promise<OpenedBody> {
-    if ('url' in source) return this.openUrl(source.url, extension, signal, offset);
-    return this.openObject(source.bucket, source.key, extension, signal, offset);
+  public async open(source: OpenableSource, extension: string | undefined, signal: AbortSignal, offset = 0, bounds?: ReadBounds): Promise<OpenedBody> {
+    if ('url' in source) return this.openUrl(source.url, extension, signal, offset, bounds);
+    return this.openObject(source.bucket, source.key, extension, signal, offset, bounds);
   }
 
   private checkHost(url: string): void {
@@ -99,13 +110,13 @@ export class SourceOpener {
     }
   }
 
-  private async openUrl(address: string, extension: string | undefined, signal: AbortSignal, offset: number): Promise<OpenedBody> {
+  private async openUrl(address: string, extension: string | undefined, signal: AbortSignal, offset: number, bounds: ReadBounds | undefined): Promise<OpenedBody> {
     let url = address;
     for (let hop = 0; hop <= maxRedirects; hop += 1) {
       this.checkHost(url);
       let response: IncomingMessage;
       try {
-        response = await sendRequest(url, { signal, headers: offset > 0 ? { range: `bytes=${offset}-` } : {} }, this.network.agents);
+        response = await sendRequest(url, { signal, headers: rangeHeaders(offset, bounds) }, this.network.agents);
       } catch (error) {
         throw classifyGeneric(new Error(`source ${redactUrl(url)}: ${(error as Error).message}`, { cause: error }));
       }
@@ -122,32 +133,39 @@ export class SourceOpener {
         url = next;
         continue;
       }
+      if (status === 412 && bounds?.version !== undefined) {
+        response.resume();
+        throw changedWhileRead(`source ${redactUrl(url)}`);
+      }
       if (status < 200 || status >= 300) {
         response.resume();
         throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${status}`), status, headerOf(response, 'retry-after'));
       }
       const name = withExtension(dispositionFileName(headerOf(response, 'content-disposition')) ?? fileNameOf(new URL(url).pathname), extension);
-      return openedBody(response, name, headerOf(response, 'etag') ?? headerOf(response, 'last-modified'));
+      const etag = headerOf(response, 'etag');
+      const ranges = headerOf(response, 'accept-ranges')?.toLowerCase() === 'bytes' && etag !== undefined && !etag.startsWith('W/');
+      return openedBody(response, name, etag ?? headerOf(response, 'last-modified'), ranges);
     }
     throw new PermanentError(`source ${redactUrl(address)}: more than ${maxRedirects} redirects`, { code: 'TooManyRedirects' });
   }
 
-  private async openObject(bucket: string, key: string, extension: string | undefined, signal: AbortSignal, offset: number): Promise<OpenedBody> {
+  private async openObject(bucket: string, key: string, extension: string | undefined, signal: AbortSignal, offset: number, bounds: ReadBounds | undefined): Promise<OpenedBody> {
     const where = `source s3://${bucket}/${key}`;
     let response: IncomingMessage;
     try {
-      response = await this.getObject(bucket, key, offset, signal);
+      response = await this.getObject(bucket, key, offset, signal, bounds);
     } catch (error) {
       throw classifyGeneric(new Error(`${where}: ${(error as Error).message}`, { cause: error }));
     }
     const status = response.statusCode ?? 502;
     if (status !== 200 && status !== 206) {
       const code = await s3ErrorCode(response);
+      if (status === 412 && bounds?.version !== undefined) throw changedWhileRead(where);
       // A missing object or bucket, or no right to read it, stays so: no retry would read it.
       if (status === 404 || code === 'AccessDenied') throw new PermanentError(`${where}: ${code ?? `HTTP ${status}`}`, { code: code ?? 'NoSuchKey' });
       throw classifyGeneric(new Error(`${where}: ${code ?? 'HTTP'} ${status}`), status, headerOf(response, 'retry-after'));
     }
-    return openedBody(response, withExtension(fileNameOf(key), extension), headerOf(response, 'etag'));
+    return openedBody(response, withExtension(fileNameOf(key), extension), headerOf(response, 'etag'), true);
   }
 }
 
@@ -157,7 +175,7 @@ function headerOf(response: IncomingMessage, name: string): string | undefined {
 }
 
 /** What a 200 or 206 answer opens: its body, where that starts in the file, and the file's size. */
-function openedBody(response: IncomingMessage, name: string, version: string | undefined): OpenedBody {
+function openedBody(response: IncomingMessage, name: string, version: string | undefined, ranges: boolean): OpenedBody {
   const range = response.statusCode === 206 ? contentRange(headerOf(response, 'content-range')) : undefined;
   return {
     stream: response,
@@ -166,5 +184,6 @@ function openedBody(response: IncomingMessage, name: string, version: string | u
     contentType: headerOf(response, 'content-type'),
     name,
     version,
+    ranges,
   };
 }

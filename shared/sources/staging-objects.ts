@@ -16,8 +16,21 @@ export interface StagingObjectsSettings {
   readonly credentials?: AwsCredentialIdentity | AwsCredentialIdentityProvider;
 }
 
-/** Reads objects of the service's own buckets: GetObject, from an offset. */
-export type GetStagingObject = (bucket: string, key: string, offset: number, signal: AbortSignal) => Promise<IncomingMessage>;
+/** Where a read of a source ends, and the version it must be of (an ETag, sent as `If-Match`). */
+export interface ReadBounds {
+  /** The first byte not read. */
+  readonly end: number;
+  readonly version: string | undefined;
+}
+
+/** Reads objects of the service's own buckets: GetObject, from an offset, up to `bounds.end` of that version. */
+export type GetStagingObject = (bucket: string, key: string, offset: number, signal: AbortSignal, bounds?: ReadBounds) => Promise<IncomingMessage>;
+
+/** The headers of a read from `offset` (to `bounds.end`, of its version): none for the whole file. */
+export function rangeHeaders(offset: number, bounds: ReadBounds | undefined): Record<string, string> {
+  if (bounds === undefined) return offset > 0 ? { range: `bytes=${offset}-` } : {};
+  return { range: `bytes=${offset}-${bounds.end - 1}`, ...(bounds.version === undefined ? {} : { 'if-match': bounds.version }) };
+}
 
 /** An object of a bucket. */
 export interface ObjectAddress {
@@ -81,9 +94,9 @@ export class StagingObjects {
     });
   }
 
-  /** GetObject from `offset` (a ranged GET past 0). */
-  public readonly get: GetStagingObject = (bucket, key, offset, signal) =>
-    this.send({ method: 'GET', object: { bucket, key }, headers: offset > 0 ? { range: `bytes=${offset}-` } : {}, signal });
+  /** GetObject from `offset` (a ranged GET past 0 or with bounds). */
+  public readonly get: GetStagingObject = (bucket, key, offset, signal, bounds) =>
+    this.send({ method: 'GET', object: { bucket, key }, headers: rangeHeaders(offset, bounds), signal });
 
   /**
    * Sends the request, and again (at most three tries, with a short backoff) when S3 answers 500 or

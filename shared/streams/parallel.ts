@@ -5,7 +5,7 @@
  * ones to settle and is rethrown: nothing is still being sent when this returns or throws.
  */
 export async function forEachConcurrently<Item, Result>(
-  items: AsyncIterable<Item>,
+  items: AsyncIterable<Item> | Iterable<Item>,
   concurrency: (item: Item) => number,
   work: (item: Item, index: number) => Promise<Result>,
 ): Promise<Result[]> {

@@ -230,3 +230,30 @@ describe('S3 destination, one streamed PutObject (aws-chunked, a CRC-32 trailer)
     expect(await storedSha('later-stream.bin')).toBe(sha256(bytes));
   });
 });
+
+describe('S3 destination, parts read from the source by themselves', () => {
+  it('reads a part again and sends it again when the store fails it, within the attempt', async () => {
+    // Prepare: S3's own trouble (500) on the second part's first try.
+    const bytes = patternBytes(3 * 8 * MiB + 99, 71);
+    const reads: number[] = [];
+    const internalError = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>';
+    proxy.arm({
+      label: 'part 2 fails once',
+      match: (head) => head.method === 'PUT' && head.query.get('partNumber') === '2',
+      times: 1,
+      fault: { kind: 'answer', status: 500, headers: { 'content-type': 'application/xml' }, body: internalError },
+    });
+    proxy.exchanges.length = 0;
+
+    // Act
+    const delivered = await attemptUpload(module, destination('part-again.bin'), sourceOf(bytes, { ranges: true, reads }));
+
+    // Assess: part 2 went twice, the rest once; nothing read twice but what part 2's failed try took.
+    const partPuts = proxy.exchanges.filter((exchange) => exchange.method === 'PUT' && exchange.query.has('partNumber')).map((exchange) => exchange.query.get('partNumber'));
+    expect(partPuts.sort()).toEqual(['1', '2', '2', '3', '4']);
+    expect(delivered.details).toMatchObject({ parts: 4 });
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBeGreaterThanOrEqual(bytes.length);
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBeLessThanOrEqual(bytes.length + 8 * MiB);
+    expect(await storedSha('part-again.bin')).toBe(sha256(bytes));
+  });
+});

@@ -2,14 +2,17 @@ import { GetObjectCommand, GetObjectTaggingCommand, HeadObjectCommand, S3Client 
 import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import type { LocalS3 } from '../../infra/local/s3-server.ts';
 import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
-import { s3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { createS3Uploader, s3Uploader } from '../../functions/destinations/s3/upload.ts';
+import { defaultMultipartSettings, type S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
+import { crc32Base64 } from '../../shared/delivery/checksum.ts';
+import { crc32 } from 'node:zlib';
 import { assumedRole } from '../../functions/destinations/s3/assumed-role.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
 import { startTestSts, type TestSts } from '../support/servers/sts.ts';
 import { partsFromBytes, s3UploaderInParts } from '../support/s3-in-parts.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
-import { patternBytes, sha256, sourceOf } from '../support/sources.ts';
+import { MemoryResume, patternBytes, sha256, sourceOf } from '../support/sources.ts';
 
 const MiB = 1024 * 1024;
 let server: TestS3;
@@ -160,6 +163,41 @@ describe('S3 destination against a local S3 server', () => {
     expect(result).toMatchObject({ bytes: bytes.length, details: { parts: 3 } });
     const tags = await reader.send(new GetObjectTaggingCommand({ Bucket: 'deliveries', Key: 'large.bin' }));
     expect(tags.TagSet).toEqual([{ Key: 'size', Value: 'large' }]);
+  });
+
+  it('reads each part of a source that offers ranges by itself and streams it, aws-chunked with its CRC-32 in a trailer', async () => {
+    const bytes = patternBytes(partsFromBytes + 5 * MiB + 123, 12);
+    const reads: number[] = [];
+
+    const result = await attemptUpload({ ...module, uploader: s3UploaderInParts }, destination({ filename: 'ranged.bin' }), sourceOf(bytes, { ranges: true, reads }));
+
+    const { body } = await stored('ranged.bin');
+    expect(sha256(body)).toBe(sha256(bytes));
+    const parts = requestsTo('ranged.bin', 'PUT').filter((request) => request.query.has('partNumber'));
+    expect(parts).toHaveLength(3);
+    for (const part of parts) {
+      expect(part.headers).toMatchObject({ 'content-encoding': 'aws-chunked', 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'x-amz-trailer': 'x-amz-checksum-crc32' });
+      expect(part.headers['x-amz-checksum-crc32']).toBeUndefined();
+    }
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBe(bytes.length);
+    expect(result).toMatchObject({ bytes: bytes.length, checksum: { algorithm: 'crc32', value: crc32Base64(crc32(bytes)) }, details: { parts: 3 } });
+  });
+
+  it('continues parts read by themselves from the parts stored before a break, reading only the rest of the source', async () => {
+    const bytes = patternBytes(40 * MiB + 17, 13);
+    const resume = new MemoryResume<S3ResumeState>();
+    const uploader = createS3Uploader({ ...defaultMultipartSettings, streamedPutMaxBytes: 0 });
+
+    const first = await attemptFailure({ ...module, uploader }, destination({ filename: 'ranged-resumed.bin' }), sourceOf(bytes, { ranges: true, failsAt: 28 * MiB }), { resume });
+    resume.earlierAttemptsSince = new Date(Date.now() - 1000);
+    const reads: number[] = [];
+    const result = await attemptUpload({ ...module, uploader }, destination({ filename: 'ranged-resumed.bin' }), sourceOf(bytes, { ranges: true, reads }), { resume });
+
+    expect(first).toBeInstanceOf(TransientError);
+    expect(sha256((await stored('ranged-resumed.bin')).body)).toBe(sha256(bytes));
+    // Parts 1-3 (24 MiB) were stored before the break: the second attempt read only what follows.
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBe(bytes.length - 24 * MiB);
+    expect(result).toMatchObject({ bytes: bytes.length, checksum: { value: crc32Base64(crc32(bytes)) }, details: { parts: 6, resumed_at: 24 * MiB } });
   });
 
   it('puts the source name inside a folder filename', async () => {

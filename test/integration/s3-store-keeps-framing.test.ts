@@ -4,7 +4,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { AwsChunkedNotDecodedError, StreamedPutRefusedError } from '../../functions/destinations/s3/errors.ts';
-import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
+import { defaultMultipartSettings, type S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
 import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import { createS3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { startServerThread, type ServerThread } from '../../infra/local/server-thread.ts';
@@ -81,6 +81,38 @@ describe('S3 destination, a store that keeps a streamed PutObject as it came', (
     expect(later.details).toMatchObject({ parts: 2 });
     expect(await storedSha('kept-framing.bin')).toBe(sha256(bytes));
     expect(await storedSha('later.bin')).toBe(sha256(bytes));
+  });
+
+  it('aborts parts read by themselves that the store answers without the CRC-32 it checked, and sends held parts from the next attempt', async () => {
+    // Prepare: over the switch, from a source whose parts can be read by themselves; the requests
+    // are recorded on their way to s3rver.
+    const proxy = await startHttpFaultProxy({ upstreamPort: Number(new URL(s3rver.endpoint).port) });
+    const module = { definition: s3Destination, uploader: createS3Uploader({ ...defaultMultipartSettings, streamedPutMaxBytes: 0 }) };
+    const bytes = patternBytes(18 * MiB + 3, 93);
+    const resume = new MemoryResume<S3ResumeState>();
+
+    try {
+      // Act
+      const first = await attemptFailure(module, destination('kept-part-framing.bin', proxy.url), sourceOf(bytes, { ranges: true }), { resume });
+      const savedAfterFirst = resume.state;
+      const firstRequests = proxy.exchanges.splice(0);
+      resume.earlierAttemptsSince = new Date(Date.now() - 1000);
+      const second = await attemptUpload(module, destination('kept-part-framing.bin', proxy.url), sourceOf(bytes, { ranges: true }), { resume });
+
+      // Assess: the first upload was aborted, the second sent held parts (a CRC-32 in each part's header).
+      expect(first).toBeInstanceOf(StreamedPutRefusedError);
+      expect(first.cause).toBeInstanceOf(AwsChunkedNotDecodedError);
+      expect(savedAfterFirst).toEqual({ key: 'kept-part-framing.bin', inParts: true });
+      const streamedUploads = new Set(firstRequests.filter((exchange) => exchange.method === 'PUT').map((exchange) => exchange.query.get('uploadId')));
+      expect(streamedUploads.size).toBe(1);
+      expect(firstRequests.filter((exchange) => exchange.method === 'DELETE').map((exchange) => exchange.query.get('uploadId'))).toEqual([...streamedUploads]);
+      const heldParts = proxy.exchanges.filter((exchange) => exchange.method === 'PUT' && exchange.query.has('partNumber'));
+      expect(heldParts.map((exchange) => exchange.headers['content-encoding'])).toEqual([undefined, undefined, undefined]);
+      expect(second.details).toMatchObject({ parts: 3 });
+      expect(await storedSha('kept-part-framing.bin')).toBe(sha256(bytes));
+    } finally {
+      await proxy.close();
+    }
   });
 
   it('lets the store\'s answer stand when the credentials may not read the object back', async () => {

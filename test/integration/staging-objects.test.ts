@@ -3,7 +3,7 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
-import { PermanentError } from '../../shared/errors.ts';
+import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { outboundNetwork } from '../../shared/net/outbound-network.ts';
 import { SourceOpener } from '../../shared/sources/source-opener.ts';
 import { StagingObjects } from '../../shared/sources/staging-objects.ts';
@@ -71,6 +71,38 @@ describe('Staging objects read with one signed GET', () => {
     expect(await text(opened.stream)).toBe('456789');
   });
 
+  it('reads a part of the same version: a bounded range, If-Match its ETag', async () => {
+    await stage('uploads/parts.bin', '0123456789');
+    const whole = await sources.open({ bucket: 'staging', key: 'uploads/parts.bin' }, undefined, AbortSignal.timeout(10_000));
+    whole.stream.destroy();
+
+    const part = await sources.open({ bucket: 'staging', key: 'uploads/parts.bin' }, undefined, AbortSignal.timeout(10_000), 2, { end: 6, version: whole.version });
+
+    expect(whole.ranges).toBe(true);
+    expect(part).toMatchObject({ startsAt: 2, size: 10 });
+    expect(await text(part.stream)).toBe('2345');
+    const [request] = server.s3.requests.filter((sent) => sent.method === 'GET' && sent.path === '/staging/uploads/parts.bin').slice(-1);
+    expect(request?.headers).toMatchObject({ range: 'bytes=2-5', 'if-match': whole.version });
+  });
+
+  it('fails transiently, as a source that changed, when the object is no longer the version a part is read of', async () => {
+    // s3rver ignores If-Match: a bare server answers as S3 does.
+    const bare = createServer((_request, response) => {
+      response.writeHead(412, { 'content-type': 'application/xml' }).end('<Error><Code>PreconditionFailed</Code></Error>');
+    });
+    await new Promise<void>((resolve) => bare.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => bare.close(() => resolve())));
+    const endpoint = `http://127.0.0.1:${(bare.address() as AddressInfo).port}`;
+    const opener = new SourceOpener(new StagingObjects({ region: 'us-east-1', endpoint, credentials: { accessKeyId: 'a', secretAccessKey: 'b' } }).get, outboundNetwork({ allowPrivateNetworks: true }), {
+      allowedSourceHosts: [],
+    });
+
+    const error = await opener.open({ bucket: 'staging', key: 'uploads/changed.bin' }, undefined, AbortSignal.timeout(10_000), 5, { end: 9, version: '"old"' }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ code: 'SourceChanged', message: 'source s3://staging/uploads/changed.bin changed while it was being read' });
+  });
+
   it('fails for good, naming the object and S3’s code, when the object is not there', async () => {
     const error = await sources.open({ bucket: 'staging', key: 'uploads/missing.mp4' }, undefined, AbortSignal.timeout(10_000)).catch((caught: unknown) => caught);
 
@@ -101,3 +133,60 @@ describe('Staging objects read with one signed GET', () => {
   });
 });
 
+
+describe('Sources at a URL, read in parts', () => {
+  /** A server of one file whose ETag is `etag`, answering ranges and If-Match as a file server does. */
+  async function fileServer(etag: string, acceptRanges = true): Promise<{ url: string; seen: Record<string, string | undefined>[] }> {
+    const bytes = Buffer.from('0123456789');
+    const seen: Record<string, string | undefined>[] = [];
+    const served = createServer((request, response) => {
+      seen.push({ range: request.headers.range, ifMatch: request.headers['if-match'] });
+      if (request.headers['if-match'] !== undefined && request.headers['if-match'] !== etag) return void response.writeHead(412).end();
+      const range = /^bytes=(\d+)-(\d+)$/.exec(request.headers.range ?? '');
+      const headers = { etag, ...(acceptRanges ? { 'accept-ranges': 'bytes' } : {}) };
+      if (!range) return void response.writeHead(200, { ...headers, 'content-length': bytes.length }).end(bytes);
+      const [start, end] = [Number(range[1]), Number(range[2])];
+      response.writeHead(206, { ...headers, 'content-range': `bytes ${start}-${end}/${bytes.length}` }).end(bytes.subarray(start, end + 1));
+    });
+    await new Promise<void>((resolve) => served.listen(0, '127.0.0.1', resolve));
+    onTestFinished(() => new Promise<void>((resolve) => served.close(() => resolve())));
+    return { url: `http://127.0.0.1:${(served.address() as AddressInfo).port}/file.bin`, seen };
+  }
+
+  const opener = (): SourceOpener =>
+    new SourceOpener(() => Promise.reject(new Error('no bucket here')), outboundNetwork({ allowPrivateNetworks: true }), { allowedSourceHosts: [] });
+
+  it('promises parts when the server accepts byte ranges and names the file with a strong ETag, and reads one with If-Match', async () => {
+    const { url, seen } = await fileServer('"v1"');
+
+    const whole = await opener().open({ url }, undefined, AbortSignal.timeout(10_000));
+    whole.stream.destroy();
+    const part = await opener().open({ url }, undefined, AbortSignal.timeout(10_000), 3, { end: 7, version: whole.version });
+
+    expect(whole).toMatchObject({ ranges: true, version: '"v1"' });
+    expect(part.startsAt).toBe(3);
+    expect(await text(part.stream)).toBe('3456');
+    expect(seen[1]).toEqual({ range: 'bytes=3-6', ifMatch: '"v1"' });
+  });
+
+  it.each([
+    ['a weak ETag', 'W/"v1"', true],
+    ['no Accept-Ranges', '"v1"', false],
+  ])('promises no parts to a server with %s', async (_case, etag, acceptRanges) => {
+    const { url } = await fileServer(etag, acceptRanges);
+
+    const whole = await opener().open({ url }, undefined, AbortSignal.timeout(10_000));
+    whole.stream.destroy();
+
+    expect(whole.ranges).toBe(false);
+  });
+
+  it('fails transiently, as a source that changed, when the file is no longer the version a part is read of', async () => {
+    const { url } = await fileServer('"v2"');
+
+    const error = await opener().open({ url }, undefined, AbortSignal.timeout(10_000), 3, { end: 7, version: '"v1"' }).catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ code: 'SourceChanged' });
+  });
+});

@@ -34,16 +34,18 @@ export interface SourceOptions {
   readonly failsAt?: number;
   /** Counts the bytes each open hands out (offset → bytes), to check what was read again. */
   readonly reads?: number[];
+  /** Promise reads of bounded ranges of this version (as an object of a bucket does), so parts can be read by themselves. */
+  readonly ranges?: boolean;
 }
 
-function body(bytes: Buffer, from: number, options: SourceOptions): OpenedBody {
+function body(bytes: Buffer, from: number, options: SourceOptions, end = bytes.length): OpenedBody {
   async function* chunks(): AsyncGenerator<Buffer> {
     // 64 KiB chunks, as a network source would send them.
-    for (let offset = from; offset < bytes.length; offset += 65_536) {
+    for (let offset = from; offset < end; offset += 65_536) {
       if (options.failsAt !== undefined && offset >= options.failsAt) {
         throw Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' });
       }
-      const chunk = bytes.subarray(offset, Math.min(offset + 65_536, bytes.length));
+      const chunk = bytes.subarray(offset, Math.min(offset + 65_536, end));
       options.reads?.push(chunk.length);
       yield chunk;
     }
@@ -55,13 +57,14 @@ function body(bytes: Buffer, from: number, options: SourceOptions): OpenedBody {
     contentType: options.contentType,
     name: options.name ?? 'source.bin',
     version: `"${sha256(bytes).slice(0, 16)}"`,
+    ranges: options.ranges ?? false,
   };
 }
 
 /** A source that streams `bytes`, and opens again from an offset (a ranged request) when asked. */
 export function sourceOf(bytes: Buffer, options: SourceOptions = {}): SourceReader {
   return new SourceReader(body(bytes, 0, options), {
-    reopen: async (offset) => body(bytes, options.ignoresRanges ? 0 : offset, options),
+    reopen: async (offset, bounds) => (options.ignoresRanges ? body(bytes, 0, options) : body(bytes, offset, options, bounds?.end)),
   });
 }
 

@@ -130,3 +130,80 @@ describe('Class: SourceReader', () => {
     expect((error as TransientError).code).toBe('SourceStalled');
   });
 });
+
+describe('Class: SourceReader, parts read by themselves', () => {
+  const lengths = (): number => 300_000;
+
+  it('reads each part with a bounded read of its own and builds the whole CRC-32 from the parts, in whatever order they end', async () => {
+    const source = sourceOf(bytes, { ranges: true });
+
+    const ranges = source.rangedParts(lengths)!;
+    expect(ranges.map((range) => [range.offset, range.length])).toEqual([[0, 300_000], [300_000, 300_000], [600_000, 300_000], [900_000, 100_003]]);
+    const reads = await Promise.all([...ranges].reverse().map((range) => range.open()));
+    const read = [];
+    for (const one of reads) {
+      expect(source.checksum).toBeUndefined();
+      read.push(await drain(one.stream));
+    }
+
+    expect(Buffer.concat(read.reverse())).toEqual(bytes);
+    expect(reads.map((one) => one.crc32()).reverse()).toEqual(ranges.map((range) => crcOf(bytes.subarray(range.offset, range.offset + range.length))));
+    expect(source.checksum).toEqual({ algorithm: 'crc32', value: crcOf(bytes), bytes: bytes.length });
+    expect(source.position).toBe(bytes.length);
+  });
+
+  it('continues from an offset the destination vouches for, the whole CRC-32 still covering the file', async () => {
+    const source = sourceOf(bytes, { ranges: true });
+
+    const ranges = source.rangedParts(lengths, { offset: 600_000, crc32: crc32(bytes.subarray(0, 600_000)) })!;
+    for (const range of ranges) await drain((await range.open()).stream);
+
+    expect(ranges.map((range) => range.offset)).toEqual([600_000, 900_000]);
+    expect(source.startOffset).toBe(600_000);
+    expect(source.checksum?.value).toBe(crcOf(bytes));
+  });
+
+  it('reads a part again when asked, counting it once in the whole', async () => {
+    const source = sourceOf(bytes, { ranges: true });
+    const [first, second] = source.rangedParts(() => 600_000)!;
+
+    await drain((await first!.open()).stream);
+    await drain((await first!.open()).stream);
+    await drain((await second!.open()).stream);
+
+    expect(source.checksum).toEqual({ algorithm: 'crc32', value: crcOf(bytes), bytes: bytes.length });
+  });
+
+  it('offers no parts to read by themselves when the source promises no ranges, has no known size, or the start has no CRC-32', () => {
+    expect(sourceOf(bytes).rangedParts(lengths)).toBeUndefined();
+    expect(sourceOf(bytes, { ranges: true, size: undefined }).rangedParts(lengths)).toBeUndefined();
+    expect(sourceOf(bytes, { ranges: true }).rangedParts(lengths, { offset: 300_000 })).toBeUndefined();
+  });
+
+  it('counts as the attempt\'s one read', async () => {
+    const source = sourceOf(bytes, { ranges: true });
+    source.rangedParts(lengths);
+
+    await expect(source.stream()).rejects.toThrow('read once per attempt');
+  });
+
+  it('fails a part the source answers from elsewhere than its offset, as transient', async () => {
+    const [, second] = sourceOf(bytes, { ranges: true, ignoresRanges: true }).rangedParts(lengths)!;
+
+    const error = await second!.open().catch((caught: unknown) => caught);
+
+    expect(error).toBeInstanceOf(TransientError);
+    expect((error as TransientError).code).toBe('SourceRangeIgnored');
+  });
+
+  it('fails a part whose read breaks before its end, and leaves the whole without a checksum', async () => {
+    const source = sourceOf(bytes, { ranges: true, failsAt: 400_000 });
+    const [, second] = source.rangedParts(lengths)!;
+
+    const error = await drain((await second!.open()).stream).catch((caught: unknown) => caught);
+
+    expect(error).toMatchObject({ code: 'ECONNRESET' });
+    expect(source.checksum).toBeUndefined();
+    await expect(source.readToEnd()).rejects.toMatchObject({ code: 'SourceNotRead' });
+  });
+});

@@ -42,12 +42,16 @@ export class AwsChunkedCrc32 extends Transform {
   private framed: Buffer | undefined;
   private filled = 0;
 
+  /**
+   * @param readAhead framed chunks kept ready ahead of the socket, so the source is read while the
+   * last one is sent (fewer where several bodies are sent at once, each holding its own)
+   */
   public constructor(
     private readonly size: number,
     private readonly crc32AtEnd: () => string | undefined,
+    readAhead = 4,
   ) {
-    // Framed chunks ready ahead of the socket, so the source is read while the last one is sent.
-    super({ readableHighWaterMark: 4 * chunkBytes });
+    super({ readableHighWaterMark: readAhead * chunkBytes });
   }
 
   public override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {

@@ -1,9 +1,11 @@
-import { crc32Combine, forEachConcurrently, type DeliverySource, type ResumeSlot, type SourcePart, type SourceStart } from '../../../shared/destination/index.ts';
+import type { Readable } from 'node:stream';
+import { crc32Combine, forEachConcurrently, withAwsRetries, type DeliverySource, type ResumeSlot, type SourcePart, type SourceRange, type SourceStart } from '../../../shared/destination/index.ts';
 import { abortUploadsMadeSince } from './abort-uploads.ts';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
 import { AwsChunkedNotDecodedError, refusesStreamedUpload, StreamedPutRefusedError } from './errors.ts';
-import { S3Error, type S3Api } from './s3-api.ts';
+import { S3Error, worthAnotherTry, type S3Api } from './s3-api.ts';
 import {
+  abortMultipartUpload,
   completeMultipartUpload,
   createMultipartUpload,
   deleteObject,
@@ -12,6 +14,7 @@ import {
   putObject,
   putStreamedObject,
   uploadPart,
+  uploadStreamedPart,
   type CompletedPart,
   type ObjectParameters,
   type ObjectTarget,
@@ -24,13 +27,13 @@ const maxParts = 10_000;
 const minPartSize = 5 * MiB;
 const maxPartSize = 5 * 1024 * MiB;
 
-/** How parts are cut and sent; the defaults keep memory near `maxBytesInFlight` for any file size. */
+/** How parts are cut and sent; the defaults keep memory flat whatever the file's size. */
 export interface MultipartSettings {
   /** Smallest part; larger files get larger parts so they fit in 10,000. @default 8 MiB */
   readonly partSize: number;
   /** Parts in flight at most. @default 4 */
   readonly concurrency: number;
-  /** Bytes held in parts in flight at most; bounds memory when parts must be large. @default 32 MiB */
+  /** Bytes held in parts in flight at most, when parts are held; bounds memory when parts must be large. @default 32 MiB */
   readonly maxBytesInFlight: number;
   /**
    * Largest file of known size sent as one PutObject streamed from the source, its CRC-32 in an
@@ -39,18 +42,31 @@ export interface MultipartSettings {
    * parts. test/bench/README.md shows where the switch pays. @default 256 MiB
    */
   readonly streamedPutMaxBytes: number;
+  /**
+   * Whether parts are read from the source each by itself (a ranged read per part, when the source
+   * allows) and sent as they are read, aws-chunked with a CRC-32 trailer: nothing is held, so
+   * memory does not grow with the parts in flight. Otherwise parts are cut from one read of the
+   * source and held while they are sent. @default true
+   */
+  readonly streamedParts: boolean;
 }
 
 /**
- * Measured with `npm run bench` (1 GiB): 8 MiB × 4 in flight is as fast as 8 or more, and larger
- * parts are slower; fewer parts in flight keep memory flat and small, most of all over TLS.
+ * Measured with `npm run bench` (1 GiB, test/bench/README.md): parts read by themselves are faster
+ * than held ones over HTTP (no payload to hash) and as fast over HTTPS, at less memory; 8 MiB × 4
+ * held parts were as fast as 8 or more in flight. 16 MiB parts read by themselves looked faster
+ * than 8 MiB, within the runs' spread.
  */
 export const defaultMultipartSettings: MultipartSettings = {
   partSize: 8 * MiB,
   concurrency: 4,
   maxBytesInFlight: 32 * MiB,
   streamedPutMaxBytes: 256 * MiB,
+  streamedParts: true,
 };
+
+/** Tries of a streamed part: each reads the part from the source again. */
+const partTries = 3;
 
 /**
  * The size of part `index`. With a known size every part is equal and 10,000 of them cover the
@@ -135,9 +151,10 @@ async function storedParts(
  * part; a larger one of known size up to `streamedPutMaxBytes`, on a delivery's first attempt, one
  * PutObject streamed from the source (its CRC-32 in a trailer); anything else (and a retry, or a
  * store that refuses the streamed PutObject) a multipart upload whose parts each carry a CRC-32 the
- * store verifies. The upload's id is saved as soon as it exists, so when this attempt fails a later one lists the parts already
- * stored and sends only the rest; the upload is aborted by `abortUpload` when the delivery
- * finally fails, so no parts outlive it.
+ * store verifies: each part read from the source by itself and streamed, several at once, when the
+ * source allows, and otherwise held from one read. The upload's id is saved as soon as it exists,
+ * so when this attempt fails a later one lists the parts already stored and sends only the rest;
+ * the upload is aborted by `abortUpload` when the delivery finally fails, so no parts outlive it.
  */
 export async function streamToS3(
   clients: S3Clients,
@@ -163,7 +180,8 @@ export async function streamToS3(
 
   let uploadId: string;
   let completed: CompletedPart[];
-  let parts: AsyncGenerator<SourcePart>;
+  /** Where the parts come from: ranges of the source read each by itself, or parts held from one read. */
+  let from: { readonly ranges: readonly SourceRange[] } | { readonly held: AsyncGenerator<SourcePart> };
   // Only a first attempt streams: one that came after a failure (a slow or broken link, a function
   // timeout) sends parts, which a further attempt continues instead of sending the file again.
   const firstAttempt = resume.earlierAttemptsSince === undefined && !earlier?.inParts;
@@ -177,52 +195,52 @@ export async function streamToS3(
       throw new StreamedPutRefusedError(error);
     }
   }
+  // Parts are read by themselves unless the store refused aws-chunked (or the source cannot be read so).
+  const streamed = settings.streamedParts && !earlier?.inParts;
   if (earlier?.uploadId && continued) {
     uploadId = earlier.uploadId;
     completed = continued.completed;
-    parts = source.parts((index) => sizeOf(completed.length + index), continued.start);
+    const done = completed.length;
+    const lengthOf = (index: number): number => sizeOf(done + index);
+    const ranges = streamed ? source.rangedParts?.(lengthOf, continued.start) : undefined;
+    from = ranges ? { ranges } : { held: source.parts(lengthOf, continued.start) };
   } else {
-    parts = source.parts(sizeOf);
-    const first = await parts.next();
-    if (first.done) throw new Error('the source yields at least one part, if empty');
-    const firstPart = first.value;
-    if (firstPart.bytes.length < sizeOf(0) || firstPart.bytes.length === source.size) {
-      // One part holds the whole file (shorter than a part, or exactly the known size): a single
-      // request, nothing to resume. Reading on to the end first runs the source's size check
-      // before anything is sent.
-      await parts.next();
-      const etag = await putOnce(clients, parameters, { bytes: firstPart.bytes, crc32: firstPart.crc32 }, signal);
-      return { etag, parts: 1, resumedAt: 0 };
+    const ranges = streamed && source.size !== undefined && source.size > sizeOf(0) ? source.rangedParts?.(sizeOf) : undefined;
+    if (ranges) {
+      from = { ranges };
+    } else {
+      const parts = source.parts(sizeOf);
+      const first = await parts.next();
+      if (first.done) throw new Error('the source yields at least one part, if empty');
+      const firstPart = first.value;
+      if (firstPart.bytes.length < sizeOf(0) || firstPart.bytes.length === source.size) {
+        // One part holds the whole file (shorter than a part, or exactly the known size): a single
+        // request, nothing to resume. Reading on to the end first runs the source's size check
+        // before anything is sent.
+        await parts.next();
+        const etag = await putOnce(clients, parameters, { bytes: firstPart.bytes, crc32: firstPart.crc32 }, signal);
+        return { etag, parts: 1, resumedAt: 0 };
+      }
+      from = {
+        held: (async function* () {
+          yield firstPart;
+          yield* parts;
+        })(),
+      };
     }
     // An earlier attempt that saved no upload id may have ended right after creating one.
     if (earlier?.uploadId === undefined && resume.earlierAttemptsSince !== undefined) await abortUploadsMadeSince(client, target, resume.earlierAttemptsSince, signal);
     uploadId = await createMultipartUpload(client, parameters, signal);
     await resume.save({ uploadId, key: parameters.key });
     completed = [];
-    const remaining = parts;
-    parts = (async function* () {
-      yield firstPart;
-      yield* remaining;
-    })();
   }
 
   const resumedAt = continued?.start.offset ?? 0;
-  let size = resumedAt;
-  const firstNumber = completed.length + 1;
-  const sent = await forEachConcurrently<SourcePart, CompletedPart>(
-    parts,
-    (part) => Math.max(1, Math.min(settings.concurrency, Math.floor(settings.maxBytesInFlight / Math.max(1, part.bytes.length)))),
-    async (part, index) => {
-      try {
-        const etag = await uploadPart(client, target, uploadId, firstNumber + index, part.bytes, part.crc32, signal);
-        size += part.bytes.length;
-        return { partNumber: firstNumber + index, etag, crc32: part.crc32 };
-      } finally {
-        part.release();
-      }
-    },
-  );
-  const all = [...completed, ...sent];
+  const into: PartsTarget = { target, uploadId, firstNumber: completed.length + 1 };
+  const sent =
+    'ranges' in from ? await sendStreamedParts(client, into, from.ranges, resume, signal, settings.concurrency) : await sendHeldParts(client, into, from.held, signal, settings);
+  const size = resumedAt + sent.bytes;
+  const all = [...completed, ...sent.parts];
   const completingAt = new Date();
   await resume.save({ uploadId, key: parameters.key, completingAt: completingAt.toISOString() });
   const etag = await writeOnce(
@@ -231,6 +249,97 @@ export async function streamToS3(
     signal,
   );
   return { etag, parts: all.length, resumedAt };
+}
+
+/** The multipart upload the parts go to, and the number of the first. */
+interface PartsTarget {
+  readonly target: ObjectTarget;
+  readonly uploadId: string;
+  readonly firstNumber: number;
+}
+
+/** The parts an upload sent, in order, and their bytes. */
+interface SentParts {
+  readonly parts: CompletedPart[];
+  readonly bytes: number;
+}
+
+/**
+ * Sends parts held from one read of the source, as many at once as `settings` allows for their
+ * size; each buffer goes back to the source once sent.
+ */
+async function sendHeldParts(
+  client: S3Api,
+  { target, uploadId, firstNumber }: PartsTarget,
+  held: AsyncGenerator<SourcePart>,
+  signal: AbortSignal,
+  settings: MultipartSettings,
+): Promise<SentParts> {
+  let bytes = 0;
+  const parts = await forEachConcurrently<SourcePart, CompletedPart>(
+    held,
+    (part) => Math.max(1, Math.min(settings.concurrency, Math.floor(settings.maxBytesInFlight / Math.max(1, part.bytes.length)))),
+    async (part, index) => {
+      try {
+        const etag = await uploadPart(client, target, uploadId, firstNumber + index, part.bytes, part.crc32, signal);
+        bytes += part.bytes.length;
+        return { partNumber: firstNumber + index, etag, crc32: part.crc32 };
+      } finally {
+        part.release();
+      }
+    },
+  );
+  return { parts, bytes };
+}
+
+/**
+ * Sends every range as a part read straight from the source, `concurrency` at once. A part that
+ * fails in a way another try may not meet is read and sent again. A store that refuses aws-chunked
+ * parts, or answers one without echoing the CRC-32 it checked (it may have kept the framing as the
+ * part's bytes), gets this upload aborted and the delivery comes back at once to send held parts.
+ */
+async function sendStreamedParts(
+  client: S3Api,
+  { target, uploadId, firstNumber }: PartsTarget,
+  ranges: readonly SourceRange[],
+  resume: ResumeSlot<S3ResumeState>,
+  signal: AbortSignal,
+  concurrency: number,
+): Promise<SentParts> {
+  try {
+    const parts = await forEachConcurrently(
+      ranges,
+      () => concurrency,
+      (range, index) =>
+        withAwsRetries(
+          partTries,
+          async () => {
+            const partNumber = firstNumber + index;
+            const read = await range.open();
+            // One framed chunk ready ahead per part: the other parts keep the link busy meanwhile,
+            // and every chunk ahead is memory held per part in flight.
+            const { framed, broken } = frame(read.stream, range.length, read.crc32, 1);
+            const body = { stream: framed, length: awsChunkedLength(range.length), contentSha256: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' };
+            let answer: WrittenObject;
+            try {
+              answer = await uploadStreamedPart(client, target, uploadId, partNumber, body, chunkedHeaders(range.length), AbortSignal.any([signal, broken]));
+            } catch (error) {
+              throw broken.aborted ? broken.reason : error;
+            }
+            const crc32 = read.crc32();
+            if (answer.crc32 !== crc32) throw new AwsChunkedNotDecodedError(`part ${partNumber}: the store answered CRC-32 ${answer.crc32} for ${crc32}`);
+            return { partNumber, etag: answer.etag, crc32 };
+          },
+          (error) => !refusesStreamedUpload(error) && worthAnotherTry(error, signal),
+        ),
+    );
+    return { parts, bytes: ranges.reduce((sum, range) => sum + range.length, 0) };
+  } catch (error) {
+    if (!refusesStreamedUpload(error)) throw error;
+    await abortMultipartUpload(client, target, uploadId, signal).catch(() => undefined);
+    await resume.save({ key: target.key, inParts: true });
+    throw new StreamedPutRefusedError(error);
+  }
 }
 
 /** A whole object's body: bytes already read (their CRC-32 known), or the source, of a known size, to stream. */
@@ -242,10 +351,12 @@ interface FramedBody {
   readonly broken: AbortSignal;
 }
 
-/** Frames the source read as a stream; a source that breaks, or ends short or long, fails it before its final chunk. */
-async function framedBody(body: { readonly source: DeliverySource; readonly size: number }): Promise<FramedBody> {
-  const stream = await body.source.stream();
-  const framed = new AwsChunkedCrc32(body.size, () => body.source.checksum?.value);
+/**
+ * Frames `size` bytes read as a stream, their CRC-32 (`crc32AtEnd`) in a trailer; a read that
+ * breaks, or ends short or long, fails the body before its final chunk.
+ */
+function frame(stream: Readable, size: number, crc32AtEnd: () => string | undefined, readAhead?: number): FramedBody {
+  const framed = new AwsChunkedCrc32(size, crc32AtEnd, readAhead);
   const broken = new AbortController();
   stream.once('error', (error) => framed.destroy(error));
   framed.once('error', (error) => broken.abort(error));
@@ -253,22 +364,19 @@ async function framedBody(body: { readonly source: DeliverySource; readonly size
   return { framed, broken: broken.signal };
 }
 
-/**
- * The headers of a body framed by {@link AwsChunkedCrc32}: its CRC-32 comes in a trailer, and the
- * object's own content encoding, if any, follows `aws-chunked`.
- */
-function streamedHeaders(parameters: ObjectParameters, size: number): ObjectParameters {
-  const encoding = parameters.headers['content-encoding'];
+/** The headers of `size` bytes framed by {@link AwsChunkedCrc32}, after the content's own encoding, if any. */
+function chunkedHeaders(size: number, encoding?: string): Record<string, string> {
   return {
-    ...parameters,
-    headers: {
-      ...parameters.headers,
-      'content-encoding': encoding === undefined ? 'aws-chunked' : `aws-chunked,${encoding}`,
-      'x-amz-decoded-content-length': String(size),
-      'x-amz-trailer': crc32TrailerName,
-      'x-amz-sdk-checksum-algorithm': 'CRC32',
-    },
+    'content-encoding': encoding === undefined ? 'aws-chunked' : `aws-chunked,${encoding}`,
+    'x-amz-decoded-content-length': String(size),
+    'x-amz-trailer': crc32TrailerName,
+    'x-amz-sdk-checksum-algorithm': 'CRC32',
   };
+}
+
+/** An object's parameters with its body framed by {@link AwsChunkedCrc32}: its CRC-32 comes in a trailer. */
+function streamedHeaders(parameters: ObjectParameters, size: number): ObjectParameters {
+  return { ...parameters, headers: { ...parameters.headers, ...chunkedHeaders(size, parameters.headers['content-encoding']) } };
 }
 
 /**
@@ -289,7 +397,7 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
   }
   // A body that broke would leave the request waiting for the rest of it: the request ends with
   // it, and the failure is the body's.
-  const { framed, broken } = await framedBody(body);
+  const { framed, broken } = frame(await body.source.stream(), body.size, () => body.source.checksum?.value);
   let answer: WrittenObject | undefined;
   let etag: string | undefined;
   try {

@@ -30,6 +30,11 @@ export interface S3Request {
   readonly signal?: AbortSignal;
 }
 
+/** Whether a request that failed so may succeed if sent again: past S3's refusals, only a failed or silent connection, unless the caller gave up. */
+export function worthAnotherTry(error: unknown, signal: AbortSignal | undefined): boolean {
+  return error instanceof S3Error ? error.retryable : !(signal?.aborted ?? false) && classifyNetworkFailure(error)?.retryable === true;
+}
+
 /** A successful answer, its (small) body read. */
 export interface S3Answer {
   readonly status: number;
@@ -127,8 +132,7 @@ export class S3Api {
     return withAwsRetries(
       resendable ? tries : 1,
       () => this.#sendOnce(request),
-      // Past S3's refusals, only a failed or silent connection is worth another try.
-      (error) => (error instanceof S3Error ? error.retryable : !(request.signal?.aborted ?? false) && classifyNetworkFailure(error)?.retryable === true),
+      (error) => worthAnotherTry(error, request.signal),
     );
   }
 

@@ -108,6 +108,22 @@ export async function uploadPart(
   return header(answer, 'etag');
 }
 
+/**
+ * UploadPart of a body sent as it is read, framed as aws-chunked with its CRC-32 in a trailer; the
+ * part's ETag, and the CRC-32 the store checked (which it echoes when it read the trailer).
+ */
+export async function uploadStreamedPart(
+  api: S3Api,
+  target: ObjectTarget,
+  uploadId: string,
+  partNumber: number,
+  body: StreamedBody,
+  headers: Readonly<Record<string, string>>,
+  signal: AbortSignal,
+): Promise<WrittenObject> {
+  return writtenObject(await api.send({ method: 'PUT', bucket: target.bucket, key: target.key, query: { partNumber: String(partNumber), uploadId }, headers, body, signal }));
+}
+
 /** CompleteMultipartUpload of `parts`, in order; the object's ETag. */
 export async function completeMultipartUpload(
   api: S3Api,

@@ -93,7 +93,7 @@ const probeKey = '.upload-destinations-probe';
  * the rest of the process's life.
  */
 export function createS3Uploader(settings: MultipartSettings = defaultMultipartSettings): Uploader<S3DestinationFields, S3ResumeState> {
-  /** Endpoints (undefined: AWS's own) that refused a streamed PutObject in this process. */
+  /** Endpoints (undefined: AWS's own) that refused a streamed PutObject or part in this process. */
   const refusingStreamedPut = new Set<string | undefined>();
   return {
     async upload({ destination, source, signal, network, resume }) {
@@ -102,7 +102,7 @@ export function createS3Uploader(settings: MultipartSettings = defaultMultipartS
       const acl = await aclHeaders(destination, api, signal);
       const clients = { transfer: api, commit: s3ApiFor(destination, network, { retries: false }) };
       const { endpoint } = s3Addressing(destination);
-      const chosen = refusingStreamedPut.has(endpoint) ? { ...settings, streamedPutMaxBytes: 0 } : settings;
+      const chosen = refusingStreamedPut.has(endpoint) ? { ...settings, streamedPutMaxBytes: 0, streamedParts: false } : settings;
       const stored = await streamToS3(clients, objectParameters(destination, key, acl), source, resume, signal, chosen).catch((error: unknown) => {
         if (error instanceof StreamedPutRefusedError) refusingStreamedPut.add(endpoint);
         throw error;

@@ -10,6 +10,7 @@ export interface TuningVariant {
 export const tuningVariants: readonly TuningVariant[] = [
   { name: 'default (as shipped)', tuning: {} },
   { name: '8 MiB × 4', tuning: { partSizeMiB: 8, concurrency: 4 } },
+  { name: '8 MiB × 4, held (one read of the source)', tuning: { partSizeMiB: 8, concurrency: 4, streamedParts: 0 } },
   { name: '16 MiB × 4', tuning: { partSizeMiB: 16, concurrency: 4 } },
   { name: '16 MiB × 8', tuning: { partSizeMiB: 16, concurrency: 8, maxBytesInFlightMiB: 128 } },
   { name: '32 MiB × 4', tuning: { partSizeMiB: 32, concurrency: 4, maxBytesInFlightMiB: 128 } },

@@ -3,12 +3,13 @@ import * as multipartModule from '../../../../functions/destinations/s3/multipar
 import { s3DestinationSchema } from '../../../../functions/destinations/s3/schema.ts';
 import type { NetworkPolicy } from '../../../../shared/net/guarded-connect.ts';
 import { SourceReader } from '../../../../shared/sources/delivery-source.ts';
-import { patternStream } from '../../input/pattern.ts';
+import { patternSource } from './pattern-source.ts';
 import { destinationFields, runWorker } from './worker-io.ts';
 
 /**
  * The project's multipart code with other settings, for the tuning sweep: part size, parts in
- * flight, the in-flight byte budget and the largest file sent as one streamed PutObject. It reaches
+ * flight, the in-flight byte budget, the largest file sent as one streamed PutObject and whether
+ * parts are read by themselves (`streamedParts`: 1) or held from one read (0). It reaches
  * into the destination's internals, so it looks them up at run time and says what is missing when
  * they move.
  */
@@ -17,6 +18,7 @@ interface Settings {
   readonly concurrency: number;
   readonly maxBytesInFlight: number;
   readonly streamedPutMaxBytes: number;
+  readonly streamedParts: boolean;
 }
 /** The destination's API of one store, as this worker passes it along. */
 type S3Api = object;
@@ -54,12 +56,10 @@ await runWorker(async (task) => {
     concurrency: tuning.concurrency ?? defaults.concurrency,
     maxBytesInFlight: tuning.maxBytesInFlightMiB === undefined ? defaults.maxBytesInFlight : tuning.maxBytesInFlightMiB * MiB,
     streamedPutMaxBytes: tuning.streamedPutMaxMiB === undefined ? defaults.streamedPutMaxBytes : tuning.streamedPutMaxMiB * MiB,
+    streamedParts: tuning.streamedParts === undefined ? defaults.streamedParts : tuning.streamedParts === 1,
   };
   const destination = s3DestinationSchema.parse(destinationFields(task));
-  const source = new SourceReader(
-    { stream: patternStream(task.size), startsAt: 0, size: task.size, contentType: 'application/octet-stream', name: 'bench.bin', version: undefined },
-    { reopen: () => Promise.reject(new Error('the bench source is read once')) },
-  );
+  const source = patternSource(task.size, 'bench.bin');
   await streamToS3(
     { transfer: s3ApiFor(destination, network), commit: s3ApiFor(destination, network, { retries: false }) },
     { bucket: task.bucket, key: task.key, headers: { 'content-type': 'application/octet-stream' } },
