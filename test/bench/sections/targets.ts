@@ -58,7 +58,7 @@ export function sinkTarget(
  * s3rver stores the object on disk; after every upload it is read back in full and its size and
  * CRC-32 compared with the source's, then deleted so a long run does not fill the disk. s3rver
  * keeps a streamed PutObject's aws-chunked framing as the object, which the uploader finds on its
- * first delivery to such a store and sends parts from then on: ours sends parts here from the start.
+ * first delivery to such a store and sends held parts from then on: ours sends them here from the start.
  */
 export function s3rverTarget(server: S3rverServer, clients: readonly ClientName[]): UploadTarget {
   const reader = new S3Client({
@@ -69,8 +69,8 @@ export function s3rverTarget(server: S3rverServer, clients: readonly ClientName[
   });
   return {
     name: 's3rver',
-    description: 's3rver 3.7.1 on loopback (stores on disk); every object read back and its CRC-32 checked; ours in parts (s3rver keeps aws-chunked framing)',
-    oursTuning: { streamedPutMaxMiB: 0 },
+    description: 's3rver 3.7.1 on loopback (stores on disk); every object read back and its CRC-32 checked; ours in held parts (s3rver keeps aws-chunked framing)',
+    oursTuning: { streamedPutMaxMiB: 0, streamedParts: 0 },
     clients: clients.filter((client) => !ceilingClients.has(client)),
     bucket: benchBucket,
     caFile: undefined,
