@@ -324,6 +324,8 @@ async function sendStreamedParts(
             try {
               answer = await uploadStreamedPart(client, target, uploadId, partNumber, body, chunkedHeaders(range.length), AbortSignal.any([signal, broken]));
             } catch (error) {
+              // What the failed try left unread of the part is let go, its connection with it.
+              read.stream.destroy();
               throw broken.aborted ? broken.reason : error;
             }
             const crc32 = read.crc32();
