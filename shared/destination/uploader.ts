@@ -45,7 +45,7 @@ export interface SourceStart {
  * The file being delivered. The service counts and checksums every byte an upload reads (so a
  * destination computes no checksum of its own), shows the count while the upload runs, and fails
  * the read when the source ends before or after its announced size. Read it once per attempt,
- * either as a stream or as parts.
+ * as a stream, as parts, or as parts each read by itself.
  */
 export interface DeliverySource {
   /** Byte length when the source tells it (Content-Length); uploads size their parts from it. */
@@ -72,7 +72,8 @@ export interface DeliverySource {
    * sends several parts at once straight from the source and holds none of them. Undefined when
    * the source cannot be read so: its size unknown, or byte ranges of the same version not
    * promised (a URL without `Accept-Ranges: bytes` and a strong ETag), or a start whose CRC-32
-   * the destination does not report. Like `stream` and `parts`, it counts as the attempt's read.
+   * the destination does not report (nothing is read then). Parts given count as the attempt's
+   * one read, as `stream` and `parts` do.
    */
   rangedParts?(lengthOf: (index: number) => number, start?: SourceStart): readonly SourceRange[] | undefined;
 }
