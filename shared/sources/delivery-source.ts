@@ -76,6 +76,14 @@ class SourceWatch extends Transform {
   }
 }
 
+/**
+ * The length of the part that starts at `cut`: as asked, but with a known size cut to what remains,
+ * so a small file never costs a whole part (and never 0: an empty file still has its one part).
+ */
+function partLength(wanted: number, size: number | undefined, cut: number): number {
+  return size === undefined ? wanted : Math.max(1, Math.min(wanted, size - cut));
+}
+
 // The read's end is the file's (its announced size) or, for a part read by itself, the part's.
 function truncated(bytes: number, end: number): DeliveryError {
   return new TransientError(`the source ended at byte ${bytes}, short of byte ${end} where its read was to end`, { code: 'SourceTruncated' });
@@ -154,12 +162,8 @@ export class SourceReader implements DeliverySource {
   public async *parts(lengthOf: (index: number) => number, start?: SourceStart): AsyncGenerator<SourcePart> {
     const stream = await this.open(start, false);
     const offsetOf = start?.offset ?? 0;
-    // With a known size the last part is cut to what remains, so a small file never costs a whole part.
     let cut = offsetOf;
-    const length = (index: number): number => {
-      const wanted = lengthOf(index);
-      return this.size === undefined ? wanted : Math.max(1, Math.min(wanted, this.size - cut));
-    };
+    const length = (index: number): number => partLength(lengthOf(index), this.size, cut);
     const pool = new BufferPool();
     for await (const bytes of readParts(stream, length, (size) => pool.take(size))) {
       // An empty part stands only for an empty file, never for the end of a continued one.
@@ -194,7 +198,7 @@ export class SourceReader implements DeliverySource {
     const parts: SourceRange[] = [];
     for (let cut = offset, index = 0; cut < size; index += 1) {
       const partOffset = cut;
-      const length = Math.max(1, Math.min(lengthOf(index), size - cut));
+      const length = partLength(lengthOf(index), size, cut);
       const end = partOffset + length;
       cut = end;
       parts.push({

@@ -3,7 +3,7 @@ import { crc32Combine, forEachConcurrently, withAwsRetries, type DeliverySource,
 import { abortUploadsMadeSince } from './abort-uploads.ts';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
 import { AwsChunkedNotDecodedError, refusesStreamedUpload, StreamedPutRefusedError } from './errors.ts';
-import { S3Error, worthAnotherTry, type S3Api } from './s3-api.ts';
+import { S3Error, worthAnotherTry, type S3Api, type StreamedBody } from './s3-api.ts';
 import {
   abortMultipartUpload,
   completeMultipartUpload,
@@ -318,15 +318,14 @@ async function sendStreamedParts(
             const read = await range.open();
             // One framed chunk ready ahead per part: the other parts keep the link busy meanwhile,
             // and every chunk ahead is memory held per part in flight.
-            const { framed, broken } = frame(read.stream, range.length, read.crc32, 1);
-            const body = { stream: framed, length: awsChunkedLength(range.length), contentSha256: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' };
+            const framed = frame(read.stream, range.length, read.crc32, signal, 1);
             let answer: WrittenObject;
             try {
-              answer = await uploadStreamedPart(client, target, uploadId, partNumber, body, chunkedHeaders(range.length), AbortSignal.any([signal, broken]));
+              answer = await uploadStreamedPart(client, target, uploadId, partNumber, framed.body, chunkedHeaders(range.length), framed.signal);
             } catch (error) {
               // What the failed try left unread of the part is let go, its connection with it.
               read.stream.destroy();
-              throw broken.aborted ? broken.reason : error;
+              throw framed.failure(error);
             }
             const crc32 = read.crc32();
             if (answer.crc32 !== crc32) throw new AwsChunkedNotDecodedError(`part ${partNumber}: the store answered CRC-32 ${answer.crc32} for ${crc32}`);
@@ -347,23 +346,31 @@ async function sendStreamedParts(
 /** A whole object's body: bytes already read (their CRC-32 known), or the source, of a known size, to stream. */
 type ObjectBody = { readonly bytes: Uint8Array; readonly crc32: string } | { readonly source: DeliverySource; readonly size: number };
 
-/** A body read from a stream, framed as aws-chunked, and a signal that fires with the reason reading it failed. */
+/** A body read from a stream, framed as aws-chunked, ready to send, and what its sending must watch. */
 interface FramedBody {
-  readonly framed: AwsChunkedCrc32;
-  readonly broken: AbortSignal;
+  readonly body: StreamedBody;
+  /** Fires with the caller's signal, or with the reason reading the body failed. */
+  readonly signal: AbortSignal;
+  /** What a failed send reports: the body's own failure when reading it broke, else `error`. */
+  failure(error: unknown): unknown;
 }
 
 /**
  * Frames `size` bytes read as a stream, their CRC-32 (`crc32AtEnd`) in a trailer; a read that
- * breaks, or ends short or long, fails the body before its final chunk.
+ * breaks, or ends short or long, fails the body before its final chunk, and the request with it
+ * (which would otherwise wait for the rest of the body).
  */
-function frame(stream: Readable, size: number, crc32AtEnd: () => string | undefined, readAhead?: number): FramedBody {
+function frame(stream: Readable, size: number, crc32AtEnd: () => string | undefined, signal: AbortSignal, readAhead?: number): FramedBody {
   const framed = new AwsChunkedCrc32(size, crc32AtEnd, readAhead);
   const broken = new AbortController();
   stream.once('error', (error) => framed.destroy(error));
   framed.once('error', (error) => broken.abort(error));
   stream.pipe(framed);
-  return { framed, broken: broken.signal };
+  return {
+    body: { stream: framed, length: awsChunkedLength(size), contentSha256: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' },
+    signal: AbortSignal.any([signal, broken.signal]),
+    failure: (error) => (broken.signal.aborted ? broken.signal.reason : error),
+  };
 }
 
 /** The headers of `size` bytes framed by {@link AwsChunkedCrc32}, after the content's own encoding, if any. */
@@ -397,16 +404,13 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
   if ('bytes' in body) {
     return writeOnce(async () => (await putObject(clients.commit, parameters, body.bytes, body.crc32, signal)).etag, landed, signal);
   }
-  // A body that broke would leave the request waiting for the rest of it: the request ends with
-  // it, and the failure is the body's.
-  const { framed, broken } = frame(await body.source.stream(), body.size, () => body.source.checksum?.value);
+  const framed = frame(await body.source.stream(), body.size, () => body.source.checksum?.value, signal);
   let answer: WrittenObject | undefined;
   let etag: string | undefined;
   try {
     etag = await writeOnce(
       async () => {
-        const streamed = { stream: framed, length: awsChunkedLength(size), contentSha256: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' };
-        answer = await putStreamedObject(clients.commit, streamedHeaders(parameters, size), streamed, AbortSignal.any([signal, broken]));
+        answer = await putStreamedObject(clients.commit, streamedHeaders(parameters, size), framed.body, framed.signal);
         return answer.etag;
       },
       landed,
@@ -414,7 +418,7 @@ async function putOnce(clients: S3Clients, parameters: ObjectParameters, body: O
       1,
     );
   } catch (error) {
-    throw broken.aborted ? broken.reason : error;
+    throw framed.failure(error);
   }
   // An object found after a lost answer was already checked for its size.
   if (answer !== undefined) await expectDecoded(clients.transfer, { ...target, versionId: answer.versionId }, size, answer.crc32, body.source.checksum?.value, signal);
