@@ -77,6 +77,17 @@ class SourceWatch extends Transform {
 }
 
 /**
+ * Feeds one read of the source into its watch. A read that fails fails the watch; and the read is
+ * let go, its connection with it, once the watch closes, ended or destroyed: `pipe` alone would
+ * leave the read of a destroyed watch paused, its connection open.
+ */
+function watched(stream: Readable, watch: SourceWatch): SourceWatch {
+  stream.once('error', (error) => watch.destroy(error));
+  watch.once('close', () => stream.destroy());
+  return stream.pipe(watch);
+}
+
+/**
  * The length of the part that starts at `cut`: as asked, but with a known size cut to what remains,
  * so a small file never costs a whole part (and never 0: an empty file still has its one part).
  */
@@ -257,8 +268,7 @@ export class SourceReader implements DeliverySource {
     watch.once('end', () => {
       this.finished = true;
     });
-    body.stream.once('error', (error) => watch.destroy(error));
-    return body.stream.pipe(watch);
+    return watched(body.stream, watch);
   }
 }
 
@@ -302,8 +312,7 @@ class RangedReads {
       this.complete(offset, partSum.crc, end - offset);
     });
     watch.once('close', () => this.reading.delete(watch));
-    stream.once('error', (error) => watch.destroy(error));
-    stream.pipe(watch);
+    watched(stream, watch);
     return { stream: watch, crc32: () => (ended ? partSum.base64 : undefined) };
   }
 

@@ -1,3 +1,4 @@
+import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
@@ -244,9 +245,16 @@ describe('S3 destination, parts read from the source by themselves', () => {
       fault: { kind: 'answer', status: 500, headers: { 'content-type': 'application/xml' }, body: internalError },
     });
     proxy.exchanges.length = 0;
+    const readsOfPart2: Readable[] = [];
+    const letGoBeforeReadAgain: boolean[] = [];
+    const opened = (offset: number, stream: Readable): void => {
+      if (offset !== 8 * MiB) return;
+      letGoBeforeReadAgain.push(...readsOfPart2.map((read) => read.destroyed));
+      readsOfPart2.push(stream);
+    };
 
     // Act
-    const delivered = await attemptUpload(module, destination('part-again.bin'), sourceOf(bytes, { ranges: true, reads }));
+    const delivered = await attemptUpload(module, destination('part-again.bin'), sourceOf(bytes, { ranges: true, reads, opened }));
 
     // Assess: part 2 went twice, the rest once; nothing read twice but what part 2's failed try took.
     const partPuts = proxy.exchanges.filter((exchange) => exchange.method === 'PUT' && exchange.query.has('partNumber')).map((exchange) => exchange.query.get('partNumber'));
@@ -254,6 +262,7 @@ describe('S3 destination, parts read from the source by themselves', () => {
     expect(delivered.details).toMatchObject({ parts: 4 });
     expect(reads.reduce((sum, length) => sum + length, 0)).toBeGreaterThanOrEqual(bytes.length);
     expect(reads.reduce((sum, length) => sum + length, 0)).toBeLessThanOrEqual(bytes.length + 8 * MiB);
+    expect(letGoBeforeReadAgain).toEqual([true]);
     expect(await storedSha('part-again.bin')).toBe(sha256(bytes));
   });
 });

@@ -36,6 +36,8 @@ export interface SourceOptions {
   readonly reads?: number[];
   /** Promise reads of bounded ranges of this version (as an object of a bucket does), so parts can be read by themselves. */
   readonly ranges?: boolean;
+  /** Told of each read the source opens (the first and every reopen), to check that it is let go. */
+  readonly opened?: (offset: number, stream: Readable) => void;
 }
 
 function body(bytes: Buffer, from: number, options: SourceOptions, end = bytes.length): OpenedBody {
@@ -50,8 +52,10 @@ function body(bytes: Buffer, from: number, options: SourceOptions, end = bytes.l
       yield chunk;
     }
   }
+  const stream = Readable.from(chunks());
+  options.opened?.(from, stream);
   return {
-    stream: Readable.from(chunks()),
+    stream,
     startsAt: from,
     size: 'size' in options ? options.size : bytes.length,
     contentType: options.contentType,

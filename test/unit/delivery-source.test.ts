@@ -1,4 +1,4 @@
-import { PassThrough } from 'node:stream';
+import { PassThrough, type Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { crc32Base64 } from '../../shared/delivery/checksum.ts';
@@ -64,6 +64,17 @@ describe('Class: SourceReader', () => {
     expect(parts).toEqual([]);
     expect(reopened).toEqual([]);
     expect(source.checksum).toEqual({ algorithm: 'crc32', value: crcOf(bytes), bytes: bytes.length });
+  });
+
+  it('lets go of the read it continued from when closed', async () => {
+    const opened = new Map<number, Readable>();
+    const source = sourceOf(bytes, { opened: (offset, stream) => opened.set(offset, stream) });
+    await source.stream({ offset: 600_000, crc32: crc32(bytes.subarray(0, 600_000)) });
+
+    source.close();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect(opened.get(600_000)?.destroyed).toBe(true);
   });
 
   it('reads and sums, without passing on, the bytes before an offset it cannot skip', async () => {
@@ -194,6 +205,22 @@ describe('Class: SourceReader, parts read by themselves', () => {
 
     expect(error).toBeInstanceOf(TransientError);
     expect((error as TransientError).code).toBe('SourceRangeIgnored');
+  });
+
+  it("lets go of a part's read when the part's stream is destroyed, and of every read when closed", async () => {
+    const opened = new Map<number, Readable>();
+    const source = sourceOf(bytes, { ranges: true, opened: (offset, stream) => opened.set(offset, stream) });
+    const [first, second, third] = source.rangedParts(lengths)!;
+    const reads = [await first!.open(), await second!.open(), await third!.open()];
+    await drain(reads[0]!.stream);
+
+    reads[1]!.stream.destroy();
+    await new Promise((resolve) => setImmediate(resolve));
+
+    expect([0, 300_000, 600_000].map((offset) => opened.get(offset)?.destroyed)).toEqual([true, true, false]);
+    source.close();
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(opened.get(600_000)?.destroyed).toBe(true);
   });
 
   it('fails a part whose read breaks before its end, and leaves the whole without a checksum', async () => {
