@@ -84,16 +84,9 @@ const method = z
   )
   .check(z.describe('POST (the default) sends a multipart/form-data form, PUT the raw bytes; in any case. GET carries no file and is refused.'));
 
-/** True for a URL with no `user:password@` part (and for what is not a URL: that is reported once, by `httpUrl`). */
-function withoutUserInfo(address: string): boolean {
-  const url = URL.parse(address);
-  return url === null || (url.username === '' && url.password === '');
-}
-
 const httpDestinationObject = z.strictObject({
   type: z.literal('http'),
   url: httpUrl.check(
-    z.refine(withoutUserInfo, 'must not hold credentials: give them as user and password'),
     z.describe('The upload endpoint. With PUT, a url ending in "/" is a collection: the filename is appended.'),
   ),
   filename: filePath(1024).check(z.describe('The file name sent with the upload. Ending in "/" means "this folder": the source file name is appended.')),
