@@ -11,7 +11,9 @@ import { functionBuildOptions, repositoryRoot } from '../function-bundle.ts';
  * module URL; `entries` maps names to entry paths from the repository root.
  */
 export async function bundleFunctions(entries: Readonly<Record<string, string>>, directory: string): Promise<Record<string, string>> {
-  const bundled = await Promise.all(
+  // Every build is let finish before a failure is reported: one still writing into `directory`
+  // would race whoever cleans it up after the failure.
+  const outcomes = await Promise.allSettled(
     Object.entries(entries).map(async ([name, entry]) => {
       const outfile = join(directory, `${name}.mjs`);
       try {
@@ -22,5 +24,10 @@ export async function bundleFunctions(entries: Readonly<Record<string, string>>,
       return [name, pathToFileURL(outfile).href] as const;
     }),
   );
+  const bundled: (readonly [string, string])[] = [];
+  for (const outcome of outcomes) {
+    if (outcome.status === 'rejected') throw outcome.reason;
+    bundled.push(outcome.value);
+  }
   return Object.fromEntries(bundled);
 }

@@ -48,5 +48,7 @@ describe('bundleFunctions', () => {
     const error = (await bundling.catch((failure: unknown) => failure)) as Error;
     expect(error.message).toBe('bundling the missing function (functions/missing/handler.ts) failed');
     expect(String((error.cause as Error).message)).toContain('functions/missing/handler.ts');
+    // The failure is reported once the other builds are done, not while they still write.
+    expect((await readdir(join(folder.path, 'broken'))).sort()).toEqual(['probe.mjs', 'probe.mjs.map']);
   });
 });
