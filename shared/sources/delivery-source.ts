@@ -88,6 +88,29 @@ function watched(stream: Readable, watch: SourceWatch): SourceWatch {
 }
 
 /**
+ * The first `length` bytes of `stream`, which is let go once they have passed (or when they are
+ * let go themselves); a stream that ends sooner ends them sooner.
+ */
+function leading(stream: Readable, length: number): Readable {
+  const bytes = Readable.from(
+    (async function* () {
+      let left = length;
+      for await (const chunk of stream as AsyncIterable<Buffer>) {
+        if (chunk.length >= left) {
+          yield chunk.subarray(0, left);
+          return;
+        }
+        left -= chunk.length;
+        yield chunk;
+      }
+    })(),
+    { objectMode: false },
+  );
+  bytes.once('close', () => stream.destroy());
+  return bytes;
+}
+
+/**
  * The length of the part that starts at `cut`: as asked, but with a known size cut to what remains,
  * so a small file never costs a whole part (and never 0: an empty file still has its one part).
  */
@@ -200,8 +223,10 @@ export class SourceReader implements DeliverySource {
     const reopen = this.options.reopen;
     if (size === undefined || !this.first.ranges || (offset > 0 && start?.crc32 === undefined)) return undefined;
     this.claimRead(offset);
-    // The parts open their own reads: the first answer's body is not needed.
-    this.first.stream.destroy();
+    // The first answer's body is the first part's first read when the parts start where it does
+    // (one request fewer); any other read of a part is a ranged request of its own.
+    let unread: Readable | undefined = offset === this.first.startsAt ? this.first.stream : undefined;
+    if (unread === undefined) this.first.stream.destroy();
     const ranged = new RangedReads(offset === 0 ? new RunningCrc32() : new RunningCrc32(start?.crc32, offset), size);
     this.ranged = ranged;
     const idleSeconds = this.options.idleSeconds ?? 60;
@@ -216,6 +241,11 @@ export class SourceReader implements DeliverySource {
         offset: partOffset,
         length,
         open: async (): Promise<SourceRangeRead> => {
+          if (partOffset === offset && unread !== undefined) {
+            const read = ranged.read(leading(unread, length), partOffset, end, idleSeconds);
+            unread = undefined;
+            return read;
+          }
           const body = await reopen(partOffset, { end, version });
           if (body.startsAt !== partOffset) {
             body.stream.destroy();

@@ -179,7 +179,9 @@ describe('S3 destination against a local S3 server', () => {
       expect(part.headers).toMatchObject({ 'content-encoding': 'aws-chunked', 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER', 'x-amz-trailer': 'x-amz-checksum-crc32' });
       expect(part.headers['x-amz-checksum-crc32']).toBeUndefined();
     }
-    expect(reads.reduce((sum, length) => sum + length, 0)).toBe(bytes.length);
+    // Every byte read once; part 1 from the first answer, whose read-ahead past it (a chunk) is let go.
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBeGreaterThanOrEqual(bytes.length);
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBeLessThanOrEqual(bytes.length + 64 * 1024);
     expect(result).toMatchObject({ bytes: bytes.length, checksum: { algorithm: 'crc32', value: crc32Base64(crc32(bytes)) }, details: { parts: 3 } });
   });
 

@@ -163,6 +163,21 @@ describe('Class: SourceReader, parts read by themselves', () => {
     expect(source.position).toBe(bytes.length);
   });
 
+  it('reads the first part from the first answer, which it then lets go, and reads it again with a request of its own', async () => {
+    const opened: [number, Readable][] = [];
+    const source = sourceOf(bytes, { ranges: true, opened: (offset, stream) => opened.push([offset, stream]) });
+    const [first, second] = source.rangedParts(lengths)!;
+
+    const part1 = await drain((await first!.open()).stream);
+    await drain((await second!.open()).stream);
+    const part1Again = await drain((await first!.open()).stream);
+
+    expect(opened.map(([offset]) => offset)).toEqual([0, 300_000, 0]);
+    expect(opened[0]![1].destroyed).toBe(true);
+    expect(part1).toEqual(bytes.subarray(0, 300_000));
+    expect(part1Again).toEqual(part1);
+  });
+
   it('continues from an offset the destination vouches for, the whole CRC-32 still covering the file', async () => {
     const source = sourceOf(bytes, { ranges: true });
 
