@@ -1,4 +1,4 @@
-import { Readable, Transform, type TransformCallback } from 'node:stream';
+import { finished, Readable, Transform, type TransformCallback } from 'node:stream';
 import { crc32Base64, RunningCrc32 } from '../delivery/checksum.ts';
 import type { DeliverySource, SourcePart, SourceRange, SourceRangeRead, SourceStart } from '../destination/uploader.ts';
 import { PermanentError, TransientError, type DeliveryError } from '../errors.ts';
@@ -77,12 +77,16 @@ class SourceWatch extends Transform {
 }
 
 /**
- * Feeds one read of the source into its watch. A read that fails fails the watch; and the read is
- * let go, its connection with it, once the watch closes, ended or destroyed: `pipe` alone would
- * leave the read of a destroyed watch paused, its connection open.
+ * Feeds one read of the source into its watch. A read that fails fails the watch, also one that
+ * broke while its body waited to be read (a response whose connection was reset emits no 'error'
+ * without a listener); and the read is let go, its connection with it, once the watch closes,
+ * ended or destroyed: `pipe` alone would leave the read of a destroyed watch paused, its
+ * connection open.
  */
 function watched(stream: Readable, watch: SourceWatch): SourceWatch {
-  stream.once('error', (error) => watch.destroy(error));
+  finished(stream, (error) => {
+    if (error) watch.destroy(error);
+  });
   watch.once('close', () => stream.destroy());
   return stream.pipe(watch);
 }

@@ -127,6 +127,17 @@ describe('Class: SourceReader', () => {
     expect((error as PermanentError).code).toBe('SourceTooLarge');
   });
 
+  it('fails at once a read that broke while its body waited to be read', async () => {
+    const body = new PassThrough();
+    // As a response whose connection was reset before anyone read it: destroyed, its error kept.
+    body.once('error', () => undefined);
+    body.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    await new Promise((resolve) => setImmediate(resolve));
+    const source = new SourceReader({ stream: body, startsAt: 0, size: 10, contentType: undefined, name: 'a.bin', version: undefined }, { reopen: async () => Promise.reject(new Error('not asked')) });
+
+    await expect(drain(await source.stream())).rejects.toMatchObject({ code: 'ECONNRESET' });
+  });
+
   it('fails a source that stops sending while the upload waits for it, as transient', async () => {
     const stream = new PassThrough();
     stream.write(bytes.subarray(0, 1000));
