@@ -1,8 +1,9 @@
-import { finished, Readable, Transform, type TransformCallback } from 'node:stream';
+import { Readable, Transform, type TransformCallback } from 'node:stream';
 import { crc32Base64, RunningCrc32 } from '../delivery/checksum.ts';
 import type { DeliverySource, SourcePart, SourceRange, SourceRangeRead, SourceStart } from '../destination/uploader.ts';
 import { PermanentError, TransientError, type DeliveryError } from '../errors.ts';
 import { BufferPool } from '../streams/buffer-pool.ts';
+import { feed } from '../streams/feed.ts';
 import { readParts } from '../streams/chunks.ts';
 import type { OpenedBody } from './source-opener.ts';
 import type { ReadBounds } from './staging-objects.ts';
@@ -74,21 +75,6 @@ class SourceWatch extends Transform {
   public override _flush(callback: TransformCallback): void {
     callback(this.size !== undefined && this.position !== this.size ? truncated(this.position, this.size) : undefined);
   }
-}
-
-/**
- * Feeds one read of the source into its watch. A read that fails fails the watch, also one that
- * broke while its body waited to be read (a response whose connection was reset emits no 'error'
- * without a listener); and the read is let go, its connection with it, once the watch closes,
- * ended or destroyed: `pipe` alone would leave the read of a destroyed watch paused, its
- * connection open.
- */
-function watched(stream: Readable, watch: SourceWatch): SourceWatch {
-  finished(stream, (error) => {
-    if (error) watch.destroy(error);
-  });
-  watch.once('close', () => stream.destroy());
-  return stream.pipe(watch);
 }
 
 /**
@@ -302,7 +288,7 @@ export class SourceReader implements DeliverySource {
     watch.once('end', () => {
       this.finished = true;
     });
-    return watched(body.stream, watch);
+    return feed(body.stream, watch);
   }
 }
 
@@ -346,7 +332,7 @@ class RangedReads {
       this.complete(offset, partSum.crc, end - offset);
     });
     watch.once('close', () => this.reading.delete(watch));
-    watched(stream, watch);
+    feed(stream, watch);
     return { stream: watch, crc32: () => (ended ? partSum.base64 : undefined) };
   }
 

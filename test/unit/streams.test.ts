@@ -1,9 +1,10 @@
-import { Readable } from 'node:stream';
+import { PassThrough, Readable } from 'node:stream';
 import { crc32 } from 'node:zlib';
 import { describe, expect, it } from 'vitest';
 import { partSizer } from '../../functions/destinations/s3/multipart.ts';
 import { crc32Base64, RunningCrc32 } from '../../shared/delivery/checksum.ts';
 import { BufferPool } from '../../shared/streams/buffer-pool.ts';
+import { feed } from '../../shared/streams/feed.ts';
 import { readParts } from '../../shared/streams/chunks.ts';
 import { forEachConcurrently } from '../../shared/streams/parallel.ts';
 
@@ -138,5 +139,50 @@ describe('Function: readParts, allocation', () => {
 
     expect(parts.map((part) => part.length)).toEqual([300, 300]);
     expect(sizes).toEqual([300, 300]);
+  });
+});
+
+const tick = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
+
+describe('Function: feed', () => {
+  it('passes the source on whole', async () => {
+    const destination = feed(Readable.from([Buffer.from('ab'), Buffer.from('cd')]), new PassThrough());
+    const chunks: Buffer[] = [];
+
+    for await (const chunk of destination) chunks.push(chunk as Buffer);
+
+    expect(Buffer.concat(chunks).toString()).toBe('abcd');
+  });
+
+  it('fails the destination with a source that fails while piped', async () => {
+    const source = new PassThrough();
+    const destination = feed(source, new PassThrough());
+    const failed = new Promise((resolve) => destination.once('error', resolve));
+
+    source.destroy(Object.assign(new Error('socket hang up'), { code: 'ECONNRESET' }));
+
+    expect(await failed).toMatchObject({ code: 'ECONNRESET' });
+  });
+
+  it('fails the destination with a source that broke before it was piped', async () => {
+    const source = new PassThrough();
+    source.once('error', () => undefined);
+    source.destroy(Object.assign(new Error('aborted'), { code: 'ECONNRESET' }));
+    await tick();
+
+    const destination = feed(source, new PassThrough());
+    const failed = new Promise((resolve) => destination.once('error', resolve));
+
+    expect(await failed).toMatchObject({ code: 'ECONNRESET' });
+  });
+
+  it('lets go of the source when the destination is destroyed', async () => {
+    const source = new PassThrough();
+    const destination = feed(source, new PassThrough());
+
+    destination.destroy();
+    await tick();
+
+    expect(source.destroyed).toBe(true);
   });
 });

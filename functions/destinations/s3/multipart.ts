@@ -1,5 +1,5 @@
 import type { Readable } from 'node:stream';
-import { crc32Combine, forEachConcurrently, withAwsRetries, type DeliverySource, type ResumeSlot, type SourcePart, type SourceRange, type SourceStart } from '../../../shared/destination/index.ts';
+import { crc32Combine, feed, forEachConcurrently, withAwsRetries, type DeliverySource, type ResumeSlot, type SourcePart, type SourceRange, type SourceStart } from '../../../shared/destination/index.ts';
 import { abortUploadsMadeSince } from './abort-uploads.ts';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from './aws-chunked.ts';
 import { AwsChunkedNotDecodedError, refusesStreamedUpload, StreamedPutRefusedError } from './errors.ts';
@@ -363,9 +363,8 @@ interface FramedBody {
 function frame(stream: Readable, size: number, crc32AtEnd: () => string | undefined, signal: AbortSignal, readAhead?: number): FramedBody {
   const framed = new AwsChunkedCrc32(size, crc32AtEnd, readAhead);
   const broken = new AbortController();
-  stream.once('error', (error) => framed.destroy(error));
   framed.once('error', (error) => broken.abort(error));
-  stream.pipe(framed);
+  feed(stream, framed);
   return {
     body: { stream: framed, length: awsChunkedLength(size), contentSha256: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' },
     signal: AbortSignal.any([signal, broken.signal]),
