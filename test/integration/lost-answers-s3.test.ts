@@ -1,7 +1,7 @@
 import type { Readable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { s3Destination, s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
-import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
+import { defaultMultipartSettings, type S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
 import { createS3Uploader } from '../../functions/destinations/s3/upload.ts';
 import { StreamedPutRefusedError } from '../../functions/destinations/s3/errors.ts';
 import { s3UploaderInParts } from '../support/s3-in-parts.ts';
@@ -77,7 +77,8 @@ describe('S3 destination, answers lost after the store did the work', () => {
   });
 
   it('lets the next attempt find a single-request object an attempt cut off had made, instead of sending it again', async () => {
-    const bytes = patternBytes(300_000, 64);
+    // Over one part, under the switch: one PutObject streamed from the source.
+    const bytes = patternBytes(12 * MiB + 3, 64);
     const resume = new MemoryResume<S3ResumeState>();
     proxy.arm({ label: 'silent', match: isPutObject('cut-off-put.bin'), fault: { kind: 'stall', direction: 'response', afterBytes: 0 } });
     const deadline = new AbortController();
@@ -90,8 +91,9 @@ describe('S3 destination, answers lost after the store did the work', () => {
     // A PutObject saves nothing before it goes: the next attempt knows only that one came before.
     expect(resume.saves).toBe(0);
     resume.earlierAttemptsSince = firstAttempt;
-    await attemptUpload(module, destination('cut-off-put.bin'), sourceOf(bytes), { resume });
+    const delivered = await attemptUpload(module, destination('cut-off-put.bin'), sourceOf(bytes), { resume });
 
+    expect(delivered.details).toMatchObject({ parts: 1, resumed_at: bytes.length });
     expect(answered(proxy.exchanges, isPutObject('cut-off-put.bin'))).toBe(1);
     expect(await storedSha('cut-off-put.bin')).toBe(sha256(bytes));
   });
@@ -113,7 +115,8 @@ describe('S3 destination, answers lost after the store did the work', () => {
 
     // Assess
     const since = proxy.exchanges.slice(before);
-    expect(delivered).toMatchObject({ bytes: bytes.length, details: { resumed_at: bytes.length } });
+    // Held parts (the source offers no ranges) of 8 MiB.
+    expect(delivered).toMatchObject({ bytes: bytes.length, details: { parts: 3, resumed_at: bytes.length } });
     expect(since.filter((exchange) => exchange.method === 'PUT' || exchange.method === 'POST')).toEqual([]);
     expect(answered(proxy.exchanges, isComplete('cut-off.bin'))).toBe(1);
     expect(await storedSha('cut-off.bin')).toBe(sha256(bytes));
@@ -230,12 +233,38 @@ describe('S3 destination, one streamed PutObject (aws-chunked, a CRC-32 trailer)
     expect(await storedSha('refused-stream.bin')).toBe(sha256(bytes));
     expect(await storedSha('later-stream.bin')).toBe(sha256(bytes));
   });
+
+  it('continues a broken upload of held parts in held parts on another function instance, which does not know the store refused aws-chunked', async () => {
+    // Prepare: the store refused the streamed PutObject; the next attempt's held parts broke off.
+    const refused = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>NotImplemented</Code><Message>A header you provided implies functionality that is not implemented</Message></Error>';
+    const chunked = (head: RequestHead) => head.method === 'PUT' && /aws-chunked/.test(String(head.headers['content-encoding']));
+    proxy.arm({ label: 'no aws-chunked', match: chunked, times: Infinity, fault: { kind: 'answer', status: 501, headers: { 'content-type': 'application/xml' }, body: refused } });
+    const bytes = patternBytes(size, 72);
+    const resume = new MemoryResume<S3ResumeState>();
+    const instance = { definition: s3Destination, uploader: createS3Uploader() };
+    await attemptFailure(instance, destination('held-again.bin'), sourceOf(bytes), { resume });
+    resume.earlierAttemptsSince = new Date(Date.now() - 1000);
+    await attemptFailure(instance, destination('held-again.bin'), sourceOf(bytes, { failsAt: size - MiB }), { resume });
+    const begun = resume.state?.uploadId;
+    proxy.exchanges.length = 0;
+
+    // Act: a source that could be read in ranges, on an instance that never saw the refusal.
+    const continued = await attemptUpload({ definition: s3Destination, uploader: createS3Uploader() }, destination('held-again.bin'), sourceOf(bytes, { ranges: true }), { resume });
+
+    // Assess
+    expect(begun).toEqual(expect.any(String));
+    expect(proxy.exchanges.filter(chunked)).toHaveLength(0);
+    expect(proxy.exchanges.filter((exchange) => exchange.query.has('uploadId')).every((exchange) => exchange.query.get('uploadId') === begun)).toBe(true);
+    expect(continued.details).toMatchObject({ parts: 2 });
+    expect(await storedSha('held-again.bin')).toBe(sha256(bytes));
+  });
 });
 
 describe('S3 destination, parts read from the source by themselves', () => {
   it('reads a part again and sends it again when the store fails it, within the attempt', async () => {
     // Prepare: S3's own trouble (500) on the second part's first try.
-    const bytes = patternBytes(3 * 8 * MiB + 99, 71);
+    const part = defaultMultipartSettings.streamedPartSize;
+    const bytes = patternBytes(3 * part + 99, 71);
     const reads: number[] = [];
     const internalError = '<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>InternalError</Code><Message>We encountered an internal error.</Message></Error>';
     proxy.arm({
@@ -248,7 +277,7 @@ describe('S3 destination, parts read from the source by themselves', () => {
     const readsOfPart2: Readable[] = [];
     const letGoBeforeReadAgain: boolean[] = [];
     const opened = (offset: number, stream: Readable): void => {
-      if (offset !== 8 * MiB) return;
+      if (offset !== part) return;
       letGoBeforeReadAgain.push(...readsOfPart2.map((read) => read.destroyed));
       readsOfPart2.push(stream);
     };
@@ -261,7 +290,7 @@ describe('S3 destination, parts read from the source by themselves', () => {
     expect(partPuts.sort()).toEqual(['1', '2', '2', '3', '4']);
     expect(delivered.details).toMatchObject({ parts: 4 });
     expect(reads.reduce((sum, length) => sum + length, 0)).toBeGreaterThanOrEqual(bytes.length);
-    expect(reads.reduce((sum, length) => sum + length, 0)).toBeLessThanOrEqual(bytes.length + 8 * MiB);
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBeLessThanOrEqual(bytes.length + part);
     expect(letGoBeforeReadAgain).toEqual([true]);
     expect(await storedSha('part-again.bin')).toBe(sha256(bytes));
   });

@@ -166,7 +166,7 @@ describe('S3 destination against a local S3 server', () => {
   });
 
   it('reads each part of a source that offers ranges by itself and streams it, aws-chunked with its CRC-32 in a trailer', async () => {
-    const bytes = patternBytes(partsFromBytes + 5 * MiB + 123, 12);
+    const bytes = patternBytes(2 * defaultMultipartSettings.streamedPartSize + 123, 12);
     const reads: number[] = [];
 
     const result = await attemptUpload({ ...module, uploader: s3UploaderInParts }, destination({ filename: 'ranged.bin' }), sourceOf(bytes, { ranges: true, reads }));
@@ -186,20 +186,42 @@ describe('S3 destination against a local S3 server', () => {
   });
 
   it('continues parts read by themselves from the parts stored before a break, reading only the rest of the source', async () => {
-    const bytes = patternBytes(40 * MiB + 17, 13);
+    const part = defaultMultipartSettings.streamedPartSize;
+    const bytes = patternBytes(2.5 * part + 17, 13);
     const resume = new MemoryResume<S3ResumeState>();
     const uploader = createS3Uploader({ ...defaultMultipartSettings, streamedPutMaxBytes: 0 });
 
-    const first = await attemptFailure({ ...module, uploader }, destination({ filename: 'ranged-resumed.bin' }), sourceOf(bytes, { ranges: true, failsAt: 28 * MiB }), { resume });
+    const first = await attemptFailure({ ...module, uploader }, destination({ filename: 'ranged-resumed.bin' }), sourceOf(bytes, { ranges: true, failsAt: 1.75 * part }), { resume });
     resume.earlierAttemptsSince = new Date(Date.now() - 1000);
     const reads: number[] = [];
     const result = await attemptUpload({ ...module, uploader }, destination({ filename: 'ranged-resumed.bin' }), sourceOf(bytes, { ranges: true, reads }), { resume });
 
     expect(first).toBeInstanceOf(TransientError);
     expect(sha256((await stored('ranged-resumed.bin')).body)).toBe(sha256(bytes));
-    // Parts 1-3 (24 MiB) were stored before the break: the second attempt read only what follows.
+    // Part 1 was stored before the break in part 2 (part 3, stored too, follows the gap): the second
+    // attempt read only what follows part 1.
+    expect(reads.reduce((sum, length) => sum + length, 0)).toBe(bytes.length - part);
+    expect(result).toMatchObject({ bytes: bytes.length, checksum: { value: crc32Base64(crc32(bytes)) }, details: { parts: 3, resumed_at: part } });
+  });
+
+  it('continues an upload begun with other part sizes (state saved by an earlier release, 8 MiB parts) in parts of that size', async () => {
+    const bytes = patternBytes(40 * MiB + 17, 14);
+    const resume = new MemoryResume<S3ResumeState>();
+    const earlierRelease = createS3Uploader({ ...defaultMultipartSettings, streamedPutMaxBytes: 0, partSize: 8 * MiB, streamedPartSize: 8 * MiB });
+    const uploader = createS3Uploader({ ...defaultMultipartSettings, streamedPutMaxBytes: 0 });
+
+    await attemptFailure({ ...module, uploader: earlierRelease }, destination({ filename: 'ranged-older.bin' }), sourceOf(bytes, { ranges: true, failsAt: 28 * MiB }), { resume });
+    // What an earlier release saved: no part size.
+    const { partSize, ...saved } = resume.state!;
+    resume.state = saved;
+    resume.earlierAttemptsSince = new Date(Date.now() - 1000);
+    const reads: number[] = [];
+    const result = await attemptUpload({ ...module, uploader }, destination({ filename: 'ranged-older.bin' }), sourceOf(bytes, { ranges: true, reads }), { resume });
+
+    expect(partSize).toBe(8 * MiB);
+    expect(sha256((await stored('ranged-older.bin')).body)).toBe(sha256(bytes));
     expect(reads.reduce((sum, length) => sum + length, 0)).toBe(bytes.length - 24 * MiB);
-    expect(result).toMatchObject({ bytes: bytes.length, checksum: { value: crc32Base64(crc32(bytes)) }, details: { parts: 6, resumed_at: 24 * MiB } });
+    expect(result).toMatchObject({ details: { parts: 6, resumed_at: 24 * MiB } });
   });
 
   it('puts the source name inside a folder filename', async () => {

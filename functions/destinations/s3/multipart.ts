@@ -29,8 +29,13 @@ const maxPartSize = 5 * 1024 * MiB;
 
 /** How parts are cut and sent; the defaults keep memory flat whatever the file's size. */
 export interface MultipartSettings {
-  /** Smallest part; larger files get larger parts so they fit in 10,000. @default 8 MiB */
+  /**
+   * Smallest part held from one read of the source, and the largest file sent as one PutObject of
+   * its bytes; larger files get larger parts so they fit in 10,000. @default 8 MiB
+   */
   readonly partSize: number;
+  /** Smallest part read from the source by itself (`streamedParts`), fitted the same way. @default 16 MiB */
+  readonly streamedPartSize: number;
   /** Parts in flight at most. @default 4 */
   readonly concurrency: number;
   /** Bytes held in parts in flight at most, when parts are held; bounds memory when parts must be large. @default 32 MiB */
@@ -54,11 +59,12 @@ export interface MultipartSettings {
 /**
  * Measured with `npm run bench` (1 GiB, test/bench/README.md): parts read by themselves are faster
  * than held ones over HTTP (no payload to hash) and as fast over HTTPS, at less memory; 8 MiB × 4
- * held parts were as fast as 8 or more in flight. 16 MiB parts read by themselves looked faster
- * than 8 MiB, within the runs' spread.
+ * held parts were as fast as 8 or more in flight. Parts read by themselves hold nothing whatever
+ * their size, and 16 MiB ones were faster than 8 MiB at less CPU (each part costs its requests).
  */
 export const defaultMultipartSettings: MultipartSettings = {
   partSize: 8 * MiB,
+  streamedPartSize: 16 * MiB,
   concurrency: 4,
   maxBytesInFlight: 32 * MiB,
   streamedPutMaxBytes: 256 * MiB,
@@ -94,8 +100,16 @@ export interface S3ResumeState {
    * then shows. A single PutObject saves nothing: the next attempt looks since the first began.
    */
   readonly completingAt?: string;
-  /** The store refused the streamed PutObject (it does not speak aws-chunked): send parts. */
+  /**
+   * The store refused aws-chunked (a streamed PutObject or part): the rest of the delivery sends
+   * held parts, whichever function instance takes it on.
+   */
   readonly inParts?: true;
+  /**
+   * The smallest part the upload was begun with (`partSizer`'s setting), so a later attempt cuts
+   * the rest alike whatever settings it runs with. Absent in state saved before it was kept: 8 MiB.
+   */
+  readonly partSize?: number;
 }
 
 /** The store's APIs an upload sends with: one that retries, and one that never sends a request twice by itself. */
@@ -168,17 +182,22 @@ export async function streamToS3(
   const sizeOf = partSizer(source.size, settings);
   const earlier = resume.state?.key === parameters.key ? resume.state : undefined;
   const target: ObjectTarget = { bucket: parameters.bucket, key: parameters.key };
-  const continued = earlier?.uploadId ? await storedParts(client, target, earlier.uploadId, sizeOf, signal) : undefined;
+  // A continued upload is cut as it was begun, whichever settings this attempt runs with.
+  const earlierPartSize = earlier?.partSize ?? settings.partSize;
+  const earlierSizeOf = partSizer(source.size, { partSize: earlierPartSize });
+  const continued = earlier?.uploadId ? await storedParts(client, target, earlier.uploadId, earlierSizeOf, signal) : undefined;
   const madeSince = earlier?.completingAt !== undefined ? new Date(earlier.completingAt) : earlier?.uploadId === undefined ? resume.earlierAttemptsSince : undefined;
   if (madeSince !== undefined && !continued && source.size !== undefined) {
     // An earlier attempt began completing its multipart upload, which is gone, or (with nothing
     // saved) may have sent its single PutObject: if the request was carried out, the object is
     // there, and sending the file again would write it twice.
     const etag = await objectWrittenSince(client, target, source.size, madeSince, signal);
-    if (etag !== undefined) return { etag, parts: Math.ceil(source.size / sizeOf(0)), resumedAt: source.size };
+    if (etag !== undefined) return { etag, parts: earlier?.uploadId === undefined ? 1 : Math.ceil(source.size / earlierSizeOf(0)), resumedAt: source.size };
   }
 
   let uploadId: string;
+  /** The smallest part the upload is cut with, kept in its saved state. */
+  let partSize: number;
   let completed: CompletedPart[];
   /** Where the parts come from: ranges of the source read each by itself, or parts held from one read. */
   let from: { readonly ranges: readonly SourceRange[] } | { readonly held: AsyncGenerator<SourcePart> };
@@ -197,15 +216,18 @@ export async function streamToS3(
   }
   // Parts are read by themselves unless the store refused aws-chunked (or the source cannot be read so).
   const streamed = settings.streamedParts && !earlier?.inParts;
+  const inParts = earlier?.inParts ? { inParts: true as const } : {};
   if (earlier?.uploadId && continued) {
     uploadId = earlier.uploadId;
+    partSize = earlierPartSize;
     completed = continued.completed;
     const done = completed.length;
-    const lengthOf = (index: number): number => sizeOf(done + index);
+    const lengthOf = (index: number): number => earlierSizeOf(done + index);
     const ranges = streamed ? source.rangedParts?.(lengthOf, continued.start) : undefined;
     from = ranges ? { ranges } : { held: source.parts(lengthOf, continued.start) };
   } else {
-    const ranges = streamed && source.size !== undefined && source.size > sizeOf(0) ? source.rangedParts?.(sizeOf) : undefined;
+    const ranges =
+      streamed && source.size !== undefined && source.size > sizeOf(0) ? source.rangedParts?.(partSizer(source.size, { partSize: settings.streamedPartSize })) : undefined;
     if (ranges) {
       from = { ranges };
     } else {
@@ -231,7 +253,8 @@ export async function streamToS3(
     // An earlier attempt that saved no upload id may have ended right after creating one.
     if (earlier?.uploadId === undefined && resume.earlierAttemptsSince !== undefined) await abortUploadsMadeSince(client, target, resume.earlierAttemptsSince, signal);
     uploadId = await createMultipartUpload(client, parameters, signal);
-    await resume.save({ uploadId, key: parameters.key });
+    partSize = 'ranges' in from ? settings.streamedPartSize : settings.partSize;
+    await resume.save({ uploadId, key: parameters.key, partSize, ...inParts });
     completed = [];
   }
 
@@ -242,7 +265,7 @@ export async function streamToS3(
   const size = resumedAt + sent.bytes;
   const all = [...completed, ...sent.parts];
   const completingAt = new Date();
-  await resume.save({ uploadId, key: parameters.key, completingAt: completingAt.toISOString() });
+  await resume.save({ uploadId, key: parameters.key, partSize, ...inParts, completingAt: completingAt.toISOString() });
   const etag = await writeOnce(
     () => completeMultipartUpload(clients.commit, target, uploadId, all, signal),
     () => objectWrittenSince(client, target, size, completingAt, signal),

@@ -7,14 +7,15 @@ import { patternSource } from './pattern-source.ts';
 import { destinationFields, runWorker } from './worker-io.ts';
 
 /**
- * The project's multipart code with other settings, for the tuning sweep: part size, parts in
- * flight, the in-flight byte budget, the largest file sent as one streamed PutObject and whether
+ * The project's multipart code with other settings, for the tuning sweep: the size of the parts
+ * it sends (read by themselves, or held), parts in flight, the in-flight byte budget, the largest file sent as one streamed PutObject and whether
  * parts are read by themselves (`streamedParts`: 1) or held from one read (0). It reaches
  * into the destination's internals, so it looks them up at run time and says what is missing when
  * they move.
  */
 interface Settings {
   readonly partSize: number;
+  readonly streamedPartSize: number;
   readonly concurrency: number;
   readonly maxBytesInFlight: number;
   readonly streamedPutMaxBytes: number;
@@ -51,12 +52,17 @@ await runWorker(async (task) => {
   const streamToS3 = lookup<StreamToS3>(multipartModule, 'streamToS3', 'functions/destinations/s3/multipart.ts');
   const defaults = lookup<Settings>(multipartModule, 'defaultMultipartSettings', 'functions/destinations/s3/multipart.ts');
   const tuning = task.tuning ?? {};
+  const streamedParts = tuning.streamedParts === undefined ? defaults.streamedParts : tuning.streamedParts === 1;
+  // The size asked for is that of the parts the variant sends.
+  const sized = tuning.partSizeMiB === undefined ? {} : { [streamedParts ? 'streamedPartSize' : 'partSize']: tuning.partSizeMiB * MiB };
   const settings: Settings = {
-    partSize: tuning.partSizeMiB === undefined ? defaults.partSize : tuning.partSizeMiB * MiB,
+    partSize: defaults.partSize,
+    streamedPartSize: defaults.streamedPartSize,
+    ...sized,
     concurrency: tuning.concurrency ?? defaults.concurrency,
     maxBytesInFlight: tuning.maxBytesInFlightMiB === undefined ? defaults.maxBytesInFlight : tuning.maxBytesInFlightMiB * MiB,
     streamedPutMaxBytes: tuning.streamedPutMaxMiB === undefined ? defaults.streamedPutMaxBytes : tuning.streamedPutMaxMiB * MiB,
-    streamedParts: tuning.streamedParts === undefined ? defaults.streamedParts : tuning.streamedParts === 1,
+    streamedParts,
   };
   const destination = s3DestinationSchema.parse(destinationFields(task));
   const source = patternSource(task.size, 'bench.bin');
