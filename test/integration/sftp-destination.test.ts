@@ -2,6 +2,8 @@ import { generateKeyPairSync } from 'node:crypto';
 import { chown, mkdir, readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { defaultConnectionSettings, openSftpSession } from '../../functions/destinations/sftp/client.ts';
 import { RemoteFiles } from '../../functions/destinations/sftp/remote-files.ts';
@@ -11,10 +13,12 @@ import { sftpDestination, sftpDestinationSchema } from '../../functions/destinat
 import { defaultSftpSettings, sftpUploader, sftpUploaderWith, type SftpResumeState } from '../../functions/destinations/sftp/upload.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { outboundNetwork } from '../../shared/net/outbound-network.ts';
+import { SourceReader } from '../../shared/sources/delivery-source.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
 import { startSftpServer, type TestSftpServer } from '../support/servers/sftp.ts';
 import { SftpWriteCounter } from '../support/sftp-writes.ts';
 import { MemoryResume, patternBytes, sha256, sourceOf } from '../support/sources.ts';
+import { waitFor } from '../support/wait.ts';
 
 const MiB = 1024 * 1024;
 const module = { definition: sftpDestination, uploader: sftpUploader };
@@ -79,6 +83,19 @@ function relayCuttingAfter(limit: number): Promise<number> {
     upstream.on('error', () => client.destroy());
     client.on('error', () => upstream.destroy());
   });
+}
+
+/** A relay to sshd whose connections the test cuts when it chooses, as a dropped network would. */
+async function cuttableRelay(): Promise<{ port: number; cut(): void }> {
+  const relayed = new Set<Socket>();
+  const port = await tcpServer((client) => {
+    const upstream = connect(server.port, '127.0.0.1');
+    relayed.add(client).add(upstream);
+    client.pipe(upstream).pipe(client);
+    client.on('error', () => upstream.destroy());
+    upstream.on('error', () => client.destroy());
+  });
+  return { port, cut: () => relayed.forEach((socket) => socket.resetAndDestroy()) };
 }
 
 describe('SFTP destination against OpenSSH sshd', () => {
@@ -230,7 +247,77 @@ describe('SFTP destination against OpenSSH sshd', () => {
     expect(await temporaryFilesIn('cut').catch(() => [])).toEqual([]);
   });
 
+  it('renames the complete temporary file of an attempt that ended before its rename, leaving no temporary file behind', async () => {
+    // Prepare: the first attempt ends (a crash) once it has noted the rename, before asking for it.
+    class EndsAtRenaming extends MemoryResume<SftpResumeState> {
+      public ending = true;
+      public override async save(state: SftpResumeState): Promise<void> {
+        await super.save(state);
+        if (state.renaming && this.ending) throw new Error('the function environment crashed');
+      }
+    }
+    const resume = new EndsAtRenaming();
+    const bytes = patternBytes(300_000, 38);
+    await attemptFailure(module, destination({ filename: 'unrenamed/file.bin' }), sourceOf(bytes), { resume });
+    const written = writes.bytesTo((path) => path === resume.state?.temporaryPath);
+    resume.ending = false;
+
+    // Act
+    const result = await attemptUpload(module, destination({ filename: 'unrenamed/file.bin' }), sourceOf(bytes), { resume });
+
+    // Assess
+    expect(written).toBe(bytes.length);
+    expect(sha256(await onDisk('unrenamed/file.bin'))).toBe(sha256(bytes));
+    expect(await temporaryFilesIn('unrenamed')).toEqual([]);
+    expect(result.details).toMatchObject({ resumed_at: bytes.length });
+  });
+
   describe('failures', () => {
+    it('fails transiently when the connection drops while the source pauses, with no write awaiting its answer', async () => {
+      // Prepare: a source whose bytes the test hands out.
+      const relay = await cuttableRelay();
+      const bytes = patternBytes(2 * MiB, 39);
+      const body = new PassThrough();
+      const source = new SourceReader(
+        { stream: body, startsAt: 0, size: bytes.length, contentType: undefined, name: 'paused.bin', version: '"paused"' },
+        { reopen: async () => Promise.reject(new Error('not read again')) },
+      );
+      const failure = attemptFailure(module, destination({ filename: 'paused/file.bin', port: relay.port }), source);
+      body.write(bytes.subarray(0, MiB));
+      await waitFor(async () => ((await temporaryFilesIn('paused').catch(() => []))[0] ? true : undefined), 5_000, 'the temporary file');
+      const [temporary] = await temporaryFilesIn('paused');
+      await waitFor(async () => ((await stat(join(server.root, 'paused', temporary!))).size === MiB ? true : undefined), 5_000, 'the first half written');
+
+      // Act: the connection drops while every write sent has been answered; then the source goes on.
+      relay.cut();
+      await delay(200);
+      body.end(bytes.subarray(MiB));
+      const outcome = await Promise.race([failure, delay(5_000).then(() => 'still running after 5 s')]);
+
+      // Assess
+      expect(outcome).toBeInstanceOf(TransientError);
+    });
+
+    it('fails transiently when the connection drops between the last write and the rename', async () => {
+      // Prepare: the connection is cut once the upload notes that it renames.
+      const relay = await cuttableRelay();
+      class CutAtRenaming extends MemoryResume<SftpResumeState> {
+        public override async save(state: SftpResumeState): Promise<void> {
+          await super.save(state);
+          if (!state.renaming) return;
+          relay.cut();
+          await delay(200);
+        }
+      }
+
+      // Act
+      const failure = attemptFailure(module, destination({ filename: 'cut-at-rename/file.bin', port: relay.port }), sourceOf(patternBytes(1000, 40)), { resume: new CutAtRenaming() });
+      const outcome = await Promise.race([failure, delay(5_000).then(() => 'still running after 5 s')]);
+
+      // Assess
+      expect(outcome).toBeInstanceOf(TransientError);
+    });
+
     it('fails permanently when the server shows another host key, writing nothing', async () => {
       const pinned = 'SHA256:' + 'A'.repeat(43);
 

@@ -1,4 +1,4 @@
-import type { SFTPWrapper } from 'ssh2';
+import type { SftpSession } from './client.ts';
 
 /** How a stream is written to an open file. */
 export interface WriteSettings {
@@ -25,10 +25,11 @@ export const defaultWriteSettings: WriteSettings = { writeBytes: 64 * 1024, requ
  *
  * Whatever fails (the source, a write, the connection), the writes already sent are waited for
  * before this rejects, so the file is never written to after the failure is reported. A failed
- * write rejects with `failureOf` its error. Resolves with the position after the last byte written.
+ * write, or a connection lost before a write is sent, rejects with `failureOf` its error. Resolves
+ * with the position after the last byte written.
  */
 export async function writeChunks(
-  sftp: SFTPWrapper,
+  session: Pick<SftpSession, 'sftp' | 'lost'>,
   handle: Buffer,
   chunks: AsyncIterable<Buffer>,
   position: number,
@@ -42,7 +43,9 @@ export async function writeChunks(
   let next = position;
   const send = async (length: number): Promise<void> => {
     await window.room();
-    sftp.write(handle, pending, 0, length, next, window.track());
+    // ssh2 never answers a request sent after the connection ended: it would be waited for forever.
+    if (session.lost) throw failureOf(session.lost);
+    session.sftp.write(handle, pending, 0, length, next, window.track());
     next += length;
   };
   try {

@@ -111,6 +111,11 @@ export class RemoteFiles {
   private request<T>(operation: string, path: string, send: (done: (error?: Error | null, value?: T) => void) => void): Promise<T> {
     return new Promise<T>((resolve, reject) => {
       const fail = (error: unknown): void => reject(this.failure(operation, path, error));
+      // ssh2 never answers a request sent after the connection ended: it would be waited for forever.
+      if (this.session.lost) {
+        fail(this.session.lost);
+        return;
+      }
       try {
         send((error, value) => (error ? fail(error) : resolve(value as T)));
       } catch (error) {

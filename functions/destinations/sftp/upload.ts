@@ -28,12 +28,13 @@ interface OpenTemporary {
 
 /**
  * Continues the temporary file an earlier attempt saved, from its size, when it is still there
- * and no larger than the source; otherwise creates it (and the folders it needs). A new upload's
- * temporary path is saved before the file is created, so an attempt that ends in between (a crash,
- * a timeout) leaves no file the next one does not know: it creates the file at that path.
+ * and no larger than the source (complete, when that attempt ended before its rename); otherwise
+ * creates it (and the folders it needs). A new upload's temporary path is saved before the file is
+ * created, so an attempt that ends in between (a crash, a timeout) leaves no file the next one
+ * does not know: it creates the file at that path.
  */
 async function openTemporary(files: RemoteFiles, filename: string, source: DeliverySource, resume: ResumeSlot<SftpResumeState>): Promise<OpenTemporary> {
-  const earlier = resume.state?.filename === filename && !resume.state.renaming ? resume.state.temporaryPath : undefined;
+  const earlier = resume.state?.filename === filename ? resume.state.temporaryPath : undefined;
   if (earlier !== undefined) {
     const found = await files.stat(earlier);
     const size = found?.size ?? 0;
@@ -105,7 +106,7 @@ export function sftpUploaderWith(settings: SftpSettings): Uploader<SftpDestinati
           signal.addEventListener('abort', stop, { once: true });
           try {
             const writes = { ...settings.writes, writeBytes: Math.min(settings.writes.writeBytes, session.maxWriteBytes) };
-            await writeChunks(session.sftp, temporary.handle, stream, temporary.offset, writes, (error) => files.failure('write', temporary.path, error));
+            await writeChunks(session, temporary.handle, stream, temporary.offset, writes, (error) => files.failure('write', temporary.path, error));
           } finally {
             signal.removeEventListener('abort', stop);
           }
