@@ -117,7 +117,9 @@ export function exchange(target: URL, request: OutgoingRequest, options: Exchang
       if (!bodyUnwanted) fail(error);
     };
     const startBody = (): void => {
-      if (bodyStarted || settled || body === undefined) return;
+      // An answer that came first is final even while its own body is still arriving: the wait
+      // for 100 Continue ending meanwhile must not send the file after it.
+      if (bodyStarted || bodyUnwanted || settled || body === undefined) return;
       bodyStarted = true;
       clearTimeout(wait);
       bodySent = body.open().then((stream) => pipeline(stream, batchedWrites(outgoing)));
