@@ -319,6 +319,30 @@ describe('Azure Blob destination: discarding a failed delivery', () => {
     await blobClient('shared-name.bin').delete();
   });
 
+  it('discards staged blocks with a SAS that may delete but not read, leaving no blob behind', async () => {
+    const fields = sasDestination('cwd', { filename: 'unreadable.bin' });
+    const resume = new MemoryResume<never>();
+    await attemptFailure(module, fields, sourceOf(patternBytes(40 * MiB, 15), { failsAt: 20 * MiB }), { resume: resume as never });
+    expect(await azure.leftovers('deliveries')).toEqual(['unreadable.bin: 2 uncommitted blocks']);
+
+    await azureBlobUploader.discard!({ destination: fields, state: resume.state!, signal: AbortSignal.timeout(10_000), network: localNetwork });
+
+    expect(await azure.leftovers('deliveries')).toEqual([]);
+    expect(await azure.read('deliveries', 'unreadable.bin')).toBeUndefined();
+  });
+
+  it('leaves a blob that stands there as it is, with a SAS that may delete but not read', async () => {
+    await attemptUpload(module, destination({ filename: 'unreadable-kept.bin' }), sourceOf(patternBytes(1000, 16)));
+    const fields = sasDestination('cwd', { filename: 'unreadable-kept.bin' });
+    const resume = new MemoryResume<never>();
+    await attemptFailure(module, fields, sourceOf(patternBytes(40 * MiB, 17), { failsAt: 20 * MiB }), { resume: resume as never });
+
+    await azureBlobUploader.discard!({ destination: fields, state: resume.state!, signal: AbortSignal.timeout(10_000), network: localNetwork });
+
+    expect(await azure.read('deliveries', 'unreadable-kept.bin')).toEqual(patternBytes(1000, 16));
+    await blobClient('unreadable-kept.bin').delete();
+  });
+
   it('leaves the blocks to expire when the SAS may not delete (an empty blob would stay)', async () => {
     const resume = await stageBlocksOf('undeletable.bin');
 

@@ -142,7 +142,10 @@ export async function discardStagedBlocks(target: BlockUploadTarget & { readonly
     if (!owners.has(session) || owners.size > 1) return;
   }
   // Without delete permission the empty blob would stay: better the blocks expire on their own.
-  if (!target.mayDelete || (await client.exists(signal))) return;
+  if (!target.mayDelete) return;
+  // A SAS without read may not look (Get Blob Properties): the commit's If-None-Match refuses
+  // all the same where a blob stands.
+  if (target.mayListBlocks && (await client.exists(signal))) return;
   const empty = await client.putBlockList([], { 'if-none-match': '*' }, signal).catch((error: unknown) => {
     // Someone committed a blob there meanwhile: theirs stays, and so do the blocks, until they expire.
     if (error instanceof AzureStorageError && (error.status === 409 || error.status === 412)) return undefined;
