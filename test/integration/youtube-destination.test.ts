@@ -10,6 +10,7 @@ import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import type { StoredCredentials } from '../../shared/destination/uploader.ts';
 import { PermanentError, TransientError, WaitError, type DeliveryError } from '../../shared/errors.ts';
 import type { DeliveredFile } from '../../shared/jobs/records.ts';
+import type { OutboundNetwork } from '../../shared/net/outbound-network.ts';
 import type { SourceReader } from '../../shared/sources/delivery-source.ts';
 import { startYouTubeFake, youtubeChunkGranularity, youtubeScopes, type YouTubeFake, type YouTubeFakeOptions } from '../fakes/youtube.ts';
 import type { AttemptOptions } from '../support/attempts.ts';
@@ -470,6 +471,29 @@ describe('YouTube destination: interruptions continue the upload and never make 
     expect(youtube.sessions.size).toBe(2);
     expect(await onlyVideo().bytes.sha256()).toBe(sha256(bytes));
     expect(delivered.notes).toEqual([expect.stringMatching(/had expired before its last byte; a new session was started/)]);
+  });
+
+  it('fails transiently when a chunk finds the session gone (410), and the next attempt starts a new one', async () => {
+    const bytes = patternBytes(3 * MiB, 15);
+    const resume = new MemoryResume<YouTubeResumeState>();
+    let chunks = 0;
+    // Google's upload service answers 410 Gone for a session that can no longer continue.
+    const gone: OutboundNetwork = {
+      ...localNetwork,
+      fetch: async (url, init) => {
+        if (init?.method !== 'PUT' || (chunks += 1) !== 2) return localNetwork.fetch(url, init);
+        youtube.expireSession(onlySession().id);
+        return Response.json({ error: { code: 410, message: 'Gone', errors: [{ domain: 'global', reason: 'backendError', message: 'Gone' }] } }, { status: 410 });
+      },
+    };
+
+    const first = await failure(destination(), sourceOf(bytes), { resume, network: gone });
+    const delivered = await deliver(destination(), sourceOf(bytes), { resume });
+
+    expect(first).toMatchObject({ code: 'SessionExpired', retryable: true });
+    expect(youtube.sessions.size).toBe(2);
+    expect(delivered.details).toMatchObject({ video_id: onlyVideo().id });
+    expect(await onlyVideo().bytes.sha256()).toBe(sha256(bytes));
   });
 
   it('never starts again when the session expired after its last byte was sent: the video may exist', async () => {

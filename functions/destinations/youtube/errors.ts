@@ -36,6 +36,11 @@ export class OAuthTokenError extends Error {
   }
 }
 
+/** A session URI Google no longer knows (404) or has ended (410): expired, or cancelled. */
+export function isSessionGone(error: unknown): boolean {
+  return error instanceof GoogleApiError && error.operation === 'upload' && (error.status === 404 || error.status === 410);
+}
+
 /** Reasons the daily quotas give: they reset at midnight Pacific time. */
 const dailyLimitReasons = new Set(['quotaExceeded', 'dailyLimitExceeded', 'uploadLimitExceeded']);
 const rateLimitReasons = new Set(['rateLimitExceeded', 'userRateLimitExceeded']);
@@ -87,7 +92,7 @@ function classifyApiError(error: GoogleApiError, now: Date): DeliveryError {
   if (reason === 'playlistNotFound') {
     return new PermanentError('playlistid: the playlist does not exist on this channel, or the token may not add to it', options);
   }
-  if (operation === 'upload' && status === 404) {
+  if (isSessionGone(error)) {
     return new TransientError('YouTube upload: the upload session has expired; the next attempt starts a new one', { ...options, code: 'SessionExpired' });
   }
   if (status === 403) {

@@ -1,7 +1,7 @@
 import { PermanentError, type ResumeSlot, type UploadContext, type Uploader, type UploadResult } from '../../../shared/destination/index.ts';
 import { YouTubeDataApi } from './data-api.ts';
 import { googleEndpointsFrom, type GoogleEndpoints } from './endpoints.ts';
-import { classifyYouTubeError, GoogleApiError } from './errors.ts';
+import { classifyYouTubeError, GoogleApiError, isSessionGone } from './errors.ts';
 import type { GoogleConnection } from './google-http.ts';
 import { accessTokensFor, type AccessTokens } from './oauth.ts';
 import { cancelUploadSession, ResumableSession, startUploadSession, type VideoResource } from './resumable.ts';
@@ -47,10 +47,6 @@ class SavedState {
     this.current = { ...this.current, ...change } as YouTubeResumeState;
     await this.slot.save(this.current);
   }
-}
-
-function isSessionGone(error: unknown): boolean {
-  return error instanceof GoogleApiError && error.operation === 'upload' && (error.status === 404 || error.status === 410);
 }
 
 /**
