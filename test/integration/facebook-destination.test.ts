@@ -6,6 +6,7 @@ import type { FacebookResumeState } from '../../functions/destinations/facebook/
 import { facebookDestination, facebookDestinationSchema } from '../../functions/destinations/facebook/schema.ts';
 import { facebookUploader } from '../../functions/destinations/facebook/upload.ts';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
+import type { OutboundNetwork } from '../../shared/net/outbound-network.ts';
 import { pageVideoPermissions, startFacebookFake, type FacebookFake, type GraphVideo } from '../fakes/facebook.ts';
 import type { ByteRange } from '../fakes/stored-bytes.ts';
 import { attemptFailure, attemptUpload } from '../support/attempts.ts';
@@ -75,6 +76,17 @@ class ArmingResume extends MemoryResume<FacebookResumeState> {
     this.#armed = true;
     this.arm();
   }
+}
+
+/** The test network, but a Page's videos are read as a Graph error answer (`status`, `problem`). */
+function answeringVideoListsWith(status: number, problem: Record<string, unknown>): OutboundNetwork {
+  return {
+    ...localNetwork,
+    fetch: async (url, init) => {
+      const listing = (init?.method ?? 'GET') === 'GET' && new URL(url).pathname.endsWith('/videos');
+      return listing ? Response.json({ error: { ...problem, fbtrace_id: 'AbCdEfGhIjK' } }, { status }) : localNetwork.fetch(url, init);
+    },
+  };
 }
 
 /**
@@ -392,8 +404,23 @@ describe('Facebook destination: the Resumable Upload API across attempts', () =>
     expect(await onlyVideo().bytes.sha256()).toBe(sha256(bytes));
   });
 
-  it("fails for good, publishing nothing again, when the Page's videos cannot be read after a lost answer", async () => {
+  it("fails for good, publishing nothing again, when the Page's videos may not be read after a lost answer", async () => {
     const bytes = patternBytes(100 * KiB, 14);
+    const fields = destination({ oauth_access_token: systemUserToken, page_id: pageId });
+    const resume = new MemoryResume<FacebookResumeState>();
+    facebook.faults.loseNextAnswer({ endpoint: 'videos' });
+    await attemptFailure(module, fields, sourceOf(bytes), { resume });
+    const refused = { code: 200, type: 'OAuthException', message: '(#200) Requires pages_read_engagement permission to read the Page videos' };
+
+    const unread = await attemptFailure(module, fields, sourceOf(bytes), { resume, network: answeringVideoListsWith(403, refused) });
+
+    expect(unread).toMatchObject({ code: 'PublishUnconfirmed', retryable: false });
+    expect(facebook.videos.size).toBe(1);
+    expect(facebook.requestCount('videos')).toBe(1);
+  });
+
+  it("looks again in the next attempt, publishing nothing again, when reading the Page's videos failed for now after a lost answer", async () => {
+    const bytes = patternBytes(100 * KiB, 19);
     const fields = destination({ oauth_access_token: systemUserToken, page_id: pageId });
     const resume = new MemoryResume<FacebookResumeState>();
     facebook.faults.loseNextAnswer({ endpoint: 'videos' });
@@ -401,10 +428,12 @@ describe('Facebook destination: the Resumable Upload API across attempts', () =>
     facebook.faults.failNext({ status: 500, endpoint: 'videos.list' });
 
     const unread = await attemptFailure(module, fields, sourceOf(bytes), { resume });
+    const delivered = await attemptUpload(module, fields, sourceOf(bytes), { resume });
 
-    expect(unread).toMatchObject({ code: 'PublishUnconfirmed', retryable: false });
-    expect(facebook.videos.size).toBe(1);
+    expect(unread).toBeInstanceOf(TransientError);
+    expect(delivered.details).toMatchObject({ video_id: onlyVideo().id });
     expect(facebook.requestCount('videos')).toBe(1);
+    expect(facebook.requestCount('videos.list')).toBe(2);
   });
 
   it('publishes again after a publish Facebook answered with an error, without uploading again', async () => {
@@ -503,6 +532,24 @@ describe('Facebook destination: the Page upload_phase flow across attempts', () 
     await attemptFailure(module, fields, sourceOf(bytes, { failsAt: 2 * chunkBytes }), { resume });
     const expired = resume.state as { sessionId: string };
     facebook.expireSession(expired.sessionId);
+
+    const second = await attemptFailure(module, fields, sourceOf(bytes), { resume });
+    await attemptUpload(module, fields, sourceOf(bytes), { resume });
+
+    expect(second).toMatchObject({ code: 'UploadSessionExpired', retryable: true });
+    expect(facebook.transferSessions.size).toBe(2);
+    expect(await onlyVideo().bytes.sha256()).toBe(sha256(bytes));
+  });
+
+  it('starts a new session when the saved one expired (1363030) after every byte was up, before its finish', async () => {
+    const bytes = patternBytes(2 * chunkBytes, 18);
+    const fields = destination({ oauth_access_token: pageToken });
+    const resume = new ArmingResume(
+      (state) => state.flow === 'upload-phase' && state.startOffset === state.fileSize,
+      () => facebook.faults.failNext({ endpoint: 'videos', status: 503 }),
+    );
+    await attemptFailure(module, fields, sourceOf(bytes), { resume });
+    facebook.expireSession((resume.state as { sessionId: string }).sessionId);
 
     const second = await attemptFailure(module, fields, sourceOf(bytes), { resume });
     await attemptUpload(module, fields, sourceOf(bytes), { resume });

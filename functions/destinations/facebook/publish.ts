@@ -1,4 +1,5 @@
 import { PermanentError, TransientError, type ResumeSlot } from '../../../shared/destination/index.ts';
+import { classifyFacebookError } from './errors.ts';
 import { GraphError, type GraphClient } from './graph-client.ts';
 import type { FacebookResumeState, ResumableUploadState } from './resume-state.ts';
 
@@ -53,7 +54,8 @@ async function publishedSince(publication: Publication, since: string, signal: A
   try {
     listed = await graph.get(`${pageId}/videos`, pageToken, { fields: 'id,title,description,created_time', since: String(from), limit: '100' });
   } catch (error) {
-    if (error instanceof GraphError) throw unconfirmed(pageId, error);
+    // A read that fails for now (a 5xx, a throttle) is made again by the next attempt, which still finds the note.
+    if (error instanceof GraphError && !classifyFacebookError(error).retryable) throw unconfirmed(pageId, error);
     throw error;
   }
   const ours = (listed.data ?? []).filter(

@@ -46,6 +46,19 @@ async function startSession(upload: PageUpload, fileSize: number): Promise<Uploa
   return { flow: 'upload-phase', sessionId: answer.upload_session_id, videoId: answer.video_id, pageId: upload.pageId, fileSize, ...offsetsOf(answer) };
 }
 
+function isSessionExpired(error: unknown): boolean {
+  return error instanceof GraphError && error.subcode === uploadSessionExpired;
+}
+
+/**
+ * Saves a new session in place of one that timed out (1363030) before it was completed, and so
+ * made no video: the next attempt fills it from the start (or, if none can be started now, tries again).
+ */
+async function replaceExpiredSession(upload: PageUpload, fileSize: number, resume: ResumeSlot<FacebookResumeState>): Promise<void> {
+  const fresh = await startSession(upload, fileSize).catch(() => undefined);
+  if (fresh) await resume.save(fresh).catch(() => undefined);
+}
+
 /** The offsets a 1363037 (chunk at the wrong offset) names: where Facebook stands. */
 function offsetsNamedBy(error: GraphError): { startOffset: number; endOffset: number } | undefined {
   const startOffset = error.dataNumber('start_offset');
@@ -93,10 +106,8 @@ async function sendChunks(upload: PageUpload, first: UploadPhaseState, source: D
     await reader.finish();
     return state;
   } catch (error) {
-    if (error instanceof GraphError && error.subcode === uploadSessionExpired) {
-      // The next attempt fills a new session from the start (or, if none can be started now, tries again).
-      const fresh = await startSession(upload, state.fileSize).catch(() => undefined);
-      if (fresh) await resume.save(fresh).catch(() => undefined);
+    if (isSessionExpired(error)) {
+      await replaceExpiredSession(upload, state.fileSize, resume);
       throw error;
     }
     // What Facebook confirmed last: the next attempt sends from there.
@@ -127,7 +138,11 @@ export async function uploadThroughPage(
     // Every byte is up: a later attempt only finishes.
     await resume.save(state);
   }
-  const finished = await postPhase<{ success?: boolean }>(upload, { upload_phase: 'finish', upload_session_id: state.sessionId, ...parameters });
+  const finished = await postPhase<{ success?: boolean }>(upload, { upload_phase: 'finish', upload_session_id: state.sessionId, ...parameters }).catch(async (error: unknown) => {
+    // Every byte was up, but the session timed out before a finish completed it: no video, so the next attempt sends it again.
+    if (isSessionExpired(error)) await replaceExpiredSession(upload, fileSize, resume);
+    throw error;
+  });
   if (finished.success !== true) throw new TransientError('Facebook did not confirm the end of the upload', { code: 'FinishUnconfirmed' });
   return { videoId: state.videoId, resumedAt: continued?.startOffset ?? 0 };
 }
