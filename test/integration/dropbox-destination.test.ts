@@ -303,6 +303,23 @@ describe('Dropbox destination: retries and resume', () => {
     expect(delivered).toMatchObject({ bytes: bytes.length, details: { resumed_at: bytes.length, path: '/committed.bin' } });
   });
 
+  it('recognizes, in the next attempt, a file of unknown size committed by a finish whose answer was lost, making no second copy', async () => {
+    await deliver({ filename: 'unsized.bin' }, patternBytes(10, 1));
+    const bytes = patternBytes(2 * testChunkBytes + 5, 20);
+    const fields = dropboxFields('unsized.bin', { autorename: true });
+    const resume = new MemoryResume<DropboxResumeState>();
+    fake.faults.loseNextAnswer({ endpoint: 'files/upload_session/finish' });
+    fake.faults.failNext({ endpoint: 'files/get_metadata', status: 503 });
+    const first = await attemptFailure(moduleWith({ retry: { delaysMs: [], maxRetryAfterSeconds: 0 } }), fields, sourceOf(bytes, { size: undefined }), { resume });
+
+    const delivered = await attemptUpload(moduleWith(), fields, sourceOf(bytes, { size: undefined }), { resume });
+
+    expect(first).toBeInstanceOf(TransientError);
+    expect([...fake.files.keys()].sort()).toEqual(['/unsized (1).bin', '/unsized.bin']);
+    expect(fake.requestCount('files/upload_session/finish')).toBe(1);
+    expect(delivered).toMatchObject({ bytes: bytes.length, details: { resumed_at: bytes.length, path: '/unsized (1).bin' } });
+  });
+
   it('tries a chunk again after a 5xx and after a short throttle', async () => {
     const bytes = patternBytes(2 * testChunkBytes + 5, 15);
     fake.faults.failNext({ endpoint: 'files/upload_session/append_v2', status: 503 });

@@ -132,7 +132,9 @@ export class UploadSession {
       if (correct !== undefined) return correct >= saved.offset ? { kind: 'continue', state: saved, confirmed: correct } : undefined;
       if (!isGone(error)) throw error;
     }
-    if (saved.offset !== size) return undefined;
+    // A finish goes out only once every byte's append was saved: a source that does not tell its
+    // size is looked for at the saved offset all the same (only a file of those bytes' hash counts).
+    if (size !== undefined && saved.offset !== size) return undefined;
     const contentHash = ContentHasher.from(saved.contentHash).digest();
     const stored = await findDelivered(this.#client, this.#commit, { size: saved.offset, contentHash }, this.#signal);
     return stored ? { kind: 'delivered', stored, state: saved } : undefined;
