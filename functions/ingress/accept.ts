@@ -185,7 +185,8 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
           ...(record.sealed === undefined ? {} : { sealed: record.sealed }),
           source,
           ...(job.extension === undefined ? {} : { extension: job.extension }),
-          ...(job.sealedCallbackUrl === undefined ? {} : { notify: true, destinations: job.destinations.length }),
+          // The whole job's count, not the destinations queued now: a retry queues only some of them.
+          ...(job.sealedCallbackUrl === undefined ? {} : { notify: true, destinations: job.destinationCount }),
           acceptedAt: job.createdAt,
         };
         await dependencies.queues.send(queueUrl, JSON.stringify(message));
@@ -237,7 +238,9 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
       if (earlier.fingerprint !== print) throw new IdempotencyConflictError(idempotencyKey);
       token = earlier.token;
       const job = await dependencies.jobs.get(token);
-      if (job) {
+      // A job without all its destination items failed to be written, so nothing of it was queued:
+      // it is written again whole, below, like a job that was never written.
+      if (job && job.destinations.length === job.destinationCount) {
         const waiting = job.awaitingSource && !job.enqueued && request.source.presigned;
         if (waiting) {
           const key = 'key' in job.source ? job.source.key : '';
@@ -289,8 +292,9 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
 /**
  * For the doors where nobody waits for a 400 (the staging bucket, the inbox): accepts the request
  * that `read` makes of a message, or, when it is not valid JSON, fails validation or reuses an
- * idempotency key, records a `rejected` job under `options.token` so its sender can read why.
- * Returns the reasons of a rejection; any other failure is thrown, for the caller's retry.
+ * idempotency key, records a `rejected` job under `options.token` so its sender can read why (a
+ * job already under that token is kept). Returns the reasons of a rejection; any other failure is
+ * thrown, for the caller's retry.
  */
 export async function acceptOrRecordRejection(
   read: () => unknown,
@@ -308,9 +312,14 @@ export async function acceptOrRecordRejection(
     else if (error instanceof IdempotencyConflictError) errors = [{ path: 'idempotency_key', message: error.message }];
     else throw error;
   }
-  await dependencies.jobs.create(
-    { token: options.token, createdAt: new Date().toISOString(), source: {}, origin: options.origin, enqueued: false, destinationCount: 0, rejected: { errors } },
-    [],
-  );
+  await dependencies.jobs.createRejected({
+    token: options.token,
+    createdAt: new Date().toISOString(),
+    source: {},
+    origin: options.origin,
+    enqueued: false,
+    destinationCount: 0,
+    rejected: { errors },
+  });
   return errors;
 }

@@ -16,7 +16,11 @@ export interface ListDependencies {
 /** `since` as a time: an ISO 8601 date-time, or a duration back from now (`90s`, `30m`, `1h`, `7d`). */
 function parseSince(text: string, now: number): Date | undefined {
   const relative = /^(\d+)([smhd])$/.exec(text);
-  if (relative) return new Date(now - Number(relative[1]) * unitSeconds[relative[2]!]! * 1000);
+  if (relative) {
+    // A duration longer than dates reach makes no date, and the listing could not read it.
+    const time = now - Number(relative[1]) * unitSeconds[relative[2]!]! * 1000;
+    return Number.isNaN(new Date(time).getTime()) ? undefined : new Date(time);
+  }
   if (!/^\d{4}-\d{2}-\d{2}(T[\d:.]+(Z|[+-]\d{2}:\d{2})?)?$/.test(text)) return undefined;
   const time = Date.parse(text);
   return Number.isNaN(time) ? undefined : new Date(time);

@@ -126,6 +126,22 @@ export class JobStore {
     }
   }
 
+  /**
+   * Writes a rejected job (no destinations), unless a job already holds its token: a door's token
+   * is also its idempotency key, so a later request refused for reusing it must not hide the job
+   * that holds it.
+   */
+  public async createRejected(job: JobRecord): Promise<void> {
+    try {
+      await this.table.put(
+        { ...job, ...itemKey(job.token, jobItem), ...jobListKeys(job.token, job.createdAt), [expiry]: this.expiresAt() },
+        { ConditionExpression: 'attribute_not_exists(#token)', ExpressionAttributeNames: { '#token': partition } },
+      );
+    } catch (error) {
+      if (!isAwsError(error, conditionFailed)) throw error;
+    }
+  }
+
   public async markEnqueued(token: string): Promise<void> {
     await this.table.update(itemKey(token, jobItem), { UpdateExpression: 'SET enqueued = :true', ExpressionAttributeValues: { ':true': true } });
   }

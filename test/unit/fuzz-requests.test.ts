@@ -78,6 +78,7 @@ function recordingDependencies() {
   const dependencies = {
     jobs: {
       create: async () => void effects.push('job'),
+      createRejected: async () => void effects.push('job'),
       reserveIdempotencyKey: async () => undefined,
       markEnqueued: async () => void effects.push('enqueued'),
     } as unknown as JobStore,

@@ -32,3 +32,17 @@ describe('GET /v1/uploads: the query', () => {
     expect((thrown as ValidationError).fields.map((field) => field.path)).toEqual(['since', 'state', 'limit']);
   });
 });
+
+describe('GET /v1/uploads: a since beyond any date', () => {
+  it.each(['1000000000d', '9'.repeat(30) + 's'])('names since, not the cursor, for since=%s', (since) => {
+    let thrown: unknown;
+    try {
+      listQueryOf({ since }, 30, now);
+    } catch (error) {
+      thrown = error;
+    }
+
+    expect(thrown).toBeInstanceOf(ValidationError);
+    expect((thrown as ValidationError).fields.map((field) => field.path)).toEqual(['since']);
+  });
+});
