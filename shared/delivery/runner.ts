@@ -185,6 +185,8 @@ class AttemptResume<State> implements ResumeSlot<State> {
     private readonly claim: Extract<Claim, { kind: 'claimed' }>,
     private readonly sealed: boolean,
     private readonly dependencies: DeliveryDependencies,
+    /** The delivery's secret values, kept out of what is logged (filled in once they are read). */
+    private readonly secretValues: readonly string[],
   ) {}
 
   public get earlierAttemptsSince(): Date | undefined {
@@ -243,7 +245,10 @@ class AttemptResume<State> implements ResumeSlot<State> {
       // already does.)
       if ((await this.held()) === undefined && this.discardUnsaved) {
         await this.discardUnsaved(state).catch((failure: unknown) =>
-          this.dependencies.log.warn('could not discard an upload whose state was not saved', { token: this.message.token, reason: describeError(failure) }),
+          this.dependencies.log.warn('could not discard an upload whose state was not saved', {
+            token: this.message.token,
+            reason: redactText(describeError(failure), this.secretValues),
+          }),
         );
       }
       throw error;
@@ -304,14 +309,21 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
   const started = Date.now();
   log.info('delivery started', { token, index, type: definition.type, attempt: claim.attempts });
   let destination: z.output<Schema> | undefined;
-  const resume = new AttemptResume<State>(message, sealedFor(token, index, definition, message.destination), claim, definition.capabilities?.resumable?.sealed ?? false, dependencies);
+  const secretValues: string[] = [];
+  const resume = new AttemptResume<State>(
+    message,
+    sealedFor(token, index, definition, message.destination),
+    claim,
+    definition.capabilities?.resumable?.sealed ?? false,
+    dependencies,
+    secretValues,
+  );
   let source: SourceReader | undefined;
   let stopProgress = (): void => undefined;
   /** How the uploader reaches its destination, once the destination is known. */
   let reach: Reach | undefined;
   let delivered: DeliveredFile;
   let finished: FinishedItem;
-  const secretValues: string[] = [];
   try {
     try {
       destination = parseOrThrow(definition.schema, await resolveSecrets(message, definition, dependencies, secretValues), ['destination']) as z.output<Schema>;
@@ -346,8 +358,11 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
     }
     const stale = await resume.offer(source);
     if (stale !== undefined && uploader.discard) {
-      // The source changed since the upload began: what was kept for it cannot be continued.
-      await uploader.discard({ destination, state: stale, signal, ...reach });
+      // The source changed since the upload began: what was kept for it cannot be continued. Its
+      // removal is housekeeping: failing it must not fail (or, refused, end) the new upload.
+      await uploader.discard({ destination, state: stale, signal, ...reach }).catch((error: unknown) =>
+        log.warn('could not discard the upload kept for an earlier version of the source', { token, index, reason: redactText(describeError(error), secretValues) }),
+      );
       resume.forget();
     }
     stopProgress = reportProgress(source, (bytes) => jobs.recordProgress(token, index, claim.attemptId, bytes), dependencies.progressSeconds ?? 5, log);
@@ -384,7 +399,7 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
       return { kind: 'defer', until: new Date(Date.now() + nextDelaySeconds(error, 1, dependencies.retryBaseSeconds) * 1000) };
     }
     const final = !error.retryable || receiveCount >= dependencies.maxAttempts;
-    if (final && reach) await discardHeld(uploader, destination, resume, reach, dependencies.log, { token, index });
+    if (final && reach) await discardHeld(uploader, destination, resume, reach, dependencies.log, { token, index }, secretValues);
     const failed = await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final, startedFrom);
     log.warn('delivery failed', { token, index, code: error.code, reason, retryable: error.retryable, final, attempt: receiveCount });
     dependencies.observe?.({ kind: 'failed', type: definition.type, code: error.code, final, attempts: claim.attempts });
@@ -434,13 +449,14 @@ async function discardHeld<Destination, State>(
   reach: Reach,
   log: Logger,
   where: { token: string; index: number },
+  secretValues: readonly string[],
 ): Promise<void> {
   if (destination === undefined || !uploader.discard) return;
   try {
     const state = await resume.held();
     if (state !== undefined) await uploader.discard({ destination, state, signal: AbortSignal.timeout(30_000), ...reach });
   } catch (error) {
-    log.warn('could not discard the partial upload', { ...where, reason: describeError(error) });
+    log.warn('could not discard the partial upload', { ...where, reason: redactText(describeError(error), secretValues) });
   }
 }
 

@@ -101,6 +101,16 @@ function leading(stream: Readable, length: number): Readable {
 }
 
 /**
+ * `body`, unless it names another version than the one the attempt first opened: a read continued
+ * from another version would join two files. The next attempt finds the new one and starts over.
+ */
+function ofVersion(body: OpenedBody, version: string | undefined): OpenedBody {
+  if (body.version === undefined || version === undefined || body.version === version) return body;
+  body.stream.destroy();
+  throw new TransientError('the source changed between the reads of this attempt', { code: 'SourceChanged' });
+}
+
+/**
  * The length of the part that starts at `cut`: as asked, but with a known size cut to what remains,
  * so a small file never costs a whole part (and never 0: an empty file still has its one part).
  */
@@ -257,6 +267,8 @@ export class SourceReader implements DeliverySource {
     if (this.watch || this.ranged) throw new TransientError('the upload ended before it had read the whole source', { code: 'SourceNotRead' });
     const rest = await this.open({ offset: this.size ?? Number.MAX_SAFE_INTEGER }, true);
     for await (const chunk of rest) void chunk;
+    // The destination had the whole file: of a size unknown until now, the upload starts at its end.
+    this.started = this.sum.bytes;
   }
 
   /** Lets go of the source's connection. */
@@ -280,7 +292,7 @@ export class SourceReader implements DeliverySource {
       // The destination vouches for the bytes before `offset`: read from there, if the source allows.
       this.first.stream.destroy();
       // Nothing is left when the destination has every byte (a range from the end is unsatisfiable).
-      body = this.size !== undefined && offset >= this.size ? { ...this.first, stream: Readable.from([]), startsAt: offset } : await this.options.reopen(offset);
+      body = this.size !== undefined && offset >= this.size ? { ...this.first, stream: Readable.from([]), startsAt: offset } : ofVersion(await this.options.reopen(offset), this.version);
       if (body.startsAt === offset) this.sum = new RunningCrc32(start.crc32, offset);
     }
     const watch = new SourceWatch(body.startsAt, offset, this.size, this.options.maxBytes, this.sum, sumPassed, this.options.idleSeconds ?? 60);

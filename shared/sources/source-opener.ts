@@ -1,5 +1,5 @@
 import type { IncomingMessage } from 'node:http';
-import type { Readable } from 'node:stream';
+import { Readable } from 'node:stream';
 import type { OpenableSource } from '../contract/source.ts';
 import { classifyGeneric } from '../delivery/classify.ts';
 import { PermanentError, TransientError } from '../errors.ts';
@@ -54,6 +54,12 @@ function contentRange(header: string | null | undefined): { start: number; size:
   const match = /^bytes (\d+)-\d+\/(\d+|\*)$/.exec(header ?? '');
   if (!match) return undefined;
   return { start: Number(match[1]), size: match[2] === '*' ? undefined : Number(match[2]) };
+}
+
+/** The whole file's size a 416 answer names in its `Content-Range` (`bytes *` then `/1000`). */
+function unsatisfiedSize(header: string | undefined): number | undefined {
+  const match = /^bytes \*\/(\d+)$/.exec(header ?? '');
+  return match ? Number(match[1]) : undefined;
 }
 
 /** A source's bytes as opened: from the beginning, or from `startsAt` when the source honoured a range. */
@@ -137,11 +143,17 @@ export class SourceOpener {
         response.resume();
         throw changedWhileRead(`source ${redactUrl(url)}`);
       }
+      const name = withExtension(dispositionFileName(headerOf(response, 'content-disposition')) ?? fileNameOf(new URL(url).pathname), extension);
+      if (status === 416 && bounds === undefined && offset > 0 && unsatisfiedSize(headerOf(response, 'content-range')) === offset) {
+        // Continued from the very end of a file whose size its first answer did not tell: a range
+        // from there is unsatisfiable, yet nothing is wrong; nothing is left to read.
+        response.resume();
+        return { stream: Readable.from([]), startsAt: offset, size: offset, contentType: undefined, name, version: headerOf(response, 'etag') ?? headerOf(response, 'last-modified') };
+      }
       if (status < 200 || status >= 300) {
         response.resume();
         throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${status}`), status, headerOf(response, 'retry-after'));
       }
-      const name = withExtension(dispositionFileName(headerOf(response, 'content-disposition')) ?? fileNameOf(new URL(url).pathname), extension);
       const etag = headerOf(response, 'etag');
       const ranges = headerOf(response, 'accept-ranges')?.toLowerCase() === 'bytes' && etag !== undefined && !etag.startsWith('W/');
       return openedBody(response, name, etag ?? headerOf(response, 'last-modified'), ranges);

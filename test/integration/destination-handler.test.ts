@@ -1,13 +1,9 @@
-import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { GetObjectCommand, PutObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { CreateQueueCommand, GetQueueAttributesCommand, SendMessageCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSEvent } from 'aws-lambda';
-import dynalite from 'dynalite';
-import { buildApp } from 'fauxqs';
 import { randomBytes } from 'node:crypto';
 import { crc32 } from 'node:zlib';
 import { mkdtemp, rm } from 'node:fs/promises';
-import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Logger } from '@aws-lambda-powertools/logger';
@@ -15,13 +11,12 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { s3Destination } from '../../functions/destinations/s3/schema.ts';
 import type { S3ResumeState } from '../../functions/destinations/s3/multipart.ts';
 import { s3UploaderInParts } from '../support/s3-in-parts.ts';
-import { createJobTable } from '../../infra/local/job-table.ts';
 import { lambdaContext } from '../../infra/local/lambda-context.ts';
 import { startLocalS3, type LocalS3 } from '../../infra/local/s3-server.ts';
 import { secretNames } from '../../shared/config.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { crc32Base64 } from '../../shared/delivery/checksum.ts';
-import { TransientError, WaitError } from '../../shared/errors.ts';
+import { PermanentError, TransientError, WaitError } from '../../shared/errors.ts';
 import { callbackSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
 import type { OpenableSource } from '../../shared/contract/source.ts';
 import type { DeliveryDependencies } from '../../shared/delivery/runner.ts';
@@ -40,6 +35,7 @@ import { localNetwork } from '../support/network.ts';
 import { startTestServer } from '../support/http-servers.ts';
 import { patternBytes, sha256 } from '../support/sources.ts';
 import { waitFor } from '../support/wait.ts';
+import { startJobsAndQueues } from '../support/servers/jobs-and-queues.ts';
 
 const credentials = { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' };
 const region = 'us-east-1';
@@ -134,16 +130,8 @@ beforeAll(async () => {
   const client = new S3Client({ region, endpoint: s3.endpoint, forcePathStyle: true, credentials });
   await client.send(new PutObjectCommand({ Bucket: 'staging', Key: 'source.bin', Body: patternBytes(50_000) }));
 
-  const dynamoServer = dynalite({ createTableMs: 0 });
-  await new Promise<void>((resolve) => dynamoServer.listen(0, '127.0.0.1', resolve));
-  closers.push(() => new Promise((resolve) => dynamoServer.close(resolve)));
-  const dynamoEndpoint = `http://127.0.0.1:${(dynamoServer.address() as AddressInfo).port}`;
-  await createJobTable(new DynamoDBClient({ region, endpoint: dynamoEndpoint, credentials }), 'jobs');
-
-  const sqsServer = buildApp({ logger: false });
-  await sqsServer.listen({ port: 0, host: '127.0.0.1' });
-  closers.push(() => sqsServer.close());
-  const sqsEndpoint = `http://127.0.0.1:${(sqsServer.server.address() as AddressInfo).port}`;
+  const { dynamoEndpoint, sqsEndpoint, close } = await startJobsAndQueues('jobs', { region, credentials });
+  closers.push(close);
   sqs = new SQSClient({ region, endpoint: sqsEndpoint, credentials });
   queues = new Queues(new AwsJsonClient(sqsService, { region, endpoint: sqsEndpoint, credentials }));
   queue = await newQueue('upload-destinations-s3');
@@ -531,6 +519,25 @@ describe('Function: destinationHandler, resuming', () => {
     expect(await s3.openUploads('deliveries')).toEqual([]);
   });
 
+  it('starts again and delivers when the source changed and the stored parts cannot be discarded (no right to abort them)', async () => {
+    // Prepare: the credentials may write but not abort multipart uploads (a separate S3 permission).
+    const bytes = patternBytes(30 * MiB, 38);
+    const first = await breakingSource(bytes, { breakAt: 20 * MiB, breaks: 1 });
+    const message = await queuedDelivery(destination('changed-unaborted.bin'), {}, undefined, { url: first.url });
+    await handler(await event([message], 1), context());
+    const changed = patternBytes(30 * MiB, 39);
+    const second = await breakingSource(changed, { breakAt: 0, breaks: 0 });
+    const refused = new PermanentError('s3://deliveries: AccessDenied: not allowed to abort multipart uploads', { code: 'AccessDenied' });
+    const unaborting = destinationHandler({ ...s3Module, uploader: { ...s3UploaderInParts, discard: async () => Promise.reject(refused) } }, { dependencies, queues });
+
+    // Act
+    const answer = await unaborting(await event([{ ...message, source: { url: second.url, sealedUrl: await sealer.seal({ url: second.url }, sourceSealingContext(message.token)) } }], 2), context());
+
+    // Assess
+    expect(answer.batchItemFailures).toEqual([]);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'succeeded', checksum: { value: crc32Base64(crc32(changed)) } });
+  });
+
   it('aborts the multipart upload it has just started when its resume state cannot be saved, so nothing is left that no attempt knows of', async () => {
     // Prepare: the job table refuses the first resume state (throttled past the client's retries).
     const bytes = patternBytes(20 * MiB, 37);
@@ -736,6 +743,40 @@ describe('Function: destinationHandler, metrics and logs', () => {
       ['service', 'destination', 'code'],
       ['service', 'destination', 'code'],
     ]);
+  });
+
+  it("keeps the delivery's secret values out of the log line of a partial upload that could not be discarded", async () => {
+    // Prepare: an upload that fails for good after saving its state, whose removal fails quoting the key.
+    const careless = {
+      ...s3Module,
+      uploader: {
+        ...s3UploaderInParts,
+        upload: async ({ resume }: { resume: { save: (state: S3ResumeState) => Promise<void> } }) => {
+          await resume.save({ uploadId: 'u1' } as unknown as S3ResumeState);
+          throw new PermanentError('refused', { code: 'Refused' });
+        },
+        discard: async () => Promise.reject(new Error('abort refused: the key S3RVER may not abort (Bearer sk_live_abcdef)')),
+      },
+    };
+    const handle = destinationHandler(careless, { dependencies: { ...dependencies, log: new Logger({ serviceName: 'test', logLevel: 'INFO' }) }, queues });
+    const message = await queuedDelivery(destination('metrics/undiscarded.bin'));
+
+    // Act: warnings go to standard error.
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => written.push(String(chunk)) > 0);
+    try {
+      await handle(await event([message]), context());
+    } finally {
+      spy.mockRestore();
+    }
+
+    // Assess
+    const lines = written.flatMap((chunk) => chunk.split('\n')).filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const warned = lines.filter((line) => line.message === 'could not discard the partial upload');
+    expect(warned).toHaveLength(1);
+    expect(JSON.stringify(warned)).toContain('abort refused');
+    expect(JSON.stringify(warned)).not.toContain('S3RVER');
+    expect(JSON.stringify(warned)).not.toContain('sk_live_abcdef');
   });
 
   it('logs every line of a delivery with the job token as its correlation id, the callback included', async () => {
