@@ -168,6 +168,11 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
   return undefined;
 }
 
+/** A failure as a log line may show it: its description, without the delivery's secret values. */
+function logged(error: unknown, secretValues: readonly string[]): string {
+  return redactText(describeError(error), secretValues);
+}
+
 /**
  * The resume state of one attempt: what earlier attempts saved for this same source (a changed
  * source starts again, and what was saved for the old one is discarded), and the latest saved.
@@ -247,7 +252,7 @@ class AttemptResume<State> implements ResumeSlot<State> {
         await this.discardUnsaved(state).catch((failure: unknown) =>
           this.dependencies.log.warn('could not discard an upload whose state was not saved', {
             token: this.message.token,
-            reason: redactText(describeError(failure), this.secretValues),
+            reason: logged(failure, this.secretValues),
           }),
         );
       }
@@ -361,7 +366,7 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
       // The source changed since the upload began: what was kept for it cannot be continued. Its
       // removal is housekeeping: failing it must not fail (or, refused, end) the new upload.
       await uploader.discard({ destination, state: stale, signal, ...reach }).catch((error: unknown) =>
-        log.warn('could not discard the upload kept for an earlier version of the source', { token, index, reason: redactText(describeError(error), secretValues) }),
+        log.warn('could not discard the upload kept for an earlier version of the source', { token, index, reason: logged(error, secretValues) }),
       );
       resume.forget();
     }
@@ -456,7 +461,7 @@ async function discardHeld<Destination, State>(
     const state = await resume.held();
     if (state !== undefined) await uploader.discard({ destination, state, signal: AbortSignal.timeout(30_000), ...reach });
   } catch (error) {
-    log.warn('could not discard the partial upload', { ...where, reason: redactText(describeError(error), secretValues) });
+    log.warn('could not discard the partial upload', { ...where, reason: logged(error, secretValues) });
   }
 }
 

@@ -99,12 +99,17 @@ export class JobStore {
     }
   }
 
+  /** A job's own item: the record, its key, the listing's keys and when it expires. */
+  private jobItemOf(job: JobRecord, expiresAt: number): Item {
+    return { ...job, ...itemKey(job.token, jobItem), ...jobListKeys(job.token, job.createdAt), [expiry]: expiresAt };
+  }
+
   /** Writes a new job and its destinations, all `queued`. */
   public async create(job: JobRecord, destinations: readonly Pick<DestinationRecord, 'type' | 'destination' | 'sealed'>[]): Promise<void> {
     const at = job.createdAt;
     const expiresAt = this.expiresAt();
     const items = [
-      { ...job, ...itemKey(job.token, jobItem), ...jobListKeys(job.token, job.createdAt), [expiry]: expiresAt },
+      this.jobItemOf(job, expiresAt),
       ...destinations.map((destination, index) => ({
         ...itemKey(job.token, destinationItem(index)),
         index,
@@ -134,7 +139,7 @@ export class JobStore {
   public async createRejected(job: JobRecord): Promise<void> {
     try {
       await this.table.put(
-        { ...job, ...itemKey(job.token, jobItem), ...jobListKeys(job.token, job.createdAt), [expiry]: this.expiresAt() },
+        this.jobItemOf(job, this.expiresAt()),
         { ConditionExpression: 'attribute_not_exists(#token)', ExpressionAttributeNames: { '#token': partition } },
       );
     } catch (error) {

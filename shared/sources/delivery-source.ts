@@ -5,7 +5,7 @@ import { PermanentError, TransientError, type DeliveryError } from '../errors.ts
 import { BufferPool } from '../streams/buffer-pool.ts';
 import { feed } from '../streams/feed.ts';
 import { readParts } from '../streams/chunks.ts';
-import type { OpenedBody } from './source-opener.ts';
+import { changedWhileRead, type OpenedBody } from './source-opener.ts';
 import type { ReadBounds } from './staging-objects.ts';
 
 export interface SourceReaderOptions {
@@ -107,7 +107,7 @@ function leading(stream: Readable, length: number): Readable {
 function ofVersion(body: OpenedBody, version: string | undefined): OpenedBody {
   if (body.version === undefined || version === undefined || body.version === version) return body;
   body.stream.destroy();
-  throw new TransientError('the source changed between the reads of this attempt', { code: 'SourceChanged' });
+  throw changedWhileRead('the source');
 }
 
 /**

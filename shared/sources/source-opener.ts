@@ -81,8 +81,11 @@ export interface OpenedBody {
   readonly ranges?: boolean;
 }
 
-/** The source changed while it was read: a part of the same version is no longer there (412). */
-function changedWhileRead(where: string): TransientError {
+/**
+ * The source changed while it was read: a part of the same version is no longer there (412), or a
+ * continued read answered another version.
+ */
+export function changedWhileRead(where: string): TransientError {
   return new TransientError(`${where} changed while it was being read`, { code: 'SourceChanged' });
 }
 
