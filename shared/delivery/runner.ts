@@ -13,7 +13,7 @@ import { describeError, PermanentError, TransientError, ValidationError, WaitErr
 import { jobFromItems, type Claim, type FinishedItem, type JobStore } from '../jobs/job-store.ts';
 import { jobView } from '../jobs/job-view.ts';
 import { isFinal, type DeliveredFile, type DestinationState, type Job, type StoredResume } from '../jobs/records.ts';
-import { namesPrivateNetwork } from '../net/address-policy.ts';
+import { hostOf, namesPrivateNetwork } from '../net/address-policy.ts';
 import { redactText } from '../net/redact.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
 import type { EnvelopeSealer } from '../secrets/sealer.ts';
@@ -116,15 +116,17 @@ export async function resolveSecrets(
 }
 
 /**
- * Fails at once, naming the field, a destination whose endpoint plainly names a refused place: the
- * ingress checks this too, but a queue message need not have come through it. What names resolve
- * to is checked where it counts, by the guarded connections when they connect.
+ * Fails at once, naming the field and its host, a destination whose endpoint plainly names a
+ * refused place: the ingress checks this too, but a queue message need not have come through it.
+ * What names resolve to is checked where it counts, by the guarded connections when they connect.
+ * The address is not quoted whole: its query may hold a signature, and as the message carries it
+ * (not as URL writes it) a space or a quote in it would end the URL that redaction recognises.
  */
 export function checkEndpoints(definition: DestinationDefinition, destination: Record<string, unknown>, network: OutboundNetwork): void {
   if (network.allowPrivateNetworks) return;
   for (const { field, address } of definition.endpointsOf(destination)) {
     if (namesPrivateNetwork(address)) {
-      throw new PermanentError(`${field}: '${address}' is on a private network`, { code: 'EndpointNotAllowed' });
+      throw new PermanentError(`${field}: '${hostOf(address)}' is on a private network`, { code: 'EndpointNotAllowed' });
     }
   }
 }

@@ -36,6 +36,11 @@ function destination(fields: Record<string, unknown>) {
   return httpDestinationSchema.parse({ type: 'http', url: `${server.url}/upload`, filename: 'welcome.mp4', ...fields });
 }
 
+/** What presigned urls carry in their query: a signature, a credential's scope, a capability. */
+const signature = 'b2f6a0c4d8e1f3a5b7c9d0e2f4a6b8c0d1e3f5a7b9c2d4e6f8a0b1c3d5e7f9a1';
+const accessKey = 'AKIAIOSFODNN7EXAMPLE';
+const uploadId = 'ABg5-UxFgp3Tq0kX9cVnR2mL';
+
 /** The requests a server saw for a path (pathname). */
 function requestsTo(target: TestUploadServer, path: string): ReceivedRequest[] {
   return target.requests.filter((request) => new URL(request.url, 'http://test').pathname === path);
@@ -196,6 +201,28 @@ describe('HTTP destination: what it answers', () => {
     expect(response).not.toContain('your-api-token');
     expect(Buffer.byteLength(response.replace(/…$/, ''))).toBe(512);
   });
+
+  it('hides the query of a presigned url in what the server answers: its values as sent and as decoded', async () => {
+    const path = '/upload/presigned';
+    const url = `${server.url}${path}?X-Goog-Credential=uploader%40renders.iam.gserviceaccount.com%2F20250101&upload_id=${uploadId}`;
+    server.script(path, { body: JSON.stringify({ received: `PUT ${path}?upload_id=${uploadId}`, credential: 'uploader@renders.iam.gserviceaccount.com/20250101' }) });
+
+    const delivered = await attemptUpload(module, destination({ url, method: 'PUT' }), sourceOf(patternBytes(10)));
+
+    const response = String(delivered.details?.response);
+    expect(response).toContain(`PUT ${path}?upload_id=[redacted]`);
+    expect(response).not.toContain(uploadId);
+    expect(response).not.toContain('uploader@renders');
+  });
+
+  it('answers with the url without its query when the server names the presigned url it was sent to', async () => {
+    const url = `${server.url}/upload/named?upload_id=${uploadId}`;
+    server.script('/upload/named', { body: JSON.stringify({ url }) });
+
+    const delivered = await attemptUpload(module, destination({ url, method: 'PUT' }), sourceOf(patternBytes(10)));
+
+    expect(delivered.url).toBe(`${server.url}/upload/named`);
+  });
 });
 
 describe('HTTP destination: failures', () => {
@@ -268,6 +295,25 @@ describe('HTTP destination: failures', () => {
     expect(error.code).toBe(`HTTP${status}`);
     expect(error.message).toContain(advice);
     expect(error.message).toContain(`refused with ${status}`);
+  });
+
+  it('fails without the signature of a presigned url, which the server quotes without scheme or host', async () => {
+    const path = '/upload/signed';
+    const query = `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${accessKey}%2F20250101%2Fus-east-1%2Fs3%2Faws4_request&X-Amz-Signature=${signature}`;
+    server.script(path, {
+      status: 403,
+      headers: { 'content-type': 'application/xml' },
+      body:
+        `<Error><Code>SignatureDoesNotMatch</Code><AWSAccessKeyId>${accessKey}</AWSAccessKeyId>` +
+        `<SignatureProvided>${signature}</SignatureProvided><CanonicalRequest>PUT ${path} ${query}</CanonicalRequest></Error>`,
+    });
+
+    const error = await attemptFailure(module, destination({ url: `${server.url}${path}?${query}`, method: 'PUT' }), sourceOf(patternBytes(10)));
+
+    expect(error).toBeInstanceOf(PermanentError);
+    expect(error.message).toContain('SignatureDoesNotMatch');
+    expect(error.message).toContain('X-Amz-Credential=[redacted]');
+    expect(error.message).not.toContain(signature);
   });
 
   it('fails permanently on 411, saying that the source did not tell its size', async () => {

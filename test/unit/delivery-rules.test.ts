@@ -1,8 +1,10 @@
 import { describe, expect, it } from 'vitest';
+import { httpDestination } from '../../functions/destinations/http/schema.ts';
 import { classifyGeneric } from '../../shared/delivery/classify.ts';
-import { retryDelaySeconds } from '../../shared/delivery/runner.ts';
-import { PermanentError, TransientError } from '../../shared/errors.ts';
+import { checkEndpoints, retryDelaySeconds } from '../../shared/delivery/runner.ts';
+import { describeError, PermanentError, TransientError } from '../../shared/errors.ts';
 import { jobState, type DestinationRecord } from '../../shared/jobs/records.ts';
+import { outboundNetwork } from '../../shared/net/outbound-network.ts';
 import { redactUrl } from '../../shared/net/redact.ts';
 
 describe('retry delays', () => {
@@ -56,5 +58,24 @@ describe('URL redaction', () => {
   it('drops user info and query, which may hold credentials', () => {
     expect(redactUrl('https://user:pass@cdn.example.com/a.mp4?X-Amz-Signature=abc')).toBe('https://cdn.example.com/a.mp4?…');
     expect(redactUrl('https://cdn.example.com/a.mp4')).toBe('https://cdn.example.com/a.mp4');
+  });
+});
+
+describe('endpoint checks', () => {
+  it.each(['a b', "'a'", '"a"', '<a>'])('refuse an endpoint on a private network naming its host, not its query (even one written with %s in it)', (written) => {
+    // A url as a queue message may carry it, not as URL writes it: the message need not have come through the ingress.
+    const url = `http://10.0.0.7/upload?note=${written}&sig=presigned-signature-1234`;
+    let refusal: unknown;
+
+    try {
+      checkEndpoints(httpDestination, { url }, outboundNetwork({ allowPrivateNetworks: false }));
+    } catch (error) {
+      refusal = error;
+    }
+
+    // The url is no secret field: the recorded reason is as safe as describeError makes it.
+    expect(refusal).toBeInstanceOf(PermanentError);
+    expect(describeError(refusal)).not.toContain('presigned-signature-1234');
+    expect(describeError(refusal)).toContain("'10.0.0.7'");
   });
 });

@@ -20,15 +20,24 @@ function isHttp(url: URL | undefined | null): url is URL {
 }
 
 /**
+ * A url the server named, as recorded: whole (a download link's own signature is the server's to
+ * give), unless it carries one of the upload's `secrets`, as a server naming the presigned url it
+ * was sent to does.
+ */
+function shown(url: URL, secrets: readonly string[]): string {
+  return secrets.some((secret) => url.href.includes(secret)) ? displayUrl(url) : url.href;
+}
+
+/**
  * Where the delivered file is, as the server tells it: the answer's `Location` (a 201 Created),
  * else a `url` field of a JSON answer, else the address the upload went to (without its query,
  * which may hold a signature).
  */
-export function deliveredUrl(answer: Answer, from: URL): string {
+export function deliveredUrl(answer: Answer, from: URL, secrets: readonly string[]): string {
   const location = firstHeader(answer.headers, 'location');
   const fromLocation = location === undefined ? undefined : URL.parse(location, from.href);
-  if (isHttp(fromLocation)) return fromLocation.href;
+  if (isHttp(fromLocation)) return shown(fromLocation, secrets);
   const fromJson = jsonUrl(answer, from);
-  if (isHttp(fromJson)) return fromJson.href;
+  if (isHttp(fromJson)) return shown(fromJson, secrets);
   return displayUrl(from);
 }

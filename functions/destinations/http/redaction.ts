@@ -8,13 +8,48 @@ export const serverTextBytes = 512;
 const redacted = '[redacted]';
 
 /**
- * Every secret value an upload sends, as a server could echo it back (a debugging endpoint that
- * returns the request, an error that quotes the Authorization header): user, password and the
- * Basic credentials made of them, secret headers and form fields whole and without their scheme
- * (`Bearer …`). Longest first, so a secret that contains another is hidden whole.
+ * Shorter query values are flags, counts and short names (`sp=rw`, `X-Amz-Expires=3600`,
+ * `X-Amz-SignedHeaders=host`), not credentials: hiding them would only mangle the words of a text.
  */
-export function secretValuesOf(destination: HttpDestinationFields): string[] {
-  const values: string[] = [];
+const shortestSecretQueryValue = 8;
+
+/** A query value as a server reads it (a form's encoding: `+` is a space); malformed escapes as they are. */
+function decodedQueryValue(value: string): string {
+  try {
+    return decodeURIComponent(value.replaceAll('+', ' '));
+  } catch {
+    return value;
+  }
+}
+
+/**
+ * The values of `url`'s query that may be credentials, as sent (percent-encoded) and as decoded:
+ * every value long enough, whatever its name, since a presigned or capability url's secret has
+ * no standard one (`X-Amz-Signature`, `sig`, `Signature`, `token`, `upload_id`, …). A value hidden
+ * needlessly costs a detail the caller can read in its own url; one missed is a leaked credential.
+ */
+function queryValuesOf(url: URL): string[] {
+  return (
+    url.search
+      .slice(1)
+      .split('&')
+      // A pair without "=" (`?<token>`) is a value of its own.
+      .map((pair) => pair.slice(pair.indexOf('=') + 1))
+      .flatMap((sent) => [sent, decodedQueryValue(sent)])
+      .filter((value) => value.length >= shortestSecretQueryValue)
+  );
+}
+
+/**
+ * Every secret value an upload sends, as a server could echo it back (a debugging endpoint that
+ * returns the request, an error that quotes the Authorization header or the signature): user,
+ * password and the Basic credentials made of them, secret headers and form fields whole and
+ * without their scheme (`Bearer …`), and the query values of the url and of the address that
+ * answered (`answeredFrom`, after redirects), where presigned urls carry their signature. Longest
+ * first, so a secret that contains another is hidden whole.
+ */
+export function secretValuesOf(destination: HttpDestinationFields, answeredFrom: URL): string[] {
+  const values = [...queryValuesOf(new URL(destination.url)), ...queryValuesOf(answeredFrom)];
   if (destination.user !== undefined) {
     const authorization = basicAuthorization(destination.user, destination.password ?? '');
     values.push(destination.user, destination.password ?? '', authorization, authorization.replace(/^Basic /, ''));

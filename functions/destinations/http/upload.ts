@@ -57,12 +57,13 @@ export const httpUploader: Uploader<HttpDestinationFields> = {
   async upload({ destination, source, signal, network, deliveryKey }) {
     const request = fileUpload(destination, source, deliveryKey);
     const { answer, url, redirects } = await send(network, uploadTarget(destination), request, signal);
-    const text = serverText(answer.head, secretValuesOf(destination));
+    const secrets = secretValuesOf(destination, url);
+    const text = serverText(answer.head, secrets);
     if (!isSuccess(answer.status) || !answer.bodyStarted) {
       throw answerError(answer, `${request.method} ${displayUrl(url)}`, url, text, request.headers(true)['idempotency-key'] !== undefined);
     }
     return {
-      url: deliveredUrl(answer, url),
+      url: deliveredUrl(answer, url, secrets),
       details: {
         status: answer.status,
         method: request.method,
