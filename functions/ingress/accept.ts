@@ -15,6 +15,8 @@ import type { DestinationRecord, Job, JobRecord } from '../../shared/jobs/record
 import { namesPrivateNetwork } from '../../shared/net/address-policy.ts';
 import type { EnvelopeSealer } from '../../shared/secrets/sealer.ts';
 import type { StagingObjects } from '../../shared/sources/staging-objects.ts';
+import { listedErrors } from './listed-errors.ts';
+import { queueTextErrors } from './queue-text.ts';
 
 export interface AcceptDependencies {
   readonly jobs: JobStore;
@@ -133,11 +135,16 @@ export function credentialHostErrors(destination: Destination, path: readonly (s
  * names the staging bucket (the only one the functions may read) under a prefix the operator
  * allows (a dropped file is the drop door's own source); no destination writes into the staging
  * bucket, whose drops, manifests and job notes other callers rely on; and stored credentials go
- * only to hosts trusted with them.
+ * only to hosts trusted with them. A presigned source comes only through the API: no other door
+ * answers its sender, so the URL to upload the file to would be lost, and the job would wait for a
+ * file that never comes.
  */
 function confinementErrors(request: UploadRequest, options: AcceptOptions, dependencies: AcceptDependencies): FieldError[] {
   const errors: FieldError[] = [];
-  const { bucket, key } = request.source;
+  const { bucket, key, presigned } = request.source;
+  if (presigned !== undefined && options.origin !== 'api') {
+    errors.push({ path: 'source.presigned', message: 'is only for POST /v1/uploads, whose answer carries the URL to upload the file to; drop the file with a manifest instead' });
+  }
   if (bucket !== undefined && bucket !== dependencies.stagingBucket) {
     errors.push({ path: 'source.bucket', message: `must be the staging bucket '${dependencies.stagingBucket}'` });
   } else if (key !== undefined && options.origin !== 's3' && !dependencies.stagingSourcePrefixes.some((prefix) => key.startsWith(prefix))) {
@@ -226,7 +233,11 @@ async function presign(key: string, source: NonNullable<Source['presigned']>, de
 export async function accept(input: unknown, options: AcceptOptions, dependencies: AcceptDependencies): Promise<Accepted> {
   const request = parseOrThrow(uploadRequestSchema, input);
   // Every refusal at once, one per field: a private address says more than an untrusted host.
-  const refusals = [...(dependencies.allowPrivateNetworks ? [] : networkPolicyErrors(request)), ...confinementErrors(request, options, dependencies)];
+  const refusals = [
+    ...queueTextErrors(request),
+    ...(dependencies.allowPrivateNetworks ? [] : networkPolicyErrors(request)),
+    ...confinementErrors(request, options, dependencies),
+  ];
   const firstPerField = refusals.filter((error, position) => refusals.findIndex((other) => other.path === error.path) === position);
   if (firstPerField.length > 0) throw new ValidationError(firstPerField);
   const idempotencyKey = request.idempotency_key ?? options.idempotencyKey;
@@ -289,26 +300,31 @@ export async function accept(input: unknown, options: AcceptOptions, dependencie
   return { token, request, created: true, presignedUpload: await presign(presignedKey, request.source.presigned, dependencies) };
 }
 
+/** What a door that records rejections made of a request: the job that holds it, and why it was rejected. */
+export interface DoorOutcome {
+  /** The door's own token, or an earlier job's when the request repeats its idempotency key. */
+  readonly token: string;
+  readonly errors?: readonly FieldError[];
+}
+
 /**
  * For the doors where nobody waits for a 400 (the staging bucket, the inbox): accepts the request
- * that `read` makes of a message, or, when it is not valid JSON, fails validation or reuses an
- * idempotency key, records a `rejected` job under `options.token` so its sender can read why (a
- * job already under that token is kept). Returns the reasons of a rejection; any other failure is
- * thrown, for the caller's retry.
+ * that `read` makes of a message, or, when it is no request (too large, not JSON, not an object),
+ * fails validation or reuses an idempotency key, records a `rejected` job under `options.token` so
+ * its sender can read why (a job already under that token is kept). Any other failure is thrown,
+ * for the caller's retry.
  */
 export async function acceptOrRecordRejection(
   read: () => unknown,
-  what: string,
   options: AcceptOptions & { readonly token: string },
   dependencies: AcceptDependencies,
-): Promise<readonly FieldError[] | undefined> {
+): Promise<DoorOutcome> {
   let errors: readonly FieldError[];
   try {
-    await accept(read(), options, dependencies);
-    return undefined;
+    const { token } = await accept(read(), options, dependencies);
+    return { token };
   } catch (error) {
-    if (error instanceof SyntaxError) errors = [{ path: '', message: `the ${what} is not valid JSON` }];
-    else if (error instanceof ValidationError) errors = error.fields;
+    if (error instanceof ValidationError) errors = listedErrors(error.fields);
     else if (error instanceof IdempotencyConflictError) errors = [{ path: 'idempotency_key', message: error.message }];
     else throw error;
   }
@@ -321,5 +337,5 @@ export async function acceptOrRecordRejection(
     destinationCount: 0,
     rejected: { errors },
   });
-  return errors;
+  return { token: options.token, errors };
 }

@@ -1,6 +1,5 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
 import { bucketPolicy, canonicalUserId } from './bucket-policy.ts';
-import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 import { idempotencyKeySchema } from '../../shared/contract/request.ts';
 import { describeError, ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
@@ -8,7 +7,9 @@ import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { isFinal } from '../../shared/jobs/records.ts';
 import { accept, IdempotencyConflictError } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
+import { listedErrors } from './listed-errors.ts';
 import { listJobs } from './list-jobs.ts';
+import { requestIn, UnreadableBodyError } from './request-body.ts';
 import { retryJob } from './retry-job.ts';
 import { testDestination } from './test-destination.ts';
 
@@ -52,17 +53,12 @@ async function waitForDelivery(token: string, dependencies: IngressDependencies)
   }
 }
 
+function rawBody(event: APIGatewayProxyEvent): string {
+  return event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : (event.body ?? '');
+}
+
 async function postUpload(event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
-  const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : (event.body ?? '');
-  if (Buffer.byteLength(raw) > maxRequestBodyBytes) {
-    return problem(413, 'request_too_large', `the request body must be at most ${maxRequestBodyBytes} bytes`);
-  }
-  let body: unknown;
-  try {
-    body = JSON.parse(raw);
-  } catch {
-    return problem(400, 'invalid_json', 'the request body is not valid JSON', { errors: [{ path: '', message: 'is not valid JSON' }] });
-  }
+  const body = requestIn(rawBody(event), 'request body');
   const idempotencyKey = header(event, 'idempotency-key');
   if (idempotencyKey !== undefined && !idempotencyKeySchema.safeParse(idempotencyKey).success) {
     return problem(400, 'invalid_request', 'the request has invalid fields', {
@@ -84,19 +80,14 @@ async function getUpload(token: string, dependencies: IngressDependencies): Prom
   return job ? json(200, jobView(job)) : problem(404, 'not_found', `no job with token '${token}'`);
 }
 
-/** A JSON body, or undefined for none; a body that is not JSON is a 400 naming the body. */
-function jsonBody(event: APIGatewayProxyEvent): unknown {
-  const raw = event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : (event.body ?? '');
-  if (raw.trim() === '') return undefined;
-  try {
-    return JSON.parse(raw);
-  } catch {
-    throw new ValidationError([{ path: '', message: 'is not valid JSON' }]);
-  }
+/** The request in a body that may be left out: undefined for none. */
+function optionalBody(event: APIGatewayProxyEvent): Record<string, unknown> | undefined {
+  const raw = rawBody(event);
+  return raw.trim() === '' ? undefined : requestIn(raw, 'request body');
 }
 
 async function postRetry(token: string, event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
-  const answer = await retryJob(token, jsonBody(event) ?? {}, dependencies);
+  const answer = await retryJob(token, optionalBody(event) ?? {}, dependencies);
   if (answer.kind === 'not_found') return problem(404, 'not_found', `no job with token '${token}'`);
   if (answer.retried.length === 0) {
     return problem(409, 'nothing_to_retry', 'no destination of this job can be retried', { token, retried: [], skipped: answer.skipped });
@@ -130,15 +121,16 @@ export async function handleHttp(event: APIGatewayProxyEvent, dependencies: Ingr
       return tokenPattern.test(token) ? await getUpload(token, dependencies) : problem(404, 'not_found', 'no job with that token');
     }
     if (path === '/v1/destinations/test') {
-      return event.httpMethod === 'POST' ? json(200, await testDestination(jsonBody(event), dependencies)) : problem(405, 'method_not_allowed', 'use POST');
+      return event.httpMethod === 'POST' ? json(200, await testDestination(optionalBody(event), dependencies)) : problem(405, 'method_not_allowed', 'use POST');
     }
     if (path === '/v1/canonical-user') {
       return event.httpMethod === 'GET' ? await getCanonicalUser(event, dependencies) : problem(405, 'method_not_allowed', 'use GET');
     }
     return problem(404, 'not_found', `no route for ${event.httpMethod} ${event.path}`);
   } catch (error) {
+    if (error instanceof UnreadableBodyError) return problem(error.status, error.code, error.detail, { errors: error.fields });
     if (error instanceof ValidationError) {
-      return problem(400, 'invalid_request', 'the request has invalid fields', { errors: error.fields });
+      return problem(400, 'invalid_request', 'the request has invalid fields', { errors: listedErrors(error.fields) });
     }
     if (error instanceof IdempotencyConflictError) return problem(409, 'idempotency_conflict', error.message);
     dependencies.log.error('request failed', { path, error: describeError(error) });

@@ -2,6 +2,7 @@ import type { SQSRecord } from 'aws-lambda';
 import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { acceptOrRecordRejection } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
+import { requestIn } from './request-body.ts';
 
 /** The job of an inbox message is found under this token: `inbox-<SQS MessageId>`. */
 export function inboxToken(messageId: string): string {
@@ -17,7 +18,7 @@ export function inboxToken(messageId: string): string {
 export async function handleInboxMessage(record: SQSRecord, dependencies: IngressDependencies): Promise<'accepted' | 'rejected'> {
   const token = inboxToken(record.messageId);
   const log = withCorrelationId(dependencies.log, token);
-  const errors = await acceptOrRecordRejection(() => JSON.parse(record.body), 'message body', { origin: 'inbox', token, idempotencyKey: token }, dependencies);
+  const { errors } = await acceptOrRecordRejection(() => requestIn(record.body, 'message body'), { origin: 'inbox', token, idempotencyKey: token }, dependencies);
   if (errors) log.warn('inbox message rejected', { token, errors });
   else log.info('inbox message accepted', { token });
   return errors ? 'rejected' : 'accepted';

@@ -7,6 +7,7 @@ import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { acceptOrRecordRejection, enqueue, presignedUploadPrefix } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
+import { requestIn, UnreadableBodyError } from './request-body.ts';
 
 /** Files dropped under this prefix are delivered as their side-car manifest says. */
 export const dropPrefix = stagingPrefixes.drop;
@@ -72,22 +73,19 @@ async function dropped(bucket: string, key: string, dependencies: IngressDepende
   ]);
   if (etag === undefined || manifest === undefined) return;
   const token = `s3-${createHash('sha256').update(`${bucket}/${fileKey}#${etag}`).digest('base64url').slice(0, 24)}`;
-  const errors = await acceptOrRecordRejection(
+  const outcome = await acceptOrRecordRejection(
     () => {
-      if (manifest === tooLarge) throw new ValidationError([{ path: '', message: `the manifest must be at most ${maxRequestBodyBytes} bytes` }]);
-      const request = JSON.parse(manifest) as unknown;
-      if (typeof request !== 'object' || request === null || Array.isArray(request)) {
-        throw new ValidationError([{ path: '', message: 'the manifest must be a JSON object' }]);
-      }
+      if (manifest === tooLarge) throw UnreadableBodyError.tooLarge('manifest');
+      const request = requestIn(manifest, 'manifest');
       if ('source' in request) throw new ValidationError([{ path: 'source', message: 'is set by the dropped file; leave it out of the manifest' }]);
       return { ...request, source: { bucket, key: fileKey } };
     },
-    'manifest',
     { origin: 's3', token, idempotencyKey: token },
     dependencies,
   );
-  const job = await dependencies.jobs.get(token);
-  const note = job ? jobView(job) : { token };
+  // A manifest repeating an earlier request's idempotency key is that job's, as the API would answer.
+  const job = await dependencies.jobs.get(outcome.token);
+  const note = job ? jobView(job) : { token: outcome.token };
   const noted = await dependencies.staging.request({
     method: 'PUT',
     object: { bucket, key: `${fileKey}${jobNoteSuffix}` },
@@ -97,7 +95,7 @@ async function dropped(bucket: string, key: string, dependencies: IngressDepende
   noted?.resume();
   // The job holds the request now, its secrets sealed; the manifest may hold them in clear.
   (await dependencies.staging.request({ method: 'DELETE', object: { bucket, key: `${fileKey}${manifestSuffix}` } }))?.resume();
-  withCorrelationId(dependencies.log, token).info('dropped file handled', { token, rejected: errors !== undefined });
+  withCorrelationId(dependencies.log, outcome.token).info('dropped file handled', { token: outcome.token, rejected: outcome.errors !== undefined });
 }
 
 /** The staging-bucket door: presigned uploads landing, and files dropped with a manifest. */

@@ -1,16 +1,25 @@
 import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import type { APIGatewayProxyEvent, SQSRecord } from 'aws-lambda';
 import { accept, acceptOrRecordRejection, newToken } from '../../functions/ingress/accept.ts';
 import type { IngressDependencies } from '../../functions/ingress/dependencies.ts';
+import { handleHttp } from '../../functions/ingress/http-api.ts';
+import { handleInboxMessage, inboxToken } from '../../functions/ingress/inbox-door.ts';
+import { handleObjectCreated, jobNoteSuffix, manifestSuffix } from '../../functions/ingress/s3-door.ts';
 import { retryJob } from '../../functions/ingress/retry-job.ts';
 import type { DeliveryMessage } from '../../shared/contract/message.ts';
+import type { FieldError } from '../../shared/errors.ts';
 import { DocumentTable } from '../../shared/jobs/document-table.ts';
+import { jobView } from '../../shared/jobs/job-view.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { createLogger } from '../../shared/lambda/logger.ts';
 import { Queues } from '../../shared/lambda/queues.ts';
 import { AwsJsonClient, dynamodbService, sqsService } from '../../shared/net/aws-json-client.ts';
 import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
+import { StagingObjects } from '../../shared/sources/staging-objects.ts';
+import { startTestS3, type TestS3 } from '../support/local-s3.ts';
 import { startJobsAndQueues } from '../support/servers/jobs-and-queues.ts';
 
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
@@ -22,10 +31,13 @@ let queueUrl: string;
 let table: DocumentTable;
 let jobs: JobStore;
 let dependencies: IngressDependencies;
+let s3: TestS3;
 
 beforeAll(async () => {
   const { dynamoEndpoint, sqsEndpoint, close } = await startJobsAndQueues('jobs', { region, credentials });
   closers.push(close);
+  s3 = await startTestS3([stagingBucket]);
+  closers.push(() => s3.close());
   sqs = new SQSClient({ region, endpoint: sqsEndpoint, credentials });
   queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'upload-destinations-s3' }))).QueueUrl!;
 
@@ -37,7 +49,9 @@ beforeAll(async () => {
     queueUrls: { s3: queueUrl },
     sealer: new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32))),
     allowPrivateNetworks: false,
+    staging: new StagingObjects({ region, endpoint: s3.s3.endpoint, credentials: { accessKeyId: s3.s3.accessKeyId, secretAccessKey: s3.s3.secretAccessKey } }),
     stagingBucket,
+    presignedUrlSeconds: 600,
     stagingSourcePrefixes: [],
     credentialHosts: [],
     log: createLogger('test'),
@@ -128,9 +142,9 @@ describe('Ingress: a door that records rejections (staging bucket, inbox)', () =
       upload: { destination: destination(filename) },
       callback_url: 'https://hooks.example.com/done',
     });
-    expect(await acceptOrRecordRejection(() => request('first.mp4'), 'manifest', options, dependencies)).toBeUndefined();
+    expect(await acceptOrRecordRejection(() => request('first.mp4'), options, dependencies)).toEqual({ token });
 
-    const errors = await acceptOrRecordRejection(() => request('second.mp4'), 'manifest', options, dependencies);
+    const { errors } = await acceptOrRecordRejection(() => request('second.mp4'), options, dependencies);
 
     expect(errors).toEqual([expect.objectContaining({ path: 'idempotency_key' })]);
     const job = await jobs.get(token);
@@ -139,3 +153,126 @@ describe('Ingress: a door that records rejections (staging bucket, inbox)', () =
     expect(job?.sealedCallbackUrl).toBeDefined();
   });
 });
+
+/** What a door made of a request: accepted, or refused with the errors it named. */
+interface Outcome {
+  readonly accepted: boolean;
+  readonly errors?: readonly FieldError[];
+}
+
+/** What one door calls the body it was given, so that the errors of the three doors can be compared. */
+const bodyNames = /^the (request body|message body|manifest) /;
+
+function refusal(accepted: boolean, errors: readonly FieldError[] | undefined): Outcome {
+  return accepted ? { accepted } : { accepted, errors: errors?.map((error) => ({ ...error, message: error.message.replace(bodyNames, 'the body ') })) };
+}
+
+/** `POST /v1/uploads` with `body`. */
+async function throughApi(body: string): Promise<Outcome> {
+  const event = { httpMethod: 'POST', path: '/v1/uploads', headers: {}, body, isBase64Encoded: false, queryStringParameters: null };
+  const answer = await handleHttp(event as unknown as APIGatewayProxyEvent, dependencies);
+  return refusal(answer.statusCode === 202, (JSON.parse(answer.body) as { errors?: FieldError[] }).errors);
+}
+
+/** What the inbox door made of a message with `body`: its answer, and the job under its token as `GET` shows it. */
+async function inboxJob(body: string): Promise<{ answer: string; job: Record<string, unknown> | undefined }> {
+  const messageId = crypto.randomUUID();
+  const answer = await handleInboxMessage({ messageId, body } as SQSRecord, dependencies);
+  const job = await jobs.get(inboxToken(messageId));
+  return { answer, job: job && jobView(job) };
+}
+
+async function throughInbox(body: string): Promise<Outcome> {
+  const { job } = await inboxJob(body);
+  return refusal(job?.state !== 'rejected', job?.errors as FieldError[] | undefined);
+}
+
+/** A file dropped with `manifest` beside it; the job note the S3 door writes. */
+async function dropJobNote(manifest: string, file = `drop/${newToken()}.mp4`, content = 'a file'): Promise<Record<string, unknown>> {
+  await s3.reader.send(new PutObjectCommand({ Bucket: stagingBucket, Key: file, Body: content }));
+  await s3.reader.send(new PutObjectCommand({ Bucket: stagingBucket, Key: `${file}${manifestSuffix}`, Body: manifest }));
+  await handleObjectCreated({ bucket: stagingBucket, key: `${file}${manifestSuffix}` }, dependencies);
+  const note = await s3.reader.send(new GetObjectCommand({ Bucket: stagingBucket, Key: `${file}${jobNoteSuffix}` }));
+  return JSON.parse(await note.Body!.transformToString()) as Record<string, unknown>;
+}
+
+async function throughDrop(manifest: string): Promise<Outcome> {
+  const note = await dropJobNote(manifest);
+  return refusal(note.state !== 'rejected', note.errors as FieldError[] | undefined);
+}
+
+const inlineKeys = { aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE' };
+/** As many fields no destination knows as fit in a request: each is an error of its own. */
+const unknownFields = Object.fromEntries(Array.from({ length: 7000 }, (_, index) => [`_${index.toString(36)}`, 0]));
+const upload = (fields: Record<string, unknown> = {}) => ({ destination: { ...destination('a.mp4'), ...fields } });
+
+/** The same request as the API and the inbox take it (with a source) and as a manifest (without: the dropped file is). */
+function bodies(request: Record<string, unknown>, text: (json: string) => string = (json) => json): { sent: string; manifest: string } {
+  return { sent: text(JSON.stringify({ source: { url: 'https://renders.example.com/a.mp4' }, ...request })), manifest: text(JSON.stringify(request)) };
+}
+
+describe('Ingress: the doors treat the same request the same way', () => {
+  it.each([
+    ['just over the limit (accepted where the API refuses it)', 50_000],
+    ['too large for a job item (thrown, so retried and dead-lettered without a record)', 600_000],
+  ])('rejects an inbox message larger than the API takes, naming the limit: an inline secret %s', async (_case, secretBytes) => {
+    const { sent } = bodies({ upload: upload({ ...inlineKeys, credentials: undefined, aws_secret_access_key: randomBytes(secretBytes).toString('base64') }) });
+
+    const { answer, job } = await inboxJob(sent);
+
+    expect(answer).toBe('rejected');
+    expect(job).toMatchObject({ state: 'rejected', errors: [{ path: '', message: 'the message body must be at most 65536 bytes' }] });
+    expect(await queued()).toEqual([]);
+  });
+
+  it('refuses a presigned source at the inbox, whose sender would never get the URL to upload the file to', async () => {
+    const { answer, job } = await inboxJob(JSON.stringify({ source: { presigned: { filename: 'a.mp4' } }, upload: upload() }));
+
+    expect(answer).toBe('rejected');
+    expect(job).toMatchObject({ state: 'rejected', errors: [{ path: 'source.presigned', message: expect.stringContaining('POST /v1/uploads') }] });
+  });
+
+  it('notes the job that delivers a dropped file whose manifest repeats an earlier idempotency key, as the API answers with it', async () => {
+    const file = `drop/${newToken()}.mp4`;
+    const manifest = JSON.stringify({ upload: upload(), idempotency_key: `drop-${newToken()}` });
+    const first = await dropJobNote(manifest, file, 'take 1');
+
+    const again = await dropJobNote(manifest, file, 'take 2');
+
+    expect(again).toMatchObject({ token: first.token, state: 'queued' });
+  });
+
+  it.each<[string, { sent: string; manifest: string }, Outcome]>([
+    ['a request after a byte order mark', bodies({ upload: upload() }, (json) => `\uFEFF${json}`), { accepted: true }],
+    ['a body that is not JSON', { sent: 'deliver please', manifest: 'deliver please' }, { accepted: false, errors: [{ path: '', message: 'the body is not valid JSON' }] }],
+    ['JSON that is not an object', { sent: '[]', manifest: '[]' }, { accepted: false, errors: [{ path: '', message: 'the body must be a JSON object' }] }],
+    [
+      'a body over 64 KiB',
+      bodies({ upload: upload({ ...inlineKeys, credentials: undefined, aws_secret_access_key: randomBytes(50_000).toString('base64') }) }),
+      { accepted: false, errors: [{ path: '', message: 'the body must be at most 65536 bytes' }] },
+    ],
+    [
+      'a field holding a character no queue message may carry (U+FFFF)',
+      bodies({ upload: upload({ filename: 'a\uFFFF.mp4' }) }),
+      { accepted: false, errors: [{ path: 'upload.destination.filename', message: 'must not contain U+FFFE or U+FFFF' }] },
+    ],
+    [
+      'a request of thousands of unknown fields (their errors too many for one job item)',
+      bodies({ upload: { destinations: [{ ...destination('a.mp4'), ...unknownFields }] } }),
+      {
+        accepted: false,
+        errors: [
+          ...Object.keys(unknownFields).slice(0, 100).map((name) => ({ path: `upload.destinations[0].${name}`, message: 'is not a known field' })),
+          { path: '', message: 'and 6900 more errors' },
+        ],
+      },
+    ],
+  ])('%s: the API, the inbox and the drop folder agree', async (_case, { sent, manifest }, expected) => {
+    const outcome = (door: Promise<Outcome>) => door.catch((error: unknown) => ({ thrown: String(error) }));
+
+    const doors = { api: await outcome(throughApi(sent)), inbox: await outcome(throughInbox(sent)), drop: await outcome(throughDrop(manifest)) };
+
+    expect(doors).toEqual({ api: expected, inbox: expected, drop: expected });
+  });
+});
+

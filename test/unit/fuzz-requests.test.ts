@@ -153,7 +153,7 @@ describe('Fuzzing the doors with invalid requests', () => {
           const { dependencies, effects } = recordingDependencies();
           const broken = withValue(request(validDestinations[type]!), path, value);
 
-          const errors = await acceptOrRecordRejection(() => JSON.parse(JSON.stringify(broken)), 'message body', { origin, token: `${origin}-fuzz` }, dependencies);
+          const { errors } = await acceptOrRecordRejection(() => JSON.parse(JSON.stringify(broken)), { origin, token: `${origin}-fuzz` }, dependencies);
 
           if (errors === undefined) return;
           expect(namesField(errors, path)).toBe(true);
