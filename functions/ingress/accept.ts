@@ -16,7 +16,6 @@ import { namesPrivateNetwork } from '../../shared/net/address-policy.ts';
 import type { EnvelopeSealer } from '../../shared/secrets/sealer.ts';
 import type { StagingObjects } from '../../shared/sources/staging-objects.ts';
 import { listedErrors } from './listed-errors.ts';
-import { queueTextErrors } from './queue-text.ts';
 
 export interface AcceptDependencies {
   readonly jobs: JobStore;
@@ -196,7 +195,7 @@ export async function enqueue(job: Job, dependencies: Pick<AcceptDependencies, '
           ...(job.sealedCallbackUrl === undefined ? {} : { notify: true, destinations: job.destinationCount }),
           acceptedAt: job.createdAt,
         };
-        await dependencies.queues.send(queueUrl, JSON.stringify(message));
+        await dependencies.queues.send(queueUrl, message);
       }),
   );
   if (remember) await dependencies.jobs.markEnqueued(job.token);
@@ -233,11 +232,7 @@ async function presign(key: string, source: NonNullable<Source['presigned']>, de
 export async function accept(input: unknown, options: AcceptOptions, dependencies: AcceptDependencies): Promise<Accepted> {
   const request = parseOrThrow(uploadRequestSchema, input);
   // Every refusal at once, one per field: a private address says more than an untrusted host.
-  const refusals = [
-    ...queueTextErrors(request),
-    ...(dependencies.allowPrivateNetworks ? [] : networkPolicyErrors(request)),
-    ...confinementErrors(request, options, dependencies),
-  ];
+  const refusals = [...(dependencies.allowPrivateNetworks ? [] : networkPolicyErrors(request)), ...confinementErrors(request, options, dependencies)];
   const firstPerField = refusals.filter((error, position) => refusals.findIndex((other) => other.path === error.path) === position);
   if (firstPerField.length > 0) throw new ValidationError(firstPerField);
   const idempotencyKey = request.idempotency_key ?? options.idempotencyKey;

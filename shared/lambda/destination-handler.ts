@@ -88,7 +88,7 @@ export function destinationHandler<Schema extends z.ZodMiniObject, State>(module
   async function defer(record: SQSRecord, message: DeliveryMessage, until: Date): Promise<void> {
     const delaySeconds = Math.min(maxDelaySeconds, Math.max(0, Math.ceil((until.getTime() - Date.now()) / 1000)));
     const body: DeliveryMessage = { ...message, notBefore: until.toISOString() };
-    await queue.send(await queue.urlOf(record.eventSourceARN), JSON.stringify(body), delaySeconds);
+    await queue.send(await queue.urlOf(record.eventSourceARN), body, delaySeconds);
   }
 
   async function handleRecord(record: SQSRecord, context: Context): Promise<void> {

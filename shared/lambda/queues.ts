@@ -1,5 +1,15 @@
 import type { AwsJsonClient } from '../net/aws-json-client.ts';
 
+/**
+ * `message` as JSON with every character past ASCII written as its `\u` escape. SQS refuses some
+ * characters JSON leaves as they are (U+FFFE, U+FFFF), and local stand-ins refuse more (fauxqs
+ * takes the two halves of an emoji for lone surrogates); an escaped message reads back the same
+ * with `JSON.parse`, and a file named `🎬 final.mp4` travels on any queue.
+ */
+export function queueMessageBody(message: unknown): string {
+  return JSON.stringify(message).replace(/[\u007f-\uffff]/g, (character) => `\\u${character.charCodeAt(0).toString(16).padStart(4, '0')}`);
+}
+
 /** The SQS calls the functions make of the service's own queues, over {@link AwsJsonClient}. */
 export class Queues {
   /** `arn:aws:sqs:region:account:name` → the queue's URL, asked once per queue. */
@@ -7,8 +17,8 @@ export class Queues {
 
   public constructor(private readonly sqs: AwsJsonClient) {}
 
-  public async send(queueUrl: string, body: string, delaySeconds?: number): Promise<void> {
-    await this.sqs.call('SendMessage', { QueueUrl: queueUrl, MessageBody: body, ...(delaySeconds === undefined ? {} : { DelaySeconds: delaySeconds }) });
+  public async send(queueUrl: string, message: unknown, delaySeconds?: number): Promise<void> {
+    await this.sqs.call('SendMessage', { QueueUrl: queueUrl, MessageBody: queueMessageBody(message), ...(delaySeconds === undefined ? {} : { DelaySeconds: delaySeconds }) });
   }
 
   /** Hides a received message for `seconds` more (from now). */
