@@ -5,7 +5,7 @@ import { PermanentError, TransientError, type DeliveryError } from '../errors.ts
 import { BufferPool } from '../streams/buffer-pool.ts';
 import { feed } from '../streams/feed.ts';
 import { readParts } from '../streams/chunks.ts';
-import { changedWhileRead, type OpenedBody } from './source-opener.ts';
+import { changedWhileRead, rangeNotAnswered, type OpenedBody } from './source-opener.ts';
 import type { ReadBounds } from './staging-objects.ts';
 
 export interface SourceReaderOptions {
@@ -108,6 +108,17 @@ function ofVersion(body: OpenedBody, version: string | undefined): OpenedBody {
   if (body.version === undefined || version === undefined || body.version === version) return body;
   body.stream.destroy();
   throw changedWhileRead('the source');
+}
+
+/**
+ * `body`, when its bytes start at `offset`, where they were asked for up to `end` (or, for a read
+ * to the file's end, at the beginning, from a source that ignores ranges: the reader skips to the
+ * offset). Bytes that start elsewhere would leave a gap in the file or repeat part of it.
+ */
+function startingAt(body: OpenedBody, offset: number, end: number | undefined): OpenedBody {
+  if (body.startsAt === offset || (end === undefined && body.startsAt === 0)) return body;
+  body.stream.destroy();
+  throw rangeNotAnswered('the source', `bytes ${offset}-${end === undefined ? '' : end - 1} as a range (its answer starts at byte ${body.startsAt})`);
 }
 
 /**
@@ -246,11 +257,8 @@ export class SourceReader implements DeliverySource {
             unread = undefined;
             return read;
           }
-          const body = await reopen(partOffset, { end, version });
-          if (body.startsAt !== partOffset) {
-            body.stream.destroy();
-            throw new TransientError(`the source did not answer bytes ${partOffset}-${end - 1} as a range`, { code: 'SourceRangeIgnored' });
-          }
+          // A store that ignores If-Match answers the part of whatever version it now holds.
+          const body = startingAt(ofVersion(await reopen(partOffset, { end, version }), version), partOffset, end);
           return ranged.read(body.stream, partOffset, end, idleSeconds);
         },
       });
@@ -292,7 +300,10 @@ export class SourceReader implements DeliverySource {
       // The destination vouches for the bytes before `offset`: read from there, if the source allows.
       this.first.stream.destroy();
       // Nothing is left when the destination has every byte (a range from the end is unsatisfiable).
-      body = this.size !== undefined && offset >= this.size ? { ...this.first, stream: Readable.from([]), startsAt: offset } : ofVersion(await this.options.reopen(offset), this.version);
+      body =
+        this.size !== undefined && offset >= this.size
+          ? { ...this.first, stream: Readable.from([]), startsAt: offset }
+          : startingAt(ofVersion(await this.options.reopen(offset), this.version), offset, undefined);
       if (body.startsAt === offset) this.sum = new RunningCrc32(start.crc32, offset);
     }
     const watch = new SourceWatch(body.startsAt, offset, this.size, this.options.maxBytes, this.sum, sumPassed, this.options.idleSeconds ?? 60);

@@ -72,7 +72,7 @@ export interface OpenedBody {
   readonly contentType: string | undefined;
   /** The source's file name, for destinations whose filename names a folder. */
   readonly name: string;
-  /** The source's version (ETag or Last-Modified): a resumed upload continues only the same file. */
+  /** The source's version (a strong ETag, else Last-Modified): a resumed upload continues only the same file. */
   readonly version: string | undefined;
   /**
    * Whether parts of this same version can be read by themselves (bounded ranges, `If-Match` its
@@ -87,6 +87,14 @@ export interface OpenedBody {
  */
 export function changedWhileRead(where: string): TransientError {
   return new TransientError(`${where} changed while it was being read`, { code: 'SourceChanged' });
+}
+
+/**
+ * The source answered a range with bytes that cannot be placed where it was asked for: joined at
+ * the offset, they would leave a gap in the file or repeat part of it.
+ */
+export function rangeNotAnswered(where: string, what: string): TransientError {
+  return new TransientError(`${where} did not answer ${what}`, { code: 'SourceRangeIgnored' });
 }
 
 /**
@@ -142,24 +150,26 @@ export class SourceOpener {
         url = next;
         continue;
       }
-      if (status === 412 && bounds?.version !== undefined) {
+      // Another file now: a part's version is gone (412), or the file is shorter (416) than where the
+      // read continues, which is always a byte the file had.
+      const remaining = status === 416 && offset > 0 ? unsatisfiedSize(headerOf(response, 'content-range')) : undefined;
+      if ((status === 412 && bounds?.version !== undefined) || (remaining !== undefined && remaining < offset)) {
         response.resume();
         throw changedWhileRead(`source ${redactUrl(url)}`);
       }
       const name = withExtension(dispositionFileName(headerOf(response, 'content-disposition')) ?? fileNameOf(new URL(url).pathname), extension);
-      if (status === 416 && bounds === undefined && offset > 0 && unsatisfiedSize(headerOf(response, 'content-range')) === offset) {
+      if (remaining === offset && bounds === undefined) {
         // Continued from the very end of a file whose size its first answer did not tell: a range
         // from there is unsatisfiable, yet nothing is wrong; nothing is left to read.
         response.resume();
-        return { stream: Readable.from([]), startsAt: offset, size: offset, contentType: undefined, name, version: headerOf(response, 'etag') ?? headerOf(response, 'last-modified') };
+        return { stream: Readable.from([]), startsAt: offset, size: offset, contentType: undefined, name, version: versionOf(response) };
       }
       if (status < 200 || status >= 300) {
         response.resume();
         throw classifyGeneric(new Error(`source ${redactUrl(url)} answered HTTP ${status}`), status, headerOf(response, 'retry-after'));
       }
-      const etag = headerOf(response, 'etag');
-      const ranges = headerOf(response, 'accept-ranges')?.toLowerCase() === 'bytes' && etag !== undefined && !etag.startsWith('W/');
-      return openedBody(response, name, etag ?? headerOf(response, 'last-modified'), ranges);
+      const ranges = headerOf(response, 'accept-ranges')?.toLowerCase() === 'bytes' && strongETag(response) !== undefined;
+      return openedBody(response, `source ${redactUrl(url)}`, name, versionOf(response), ranges);
     }
     throw new PermanentError(`source ${redactUrl(address)}: more than ${maxRedirects} redirects`, { code: 'TooManyRedirects' });
   }
@@ -175,12 +185,14 @@ export class SourceOpener {
     const status = response.statusCode ?? 502;
     if (status !== 200 && status !== 206) {
       const code = await s3ErrorCode(response);
-      if (status === 412 && bounds?.version !== undefined) throw changedWhileRead(where);
+      // An object's first answer always tells its size, and it is read only within that: an object
+      // too short for a range (416) is another one, as is one that is no longer a part's version (412).
+      if (status === 416 || (status === 412 && bounds?.version !== undefined)) throw changedWhileRead(where);
       // A missing object or bucket, or no right to read it, stays so: no retry would read it.
       if (status === 404 || code === 'AccessDenied') throw new PermanentError(`${where}: ${code ?? `HTTP ${status}`}`, { code: code ?? 'NoSuchKey' });
       throw classifyGeneric(new Error(`${where}: ${code ?? 'HTTP'} ${status}`), status, headerOf(response, 'retry-after'));
     }
-    return openedBody(response, withExtension(fileNameOf(key), extension), headerOf(response, 'etag'), true);
+    return openedBody(response, where, withExtension(fileNameOf(key), extension), headerOf(response, 'etag'), true);
   }
 }
 
@@ -189,9 +201,28 @@ function headerOf(response: IncomingMessage, name: string): string | undefined {
   return [response.headers[name]].flat()[0];
 }
 
+/** A strong ETag: a weak one (`W/"…"`) promises an equivalent file, not the same bytes (RFC 9110 §8.8.1). */
+function strongETag(response: IncomingMessage): string | undefined {
+  const etag = headerOf(response, 'etag');
+  return etag?.startsWith('W/') ? undefined : etag;
+}
+
+/**
+ * The version of a URL's file that a read may be continued in: its strong ETag, else its
+ * Last-Modified. A file with a weak ETag is one without an ETag: two answers under the same weak
+ * ETag may hold different bytes, and a read continued across them would join two files.
+ */
+function versionOf(response: IncomingMessage): string | undefined {
+  return strongETag(response) ?? headerOf(response, 'last-modified');
+}
+
 /** What a 200 or 206 answer opens: its body, where that starts in the file, and the file's size. */
-function openedBody(response: IncomingMessage, name: string, version: string | undefined, ranges: boolean): OpenedBody {
+function openedBody(response: IncomingMessage, where: string, name: string, version: string | undefined, ranges: boolean): OpenedBody {
   const range = response.statusCode === 206 ? contentRange(headerOf(response, 'content-range')) : undefined;
+  if (response.statusCode === 206 && range === undefined) {
+    response.destroy();
+    throw rangeNotAnswered(where, 'its partial content with a Content-Range that says where it starts');
+  }
   return {
     stream: response,
     startsAt: range?.start ?? 0,

@@ -1,5 +1,6 @@
+import type { ServerResponse } from 'node:http';
 import { crc32 } from 'node:zlib';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import { TransientError } from '../../shared/errors.ts';
 import { SourceReader } from '../../shared/sources/delivery-source.ts';
@@ -94,5 +95,87 @@ describe('A source of unknown size, continued', () => {
     await changing.close();
     expect(read).toBeInstanceOf(TransientError);
     expect((read as TransientError).code).toBe('SourceChanged');
+  });
+});
+
+describe('A source that is not the same file when its read continues', () => {
+  const first = patternBytes(300_000, 53);
+  const offset = 100_000;
+
+  /** Opens `url` as an attempt does, then continues it from `offset` as an upload whose destination vouches for the bytes before. */
+  async function continueRead(url: string): Promise<{ source: SourceReader; read: unknown }> {
+    const sources = new SourceOpener(async () => Promise.reject(new Error('no bucket here')), localNetwork, { allowedSourceHosts: [] });
+    const from = { url: `${url}/render.bin` };
+    const signal = AbortSignal.timeout(10_000);
+    const source = new SourceReader(await sources.open(from, undefined, signal), { reopen: (at, bounds) => sources.open(from, undefined, signal, at, bounds) });
+    const read = await source
+      .stream({ offset, crc32: crc32(first.subarray(0, offset)) })
+      .then(drain)
+      .catch((caught: unknown) => caught);
+    source.close();
+    return { source, read };
+  }
+
+  /** A server whose first answer is `first` whole, and whose answer to a continued read is `continued`. */
+  async function serving(continued: (response: ServerResponse) => void, headers: Record<string, string> = {}): Promise<TestServer> {
+    const served = await startTestServer((request, response) => {
+      if (request.headers.range === undefined) response.writeHead(200, { 'content-length': String(first.length), ...headers }).end(first);
+      else continued(response);
+    });
+    onTestFinished(() => served.close());
+    return served;
+  }
+
+  it('takes a weak ETag for no version: its Last-Modified names it, and a continued read of another one fails as transient', async () => {
+    // Prepare: a weak ETag stays when the bytes change in a way the server deems equivalent.
+    const other = patternBytes(300_000, 54);
+    const served = await serving(
+      (response) => {
+        response.writeHead(206, { etag: 'W/"render"', 'last-modified': 'Tue, 03 Mar 2026 10:00:05 GMT', 'content-range': `bytes ${offset}-${other.length - 1}/${other.length}` });
+        response.end(other.subarray(offset));
+      },
+      { etag: 'W/"render"', 'last-modified': 'Tue, 03 Mar 2026 10:00:00 GMT' },
+    );
+
+    // Act
+    const { source, read } = await continueRead(served.url);
+
+    // Assess
+    expect(read).toBeInstanceOf(TransientError);
+    expect(read).toMatchObject({ code: 'SourceChanged' });
+    expect(source.version).toBe('Tue, 03 Mar 2026 10:00:00 GMT');
+  });
+
+  it('has no version when its only validator is a weak ETag', async () => {
+    // Only its first answer is asked for.
+    const served = await serving((response) => response.writeHead(500).end(), { etag: 'W/"render"' });
+    const sources = new SourceOpener(async () => Promise.reject(new Error('no bucket here')), localNetwork, { allowedSourceHosts: [] });
+
+    const opened = await sources.open({ url: `${served.url}/render.bin` }, undefined, AbortSignal.timeout(10_000));
+    opened.stream.destroy();
+
+    expect(opened).toMatchObject({ version: undefined, ranges: false });
+  });
+
+  it('fails as transient, a changed source, when a continued read is answered 416 naming a file shorter than where it continues', async () => {
+    const served = await serving((response) => response.writeHead(416, { 'content-range': 'bytes */50000' }).end(), { etag: '"v1"' });
+
+    const { read } = await continueRead(served.url);
+
+    expect(read).toBeInstanceOf(TransientError);
+    expect(read).toMatchObject({ code: 'SourceChanged' });
+  });
+
+  it.each([
+    ['a range that starts past the one asked for', { 'content-range': `bytes 150000-299999/300000` }, 150_000],
+    ['a range that starts before the one asked for', { 'content-range': `bytes 50000-299999/300000` }, 50_000],
+    ['no Content-Range', {}, offset],
+  ])('fails as transient when a continued read is answered 206 with %s', async (_case, headers, start) => {
+    const served = await serving((response) => response.writeHead(206, { etag: '"v1"', ...headers }).end(first.subarray(start)), { etag: '"v1"' });
+
+    const { read } = await continueRead(served.url);
+
+    expect(read).toBeInstanceOf(TransientError);
+    expect(read).toMatchObject({ code: 'SourceRangeIgnored' });
   });
 });

@@ -2,9 +2,11 @@ import { PutObjectCommand } from '@aws-sdk/client-s3';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { text } from 'node:stream/consumers';
+import { crc32 } from 'node:zlib';
 import { afterAll, beforeAll, describe, expect, it, onTestFinished } from 'vitest';
 import { PermanentError, TransientError } from '../../shared/errors.ts';
 import { outboundNetwork } from '../../shared/net/outbound-network.ts';
+import { SourceReader } from '../../shared/sources/delivery-source.ts';
 import { SourceOpener } from '../../shared/sources/source-opener.ts';
 import { StagingObjects } from '../../shared/sources/staging-objects.ts';
 import { startTestS3, type TestS3 } from '../support/local-s3.ts';
@@ -101,6 +103,50 @@ describe('Staging objects read with one signed GET', () => {
 
     expect(error).toBeInstanceOf(TransientError);
     expect(error).toMatchObject({ code: 'SourceChanged', message: 'source s3://staging/uploads/changed.bin changed while it was being read' });
+  });
+
+  /** A reader of a staging object, as an attempt opens it. */
+  async function readerOf(key: string): Promise<SourceReader> {
+    const signal = AbortSignal.timeout(10_000);
+    const from = { bucket: 'staging', key };
+    return new SourceReader(await sources.open(from, undefined, signal), { reopen: (offset, bounds) => sources.open(from, undefined, signal, offset, bounds) });
+  }
+
+  it('fails as transient, a changed source, when the object is replaced by a shorter one before its read continues', async () => {
+    // Prepare: the attempt opens the object; it is then overwritten with one shorter than the offset.
+    await stage('uploads/shrunk.bin', '0123456789');
+    const source = await readerOf('uploads/shrunk.bin');
+    onTestFinished(() => source.close());
+    await stage('uploads/shrunk.bin', '0123');
+
+    // Act
+    const error = await source
+      .stream({ offset: 6, crc32: crc32(Buffer.from('012345')) })
+      .then(text)
+      .catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ code: 'SourceChanged' });
+  });
+
+  it('fails as transient, a changed source, when the object is overwritten between its parts, even by a store that ignores If-Match', async () => {
+    // Prepare: s3rver answers the part of the new version despite If-Match naming the old one.
+    await stage('uploads/overwritten.bin', '0123456789');
+    const source = await readerOf('uploads/overwritten.bin');
+    onTestFinished(() => source.close());
+    const [, second] = source.rangedParts(() => 5)!;
+    await stage('uploads/overwritten.bin', 'abcdefghij');
+
+    // Act
+    const error = await second!
+      .open()
+      .then(async (read) => text(read.stream))
+      .catch((caught: unknown) => caught);
+
+    // Assess
+    expect(error).toBeInstanceOf(TransientError);
+    expect(error).toMatchObject({ code: 'SourceChanged' });
   });
 
   it('fails for good, naming the object and S3’s code, when the object is not there', async () => {
