@@ -99,6 +99,8 @@ const onlySession = () => {
   expect(youtube.sessions.size).toBe(1);
   return [...youtube.sessions.values()][0]!;
 };
+/** The access token a request carried. */
+const bearer = (request: { readonly headers?: { readonly authorization?: unknown } } | undefined) => String(request?.headers?.authorization).replace(/^Bearer /, '');
 const uploadRanges = () => youtube.requests.filter((request) => request.endpoint === 'upload').map((request) => request.headers['content-range']);
 
 /** True when the ranges accepted cover [0, size) once each, in order. */
@@ -283,6 +285,55 @@ describe("YouTube destination: auth_secret, the operator's own channel", () => {
     expect(error.message).toContain('upload-destinations/application/youtube');
   });
 
+  it('drops a minted token Google refuses (401), mints a fresh one and retries once', async () => {
+    const { credentials } = operatorSecret();
+    await deliver(viaSecret, sourceOf(patternBytes(1000)), { credentials, application: client });
+    // Google revokes access tokens before their hour is up (a password change, a security event).
+    youtube.tokens.revoke(bearer(youtube.requests.find((request) => request.endpoint === 'videos.insert')));
+
+    const delivered = await deliver(viaSecret, sourceOf(patternBytes(2000)), { credentials, application: client });
+
+    expect(delivered.details).toMatchObject({ video_id: expect.any(String) });
+    expect(youtube.videos.size).toBe(2);
+    expect(youtube.requestCount('token')).toBe(2);
+  });
+
+  it('refreshes a token refused between the upload and the playlist, and adds the video', async () => {
+    const { credentials } = operatorSecret({ scopes: [youtubeScopes.manage] });
+    let revoked = false;
+    const revoking: OutboundNetwork = {
+      ...localNetwork,
+      fetch: async (url, init) => {
+        if (String(url).includes('/youtube/v3/playlistItems') && !revoked) {
+          youtube.tokens.revoke(bearer(init));
+          revoked = true;
+        }
+        return localNetwork.fetch(url, init);
+      },
+    };
+
+    const delivered = await deliver(destination({ oauth_access_token: undefined, auth_secret: 'operator', playlistid: 'PLrenders' }), sourceOf(patternBytes(1000)), {
+      credentials,
+      application: client,
+      network: revoking,
+    });
+
+    expect(delivered.notes).toBeUndefined();
+    expect(youtube.playlists.get('PLrenders')).toEqual([onlyVideo().id]);
+    expect(youtube.requestCount('token')).toBe(2);
+  });
+
+  it('fails permanently when a freshly minted token is refused too', async () => {
+    const { credentials } = operatorSecret();
+    youtube.faults.failNext({ endpoint: 'videos.insert', status: 401, times: 2 });
+
+    const error = await failure(viaSecret, sourceOf(patternBytes(1000)), { credentials, application: client });
+
+    expect(error).toMatchObject({ code: 'InvalidCredentials', retryable: false });
+    expect(youtube.requestCount('token')).toBe(2);
+    expect(youtube.requestCount('videos.insert')).toBe(2);
+  });
+
   it('fails permanently when the named secret does not exist or holds no refresh token', async () => {
     const credentials = new MemoryCredentials();
     credentials.secrets.set('operator', { token: 'something else' });
@@ -342,7 +393,7 @@ describe('YouTube destination: refusals', () => {
     const error = await failure(destination({ oauth_access_token: 'old-token' }), sourceOf(patternBytes(1000)));
 
     expect(error).toMatchObject({ code: 'InvalidCredentials', retryable: false });
-    expect(error.message).toMatch(/fresh oauth_access_token, or use auth_secret/);
+    expect(error.message).toMatch(/fresh oauth_access_token \(they live an hour\), or use auth_secret/);
     expect(error.message).not.toContain('old-token');
   });
 

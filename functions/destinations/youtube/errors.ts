@@ -81,8 +81,8 @@ function classifyApiError(error: GoogleApiError, now: Date): DeliveryError {
   }
   if (status === 401) {
     return new PermanentError(
-      `YouTube ${operation}: the access token was refused (invalid or expired: access tokens live an hour). ` +
-        'Send a fresh oauth_access_token, or use auth_secret, which the service refreshes itself',
+      `YouTube ${operation}: the access token was refused (invalid, expired or revoked; one minted from auth_secret is refused only when freshly minted too). ` +
+        'Send a fresh oauth_access_token (they live an hour), or use auth_secret, which the service refreshes itself; a refused auth_secret needs the channel authorized again',
       { ...options, code: 'InvalidCredentials' },
     );
   }

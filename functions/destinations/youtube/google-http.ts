@@ -1,5 +1,6 @@
 import type { OutboundNetwork, OutgoingRequest } from '../../../shared/destination/index.ts';
 import { GoogleApiError, type YouTubeOperation } from './errors.ts';
+import type { AccessTokens } from './oauth.ts';
 
 /** How one delivery reaches Google: through the function's guarded network, stopped by its signal. */
 export interface GoogleConnection {
@@ -33,23 +34,25 @@ export async function googleApiError(operation: YouTubeOperation, response: Resp
   return new GoogleApiError(operation, response.status, first?.reason ?? '', first?.domain ?? '', message, response.headers.get('retry-after'));
 }
 
-/** A JSON call of the Data API with a bearer token; throws {@link GoogleApiError} on a non-2xx answer. */
-export async function googleJson<Result>(
+/** A JSON call of the Data API with the delivery's bearer token; throws {@link GoogleApiError} on a non-2xx answer. */
+export function googleJson<Result>(
   connection: GoogleConnection,
   operation: YouTubeOperation,
   url: string,
-  accessToken: string,
+  tokens: AccessTokens,
   init: { readonly method: 'GET' | 'POST'; readonly body?: unknown } = { method: 'GET' },
 ): Promise<Result> {
-  const response = await googleRequest(connection, url, {
-    method: init.method,
-    headers: {
-      authorization: `Bearer ${accessToken}`,
-      accept: 'application/json',
-      ...(init.body === undefined ? {} : { 'content-type': 'application/json; charset=UTF-8' }),
-    },
-    ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+  return tokens.use(async (accessToken) => {
+    const response = await googleRequest(connection, url, {
+      method: init.method,
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        accept: 'application/json',
+        ...(init.body === undefined ? {} : { 'content-type': 'application/json; charset=UTF-8' }),
+      },
+      ...(init.body === undefined ? {} : { body: JSON.stringify(init.body) }),
+    });
+    if (!response.ok) throw await googleApiError(operation, response);
+    return (await response.json()) as Result;
   });
-  if (!response.ok) throw await googleApiError(operation, response);
-  return (await response.json()) as Result;
 }

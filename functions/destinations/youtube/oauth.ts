@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { PermanentError, type StoredCredentials } from '../../../shared/destination/index.ts';
-import { OAuthTokenError } from './errors.ts';
+import { GoogleApiError, OAuthTokenError } from './errors.ts';
 import { googleRequest, type GoogleConnection } from './google-http.ts';
 import type { YouTubeDestinationFields } from './schema.ts';
 
@@ -8,6 +8,12 @@ import type { YouTubeDestinationFields } from './schema.ts';
 export interface AccessTokens {
   /** A token valid for at least a few minutes more (when it can be refreshed). */
   current(): Promise<string>;
+  /**
+   * Makes a call with the current token. A token Google refuses (401) before its expiry (revoked,
+   * or a clock off) is dropped and the call made once more with a fresh one, as Google's own
+   * clients do; a token that cannot be refreshed is refused for good.
+   */
+  use<Result>(call: (accessToken: string) => Promise<Result>): Promise<Result>;
 }
 
 /** What minting needs beyond the destination: the stored secrets, the OAuth client, the network. */
@@ -58,6 +64,19 @@ class RefreshedTokens implements AccessTokens {
     const cached = minted.get(cacheKey(client.clientId, refreshToken));
     if (cached && cached.expiresAt - expiryMarginMs > Date.now()) return cached.accessToken;
     return this.mint(client, refreshToken);
+  }
+
+  public async use<Result>(call: (accessToken: string) => Promise<Result>): Promise<Result> {
+    const refused = await this.current();
+    try {
+      return await call(refused);
+    } catch (error) {
+      if (!(error instanceof GoogleApiError && error.status === 401)) throw error;
+      // Another delivery of this warm function may have replaced it already: only the refused one goes.
+      const key = cacheKey(this.client().clientId, this.refreshToken ?? '');
+      if (minted.get(key)?.accessToken === refused) minted.delete(key);
+      return call(await this.current());
+    }
   }
 
   private client(): { clientId: string; clientSecret: string } {
@@ -125,6 +144,6 @@ class RefreshedTokens implements AccessTokens {
  */
 export function accessTokensFor(destination: YouTubeDestinationFields, context: TokenContext, tokenUrl: string): AccessTokens {
   const inline = destination.oauth_access_token;
-  if (inline !== undefined) return { current: async () => inline };
+  if (inline !== undefined) return { current: async () => inline, use: (call) => call(inline) };
   return new RefreshedTokens(destination.auth_secret ?? '', context, tokenUrl);
 }

@@ -35,22 +35,25 @@ export function videoMetadata(destination: YouTubeDestinationFields): Record<str
 export async function startUploadSession(
   connection: GoogleConnection,
   apiUrl: string,
-  accessToken: string,
+  tokens: AccessTokens,
   destination: YouTubeDestinationFields,
   size: number | undefined,
 ): Promise<string> {
   const query = new URLSearchParams({ uploadType: 'resumable', part: 'snippet,status', notifySubscribers: String(destination.notifySubscribers) });
-  const response = await googleRequest(connection, `${apiUrl}/upload/youtube/v3/videos?${query}`, {
-    method: 'POST',
-    headers: {
-      authorization: `Bearer ${accessToken}`,
-      'content-type': 'application/json; charset=UTF-8',
-      'x-upload-content-type': destination.mimetype,
-      ...(size === undefined ? {} : { 'x-upload-content-length': String(size) }),
-    },
-    body: JSON.stringify(videoMetadata(destination)),
+  const response = await tokens.use(async (accessToken) => {
+    const answer = await googleRequest(connection, `${apiUrl}/upload/youtube/v3/videos?${query}`, {
+      method: 'POST',
+      headers: {
+        authorization: `Bearer ${accessToken}`,
+        'content-type': 'application/json; charset=UTF-8',
+        'x-upload-content-type': destination.mimetype,
+        ...(size === undefined ? {} : { 'x-upload-content-length': String(size) }),
+      },
+      body: JSON.stringify(videoMetadata(destination)),
+    });
+    if (!answer.ok) throw await googleApiError('videos.insert', answer);
+    return answer;
   });
-  if (!response.ok) throw await googleApiError('videos.insert', response);
   await response.body?.cancel();
   const location = response.headers.get('location');
   if (!location) throw new Error('YouTube videos.insert answered without a session URI (Location)');

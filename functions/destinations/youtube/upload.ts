@@ -56,9 +56,9 @@ class SavedState {
  */
 export function youtubeUploader(endpoints: GoogleEndpoints, settings: TransferSettings = defaultTransferSettings): Uploader<YouTubeDestinationFields, YouTubeResumeState> {
   /** The earlier attempt's video, checked with `videos.list` when the token may read (upload-only tokens may not). */
-  async function earlierVideo(api: YouTubeDataApi, tokens: AccessTokens, videoId: string): Promise<VideoResource> {
+  async function earlierVideo(api: YouTubeDataApi, videoId: string): Promise<VideoResource> {
     try {
-      const video = await api.video(await tokens.current(), videoId);
+      const video = await api.video(videoId);
       if (video) return video;
     } catch (error) {
       if (error instanceof GoogleApiError && error.reason === 'insufficientPermissions') return { id: videoId };
@@ -106,7 +106,7 @@ export function youtubeUploader(endpoints: GoogleEndpoints, settings: TransferSe
     let session = continued?.session;
     const resumedAt = continued?.position.kind === 'incomplete' ? continued.position.committed : 0;
     if (!session) {
-      const uri = await startUploadSession(connection, endpoints.apiUrl, await tokens.current(), destination, source.size);
+      const uri = await startUploadSession(connection, endpoints.apiUrl, tokens, destination, source.size);
       await state.save({ sessionUri: uri, finalSent: false });
       session = new ResumableSession(connection, uri, source.size, tokens);
     }
@@ -123,10 +123,10 @@ export function youtubeUploader(endpoints: GoogleEndpoints, settings: TransferSe
   }
 
   /** Adds the video to `playlistid`; a refusal (no such playlist, no scope) leaves the video delivered, with a note. */
-  async function addToPlaylist(destination: YouTubeDestinationFields, api: YouTubeDataApi, tokens: AccessTokens, state: SavedState, videoId: string, notes: string[]): Promise<void> {
+  async function addToPlaylist(destination: YouTubeDestinationFields, api: YouTubeDataApi, state: SavedState, videoId: string, notes: string[]): Promise<void> {
     if (destination.playlistid === undefined || state.current?.playlisted) return;
     try {
-      await api.addToPlaylist(await tokens.current(), destination.playlistid, videoId);
+      await api.addToPlaylist(destination.playlistid, videoId);
     } catch (error) {
       const classified = classifyYouTubeError(error);
       if (classified.retryable) throw error;
@@ -159,14 +159,14 @@ export function youtubeUploader(endpoints: GoogleEndpoints, settings: TransferSe
       const { destination, network, signal } = context;
       const connection: GoogleConnection = { network, signal };
       const tokens = accessTokensFor(destination, { ...connection, credentials: context.credentials, application: context.application }, endpoints.tokenUrl);
-      const api = new YouTubeDataApi(connection, endpoints.apiUrl);
+      const api = new YouTubeDataApi(connection, endpoints.apiUrl, tokens);
       const state = new SavedState(context.resume, context.resume.state);
       const notes: string[] = [];
       const earlierId = state.current?.videoId;
       const uploaded = earlierId === undefined
         ? await uploadVideo(context, state, tokens, connection, notes)
-        : { video: await earlierVideo(api, tokens, earlierId), resumedAt: context.source.size ?? 0 };
-      await addToPlaylist(destination, api, tokens, state, uploaded.video.id, notes);
+        : { video: await earlierVideo(api, earlierId), resumedAt: context.source.size ?? 0 };
+      await addToPlaylist(destination, api, state, uploaded.video.id, notes);
       return result(destination, uploaded, notes);
     },
     classify: (error) => classifyYouTubeError(error),
