@@ -334,6 +334,8 @@ describe('FTP destination, passive mode (scripted server)', () => {
   it.each<{ refusal: Record<string, string>; features: string[]; command: string }>([
     { refusal: { REST: '502 REST not implemented' }, features: ['SIZE', 'REST STREAM'], command: 'APPE' },
     { refusal: { APPE: '502 APPE not implemented' }, features: ['SIZE'], command: 'STOR' },
+    // ProFTPD's answer without AllowStoreRestart: a 4xx that will not change on the next attempt.
+    { refusal: { APPE: '451 /.fallback.bin: Append/Restart not permitted, try again' }, features: ['SIZE'], command: 'STOR' },
   ])('falls back to $command when the server refuses to continue with $refusal', async ({ refusal, features, command }) => {
     // Prepare
     const server = await scripted({ features, replies: refusal });
@@ -355,6 +357,32 @@ describe('FTP destination, passive mode (scripted server)', () => {
       expect(delivered.details).toMatchObject({ command: 'STOR' });
       expect(delivered.notes).toEqual([expect.stringContaining("the server refused to continue the earlier attempt's file")]);
     }
+  });
+
+  it.each([
+    { refusal: '425 Cannot open data connection', code: 'DataConnectionFailed' },
+    { refusal: '450 File busy', code: 'FileBusy' },
+  ])('keeps the earlier file for the next attempt, sending nothing whole, when continuing it meets "$refusal"', async ({ refusal, code }) => {
+    // Prepare
+    let refusals = 0;
+    const server = await scripted({ replies: { APPE: () => (refusals++ === 0 ? refusal : undefined) } });
+    const bytes = patternBytes(2 * MiB, 36);
+    const resume = new MemoryResume<FtpResumeState>();
+    const fields = destination(server, { filename: '/momentary.bin', passive: true });
+    await attemptFailure(module, fields, sourceOf(bytes, { failsAt: MiB }), { resume });
+    const kept = server.files.get(resume.state!.temporaryPath)!.length;
+    server.commands.length = 0;
+
+    // Act
+    const refused = await attemptFailure(module, fields, sourceOf(bytes), { resume });
+    const delivered = await attemptUpload(module, fields, sourceOf(bytes), { resume });
+
+    // Assess
+    expect(refused).toMatchObject({ code, retryable: true });
+    expect(server.commands.filter((command) => command.startsWith('STOR'))).toEqual([]);
+    expect(delivered.details).toMatchObject({ command: 'APPE', resumed_at: kept });
+    expect(delivered.notes).toEqual([]);
+    expect(sha256(server.files.get('/momentary.bin')!)).toBe(sha256(bytes));
   });
 
   it('renames over an existing file on a server that refuses to (as IIS does), deleting the old one first', async () => {
@@ -412,6 +440,13 @@ describe('FTP destination, failures classified', () => {
     { replies: { STOR: '550 Permission denied' }, kind: PermanentError, code: 'FileUnavailable' },
     { replies: { PASS: '530 Not logged in' }, kind: PermanentError, code: 'LoginFailed' },
     { replies: { GREETING: '421 Too many connections' }, kind: TransientError, code: 'ServiceNotAvailable' },
+    // ProFTPD refuses a login over its MaxClients limits with 530 (mod_auth's default texts).
+    { replies: { PASS: '530 Sorry, the maximum number of clients (2) for this user are already connected.' }, kind: TransientError, code: 'ServerBusy' },
+    { replies: { PASS: '530 Sorry, the maximum number of allowed clients (10) are already connected.' }, kind: TransientError, code: 'ServerBusy' },
+    // IIS answers Windows' sharing violation while another process holds the file open.
+    { replies: { STOR: '550 The process cannot access the file because it is being used by another process.' }, kind: TransientError, code: 'ServerBusy' },
+    { replies: { STOR: '550 No such file or directory' }, kind: PermanentError, code: 'FileUnavailable' },
+    { replies: { PASS: '530 Login incorrect.' }, kind: PermanentError, code: 'LoginFailed' },
     { replies: { STOR: '425 Cannot open data connection' }, kind: TransientError, code: 'DataConnectionFailed' },
     { replies: { STOR: '426 Connection closed; transfer aborted' }, kind: TransientError, code: 'TransferAborted' },
     { replies: { STOR: '450 File busy' }, kind: TransientError, code: 'FileBusy' },

@@ -26,6 +26,14 @@ const transientReplies: Readonly<Record<number, string>> = {
   452: 'InsufficientStorage',
 };
 
+/**
+ * What servers say when they are full or the file is held, not refused: ProFTPD answers its
+ * MaxClients limits with 530 ("Sorry, the maximum number of clients (3) for this user are already
+ * connected."), IIS a sharing violation with 550 ("… being used by another process"). Other
+ * servers (vsftpd, Pure-FTPd, FileZilla Server) answer their limits with 421, transient already.
+ */
+const busyReply = /too many (?:connections|users|clients|sessions)|maximum number of (?:allowed )?(?:clients|connections|hosts|users)|are already (?:connected|logged in)|try (?:again )?later|being used by another process/i;
+
 /** basic-ftp's own failures, which carry no socket error code. */
 const timedOut = /\btimeout\b|timed out/i;
 const connectionLost = /closed connection unexpectedly|sent FIN packet unexpectedly|closed due to transmission error|closed client/i;
@@ -38,7 +46,11 @@ const tlsAdvice: Readonly<Record<string, string>> = {
     "the server's TLS certificate is not trusted: fix it, give host as the name it is issued for, or pin it with certificate_fingerprint",
 };
 
-function classifyReply(replyCode: number, message: string, step: string | undefined, cause: unknown): DeliveryError {
+/** `reply` is the server's line alone; `message` names the step too. */
+function classifyReply(replyCode: number, reply: string, message: string, step: string | undefined, cause: unknown): DeliveryError {
+  if ((replyCode === 530 || replyCode === 550) && busyReply.test(reply)) {
+    return new TransientError(`${message} — the server is busy; the next attempt tries again`, { code: 'ServerBusy', cause });
+  }
   if (step?.startsWith('start TLS') && replyCode >= 500) {
     return new PermanentError(`${message} — the server does not offer explicit FTPS: set secure to false, or to "implicit" with its FTPS port`, {
       code: 'TlsNotOffered',
@@ -54,14 +66,15 @@ function classifyReply(replyCode: number, message: string, step: string | undefi
 
 /**
  * Decides whether an FTP failure is worth another attempt, keeping the original as the cause:
- * 530, 550, 552, 553 (and other 5xx) are permanent with the server's message and what to change;
- * 421, 425, 426, 450, 451 (and other 4xx), timeouts and dropped connections are transient; a
- * certificate that is not the pinned one, or a server that offers no passive mode, is permanent.
+ * 530, 550, 552, 553 (and other 5xx) are permanent with the server's message and what to change,
+ * unless a 530 or 550 says the server is full or the file busy; 421, 425, 426, 450, 451 (and other
+ * 4xx), timeouts and dropped connections are transient; a certificate that is not the pinned one,
+ * or a server that offers no passive mode, is permanent.
  */
 export function classifyFtpError(error: unknown): DeliveryError {
   if (error instanceof DeliveryError) return error;
-  if (error instanceof FtpReplyError) return classifyReply(error.replyCode, error.message, error.step, error);
-  if (error instanceof FTPError) return classifyReply(error.code, error.message.trim(), undefined, error);
+  if (error instanceof FtpReplyError) return classifyReply(error.replyCode, error.reply, error.message, error.step, error);
+  if (error instanceof FTPError) return classifyReply(error.code, error.message.trim(), error.message.trim(), undefined, error);
   if (error instanceof CertificateMismatchError) {
     return new PermanentError(`${error.message} — check certificate_fingerprint (was the certificate renewed?)`, { code: 'CertificateMismatch', cause: error });
   }

@@ -3,6 +3,7 @@ import { Readable } from 'node:stream';
 import { TransientError, type DeliverySource, type ResumeSlot } from '../../../shared/destination/index.ts';
 import { foldersAbove, temporaryPathBeside } from './address.ts';
 import type { FtpConnection } from './connection.ts';
+import { classifyFtpError } from './errors.ts';
 import { during, FtpReplyError } from './reply-error.ts';
 import { TransferBody } from './transfer-body.ts';
 
@@ -146,8 +147,18 @@ interface WrittenFile {
 }
 
 /**
- * Runs one transfer of the source from `from`. A refusal of the command before the source was
- * opened is returned, not thrown, so that another command may be tried.
+ * A refusal that says "not now" rather than "not this command": a data connection that would not
+ * open, a busy file or server. Another command would meet it too, and STOR would first truncate
+ * what the earlier attempt kept; the next attempt continues the file instead. 451 is not one here:
+ * ProFTPD answers it to APPE and REST when it does not allow continuing (AllowStoreRestart off).
+ */
+function refusedForNow(refusal: FtpReplyError): boolean {
+  return refusal.replyCode !== 451 && classifyFtpError(refusal).retryable;
+}
+
+/**
+ * Runs one transfer of the source from `from`. A refusal of the command itself before the source
+ * was opened is returned, not thrown, so that another command may be tried.
  */
 async function tryTransfer(
   connection: FtpConnection,
@@ -162,7 +173,7 @@ async function tryTransfer(
     await transfer(connection, command, temporaryPath, body, from);
   } catch (error) {
     body.destroy();
-    if (!body.opened && error instanceof FtpReplyError) return error;
+    if (!body.opened && error instanceof FtpReplyError && !refusedForNow(error)) return error;
     throw body.failure ?? error;
   }
   if (body.failure !== undefined) throw body.failure;
@@ -173,7 +184,7 @@ async function tryTransfer(
  * Writes the source into the temporary file: a new file with STOR; a continued one with REST +
  * STOR where the server announces it, else APPE, reading the source from `offset` on (the service
  * sums the bytes before it for the checksum). A server that refuses to continue (ProFTPD without
- * AllowStoreRestart) is sent the file whole instead.
+ * AllowStoreRestart) is sent the file whole instead; one that refuses only for now fails the attempt.
  */
 async function writeTemporaryFile(
   connection: FtpConnection,
