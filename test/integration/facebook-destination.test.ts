@@ -436,6 +436,31 @@ describe('Facebook destination: the Resumable Upload API across attempts', () =>
     expect(facebook.requestCount('videos.list')).toBe(2);
   });
 
+  it.each([502, 504])('looks for the video before publishing again when a gateway answered the publish %i: the publish may have made it', async (status) => {
+    const bytes = patternBytes(100 * KiB, 20);
+    const fields = destination({ oauth_access_token: systemUserToken, page_id: pageId });
+    const resume = new MemoryResume<FacebookResumeState>();
+    // Graph made the video, but the gateway in front of it gave up waiting and answered for it.
+    const gateway: OutboundNetwork = {
+      ...localNetwork,
+      fetch: async (url, init) => {
+        const answer = await localNetwork.fetch(url, init);
+        if (init?.method !== 'POST' || !new URL(url).pathname.endsWith(`/${pageId}/videos`)) return answer;
+        await answer.arrayBuffer();
+        return new Response('<html><body>Bad gateway</body></html>', { status, headers: { 'content-type': 'text/html' } });
+      },
+    };
+
+    const ambiguous = await attemptFailure(module, fields, sourceOf(bytes), { resume, network: gateway });
+    const delivered = await attemptUpload(module, fields, sourceOf(bytes), { resume });
+
+    expect(ambiguous).toMatchObject({ code: 'PublishUnconfirmed', retryable: true });
+    expect(facebook.videos.size).toBe(1);
+    expect(delivered.details).toMatchObject({ video_id: onlyVideo().id });
+    expect(facebook.requestCount('videos')).toBe(1);
+    expect(facebook.requestCount('videos.list')).toBe(1);
+  });
+
   it('publishes again after a publish Facebook answered with an error, without uploading again', async () => {
     const bytes = patternBytes(100 * KiB, 12);
     const fields = destination({ oauth_access_token: systemUserToken, page_id: pageId });

@@ -15,6 +15,16 @@ function neverSent(error: unknown): boolean {
   return false;
 }
 
+/**
+ * Whether a publish that failed may still have made the video: its answer was lost, or came from a
+ * gateway (502, 504) that gave up waiting for Graph rather than from Graph itself. A request that
+ * never left, or that Graph answered with its own error, made none.
+ */
+function outcomeUnknown(error: unknown): boolean {
+  if (error instanceof GraphError) return error.status === 502 || error.status === 504;
+  return !neverSent(error);
+}
+
 function unconfirmed(pageId: string, cause?: unknown): PermanentError {
   return new PermanentError(
     `the request publishing the video on Page ${pageId} reached Facebook, but its answer was lost and the Page's videos could not be read to find it: the video may be on the Page. ` +
@@ -70,11 +80,12 @@ async function publishedSince(publication: Publication, since: string, signal: A
 /**
  * Publishes an uploaded file handle as a video on the Page and returns the video's ID. Every
  * publish makes a video, and Graph offers no way to find one by its handle, so the state notes
- * when a publish goes out before the request leaves. An attempt that loses the answer ends
- * (transient); the next one, finding the note, looks for the video among the Page's newest
- * (`publishedSince`) and publishes again only when it is not there. Without the right to read the
- * Page's videos it fails for good with `PublishUnconfirmed` rather than risk a second copy. A
- * publish that was answered with an error, or never left, may be tried again at once.
+ * when a publish goes out before the request leaves. An attempt that loses the answer, or gets a
+ * gateway's 502 or 504 instead, ends (transient); the next one, finding the note, looks for the
+ * video among the Page's newest (`publishedSince`) and publishes again only when it is not there.
+ * Without the right to read the Page's videos it fails for good with `PublishUnconfirmed` rather
+ * than risk a second copy. A publish that Graph answered with its error, or that never left, may be
+ * tried again at once.
  */
 export async function publishHandle(
   publication: Publication,
@@ -94,8 +105,8 @@ export async function publishHandle(
     const answer = await graph.postForm<{ id: string }>(`${pageId}/videos`, pageToken, new URLSearchParams({ ...parameters, fbuploader_video_file_chunk: state.handle }));
     return answer.id;
   } catch (error) {
-    if (!(error instanceof GraphError) && !neverSent(error)) {
-      throw new TransientError(`the request publishing the video on Page ${pageId} reached Facebook, but its answer was lost: the next attempt looks for the video before publishing again`, {
+    if (outcomeUnknown(error)) {
+      throw new TransientError(`the request publishing the video on Page ${pageId} reached Facebook, but no answer said what became of it: the next attempt looks for the video before publishing again`, {
         code: 'PublishUnconfirmed',
         cause: error,
       });
