@@ -320,6 +320,22 @@ describe('Dropbox destination: retries and resume', () => {
     expect(delivered).toMatchObject({ bytes: bytes.length, details: { resumed_at: bytes.length, path: '/unsized (1).bin' } });
   });
 
+  it('recognizes, in the next attempt, a file committed by a files/upload whose answer was lost, making no second copy', async () => {
+    await deliver({ filename: 'single.bin' }, patternBytes(10, 1));
+    const bytes = patternBytes(1000, 21);
+    const resume = new MemoryResume<DropboxResumeState>();
+    fake.faults.loseNextAnswer({ endpoint: 'files/upload' });
+    fake.faults.failNext({ endpoint: 'files/get_metadata', status: 503 });
+    const first = await fail({ filename: 'single.bin', autorename: true }, bytes, { resume }, { retry: { delaysMs: [], maxRetryAfterSeconds: 0 } });
+
+    const delivered = await deliver({ filename: 'single.bin', autorename: true }, bytes, { resume });
+
+    expect(first).toBeInstanceOf(TransientError);
+    expect([...fake.files.keys()].sort()).toEqual(['/single (1).bin', '/single.bin']);
+    expect(fake.requestCount('files/upload')).toBe(2);
+    expect(delivered).toMatchObject({ bytes: bytes.length, details: { path: '/single (1).bin' } });
+  });
+
   it('tries a chunk again after a 5xx and after a short throttle', async () => {
     const bytes = patternBytes(2 * testChunkBytes + 5, 15);
     fake.faults.failNext({ endpoint: 'files/upload_session/append_v2', status: 503 });
@@ -366,7 +382,7 @@ describe('Dropbox destination: retries and resume', () => {
 
     await uploaderFor(fake).discard!({ destination: dropboxFields('discarded.bin'), state, signal: AbortSignal.timeout(5000), network: localNetwork });
 
-    expect(fake.sessions.get(state.sessionId)?.closed).toBe(true);
+    expect(fake.sessions.get(state.sessionId!)?.closed).toBe(true);
     expect(openSessions(fake)).toEqual([]);
   });
 });

@@ -8,10 +8,12 @@ import { pauseBeforeRetry, type RetrySettings } from './retry.ts';
 /**
  * What a later attempt needs to continue an upload session: its id and the path it is for, and
  * what the bytes Dropbox had taken when this was saved add up to (their CRC-32, so the source is
- * reopened there, and their content hash, so the whole file is still checked).
+ * reopened there, and their content hash, so the whole file is still checked). Without a session
+ * id, the whole file (`offset` bytes) went out in one `files/upload` whose outcome this attempt
+ * may not have seen: there is nothing to continue, only a file to look for before sending again.
  */
 export interface DropboxResumeState {
-  readonly sessionId: string;
+  readonly sessionId?: string;
   readonly path: string;
   readonly offset: number;
   readonly crc32?: number;
@@ -34,9 +36,12 @@ export interface SessionSettings {
   readonly retry: RetrySettings;
 }
 
+/** The state of an upload session this service started. */
+type SessionState = DropboxResumeState & { readonly sessionId: string };
+
 /** Where an earlier attempt's session stands, as Dropbox confirms it. */
 type Continuation =
-  | { readonly kind: 'continue'; readonly state: DropboxResumeState; readonly confirmed: number }
+  | { readonly kind: 'continue'; readonly state: SessionState; readonly confirmed: number }
   | { readonly kind: 'delivered'; readonly stored: FileMetadata; readonly state: DropboxResumeState };
 
 const empty = new Uint8Array(0);
@@ -119,18 +124,21 @@ export class UploadSession {
 
   /**
    * Asks Dropbox where the saved session stands (an empty append at the saved offset). A session
-   * it no longer knows may have been committed by an attempt whose answer was lost: the file is
-   * looked for; otherwise the upload starts again.
+   * it no longer knows, or a `files/upload` saved without one, may have committed the file in an
+   * attempt whose answer was lost: the file is looked for; otherwise the upload starts again.
    */
   async #continuation(saved: DropboxResumeState | undefined, size: number | undefined): Promise<Continuation | undefined> {
     if (!saved || saved.path !== this.#commit.path) return undefined;
-    try {
-      await this.#client.upload('files/upload_session/append_v2', { cursor: { session_id: saved.sessionId, offset: saved.offset }, close: false }, empty, this.#signal);
-      return { kind: 'continue', state: saved, confirmed: saved.offset };
-    } catch (error) {
-      const correct = correctOffset(error);
-      if (correct !== undefined) return correct >= saved.offset ? { kind: 'continue', state: saved, confirmed: correct } : undefined;
-      if (!isGone(error)) throw error;
+    const { sessionId } = saved;
+    if (sessionId !== undefined) {
+      try {
+        await this.#client.upload('files/upload_session/append_v2', { cursor: { session_id: sessionId, offset: saved.offset }, close: false }, empty, this.#signal);
+        return { kind: 'continue', state: { ...saved, sessionId }, confirmed: saved.offset };
+      } catch (error) {
+        const correct = correctOffset(error);
+        if (correct !== undefined) return correct >= saved.offset ? { kind: 'continue', state: { ...saved, sessionId }, confirmed: correct } : undefined;
+        if (!isGone(error)) throw error;
+      }
     }
     // A finish goes out only once every byte's append was saved: a source that does not tell its
     // size is looked for at the saved offset all the same (only a file of those bytes' hash counts).
@@ -175,9 +183,11 @@ export class UploadSession {
   /**
    * Ends a session an attempt left (the delivery failed for good). Dropbox has no call that
    * deletes one: closing it refuses further bytes, and Dropbox drops them when the session
-   * expires. They never count against the account's space or show as a file.
+   * expires. They never count against the account's space or show as a file. A `files/upload`
+   * left nothing to end.
    */
   async close(state: DropboxResumeState): Promise<void> {
+    if (state.sessionId === undefined) return;
     try {
       await this.#client.upload('files/upload_session/append_v2', { cursor: { session_id: state.sessionId, offset: state.offset }, close: true }, empty, this.#signal);
     } catch (error) {

@@ -2,7 +2,7 @@ import type { DeliverySource, DestinationAccess, ProbeCheck, ResumeSlot, StoredC
 import { accessTokenFor } from './auth.ts';
 import { DropboxApi, DropboxApiError, type Fetch, type FileMetadata } from './client.ts';
 import { commitInfo, commitOnce, verifyStored, type Commit } from './commit.ts';
-import { blockDigests, contentHashOf, hashBlockBytes } from './content-hash.ts';
+import { blockDigests, ContentHasher, contentHashOf, hashBlockBytes } from './content-hash.ts';
 import { dropboxEndpointsFrom, dropboxHosts, type DropboxEndpoints } from './endpoints.ts';
 import { classifyDropboxError, errorBody, errorTags } from './errors.ts';
 import { defaultRetrySettings, type RetrySettings } from './retry.ts';
@@ -96,7 +96,11 @@ export function dropboxUploader(options: Partial<DropboxUploaderSettings> = {}):
     return new DropboxApi(accessToken, transport.endpoints, transport.fetch);
   };
 
-  /** A file that fits in one chunk is one request; anything larger, or of unknown size past one chunk, a session. */
+  /**
+   * A file that fits in one chunk is one request; anything larger, or of unknown size past one
+   * chunk, a session. So is any attempt after one that left a state: it continues that session,
+   * or finds the file a lost answer wrote (see `UploadSession.send`).
+   */
   const send = async (client: DropboxApi, commit: Commit, source: DeliverySource, resume: ResumeSlot<DropboxResumeState>, signal: AbortSignal) => {
     if (resume.state !== undefined || (source.size ?? 0) > settings.chunkBytes) return session(client, commit, signal).send(source, resume);
     const parts = source.parts(() => settings.chunkBytes);
@@ -105,7 +109,13 @@ export function dropboxUploader(options: Partial<DropboxUploaderSettings> = {}):
     if (first.done) throw new Error('the source yields at least one part, if empty');
     if (!second.done) return session(client, commit, signal).send(source, resume, { parts, first: [first.value, second.value] });
     const bytes = first.value.bytes;
-    const contentHash = contentHashOf(blockDigests(bytes));
+    const digests = blockDigests(bytes);
+    const contentHash = contentHashOf(digests);
+    // Saved before the request: should the attempt end before its answer (with autorename, sending
+    // again would make a copy), the next one looks for the file first.
+    const hasher = ContentHasher.from();
+    hasher.add(digests);
+    await resume.save({ path: commit.path, offset: bytes.length, contentHash: hasher.state });
     const stored = await commitOnce(
       client,
       commit,
