@@ -43,13 +43,13 @@ const isPutBlockList = (name: string) => (head: RequestHead) => head.method === 
 const writes = (match: (head: RequestHead) => boolean) => proxy.exchanges.filter((exchange) => match(exchange) && exchange.status === 201).length;
 
 /** An attempt the function's deadline ends once the service has carried out `match`'s request, its answer withheld. */
-async function cutOffAfter(match: (head: RequestHead) => boolean, name: string, bytes: Buffer, resume: MemoryResume<AzureBlobResumeState>): Promise<void> {
+async function cutOffAfter(match: (head: RequestHead) => boolean, name: string, bytes: Buffer, resume: MemoryResume<AzureBlobResumeState>, size: number | undefined = bytes.length): Promise<void> {
   proxy.arm({ label: 'silent', match, fault: { kind: 'stall', direction: 'response', afterBytes: 0 } });
   const deadline = new AbortController();
   const watcher = setInterval(() => {
     if (writes(match) > 0) deadline.abort(new Error('the function timed out'));
   }, 20);
-  await attemptFailure(module, destination(name), sourceOf(bytes), { resume, signal: deadline.signal }).finally(() => clearInterval(watcher));
+  await attemptFailure(module, destination(name), sourceOf(bytes, { size }), { resume, signal: deadline.signal }).finally(() => clearInterval(watcher));
 }
 
 describe('Azure Blob destination, answers lost after the service did the work', () => {
@@ -95,5 +95,33 @@ describe('Azure Blob destination, answers lost after the service did the work', 
     expect(delivered.details).toMatchObject({ resumed_at: bytes.length });
     expect(proxy.exchanges.slice(before).filter((exchange) => exchange.method === 'PUT')).toEqual([]);
     expect(sha256((await azure.read('lost', 'cut-off-commit.bin'))!)).toBe(sha256(bytes));
+  });
+
+  it.each([
+    { size: 16 * MiB, shape: 'an exact multiple of the block size' },
+    { size: 17 * MiB + 5, shape: 'not a multiple of the block size' },
+  ])('lets the next attempt find the blob a cut-off commit had made from a source of unknown size, $shape', async ({ size }) => {
+    const name = `cut-off-unsized-${size}.bin`;
+    const bytes = patternBytes(size, 75);
+    const resume = new MemoryResume<AzureBlobResumeState>();
+    await cutOffAfter(isPutBlockList(name), name, bytes, resume, undefined);
+    const before = proxy.exchanges.length;
+
+    const delivered = await attemptUpload(module, destination(name), sourceOf(bytes, { size: undefined }), { resume });
+
+    expect(delivered).toMatchObject({ bytes: bytes.length, details: { resumed_at: bytes.length } });
+    expect(proxy.exchanges.slice(before).filter((exchange) => exchange.method === 'PUT')).toEqual([]);
+    expect(sha256((await azure.read('lost', name))!)).toBe(sha256(bytes));
+  });
+
+  it('lets the next attempt find the blob a cut-off Put Blob had made from a source of unknown size', async () => {
+    const bytes = patternBytes(300_000, 76);
+    const resume = new MemoryResume<AzureBlobResumeState>();
+    await cutOffAfter(isPutBlob('cut-off-unsized-put.bin'), 'cut-off-unsized-put.bin', bytes, resume, undefined);
+
+    const delivered = await attemptUpload(module, destination('cut-off-unsized-put.bin'), sourceOf(bytes, { size: undefined }), { resume });
+
+    expect(delivered).toMatchObject({ bytes: bytes.length, details: { resumed_at: bytes.length } });
+    expect(writes(isPutBlob('cut-off-unsized-put.bin'))).toBe(1);
   });
 });

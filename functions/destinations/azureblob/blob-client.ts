@@ -59,13 +59,14 @@ export class BlockBlobClient {
   }
 
   /**
-   * The blob's properties when it holds exactly the content of this MD5 and length (what a Put
-   * Blob of that content left); undefined otherwise.
+   * The blob's properties when it holds exactly the content of this MD5 and length, when known
+   * (what a Put Blob of that content left); undefined otherwise.
    */
-  public async withContent(md5: string, length: number, signal: AbortSignal): Promise<BlobResponse | undefined> {
+  public async withContent(md5: string, length: number | undefined, signal: AbortSignal): Promise<BlobResponse | undefined> {
     try {
       const response = await this.transport.send({ operation: 'Get Blob Properties', method: 'HEAD', url: this.url }, signal);
-      return response.headers['content-md5'] === md5 && Number(response.headers['content-length']) === length ? response : undefined;
+      const sameLength = length === undefined || Number(response.headers['content-length']) === length;
+      return response.headers['content-md5'] === md5 && sameLength ? response : undefined;
     } catch (error) {
       if (isNotFound(error)) return undefined;
       throw error;

@@ -58,7 +58,7 @@ export async function streamToBlob(
   const earlier = resume.state?.container === target.container && resume.state.blob === target.blob && target.mayListBlocks ? resume.state : undefined;
   const session = earlier?.session ?? newSession();
   const staged: StagedPrefix | undefined = earlier ? stagedPrefix(await client.uncommittedBlocks(signal), session, sizeOf, source.size) : undefined;
-  if (earlier && !staged?.blocks.length && source.size !== undefined) {
+  if (earlier && !staged?.blocks.length) {
     // Nothing of this upload is staged: an attempt whose answer was lost may have made the blob.
     const made = await madeBy(client, earlier, source.size, signal);
     if (made) return made;
@@ -113,18 +113,20 @@ export async function streamToBlob(
 
 /**
  * The blob an earlier attempt of this upload made, when one did: a Put Blob of the content it
- * noted, or a commit of this upload's blocks covering the whole file. Undefined when neither.
+ * noted, or a commit of this upload's blocks from the first on. Undefined when neither. A commit
+ * goes out only once the source has ended, so such blocks are the whole file: a known size must
+ * match them, and an unknown one (whose last block may be as long as the others) is theirs.
  */
-async function madeBy(client: BlockBlobClient, earlier: AzureBlobResumeState, size: number, signal: AbortSignal): Promise<StreamedBlob | undefined> {
+async function madeBy(client: BlockBlobClient, earlier: AzureBlobResumeState, size: number | undefined, signal: AbortSignal): Promise<StreamedBlob | undefined> {
   if (earlier.sentMd5 !== undefined) {
     const found = await client.withContent(earlier.sentMd5, size, signal);
-    return found ? { etag: found.headers.etag, versionId: found.headers['x-ms-version-id'], blocks: 0, resumedAt: size } : undefined;
+    return found ? { etag: found.headers.etag, versionId: found.headers['x-ms-version-id'], blocks: 0, resumedAt: Number(found.headers['content-length']) } : undefined;
   }
   const { ids, response } = await client.committedBlocks(signal);
   const blocks = ids.map(parseBlockId);
   const ours = blocks.length > 0 && blocks.every((block, index) => block?.session === earlier.session && block.index === index);
   const length = blocks.reduce((sum, block) => sum + (block?.length ?? 0), 0);
-  return ours && length === size ? { etag: response?.headers.etag, versionId: undefined, blocks: blocks.length, resumedAt: size } : undefined;
+  return ours && (size === undefined || length === size) ? { etag: response?.headers.etag, versionId: undefined, blocks: blocks.length, resumedAt: length } : undefined;
 }
 
 /**
