@@ -131,6 +131,8 @@ export class UploadDestinationsStack extends Stack {
       pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
       removalPolicy: RemovalPolicy.RETAIN,
+      // RETAIN guards against the stack's deletion only; this against a console or API one.
+      deletionProtection: true,
     });
     jobTable.addGlobalSecondaryIndex({
       indexName: jobListIndex.name,
@@ -184,6 +186,7 @@ export class UploadDestinationsStack extends Stack {
           maxReceiveCount: maxAttempts,
           jobTable,
           stagingBucket: staging.bucket,
+          stagingSourcePrefixes: settings.stagingSourcePrefixes,
           sealingKey,
           secretPrefix: resourceNames.secretPrefix,
           callbackSigningSecret,
@@ -200,6 +203,7 @@ export class UploadDestinationsStack extends Stack {
     const ingress = new Ingress(this, 'Ingress', {
       jobTable,
       stagingBucket: staging.bucket,
+      stagingSourcePrefixes: settings.stagingSourcePrefixes,
       sealingKey,
       destinationQueues: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.queue])),
       destinationFunctions: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.function])),

@@ -13,7 +13,7 @@ import type { PermissionStatement } from '../../shared/destination/definition.ts
 import { functionEntries, resourceNames } from '../resources.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { acknowledgeWildcards } from './acknowledge-wildcards.ts';
-import { grantJobTable, grantSecretsUnder, grantStagedObjects } from './service-grants.ts';
+import { grantJobTable, grantSealingKey, grantSecretsUnder, grantStagedObjects, stagedManifestKeys, stagedSourceKeys } from './service-grants.ts';
 import { requireIntegerInRange } from './validate.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -44,6 +44,12 @@ export interface DestinationPipelineProps {
   readonly jobTable: dynamodb.ITable;
   /** The function reads sources from it. */
   readonly stagingBucket: s3.IBucket;
+  /**
+   * Staging prefixes the operator allows `{ bucket, key }` sources under: the function may read
+   * them besides presigned uploads and drops.
+   * @default - none
+   */
+  readonly stagingSourcePrefixes?: readonly string[];
   /** The function unseals inline secrets with it (and seals resume states, with `sealsResumeState`). */
   readonly sealingKey: kms.IKey;
   /**
@@ -124,6 +130,21 @@ function ownAccountWriteDenial(writable: readonly string[]): iam.PolicyStatement
   });
 }
 
+/**
+ * Denies assuming the roles of the deployment's own account. `role_arn` is for customers' roles,
+ * whose trust policies name this account and require an external id; a role of its own account
+ * whose trust policy trusts the account (`:root`, a common form) leaves the decision to identity
+ * policies and ignores the external id, so any caller could borrow it, and write with it past
+ * {@link ownAccountWriteDenial}.
+ */
+function ownAccountRoleDenial(): iam.PolicyStatement {
+  return new iam.PolicyStatement({
+    effect: iam.Effect.DENY,
+    actions: ['sts:AssumeRole'],
+    resources: [`arn:${Aws.PARTITION}:iam::${Aws.ACCOUNT_ID}:role/*`],
+  });
+}
+
 /** A declared permission as a policy statement of this deployment (`{partition}` resolved). */
 function policyStatement(permission: PermissionStatement): iam.PolicyStatement {
   return new iam.PolicyStatement({
@@ -138,7 +159,7 @@ function policyStatement(permission: PermissionStatement): iam.PolicyStatement {
  * deliveries to, a dead-letter queue (redrivable back) with an alarm, and a function that consumes
  * the queue with partial batch failures and a concurrency cap that protects the provider's quota.
  * The function may use only its own queue (receiving, and sending a delivery back to wait for a
- * quota), the staging bucket, the callers' credentials and its own application secret.
+ * quota), the staging bucket's sources, the callers' credentials and its own application secret.
  *
  * @example
  * new DestinationPipeline(this, 'Destination-s3', {
@@ -183,10 +204,13 @@ export class DestinationPipeline extends Construct {
     );
 
     grantJobTable(this.function.role, props.jobTable);
-    grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject']);
+    grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject'], stagedSourceKeys(props.stagingSourcePrefixes ?? []));
+    // A manifest is never a source: it may hold another caller's inline secrets in clear.
+    this.function.role.addToPrincipalPolicy(
+      new iam.PolicyStatement({ effect: iam.Effect.DENY, actions: ['s3:GetObject'], resources: [props.stagingBucket.arnForObjects(stagedManifestKeys)] }),
+    );
     this.queue.grantSendMessages(this.function);
-    props.sealingKey.grantDecrypt(this.function);
-    if (props.sealsResumeState) props.sealingKey.grant(this.function, 'kms:GenerateDataKey');
+    grantSealingKey(this.function.role, props.sealingKey, props.sealsResumeState ? ['kms:Decrypt', 'kms:GenerateDataKey'] : ['kms:Decrypt']);
     props.callbackSigningSecret.grantRead(this.function);
     const credentials = `${props.secretPrefix}${secretNames.credentials('')}`;
     grantSecretsUnder(this.function.role, credentials, props.writesCredentials ? ['secretsmanager:GetSecretValue', 'secretsmanager:PutSecretValue'] : ['secretsmanager:GetSecretValue']);
@@ -195,6 +219,7 @@ export class DestinationPipeline extends Construct {
     }
 
     this.function.role.addToPrincipalPolicy(ownAccountWriteDenial(props.writableOwnAccountBuckets ?? []));
+    this.function.role.addToPrincipalPolicy(ownAccountRoleDenial());
 
     (props.permissions ?? []).forEach((permission, index) => {
       // A policy of its own per statement, so its reason justifies its wildcards and nothing else.

@@ -14,7 +14,7 @@ import { serviceDefaults, stagingPrefixes } from '../../shared/config.ts';
 import { functionEntries, resourceNames } from '../resources.ts';
 import { BundledFunction } from './bundled-function.ts';
 import { DeadLetterQueue } from './dead-letter-queue.ts';
-import { grantJobTable, grantListAllMyBuckets, grantStagedObjects } from './service-grants.ts';
+import { grantJobTable, grantListAllMyBuckets, grantSealingKey, grantStagedObjects, stagedJobNoteKeys, stagedManifestKeys, stagedSourceKeys } from './service-grants.ts';
 import { jobListIndex } from '../../shared/jobs/table-keys.ts';
 import { WorkQueue } from './work-queue.ts';
 
@@ -22,6 +22,12 @@ export interface IngressProps {
   readonly jobTable: dynamodb.ITable;
   /** Manifests and dropped files are read from it; presigned upload URLs point into it. */
   readonly stagingBucket: s3.IBucket;
+  /**
+   * Staging prefixes the operator allows `{ bucket, key }` sources under: the ingress may read
+   * them besides presigned uploads and drops.
+   * @default - none
+   */
+  readonly stagingSourcePrefixes?: readonly string[];
   /** Inline secrets are sealed with it (encrypt only). */
   readonly sealingKey: kms.IKey;
   /** Destination type → its queue. The ingress is the only sender. */
@@ -89,12 +95,15 @@ export class Ingress extends Construct {
     this.failedEventsQueue = this.addStagingBucketDoor(props.stagingBucket, props.alarmTopic);
 
     grantJobTable(this.function.role, props.jobTable, jobListIndex.name);
-    grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject', 's3:PutObject']);
+    // It reads sources (a HEAD) and manifests; it writes presigned uploads (signing their URLs) and
+    // the job notes of drops, never a dropped file nor a source of the operator's own.
+    grantStagedObjects(this.function.role, props.stagingBucket, ['s3:GetObject'], stagedSourceKeys(props.stagingSourcePrefixes ?? []));
+    grantStagedObjects(this.function.role, props.stagingBucket, ['s3:PutObject'], [`${stagingPrefixes.presignedUploads}*`, stagedJobNoteKeys]);
     // Accepted manifests are deleted: they may hold inline credentials in clear.
-    grantStagedObjects(this.function.role, props.stagingBucket, ['s3:DeleteObject'], `${stagingPrefixes.drop}*`);
+    grantStagedObjects(this.function.role, props.stagingBucket, ['s3:DeleteObject'], [stagedManifestKeys]);
     // Sealing takes a data key per destination; the ingress never encrypts with the key itself,
     // never unseals, and reads no secret.
-    props.sealingKey.grant(this.function, 'kms:GenerateDataKey');
+    grantSealingKey(this.function.role, props.sealingKey, ['kms:GenerateDataKey']);
     for (const queue of Object.values(props.destinationQueues)) queue.grantSendMessages(this.function);
     // The unqualified functions only (no `:*` for versions and aliases): a destination test runs the latest code.
     if (destinationFunctions.length > 0) {

@@ -10,7 +10,8 @@ import { DestinationPipeline, type DestinationPipelineProps } from '../../infra/
 import type { StagingBucket } from '../../infra/constructs/staging-bucket.ts';
 import { resourceNames } from '../../infra/resources.ts';
 import { serviceDefaults } from '../../shared/config.ts';
-import { allowing, logicalId, statementsOfRole, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
+import { sealingContextCondition } from './sealing-context.ts';
+import { allowing, denying, inAnyOrder, logicalId, objectsOf, resourcesOf, statementsOfRole, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
 
 let deployed: SynthesizedStack;
 
@@ -145,9 +146,6 @@ describe('Construct: DestinationPipeline', () => {
     it('may read the staging bucket, read and write the job table, and only decrypt with the sealing key', () => {
       const statements = statementsOfRole(deployed.template, logicalId(pipelineOf(type).function.role));
       const stagingBucket = (deployed.stack.node.findChild('Staging') as StagingBucket).bucket;
-      expect(allowing(statements, 's3:GetObject').map((statement) => statement.Resource)).toEqual([
-        { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stagingBucket), 'Arn'] }, '/*']] },
-      ]);
       expect(allowing(statements, 's3:PutObject').map((statement) => statement.Resource)).not.toContainEqual(
         expect.objectContaining({ 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(stagingBucket), 'Arn'] }, '/*']] }),
       );
@@ -157,6 +155,21 @@ describe('Construct: DestinationPipeline', () => {
       expect(allowing(statements, 'kms:Decrypt')).toHaveLength(1);
       expect(allowing(statements, 'kms:Encrypt')).toEqual([]);
       expect(allowing(statements, 'kms:GenerateDataKey')).toHaveLength(definition.capabilities?.resumable?.sealed ? 1 : 0);
+    });
+
+    it('reads staged sources only (presigned uploads and drops), never a manifest, which may hold inline secrets in clear', () => {
+      const statements = statementsOfRole(deployed.template, logicalId(pipelineOf(type).function.role));
+      const stagingBucket = (deployed.stack.node.findChild('Staging') as StagingBucket).bucket;
+      expect(resourcesOf(allowing(statements, 's3:GetObject'))).toEqual(inAnyOrder([objectsOf(stagingBucket, 'uploads/*'), objectsOf(stagingBucket, 'drop/*')]));
+      expect(resourcesOf(denying(statements, 's3:GetObject'))).toEqual([objectsOf(stagingBucket, 'drop/*.upload.json')]);
+    });
+
+    it('may use the sealing key only under the encryption context the sealer sends', async () => {
+      const condition = await sealingContextCondition();
+      const statements = statementsOfRole(deployed.template, logicalId(pipelineOf(type).function.role));
+      const keyUses = statements.filter((statement) => [statement.Action].flat().some((action) => action.startsWith('kms:')));
+      expect(keyUses.length).toBeGreaterThan(0);
+      for (const statement of keyUses) expect(statement).toMatchObject({ Effect: 'Allow', Condition: condition });
     });
   });
 
@@ -205,6 +218,31 @@ describe('Bucket-policy mode confined to customers\' buckets', () => {
           Condition: { StringEquals: { 'aws:ResourceAccount': { Ref: 'AWS::AccountId' } } },
         }),
       ]);
+    }
+  });
+});
+
+describe("role_arn confined to other accounts' roles", () => {
+  it("denies every destination function assuming a role of its own account, whose trust policy may trust the account's identities without an external id", () => {
+    for (const definition of destinations) {
+      const pipeline = pipelineOf(definition.type);
+      const statements = statementsOfRole(deployed.template, logicalId(pipeline.function.role));
+      expect(resourcesOf(denying(statements, 'sts:AssumeRole')), definition.type).toEqual([
+        { 'Fn::Join': ['', ['arn:', { Ref: 'AWS::Partition' }, ':iam::', { Ref: 'AWS::AccountId' }, ':role/*']] },
+      ]);
+    }
+  });
+});
+
+describe('Staged sources the operator allows', () => {
+  it('lets every destination function read the staging prefixes the operator allows as sources, and no others', () => {
+    const { stack, template } = synthesizeStack({ stagingSourcePrefixes: ['renders/'] });
+    const stagingBucket = (stack.node.findChild('Staging') as StagingBucket).bucket;
+    for (const definition of destinations) {
+      const pipeline = stack.node.findChild(`Destination-${definition.type}`) as DestinationPipeline;
+      expect(resourcesOf(allowing(statementsOfRole(template, logicalId(pipeline.function.role)), 's3:GetObject'))).toEqual(
+        inAnyOrder([objectsOf(stagingBucket, 'uploads/*'), objectsOf(stagingBucket, 'drop/*'), objectsOf(stagingBucket, 'renders/*')]),
+      );
     }
   });
 });

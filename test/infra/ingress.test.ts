@@ -6,7 +6,8 @@ import type { Ingress } from '../../infra/constructs/ingress.ts';
 import type { StagingBucket } from '../../infra/constructs/staging-bucket.ts';
 import { resourceNames } from '../../infra/resources.ts';
 import { serviceDefaults } from '../../shared/config.ts';
-import { allowing, logicalId, statementsOfRole, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
+import { sealingContextCondition } from './sealing-context.ts';
+import { allowing, inAnyOrder, logicalId, objectsOf, resourcesOf, statementsOfRole, synthesizeStack, type SynthesizedStack } from './synthesize.ts';
 
 let deployed: SynthesizedStack;
 let ingress: Ingress;
@@ -172,11 +173,27 @@ describe('Construct: Ingress', () => {
       expect(allowing(statements, 'kms:Decrypt')).toEqual([]);
     });
 
-    it('may read manifests from and presign uploads into the staging bucket', () => {
+    it('may read staged sources and manifests, presign uploads, write job notes and delete manifests, and nothing else of the staging bucket', () => {
       const statements = statementsOfRole(deployed.template, logicalId(ingress.function.role));
-      const stagedObjects = { 'Fn::Join': ['', [{ 'Fn::GetAtt': [stagingBucketId, 'Arn'] }, '/*']] };
-      expect(allowing(statements, 's3:GetObject').map((statement) => statement.Resource)).toEqual([stagedObjects]);
-      expect(allowing(statements, 's3:PutObject').map((statement) => statement.Resource)).toEqual([stagedObjects]);
+      const stagingBucket = (deployed.stack.node.findChild('Staging') as StagingBucket).bucket;
+      const resourcesAllowed = (action: string) => resourcesOf(allowing(statements, action));
+      expect(resourcesAllowed('s3:GetObject')).toEqual(inAnyOrder([objectsOf(stagingBucket, 'uploads/*'), objectsOf(stagingBucket, 'drop/*')]));
+      expect(resourcesAllowed('s3:PutObject')).toEqual(inAnyOrder([objectsOf(stagingBucket, 'uploads/*'), objectsOf(stagingBucket, 'drop/*.upload-job.json')]));
+      expect(resourcesAllowed('s3:DeleteObject')).toEqual([objectsOf(stagingBucket, 'drop/*.upload.json')]);
+    });
+
+    it('may read the staging prefixes the operator allows as sources', () => {
+      const { stack, template } = synthesizeStack({ stagingSourcePrefixes: ['renders/'] });
+      const withPrefixes = stack.node.findChild('Ingress') as Ingress;
+      const stagingBucket = (stack.node.findChild('Staging') as StagingBucket).bucket;
+      expect(resourcesOf(allowing(statementsOfRole(template, logicalId(withPrefixes.function.role)), 's3:GetObject'))).toEqual(
+        inAnyOrder([objectsOf(stagingBucket, 'uploads/*'), objectsOf(stagingBucket, 'drop/*'), objectsOf(stagingBucket, 'renders/*')]),
+      );
+    });
+
+    it('may take data keys only under the encryption context the sealer sends', async () => {
+      const statements = statementsOfRole(deployed.template, logicalId(ingress.function.role));
+      expect(allowing(statements, 'kms:GenerateDataKey')).toEqual([expect.objectContaining({ Condition: await sealingContextCondition() })]);
     });
 
     it('may list the account buckets to report the canonical user ID', () => {

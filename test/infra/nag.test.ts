@@ -59,9 +59,12 @@ describe('cdk-nag AwsSolutions', () => {
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
         'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
         'AwsSolutions-IAM5[Resource::*]',
-        'AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/*]',
-        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/*]',
+        // The staging bucket by prefix, never as a whole: sources, presigned uploads, job notes, manifests.
+        'AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/uploads/*]',
         'AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/drop/*]',
+        'AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/drop/*.upload-job.json]',
+        'AwsSolutions-IAM5[Resource::<StagingBucket.Arn>/drop/*.upload.json]',
+        'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:iam::*:role/*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:s3:::*]',
         'AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:secretsmanager:<AWS::Region>:<AWS::AccountId>:secret:upload-destinations/credentials/*]',
         // Secrets Manager adds a random suffix to a secret's ARN: the YouTube OAuth client's name ends in *.

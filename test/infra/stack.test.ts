@@ -55,6 +55,10 @@ describe('Stack: UploadDestinations', () => {
     it('outlives the stack', () => {
       deployed.template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
     });
+
+    it('cannot be deleted outside the stack either (console, API) without turning deletion protection off first', () => {
+      deployed.template.hasResourceProperties('AWS::DynamoDB::Table', { TableName: resourceNames.table, DeletionProtectionEnabled: true });
+    });
   });
 
   it('has a sealing key that rotates', () => {

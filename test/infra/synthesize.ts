@@ -53,3 +53,23 @@ export function statementsOfRole(template: Template, roleId: string): Statement[
 export function allowing(statements: readonly Statement[], action: string): Statement[] {
   return statements.filter((statement) => statement.Effect === 'Allow' && [statement.Action].flat().includes(action));
 }
+
+/** The statements of `statements` that deny `action`. */
+export function denying(statements: readonly Statement[], action: string): Statement[] {
+  return statements.filter((statement) => statement.Effect === 'Deny' && [statement.Action].flat().includes(action));
+}
+
+/** The resources of `statements`, in an order of their own: CDK sorts a statement's resources. */
+export function resourcesOf(statements: readonly Statement[]): unknown[] {
+  return inAnyOrder(statements.flatMap((statement) => [statement.Resource].flat()));
+}
+
+/** `values` in a stable order, to compare with {@link resourcesOf}. */
+export function inAnyOrder(values: readonly unknown[]): unknown[] {
+  return [...values].sort((one, other) => JSON.stringify(one).localeCompare(JSON.stringify(other)));
+}
+
+/** The ARN of the objects of `bucket` whose keys match `keys`, as the template writes it. */
+export function objectsOf(bucket: IConstruct, keys: string): unknown {
+  return { 'Fn::Join': ['', [{ 'Fn::GetAtt': [logicalId(bucket), 'Arn'] }, `/${keys}`]] };
+}
