@@ -1,10 +1,24 @@
-import { createHmac, randomUUID } from 'node:crypto';
+import { createHash, createHmac } from 'node:crypto';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { classifyGeneric, isRetryableStatus } from './classify.ts';
 
 export const signatureHeader = 'upload-destinations-signature';
-/** One callback's id: the same on its retries, so a receiver can drop a duplicate. */
+/** One callback's id: the same on its retries and when it is sent again ({@link callbackEventId}), so a receiver can drop a duplicate. */
 export const eventHeader = 'upload-destinations-event';
+
+/**
+ * A callback's event id: a digest of what it reports, shaped as a UUID (version 8). A callback is
+ * sent again whole when its sender ended before recording it sent (a crash, a timeout), from
+ * another function with no memory of the first: only an id derived from what it reports (the job
+ * as its outcome left it, token and every destination's final record) is the same then.
+ */
+export function callbackEventId(body: string): string {
+  const bytes = createHash('sha256').update(body).digest().subarray(0, 16);
+  bytes[6] = (bytes[6]! & 0x0f) | 0x80;
+  bytes[8] = (bytes[8]! & 0x3f) | 0x80;
+  const hex = bytes.toString('hex');
+  return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+}
 
 /**
  * `t=<unix seconds>,v1=<hex HMAC-SHA256 of "<t>.<event id>.<url>.<body>">`: a receiver checks
@@ -47,7 +61,7 @@ export async function sendCallback(url: string, payload: unknown, options: Callb
   const backoff = options.backoffMilliseconds ?? 1000;
   const body = JSON.stringify(payload);
   const key = await options.signingKey();
-  const eventId = randomUUID();
+  const eventId = callbackEventId(body);
   let last: CallbackOutcome = { state: 'failed', attempts: 0 };
   for (let attempt = 1; attempt <= attempts; attempt += 1) {
     if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, backoff * 2 ** (attempt - 2)));

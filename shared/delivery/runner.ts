@@ -150,10 +150,12 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
   const alone = message.destinations === 1 && finished !== undefined && isFinal(String(finished.state) as DestinationState);
   let job: Job | undefined;
   let outcome: string;
+  let claimed: Record<string, unknown>;
   if (alone) {
     outcome = String(finished.state);
     const claim = await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds);
     if (claim.kind !== 'claimed') return claim.kind === 'held' ? claim.until : undefined;
+    claimed = claim.item;
     job = jobFromItems([claim.item, finished]);
     if (!job?.sealedCallbackUrl) return undefined;
   } else {
@@ -162,9 +164,19 @@ async function callBackIfFinished(message: DeliveryMessage, dependencies: Delive
     outcome = job.destinations.map((destination) => destination.state).join(',');
     const claim = await dependencies.jobs.claimCallback(token, outcome, dependencies.leaseSeconds);
     if (claim.kind !== 'claimed') return claim.kind === 'held' ? claim.until : undefined;
+    claimed = claim.item;
   }
-  const { url } = (await dependencies.sealer.unseal(job.sealedCallbackUrl, callbackSealingContext(token))) as { url: string };
-  const sent = await sendCallback(url, jobView(job), { ...dependencies.callbacks, network: dependencies.network });
+  let sent: Awaited<ReturnType<typeof sendCallback>>;
+  try {
+    const { url } = (await dependencies.sealer.unseal(job.sealedCallbackUrl, callbackSealingContext(token))) as { url: string };
+    sent = await sendCallback(url, jobView(job), { ...dependencies.callbacks, network: dependencies.network });
+  } catch (error) {
+    // Claimed but not sent (the signing key or KMS unreachable for now): the message comes back
+    // once the claim has run out (as a claim held by another is waited for) and sends it then, or
+    // the callback would be lost.
+    dependencies.log.error('callback failed', { token, reason: describeError(error) });
+    return new Date((Number(claimed.callbackLeaseUntil) + 1) * 1000);
+  }
   await dependencies.jobs.recordCallback(token, { ...sent, outcome, at: new Date().toISOString() });
   dependencies.log.info('callback', { token, state: sent.state, attempts: sent.attempts, status: sent.status });
   return undefined;
@@ -410,8 +422,8 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
     const failed = await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final, startedFrom);
     log.warn('delivery failed', { token, index, code: error.code, reason, retryable: error.retryable, final, attempt: receiveCount });
     dependencies.observe?.({ kind: 'failed', type: definition.type, code: error.code, final, attempts: claim.attempts });
-    if (final) await callBack(failed);
-    if (!error.retryable) return { kind: 'done' };
+    const callbackPending = final ? await callBack(failed) : undefined;
+    if (!error.retryable) return callbackPending ? { kind: 'defer', until: callbackPending } : { kind: 'done' };
     // A transient failure on its last attempt goes back to the queue at once: the next receive
     // moves it to the dead-letter queue, ready for redrive.
     return { kind: 'retry', delaySeconds: final ? 0 : nextDelaySeconds(error, receiveCount, dependencies.retryBaseSeconds), error };
@@ -429,8 +441,10 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
     attempts: claim.attempts,
     acceptedAt: message.acceptedAt,
   });
-  await callBack(finished);
-  return { kind: 'done' };
+  // Still pending (another sender holds the callback, or this one could not send it): the message
+  // comes back after the claim and finds the delivery finished, and the callback sent or to send.
+  const callbackPending = await callBack(finished);
+  return callbackPending ? { kind: 'defer', until: callbackPending } : { kind: 'done' };
 }
 
 /** An opaque name of one delivery, the same in every attempt, that tells a server nothing of the job. */

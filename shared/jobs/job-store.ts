@@ -387,11 +387,21 @@ export class JobStore {
     return { kind: 'held', until: new Date(Math.max(Number(job?.callbackLeaseUntil ?? 0) + 1, now + 1) * 1000) };
   }
 
+  /**
+   * Records what was sent for `callback.outcome`, if that is still the outcome claimed: a callback
+   * of an earlier outcome that ends after a later one was claimed (a slow receiver, a retried
+   * destination) must not hide the later one's record, or the later one would be sent again.
+   */
   public async recordCallback(token: string, callback: CallbackRecord): Promise<void> {
-    await this.table.update(itemKey(token, jobItem), {
-      UpdateExpression: 'SET #callback = :callback',
-      ExpressionAttributeNames: { '#callback': 'callback' },
-      ExpressionAttributeValues: { ':callback': callback },
-    });
+    try {
+      await this.table.update(itemKey(token, jobItem), {
+        UpdateExpression: 'SET #callback = :callback',
+        ConditionExpression: 'callbackOutcome = :outcome',
+        ExpressionAttributeNames: { '#callback': 'callback' },
+        ExpressionAttributeValues: { ':callback': callback, ':outcome': callback.outcome },
+      });
+    } catch (error) {
+      if (!isAwsError(error, conditionFailed)) throw error;
+    }
   }
 }

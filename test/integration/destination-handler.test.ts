@@ -15,6 +15,7 @@ import { lambdaContext } from '../../infra/local/lambda-context.ts';
 import { startLocalS3, type LocalS3 } from '../../infra/local/s3-server.ts';
 import { secretNames } from '../../shared/config.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
+import { eventHeader } from '../../shared/delivery/callback.ts';
 import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import { PermanentError, TransientError, WaitError } from '../../shared/errors.ts';
 import { callbackSealingContext, sealedFor, sealingContext, sourceSealingContext, type DeliveryMessage } from '../../shared/contract/message.ts';
@@ -32,7 +33,7 @@ import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts'
 import type { SecretStore } from '../../shared/secrets/secret-store.ts';
 import { SourceOpener } from '../../shared/sources/source-opener.ts';
 import { localNetwork } from '../support/network.ts';
-import { startTestServer } from '../support/http-servers.ts';
+import { readBody, startTestServer } from '../support/http-servers.ts';
 import { patternBytes, sha256 } from '../support/sources.ts';
 import { waitFor } from '../support/wait.ts';
 import { startJobsAndQueues } from '../support/servers/jobs-and-queues.ts';
@@ -339,6 +340,36 @@ describe('Function: destinationHandler (S3)', () => {
     expect(received).toEqual(['/hook']);
   });
 
+  it('sends a callback sent again after its sender ended (before recording it) with the same event id and body, so the receiver can drop it', async () => {
+    // Prepare: a receiver noting each callback's event id and body, and a first attempt that claims
+    // the callback for a second, sends it, then ends before recording it sent.
+    const events: { id: string | string[] | undefined; body: string }[] = [];
+    const receiver = await startTestServer((request, response) => {
+      void readBody(request).then((body) => {
+        events.push({ id: request.headers[eventHeader], body: body.toString() });
+        response.writeHead(204).end();
+      });
+    });
+    closers.push(() => receiver.close());
+    const message = await queuedDelivery(destination('sent-not-recorded.bin'), {}, `${receiver.url}/hook`);
+    const ended = Object.assign(Object.create(jobs) as JobStore, {
+      claimCallback: (token: string, outcome: string) => jobs.claimCallback(token, outcome, 1),
+      recordCallback: async () => {
+        throw new Error('the function environment crashed');
+      },
+    });
+    await destinationHandler(s3Module, { dependencies: { ...dependencies, jobs: ended }, queues })(await event([message]), context());
+    await new Promise((resolve) => setTimeout(resolve, 2100));
+
+    // Act: the message comes back (it was never deleted).
+    await handler(await event([message], 2), context());
+
+    // Assess: the callback went twice (at least once), as one event.
+    expect(events).toHaveLength(2);
+    expect(events[1]?.body).toBe(events[0]?.body);
+    expect(events[1]?.id).toBe(events[0]?.id);
+  });
+
   it('puts a message back that comes while the claim on its callback still holds, and calls back when it comes again after the claim ran out', async () => {
     // Prepare: the attempt that finished claims the callback for 2 s, then "crashes" before sending it.
     const { receiver, received } = await callbackReceiver();
@@ -367,6 +398,36 @@ describe('Function: destinationHandler (S3)', () => {
     expect(receivedEarly).toBe(0);
     expect(received).toEqual(['/hook']);
     expect(putsTo('claim-holds.bin')).toHaveLength(1);
+  });
+
+  it('puts the message back when the callback it claimed could not be sent (the signing key unreachable), and calls back when it comes again', async () => {
+    // Prepare: the attempt that finished claims the callback for 1 s, then cannot read the signing key.
+    const { receiver, received } = await callbackReceiver();
+    const message = await queuedDelivery(destination('key-unreachable.bin'), {}, `${receiver.url}/hook`);
+    const briefClaims = Object.assign(Object.create(jobs) as JobStore, {
+      claimCallback: (token: string, outcome: string) => jobs.claimCallback(token, outcome, 1),
+    });
+    const keyUnreachable = {
+      ...dependencies,
+      jobs: briefClaims,
+      leaseSeconds: 1,
+      callbacks: { signingKey: () => Promise.reject(new Error('Secrets Manager is unreachable')) },
+    };
+    const first = await destinationHandler(s3Module, { dependencies: keyUnreachable, queues })(await event([message], 1), context());
+
+    // Act: the copy put back comes again once the claim has run out.
+    const deferred = await waitFor(async () => {
+      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const bodies = (Messages ?? []).map((item) => JSON.parse(item.Body ?? '{}') as DeliveryMessage);
+      return bodies.find((body) => body.token === message.token && body.notBefore !== undefined);
+    }, 10_000, 'the message to be put back until the claim runs out');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(deferred.notBefore!) - Date.now()) + 100));
+    await handler(await event([deferred], 1), context());
+
+    // Assess
+    expect(first.batchItemFailures).toEqual([]);
+    expect(received).toEqual(['/hook']);
+    expect(putsTo('key-unreachable.bin')).toHaveLength(1);
   });
 
   it('fails a message that is not a delivery as a batch item (retried, then dead-lettered), leaving the others', async () => {

@@ -46,5 +46,9 @@ describe('README: the callback check it shows', () => {
     expect(verify(body, headers('https://a.example/hook'), 'https://a.example/hook', 'k3y')).toBe(true);
     expect(verify(body, headers('https://a.example/hook'), 'https://b.example/hook', 'k3y')).toBe(false);
     expect(verify(body, { ...headers('https://a.example/hook'), 'upload-destinations-signature': 't=1,v1=ab' }, 'https://a.example/hook', 'k3y')).toBe(false);
+    // As many characters as a signature, more bytes: Node reads a header's bytes as Latin-1.
+    const fresh = Math.floor(Date.now() / 1000);
+    const wide = { ...headers('https://a.example/hook'), 'upload-destinations-signature': `t=${fresh},v1=${'\u00e9'.repeat(64)}` };
+    expect(verify(body, wide, 'https://a.example/hook', 'k3y')).toBe(false);
   });
 });
