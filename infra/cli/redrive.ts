@@ -3,6 +3,7 @@ import {
   DeleteMessageBatchCommand,
   GetQueueAttributesCommand,
   GetQueueUrlCommand,
+  QueueDoesNotExist,
   ReceiveMessageCommand,
   SendMessageBatchCommand,
   StartMessageMoveTaskCommand,
@@ -54,9 +55,16 @@ function queueNames(type: string): { queue: string; deadLetterQueue: string } {
   return { queue: resourceNames.destinationQueue(type), deadLetterQueue: resourceNames.destinationDeadLetterQueue(type) };
 }
 
-async function urlOf(sqs: SQSClient, name: string): Promise<string> {
-  const { QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name }));
-  if (!QueueUrl) throw new Error(`queue ${name} has no URL`);
+/** The URL of queue `name`; one that does not exist is named with what it is (`s3's queue`). */
+async function urlOf(sqs: SQSClient, name: string, what: string): Promise<string> {
+  let QueueUrl: string | undefined;
+  try {
+    ({ QueueUrl } = await sqs.send(new GetQueueUrlCommand({ QueueName: name })));
+  } catch (error) {
+    if (!(error instanceof QueueDoesNotExist)) throw error;
+    throw new Error(`${what} ${name} does not exist in this account and region (is the stack deployed there, or the local runtime running?)`, { cause: error });
+  }
+  if (!QueueUrl) throw new Error(`${what} ${name} has no URL`);
   return QueueUrl;
 }
 
@@ -81,6 +89,27 @@ function deadLetterOf(message: Message): DeadLetter {
   return { messageId: message.MessageId ?? '', token, index };
 }
 
+/** A dead letter as a line names it: `ud_… #2`. */
+export function describeDeadLetter(letter: DeadLetter): string {
+  return `${letter.token ?? '(no job named)'}${letter.index === undefined ? '' : ` #${letter.index}`}`;
+}
+
+/**
+ * Deletes messages whose copies are on the queue already from the dead-letter queue; returns
+ * those it could not delete, each with why. Such a message stays, and the next redrive sends it
+ * again (harmless: a delivery's claim keeps it from uploading twice, but it must not be silent).
+ */
+async function deleteMoved(sqs: SQSClient, queueUrl: string, messages: readonly Message[]): Promise<{ message: Message; reason: string; cause?: unknown }[]> {
+  try {
+    const answer = await sqs.send(
+      new DeleteMessageBatchCommand({ QueueUrl: queueUrl, Entries: messages.map((message, position) => ({ Id: String(position), ReceiptHandle: message.ReceiptHandle ?? '' })) }),
+    );
+    return (answer.Failed ?? []).map((entry) => ({ message: messages[Number(entry.Id)]!, reason: entry.Message ?? entry.Code ?? 'no reason given' }));
+  } catch (error) {
+    return messages.map((message) => ({ message, reason: error instanceof Error ? error.message : String(error), cause: error }));
+  }
+}
+
 /** How long a message the redrive holds stays invisible to everyone else. */
 const holdSeconds = 60;
 
@@ -101,7 +130,7 @@ function batchesOfTen<T>(items: readonly T[]): T[][] {
  * loses nothing (it may send one twice, which the delivery's claim makes harmless). A dry run
  * reads the messages and lets them go again untouched.
  */
-async function copyAll(sqs: SQSClient, from: string, to: string, dryRun: boolean): Promise<DeadLetter[]> {
+async function copyAll(sqs: SQSClient, from: string, to: string, dryRun: boolean, type: string): Promise<DeadLetter[]> {
   const deadLetters: DeadLetter[] = [];
   const held: Message[] = [];
   try {
@@ -115,10 +144,16 @@ async function copyAll(sqs: SQSClient, from: string, to: string, dryRun: boolean
       // Only what reached the queue leaves the dead-letter queue; the rest stays for the next run.
       const delivered = new Set((sent.Successful ?? []).map((entry) => entry.Id));
       const done = batch.filter((_message, position) => delivered.has(String(position)));
-      if (done.length > 0) {
-        await sqs.send(new DeleteMessageBatchCommand({ QueueUrl: from, Entries: done.map((message, position) => ({ Id: String(position), ReceiptHandle: message.ReceiptHandle ?? '' })) }));
+      const stuck = done.length > 0 ? await deleteMoved(sqs, from, done) : [];
+      deadLetters.push(...done.filter((message) => !stuck.some((failure) => failure.message === message)).map(deadLetterOf));
+      if (stuck.length > 0) {
+        const named = stuck.map((failure) => describeDeadLetter(deadLetterOf(failure.message))).join(', ');
+        throw new Error(
+          `${stuck.length} message(s) sent back to ${type}'s queue could not be removed from its dead-letter queue (${stuck[0]!.reason}): ${named}; ` +
+            `the next redrive sends them again; ${deadLetters.length} moved`,
+          { cause: stuck[0]!.cause },
+        );
       }
-      deadLetters.push(...done.map(deadLetterOf));
       const failed = sent.Failed ?? [];
       if (failed.length > 0) throw new Error(`could not send ${failed.length} message(s) back to the queue (${failed[0]?.Message ?? failed[0]?.Code ?? 'no reason given'}); ${deadLetters.length} moved`);
     }
@@ -143,14 +178,16 @@ async function copyAll(sqs: SQSClient, from: string, to: string, dryRun: boolean
  */
 export async function redrive(options: RedriveOptions): Promise<RedriveResult> {
   const names = queueNames(options.type);
-  const [deadLetterQueueUrl, queueUrl] = await Promise.all([urlOf(options.sqs, names.deadLetterQueue), urlOf(options.sqs, names.queue)]);
+  // One after the other, so that when neither exists the error names the one redrive reads from.
+  const deadLetterQueueUrl = await urlOf(options.sqs, names.deadLetterQueue, `${options.type}'s dead-letter queue`);
+  const queueUrl = await urlOf(options.sqs, names.queue, `${options.type}'s queue`);
   const { Attributes } = await options.sqs.send(
     new GetQueueAttributesCommand({ QueueUrl: deadLetterQueueUrl, AttributeNames: ['ApproximateNumberOfMessages', 'QueueArn'] }),
   );
   const waiting = Number(Attributes?.ApproximateNumberOfMessages ?? 0);
   const result = { type: options.type, deadLetterQueueUrl, queueUrl, waiting, dryRun: options.dryRun ?? false };
   if (options.method === 'copy') {
-    const deadLetters = await copyAll(options.sqs, deadLetterQueueUrl, queueUrl, options.dryRun ?? false);
+    const deadLetters = await copyAll(options.sqs, deadLetterQueueUrl, queueUrl, options.dryRun ?? false, options.type);
     return { ...result, moved: options.dryRun ? undefined : deadLetters.length, taskHandle: undefined, deadLetters };
   }
   if (options.dryRun || waiting === 0) return { ...result, moved: options.dryRun ? undefined : 0, taskHandle: undefined, deadLetters: undefined };

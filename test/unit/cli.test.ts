@@ -1,19 +1,38 @@
 import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { PassThrough } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../infra/cli/upload-destinations/program.ts';
+import { startTestServer, type TestServer } from '../support/http-servers.ts';
 import { resolveConnection, UsageError } from '../../infra/cli/upload-destinations/connection.ts';
 import { parseDestinations } from '../../infra/cli/upload-destinations/destination-argument.ts';
 
 let folder: string;
+/** An API that notes every request it gets, and answers none of them usefully. */
+let api: TestServer;
+const requests: string[] = [];
 
 beforeAll(async () => {
   folder = await mkdtemp(join(tmpdir(), 'ud-cli-unit-'));
+  api = await startTestServer((request, response) => {
+    requests.push(`${request.method} ${request.url}`);
+    response.writeHead(500).end();
+  });
 });
 
 afterAll(async () => {
+  await api.close();
   await rm(folder, { recursive: true, force: true });
 });
+
+/** Runs the CLI in-process; its exit status and what it wrote. */
+async function cli(...argv: string[]): Promise<{ code: number; output: string }> {
+  const output: Buffer[] = [];
+  const stream = new PassThrough().on('data', (chunk: Buffer) => output.push(chunk));
+  const code = await runCli(argv, { stdout: stream, stderr: stream, env: {}, terminal: false });
+  return { code, output: Buffer.concat(output).toString() };
+}
 
 describe('CLI: --to', () => {
   it('reads type:key=value pairs, nesting dotted keys, keeping JSON values typed and escaped commas in values', async () => {
@@ -95,5 +114,30 @@ describe('CLI: the connection', () => {
     await writeFile(file, JSON.stringify({ profiles: {} }), { mode: 0o600 });
 
     await expect(resolveConnection(options, surroundings({ UPLOAD_DESTINATIONS_CONFIG: file }))).rejects.toThrow(message);
+  });
+});
+
+describe('CLI: bad input', () => {
+  it.each([
+    ['retry --index with no number', ['retry', 'ud_x', '--index', ''], "--index must be a destination's index (0-99), got ''"],
+    ['retry --index with a word', ['retry', 'ud_x', '--index', 'abc'], "--index must be a destination's index (0-99), got 'abc'"],
+    ['retry --index with a fraction', ['retry', 'ud_x', '--index', '0', '--index', '1.5'], "--index must be a destination's index (0-99), got '1.5'"],
+    ['redrive --sqs-endpoint that is no URL', ['redrive', 's3', '--sqs-endpoint', 'localhost:9324'], "--sqs-endpoint must be an http(s) URL, got 'localhost:9324'"],
+    ['bucket-policy --endpoint that is no URL', ['bucket-policy', 'videos', '--endpoint', 's3.local'], "--endpoint must be an http(s) URL, got 's3.local'"],
+  ])('refuses %s, naming the argument, exit status 2, asking nothing of the API', async (_case, argv, message) => {
+    requests.length = 0;
+
+    const run = await cli('--api', api.url, ...argv);
+
+    expect(run).toEqual({ code: 2, output: `error: ${message}\n` });
+    expect(requests).toEqual([]);
+  });
+
+  it('refuses an --api URL that carries a password, without printing it', async () => {
+    const run = await cli('--api', 'https://operator:pa55-w0rd@api.example.com/prod', 'status', 'ud_x');
+
+    expect(run.code).toBe(2);
+    expect(run.output).toContain('--api must not carry a user name or password');
+    expect(run.output).not.toContain('pa55-w0rd');
   });
 });

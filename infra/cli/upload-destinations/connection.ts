@@ -66,6 +66,22 @@ async function readProfile(name: string, surroundings: Surroundings): Promise<Pr
   return profile as Profile;
 }
 
+/**
+ * The URL an option gives, or a {@link UsageError} naming the option. A URL with a user name or
+ * password is refused without being repeated: the error would print the password.
+ */
+export function httpUrlOption(option: string, value: string): URL {
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  if (url && (url.username !== '' || url.password !== '')) throw new UsageError(`${option} must not carry a user name or password`);
+  if (!url || !/^https?:$/.test(url.protocol)) throw new UsageError(`${option} must be an http(s) URL, got '${value}'`);
+  return url;
+}
+
 function isLoopback(api: string): boolean {
   const host = new URL(api).hostname;
   return host === '127.0.0.1' || host === 'localhost' || host === '[::1]';
@@ -82,11 +98,7 @@ export async function resolveConnection(options: ConnectionOptions, surroundings
   const profileName = options.profile ?? env.UPLOAD_DESTINATIONS_PROFILE;
   const profile = profileName ? await readProfile(profileName, surroundings) : {};
   const api = (options.api ?? env.UPLOAD_DESTINATIONS_API ?? profile.api ?? `http://127.0.0.1:${env.PORT ?? 3000}`).replace(/\/+$/, '');
-  try {
-    if (!/^https?:$/.test(new URL(api).protocol)) throw new Error('not http');
-  } catch {
-    throw new UsageError(`--api must be an http(s) URL, got '${api}'`);
-  }
+  httpUrlOption('--api', api);
   return {
     api,
     apiKey: env.UPLOAD_DESTINATIONS_API_KEY ?? profile.api_key,

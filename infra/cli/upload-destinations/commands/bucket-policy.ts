@@ -1,5 +1,6 @@
 import { bucketPolicy, canonicalUserId } from '../../../../functions/ingress/bucket-policy.ts';
 import { StagingObjects } from '../../../../shared/sources/staging-objects.ts';
+import { httpUrlOption } from '../connection.ts';
 import { exitCodes, type CliContext } from '../context.ts';
 
 export interface BucketPolicyOptions {
@@ -15,6 +16,7 @@ export interface BucketPolicyOptions {
  * environment (the deployment account's), or given with `--canonical-user-id`.
  */
 export async function bucketPolicyCommand(bucket: string, options: BucketPolicyOptions, context: CliContext): Promise<number> {
+  if (options.endpoint !== undefined) httpUrlOption('--endpoint', options.endpoint);
   let id = options.canonicalUserId;
   if (!id && !options.endpoint && !(await context.connection()).local) {
     const client = await context.client();

@@ -1,7 +1,7 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
-import { redrive } from '../../redrive.ts';
+import { describeDeadLetter, redrive } from '../../redrive.ts';
 import { exitCodes, type CliContext } from '../context.ts';
-import { UsageError } from '../connection.ts';
+import { httpUrlOption, UsageError } from '../connection.ts';
 
 export interface RedriveCommandOptions {
   readonly dryRun: boolean;
@@ -16,6 +16,7 @@ export interface RedriveCommandOptions {
  * move task; against the local runtime by receiving, sending and deleting.
  */
 export async function redriveCommand(type: string, options: RedriveCommandOptions, context: CliContext): Promise<number> {
+  if (options.sqsEndpoint !== undefined) httpUrlOption('--sqs-endpoint', options.sqsEndpoint);
   const connection = await context.connection();
   const local = options.sqsEndpoint !== undefined || connection.local;
   const endpoint = options.sqsEndpoint ?? `http://127.0.0.1:${context.io.env.SQS_PORT ?? 9324}`;
@@ -35,7 +36,7 @@ export async function redriveCommand(type: string, options: RedriveCommandOption
       throw error;
     }
     const where = `${type}'s dead-letter queue`;
-    const named = (result.deadLetters ?? []).map((letter) => `\n  ${letter.token ?? '(no job named)'}${letter.index === undefined ? '' : ` #${letter.index}`}`).join('');
+    const named = (result.deadLetters ?? []).map((letter) => `\n  ${describeDeadLetter(letter)}`).join('');
     const text = result.dryRun
       ? `${result.deadLetters?.length ?? result.waiting} message(s) in ${where}; nothing moved (dry run)${named}`
       : result.taskHandle

@@ -1,4 +1,5 @@
 import { ApiError } from '../api-client.ts';
+import { UsageError } from '../connection.ts';
 import { exitCodes, type CliContext } from '../context.ts';
 import { describeJob } from '../job-view.ts';
 import { watchJob } from '../watch.ts';
@@ -16,14 +17,21 @@ interface Retried {
   readonly skipped: readonly { readonly index: number; readonly state: string; readonly reason: string }[];
 }
 
+/** A destination's index as `--index` gives it: digits only (`Number` would read '' as 0, and '0x1' as 1). */
+function indexOf(text: string): number {
+  if (!/^\d{1,2}$/.test(text)) throw new UsageError(`--index must be a destination's index (0-99), got '${text}'`);
+  return Number(text);
+}
+
 /**
  * `retry <token> [--index N …] [--permanent] [--wait]`: puts the job's failed destinations (or the
  * ones named) back on their queues; those that failed for good only with `--permanent`.
  */
 export async function retry(token: string, options: RetryOptions, context: CliContext): Promise<number> {
+  const destinations = (options.index ?? []).map(indexOf);
   const client = await context.client();
   const body = {
-    ...(options.index && options.index.length > 0 ? { destinations: options.index.map(Number) } : {}),
+    ...(destinations.length > 0 ? { destinations } : {}),
     ...(options.permanent ? { permanent: true } : {}),
   };
   let answer: Retried;
