@@ -262,17 +262,23 @@ describe('Lambda memory model', () => {
 });
 
 describe("issue 13's S3 targets", () => {
-  const summary = (mibPerSecond: number, netCpuSecondsPerGiB: number) => ({
+  const summary = (mibPerSecond: number, netCpuSecondsPerGiB: number, uploadCpuSecondsPerGiB?: number) => ({
     mibPerSecond,
     cpuSecondsPerGiB: netCpuSecondsPerGiB + 1,
     processMibPerSecond: undefined,
     netCpuSecondsPerGiB,
     maxRssMiB: 100,
-    uploadCpuSecondsPerGiB: undefined,
+    uploadCpuSecondsPerGiB,
     serverCpuSecondsPerGiB: undefined,
     spread: {},
   });
-  const client = (name: 'ours' | 'rclone' | 'aws-cli', mib: number, cpu: number) => ({ client: name, label: name, status: 'measured' as const, runs: [], summary: summary(mib, cpu) });
+  const client = (name: 'ours' | 'rclone' | 'aws-cli' | 'lib-storage', mib: number, cpu: number, uploadCpu?: number) => ({
+    client: name,
+    label: name,
+    status: 'measured' as const,
+    runs: [],
+    summary: summary(mib, cpu, uploadCpu),
+  });
 
   it('compares ours with the fastest peer, on speed and on CPU', () => {
     const result = {
@@ -305,6 +311,23 @@ describe("issue 13's S3 targets", () => {
 
     expect(level).toMatchObject({ met: true });
     expect(level?.measured).toContain('1.00× its net CPU');
+    expect(costlier).toMatchObject({ met: false });
+  });
+
+  it("judges CPU by the upload's own where both clients measure it in process, whatever their start-up left", () => {
+    // The 1 MiB row of a run: lib-storage's runs cost less than its start-up's median (net 0).
+    const result = (oursUpload: number) => ({
+      target: 'sink-http',
+      description: '',
+      startupCpuSeconds: {},
+      sizes: [{ size: MiB, label: '1 MiB', clients: [client('ours', 180, 4.03, oursUpload), client('lib-storage', 174, 0, 65.06), client('rclone', 113, 9.89)] }],
+    });
+
+    const [cheaper] = bestPeerGoals(result(50.52));
+    const [costlier] = bestPeerGoals(result(70));
+
+    expect(cheaper).toMatchObject({ met: true });
+    expect(cheaper?.measured).toContain("0.78× its upload's CPU");
     expect(costlier).toMatchObject({ met: false });
   });
 
