@@ -29,6 +29,11 @@ export const deliveryMessageSchema = z.strictObject({
   acceptedAt: z.optional(z.iso.datetime()),
   /** A delivery waiting for a quota to reset comes back no earlier than this (ISO 8601). */
   notBefore: z.optional(z.iso.datetime()),
+  /**
+   * Only the job's callback is left to send: the delivery's last attempt failed for now and went
+   * to the dead-letter queue, where a redrive (not this message) may try it again.
+   */
+  callbackOnly: z.optional(z.literal(true)),
 });
 
 export type DeliveryMessage = z.output<typeof deliveryMessageSchema>;

@@ -62,7 +62,16 @@ export interface DeliveryDependencies {
 /** What the queue should do with the message. */
 export type DeliveryOutcome =
   | { readonly kind: 'done' }
-  | { readonly kind: 'retry'; readonly delaySeconds: number; readonly error: DeliveryError }
+  | {
+      readonly kind: 'retry';
+      readonly delaySeconds: number;
+      readonly error: DeliveryError;
+      /**
+       * When to come back for the callback this attempt claimed and could not send: its last
+       * attempt's message goes to the dead-letter queue, so the callback needs one of its own.
+       */
+      readonly callbackAt?: Date;
+    }
   /** Come back at `until` without spending an attempt (a quota resets then). */
   | { readonly kind: 'defer'; readonly until: Date };
 
@@ -313,13 +322,17 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
       log.error('callback failed', { token, reason: describeError(error) });
       return undefined;
     });
+  /** While another sender's claim on the callback holds, or this one could not send it, the message comes back after the claim. */
+  const callBackLater = async (finished?: FinishedItem): Promise<DeliveryOutcome> => {
+    const heldUntil = await callBack(finished);
+    return heldUntil ? { kind: 'defer', until: heldUntil } : { kind: 'done' };
+  };
+  if (message.callbackOnly) return callBackLater();
   const claim = await jobs.claim(token, index, dependencies.leaseSeconds);
   if (claim.kind === 'finished') {
     log.info('delivery already finished; message ignored', { token, index, state: claim.state });
-    // The attempt that finished it may have ended (a crash, a timeout) before its callback went:
-    // while its claim on the callback holds, this message comes back to look again after it.
-    const heldUntil = await callBack();
-    return heldUntil ? { kind: 'defer', until: heldUntil } : { kind: 'done' };
+    // The attempt that finished it may have ended (a crash, a timeout) before its callback went.
+    return callBackLater();
   }
   if (claim.kind === 'busy') {
     const error = new TransientError('another attempt holds this delivery', { code: 'Busy' });
@@ -422,11 +435,16 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
     const failed = await jobs.fail(token, index, claim.attemptId, { code: error.code, message: reason, retryable: error.retryable }, final, startedFrom);
     log.warn('delivery failed', { token, index, code: error.code, reason, retryable: error.retryable, final, attempt: receiveCount });
     dependencies.observe?.({ kind: 'failed', type: definition.type, code: error.code, final, attempts: claim.attempts });
+    if (!error.retryable) return callBackLater(failed);
     const callbackPending = final ? await callBack(failed) : undefined;
-    if (!error.retryable) return callbackPending ? { kind: 'defer', until: callbackPending } : { kind: 'done' };
     // A transient failure on its last attempt goes back to the queue at once: the next receive
     // moves it to the dead-letter queue, ready for redrive.
-    return { kind: 'retry', delaySeconds: final ? 0 : nextDelaySeconds(error, receiveCount, dependencies.retryBaseSeconds), error };
+    return {
+      kind: 'retry',
+      delaySeconds: final ? 0 : nextDelaySeconds(error, receiveCount, dependencies.retryBaseSeconds),
+      error,
+      ...(callbackPending ? { callbackAt: callbackPending } : {}),
+    };
   } finally {
     source?.close();
   }
@@ -441,10 +459,7 @@ export async function deliver<Schema extends z.ZodMiniObject, State>(
     attempts: claim.attempts,
     acceptedAt: message.acceptedAt,
   });
-  // Still pending (another sender holds the callback, or this one could not send it): the message
-  // comes back after the claim and finds the delivery finished, and the callback sent or to send.
-  const callbackPending = await callBack(finished);
-  return callbackPending ? { kind: 'defer', until: callbackPending } : { kind: 'done' };
+  return callBackLater(finished);
 }
 
 /** An opaque name of one delivery, the same in every attempt, that tells a server nothing of the job. */

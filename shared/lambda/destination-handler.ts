@@ -108,6 +108,10 @@ export function destinationHandler<Schema extends z.ZodMiniObject, State>(module
       return;
     }
     if (outcome.kind === 'retry') {
+      // Sent before the failure goes back: should the send fail, a redrive still calls back.
+      if (outcome.callbackAt) {
+        await defer(record, { ...message, callbackOnly: true }, outcome.callbackAt).catch((error: unknown) => log.error('could not queue the callback to send again', { error: String(error) }));
+      }
       await queue
         .hide(await queue.urlOf(record.eventSourceARN), record.receiptHandle, outcome.delaySeconds)
         .catch((error: unknown) => log.warn('could not set the retry delay', { error: String(error) }));

@@ -430,6 +430,33 @@ describe('Function: destinationHandler (S3)', () => {
     expect(putsTo('key-unreachable.bin')).toHaveLength(1);
   });
 
+  it('dead-letters a transient failure on its last attempt whose callback could not be sent, and sends the callback on a message of its own', async () => {
+    // Prepare: a store that refuses every connection (transient), and a signing key unreachable on the last attempt.
+    const { receiver, received } = await callbackReceiver();
+    const message = await queuedDelivery(destination('never.bin', { endpoint: 'http://127.0.0.1:1' }), {}, `${receiver.url}/hook`);
+    const briefClaims = Object.assign(Object.create(jobs) as JobStore, {
+      claimCallback: (token: string, outcome: string) => jobs.claimCallback(token, outcome, 1),
+    });
+    const keyUnreachable = { ...dependencies, jobs: briefClaims, callbacks: { signingKey: () => Promise.reject(new Error('Secrets Manager is unreachable')) } };
+    await handler(await event([message], 1), context());
+    const last = await destinationHandler(s3Module, { dependencies: keyUnreachable, queues })(await event([message], 2), context());
+
+    // Act: the copy sent for the callback comes once the claim has run out.
+    const followUp = await waitFor(async () => {
+      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+      const bodies = (Messages ?? []).map((item) => JSON.parse(item.Body ?? '{}') as DeliveryMessage);
+      return bodies.find((body) => body.token === message.token && body.notBefore !== undefined);
+    }, 10_000, 'a message of its own for the callback');
+    await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(followUp.notBefore!) - Date.now()) + 100));
+    const again = await handler(await event([followUp], 1), context());
+
+    // Assess: the last attempt still failed (to the dead-letter queue); the callback went once, and nothing was uploaded.
+    expect(last.batchItemFailures).toHaveLength(1);
+    expect(again.batchItemFailures).toEqual([]);
+    expect(received).toEqual(['/hook']);
+    expect((await jobs.get(message.token))?.destinations[0]).toMatchObject({ state: 'failed', attempts: 2 });
+  });
+
   it('fails a message that is not a delivery as a batch item (retried, then dead-lettered), leaving the others', async () => {
     const good = await queuedDelivery(destination('good.bin'));
     const batch = await event([good]);
@@ -442,10 +469,6 @@ describe('Function: destinationHandler (S3)', () => {
   });
 });
 
-/**
- * A source server for `bytes` that honours `Range`, and breaks the connection after `breakAt`
- * bytes of the file while `breaks` is above zero, like a network that drops mid-transfer.
- */
 /** A callback receiver that answers 204 and notes the path of each callback; closed after the test. */
 async function callbackReceiver(): Promise<{ receiver: Awaited<ReturnType<typeof startTestServer>>; received: string[] }> {
   const received: string[] = [];
@@ -460,6 +483,10 @@ async function callbackReceiver(): Promise<{ receiver: Awaited<ReturnType<typeof
   return { receiver, received };
 }
 
+/**
+ * A source server for `bytes` that honours `Range`, and breaks the connection after `breakAt`
+ * bytes of the file while `breaks` is above zero, like a network that drops mid-transfer.
+ */
 async function breakingSource(bytes: Buffer, options: { breakAt: number; breaks: number; delayMs?: number }) {
   const served: { from: number; bytes: number }[] = [];
   let breaks = options.breaks;
