@@ -28,6 +28,7 @@ export type {
 } from './uploader.ts';
 export { notSecret, secret, secretEntries } from '../contract/field-kinds.ts';
 export { alsoWithFieldErrors, count, credentialsReference, filePath, headerValue, httpUrl, metadataMap, nonEmpty, textOfScalar } from '../contract/fields.ts';
+export { namesAFile, namesWithinBytes, temporaryNameFor } from './file-names.ts';
 export { DeliveryError, PermanentError, TransientError, WaitError, describeError } from '../errors.ts';
 export { classifyGeneric, classifyNetworkFailure, isRetryableStatus, retryAfterSeconds } from '../delivery/classify.ts';
 export { crc32Base64, crc32Combine } from '../delivery/checksum.ts';

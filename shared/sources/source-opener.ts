@@ -9,6 +9,7 @@ import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { sendRequest } from '../net/http-client.ts';
 import { redactUrl } from '../net/redact.ts';
 import { isRedirectAllowed } from '../net/redirects.ts';
+import { nameOfObjectSource, nameOfUrlSource } from './file-name.ts';
 import { rangeHeaders, s3ErrorCode, type GetStagingObject, type ReadBounds } from './staging-objects.ts';
 
 export interface SourcePolicy {
@@ -17,32 +18,6 @@ export interface SourcePolicy {
 }
 
 const maxRedirects = 5;
-
-/** The last path segment, decoded, made safe as a file name. */
-function fileNameOf(path: string): string {
-  const segment = path.split('/').filter(Boolean).pop() ?? '';
-  let name: string;
-  try {
-    name = decodeURIComponent(segment);
-  } catch {
-    name = segment;
-  }
-  // eslint-disable-next-line no-control-regex
-  return name.replace(/[\u0000-\u001f\\/]/g, '_') || 'file';
-}
-
-function dispositionFileName(header: string | undefined): string | undefined {
-  if (!header) return undefined;
-  const extended = /filename\*\s*=\s*UTF-8''([^;]+)/i.exec(header)?.[1];
-  if (extended) return fileNameOf(extended);
-  const plain = /filename\s*=\s*"?([^";]+)"?/i.exec(header)?.[1];
-  return plain ? fileNameOf(plain) : undefined;
-}
-
-/** Gives a name without an extension the job's `extension`. */
-function withExtension(name: string, extension: string | undefined): string {
-  return extension && !/\.[A-Za-z0-9]{1,16}$/.test(name) ? `${name}.${extension}` : name;
-}
 
 function contentLength(value: string | null | undefined | number): number | undefined {
   const length = Number(value);
@@ -157,7 +132,7 @@ export class SourceOpener {
         response.resume();
         throw changedWhileRead(`source ${redactUrl(url)}`);
       }
-      const name = withExtension(dispositionFileName(headerOf(response, 'content-disposition')) ?? fileNameOf(new URL(url).pathname), extension);
+      const name = nameOfUrlSource(new URL(url).pathname, headerOf(response, 'content-disposition'), extension);
       if (remaining === offset && bounds === undefined) {
         // Continued from the very end of a file whose size its first answer did not tell: a range
         // from there is unsatisfiable, yet nothing is wrong; nothing is left to read.
@@ -192,7 +167,7 @@ export class SourceOpener {
       if (status === 404 || code === 'AccessDenied') throw new PermanentError(`${where}: ${code ?? `HTTP ${status}`}`, { code: code ?? 'NoSuchKey' });
       throw classifyGeneric(new Error(`${where}: ${code ?? 'HTTP'} ${status}`), status, headerOf(response, 'retry-after'));
     }
-    return openedBody(response, where, withExtension(fileNameOf(key), extension), headerOf(response, 'etag'), true);
+    return openedBody(response, where, nameOfObjectSource(key, extension), headerOf(response, 'etag'), true);
   }
 }
 

@@ -30,9 +30,10 @@ describe('FTP paths and URLs', () => {
     expect(temporaryPathBeside('welcome.mp4')).toMatch(/^\.welcome\.mp4\.[0-9a-f]{16}\.partial$/);
   });
 
-  it('keeps a temporary name within file-name limits for a long name', () => {
-    const name = temporaryPathBeside(`/videos/${'é'.repeat(250)}.mp4`).split('/').pop()!;
+  it.each(['é', '映', '🎬'])('keeps a temporary name within the 255 bytes of a file name for a long name of %s', (character) => {
+    const name = temporaryPathBeside(`/videos/${character.repeat(250)}.mp4`).split('/').pop()!;
 
-    expect(Array.from(name).length).toBeLessThanOrEqual(1 + 100 + 1 + 16 + 8);
+    expect(Buffer.byteLength(name)).toBeLessThanOrEqual(255);
+    expect(name).toMatch(new RegExp(`^\\.${character}+\\.[0-9a-f]{16}\\.partial$`, 'u'));
   });
 });

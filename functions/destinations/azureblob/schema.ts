@@ -90,6 +90,22 @@ const accessTier = z.pipe(
   z.enum(accessTiers, { error: `must be one of ${accessTiers.join(', ')}` }),
 );
 
+/**
+ * Azure drops a dot that ends a segment of a blob name (`take.` is stored as `take`; `.` segments
+ * vanish from the URL), so the blob would get another name than the one asked for and answered.
+ */
+const keepsEveryDot = z.refine<string>(
+  // '..' is filePath's to refuse.
+  (name) => !name.split('/').some((segment) => segment.endsWith('.') && segment !== '..'),
+  "must not have a segment that ends in '.' ('a./b', 'a/./b', 'a/b.'): Azure drops the dot, so the blob would get another name",
+);
+
+/** Azure stores a backslash in a blob name as "/" (a .NET URI rule), so the blob would get another name. */
+const withoutBackslash = z.refine<string>(
+  (name) => !name.includes('\\'),
+  "must not contain a backslash: Azure stores it as '/', so the blob would get another name (use '/' for folders)",
+);
+
 const blobServiceUrl = httpUrl.check(z.refine((url) => !/[?#]/.test(url), 'must be the Blob service URL without a query (a SAS goes in sas_token)'));
 
 const azureBlobDestinationObject = z.strictObject({
@@ -100,7 +116,7 @@ const azureBlobDestinationObject = z.strictObject({
   connection_string: secret(z.optional(connectionString).check(z.describe('Storage connection string, instead of account, key and endpoint (secret).'))),
   credentials: z.optional(credentialsReference),
   container: z.optional(containerName).check(z.describe('Container name. Default: the root container, $root.')),
-  filename: filePath(1024).check(z.describe('Blob name. Ending in "/" means "this folder": the source file name is appended.')),
+  filename: filePath(1024).check(keepsEveryDot, withoutBackslash, z.describe('Blob name. Ending in "/" means "this folder": the source file name is appended.')),
   endpoint: z
     .optional(blobServiceUrl)
     .check(z.describe('Blob service URL (Azurite, sovereign clouds, custom domains). Default: https://<account>.blob.core.windows.net.')),
@@ -135,9 +151,6 @@ function checkFieldCombinations(destination: AzureBlobDestinationFields, context
   }
   if (fromConnection?.account !== undefined && destination.account !== undefined && fromConnection.account !== destination.account) {
     issue('account', "differs from the connection string's AccountName");
-  }
-  if (typeof destination.filename === 'string' && destination.filename.split('/').includes('.')) {
-    issue('filename', "must not contain '.' segments ('a/./b'): URLs drop them, so the blob would get another name");
   }
   if (destination.container === undefined && typeof destination.filename === 'string' && destination.filename.replace(/^\//, '').includes('/')) {
     issue('container', `is required when filename has a "/": blobs in the root container (${rootContainer}) cannot contain "/"`);

@@ -7,9 +7,19 @@ export const dropboxWriteModes = ['add', 'overwrite'] as const;
 /** The largest file an upload session builds (Dropbox: 350 GB; taken as GiB, as the SDKs compute "MB"). */
 export const dropboxMaxFileBytes = 350 * 1024 ** 3;
 
+/**
+ * Dropbox answers malformed_path to a path with a `.` segment or a segment that ends in a space,
+ * but only once an upload's bytes have been sent: refused before, naming the field.
+ */
+const dropboxPathSegments = z.refine<string>(
+  (path) => !path.split('/').some((segment) => segment === '.' || segment.endsWith(' ')),
+  "must not have a '.' segment or a segment that ends in a space: Dropbox refuses such paths (malformed_path)",
+);
+
 const dropboxDestinationObject = z.strictObject({
   type: z.literal('dropbox'),
   filename: filePath(1024).check(
+    dropboxPathSegments,
     z.describe(
       'Path and file name in Dropbox ("Videos/welcome.mp4"; a leading "/" is optional). Ending in "/" means "this folder": the source file name is appended.',
     ),

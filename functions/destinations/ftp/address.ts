@@ -1,5 +1,5 @@
-import { randomBytes } from 'node:crypto';
 import { isIP } from 'node:net';
+import { temporaryNameFor } from '../../../shared/destination/index.ts';
 
 /** `false`: plain FTP; `'explicit'`: AUTH TLS on the plain port; `'implicit'`: TLS from the first byte. */
 export type FtpSecurity = false | 'explicit' | 'implicit';
@@ -90,9 +90,6 @@ export function foldersAbove(path: string): string[] {
   return segments.map((_segment, index) => `${absolute ? '/' : ''}${segments.slice(0, index + 1).join('/')}`);
 }
 
-/** Code points of the file name kept in a temporary name, so it stays within file-name limits. */
-const keptNameLength = 100;
-
 /**
  * A fresh temporary name beside `path`: hidden, ending in `.partial`, unique to this delivery, so
  * that nothing under the final name is ever partial and watchers of `*.mp4` do not see it.
@@ -104,7 +101,5 @@ const keptNameLength = 100;
  */
 export function temporaryPathBeside(path: string): string {
   const slash = path.lastIndexOf('/');
-  const folder = path.slice(0, slash + 1);
-  const name = Array.from(path.slice(slash + 1)).slice(0, keptNameLength).join('');
-  return `${folder}.${name}.${randomBytes(8).toString('hex')}.partial`;
+  return `${path.slice(0, slash + 1)}${temporaryNameFor(path.slice(slash + 1), '.partial')}`;
 }

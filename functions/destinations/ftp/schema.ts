@@ -1,5 +1,13 @@
 import * as z from 'zod/mini';
-import { alsoWithFieldErrors, credentialsReference, filePath, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
+import {
+  alsoWithFieldErrors,
+  credentialsReference,
+  filePath,
+  namesAFile,
+  namesWithinBytes,
+  secret,
+  type DestinationDefinition,
+} from '../../../shared/destination/index.ts';
 import { ftpHostProblem, hostAsEndpoint, parseFtpHost, type FtpSecurity } from './address.ts';
 import { fingerprintPattern, normalizeFingerprint } from './certificate.ts';
 
@@ -29,6 +37,8 @@ const ftpDestinationObject = z.strictObject({
     z.describe('FTP server host name or IP address, with :port when it is not the default.'),
   ),
   filename: filePath(1024).check(
+    namesAFile,
+    namesWithinBytes,
     z.describe(
       'Full path of the file on the server (relative paths start in the login folder); missing folders are created. Ending in "/" means "this folder".',
     ),

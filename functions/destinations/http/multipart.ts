@@ -23,10 +23,12 @@ export interface MultipartForm {
 /**
  * A name or file name inside a quoted Content-Disposition parameter, escaped as browsers do (the
  * HTML standard's multipart/form-data encoding): a quote or a line break becomes its percent code.
+ * A backslash is doubled, as a quoted-string needs: parsers (busboy, Go's mime, Django) read `\"`
+ * as an escaped quote, so a name ending in one lost its closing quote, and busboy the whole file part.
  * Other characters go as UTF-8, which is what form parsers expect (RFC 7578 forbids `filename*`).
  */
 function quoted(name: string): string {
-  return `"${name.replaceAll('"', '%22').replaceAll('\r', '%0D').replaceAll('\n', '%0A')}"`;
+  return `"${name.replaceAll('\\', '\\\\').replaceAll('"', '%22').replaceAll('\r', '%0D').replaceAll('\n', '%0A')}"`;
 }
 
 /**

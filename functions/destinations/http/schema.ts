@@ -5,6 +5,7 @@ import {
   filePath,
   headerValue,
   httpUrl,
+  namesAFile,
   secret,
   secretEntries,
   textOfScalar,
@@ -89,7 +90,10 @@ const httpDestinationObject = z.strictObject({
   url: httpUrl.check(
     z.describe('The upload endpoint. With PUT, a url ending in "/" is a collection: the filename is appended.'),
   ),
-  filename: filePath(1024).check(z.describe('The file name sent with the upload. Ending in "/" means "this folder": the source file name is appended.')),
+  filename: filePath(1024).check(
+    namesAFile,
+    z.describe('The file name sent with the upload. Ending in "/" means "this folder": the source file name is appended.'),
+  ),
   method,
   user: secret(
     z

@@ -1,11 +1,9 @@
-import { randomBytes } from 'node:crypto';
 import { posix } from 'node:path';
+import { temporaryNameFor } from '../../../shared/destination/index.ts';
 import { authorityOf, type SftpDestinationFields } from './schema.ts';
 
 /** Temporary files end so; they start with a dot, hidden beside the file they become. */
 export const temporarySuffix = '.upload-part';
-/** Code points of the final name kept in the temporary one (file names have a byte limit, often 255). */
-const keptNameLength = 96;
 
 /**
  * Where a delivery to `filename` writes before its file is complete: a hidden file in the same
@@ -16,8 +14,7 @@ const keptNameLength = 96;
  * temporaryPathFor('/videos/welcome.mp4'); // '/videos/.welcome.mp4.3f9c0a1b2c3d4e5f.upload-part'
  */
 export function temporaryPathFor(filename: string): string {
-  const name = [...posix.basename(filename)].slice(0, keptNameLength).join('');
-  return posix.join(posix.dirname(filename), `.${name}.${randomBytes(8).toString('hex')}${temporarySuffix}`);
+  return posix.join(posix.dirname(filename), temporaryNameFor(posix.basename(filename), temporarySuffix));
 }
 
 /** Whether a file name is one {@link temporaryPathFor} makes. */

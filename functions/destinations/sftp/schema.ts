@@ -4,6 +4,8 @@ import {
   alsoWithFieldErrors,
   credentialsReference,
   filePath,
+  namesAFile,
+  namesWithinBytes,
   notSecret,
   secret,
   type DestinationDefinition,
@@ -61,6 +63,8 @@ const sftpDestinationObject = z.strictObject({
   ),
   credentials: z.optional(credentialsReference),
   filename: filePath(4096).check(
+    namesAFile,
+    namesWithinBytes,
     z.describe(
       'Full path of the file on the server (relative paths start in the login folder). Missing folders are created. Ending in "/" means "this folder": the source file name is appended.',
     ),
