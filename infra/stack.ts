@@ -209,7 +209,10 @@ export class UploadDestinationsStack extends Stack {
       destinationFunctions: Object.fromEntries(pipelines.map((pipeline) => [pipeline.destinationType, pipeline.function])),
       maxReceiveCount: maxAttempts,
       ...(props.ingressConcurrency === undefined ? {} : { reservedConcurrency: props.ingressConcurrency }),
-      environment: (queueUrls, destinationFunctions) => serviceEnvironment({ ...settings, queueUrls, destinationFunctions }, (value) => this.toJsonString(value)),
+      // The account reaches the ingress only: it refuses the account's roles as role_arn, which the
+      // destination functions are denied anyway.
+      environment: (queueUrls, destinationFunctions) =>
+        serviceEnvironment({ ...settings, queueUrls, destinationFunctions, accountId: this.account }, (value) => this.toJsonString(value)),
       alarmTopic,
     });
     const api = new UploadsApi(this, 'Api', { handler: ingress.function });

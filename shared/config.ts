@@ -77,6 +77,11 @@ export interface ServiceConfig {
   readonly stagingSourcePrefixes: readonly string[];
   /** Hosts stored credentials may be sent to beyond those each destination trusts (`hostMatches` patterns). */
   readonly credentialHosts: readonly string[];
+  /**
+   * The AWS account the service is deployed in (ingress only): a destination may not name a role of
+   * it to assume. Unknown when unset: then no role is refused.
+   */
+  readonly accountId?: string;
   /** Where inline secrets are sealed: a KMS key in AWS, a key file locally. */
   readonly sealer: { readonly kind: 'kms'; readonly keyId: string } | { readonly kind: 'local'; readonly keyFile: string };
   /** Where stored secrets are read: Secrets Manager in AWS, a JSON file locally. */
@@ -111,6 +116,7 @@ const names = {
   allowedSourceHosts: 'UD_ALLOWED_SOURCE_HOSTS',
   stagingSourcePrefixes: 'UD_STAGING_SOURCE_PREFIXES',
   credentialHosts: 'UD_CREDENTIAL_HOSTS',
+  accountId: 'UD_ACCOUNT_ID',
   kmsKeyId: 'UD_KMS_KEY_ID',
   localKeyFile: 'UD_LOCAL_KEY_FILE',
   secretsFile: 'UD_SECRETS_FILE',
@@ -151,6 +157,7 @@ export function serviceEnvironment(settings: ServiceSettings, encodeJson: (value
   if (settings.queueUrls) environment[names.queueUrls] = encodeJson(settings.queueUrls);
   if (settings.destinationFunctions) environment[names.destinationFunctions] = encodeJson(settings.destinationFunctions);
   if (settings.allowPrivateNetworks) environment[names.allowPrivateNetworks] = 'true';
+  if (settings.accountId) environment[names.accountId] = settings.accountId;
   const endpoints = settings.awsEndpoints ?? {};
   if (endpoints.s3) environment[names.s3Endpoint] = endpoints.s3;
   if (endpoints.sqs) environment[names.sqsEndpoint] = endpoints.sqs;
@@ -198,6 +205,7 @@ export function readConfig(environment: Environment = process.env): ServiceConfi
     allowedSourceHosts: list(environment[names.allowedSourceHosts]),
     stagingSourcePrefixes: list(environment[names.stagingSourcePrefixes]),
     credentialHosts: list(environment[names.credentialHosts]),
+    ...(environment[names.accountId] ? { accountId: environment[names.accountId] } : {}),
     sealer: keyId ? { kind: 'kms', keyId } : { kind: 'local', keyFile: required(environment, names.localKeyFile) },
     secretStore: secretsFile ? { kind: 'file', path: secretsFile } : { kind: 'secrets-manager' },
     maxAttempts: positiveInteger(environment, names.maxAttempts, serviceDefaults.maxAttempts),

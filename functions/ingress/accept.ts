@@ -33,6 +33,11 @@ export interface AcceptDependencies {
   readonly stagingSourcePrefixes: readonly string[];
   /** Hosts stored credentials may be sent to beyond those each destination trusts. */
   readonly credentialHosts: readonly string[];
+  /**
+   * The AWS account the service runs in, whose roles no destination may name to assume.
+   * @default - unknown: no role is refused
+   */
+  readonly accountId?: string;
 }
 
 export interface AcceptOptions {
@@ -116,13 +121,13 @@ export function privateEndpointErrors(destination: Destination, path: readonly (
 }
 
 /** The field of `destination` (at `path`) that names the service's own staging bucket, where no destination may write. */
-export function stagingBucketErrors(destination: Destination, path: readonly (string | number)[], stagingBucket: string): FieldError[] {
+function stagingBucketErrors(destination: Destination, path: readonly (string | number)[], stagingBucket: string): FieldError[] {
   const target = destinationDefinition(destination.type).bucketOf?.(destination);
   return target?.bucket === stagingBucket ? [{ path: formatPath([...path, target.field]), message: "must not be the service's own staging bucket" }] : [];
 }
 
 /** The fields of `destination` (at `path`) whose stored credentials would go to a host not trusted with them. */
-export function credentialHostErrors(destination: Destination, path: readonly (string | number)[], credentialHosts: readonly string[]): FieldError[] {
+function credentialHostErrors(destination: Destination, path: readonly (string | number)[], credentialHosts: readonly string[]): FieldError[] {
   return untrustedCredentialEndpoints(destinationDefinition(destination.type), destination, credentialHosts).map(({ field, message }) => ({
     path: formatPath([...path, field]),
     message,
@@ -130,13 +135,49 @@ export function credentialHostErrors(destination: Destination, path: readonly (s
 }
 
 /**
+ * The field of `destination` (at `path`) that names a role of the service's own account. The
+ * functions are denied those roles (one whose trust policy trusts its account's root ignores the
+ * external id, so any caller could borrow it): refused here, the request fails at once instead of
+ * at delivery. The partition is not compared: a role of another partition is no more assumable
+ * from this one.
+ */
+function ownAccountRoleErrors(destination: Destination, path: readonly (string | number)[], accountId: string | undefined): FieldError[] {
+  if (accountId === undefined) return [];
+  const role = destinationDefinition(destination.type).assumedRoleOf?.(destination);
+  // arn:<partition>:iam::<account>:role/<name>
+  if (role?.roleArn.split(':')[4] !== accountId) return [];
+  return [
+    {
+      path: formatPath([...path, role.field]),
+      message: `must be a role of another account than the service's own (${accountId}): the service may not assume its own account's roles, whose trust policies can let it in without the external id`,
+    },
+  ];
+}
+
+/**
+ * Where a destination (at `path`) may not reach, whether a job names it or it is only tested: the
+ * staging bucket, hosts not trusted with its stored credentials, roles of the service's own account.
+ */
+export function destinationConfinementErrors(
+  destination: Destination,
+  path: readonly (string | number)[],
+  dependencies: Pick<AcceptDependencies, 'stagingBucket' | 'credentialHosts' | 'accountId'>,
+): FieldError[] {
+  return [
+    ...stagingBucketErrors(destination, path, dependencies.stagingBucket),
+    ...credentialHostErrors(destination, path, dependencies.credentialHosts),
+    ...ownAccountRoleErrors(destination, path, dependencies.accountId),
+  ];
+}
+
+/**
  * A request reads only what is its own and writes only where it should: a `{ bucket, key }` source
  * names the staging bucket (the only one the functions may read) under a prefix the operator
  * allows (a dropped file is the drop door's own source); no destination writes into the staging
- * bucket, whose drops, manifests and job notes other callers rely on; and stored credentials go
- * only to hosts trusted with them. A presigned source comes only through the API: no other door
- * answers its sender, so the URL to upload the file to would be lost, and the job would wait for a
- * file that never comes.
+ * bucket, whose drops, manifests and job notes other callers rely on; stored credentials go only
+ * to hosts trusted with them; and no role of the service's own account is named. A presigned
+ * source comes only through the API: no other door answers its sender, so the URL to upload the
+ * file to would be lost, and the job would wait for a file that never comes.
  */
 function confinementErrors(request: UploadRequest, options: AcceptOptions, dependencies: AcceptDependencies): FieldError[] {
   const errors: FieldError[] = [];
@@ -153,10 +194,7 @@ function confinementErrors(request: UploadRequest, options: AcceptOptions, depen
       message: `must be under a staging prefix the operator allows (${allowed}); send the file with a presigned upload or the drop folder instead`,
     });
   }
-  destinationsOf(request).forEach((destination, index) => {
-    const path = destinationPath(request, index);
-    errors.push(...stagingBucketErrors(destination, path, dependencies.stagingBucket), ...credentialHostErrors(destination, path, dependencies.credentialHosts));
-  });
+  destinationsOf(request).forEach((destination, index) => errors.push(...destinationConfinementErrors(destination, destinationPath(request, index), dependencies)));
   return errors;
 }
 

@@ -37,6 +37,7 @@ export function ingressDependencies(log: Logger): IngressDependencies {
     presignedUrlSeconds: config.presignedUrlSeconds,
     stagingSourcePrefixes: config.stagingSourcePrefixes,
     credentialHosts: config.credentialHosts,
+    accountId: config.accountId,
     syncWaitSeconds: config.syncWaitSeconds,
     maxSyncWaiters: config.maxSyncWaiters,
     log,

@@ -1,6 +1,9 @@
 import type { APIGatewayProxyEvent, APIGatewayProxyResult } from 'aws-lambda';
+import * as z from 'zod/mini';
+import { destinationDefinition } from '../destinations/registry.ts';
 import { bucketPolicy, canonicalUserId } from './bucket-policy.ts';
 import { idempotencyKeySchema } from '../../shared/contract/request.ts';
+import { parseOrThrow } from '../../shared/contract/validate.ts';
 import { describeError, ValidationError } from '../../shared/errors.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { withCorrelationId } from '../../shared/lambda/logger.ts';
@@ -9,7 +12,7 @@ import { accept, IdempotencyConflictError } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
 import { listedErrors } from './listed-errors.ts';
 import { listJobs } from './list-jobs.ts';
-import { requestIn, UnreadableBodyError } from './request-body.ts';
+import { bodyText, requestIn, UnreadableBodyError } from './request-body.ts';
 import { retryJob } from './retry-job.ts';
 import { testDestination } from './test-destination.ts';
 
@@ -54,7 +57,7 @@ async function waitForDelivery(token: string, dependencies: IngressDependencies)
 }
 
 function rawBody(event: APIGatewayProxyEvent): string {
-  return event.isBase64Encoded && event.body ? Buffer.from(event.body, 'base64').toString() : (event.body ?? '');
+  return event.isBase64Encoded && event.body ? bodyText(Buffer.from(event.body, 'base64'), 'request body') : (event.body ?? '');
 }
 
 async function postUpload(event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
@@ -80,24 +83,30 @@ async function getUpload(token: string, dependencies: IngressDependencies): Prom
   return job ? json(200, jobView(job)) : problem(404, 'not_found', `no job with token '${token}'`);
 }
 
-/** The request in a body that may be left out: undefined for none. */
-function optionalBody(event: APIGatewayProxyEvent): Record<string, unknown> | undefined {
+/**
+ * The request in a body, or a request of no fields when there is none: its schema then names the
+ * fields it needs (a retry needs none; a destination test, `destination`).
+ */
+function optionalBody(event: APIGatewayProxyEvent): Record<string, unknown> {
   const raw = rawBody(event);
-  return raw.trim() === '' ? undefined : requestIn(raw, 'request body');
+  return raw.trim() === '' ? {} : requestIn(raw, 'request body');
 }
 
 async function postRetry(token: string, event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
-  const answer = await retryJob(token, optionalBody(event) ?? {}, dependencies);
+  const answer = await retryJob(token, optionalBody(event), dependencies);
   if (answer.kind === 'not_found') return problem(404, 'not_found', `no job with token '${token}'`);
   if (answer.retried.length === 0) {
-    return problem(409, 'nothing_to_retry', 'no destination of this job can be retried', { token, retried: [], skipped: answer.skipped });
+    return problem(409, 'nothing_to_retry', 'no destination of this job can be retried', { token: answer.token, retried: [], skipped: answer.skipped });
   }
-  return json(202, { token, retried: answer.retried, skipped: answer.skipped });
+  return json(202, { token: answer.token, retried: answer.retried, skipped: answer.skipped });
 }
 
+/** The query of `GET /v1/canonical-user`: a bucket named as an s3 destination names it, since the policy is for one. */
+const canonicalUserQuerySchema = z.object({ bucket: z.optional(destinationDefinition('s3').schema.shape.bucket as z.ZodMiniType<string>) });
+
 async function getCanonicalUser(event: APIGatewayProxyEvent, dependencies: IngressDependencies): Promise<APIGatewayProxyResult> {
+  const { bucket } = parseOrThrow(canonicalUserQuerySchema, event.queryStringParameters ?? {});
   const id = await canonicalUserId(dependencies.staging);
-  const bucket = event.queryStringParameters?.bucket;
   return json(200, { canonical_user_id: id, ...(bucket ? { bucket_policy: bucketPolicy(bucket, id) } : {}) });
 }
 

@@ -28,11 +28,13 @@ function whySkipped(record: DestinationRecord | 'missing', index: number): Skipp
  * (`failed` → `queued`), so two retries at once send it once, and the claim that every delivery
  * makes keeps a message that arrives twice from uploading twice. Destinations that failed after
  * every attempt are retried; those that failed for good only when the caller says `permanent`.
+ * Asked through an inbox token that leads to an earlier job, it retries that job and answers with its token.
  */
-export async function retryJob(token: string, body: unknown, dependencies: IngressDependencies): Promise<RetryAnswer> {
+export async function retryJob(asked: string, body: unknown, dependencies: IngressDependencies): Promise<RetryAnswer> {
   const request = parseOrThrow(retryRequestSchema, body);
-  const job = await dependencies.jobs.get(token);
+  const job = await dependencies.jobs.get(asked);
   if (!job) return { kind: 'not_found' };
+  const { token } = job;
   const indexes = request.destinations ?? job.destinations.filter((destination) => destination.state === 'failed').map((destination) => destination.index);
   const outcomes = await Promise.all(indexes.map(async (index) => ({ index, outcome: await dependencies.jobs.requeue(token, index, request.permanent ?? false) })));
   const retried = outcomes.filter(({ outcome }) => outcome === 'requeued').map(({ index }) => index);

@@ -7,7 +7,7 @@ import { parseOrThrow } from '../../shared/contract/validate.ts';
 import { describeError, ValidationError } from '../../shared/errors.ts';
 import type { InvokeFunction } from '../../shared/lambda/invoke-function.ts';
 import type { EnvelopeSealer } from '../../shared/secrets/sealer.ts';
-import { credentialHostErrors, privateEndpointErrors, secretsApart, stagingBucketErrors } from './accept.ts';
+import { destinationConfinementErrors, privateEndpointErrors, secretsApart } from './accept.ts';
 
 export interface TestDestinationDependencies {
   /** Invokes the destination functions (the ingress never loads their code). */
@@ -18,6 +18,8 @@ export interface TestDestinationDependencies {
   readonly allowPrivateNetworks: boolean;
   readonly stagingBucket: string;
   readonly credentialHosts: readonly string[];
+  /** @default - unknown: no role is refused */
+  readonly accountId?: string;
   /**
    * How long the destination's own probe may take; the function is given a little more to answer.
    * @default 15 (the API's answer must come within API Gateway's 29 s)
@@ -45,8 +47,7 @@ const invokeMarginMilliseconds = 8_000;
 export async function testDestination(body: unknown, dependencies: TestDestinationDependencies): Promise<TestAnswer> {
   const { destination } = parseOrThrow(destinationTestSchema, body) as { destination: Destination };
   const refused = [
-    ...stagingBucketErrors(destination, ['destination'], dependencies.stagingBucket),
-    ...credentialHostErrors(destination, ['destination'], dependencies.credentialHosts),
+    ...destinationConfinementErrors(destination, ['destination'], dependencies),
     ...(dependencies.allowPrivateNetworks ? [] : privateEndpointErrors(destination, ['destination'])),
   ];
   if (refused.length > 0) throw new ValidationError(refused);

@@ -12,6 +12,7 @@ import { bundleFunctions } from './function-bundles.ts';
 import { startHttpGateway } from './http-gateway.ts';
 import { createJobTable } from './job-table.ts';
 import { startLocalLambdaApi } from './lambda-api.ts';
+import { localAccountId } from './lambda-context.ts';
 import { LocalFunction } from './local-function.ts';
 import { startLocalS3, type LocalS3 } from './s3-server.ts';
 import { startServerThread } from './server-thread.ts';
@@ -269,7 +270,13 @@ export async function startLocalPipeline(options: LocalPipelineOptions): Promise
         timeoutSeconds: serviceDefaults.ingressTimeoutSeconds,
         environment: {
           ...environment,
-          ...serviceEnvironment({ ...settings, queueUrls, destinationFunctions: functionNames, awsEndpoints: { ...settings.awsEndpoints, lambda: lambdaApi.endpoint } }),
+          ...serviceEnvironment({
+            ...settings,
+            queueUrls,
+            destinationFunctions: functionNames,
+            accountId: localAccountId,
+            awsEndpoints: { ...settings.awsEndpoints, lambda: lambdaApi.endpoint },
+          }),
         },
         ...output,
       }),

@@ -5,9 +5,17 @@ import './zod-english.ts';
 /**
  * An http:// or https:// URL (the deployed ingress narrows sources and callbacks to https). A user
  * name or password in it is refused: it would be shown wherever the URL is; credentials go in
- * fields of their own, which are sealed.
+ * fields of their own, which are sealed. So are control characters and spaces at either end,
+ * checked before the URL check, which would drop them from the value: the job must keep the URL
+ * as given, since callbacks are signed with it and receivers check them against the one they gave.
  */
-export const httpUrl = z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }).check(
+export const httpUrl = z.string().check(
+  z.refine(
+    // eslint-disable-next-line no-control-regex
+    (value) => value.trim() === value && !/[\u0000-\u001f\u007f]/.test(value),
+    { error: 'must not contain control characters (line breaks, tabs) or spaces at either end', abort: true },
+  ),
+  z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
   z.refine(
     (value) => {
       const url = URL.parse(value);
@@ -46,9 +54,18 @@ export const headerValue = z.string().check(
   }),
 );
 
-/** Numbers and booleans taken as their text, as a form or a header would carry them. */
+/**
+ * Numbers and booleans taken as their text, as a form or a header would carry them. A whole number
+ * past 2^53 is refused: JSON.parse has already rounded it, so its text would not be the one sent.
+ */
 export const textOfScalar = z.pipe(
-  z.union([z.string(), z.number(), z.boolean()]),
+  z.union([z.string(), z.number(), z.boolean()], { error: 'must be a string, a number or a boolean' }).check(
+    // Aborts, as a type error does: a map's own rules (metadata's 2 KB) then see only texts.
+    z.refine((value) => typeof value !== 'number' || !Number.isInteger(value) || Number.isSafeInteger(value), {
+      error: 'is too large a number to keep every digit: give it as a string',
+      abort: true,
+    }),
+  ),
   z.transform((value: string | number | boolean) => String(value)),
 );
 

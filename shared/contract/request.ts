@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { stagingSuffixes } from '../config.ts';
 import type { DestinationDefinition } from '../destination/definition.ts';
-import { alsoWithFieldErrors, filePath, httpUrl, nonEmpty } from './fields.ts';
+import { alsoWithFieldErrors, filePath, headerValue, httpUrl, nonEmpty } from './fields.ts';
 
 export const maxDestinationsPerJob = 10;
 
@@ -36,8 +36,9 @@ export const sourceSchema = z
       .optional(
         z.strictObject({
           filename: fileName.check(z.describe('Name of the file to be uploaded.')),
+          // The answer tells the caller to send it as a header of the upload: it must be one.
           content_type: z
-            .optional(z.string().check(z.minLength(1), z.maxLength(255)))
+            .optional(headerValue.check(z.maxLength(255)))
             .check(z.describe('Content-Type the upload will be sent with.')),
         }),
       )

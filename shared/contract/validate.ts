@@ -20,6 +20,10 @@ function toFieldErrors(issue: z.core.$ZodIssue, prefix: readonly PropertyKey[]):
   if (issue.code === 'invalid_type' && issue.input === undefined) {
     return [{ path: formatPath(path), message: 'is required' }];
   }
+  // JSON.parse reads a number past the doubles' range (1e400) as Infinity, which is no number to zod.
+  if (issue.code === 'invalid_type' && issue.expected === 'number' && typeof issue.input === 'number') {
+    return [{ path: formatPath(path), message: 'must be a finite number' }];
+  }
   if (issue.code === 'invalid_type') {
     return [{ path: formatPath(path), message: `must be ${issue.expected === 'object' ? 'an object' : `a ${issue.expected}`}` }];
   }

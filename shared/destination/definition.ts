@@ -95,6 +95,13 @@ export interface DestinationDefinition<Schema extends z.ZodMiniObject = z.ZodMin
    * @default - none
    */
   readonly bucketOf?: (destination: z.output<Schema>) => { readonly field: string; readonly bucket: string };
+  /**
+   * The IAM role the destination assumes for its keys, when the request names one (S3's
+   * `role_arn`): the ingress refuses the roles of the service's own account, which the functions
+   * are denied.
+   * @default - none
+   */
+  readonly assumedRoleOf?: (destination: z.output<Schema>) => { readonly field: string; readonly roleArn: string } | undefined;
   readonly lambda: DestinationLambdaSettings;
   /** @default - none: upload and classify only */
   readonly capabilities?: DestinationCapabilities;

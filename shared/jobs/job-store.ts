@@ -7,6 +7,8 @@ import { jobListIndex, jobTableKeys } from './table-keys.ts';
 export const jobItem = 'job';
 export const destinationItem = (index: number): string => `destination#${String(index).padStart(3, '0')}`;
 const idempotencyToken = (key: string): string => `idempotency#${key}`;
+/** The item under a door's token whose request was an earlier job's: it names that job. */
+const aliasItem = 'alias';
 /** The partition of the places of requests waiting for their delivery. */
 const syncWaiters = 'sync-waiters';
 /** What DynamoDB answers a write whose condition does not hold. */
@@ -59,7 +61,8 @@ export type Claim =
 
 /**
  * Jobs and the state of each of their destinations, in one DynamoDB table: the job's token is the
- * partition key, `job` and `destination#NNN` the sort keys; idempotency keys are items of their own.
+ * partition key, `job` and `destination#NNN` the sort keys; idempotency keys are items of their own,
+ * and a door's token whose request was an earlier job holds an `alias` item naming it.
  * Every state change is a conditional write, so redelivered or concurrent messages never upload twice.
  */
 /** Whether a finisher may send a job's callback for an outcome. */
@@ -151,7 +154,28 @@ export class JobStore {
     await this.table.update(itemKey(token, jobItem), { UpdateExpression: 'SET enqueued = :true', ExpressionAttributeValues: { ':true': true } });
   }
 
+  /**
+   * Notes under a door's `token` that its request is the earlier job `jobToken` (by its idempotency
+   * key), so that a sender told to look under `token` finds that job. It names the job and nothing
+   * more, is kept as long as a job, and a redelivered message only writes it again.
+   */
+  public async alias(token: string, jobToken: string): Promise<void> {
+    await this.table.put({ ...itemKey(token, aliasItem), jobToken, [expiry]: this.expiresAt() });
+  }
+
+  /**
+   * The job under `token`, or the job its alias names ({@link alias}), whose own token the answer
+   * then carries. An alias is followed once: it always names a job's own token.
+   */
   public async get(token: string): Promise<Job | undefined> {
+    const items = await this.itemsOf(token);
+    const alias = items.find((item) => item[sort] === aliasItem);
+    // A job under the token itself wins: the alias may outlive an idempotency key whose expiry let
+    // a redelivered message make a job of its own.
+    return jobFromItems(items) ?? (alias ? jobFromItems(await this.itemsOf(String(alias.jobToken))) : undefined);
+  }
+
+  private async itemsOf(token: string): Promise<Item[]> {
     const items: Item[] = [];
     let startKey: Item | undefined;
     do {
@@ -165,7 +189,7 @@ export class JobStore {
       items.push(...page.items);
       startKey = page.lastKey;
     } while (startKey);
-    return jobFromItems(items);
+    return items;
   }
 
   /**

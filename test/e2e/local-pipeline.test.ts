@@ -7,6 +7,7 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { localAccountId } from '../../infra/local/lambda-context.ts';
 import { startLocalPipeline, type LocalPipeline } from '../../infra/local/pipeline.ts';
 import { resourceNames } from '../../infra/resources.ts';
 import { readBody, startTestServer, type TestServer } from '../support/http-servers.ts';
@@ -201,6 +202,15 @@ describe('the local pipeline, from POST to object', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.errors.map((error: { path: string }) => error.path)).toEqual([path]);
     expect(pipeline.s3.requests.length).toBe(before);
+  });
+
+  it("refuses a role of the runtime's own account with a 400 naming role_arn, as the deployed service refuses its account's", async () => {
+    const ownRole = { filename: 'never.mp4', endpoint: undefined, credentials: undefined, role_arn: `arn:aws:iam::${localAccountId}:role/delivery`, external_id: 'customer-42' };
+
+    const answer = await post({ source: { bucket: resourceNames.stagingBucket, key: 'renders/final cut.mp4' }, upload: { destination: s3Destination(ownRole) } });
+
+    expect(answer.status).toBe(400);
+    expect(answer.body.errors).toEqual([{ path: 'upload.destination.role_arn', message: expect.stringContaining(`the service's own (${localAccountId})`) }]);
   });
 
   it('answers malformed JSON with 400 and unknown routes with 404', async () => {

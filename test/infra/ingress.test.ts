@@ -76,6 +76,10 @@ describe('Construct: Ingress', () => {
     );
   });
 
+  it("knows the account it is deployed in, whose roles it refuses as a destination's role_arn", () => {
+    expect(ingressFunction().Environment.Variables.UD_ACCOUNT_ID).toEqual({ Ref: 'AWS::AccountId' });
+  });
+
   it('answers within the API Gateway limit of 29 seconds, leaving room after the synchronous wait', () => {
     const properties = ingressFunction();
     expect(properties.Timeout).toBeLessThanOrEqual(29);

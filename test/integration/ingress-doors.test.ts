@@ -1,3 +1,4 @@
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,7 +12,9 @@ import { handleObjectCreated, jobNoteSuffix, manifestSuffix } from '../../functi
 import { retryJob } from '../../functions/ingress/retry-job.ts';
 import type { DeliveryMessage } from '../../shared/contract/message.ts';
 import type { FieldError } from '../../shared/errors.ts';
+import { createJobTable } from '../../infra/local/job-table.ts';
 import { DocumentTable } from '../../shared/jobs/document-table.ts';
+import { JobListing } from '../../shared/jobs/job-listing.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { createLogger } from '../../shared/lambda/logger.ts';
@@ -25,6 +28,7 @@ import { startJobsAndQueues } from '../support/servers/jobs-and-queues.ts';
 const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
 const region = 'us-east-1';
 const stagingBucket = 'upload-destinations-staging';
+const serviceAccount = '123456789012';
 const closers: (() => Promise<unknown>)[] = [];
 let sqs: SQSClient;
 let queueUrl: string;
@@ -32,10 +36,13 @@ let table: DocumentTable;
 let jobs: JobStore;
 let dependencies: IngressDependencies;
 let s3: TestS3;
+let dynamoEndpoint: string;
 
 beforeAll(async () => {
-  const { dynamoEndpoint, sqsEndpoint, close } = await startJobsAndQueues('jobs', { region, credentials });
-  closers.push(close);
+  const servers = await startJobsAndQueues('jobs', { region, credentials });
+  closers.push(servers.close);
+  dynamoEndpoint = servers.dynamoEndpoint;
+  const { sqsEndpoint } = servers;
   s3 = await startTestS3([stagingBucket]);
   closers.push(() => s3.close());
   sqs = new SQSClient({ region, endpoint: sqsEndpoint, credentials });
@@ -54,6 +61,7 @@ beforeAll(async () => {
     presignedUrlSeconds: 600,
     stagingSourcePrefixes: [],
     credentialHosts: [],
+    accountId: serviceAccount,
     log: createLogger('test'),
   } as unknown as IngressDependencies;
 });
@@ -77,10 +85,10 @@ function destination(filename: string) {
 }
 
 /** Fails destination `index` of `token` after its last attempt, as a dead-lettered delivery leaves it. */
-async function deadLettered(token: string, index: number): Promise<void> {
-  const claim = await jobs.claim(token, index, 60);
+async function deadLettered(token: string, index: number, store = jobs): Promise<void> {
+  const claim = await store.claim(token, index, 60);
   if (claim.kind !== 'claimed') throw new Error(`could not claim destination ${index} of ${token}`);
-  await jobs.fail(token, index, claim.attemptId, { code: 'Timeout', message: 'timed out', retryable: true }, true);
+  await store.fail(token, index, claim.attemptId, { code: 'Timeout', message: 'timed out', retryable: true }, true);
 }
 
 /** The table as DynamoDB under throttling leaves it: `item` never written by a batch, always handed back unprocessed. */
@@ -215,6 +223,8 @@ const inlineKeys = { aws_access_key_id: 'AKIAIOSFODNN7EXAMPLE' };
 /** As many fields no destination knows as fit in a request: each is an error of its own. */
 const unknownFields = Object.fromEntries(Array.from({ length: 7000 }, (_, index) => [`_${index.toString(36)}`, 0]));
 const upload = (fields: Record<string, unknown> = {}) => ({ destination: { ...destination('a.mp4'), ...fields } });
+/** The fields that name a role of `account` for the service to assume. */
+const assuming = (account: string) => ({ role_arn: `arn:aws:iam::${account}:role/upload-destinations-delivery`, external_id: 'customer-42' });
 
 /** The same request as the API and the inbox take it (with a source) and as a manifest (without: the dropped file is). */
 function bodies(request: Record<string, unknown>, text: (json: string) => string = (json) => json): { sent: string; manifest: string } {
@@ -265,6 +275,12 @@ describe('Ingress: the doors treat the same request the same way', () => {
     ['a file name holding a character SQS refuses unescaped (U+FFFF)', bodies({ upload: upload({ filename: 'a\uFFFF.mp4' }) }), { accepted: true }],
     ['a file name holding an emoji', bodies({ upload: upload({ filename: '🎬 final.mp4' }) }), { accepted: true }],
     [
+      "a role of the service's own account, which its functions are denied",
+      bodies({ upload: upload({ ...assuming(serviceAccount), credentials: undefined }) }),
+      { accepted: false, errors: [{ path: 'upload.destination.role_arn', message: expect.stringContaining("must be a role of another account than the service's own (123456789012)") }] },
+    ],
+    ["another account's role", bodies({ upload: upload({ ...assuming('111122223333'), credentials: undefined }) }), { accepted: true }],
+    [
       'a request of thousands of unknown fields (their errors too many for one job item)',
       bodies({ upload: { destinations: [{ ...destination('a.mp4'), ...unknownFields }] } }),
       {
@@ -284,3 +300,118 @@ describe('Ingress: the doors treat the same request the same way', () => {
   });
 });
 
+
+let ownTables = 0;
+
+/** The ingress over a job table of its own, so that its listing holds only the jobs of one test. */
+async function ingressOfItsOwn(): Promise<{ ingress: IngressDependencies; own: DocumentTable }> {
+  const name = `jobs-own-${(ownTables += 1)}`;
+  const dynamo = new DynamoDBClient({ region, endpoint: dynamoEndpoint, credentials });
+  await createJobTable(dynamo, name);
+  dynamo.destroy();
+  const own = new DocumentTable(new AwsJsonClient(dynamodbService, { region, endpoint: dynamoEndpoint, credentials }), name);
+  return { ingress: { ...dependencies, jobs: new JobStore(own, 1), listing: new JobListing(own), retentionDays: 1 }, own };
+}
+
+/** `method path` through the HTTP API, without a body: its status and what it answered. */
+async function http(method: string, path: string, ingress: IngressDependencies): Promise<{ status: number; body: Record<string, unknown> }> {
+  const event = { httpMethod: method, path, headers: {}, body: null, isBase64Encoded: false, queryStringParameters: null };
+  const answer = await handleHttp(event as unknown as APIGatewayProxyEvent, ingress);
+  return { status: answer.statusCode, body: JSON.parse(answer.body) as Record<string, unknown> };
+}
+
+describe('Ingress: an inbox message repeating an earlier request with its idempotency key', () => {
+  const request = (key: string, fields: Record<string, unknown> = {}) => ({
+    source: { url: 'https://renders.example.com/a.mp4' },
+    upload: upload(fields),
+    idempotency_key: key,
+  });
+  const message = (body: unknown) => ({ messageId: crypto.randomUUID(), body: JSON.stringify(body) }) as SQSRecord;
+
+  it("answers GET of its inbox token with the earlier job and that job's token, listed once, however often the message comes", async () => {
+    const { ingress } = await ingressOfItsOwn();
+    const sent = request(`render-${newToken()}`);
+    const earlier = await accept(sent, { origin: 'api' }, ingress);
+    const inbox = message(sent);
+
+    const answers = [await handleInboxMessage(inbox, ingress), await handleInboxMessage(inbox, ingress)];
+
+    expect(answers).toEqual(['accepted', 'accepted']);
+    const polled = await http('GET', `/v1/uploads/${inboxToken(inbox.messageId)}`, ingress);
+    expect(polled).toEqual(await http('GET', `/v1/uploads/${earlier.token}`, ingress));
+    expect(polled).toMatchObject({ status: 200, body: { token: earlier.token, origin: 'api', state: 'queued' } });
+    expect((await http('GET', '/v1/uploads', ingress)).body.jobs).toEqual([polled.body]);
+    expect((await queued()).map((delivery) => delivery.token)).toEqual([earlier.token]);
+  });
+
+  it("retries the earlier job when asked through the inbox token, answering with that job's token", async () => {
+    const { ingress } = await ingressOfItsOwn();
+    const sent = request(`render-${newToken()}`);
+    const earlier = await accept(sent, { origin: 'api' }, ingress);
+    const inbox = message(sent);
+    await handleInboxMessage(inbox, ingress);
+    await queued();
+    await deadLettered(earlier.token, 0, ingress.jobs);
+
+    const retried = await http('POST', `/v1/uploads/${inboxToken(inbox.messageId)}/retry`, ingress);
+
+    expect(retried).toEqual({ status: 202, body: { token: earlier.token, retried: [0], skipped: [] } });
+    expect((await queued()).map((delivery) => [delivery.token, delivery.index])).toEqual([[earlier.token, 0]]);
+  });
+
+  it('records a rejected job under its inbox token when the key was used for another request', async () => {
+    const { ingress } = await ingressOfItsOwn();
+    const key = `render-${newToken()}`;
+    const earlier = await accept(request(key), { origin: 'api' }, ingress);
+    const inbox = message(request(key, { filename: 'b.mp4' }));
+    const token = inboxToken(inbox.messageId);
+
+    expect(await handleInboxMessage(inbox, ingress)).toBe('rejected');
+
+    expect(await http('GET', `/v1/uploads/${token}`, ingress)).toMatchObject({
+      status: 200,
+      body: { token, state: 'rejected', errors: [{ path: 'idempotency_key', message: expect.stringContaining(key) }] },
+    });
+    const listed = (await http('GET', '/v1/uploads', ingress)).body.jobs as { token: string }[];
+    expect(listed.map((job) => job.token).sort()).toEqual([earlier.token, token].sort());
+  });
+
+  it('keeps what its token answers as long as jobs are kept, and nothing of the request', async () => {
+    const { ingress, own } = await ingressOfItsOwn();
+    const now = new Date();
+    const clocked = { ...ingress, jobs: new JobStore(own, 1, () => now) };
+    const secret = `secret-${newToken()}`;
+    const sent = request(`render-${newToken()}`, { ...inlineKeys, credentials: undefined, aws_secret_access_key: secret });
+    await accept(sent, { origin: 'api' }, clocked);
+    const inbox = message(sent);
+
+    await handleInboxMessage(inbox, clocked);
+
+    const { items } = await own.query({
+      KeyConditionExpression: '#token = :token',
+      ExpressionAttributeNames: { '#token': 'token' },
+      ExpressionAttributeValues: { ':token': inboxToken(inbox.messageId) },
+    });
+    expect(items.map((item) => item.expiresAt)).toEqual([Math.floor(now.getTime() / 1000) + 86_400]);
+    expect(JSON.stringify(items)).not.toContain(secret);
+  });
+
+  it('throws, for the queue to deliver the message again, when the table refuses to note which job its token answers', async () => {
+    const { ingress, own } = await ingressOfItsOwn();
+    const sent = request(`render-${newToken()}`);
+    const earlier = await accept(sent, { origin: 'api' }, ingress);
+    const inbox = message(sent);
+    const refused = new Error('throttled');
+    const refusing = Object.assign(Object.create(own) as DocumentTable, {
+      put: async (item: Record<string, unknown>, expressions?: object) => {
+        if (item.token === inboxToken(inbox.messageId)) throw refused;
+        return own.put(item, expressions);
+      },
+    });
+
+    await expect(handleInboxMessage(inbox, { ...ingress, jobs: new JobStore(refusing, 1) })).rejects.toMatchObject({ cause: refused });
+
+    expect(await handleInboxMessage(inbox, ingress)).toBe('accepted');
+    expect(await http('GET', `/v1/uploads/${inboxToken(inbox.messageId)}`, ingress)).toMatchObject({ status: 200, body: { token: earlier.token } });
+  });
+});

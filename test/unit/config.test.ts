@@ -23,6 +23,7 @@ describe('Service settings', () => {
       allowedSourceHosts: ['a.example', 'b.example'],
       stagingSourcePrefixes: ['renders/', 'exports/'],
       credentialHosts: ['*.r2.cloudflarestorage.com'],
+      accountId: '000000000000',
       maxAttempts: 2,
       retryBaseSeconds: 1,
       retentionDays: 7,

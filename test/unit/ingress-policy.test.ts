@@ -1,23 +1,39 @@
 import { describe, expect, it } from 'vitest';
 import { accept, type AcceptDependencies } from '../../functions/ingress/accept.ts';
+import { testDestination, type TestDestinationDependencies } from '../../functions/ingress/test-destination.ts';
 import { ValidationError } from '../../shared/errors.ts';
 import { destinationTestSchema, uploadRequestSchema } from '../../functions/destinations/registry.ts';
 import { openApiDocument, requestModelSchema } from '../../shared/contract/documents.ts';
 
-/** Dependencies that fail the test if a refused request gets as far as touching them. */
-const untouchable = new Proxy({} as AcceptDependencies, {
-  get: (_target, name) => {
-    if (name === 'allowPrivateNetworks') return false;
-    if (name === 'stagingBucket') return 'upload-destinations-staging';
-    if (name === 'stagingSourcePrefixes' || name === 'credentialHosts') return [];
-    throw new Error(`a refused request reached ${String(name)}`);
-  },
-});
+/** The account the service is deployed in, as the stack tells the ingress. */
+const serviceAccount = '123456789012';
 
-async function refusal(request: unknown): Promise<Record<string, string>> {
-  const error = await accept(request, { origin: 'api' }, untouchable).catch((caught: unknown) => caught);
+/** Dependencies that fail the test if a refused request gets as far as touching them. */
+function untouchable({ accountId }: { accountId?: string } = { accountId: serviceAccount }): AcceptDependencies & TestDestinationDependencies {
+  return new Proxy({} as AcceptDependencies & TestDestinationDependencies, {
+    get: (_target, name) => {
+      if (name === 'allowPrivateNetworks') return false;
+      if (name === 'stagingBucket') return 'upload-destinations-staging';
+      if (name === 'stagingSourcePrefixes' || name === 'credentialHosts') return [];
+      if (name === 'accountId') return accountId;
+      throw new Error(`a refused request reached ${String(name)}`);
+    },
+  });
+}
+
+function fieldsOf(error: unknown): Record<string, string> {
   expect(error).toBeInstanceOf(ValidationError);
   return Object.fromEntries((error as ValidationError).fields.map((field) => [field.path, field.message]));
+}
+
+async function refusal(request: unknown, dependencies = untouchable()): Promise<Record<string, string>> {
+  return fieldsOf(await accept(request, { origin: 'api' }, dependencies).catch((caught: unknown) => caught));
+}
+
+/** Whether `accept` took `request` past its checks: it goes on to seal the secrets and record the job. */
+async function passesTheChecks(request: unknown, dependencies = untouchable()): Promise<boolean> {
+  const error = await accept(request, { origin: 'api' }, dependencies).catch((caught: unknown) => caught);
+  return error instanceof Error && error.message.startsWith('a refused request reached');
 }
 
 const destination = { type: 's3', bucket: 'my-videos', filename: 'a.mp4', credentials: 'team-s3' };
@@ -59,6 +75,52 @@ describe('the deployed ingress', () => {
     expect(
       await refusal({ source: { url: 'http://renders.example.com/a.mp4' }, upload: { destination }, callback_url: 'http://example.com/hook' }),
     ).toEqual({ 'source.url': 'must be an https:// URL', callback_url: 'must be an https:// URL' });
+  });
+
+  describe("refuses a role of the service's own account, which its functions are denied, naming the field", () => {
+    const assuming = (account: string, partition = 'aws') => ({
+      type: 's3',
+      bucket: 'their-videos',
+      filename: 'a.mp4',
+      role_arn: `arn:${partition}:iam::${account}:role/upload-destinations-delivery`,
+      external_id: 'customer-42',
+    });
+    const ownAccountRole = expect.stringMatching(/^must be a role of another account than the service's own \(123456789012\)/);
+
+    it('in any partition, and leaves other accounts\' roles be', async () => {
+      const fields = await refusal({
+        source: { url: 'https://renders.example.com/a.mp4' },
+        upload: { destinations: [assuming(serviceAccount), assuming('111122223333'), assuming(serviceAccount, 'aws-us-gov'), assuming(serviceAccount, 'aws-cn')] },
+      });
+
+      expect(fields).toEqual({
+        'upload.destinations[0].role_arn': ownAccountRole,
+        'upload.destinations[2].role_arn': ownAccountRole,
+        'upload.destinations[3].role_arn': ownAccountRole,
+      });
+    });
+
+    it('in a request of one destination', async () => {
+      expect(await refusal({ source: { url: 'https://renders.example.com/a.mp4' }, upload: { destination: assuming(serviceAccount) } })).toEqual({
+        'upload.destination.role_arn': ownAccountRole,
+      });
+    });
+
+    it('in a destination to test', async () => {
+      const error = await testDestination({ destination: assuming(serviceAccount) }, untouchable()).catch((caught: unknown) => caught);
+
+      expect(fieldsOf(error)).toEqual({ 'destination.role_arn': ownAccountRole });
+    });
+
+    it("accepts another account's role", async () => {
+      expect(await passesTheChecks({ source: { url: 'https://renders.example.com/a.mp4' }, upload: { destination: assuming('111122223333') } })).toBe(true);
+    });
+
+    it('refuses no role when the account is unknown (not set)', async () => {
+      const request = { source: { url: 'https://renders.example.com/a.mp4' }, upload: { destination: assuming(serviceAccount) } };
+
+      expect(await passesTheChecks(request, untouchable({}))).toBe(true);
+    });
   });
 
   it('reads sources only from its staging bucket', async () => {

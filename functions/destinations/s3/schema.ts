@@ -237,6 +237,7 @@ export const s3Destination: DestinationDefinition<typeof s3DestinationSchema> = 
     ...(destination.s3host ? [{ field: 's3host', address: destination.s3host }] : []),
   ],
   bucketOf: (destination) => ({ field: 'bucket', bucket: destination.bucket }),
+  assumedRoleOf: (destination) => (destination.role_arn === undefined ? undefined : { field: 'role_arn', roleArn: destination.role_arn }),
   // Stored keys are AWS keys unless the operator allows an S3-compatible store's hosts.
   credentialHosts: awsHosts,
   lambda: { memoryMb: 448, timeoutSeconds: 900, maxConcurrency: 50 },
