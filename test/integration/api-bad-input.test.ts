@@ -1,61 +1,27 @@
-import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEvent, SQSRecord } from 'aws-lambda';
-import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { destinationTypes } from '../../functions/destinations/registry.ts';
 import type { IngressDependencies } from '../../functions/ingress/dependencies.ts';
 import { handleHttp } from '../../functions/ingress/http-api.ts';
 import { handleInboxMessage, inboxToken } from '../../functions/ingress/inbox-door.ts';
-import { DocumentTable } from '../../shared/jobs/document-table.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
-import { createLogger } from '../../shared/lambda/logger.ts';
-import { Queues } from '../../shared/lambda/queues.ts';
-import { AwsJsonClient, dynamodbService, sqsService } from '../../shared/net/aws-json-client.ts';
-import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
-import { StagingObjects } from '../../shared/sources/staging-objects.ts';
-import { startTestS3, type TestS3 } from '../support/local-s3.ts';
-import { startJobsAndQueues } from '../support/servers/jobs-and-queues.ts';
+import { startIngressHarness, type IngressHarness } from '../support/ingress-harness.ts';
 
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-const region = 'us-east-1';
-const stagingBucket = 'upload-destinations-staging';
-const closers: (() => Promise<unknown>)[] = [];
 let sqs: SQSClient;
 let queueUrl: string;
 let jobs: JobStore;
 let dependencies: IngressDependencies;
-let s3: TestS3;
+let harness: IngressHarness;
 
 beforeAll(async () => {
-  const { dynamoEndpoint, sqsEndpoint, close } = await startJobsAndQueues('jobs', { region, credentials });
-  closers.push(close);
-  s3 = await startTestS3([stagingBucket]);
-  closers.push(() => s3.close());
-  sqs = new SQSClient({ region, endpoint: sqsEndpoint, credentials });
-  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'upload-destinations-s3' }))).QueueUrl!;
-  jobs = new JobStore(new DocumentTable(new AwsJsonClient(dynamodbService, { region, endpoint: dynamoEndpoint, credentials }), 'jobs'), 1);
-  dependencies = {
-    jobs,
-    queues: new Queues(new AwsJsonClient(sqsService, { region, endpoint: sqsEndpoint, credentials })),
-    // One queue for every type: a refused request queues nothing, whatever its destination.
-    queueUrls: Object.fromEntries(destinationTypes.map((type) => [type, queueUrl])),
-    sealer: new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32))),
-    allowPrivateNetworks: false,
-    staging: new StagingObjects({ region, endpoint: s3.s3.endpoint, credentials: { accessKeyId: s3.s3.accessKeyId, secretAccessKey: s3.s3.secretAccessKey } }),
-    stagingBucket,
-    presignedUrlSeconds: 600,
-    stagingSourcePrefixes: [],
-    credentialHosts: [],
-    destinationFunctions: {},
-    log: createLogger('test'),
-  } as unknown as IngressDependencies;
+  // One queue for every type: a refused request queues nothing, whatever its destination.
+  harness = await startIngressHarness(destinationTypes, { destinationFunctions: {} });
+  ({ sqs, queueUrl, jobs, dependencies } = harness);
 });
 
-afterAll(async () => {
-  sqs.destroy();
-  for (const close of closers.reverse()) await close();
-});
+afterAll(() => harness.close());
 
 beforeEach(async () => {
   await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));

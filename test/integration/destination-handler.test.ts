@@ -384,11 +384,7 @@ describe('Function: destinationHandler (S3)', () => {
 
     // Act: the message comes back at once (a duplicate, or a short visibility timeout), then its deferred copy.
     const early = await handler(await event([message], 2), context());
-    const deferred = await waitFor(async () => {
-      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-      const bodies = (Messages ?? []).map((item) => JSON.parse(item.Body ?? '{}') as DeliveryMessage);
-      return bodies.find((body) => body.token === message.token && body.notBefore !== undefined);
-    }, 10_000, 'the message to be put back until the claim runs out');
+    const deferred = await putBack(message.token, 'the message to be put back until the claim runs out');
     const receivedEarly = received.length;
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(deferred.notBefore!) - Date.now()) + 100));
     await handler(await event([deferred], 1), context());
@@ -416,11 +412,7 @@ describe('Function: destinationHandler (S3)', () => {
     const first = await destinationHandler(s3Module, { dependencies: keyUnreachable, queues })(await event([message], 1), context());
 
     // Act: the copy put back comes again once the claim has run out.
-    const deferred = await waitFor(async () => {
-      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-      const bodies = (Messages ?? []).map((item) => JSON.parse(item.Body ?? '{}') as DeliveryMessage);
-      return bodies.find((body) => body.token === message.token && body.notBefore !== undefined);
-    }, 10_000, 'the message to be put back until the claim runs out');
+    const deferred = await putBack(message.token, 'the message to be put back until the claim runs out');
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(deferred.notBefore!) - Date.now()) + 100));
     await handler(await event([deferred], 1), context());
 
@@ -442,11 +434,7 @@ describe('Function: destinationHandler (S3)', () => {
     const last = await destinationHandler(s3Module, { dependencies: keyUnreachable, queues })(await event([message], 2), context());
 
     // Act: the copy sent for the callback comes once the claim has run out.
-    const followUp = await waitFor(async () => {
-      const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
-      const bodies = (Messages ?? []).map((item) => JSON.parse(item.Body ?? '{}') as DeliveryMessage);
-      return bodies.find((body) => body.token === message.token && body.notBefore !== undefined);
-    }, 10_000, 'a message of its own for the callback');
+    const followUp = await putBack(message.token, 'a message of its own for the callback');
     await new Promise((resolve) => setTimeout(resolve, Math.max(0, Date.parse(followUp.notBefore!) - Date.now()) + 100));
     const again = await handler(await event([followUp], 1), context());
 
@@ -468,6 +456,15 @@ describe('Function: destinationHandler (S3)', () => {
     expect(putsTo('good.bin')).toHaveLength(1);
   });
 });
+
+/** The copy of a delivery's message put back on the queue to come again later (it has a `notBefore`). */
+function putBack(token: string, what: string): Promise<DeliveryMessage> {
+  return waitFor(async () => {
+    const { Messages } = await sqs.send(new ReceiveMessageCommand({ QueueUrl: queue.url, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }));
+    const bodies = (Messages ?? []).map((item) => JSON.parse(item.Body ?? '{}') as DeliveryMessage);
+    return bodies.find((body) => body.token === token && body.notBefore !== undefined);
+  }, 10_000, what);
+}
 
 /** A callback receiver that answers 204 and notes the path of each callback; closed after the test. */
 async function callbackReceiver(): Promise<{ receiver: Awaited<ReturnType<typeof startTestServer>>; received: string[] }> {

@@ -1,5 +1,5 @@
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { CreateQueueCommand, PurgeQueueCommand, ReceiveMessageCommand, SQSClient } from '@aws-sdk/client-sqs';
+import { PurgeQueueCommand, ReceiveMessageCommand, type SQSClient } from '@aws-sdk/client-sqs';
 import { randomBytes } from 'node:crypto';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { GetObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
@@ -17,19 +17,11 @@ import { DocumentTable } from '../../shared/jobs/document-table.ts';
 import { JobListing } from '../../shared/jobs/job-listing.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
-import { createLogger } from '../../shared/lambda/logger.ts';
-import { Queues } from '../../shared/lambda/queues.ts';
-import { AwsJsonClient, dynamodbService, sqsService } from '../../shared/net/aws-json-client.ts';
-import { EnvelopeSealer, LocalKeyWrapper } from '../../shared/secrets/sealer.ts';
-import { StagingObjects } from '../../shared/sources/staging-objects.ts';
-import { startTestS3, type TestS3 } from '../support/local-s3.ts';
-import { startJobsAndQueues } from '../support/servers/jobs-and-queues.ts';
+import { AwsJsonClient, dynamodbService } from '../../shared/net/aws-json-client.ts';
+import type { TestS3 } from '../support/local-s3.ts';
+import { harnessCredentials as credentials, harnessRegion as region, harnessStagingBucket as stagingBucket, startIngressHarness, type IngressHarness } from '../support/ingress-harness.ts';
 
-const credentials = { accessKeyId: 'local', secretAccessKey: 'local' };
-const region = 'us-east-1';
-const stagingBucket = 'upload-destinations-staging';
 const serviceAccount = '123456789012';
-const closers: (() => Promise<unknown>)[] = [];
 let sqs: SQSClient;
 let queueUrl: string;
 let table: DocumentTable;
@@ -37,39 +29,14 @@ let jobs: JobStore;
 let dependencies: IngressDependencies;
 let s3: TestS3;
 let dynamoEndpoint: string;
+let harness: IngressHarness;
 
 beforeAll(async () => {
-  const servers = await startJobsAndQueues('jobs', { region, credentials });
-  closers.push(servers.close);
-  dynamoEndpoint = servers.dynamoEndpoint;
-  const { sqsEndpoint } = servers;
-  s3 = await startTestS3([stagingBucket]);
-  closers.push(() => s3.close());
-  sqs = new SQSClient({ region, endpoint: sqsEndpoint, credentials });
-  queueUrl = (await sqs.send(new CreateQueueCommand({ QueueName: 'upload-destinations-s3' }))).QueueUrl!;
-
-  table = new DocumentTable(new AwsJsonClient(dynamodbService, { region, endpoint: dynamoEndpoint, credentials }), 'jobs');
-  jobs = new JobStore(table, 1);
-  dependencies = {
-    jobs,
-    queues: new Queues(new AwsJsonClient(sqsService, { region, endpoint: sqsEndpoint, credentials })),
-    queueUrls: { s3: queueUrl },
-    sealer: new EnvelopeSealer(new LocalKeyWrapper(randomBytes(32))),
-    allowPrivateNetworks: false,
-    staging: new StagingObjects({ region, endpoint: s3.s3.endpoint, credentials: { accessKeyId: s3.s3.accessKeyId, secretAccessKey: s3.s3.secretAccessKey } }),
-    stagingBucket,
-    presignedUrlSeconds: 600,
-    stagingSourcePrefixes: [],
-    credentialHosts: [],
-    accountId: serviceAccount,
-    log: createLogger('test'),
-  } as unknown as IngressDependencies;
+  harness = await startIngressHarness(['s3'], { accountId: serviceAccount });
+  ({ sqs, queueUrl, table, jobs, dependencies, s3, dynamoEndpoint } = harness);
 });
 
-afterAll(async () => {
-  sqs.destroy();
-  for (const close of closers.reverse()) await close();
-});
+afterAll(() => harness.close());
 
 beforeEach(async () => {
   await sqs.send(new PurgeQueueCommand({ QueueUrl: queueUrl }));
