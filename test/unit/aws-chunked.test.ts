@@ -49,6 +49,30 @@ describe('AwsChunkedCrc32', () => {
     expect(pushed).toEqual([`${MiB.toString(16)}\r\n`.length + MiB + 2, 'a\r\n'.length + 10 + 2, `0\r\n${crc32TrailerName}:AAAAAA==\r\n\r\n`.length]);
   });
 
+  it('carries a later whole chunk in one given back once written, its bytes those of the later chunk', async () => {
+    const bytes = patternBytes(3 * MiB, 8);
+    const framed = Readable.from([bytes]).pipe(new AwsChunkedCrc32(bytes.length, () => 'AAAAAA=='));
+    const seen: Buffer[] = [];
+    const payloads: Buffer[] = [];
+    await new Promise((resolve, reject) =>
+      framed
+        .on('data', (chunk: Buffer) => {
+          seen.push(chunk);
+          payloads.push(Buffer.from(chunk));
+          AwsChunkedCrc32.reuse(chunk);
+        })
+        .once('end', resolve)
+        .once('error', reject),
+    );
+
+    // Each chunk is given back before the next is filled: all three whole chunks are one memory.
+    expect(new Set(seen.slice(0, 3)).size).toBe(1);
+    const decoder = new AwsChunkedDecoder();
+    const decoded: Buffer[] = [];
+    decoder.write(Buffer.concat(payloads), (data) => decoded.push(Buffer.from(data)));
+    expect(Buffer.concat(decoded)).toEqual(bytes);
+  });
+
   it.each([
     ['fewer bytes than announced', 1000, 1001, /999|1000 of the announced 1001/],
     ['more bytes than announced', 1000, 999, /more than the announced 999/],

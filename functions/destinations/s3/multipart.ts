@@ -389,7 +389,12 @@ function frame(stream: Readable, size: number, crc32AtEnd: () => string | undefi
   framed.once('error', (error) => broken.abort(error));
   feed(stream, framed);
   return {
-    body: { stream: framed, length: awsChunkedLength(size), contentSha256: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' },
+    body: {
+      stream: framed,
+      length: awsChunkedLength(size),
+      contentSha256: 'STREAMING-UNSIGNED-PAYLOAD-TRAILER',
+      written: AwsChunkedCrc32.reuse,
+    },
     signal: AbortSignal.any([signal, broken.signal]),
     failure: (error) => (broken.signal.aborted ? broken.signal.reason : error),
   };

@@ -15,6 +15,8 @@ export interface StreamedBody {
   readonly length: number;
   /** `x-amz-content-sha256`: `STREAMING-UNSIGNED-PAYLOAD-TRAILER` for an aws-chunked body with a checksum trailer. */
   readonly contentSha256: string;
+  /** Told of each chunk once the socket has taken it, so its memory may carry a later one. */
+  readonly written?: (chunk: Buffer) => void;
 }
 
 /** One request of a bucket, or of an object in it. */
@@ -184,18 +186,19 @@ function sendBody(outgoing: ClientRequest, body: S3Request['body'], tls: boolean
     outgoing.end(body);
   } else if (isStreamed(body)) {
     let started = false;
+    let stop = (): void => undefined;
     const start = (): void => {
       if (started) return;
       started = true;
       clearTimeout(timer);
-      body.stream.pipe(outgoing);
+      stop = pump(body.stream, outgoing, body.written);
     };
     const timer = setTimeout(start, continueWaitMs);
     outgoing.once('continue', start);
     outgoing.once('response', () => {
       clearTimeout(timer);
       // An answer before the whole body went (a refusal): what is left is not sent.
-      if (started) body.stream.unpipe(outgoing);
+      stop();
       started = true;
     });
     outgoing.once('close', () => clearTimeout(timer));
@@ -206,6 +209,29 @@ function sendBody(outgoing: ClientRequest, body: S3Request['body'], tls: boolean
   } else {
     outgoing.end(body);
   }
+}
+
+/**
+ * Writes a stream into the request as `pipe` does, and tells `written` of each chunk once the
+ * socket has taken it, which `pipe` cannot. Returns what stops it.
+ */
+function pump(stream: Readable, outgoing: ClientRequest, written?: (chunk: Buffer) => void): () => void {
+  const write = (chunk: Buffer): void => {
+    if (!outgoing.write(chunk, written && ((error) => error ?? written(chunk)))) stream.pause();
+  };
+  const resume = (): void => {
+    stream.resume();
+  };
+  const end = (): void => {
+    outgoing.end();
+  };
+  stream.on('data', write).once('end', end);
+  outgoing.on('drain', resume);
+  return () => {
+    stream.off('data', write).off('end', end);
+    outgoing.off('drain', resume);
+    stream.pause();
+  };
 }
 
 /** The request's answer, read; a refusal as an {@link S3Error}; silence and slow connections as errors. */
