@@ -42,6 +42,7 @@ export { isRetryableAwsRefusal, withAwsRetries, withinTime } from '../net/aws-re
 export { answerText, escapeUri, queryString, requestToSign, sendSigned } from '../net/sigv4-request.ts';
 export { escapeXml, xmlElements, xmlText } from '../net/xml-text.ts';
 export { batchedWrites } from '../streams/batched-writes.ts';
+export { BufferPool } from '../streams/buffer-pool.ts';
 export { feed } from '../streams/feed.ts';
 export { forEachConcurrently } from '../streams/parallel.ts';
 export { destinationHandler } from '../lambda/destination-handler.ts';

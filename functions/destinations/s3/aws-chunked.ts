@@ -1,4 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
+import { BufferPool } from '../../../shared/destination/index.ts';
 
 /** The trailer that carries the object's CRC-32 after its last byte. */
 export const crc32TrailerName = 'x-amz-checksum-crc32';
@@ -22,8 +23,7 @@ const wholeChunkLength = framedChunkLength(chunkBytes);
  * sends: enough for four parts in flight, each with the chunk being filled, one read ahead and
  * the one being written, and a single PUT's four read ahead.
  */
-const spare: Buffer[] = [];
-const spareLimit = 16;
+const spare = new BufferPool(16);
 
 /** `0\r\n`, the trailer line with its 8 base64 characters, and the closing empty line. */
 const finalChunkLength = 3 + crc32TrailerName.length + 1 + 8 + 2 + 2;
@@ -68,7 +68,7 @@ export class AwsChunkedCrc32 extends Transform {
 
   /** Takes back a chunk such a stream gave once it has been written, to carry a later one. */
   public static reuse(chunk: Buffer): void {
-    if (chunk.length === wholeChunkLength && spare.length < spareLimit) spare.push(chunk);
+    if (chunk.length === wholeChunkLength) spare.give(chunk);
   }
 
   public override _transform(chunk: Buffer, _encoding: BufferEncoding, callback: TransformCallback): void {
@@ -80,7 +80,7 @@ export class AwsChunkedCrc32 extends Transform {
       if (this.framed === undefined) {
         const payload = Math.min(chunkBytes, this.size - this.passed);
         const length = framedChunkLength(payload);
-        this.framed = (length === wholeChunkLength ? spare.pop() : undefined) ?? Buffer.allocUnsafe(length);
+        this.framed = length === wholeChunkLength ? spare.take(length) : Buffer.allocUnsafe(length);
         this.filled = this.framed.write(`${payload.toString(16)}\r\n`, 'latin1');
       }
       const copied = chunk.copy(this.framed, this.filled, offset, offset + Math.min(chunk.length - offset, this.framed.length - 2 - this.filled));
