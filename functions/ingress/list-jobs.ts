@@ -1,9 +1,11 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { ValidationError, type FieldError } from '../../shared/errors.ts';
-import type { JobListing, ListQuery } from '../../shared/jobs/job-listing.ts';
+import { decodeCursor, type JobListing, type ListQuery } from '../../shared/jobs/job-listing.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { jobStates, type JobState } from '../../shared/jobs/records.ts';
 import { listLimits } from '../../shared/contract/job-queries.ts';
+
+const cursorRefusal = 'is not a cursor this service gave; start again without it';
 
 const unitSeconds: Readonly<Record<string, number>> = { s: 1, m: 60, h: 3600, d: 86_400 };
 
@@ -45,8 +47,12 @@ export function listQueryOf(parameters: Readonly<Record<string, string | undefin
   }
   let limit: number = listLimits.default;
   if (parameters.limit !== undefined) {
-    limit = Number(parameters.limit);
-    if (!Number.isInteger(limit) || limit < 1 || limit > listLimits.max) errors.push({ path: 'limit', message: `must be an integer from 1 to ${listLimits.max}` });
+    // Plain digits only: Number() also reads 0x10, ' 5', 1e1 and 5.0, which no caller means as a count.
+    limit = /^\d{1,3}$/.test(parameters.limit) ? Number(parameters.limit) : Number.NaN;
+    if (!(limit >= 1 && limit <= listLimits.max)) errors.push({ path: 'limit', message: `must be a whole number from 1 to ${listLimits.max}, in decimal digits` });
+  }
+  if (parameters.cursor && !decodeCursor(parameters.cursor, new Date(now))) {
+    errors.push({ path: 'cursor', message: cursorRefusal });
   }
   if (errors.length > 0) throw new ValidationError(errors);
   return { since, limit, ...(states ? { states } : {}), ...(parameters.cursor ? { cursor: parameters.cursor } : {}) };
@@ -62,7 +68,7 @@ export async function listJobs(event: APIGatewayProxyEvent, dependencies: ListDe
   try {
     page = await dependencies.listing.list(query);
   } catch (error) {
-    if (error instanceof RangeError) throw new ValidationError([{ path: 'cursor', message: 'is not a cursor this service gave; start again without it' }]);
+    if (error instanceof RangeError) throw new ValidationError([{ path: 'cursor', message: cursorRefusal }]);
     throw error;
   }
   return { jobs: page.jobs.map(jobView), next_cursor: page.cursor ?? null };

@@ -27,10 +27,27 @@ const examinedPerPage = 500;
 /** BatchGetItem takes at most 100 keys. */
 const keysPerBatch = 100;
 
-/** A cursor is where a page ended in the index: an opaque base64url of its sort key. */
-export function decodeCursor(cursor: string): string | undefined {
+/**
+ * How far a cursor's time may be past the listing's clock: the position is a job's creation time,
+ * written by another function instance, whose clock may run a little ahead.
+ */
+export const cursorClockSkewMilliseconds = 5 * 60_000;
+
+/**
+ * A cursor is where a page ended in the index: an opaque base64url of its sort key, a job's
+ * creation time (as `toISOString` writes it) and token. Only a position this service could have
+ * given is taken: a job created no later than `now`. A forged one far in the future would make
+ * the listing walk every month back from it, query by query, until the function timed out.
+ */
+export function decodeCursor(cursor: string, now: Date): string | undefined {
   const position = Buffer.from(cursor, 'base64url').toString();
-  return /^\d{4}-\d{2}-\d{2}T[0-9:.]+Z#[A-Za-z0-9_-]+$/.test(position) ? position : undefined;
+  // Base64url decoding skips what is not base64url: only the cursor's own spelling is taken.
+  if (encodeCursor(position) !== cursor) return undefined;
+  const match = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{3}Z)#[A-Za-z0-9_-]{1,128}$/.exec(position);
+  const time = match ? Date.parse(match[1]!) : Number.NaN;
+  // A date that does not write back as given (2026-02-30) was never a job's creation time.
+  if (Number.isNaN(time) || new Date(time).toISOString() !== match![1]) return undefined;
+  return time > now.getTime() + cursorClockSkewMilliseconds ? undefined : position;
 }
 
 function encodeCursor(position: string): string {
@@ -64,11 +81,15 @@ export class JobListing {
 
   public async list(query: ListQuery): Promise<ListPage> {
     const since = query.since.toISOString();
-    let before = query.cursor === undefined ? undefined : decodeCursor(query.cursor);
+    const now = this.now();
+    let before = query.cursor === undefined ? undefined : decodeCursor(query.cursor, now);
     if (query.cursor !== undefined && before === undefined) throw new RangeError('cursor is not one this service gave');
+    // A page that ended before `since` (a relative one, such as 1h, moves on between pages): no
+    // job is left in the window.
+    if (before !== undefined && before < since) return { jobs: [], cursor: undefined };
     const jobs: Job[] = [];
     let examined = 0;
-    for (const month of monthsBetween((before ?? this.now().toISOString()).slice(0, 7), since.slice(0, 7))) {
+    for (const month of monthsBetween((before ?? now.toISOString()).slice(0, 7), since.slice(0, 7))) {
       for (;;) {
         const wanted = query.limit - jobs.length;
         const positions = await this.newest(month, since, before, query.states ? Math.min(100, Math.max(25, wanted * 2)) : wanted);

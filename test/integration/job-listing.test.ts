@@ -121,6 +121,51 @@ describe('Class: JobListing', () => {
 
     await expect(listing.list({ since: new Date(0), limit: 1, cursor: 'bm90IGEgY3Vyc29y' })).rejects.toThrow(RangeError);
   });
+
+  // Each month from the cursor's back to since took a query per shard: from 9999, until the function timed out.
+  it.each([
+    ['far in the future', '9999-12-31T23:59:59.999Z'],
+    ['an hour ahead of its clock', '2026-05-02T01:00:00.000Z'],
+  ])('refuses a cursor %s without reading the table', async (_case, createdAt) => {
+    const name = await table();
+    await job(name, '2026-05-01T10:00:00.000Z', ['succeeded']);
+    let queries = 0;
+    const documents = new DocumentTable(dynamodb, name);
+    const counted = Object.assign(Object.create(documents) as DocumentTable, {
+      query: (...args: Parameters<DocumentTable['query']>) => {
+        queries += 1;
+        return documents.query(...args);
+      },
+    });
+    const listing = new JobListing(counted, () => new Date('2026-05-02T00:00:00.000Z'));
+    const cursor = Buffer.from(`${createdAt}#ud_list0001`).toString('base64url');
+
+    await expect(listing.list({ since: new Date('2026-05-01T00:00:00.000Z'), limit: 1, cursor })).rejects.toThrow(RangeError);
+
+    expect(queries).toBe(0);
+  }, 10_000);
+
+  it('ends the listing with an empty page at a cursor older than since, without reading the table', async () => {
+    const name = await table();
+    await job(name, '2026-05-01T10:00:00.000Z', ['succeeded']);
+    const listing = new JobListing(new DocumentTable(dynamodb, name), () => new Date('2026-05-02T00:00:00.000Z'));
+    const cursor = Buffer.from('2026-04-30T23:59:59.999Z#ud_list0001').toString('base64url');
+
+    await expect(listing.list({ since: new Date('2026-05-01T00:00:00.000Z'), limit: 1, cursor })).resolves.toEqual({ jobs: [], cursor: undefined });
+  });
+
+  it('takes the cursor of a job whose clock ran a minute ahead of its own, and reads on from it', async () => {
+    const name = await table();
+    const older = await job(name, '2026-05-01T10:00:00.000Z', ['succeeded']);
+    const ahead = await job(name, '2026-05-02T00:01:00.000Z', ['succeeded']);
+    const listing = new JobListing(new DocumentTable(dynamodb, name), () => new Date('2026-05-02T00:00:00.000Z'));
+    const since = new Date('2026-05-01T00:00:00.000Z');
+
+    const first = await listing.list({ since, limit: 1 });
+    const second = await listing.list({ since, limit: 1, ...(first.cursor ? { cursor: first.cursor } : {}) });
+
+    expect([first.jobs.map((listed) => listed.token), second.jobs.map((listed) => listed.token)]).toEqual([[ahead], [older]]);
+  });
 });
 
 describe('Class: JobStore, requeue', () => {
