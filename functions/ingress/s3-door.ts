@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { text } from 'node:stream/consumers';
+import { buffer } from 'node:stream/consumers';
 import { stagingPrefixes, stagingSuffixes } from '../../shared/config.ts';
 import { maxRequestBodyBytes } from '../../shared/contract/limits.ts';
 import { ValidationError } from '../../shared/errors.ts';
@@ -7,7 +7,7 @@ import { withCorrelationId } from '../../shared/lambda/logger.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { acceptOrRecordRejection, enqueue, presignedUploadPrefix } from './accept.ts';
 import type { IngressDependencies } from './dependencies.ts';
-import { requestIn, UnreadableBodyError } from './request-body.ts';
+import { bodyText, requestIn, UnreadableBodyError } from './request-body.ts';
 
 /** Files dropped under this prefix are delivered as their side-car manifest says. */
 export const dropPrefix = stagingPrefixes.drop;
@@ -42,14 +42,18 @@ async function presignedUploadLanded(key: string, dependencies: IngressDependenc
   withCorrelationId(dependencies.log, token).info('presigned upload landed; job queued', { token });
 }
 
-async function readManifest(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | typeof tooLarge | undefined> {
+/**
+ * The manifest's bytes, decoded where a refusal is recorded (see {@link bodyText}): as text they
+ * would be read as U+FFFD wherever they are not UTF-8.
+ */
+async function readManifest(bucket: string, key: string, dependencies: IngressDependencies): Promise<Buffer | typeof tooLarge | undefined> {
   const object = await dependencies.staging.request({ method: 'GET', object: { bucket, key } });
   if (object === undefined) return undefined;
   if (Number(object.headers['content-length'] ?? 0) > maxRequestBodyBytes) {
     object.destroy();
     return tooLarge;
   }
-  return text(object);
+  return buffer(object);
 }
 
 async function etagOf(bucket: string, key: string, dependencies: IngressDependencies): Promise<string | undefined> {
@@ -76,7 +80,7 @@ async function dropped(bucket: string, key: string, dependencies: IngressDepende
   const outcome = await acceptOrRecordRejection(
     () => {
       if (manifest === tooLarge) throw UnreadableBodyError.tooLarge('manifest');
-      const request = requestIn(manifest, 'manifest');
+      const request = requestIn(bodyText(manifest, 'manifest'), 'manifest');
       if ('source' in request) throw new ValidationError([{ path: 'source', message: 'is set by the dropped file; leave it out of the manifest' }]);
       return { ...request, source: { bucket, key: fileKey } };
     },

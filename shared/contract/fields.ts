@@ -3,6 +3,39 @@ import { markFilePath } from './field-kinds.ts';
 import './zod-english.ts';
 
 /**
+ * C0 control characters and DEL. A line break ends an HTTP header or an FTP command early (the
+ * rest becomes a header or a command of the caller's choosing), NUL ends a C string, and the
+ * others are in no name, key or token a server expects.
+ */
+// eslint-disable-next-line no-control-regex
+const controlCharacter = /[\u0000-\u001f\u007f]/;
+
+/** Whether `value` holds a control character (see {@link withoutControlCharacters}). */
+export function hasControlCharacter(value: string): boolean {
+  return controlCharacter.test(value);
+}
+
+/** Refuses a text holding a control character: line breaks, NUL, tabs and the rest of C0, and DEL. */
+export const withoutControlCharacters = z.refine<string>((value) => !hasControlCharacter(value), 'must not contain control characters');
+
+/**
+ * A credential (a key, a token, a user name, a password): never empty, at most `maxLength`
+ * characters, and without control characters, since each travels in a protocol header, a command
+ * line or a URL, where one would end a line early or be refused only at delivery. With
+ * `inHeader`, printable ASCII only: an HTTP header carries nothing else (Node refuses to send it,
+ * and a store signing the request would compute another signature). Never trimmed: a secret is
+ * kept as given. The messages never quote the value.
+ */
+export function credentialText(maxLength: number, options: { readonly inHeader?: boolean } = {}): z.ZodMiniString<string> {
+  return z.string().check(
+    z.minLength(1, { error: 'must not be empty', abort: true }),
+    z.maxLength(maxLength, `must be at most ${maxLength} characters`),
+    withoutControlCharacters,
+    ...(options.inHeader ? [z.refine<string>((value) => /^[\x20-\x7e]*$/.test(value), 'must be printable ASCII (it travels in an HTTP header)')] : []),
+  );
+}
+
+/**
  * An http:// or https:// URL (the deployed ingress narrows sources and callbacks to https). A user
  * name or password in it is refused: it would be shown wherever the URL is; credentials go in
  * fields of their own, which are sealed. So are control characters and spaces at either end,
@@ -10,11 +43,10 @@ import './zod-english.ts';
  * as given, since callbacks are signed with it and receivers check them against the one they gave.
  */
 export const httpUrl = z.string().check(
-  z.refine(
-    // eslint-disable-next-line no-control-regex
-    (value) => value.trim() === value && !/[\u0000-\u001f\u007f]/.test(value),
-    { error: 'must not contain control characters (line breaks, tabs) or spaces at either end', abort: true },
-  ),
+  z.refine((value) => value.trim() === value && !hasControlCharacter(value), {
+    error: 'must not contain control characters (line breaks, tabs) or spaces at either end',
+    abort: true,
+  }),
   z.url({ protocol: /^https?$/, error: 'must be an http:// or https:// URL' }),
   z.refine(
     (value) => {
@@ -102,8 +134,7 @@ export function filePath(maxBytes = 1024): z.ZodMiniString<string> {
       z.minLength(1, { error: 'must not be empty', abort: true }),
       z.refine((path) => path.isWellFormed(), 'must be valid Unicode (no unpaired surrogates)'),
       z.refine((path) => Buffer.byteLength(path) <= maxBytes, `must be at most ${maxBytes} bytes`),
-      // eslint-disable-next-line no-control-regex
-      z.refine((path) => !/[\u0000-\u001f\u007f]/.test(path), 'must not contain control characters'),
+      withoutControlCharacters,
       z.refine(
         (path) => {
           const inner = path.replace(/^\//, '').replace(/\/$/, '');

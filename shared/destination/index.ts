@@ -27,7 +27,19 @@ export type {
   UploadResult,
 } from './uploader.ts';
 export { notSecret, secret, secretEntries } from '../contract/field-kinds.ts';
-export { alsoWithFieldErrors, count, credentialsReference, filePath, headerValue, httpUrl, metadataMap, nonEmpty, textOfScalar } from '../contract/fields.ts';
+export {
+  alsoWithFieldErrors,
+  count,
+  credentialsReference,
+  credentialText,
+  filePath,
+  headerValue,
+  httpUrl,
+  metadataMap,
+  nonEmpty,
+  textOfScalar,
+  withoutControlCharacters,
+} from '../contract/fields.ts';
 export { namesAFile, namesWithinBytes, temporaryNameFor } from './file-names.ts';
 export { DeliveryError, PermanentError, TransientError, WaitError, describeError } from '../errors.ts';
 export { classifyGeneric, classifyNetworkFailure, isRetryableStatus, retryAfterSeconds } from '../delivery/classify.ts';

@@ -5,6 +5,7 @@ import { destinationTypes } from '../../functions/destinations/registry.ts';
 import type { IngressDependencies } from '../../functions/ingress/dependencies.ts';
 import { handleHttp } from '../../functions/ingress/http-api.ts';
 import { handleInboxMessage, inboxToken } from '../../functions/ingress/inbox-door.ts';
+import { JobListing } from '../../shared/jobs/job-listing.ts';
 import { JobStore } from '../../shared/jobs/job-store.ts';
 import { jobView } from '../../shared/jobs/job-view.ts';
 import { startIngressHarness, type IngressHarness } from '../support/ingress-harness.ts';
@@ -182,6 +183,22 @@ describe('The other routes: a refusal naming the field', () => {
     expect(answer.status).toBe(400);
     expect(answer.body.errors).toEqual([expect.objectContaining({ path: 'destinations' })]);
   });
+
+  it.each([
+    ['limit', { limit: '0x10' }],
+    ['limit', { limit: '1e1' }],
+    ['limit', { limit: ' 5' }],
+    ['limit', { limit: '5.0' }],
+    ['cursor', { cursor: Buffer.from('9999-12-31T23:59:59.999Z#ud_AzxUFO6LJ0nXgjaQAZ1q').toString('base64url') }],
+    ['cursor', { since: '1h', cursor: Buffer.from(`${new Date(Date.now() + 3_600_000).toISOString()}#ud_AzxUFO6LJ0nXgjaQAZ1q`).toString('base64url') }],
+  ])('GET /v1/uploads with a %s no caller means (%j), answered at once', async (field, query) => {
+    const listing = { ...dependencies, listing: new JobListing(harness.table), retentionDays: 30 };
+
+    const answer = await handleHttp(event('GET', '/v1/uploads', null, query), listing);
+
+    expect(answer.statusCode).toBe(400);
+    expect(JSON.parse(answer.body)).toMatchObject({ error: 'invalid_request', errors: [{ path: field, message: expect.any(String) }] });
+  }, 10_000);
 
   it.each(['*', 'my-bucket/*", "x', 'x'.repeat(300)])('GET /v1/canonical-user?bucket=%s, no bucket name, gets no policy', async (bucket) => {
     const answer = await call('GET', '/v1/canonical-user', null, { bucket });

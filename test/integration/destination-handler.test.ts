@@ -212,6 +212,25 @@ describe('Function: destinationHandler (S3)', () => {
     expect(record?.error?.message).not.toContain('S3RVER');
   });
 
+  // The ingress never sees a stored secret: the function checks it as the door checks inline ones.
+  it.each([
+    ['sessiontoken', { sessiontoken: 'FQoGZXIvYXdzE-canary\r\nX-Amz-Injected: 1' }],
+    ['aws_access_key_id', { aws_access_key_id: 'S3RVER\u0000canary' }],
+    ['aws_secret_access_key', { aws_secret_access_key: 'S3RVER\ncanary' }],
+  ])('fails for good, uploading nothing and quoting nothing of it, a stored secret whose %s holds a control character', async (field, fields) => {
+    const name = `control-${field}`;
+    stored[secretNames.credentials(name)] = { aws_access_key_id: 'S3RVER', aws_secret_access_key: 'S3RVER', ...fields };
+    const message = await queuedDelivery(destination(`${name}.bin`, { credentials: name }));
+
+    const lines = await writtenLines(async () => handler(await event([message]), context()));
+
+    const record = (await jobs.get(message.token))?.destinations[0];
+    expect(record).toMatchObject({ state: 'failed', error: { code: 'InvalidDestination', retryable: false, message: expect.stringContaining(`destination.${field}: must not contain control characters`) } });
+    expect(putsTo(`${name}.bin`)).toEqual([]);
+    expect(JSON.stringify(record)).not.toContain('canary');
+    expect(JSON.stringify(lines)).not.toContain('canary');
+  });
+
   it('refuses to send stored credentials to a host neither the destination nor the operator trusts with them', async () => {
     const strict = destinationHandler(s3Module, { dependencies: { ...dependencies, credentialHosts: [] }, queues });
     const message = await queuedDelivery(destination('elsewhere.bin'));

@@ -173,7 +173,7 @@ async function throughInbox(body: string): Promise<Outcome> {
 }
 
 /** A file dropped with `manifest` beside it; the job note the S3 door writes. */
-async function dropJobNote(manifest: string, file = `drop/${newToken()}.mp4`, content = 'a file'): Promise<Record<string, unknown>> {
+async function dropJobNote(manifest: string | Uint8Array, file = `drop/${newToken()}.mp4`, content = 'a file'): Promise<Record<string, unknown>> {
   await s3.reader.send(new PutObjectCommand({ Bucket: stagingBucket, Key: file, Body: content }));
   await s3.reader.send(new PutObjectCommand({ Bucket: stagingBucket, Key: `${file}${manifestSuffix}`, Body: manifest }));
   await handleObjectCreated({ bucket: stagingBucket, key: `${file}${manifestSuffix}` }, dependencies);
@@ -217,6 +217,21 @@ describe('Ingress: the doors treat the same request the same way', () => {
 
     expect(answer).toBe('rejected');
     expect(job).toMatchObject({ state: 'rejected', errors: [{ path: 'source.presigned', message: expect.stringContaining('POST /v1/uploads') }] });
+  });
+
+  // Read as U+FFFD, the file name (or a password) delivered would not be the one sent.
+  it('refuses a manifest that is not UTF-8, as the API refuses such a body, noting the rejection and queueing nothing', async () => {
+    const latin1 = Buffer.from(JSON.stringify({ upload: upload({ filename: 'renders/café.mp4' }) }), 'latin1');
+    const api = await handleHttp(
+      { httpMethod: 'POST', path: '/v1/uploads', headers: {}, body: Buffer.from(JSON.stringify({ source: { url: 'https://renders.example.com/a.mp4' }, upload: upload({ filename: 'renders/café.mp4' }) }), 'latin1').toString('base64'), isBase64Encoded: true, queryStringParameters: null } as unknown as APIGatewayProxyEvent,
+      dependencies,
+    );
+
+    const note = await dropJobNote(latin1);
+
+    expect(JSON.parse(api.body)).toMatchObject({ errors: [{ path: '', message: 'the request body is not valid JSON' }] });
+    expect(note).toMatchObject({ state: 'rejected', errors: [{ path: '', message: 'the manifest is not valid JSON' }] });
+    expect(await queued()).toEqual([]);
   });
 
   it('notes the job that delivers a dropped file whose manifest repeats an earlier idempotency key, as the API answers with it', async () => {

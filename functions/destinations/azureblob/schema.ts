@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import {
   alsoWithFieldErrors,
   credentialsReference,
+  credentialText,
   filePath,
   headerValue,
   httpUrl,
@@ -38,14 +39,15 @@ const containerName = z.string().check(
  * The account's access key, as the portal shows it (base64). Only its presence is checked: the
  * seeds' example says "your-storage-key", and a wrong key is refused by the service, which says so.
  */
-const accountKey = z.string().check(z.regex(/^\S+$/, 'must be the storage account access key, without spaces'));
+const accountKey = credentialText(1024).check(z.regex(/^\S+$/, 'must be the storage account access key, without spaces'));
 
-const sasToken = z.string().check(
+/** A SAS goes into every request's URL, a connection string's parts into URLs and signatures. */
+const sasToken = credentialText(4096).check(
   z.refine((token) => !/^https?:/i.test(token), 'must be the token only (the query string after "?"), not a URL'),
   z.refine((token) => /(^|[?&])sig=[^&]+/.test(token) && /(^|[?&])sv=/.test(token), 'must be a shared access signature: a query string with sv=… and sig=…'),
 );
 
-const connectionString = z.string().check(
+const connectionString = credentialText(8192).check(
   z.superRefine((text, context) => {
     try {
       parseConnectionString(text);

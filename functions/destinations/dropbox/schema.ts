@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { alsoWithFieldErrors, credentialsReference, filePath, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
+import { alsoWithFieldErrors, credentialsReference, credentialText, filePath, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 
 /** Write modes of Dropbox's `CommitInfo`: `add` never replaces a file, `overwrite` always does. */
 export const dropboxWriteModes = ['add', 'overwrite'] as const;
@@ -26,7 +26,7 @@ const dropboxDestinationObject = z.strictObject({
   ),
   oauth_token: secret(
     z
-      .optional(z.string().check(z.minLength(1), z.maxLength(4096), z.regex(/^[\x21-\x7e]+$/, 'must be an access token (printable characters, no spaces)')))
+      .optional(credentialText(4096, { inHeader: true }).check(z.refine((token) => !token.includes(' '), 'must be an access token, without spaces')))
       .check(z.describe('Dropbox OAuth 2.0 access token with the files.content.write scope (secret).')),
   ),
   auth_secret: secret(

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { alsoWithFieldErrors, credentialsReference, nonEmpty, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
+import { alsoWithFieldErrors, credentialsReference, credentialText, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 
 /** Meta's Graph API, where the seeds send videos by default. */
 export const defaultGraphEndpoint = 'https://graph.facebook.com';
@@ -42,7 +42,7 @@ const facebookDestinationObject = z.strictObject({
   description: z.string().check(z.maxLength(63_206, 'must be at most 63,206 characters'), z.describe("The post's text shown with the video.")),
   oauth_access_token: secret(
     z
-      .optional(nonEmpty)
+      .optional(credentialText(4096, { inHeader: true }))
       .check(z.describe('A Page access token (or a user or system-user token of an admin of your Meta app, with page_id) (secret).')),
   ),
   credentials: z.optional(credentialsReference),

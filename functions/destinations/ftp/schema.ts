@@ -2,23 +2,16 @@ import * as z from 'zod/mini';
 import {
   alsoWithFieldErrors,
   credentialsReference,
+  credentialText,
   filePath,
   namesAFile,
   namesWithinBytes,
   secret,
+  withoutControlCharacters,
   type DestinationDefinition,
 } from '../../../shared/destination/index.ts';
 import { ftpHostProblem, hostAsEndpoint, parseFtpHost, type FtpSecurity } from './address.ts';
 import { fingerprintPattern, normalizeFingerprint } from './certificate.ts';
-
-/** A value sent on the control connection, where a line break would end the command early. */
-function commandArgument(maxLength: number) {
-  return z.string().check(
-    z.maxLength(maxLength),
-    // eslint-disable-next-line no-control-regex
-    z.refine((value) => !/[\r\n\u0000]/.test(value), 'must not contain line breaks'),
-  );
-}
 
 const security = z.pipe(
   z.union([z.boolean(), z.enum(['explicit', 'implicit'])], { error: 'must be false, "explicit" or "implicit"' }),
@@ -43,8 +36,11 @@ const ftpDestinationObject = z.strictObject({
       'Full path of the file on the server (relative paths start in the login folder); missing folders are created. Ending in "/" means "this folder".',
     ),
   ),
-  user: secret(z.optional(commandArgument(256).check(z.minLength(1, 'must not be empty'))).check(z.describe('FTP user name (secret). Default: anonymous.'))),
-  password: secret(z.optional(commandArgument(1024)).check(z.describe('FTP password (secret).'))),
+  // Both are sent on the control connection (USER, PASS), where a line break would end the command
+  // early and make the rest a command of the caller's choosing.
+  user: secret(z.optional(credentialText(256)).check(z.describe('FTP user name (secret). Default: anonymous.'))),
+  // An empty password is one some servers take for anonymous logins.
+  password: secret(z.optional(z.string().check(z.maxLength(1024), withoutControlCharacters)).check(z.describe('FTP password (secret).'))),
   credentials: z.optional(credentialsReference),
   passive: z
     ._default(z.boolean(), false)

@@ -2,6 +2,7 @@ import * as z from 'zod/mini';
 import {
   alsoWithFieldErrors,
   credentialsReference,
+  credentialText,
   filePath,
   headerValue,
   httpUrl,
@@ -9,6 +10,7 @@ import {
   secret,
   secretEntries,
   textOfScalar,
+  withoutControlCharacters,
   type DestinationDefinition,
 } from '../../../shared/destination/index.ts';
 
@@ -57,12 +59,7 @@ const latin1HeaderValue = headerValue.check(
 /** An HTTP header name (an RFC 9110 token). */
 const headerName = z.string().check(z.regex(/^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/, 'must be a valid header name'));
 
-const formFieldName = z.string().check(
-  z.minLength(1, 'must not be empty'),
-  z.maxLength(256),
-  // eslint-disable-next-line no-control-regex
-  z.refine((name) => !/[\u0000-\u001f\u007f]/.test(name), 'must not contain control characters'),
-);
+const formFieldName = z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(256), withoutControlCharacters);
 
 /** Form values: numbers and booleans are sent as their text, as a browser form would. */
 const formFieldValue = textOfScalar.check(z.refine((value) => Buffer.byteLength(value) <= 65_536, 'must be at most 64 KiB'));
@@ -98,24 +95,14 @@ const httpDestinationObject = z.strictObject({
   user: secret(
     z
       .optional(
-        z.string().check(
-          z.minLength(1),
-          z.maxLength(1024),
-          z.refine((user) => !user.includes(':'), 'must not contain ":" (Basic authentication cannot carry it)'),
-          // eslint-disable-next-line no-control-regex
-          z.refine((user) => !/[\u0000-\u001f\u007f]/.test(user), 'must not contain control characters'),
-        ),
+        credentialText(1024).check(z.refine((user) => !user.includes(':'), 'must not contain ":" (Basic authentication cannot carry it)')),
       )
       .check(z.describe('User name for HTTP Basic authentication (sealed, so that a stored secret can hold it beside the password).')),
   ),
   password: secret(
     z
       .optional(
-        z.string().check(
-          z.maxLength(1024),
-          // eslint-disable-next-line no-control-regex
-          z.refine((password) => !/[\u0000-\u001f\u007f]/.test(password), 'must not contain control characters'),
-        ),
+        z.string().check(z.maxLength(1024), withoutControlCharacters),
       )
       .check(z.describe('Password for HTTP Basic authentication (secret).')),
   ),

@@ -2,12 +2,12 @@ import * as z from 'zod/mini';
 import {
   alsoWithFieldErrors,
   credentialsReference,
+  credentialText,
   filePath,
   headerValue,
   hostMatches,
   httpUrl,
   metadataMap,
-  nonEmpty,
   notSecret,
   secret,
   type DestinationDefinition,
@@ -68,15 +68,20 @@ const s3DestinationObject = z.strictObject({
   filename: filePath(1024).check(
     z.describe('Object key. Ending in "/" means "this folder": the source file name is appended.'),
   ),
-  aws_access_key_id: secret(z.optional(z.string().check(z.minLength(1), z.maxLength(128))).check(z.describe('Access key ID (secret).'))),
-  aws_secret_access_key: secret(z.optional(nonEmpty).check(z.describe('Secret access key (secret).'))),
-  sessiontoken: secret(z.optional(nonEmpty).check(z.describe('STS session token for temporary keys (secret).'))),
+  // The key id and the session token travel in headers (Authorization, X-Amz-Security-Token).
+  aws_access_key_id: secret(z.optional(credentialText(128, { inHeader: true })).check(z.describe('Access key ID (secret).'))),
+  aws_secret_access_key: secret(z.optional(credentialText(1024)).check(z.describe('Secret access key (secret).'))),
+  sessiontoken: secret(z.optional(credentialText(8192, { inHeader: true })).check(z.describe('STS session token for temporary keys (secret).'))),
   credentials: z.optional(credentialsReference),
   role_arn: z
     .optional(
       z.string().check(z.regex(/^arn:aws[a-z-]*:iam::\d{12}:role\/[\w+=,.@/-]{1,512}$/, 'must be an IAM role ARN: arn:aws:iam::<account>:role/<name>')),
     )
-    .check(z.describe("A role in the bucket owner's account that trusts the service's account with external_id: the service assumes it and uploads with its temporary keys.")),
+    .check(
+      z.describe(
+        "A role in the bucket owner's account that trusts the service's account with external_id: the service assumes it and uploads with its temporary keys. A role of the deployment's own account is refused.",
+      ),
+    ),
   external_id: z
     .optional(z.string().check(z.regex(/^[\w+=,.@:/-]{2,1224}$/, 'must be 2 to 1224 characters: letters, digits and +=,.@:/-')))
     .check(z.describe('The external id the role\'s trust policy requires (sts:ExternalId): a value the operator issues per customer.')),
@@ -87,6 +92,8 @@ const s3DestinationObject = z.strictObject({
     .optional(
       z.string().check(
         z.minLength(1),
+        // A host name (at most 253 characters) with a scheme and a port.
+        z.maxLength(270, 'must be at most 270 characters'),
         z.regex(/^(https?:\/\/)?[A-Za-z0-9.-]+(:\d+)?\/?$/, 'must be a host name, or a URL with scheme and port'),
       ),
     )
@@ -95,7 +102,10 @@ const s3DestinationObject = z.strictObject({
     .optional(httpUrl.check(z.describe('Endpoint URL with scheme and optional port')))
     .check(z.describe('S3-compatible endpoint URL (R2, Backblaze B2, DigitalOcean Spaces, MinIO).')),
   region: z
-    .optional(z.string().check(z.regex(/^[a-z0-9-]+$/, 'must be a region name such as eu-west-1 (or "auto")')))
+    .optional(
+      // It names the signing scope and a host label (sts.<region>.amazonaws.com): at most 63 characters.
+      z.string().check(z.regex(/^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/, 'must be a region name such as eu-west-1 (or "auto"): lower-case letters, digits and hyphens, at most 63')),
+    )
     .check(z.describe('Bucket region. Default: taken from s3host, else us-east-1.')),
   force_path_style: z
     .optional(z.boolean())
@@ -145,7 +155,11 @@ const s3DestinationObject = z.strictObject({
   encryption: z
     .optional(z.enum(['AES256', 'aws:kms', 'aws:kms:dsse'], { error: 'must be AES256, aws:kms or aws:kms:dsse' }))
     .check(z.describe('Server-side encryption.')),
-  kms_key_id: notSecret(z.optional(nonEmpty).check(z.describe('KMS key ID or ARN for aws:kms encryption.')), 'names a KMS key; holds no key material'),
+  // Sent as a header (x-amz-server-side-encryption-aws-kms-key-id); KMS's ids and ARNs are at most 2048 characters.
+  kms_key_id: notSecret(
+    z.optional(headerValue.check(z.maxLength(2048))).check(z.describe('KMS key ID or ARN for aws:kms encryption.')),
+    'names a KMS key; holds no key material',
+  ),
 });
 
 export type S3DestinationFields = z.output<typeof s3DestinationObject>;

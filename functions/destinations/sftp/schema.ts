@@ -3,6 +3,7 @@ import * as z from 'zod/mini';
 import {
   alsoWithFieldErrors,
   credentialsReference,
+  credentialText,
   filePath,
   namesAFile,
   namesWithinBytes,
@@ -38,7 +39,11 @@ const hostKeyFingerprint = z.pipe(
 /** What OpenSSH, PuTTY's export and OpenSSL write a private key as. */
 const privateKeyText = z
   .string()
-  .check(z.regex(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/, 'must be a private key in OpenSSH or PEM format (-----BEGIN … PRIVATE KEY-----)'));
+  .check(
+    // Twice what an RSA key of 16,384 bits (the largest ssh-keygen makes) takes in either format.
+    z.maxLength(32_768, 'must be at most 32768 characters'),
+    z.regex(/-----BEGIN [A-Z0-9 ]*PRIVATE KEY-----/, 'must be a private key in OpenSSH or PEM format (-----BEGIN … PRIVATE KEY-----)'),
+  );
 
 const sftpDestinationObject = z.strictObject({
   type: z.literal('sftp'),
@@ -55,11 +60,11 @@ const sftpDestinationObject = z.strictObject({
       22,
     )
     .check(z.describe('SSH port. Default: 22.')),
-  user: z.string().check(z.minLength(1, 'must not be empty'), z.maxLength(256), z.describe('User name to log in as.')),
-  password: secret(z.optional(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.describe('Password of the user (secret).'))),
+  user: credentialText(256).check(z.describe('User name to log in as.')),
+  password: secret(z.optional(credentialText(1024)).check(z.describe('Password of the user (secret).'))),
   private_key: secret(z.optional(privateKeyText).check(z.describe('Private key in OpenSSH or PEM format (secret).'))),
   passphrase: secret(
-    z.optional(z.string().check(z.minLength(1), z.maxLength(1024))).check(z.describe('Passphrase of an encrypted private_key (secret).')),
+    z.optional(credentialText(1024)).check(z.describe('Passphrase of an encrypted private_key (secret).')),
   ),
   credentials: z.optional(credentialsReference),
   filename: filePath(4096).check(

@@ -1,5 +1,5 @@
 import * as z from 'zod/mini';
-import { alsoWithFieldErrors, headerValue, notSecret, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
+import { alsoWithFieldErrors, credentialText, headerValue, notSecret, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
 
 /**
  * Category IDs of the seeds' table, with 29 (Nonprofits & Activism), which YouTube also lets uploads
@@ -53,7 +53,7 @@ const youtubeDestinationObject = z.strictObject({
     .check(z.describe('Privacy: public, private or unlisted.')),
   oauth_access_token: secret(
     z
-      .optional(z.string().check(z.minLength(1), z.maxLength(4096)))
+      .optional(credentialText(4096, { inHeader: true }))
       .check(z.describe("Google OAuth 2.0 access token with the youtube.upload scope: uploads to the token owner's channel (secret).")),
   ),
   auth_secret: notSecret(
