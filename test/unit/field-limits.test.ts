@@ -46,6 +46,14 @@ describe('Destination fields that had no bound', () => {
     expect(refusedPaths(destination)).toEqual([path]);
   });
 
+  it('refuses a Facebook post text that message, description and caption make too long together, naming description', () => {
+    // Each is within its own bound; joined (a blank line between them) they are 63,208 characters,
+    // and two fewer make the most Graph takes.
+    const half = 'a'.repeat(31_603);
+    expect(refusedPaths({ ...facebook, message: half, description: half.replaceAll('a', 'b') })).toEqual(['upload.destination.description']);
+    expect(refusedPaths({ ...facebook, message: half.slice(2), description: half.replaceAll('a', 'b') })).toEqual([]);
+  });
+
   // The key id travels in a request header (x-amz-server-side-encryption-aws-kms-key-id).
   it.each([['CR LF', 'alias/renders\r\nX-Injected: 1'], ['NUL', 'alias/renders\u0000']])('refuses a kms_key_id holding %s, naming it', (_case, kmsKeyId) => {
     expect(refusedPaths({ ...s3, encryption: 'aws:kms', kms_key_id: kmsKeyId })).toEqual(['upload.destination.kms_key_id']);

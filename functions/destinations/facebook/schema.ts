@@ -1,5 +1,6 @@
 import * as z from 'zod/mini';
 import { alsoWithFieldErrors, credentialsReference, credentialText, secret, type DestinationDefinition } from '../../../shared/destination/index.ts';
+import { videoParameters } from './video-fields.ts';
 
 /** Meta's Graph API, where the seeds send videos by default. */
 export const defaultGraphEndpoint = 'https://graph.facebook.com';
@@ -34,12 +35,15 @@ const graphEndpoint = z.pipe(
   z.transform((endpoint: string) => endpoint.replace(/\/+$/, '')),
 );
 
+/** The most characters Graph takes as a video post's text (its `description`). */
+const maxPostText = 63_206;
+
 const facebookDestinationObject = z.strictObject({
   type: z.literal('facebook'),
   title: z
     .string()
     .check(z.trim(), z.minLength(1, 'must not be empty'), z.maxLength(255, 'must be at most 255 characters'), z.describe("The video's title.")),
-  description: z.string().check(z.maxLength(63_206, 'must be at most 63,206 characters'), z.describe("The post's text shown with the video.")),
+  description: z.string().check(z.maxLength(maxPostText, 'must be at most 63,206 characters'), z.describe("The post's text shown with the video; with message and caption, at most 63,206 characters in all.")),
   oauth_access_token: secret(
     z
       .optional(credentialText(4096, { inHeader: true }))
@@ -50,7 +54,7 @@ const facebookDestinationObject = z.strictObject({
     .optional(z.string().check(z.maxLength(63_206)))
     .check(z.describe("A line added at the end of the post's text (Graph has no separate caption for videos).")),
   name: z.optional(z.string()).check(z.describe('The older name of the title: accepted when it equals title.')),
-  message: z.optional(z.string().check(z.maxLength(63_206))).check(z.describe("Text put first in the post's text (Graph's description).")),
+  message: z.optional(z.string().check(z.maxLength(maxPostText))).check(z.describe("Text put first in the post's text (Graph's description).")),
   endpoint: z._default(graphEndpoint, defaultGraphEndpoint).check(z.describe('Graph API base URL.')),
   page_id: z
     .optional(z.string().check(z.regex(/^\d{1,32}$/, "must be the Page's numeric ID")))
@@ -72,6 +76,11 @@ function checkFieldCombinations(destination: FacebookDestinationFields, context:
   }
   if (typeof destination.name === 'string' && typeof destination.title === 'string' && destination.name.trim() !== destination.title) {
     issue('name', 'is the older name of title (a Facebook video has one title): leave it out, or give the same value as title');
+  }
+  // message and caption join description in one text; Graph would refuse it only after the upload.
+  const postText = videoParameters(destination).description ?? '';
+  if (postText.length > maxPostText) {
+    issue('description', `with message and caption makes a post text of ${postText.length.toLocaleString('en-US')} characters: at most 63,206`);
   }
 }
 
