@@ -24,7 +24,7 @@ afterAll(async () => {
 });
 
 async function jobOfTwo(): Promise<string> {
-  const token = `ud_callbacks_${(sequence += 1)}`;
+  const token = `ud_jobs_${(sequence += 1)}`;
   const destination = { type: 's3', destination: { bucket: 'b', filename: 'a' } };
   await jobs.create({ token, createdAt: new Date().toISOString(), source: { bucket: 'staging', key: 'a.mp4' }, origin: 'api', enqueued: true, destinationCount: 2 }, [destination, destination]);
   return token;

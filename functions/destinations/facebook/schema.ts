@@ -51,7 +51,7 @@ const facebookDestinationObject = z.strictObject({
   ),
   credentials: z.optional(credentialsReference),
   caption: z
-    .optional(z.string().check(z.maxLength(63_206)))
+    .optional(z.string().check(z.maxLength(maxPostText)))
     .check(z.describe("A line added at the end of the post's text (Graph has no separate caption for videos).")),
   name: z.optional(z.string()).check(z.describe('The older name of the title: accepted when it equals title.')),
   message: z.optional(z.string().check(z.maxLength(maxPostText))).check(z.describe("Text put first in the post's text (Graph's description).")),
