@@ -1,6 +1,5 @@
 import { createHash, createHmac } from 'node:crypto';
-import type { IncomingMessage } from 'node:http';
-import { sendRequest } from '../net/http-client.ts';
+import { discardAnswer } from '../net/http-client.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
 import { classifyGeneric, isRetryableStatus } from './classify.ts';
 
@@ -52,27 +51,6 @@ export interface CallbackOptions {
   readonly timeoutMilliseconds?: number;
 }
 
-/** The most of an answer's body read (and dropped); past it the answer is cut off, its connection with it. */
-const maxAnswerBytes = 64 * 1024;
-
-/**
- * Reads the receiver's answer to its end, unkept, so its connection is free for the next callback
- * when this one is done (an answer left unread would close it); one longer than an
- * acknowledgement is cut off instead. Settles when the answer has ended either way.
- */
-function dropAnswer(response: IncomingMessage): Promise<void> {
-  return new Promise((resolve) => {
-    let read = 0;
-    response.on('data', (chunk: Buffer) => {
-      read += chunk.length;
-      if (read > maxAnswerBytes) response.destroy();
-    });
-    // A cut-off or aborted answer ends with an error that changes nothing: the status was read.
-    response.on('error', () => undefined);
-    response.once('close', resolve);
-  });
-}
-
 /**
  * Posts a signed JSON callback. Any 2xx counts as delivered; timeouts, 429, 5xx and dropped
  * connections are retried with exponential backoff; other answers fail at once, and so does a
@@ -90,25 +68,20 @@ export async function sendCallback(url: string, payload: unknown, options: Callb
     if (attempt > 1) await new Promise((resolve) => setTimeout(resolve, backoff * 2 ** (attempt - 2)));
     try {
       // No redirect is followed: a redirect is an answer that is not 2xx.
-      const response = await sendRequest(
-        url,
-        {
-          method: 'POST',
-          headers: {
-            'content-type': 'application/json',
-            [eventHeader]: eventId,
-            [signatureHeader]: signCallback(body, key, new Date(), { url, eventId }),
-          },
-          body,
-          signal: AbortSignal.timeout(options.timeoutMilliseconds ?? 10_000),
+      const response = await options.network.fetch(url, {
+        method: 'POST',
+        headers: {
+          'content-type': 'application/json',
+          [eventHeader]: eventId,
+          [signatureHeader]: signCallback(body, key, new Date(), { url, eventId }),
         },
-        options.network.agents,
-      );
-      await dropAnswer(response);
-      const status = response.statusCode ?? 502;
-      if (status >= 200 && status < 300) return { state: 'sent', attempts: attempt, status };
-      last = { state: 'failed', attempts: attempt, status, error: `HTTP ${status}` };
-      if (!isRetryableStatus(status)) return last;
+        body,
+        signal: AbortSignal.timeout(options.timeoutMilliseconds ?? 10_000),
+      });
+      await discardAnswer(response);
+      if (response.ok) return { state: 'sent', attempts: attempt, status: response.status };
+      last = { state: 'failed', attempts: attempt, status: response.status, error: `HTTP ${response.status}` };
+      if (!isRetryableStatus(response.status)) return last;
     } catch (error) {
       const failure = classifyGeneric(error);
       last = { state: 'failed', attempts: attempt, error: failure.message };

@@ -71,3 +71,31 @@ export async function fetchThrough(url: string | URL, init: OutgoingRequest, age
   const body = empty ? null : (Readable.toWeb(response) as ReadableStream<Uint8Array>);
   return new Response(body, { status, statusText: response.statusMessage ?? '', headers: headersOf(response) });
 }
+
+/** The most of a body {@link discardAnswer} reads; past it the answer is cut off, its connection with it. */
+const maxDiscardedBytes = 64 * 1024;
+
+/**
+ * Reads an answer's body to its end and drops it, so its keep-alive connection is free for the
+ * next request when this resolves: cancelling a body not read to its end, even an empty one,
+ * closes the connection. A body past 64 KiB is cut off instead; one that fails or is aborted
+ * (the request's signal) ends the read, and changes nothing: the answer's status was read.
+ */
+export async function discardAnswer(response: Response): Promise<void> {
+  if (!response.body) return;
+  const reader = response.body.getReader();
+  let read = 0;
+  try {
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) return;
+      read += value.byteLength;
+      if (read > maxDiscardedBytes) {
+        await reader.cancel();
+        return;
+      }
+    }
+  } catch {
+    // Cut off or aborted: see above.
+  }
+}

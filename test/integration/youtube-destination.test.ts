@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { crc32 } from 'node:zlib';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { afterEach, beforeEach, describe, expect, it, vi } from 'vitest';
 import { nextPacificMidnight } from '../../functions/destinations/youtube/quota.ts';
 import { youtubeDestinationSchema } from '../../functions/destinations/youtube/schema.ts';
 import { youtubeUploader, type YouTubeResumeState } from '../../functions/destinations/youtube/upload.ts';
@@ -10,7 +10,7 @@ import { crc32Base64 } from '../../shared/delivery/checksum.ts';
 import type { StoredCredentials } from '../../shared/destination/uploader.ts';
 import { PermanentError, TransientError, WaitError, type DeliveryError } from '../../shared/errors.ts';
 import type { DeliveredFile } from '../../shared/jobs/records.ts';
-import type { OutboundNetwork } from '../../shared/net/outbound-network.ts';
+import { outboundNetwork, type OutboundNetwork } from '../../shared/net/outbound-network.ts';
 import type { SourceReader } from '../../shared/sources/delivery-source.ts';
 import { startYouTubeFake, youtubeChunkGranularity, youtubeScopes, type YouTubeFake, type YouTubeFakeOptions } from '../fakes/youtube.ts';
 import type { AttemptOptions } from '../support/attempts.ts';
@@ -177,6 +177,20 @@ describe('YouTube destination: what lands on the channel', () => {
 
     expect(uploadRanges()).toEqual([`bytes 0-${MiB - 1}/${bytes.length}`, `bytes ${MiB}-${2 * MiB - 1}/${bytes.length}`, `bytes ${2 * MiB}-${bytes.length - 1}/${bytes.length}`]);
     expect(await onlyVideo().bytes.sha256()).toBe(sha256(bytes));
+  });
+
+  it('sends the session and every chunk over one connection', async () => {
+    // Prepare: a network of its own, whose agent counts the connections it opens.
+    const network = outboundNetwork({ allowPrivateNetworks: true });
+    const opened = vi.spyOn(network.agents.http, 'createConnection');
+    const bytes = patternBytes(3 * MiB + 5, 3);
+
+    // Act
+    await deliver(destination(), sourceOf(bytes), { network, settings: { chunkBytes: MiB } });
+
+    // Assess: the initiation and four chunks (three answered 308) on the connection opened first.
+    expect(uploadRanges()).toHaveLength(4);
+    expect(opened).toHaveBeenCalledTimes(1);
   });
 
   it('sends a file of unknown size with "*" as the total until its last chunk', async () => {

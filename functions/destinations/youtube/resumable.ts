@@ -1,3 +1,4 @@
+import { discardAnswer } from '../../../shared/destination/index.ts';
 import { googleApiError, googleRequest, type GoogleConnection } from './google-http.ts';
 import type { AccessTokens } from './oauth.ts';
 import type { YouTubeDestinationFields } from './schema.ts';
@@ -54,7 +55,7 @@ export async function startUploadSession(
     if (!answer.ok) throw await googleApiError('videos.insert', answer);
     return answer;
   });
-  await response.body?.cancel();
+  await discardAnswer(response);
   const location = response.headers.get('location');
   if (!location) throw new Error('YouTube videos.insert answered without a session URI (Location)');
   return location;
@@ -97,7 +98,7 @@ export class ResumableSession {
     });
     if (response.status === 200 || response.status === 201) return { kind: 'complete', video: (await response.json()) as VideoResource };
     if (response.status === 308) {
-      await response.body?.cancel();
+      await discardAnswer(response);
       return { kind: 'incomplete', committed: committedOf(response.headers.get('range')) };
     }
     throw await googleApiError('upload', response);
@@ -110,5 +111,5 @@ export class ResumableSession {
  */
 export async function cancelUploadSession(connection: GoogleConnection, uri: string): Promise<void> {
   const response = await googleRequest(connection, uri, { method: 'DELETE' });
-  await response.body?.cancel();
+  await discardAnswer(response);
 }
