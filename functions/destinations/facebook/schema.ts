@@ -78,7 +78,9 @@ function checkFieldCombinations(destination: FacebookDestinationFields, context:
     issue('name', 'is the older name of title (a Facebook video has one title): leave it out, or give the same value as title');
   }
   // message and caption join description in one text; Graph would refuse it only after the upload.
-  const postText = videoParameters(destination).description ?? '';
+  // (This runs with field errors too: a field of another type is reported on its own.)
+  const texts = [destination.message, destination.description, destination.caption];
+  const postText = texts.every((text) => text === undefined || typeof text === 'string') ? (videoParameters(destination).description ?? '') : '';
   if (postText.length > maxPostText) {
     issue('description', `with message and caption makes a post text of ${postText.length.toLocaleString('en-US')} characters: at most 63,206`);
   }
