@@ -8,9 +8,10 @@ import { markdownTable } from './table.ts';
 export const pipelineTargets = { deliveriesPerSecondAt64: 150, p50AddedMsAt1: 15, requestsPerDelivery: 8 } as const;
 
 /**
- * Deliveries/s at 64 clients and p50 added latency at one client. The latency is judged with one
- * client: with 64 closed-loop clients the queueing they cause themselves dominates (Little's law:
- * 64 clients at 150/s wait 430 ms), and the table shows it at every level.
+ * Deliveries/s at 64 clients and p50 added latency at one client, once the runtime has warmed up
+ * (see the pipeline section's `warmUp`). The latency is judged with one client: with 64
+ * closed-loop clients the queueing they cause themselves dominates (Little's law: 64 clients at
+ * 150/s wait 430 ms), and the table shows it at every level.
  */
 export function pipelineGoals(result: PipelineResult | undefined): GoalCheck[] {
   const busiest = result?.levels.find((candidate) => candidate.clients === 64);
@@ -19,9 +20,13 @@ export function pipelineGoals(result: PipelineResult | undefined): GoalCheck[] {
   const throughputGoal = `local pipeline: ≥ ${deliveriesPerSecondAt64} deliveries/s at 64 clients`;
   const latencyGoal = `local pipeline: p50 added latency ≤ ${p50AddedMsAt1} ms (1 client)`;
   const p50 = single?.addedLatencyMs.p50;
+  // The levels run warm; a fresh runtime's first window says what the warm-up was worth.
+  const warmUp = result?.warmUp ?? [];
+  const warmed = warmUp.reduce((sum, window) => sum + window.deliveries, 0);
+  const fresh = warmUp[0] ? ` after ${warmed} warm-up deliveries (a fresh runtime's first ${warmUp[0].deliveries}: ${warmUp[0].deliveriesPerSecond.toFixed(0)}/s)` : '';
   return [
     busiest
-      ? { goal: throughputGoal, measured: `${busiest.deliveriesPerSecond.toFixed(0)} deliveries/s`, met: busiest.deliveriesPerSecond >= deliveriesPerSecondAt64 }
+      ? { goal: throughputGoal, measured: `${busiest.deliveriesPerSecond.toFixed(0)} deliveries/s${fresh}`, met: busiest.deliveriesPerSecond >= deliveriesPerSecondAt64 }
       : { goal: throughputGoal, measured: 'section not run', met: undefined },
     p50 !== undefined
       ? { goal: latencyGoal, measured: `p50 ${p50.toFixed(0)} ms, p99 ${single?.addedLatencyMs.p99?.toFixed(0)} ms`, met: p50 <= p50AddedMsAt1 }

@@ -95,6 +95,11 @@ export function renderReport(results: BenchResults): string {
   }
   if (results.pipeline) {
     out.push('', `## pipeline: ${results.pipeline.fileBytes}-byte deliveries through the local runtime (closed-loop clients)`);
+    const warmUp = results.pipeline.warmUp ?? [];
+    if (warmUp.length > 0) {
+      const windows = warmUp.map((window) => `${window.deliveriesPerSecond.toFixed(0)}/s at ${window.cpuMsPerDelivery.toFixed(1)} ms`).join(' → ');
+      out.push(`Warm-up at 64 clients, ${warmUp.length} windows of ${warmUp[0]!.deliveries} deliveries (deliveries/s at runtime CPU per delivery): ${windows}.`);
+    }
     out.push(
       markdownTable(
         ['clients', 'deliveries', 'deliveries/s', 'added p50 ms', 'added p99 ms', 'round trip p50 ms', 'round trip p99 ms', 'runtime CPU ms per delivery', 'clients CPU ms per delivery'],

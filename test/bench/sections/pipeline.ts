@@ -48,8 +48,17 @@ const threadCpuMs = (): number => {
   return (user + system) / 1000;
 };
 
+/** One window of the warm-up, at 64 clients. */
+export interface WarmUpWindow {
+  readonly deliveries: number;
+  readonly deliveriesPerSecond: number;
+  readonly cpuMsPerDelivery: number;
+}
+
 export interface PipelineResult {
   readonly fileBytes: number;
+  /** The windows run before the levels are measured: the first is a fresh runtime's rate, the last the one the levels start from. */
+  readonly warmUp?: readonly WarmUpWindow[];
   readonly levels: readonly PipelineLevel[];
 }
 
@@ -61,6 +70,20 @@ const deliveriesAt = (clients: number): number => Math.max(100, clients * 10);
 const quickLevels = [1, 64];
 
 /**
+ * The warm-up: `windows` windows of `deliveries` at 64 clients before any level is measured. V8
+ * optimises a function with Maglev once it has run 400 times and with TurboFan after 3,000
+ * (`--invocation-count-for-maglev`, `--invocation-count-for-turbofan`), so code that runs once per
+ * delivery, in every thread (the functions', the servers', the host's), reaches its fastest form
+ * only after some 3,000 deliveries: a fresh runtime's first window costs about twice the CPU per
+ * delivery of its tenth, with its helper threads compiling meanwhile. With the optimising compilers
+ * off (`--no-opt --no-maglev`) every window costs the same; with their thresholds a tenth as high,
+ * the cost falls within two windows. A service under load runs warm; a fresh one's cost is the
+ * first window, reported with the rest. `--quick` warms up only briefly.
+ */
+const warmUp = { deliveries: 320, windows: 10 } as const;
+const quickWarmUp = { deliveries: 160, windows: 2 } as const;
+
+/**
  * Where the local runtime keeps its state here: in memory (tmpfs) where the machine has it. The
  * embedded S3 stores every object as files, and on this disk their writes cost the machine about a
  * fifth of each delivery's CPU, which no S3 costs the service.
@@ -70,7 +93,7 @@ const stateRoot = existsSync('/dev/shm') ? '/dev/shm' : tmpdir();
 /**
  * Small deliveries through the whole local runtime (`npm start`'s pipeline: the HTTP gateway and
  * ingress, SQS, the S3 function, DynamoDB, the local S3), with 1, 8 and 64 concurrent clients
- * running in a thread of their own.
+ * running in a thread of their own, once the runtime has warmed up (see `warmUp`).
  */
 export async function measurePipeline(log: (line: string) => void, quick = false): Promise<PipelineResult> {
   const state = await mkdtemp(join(stateRoot, 'ud-bench-pipeline-'));
@@ -126,44 +149,60 @@ export async function measurePipeline(log: (line: string) => void, quick = false
     return Date.parse(job.destinations[0]!.finished_at) - Date.parse(job.created_at);
   }
 
+  /** `total` deliveries by `clients` clients, and what the runtime spent on them (the clients' thread aside). */
+  async function runLoad(clients: number, total: number, label: string) {
+    const clientsThread = await loadThread(clients, total, label);
+    const cpuBefore = process.cpuUsage();
+    const hostBefore = threadCpuMs();
+    const serversBefore = await pipeline.serverCpuMs();
+    const { seconds, cpuMs: clientCpuMs, deliveries } = await clientsThread.run();
+    const cpu = process.cpuUsage(cpuBefore);
+    const host = threadCpuMs() - hostBefore;
+    const serversAfter = await pipeline.serverCpuMs();
+    const runtimeMs = (cpu.user + cpu.system) / 1000 - clientCpuMs;
+    const servers = { dynamodb: serversAfter.dynamodb - serversBefore.dynamodb, sqs: serversAfter.sqs - serversBefore.sqs, s3: serversAfter.s3 - serversBefore.s3 };
+    const perDelivery = (ms: number): number => ms / deliveries.length;
+    return {
+      deliveries,
+      deliveriesPerSecond: deliveries.length / seconds,
+      cpuMsPerDelivery: perDelivery(runtimeMs),
+      clientCpuMsPerDelivery: perDelivery(clientCpuMs),
+      cpuSplitMsPerDelivery: {
+        functions: perDelivery(runtimeMs - host - servers.dynamodb - servers.sqs - servers.s3),
+        host: perDelivery(host),
+        dynamodb: perDelivery(servers.dynamodb),
+        sqs: perDelivery(servers.sqs),
+        s3: perDelivery(servers.s3),
+      },
+    };
+  }
+
   try {
     await (await loadThread(1, 5, 'warm-up')).run();
+    const warming = quick ? quickWarmUp : warmUp;
+    const windows: WarmUpWindow[] = [];
+    while (windows.length < warming.windows) {
+      const { deliveries, deliveriesPerSecond, cpuMsPerDelivery } = await runLoad(64, warming.deliveries, `w${windows.length + 1}`);
+      windows.push({ deliveries: deliveries.length, deliveriesPerSecond, cpuMsPerDelivery });
+      log(`pipeline: warm-up window ${windows.length}, ${deliveriesPerSecond.toFixed(0)} deliveries/s, ${cpuMsPerDelivery.toFixed(1)} ms CPU per delivery`);
+    }
     const results: PipelineLevel[] = [];
     for (const clients of quick ? quickLevels : levels) {
       const total = quick ? Math.ceil(deliveriesAt(clients) / 4) : deliveriesAt(clients);
-      const clientsThread = await loadThread(clients, total, `c${clients}`);
-      const cpuBefore = process.cpuUsage();
-      const hostBefore = threadCpuMs();
-      const serversBefore = await pipeline.serverCpuMs();
-      const { seconds, cpuMs: clientCpuMs, deliveries } = await clientsThread.run();
-      const cpu = process.cpuUsage(cpuBefore);
-      const host = threadCpuMs() - hostBefore;
-      const serversAfter = await pipeline.serverCpuMs();
-      const runtimeMs = (cpu.user + cpu.system) / 1000 - clientCpuMs;
-      const servers = { dynamodb: serversAfter.dynamodb - serversBefore.dynamodb, sqs: serversAfter.sqs - serversBefore.sqs, s3: serversAfter.s3 - serversBefore.s3 };
-      const perDelivery = (ms: number): number => ms / deliveries.length;
+      const { deliveries, ...measured } = await runLoad(clients, total, `c${clients}`);
       const added = await Promise.all(deliveries.map((delivery) => addedLatency(delivery.token)));
       const trips = deliveries.map((delivery) => delivery.roundTripMs);
       const level: PipelineLevel = {
         clients,
         deliveries: deliveries.length,
-        deliveriesPerSecond: deliveries.length / seconds,
+        ...measured,
         addedLatencyMs: { p50: percentile(added, 0.5), p99: percentile(added, 0.99) },
         roundTripMs: { p50: percentile(trips, 0.5), p99: percentile(trips, 0.99) },
-        cpuMsPerDelivery: perDelivery(runtimeMs),
-        clientCpuMsPerDelivery: perDelivery(clientCpuMs),
-        cpuSplitMsPerDelivery: {
-          functions: perDelivery(runtimeMs - host - servers.dynamodb - servers.sqs - servers.s3),
-          host: perDelivery(host),
-          dynamodb: perDelivery(servers.dynamodb),
-          sqs: perDelivery(servers.sqs),
-          s3: perDelivery(servers.s3),
-        },
       };
       log(`pipeline: ${clients} clients, ${level.deliveriesPerSecond.toFixed(0)} deliveries/s, added p50 ${level.addedLatencyMs.p50} ms, ${level.cpuMsPerDelivery.toFixed(1)} ms CPU per delivery`);
       results.push(level);
     }
-    return { fileBytes, levels: results };
+    return { fileBytes, warmUp: windows, levels: results };
   } finally {
     await pipeline.close();
     await rm(state, { recursive: true, force: true });
