@@ -1,4 +1,5 @@
 import type * as z from 'zod/mini';
+import { redactUrl } from '../net/redact.ts';
 
 /**
  * What the service must know about a destination field beyond its type, marked on the field's
@@ -6,6 +7,9 @@ import type * as z from 'zod/mini';
  * - `secret`: the whole value is a secret (sealed before it touches a queue or the table; may come
  *   from a stored `credentials` secret; never logged);
  * - `secret-entries`: a map whose entries named like secrets are (HTTP headers such as Authorization);
+ * - `secret-query`: a URL whose query may hold a secret (a presigned URL's signature): with a query
+ *   it rests and travels as `redactUrl` shows it, and whole only sealed; it never comes from a
+ *   stored secret, since the door checks where it points;
  * - `not-secret`: named like a secret but is not one (a KMS key's id), with the reason;
  * - `file-path`: a path at the destination; ending in `/` it names a folder, which the service
  *   completes with the source's file name before the upload sees it.
@@ -13,6 +17,7 @@ import type * as z from 'zod/mini';
 export type FieldKind =
   | { readonly kind: 'secret' }
   | { readonly kind: 'secret-entries'; readonly isSecretEntry: (name: string) => boolean }
+  | { readonly kind: 'secret-query' }
   | { readonly kind: 'not-secret'; readonly reason: string }
   | { readonly kind: 'file-path' };
 
@@ -53,6 +58,11 @@ export function secretEntries<Schema extends z.ZodMiniType>(schema: Schema, isSe
   return mark(schema, { kind: 'secret-entries', isSecretEntry });
 }
 
+/** Marks a URL field whose query may hold a secret (see {@link FieldKind}). */
+export function secretQuery<Schema extends z.ZodMiniType>(schema: Schema): Schema {
+  return mark(schema, { kind: 'secret-query' });
+}
+
 /** Marks a field that is named like a secret but holds none, saying why. */
 export function notSecret<Schema extends z.ZodMiniType>(schema: Schema, reason: string): Schema {
   return mark(schema, { kind: 'not-secret', reason });
@@ -74,7 +84,7 @@ export function fieldKindsOf(schema: z.ZodMiniObject): ReadonlyMap<string, Field
 }
 
 function isSecretKind(kind: FieldKind): boolean {
-  return kind.kind === 'secret' || kind.kind === 'secret-entries';
+  return kind.kind === 'secret' || kind.kind === 'secret-entries' || kind.kind === 'secret-query';
 }
 
 /** Names of the fields that hold secrets, wholly or in some of their entries. */
@@ -100,6 +110,9 @@ export function splitSecrets(schema: z.ZodMiniObject, destination: Fields): { op
     if (value === undefined) continue;
     const kind = kinds.get(name);
     if (kind?.kind === 'secret') {
+      secrets[name] = value;
+    } else if (kind?.kind === 'secret-query' && typeof value === 'string' && URL.parse(value)?.search) {
+      open[name] = redactUrl(value);
       secrets[name] = value;
     } else if (kind?.kind === 'secret-entries' && isMap(value)) {
       const entries = Object.entries(value);
@@ -133,7 +146,8 @@ export function mergeSecrets(schema: z.ZodMiniObject, open: Fields, ...layers: r
 
 /**
  * The fields a stored secret may hold for a destination: its secret fields. For a map of secret
- * entries, only entries named like secrets.
+ * entries, only entries named like secrets; a URL with a secret query never (the door checks where
+ * it points).
  */
 export function unexpectedSecretFields(schema: z.ZodMiniObject, stored: Fields): string[] {
   const kinds = fieldKindsOf(schema);

@@ -26,7 +26,7 @@ export type {
   Uploader,
   UploadResult,
 } from './uploader.ts';
-export { notSecret, secret, secretEntries } from '../contract/field-kinds.ts';
+export { notSecret, secret, secretEntries, secretQuery } from '../contract/field-kinds.ts';
 export {
   alsoWithFieldErrors,
   count,

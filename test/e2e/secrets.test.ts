@@ -25,6 +25,7 @@ const canaries = {
   bearerHeader: canary('BEARER'),
   keyHeader: canary('APIKEY'),
   password: canary('PASSWORD'),
+  destinationQuery: canary('PRESIGNED'),
 };
 
 let pipeline: LocalPipeline;
@@ -36,6 +37,8 @@ let echo: TestServer;
 const logs: string[] = [];
 const queued: string[] = [];
 const callbacks: string[] = [];
+/** The addresses the careless server was sent to, query and all. */
+const echoed: string[] = [];
 
 beforeAll(async () => {
   state = await mkdtemp(join(tmpdir(), 'ud-secrets-'));
@@ -58,6 +61,7 @@ beforeAll(async () => {
     else response.writeHead(200, { 'content-length': '5' }).end('bytes');
   });
   echo = await startTestServer((request, response) => {
+    echoed.push(request.url ?? '');
     request.resume();
     response.writeHead(400, { 'content-type': 'application/json' }).end(JSON.stringify({ error: 'bad upload', youSent: request.headers }));
   });
@@ -150,6 +154,12 @@ describe('No secret in any answer, record, message or log', () => {
         upload: { destination: { type: 'http', url: `${echo.url}/in`, filename: 'clip.bin', headers: { Authorization: `Bearer ${canaries.bearerHeader}` } } },
         callback_url: hook,
       }),
+      // A presigned upload URL: its signature goes to the server, and rests and travels only sealed.
+      await post({
+        source: { url: `${sources.url}/clip.bin` },
+        upload: { destination: { type: 'http', url: `${echo.url}/in?X-Amz-Signature=${canaries.destinationQuery}`, filename: 'clip.bin', method: 'PUT' } },
+        callback_url: hook,
+      }),
       // Stored keys for a store nobody answers at: retried, then dead-lettered.
       await post({
         source: { url: `${sources.url}/clip.bin?sig=${canaries.sourceQuery}` },
@@ -176,8 +186,10 @@ describe('No secret in any answer, record, message or log', () => {
       'InvalidSecret',
       'HTTP400',
       'HTTP400',
+      'HTTP400',
       'ECONNREFUSED',
     ]);
+    expect(echoed.some((url) => url.includes(canaries.destinationQuery))).toBe(true);
     const observable = await everythingObservable(views);
     expect(observable.logs.length).toBeGreaterThan(0);
     expect(observable['queue messages'].length).toBeGreaterThan(0);

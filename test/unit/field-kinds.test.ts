@@ -8,6 +8,7 @@ import {
   secret,
   secretEntries,
   secretFieldNames,
+  secretQuery,
   splitSecrets,
   unexpectedSecretFields,
   withFolderPathsCompleted,
@@ -23,6 +24,7 @@ const example = z.strictObject({
   api_key: z.optional(z.string().check(z.describe('marked after describing'))),
   key_id: notSecret(z.optional(z.string()), 'names a key'),
   headers: secretEntries(z.optional(z.record(z.string(), z.string())), (name) => /^authorization$/i.test(name)),
+  url: secretQuery(z.optional(z.string())),
 });
 secret(example.shape.api_key);
 
@@ -47,7 +49,7 @@ describe('Field kinds: secrets marked on the fields themselves', () => {
   });
 
   it('finds marks through describe and optional, whichever came first', () => {
-    expect(secretFieldNames(example).sort()).toEqual(['api_key', 'headers', 'password']);
+    expect(secretFieldNames(example).sort()).toEqual(['api_key', 'headers', 'password', 'url']);
     expect(fieldKindsOf(example).get('key_id')).toEqual({ kind: 'not-secret', reason: 'names a key' });
     expect(fieldKindsOf(example).get('filename')).toEqual({ kind: 'file-path' });
   });
@@ -68,9 +70,27 @@ describe('Field kinds: secrets marked on the fields themselves', () => {
     expect(mergeSecrets(example, open, {}, secrets)).toEqual(destination);
   });
 
-  it('lets a stored secret hold only secret fields and secret entries', () => {
+  it('keeps a URL without its query in the open, the whole URL among the secrets', () => {
+    const presigned = 'https://bucket.s3.amazonaws.com/up/a.mp4?X-Amz-Credential=AKIA%2F20261129&X-Amz-Signature=5d6c0f2a9b';
+    const destination = { type: 'example', filename: 'a.mp4', url: presigned };
+
+    const { open, secrets } = splitSecrets(example, destination);
+
+    expect(open).toEqual({ type: 'example', filename: 'a.mp4', url: 'https://bucket.s3.amazonaws.com/up/a.mp4?…' });
+    expect(secrets).toEqual({ url: presigned });
+    expect(mergeSecrets(example, open, {}, secrets)).toEqual(destination);
+  });
+
+  it('leaves a URL without a query in the open, as given', () => {
+    const destination = { type: 'example', filename: 'a.mp4', url: 'https://uploads.example.com/in/' };
+
+    expect(splitSecrets(example, destination)).toEqual({ open: destination, secrets: {} });
+  });
+
+  it('lets a stored secret hold only secret fields and secret entries, never a URL', () => {
     expect(unexpectedSecretFields(example, { password: 'x', headers: { Authorization: 'y' } })).toEqual([]);
     expect(unexpectedSecretFields(example, { filename: 'x', headers: { Accept: 'y' } })).toEqual(['filename', 'headers.Accept']);
+    expect(unexpectedSecretFields(example, { url: 'https://elsewhere.example.com/?sig=1' })).toEqual(['url']);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   namesAFile,
   secret,
   secretEntries,
+  secretQuery,
   textOfScalar,
   withoutControlCharacters,
   type DestinationDefinition,
@@ -84,8 +85,12 @@ const method = z
 
 const httpDestinationObject = z.strictObject({
   type: z.literal('http'),
-  url: httpUrl.check(
-    z.describe('The upload endpoint. With PUT, a url ending in "/" is a collection: the filename is appended.'),
+  url: secretQuery(
+    httpUrl.check(
+      z.describe(
+        'The upload endpoint. With PUT, a url ending in "/" is a collection: the filename is appended. A query (a presigned url\'s signature) is sealed: the job keeps the url without it.',
+      ),
+    ),
   ),
   filename: filePath(1024).check(
     namesAFile,
