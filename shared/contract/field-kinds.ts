@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini';
-import { redactUrl } from '../net/redact.ts';
+import { redactUrl, urlHoldsSecrets } from '../net/redact.ts';
 
 /**
  * What the service must know about a destination field beyond its type, marked on the field's
@@ -7,9 +7,9 @@ import { redactUrl } from '../net/redact.ts';
  * - `secret`: the whole value is a secret (sealed before it touches a queue or the table; may come
  *   from a stored `credentials` secret; never logged);
  * - `secret-entries`: a map whose entries named like secrets are (HTTP headers such as Authorization);
- * - `secret-query`: a URL whose query may hold a secret (a presigned URL's signature): with a query
- *   it rests and travels as `redactUrl` shows it, and whole only sealed; it never comes from a
- *   stored secret, since the door checks where it points;
+ * - `secret-url`: a URL that may hold a secret in its query (a presigned URL's signature) or its
+ *   path (a webhook's token): holding one, it rests and travels as `redactUrl` shows it, and whole
+ *   only sealed; it never comes from a stored secret, since the door checks where it points;
  * - `not-secret`: named like a secret but is not one (a KMS key's id), with the reason;
  * - `file-path`: a path at the destination; ending in `/` it names a folder, which the service
  *   completes with the source's file name before the upload sees it.
@@ -17,7 +17,7 @@ import { redactUrl } from '../net/redact.ts';
 export type FieldKind =
   | { readonly kind: 'secret' }
   | { readonly kind: 'secret-entries'; readonly isSecretEntry: (name: string) => boolean }
-  | { readonly kind: 'secret-query' }
+  | { readonly kind: 'secret-url' }
   | { readonly kind: 'not-secret'; readonly reason: string }
   | { readonly kind: 'file-path' };
 
@@ -58,9 +58,9 @@ export function secretEntries<Schema extends z.ZodMiniType>(schema: Schema, isSe
   return mark(schema, { kind: 'secret-entries', isSecretEntry });
 }
 
-/** Marks a URL field whose query may hold a secret (see {@link FieldKind}). */
-export function secretQuery<Schema extends z.ZodMiniType>(schema: Schema): Schema {
-  return mark(schema, { kind: 'secret-query' });
+/** Marks a URL field whose query or path may hold a secret (see {@link FieldKind}). */
+export function secretUrl<Schema extends z.ZodMiniType>(schema: Schema): Schema {
+  return mark(schema, { kind: 'secret-url' });
 }
 
 /** Marks a field that is named like a secret but holds none, saying why. */
@@ -84,7 +84,7 @@ export function fieldKindsOf(schema: z.ZodMiniObject): ReadonlyMap<string, Field
 }
 
 function isSecretKind(kind: FieldKind): boolean {
-  return kind.kind === 'secret' || kind.kind === 'secret-entries' || kind.kind === 'secret-query';
+  return kind.kind === 'secret' || kind.kind === 'secret-entries' || kind.kind === 'secret-url';
 }
 
 /** Names of the fields that hold secrets, wholly or in some of their entries. */
@@ -111,7 +111,7 @@ export function splitSecrets(schema: z.ZodMiniObject, destination: Fields): { op
     const kind = kinds.get(name);
     if (kind?.kind === 'secret') {
       secrets[name] = value;
-    } else if (kind?.kind === 'secret-query' && typeof value === 'string' && URL.parse(value)?.search) {
+    } else if (kind?.kind === 'secret-url' && typeof value === 'string' && urlHoldsSecrets(value)) {
       open[name] = redactUrl(value);
       secrets[name] = value;
     } else if (kind?.kind === 'secret-entries' && isMap(value)) {

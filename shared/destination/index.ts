@@ -26,7 +26,7 @@ export type {
   Uploader,
   UploadResult,
 } from './uploader.ts';
-export { notSecret, secret, secretEntries, secretQuery } from '../contract/field-kinds.ts';
+export { notSecret, secret, secretEntries, secretUrl } from '../contract/field-kinds.ts';
 export {
   alsoWithFieldErrors,
   count,
@@ -47,6 +47,7 @@ export { crc32Base64, crc32Combine } from '../delivery/checksum.ts';
 export type { OutboundNetwork } from '../net/outbound-network.ts';
 export { discardAnswer, type OutgoingRequest } from '../net/http-client.ts';
 export { hostMatches } from '../net/host-patterns.ts';
+export { maskedPath, pathTokens } from '../net/redact.ts';
 export { guardedHttpAgent, guardedHttpsAgent } from '../net/guarded-agents.ts';
 export { guardedConnect, guardedTlsConnect, type NetworkPolicy } from '../net/guarded-connect.ts';
 export { awsServiceEndpoint } from '../net/aws-endpoints.ts';

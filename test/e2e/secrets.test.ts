@@ -26,6 +26,8 @@ const canaries = {
   keyHeader: canary('APIKEY'),
   password: canary('PASSWORD'),
   destinationQuery: canary('PRESIGNED'),
+  // Letters and digits (one at least), 26 characters: a token as webhooks put one in their path.
+  pathToken: canary('WEBHOOK0'),
 };
 
 let pipeline: LocalPipeline;
@@ -160,6 +162,12 @@ describe('No secret in any answer, record, message or log', () => {
         upload: { destination: { type: 'http', url: `${echo.url}/in?X-Amz-Signature=${canaries.destinationQuery}`, filename: 'clip.bin', method: 'PUT' } },
         callback_url: hook,
       }),
+      // A webhook whose token is in its path; its refusal names the address it was sent to.
+      await post({
+        source: { url: `${sources.url}/clip.bin` },
+        upload: { destination: { type: 'http', url: `${echo.url}/api/webhooks/1234/${canaries.pathToken}`, filename: 'clip.bin' } },
+        callback_url: hook,
+      }),
       // Stored keys for a store nobody answers at: retried, then dead-lettered.
       await post({
         source: { url: `${sources.url}/clip.bin?sig=${canaries.sourceQuery}` },
@@ -187,9 +195,11 @@ describe('No secret in any answer, record, message or log', () => {
       'HTTP400',
       'HTTP400',
       'HTTP400',
+      'HTTP400',
       'ECONNREFUSED',
     ]);
     expect(echoed.some((url) => url.includes(canaries.destinationQuery))).toBe(true);
+    expect(echoed.some((url) => url.includes(canaries.pathToken))).toBe(true);
     const observable = await everythingObservable(views);
     expect(observable.logs.length).toBeGreaterThan(0);
     expect(observable['queue messages'].length).toBeGreaterThan(0);

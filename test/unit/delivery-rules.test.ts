@@ -5,7 +5,7 @@ import { checkEndpoints, retryDelaySeconds } from '../../shared/delivery/runner.
 import { describeError, PermanentError, TransientError } from '../../shared/errors.ts';
 import { jobState, type DestinationRecord } from '../../shared/jobs/records.ts';
 import { outboundNetwork } from '../../shared/net/outbound-network.ts';
-import { redactUrl } from '../../shared/net/redact.ts';
+import { redactUrl, urlHoldsSecrets } from '../../shared/net/redact.ts';
 
 describe('retry delays', () => {
   it('doubles from the base with jitter and stops at 15 minutes', () => {
@@ -58,6 +58,25 @@ describe('URL redaction', () => {
   it('drops user info and query, which may hold credentials', () => {
     expect(redactUrl('https://user:pass@cdn.example.com/a.mp4?X-Amz-Signature=abc')).toBe('https://cdn.example.com/a.mp4?…');
     expect(redactUrl('https://cdn.example.com/a.mp4')).toBe('https://cdn.example.com/a.mp4');
+  });
+
+  it.each([
+    ['https://hooks.slack.com/services/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', 'https://hooks.slack.com/services/T0AB12CD3/B0EF45GH6/…'],
+    ['https://discord.com/api/webhooks/123456789012345678/abcDEF-ghi_JKL0123456789mnoPQR', 'https://discord.com/api/webhooks/123456789012345678/…'],
+    ['https://maker.ifttt.com/trigger/render_done/with/key/dX9fQ2kLm3Np8Rs7Tv6Wx', 'https://maker.ifttt.com/trigger/render_done/with/key/…'],
+  ])('hides a path segment that looks like a token: %s', (url, shown) => {
+    expect(redactUrl(url)).toBe(shown);
+    expect(urlHoldsSecrets(url)).toBe(true);
+  });
+
+  it.each([
+    'https://uploads.example.com/renders/2026/11/final-cut-0042.mp4',
+    'https://dav.example.com/remote.php/dav/files/me/videos/',
+    'https://api.example.com/v1/incoming-video-webhook/123456789012345678901',
+    'sftp://files.example.com:2222/in/',
+  ])('keeps a path of names, numbers and file names: %s', (url) => {
+    expect(redactUrl(url)).toBe(url);
+    expect(urlHoldsSecrets(url)).toBe(false);
   });
 });
 

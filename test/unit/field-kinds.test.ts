@@ -8,7 +8,7 @@ import {
   secret,
   secretEntries,
   secretFieldNames,
-  secretQuery,
+  secretUrl,
   splitSecrets,
   unexpectedSecretFields,
   withFolderPathsCompleted,
@@ -24,7 +24,7 @@ const example = z.strictObject({
   api_key: z.optional(z.string().check(z.describe('marked after describing'))),
   key_id: notSecret(z.optional(z.string()), 'names a key'),
   headers: secretEntries(z.optional(z.record(z.string(), z.string())), (name) => /^authorization$/i.test(name)),
-  url: secretQuery(z.optional(z.string())),
+  url: secretUrl(z.optional(z.string())),
 });
 secret(example.shape.api_key);
 
@@ -81,7 +81,16 @@ describe('Field kinds: secrets marked on the fields themselves', () => {
     expect(mergeSecrets(example, open, {}, secrets)).toEqual(destination);
   });
 
-  it('leaves a URL without a query in the open, as given', () => {
+  it('seals a URL whose path holds a token, keeping it in the open without the token', () => {
+    const webhook = 'https://discord.com/api/webhooks/123456789012345678/abcDEF-ghi_JKL0123456789mnoPQR';
+
+    const { open, secrets } = splitSecrets(example, { type: 'example', url: webhook });
+
+    expect(open).toEqual({ type: 'example', url: 'https://discord.com/api/webhooks/123456789012345678/…' });
+    expect(secrets).toEqual({ url: webhook });
+  });
+
+  it('leaves a URL without a query or a token in the open, as given', () => {
     const destination = { type: 'example', filename: 'a.mp4', url: 'https://uploads.example.com/in/' };
 
     expect(splitSecrets(example, destination)).toEqual({ open: destination, secrets: {} });

@@ -1,3 +1,4 @@
+import { maskedPath, pathTokens } from '../../../shared/destination/index.ts';
 import { basicAuthorization } from './request.ts';
 import { isSecretFormField, isSecretHeader, type HttpDestinationFields } from './schema.ts';
 
@@ -44,12 +45,14 @@ function queryValuesOf(url: URL): string[] {
  * Every secret value an upload sends, as a server could echo it back (a debugging endpoint that
  * returns the request, an error that quotes the Authorization header or the signature): user,
  * password and the Basic credentials made of them, secret headers and form fields whole and
- * without their scheme (`Bearer …`), and the query values of the url and of the address that
- * answered (`answeredFrom`, after redirects), where presigned urls carry their signature. Longest
+ * without their scheme (`Bearer …`), and the query values and token-like path segments of the url
+ * and of the address that answered (`answeredFrom`, after redirects), where presigned urls carry
+ * their signature and webhooks their token. Longest
  * first, so a secret that contains another is hidden whole.
  */
 export function secretValuesOf(destination: HttpDestinationFields, answeredFrom: URL): string[] {
-  const values = [...queryValuesOf(new URL(destination.url)), ...queryValuesOf(answeredFrom)];
+  const sentTo = new URL(destination.url);
+  const values = [...queryValuesOf(sentTo), ...queryValuesOf(answeredFrom), ...pathTokens(sentTo), ...pathTokens(answeredFrom)];
   if (destination.user !== undefined) {
     const authorization = basicAuthorization(destination.user, destination.password ?? '');
     values.push(destination.user, destination.password ?? '', authorization, authorization.replace(/^Basic /, ''));
@@ -83,7 +86,10 @@ export function serverText(head: Buffer, secrets: readonly string[]): string {
   return bytes.length <= serverTextBytes ? text : `${bytes.subarray(0, serverTextBytes).toString('utf8').replace(/\uFFFD$/, '')}…`;
 }
 
-/** A URL fit for a record: no user info, no query (presigned URLs carry their signature there), no fragment. */
+/**
+ * A URL fit for a record: no user info, no query (presigned URLs carry their signature there), no
+ * fragment, no path segment that looks like a token (a webhook's).
+ */
 export function displayUrl(url: URL): string {
-  return `${url.origin}${url.pathname}`;
+  return `${url.origin}${maskedPath(url)}`;
 }

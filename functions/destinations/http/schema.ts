@@ -9,7 +9,7 @@ import {
   namesAFile,
   secret,
   secretEntries,
-  secretQuery,
+  secretUrl,
   textOfScalar,
   withoutControlCharacters,
   type DestinationDefinition,
@@ -85,10 +85,10 @@ const method = z
 
 const httpDestinationObject = z.strictObject({
   type: z.literal('http'),
-  url: secretQuery(
+  url: secretUrl(
     httpUrl.check(
       z.describe(
-        'The upload endpoint. With PUT, a url ending in "/" is a collection: the filename is appended. A query (a presigned url\'s signature) is sealed: the job keeps the url without it.',
+        'The upload endpoint. With PUT, a url ending in "/" is a collection: the filename is appended. A query (a presigned url\'s signature) and token-like path segments (a webhook\'s) are sealed: the job keeps the url without them.',
       ),
     ),
   ),
