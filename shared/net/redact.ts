@@ -24,7 +24,7 @@ export function maskedPath(url: URL): string {
 /** Whether a URL carries what {@link redactUrl} hides: a user, a query, a fragment or a token-like path segment. */
 export function urlHoldsSecrets(address: string): boolean {
   const url = URL.parse(address);
-  return url !== null && (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || maskedPath(url) !== url.pathname);
+  return url !== null && (url.username !== '' || url.password !== '' || url.search !== '' || url.hash !== '' || pathTokens(url).length > 0);
 }
 
 /**
