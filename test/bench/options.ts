@@ -28,7 +28,7 @@ export interface BenchOptions {
 }
 
 export const usage = `npm run bench -- [options]      (every option also reads an environment variable)
-  --quick                 small sizes, one run each: for development   BENCH_QUICK=1
+  --quick                 small sizes, one (verified) run each: for development   BENCH_QUICK=1
   --runs=N                timed runs per client and size (default 3)   BENCH_RUNS
   --sizes=64M,1G          input sizes of the other destinations        BENCH_SIZES
   --s3-sizes=1M,8M,64M,256M,1G,4G  S3 sink sizes (HTTP and HTTPS)       BENCH_S3_SIZES

@@ -29,7 +29,7 @@ import { measureRequests } from './sections/requests.ts';
 import { measureSftp, renderSftpTable } from './sections/sftp.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
 import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
-import { measureTuning, switchVariants } from './sections/tuning.ts';
+import { measureTuning, quickTuningVariants, switchVariants, tuningVariants } from './sections/tuning.ts';
 import { measureLambdaMemory } from './sections/lambda-memory.ts';
 import { measureYouTube } from './sections/youtube.ts';
 import { measureFacebook, renderFacebookTable } from './sections/facebook.ts';
@@ -188,8 +188,9 @@ try {
       if (oursMissing ?? tunedMissing) results.skipped.push({ what: 'tuning section', reason: (oursMissing ?? tunedMissing)! });
       else {
         log('section: tuning sweep');
-        results.tuning = [await measureTuning(httpTarget, options.tuningSize, options.runs, context)];
-        if (httpsTarget) results.tuning.push(await measureTuning(httpsTarget, options.tuningSize, options.runs, context));
+        const variants = options.quick ? quickTuningVariants : tuningVariants;
+        results.tuning = [await measureTuning(httpTarget, options.tuningSize, options.runs, context, variants)];
+        if (httpsTarget) results.tuning.push(await measureTuning(httpsTarget, options.tuningSize, options.runs, context, variants));
         await save();
       }
     }
@@ -237,12 +238,11 @@ try {
         scratch,
         node: process.execPath,
         sizes: options.sizes,
-        sweepSize: options.quick ? 64 * MiB : 256 * MiB,
+        sweepSize: options.quick ? 16 * MiB : 256 * MiB,
         defaultChunkMiB: defaultChunkBytes / MiB,
         runs: options.runs,
         log,
       });
-      await save();
       await save();
     }
     if (options.sections.has('ftp')) {

@@ -9,6 +9,7 @@ import { startServerProcess } from '../../support/servers/server-process.ts';
 import { bundle } from '../clients/build.ts';
 import { patternCrc32, writePatternFile } from '../input/pattern.ts';
 import { runMeasured } from '../measure/child.ts';
+import { verifiedRunIsTimed } from '../measure/rounds.ts';
 import { GiB, median, MiB, sizeLabel } from '../measure/stats.ts';
 import { markdownTable } from '../report/table.ts';
 import { UploadClock } from '../servers/upload-clock.ts';
@@ -187,7 +188,7 @@ async function checkStored(azurite: BenchAzurite, blob: string, size: number): P
 
 let sequence = 0;
 
-/** The Azure Blob section: every client into Azurite at every size, one verified run, then `runs` timed rounds. */
+/** The Azure Blob section: every client into Azurite at every size, one verified run, then `runs` timed rounds (with one, the verified run is it). */
 export async function measureAzureBlob(sizes: readonly number[], context: AzureBlobBenchContext): Promise<AzureBlobBenchResult> {
   const built = {
     ours: await bundle(join(import.meta.dirname, '../clients/workers/azureblob-ours.ts'), join(context.scratch, 'azureblob-ours.mjs')),
@@ -229,23 +230,30 @@ export async function measureAzureBlob(sizes: readonly number[], context: AzureB
       const inputFile = join(context.inputDirectory, `azure-input-${size}.bin`);
       await writePatternFile(inputFile, size);
       const byClient = new Map(clients.map((client) => [client, { client, label: labels[client], status: 'measured', runs: [] } as AzureBlobClientResult]));
+      const verifiedIsTimed = verifiedRunIsTimed(context.runs);
+      const timed = (result: AzureBlobClientResult, run: AzureBlobRun, round: number): void => {
+        result.runs.push(run);
+        context.log(`  azureblob ${label} ${result.client} run ${round + 1}/${context.runs}: ${(size / MiB / run.transferSeconds).toFixed(0)} MiB/s, ${(run.cpuSeconds / (size / GiB)).toFixed(2)} CPU-s/GiB, ${run.maxRssMiB.toFixed(0)} MiB RSS`);
+      };
       try {
         for (const client of clients) {
+          const result = byClient.get(client)!;
           context.log(`  azureblob ${label} ${client}: verified run`);
-          await once(client, size, inputFile, byClient.get(client)).catch((error: unknown) => {
-            Object.assign(byClient.get(client)!, { status: 'failed', reason: (error as Error).message });
+          try {
+            const run = await once(client, size, inputFile, result);
+            if (verifiedIsTimed) timed(result, run, 0);
+          } catch (error) {
+            Object.assign(result, { status: 'failed', reason: (error as Error).message });
             context.log(`    failed: ${(error as Error).message}`);
-          });
+          }
         }
-        for (let round = 0; round < context.runs; round += 1) {
+        for (let round = verifiedIsTimed ? 1 : 0; round < context.runs; round += 1) {
           const order = clients.map((_, index) => clients[(index + round) % clients.length]!);
           for (const client of order) {
             const result = byClient.get(client)!;
             if (result.status !== 'measured') continue;
             try {
-              const run = await once(client, size, inputFile);
-              result.runs.push(run);
-              context.log(`  azureblob ${label} ${client} run ${round + 1}/${context.runs}: ${(size / MiB / run.transferSeconds).toFixed(0)} MiB/s, ${(run.cpuSeconds / (size / GiB)).toFixed(2)} CPU-s/GiB, ${run.maxRssMiB.toFixed(0)} MiB RSS`);
+              timed(result, await once(client, size, inputFile), round);
             } catch (error) {
               Object.assign(result, { status: 'failed', reason: (error as Error).message });
             }

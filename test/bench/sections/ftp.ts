@@ -9,6 +9,7 @@ import { bundle } from '../clients/build.ts';
 import type { FtpWorkerTask } from '../clients/workers/ftp.ts';
 import { patternCrc32, writePatternFile } from '../input/pattern.ts';
 import { runMeasured } from '../measure/child.ts';
+import { verifiedRunIsTimed } from '../measure/rounds.ts';
 import { GiB, median, MiB, ratio, sizeLabel } from '../measure/stats.ts';
 import { markdownTable } from '../report/table.ts';
 
@@ -212,14 +213,16 @@ export async function measureFtp(sizes: readonly number[], context: FtpBenchCont
         const inputFile = join(context.inputDirectory, `ftp-input-${size}.bin`);
         await writePatternFile(inputFile, size);
         try {
-          // One verified run first, then the timed ones, rotating the order so drift spreads over all clients.
-          for (let round = 0; round <= context.runs; round += 1) {
+          // One verified run first (the only timed one when there is one), then the timed ones,
+          // rotating the order so drift spreads over all clients.
+          const verifiedIsTimed = verifiedRunIsTimed(context.runs);
+          for (let round = 0; round <= (verifiedIsTimed ? 0 : context.runs); round += 1) {
             const order = clients.map((_, index) => clients[(index + round) % clients.length]!);
             for (const client of order.filter((name) => !failed.has(name))) {
-              context.log(`ftp ${secure || 'plain'} ${sizeLabel(size)} ${client} ${round === 0 ? 'verified run' : `run ${round}`}`);
+              context.log(`ftp ${secure || 'plain'} ${sizeLabel(size)} ${client} ${round === 0 ? `verified run${verifiedIsTimed ? ', timed' : ''}` : `run ${round}`}`);
               try {
                 const run = await uploadOnce(client, access, size, inputFile, round === 0, { ...context, worker });
-                if (round > 0) runs.push(run);
+                if (round > 0 || verifiedIsTimed) runs.push(run);
               } catch (error) {
                 failed.add(client);
                 skipped.push({ what: `${labels[client]} over ${secure ? `${secure} FTPS` : 'plain FTP'}`, reason: error instanceof Error ? error.message : String(error) });

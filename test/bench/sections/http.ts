@@ -4,6 +4,7 @@ import { bundle } from '../clients/build.ts';
 import type { HttpWorkerTask } from '../clients/workers/http.ts';
 import { patternCrc32, writePatternFile } from '../input/pattern.ts';
 import { runMeasured } from '../measure/child.ts';
+import { verifiedRunIsTimed } from '../measure/rounds.ts';
 import { GiB, median, MiB, sizeLabel } from '../measure/stats.ts';
 import { markdownTable } from '../report/table.ts';
 import { startDiscardServer, type DiscardServer } from '../servers/discard.ts';
@@ -118,23 +119,29 @@ async function measureTarget(server: DiscardServer, target: 'http' | 'https', wo
     await writePatternFile(inputFile, size);
     const results = httpClients.map((client): HttpClientResult => ({ client, label: labels[client], status: 'measured', runs: [] }));
     try {
-      // One verified, untimed run each (the PUT bodies' CRC-32 checked), which also warms caches.
+      const timed = (result: HttpClientResult, run: HttpClientResult['runs'][number]): void => {
+        result.runs.push(run);
+        context.log(`  ${target} ${label} ${result.client}: ${(size / MiB / run.transferSeconds).toFixed(0)} MiB/s, ${run.cpuSeconds.toFixed(2)} CPU-s, ${run.maxRssMiB.toFixed(0)} MiB RSS`);
+      };
+      // One verified, untimed run each (the PUT bodies' CRC-32 checked), which also warms caches;
+      // the timed one when there is one.
+      const verifiedIsTimed = verifiedRunIsTimed(context.runs);
       server.verify = true;
       for (const result of results) {
         try {
-          result.bodyBytes = (await uploadOnce(server, result.client, size, inputFile, worker, context)).bodyBytes;
+          const run = await uploadOnce(server, result.client, size, inputFile, worker, context);
+          result.bodyBytes = run.bodyBytes;
+          if (verifiedIsTimed) timed(result, run);
         } catch (error) {
           Object.assign(result, { status: 'failed', reason: String(error) });
         }
       }
       server.verify = false;
-      for (let round = 0; round < context.runs; round += 1) {
+      for (let round = verifiedIsTimed ? 1 : 0; round < context.runs; round += 1) {
         // The order rotates each round, so drift on a shared machine spreads over all clients.
         const order = results.filter((result) => result.status === 'measured');
         for (const result of [...order.slice(round % order.length), ...order.slice(0, round % order.length)]) {
-          const run = await uploadOnce(server, result.client, size, inputFile, worker, context);
-          result.runs.push(run);
-          context.log(`  ${target} ${label} ${result.client}: ${(size / MiB / run.transferSeconds).toFixed(0)} MiB/s, ${run.cpuSeconds.toFixed(2)} CPU-s, ${run.maxRssMiB.toFixed(0)} MiB RSS`);
+          timed(result, await uploadOnce(server, result.client, size, inputFile, worker, context));
         }
       }
     } finally {

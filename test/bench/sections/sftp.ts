@@ -7,6 +7,7 @@ import { bundle } from '../clients/build.ts';
 import { ensureDebianTool } from '../clients/install.ts';
 import { patternCrc32, writePatternFile } from '../input/pattern.ts';
 import { runMeasured } from '../measure/child.ts';
+import { verifiedRunIsTimed } from '../measure/rounds.ts';
 import { GiB, KiB, median, MiB, ratio, sizeLabel } from '../measure/stats.ts';
 import { markdownTable } from '../report/table.ts';
 
@@ -166,7 +167,7 @@ export async function measureSftp(sizes: readonly number[], context: SftpBenchCo
     const startupCpuSeconds: Partial<Record<SftpClient, number>> = {};
     for (const client of available) {
       const runs: SftpRun[] = [];
-      for (let round = 0; round < 3; round += 1) runs.push(await uploadOnce(server, commands[client], client, KiB, await inputFor(KiB), context, false));
+      for (let round = 0; round < context.runs; round += 1) runs.push(await uploadOnce(server, commands[client], client, KiB, await inputFor(KiB), context, false));
       startupSeconds[client] = median(runs.map((run) => run.wallSeconds));
       startupCpuSeconds[client] = median(runs.map((run) => run.cpuSeconds));
     }
@@ -176,24 +177,28 @@ export async function measureSftp(sizes: readonly number[], context: SftpBenchCo
       const inputFile = await inputFor(size);
       const clients = sftpClients.map((client): SftpClientResult => ({ client, label: labels[client], status: unavailable.has(client) ? 'skipped' : 'measured', ...(unavailable.has(client) ? { reason: unavailable.get(client) } : {}), runs: [] }));
       const measured = (): SftpClientResult[] => clients.filter((result) => result.status === 'measured');
+      const verifiedIsTimed = verifiedRunIsTimed(context.runs);
+      const timed = (result: SftpClientResult, run: SftpRun, round: number): void => {
+        result.runs.push(run);
+        context.log(`  sftp ${sizeLabel(size)} ${result.client} run ${round + 1}/${context.runs}: ${(size / MiB / Math.max(0.001, run.wallSeconds)).toFixed(0)} MiB/s (whole process)`);
+      };
       for (const result of measured()) {
         try {
-          await uploadOnce(server, commands[result.client], result.client, size, inputFile, context, true);
+          const run = await uploadOnce(server, commands[result.client], result.client, size, inputFile, context, true);
           result.verified = true;
+          if (verifiedIsTimed) timed(result, run, 0);
         } catch (error) {
           result.status = 'failed';
           result.reason = String(error);
         }
       }
-      for (let round = 0; round < context.runs; round += 1) {
+      for (let round = verifiedIsTimed ? 1 : 0; round < context.runs; round += 1) {
         // Rotating the order spreads the shared machine's drift over every client.
         const order = measured();
         for (let turn = 0; turn < order.length; turn += 1) {
           const result = order[(turn + round) % order.length]!;
           try {
-            const run = await uploadOnce(server, commands[result.client], result.client, size, inputFile, context, false);
-            result.runs.push(run);
-            context.log(`  sftp ${sizeLabel(size)} ${result.client} run ${round + 1}/${context.runs}: ${(size / MiB / Math.max(0.001, run.wallSeconds)).toFixed(0)} MiB/s (whole process)`);
+            timed(result, await uploadOnce(server, commands[result.client], result.client, size, inputFile, context, false), round);
           } catch (error) {
             result.status = 'failed';
             result.reason = String(error);

@@ -4,6 +4,7 @@ import { clientLabels, invocation, type ClientName, type ClientPrograms } from '
 import { patternCrc32, writePatternFile } from '../input/pattern.ts';
 import { ChildFailed, runMeasured } from '../measure/child.ts';
 import type { CpuQuota } from '../measure/cpu-quota.ts';
+import { verifiedRunIsTimed } from '../measure/rounds.ts';
 import { GiB, KiB, median, MiB, ratio, sizeLabel, spreadOf, type Spread } from '../measure/stats.ts';
 import type { WorkerReport } from '../clients/workers/worker-io.ts';
 import type { UploadClock } from '../servers/upload-clock.ts';
@@ -192,7 +193,7 @@ function failureText(error: unknown): string {
 
 /**
  * Every client into one target at every size: first one verified, untimed run per client (which
- * also warms caches), then `runs` timed rounds with the client order rotated each round so slow
+ * also warms caches; with one run, it is the timed one: {@link verifiedRunIsTimed}), then `runs` timed rounds with the client order rotated each round so slow
  * drift of a shared machine spreads over all clients, then start-up runs (1 KiB) to separate the
  * fixed cost of each client from its cost per byte.
  */
@@ -210,16 +211,25 @@ export async function measureThroughput(target: UploadTarget, sizes: readonly nu
       const result = results.get(client);
       if (result) Object.assign(result, { status: 'skipped', reason });
     }
+    const logRun = (client: ClientName, round: number, record: RunRecord): void =>
+      context.log(
+        `  ${target.name} ${label} ${client} run ${round + 1}/${context.runs}: ${(size / MiB / record.transferSeconds).toFixed(0)} MiB/s, ${(record.cpuSeconds / (size / GiB)).toFixed(2)} CPU-s/GiB`,
+      );
     const inputFile = runnable.some((client) => fileClients.has(client)) ? join(context.inputDirectory, `input-${size}.bin`) : undefined;
     try {
       if (inputFile) await writePatternFile(inputFile, size);
+      const verifiedIsTimed = verifiedRunIsTimed(context.runs);
       target.setVerify(true);
       for (const client of runnable) {
         const result = results.get(client)!;
-        context.log(`  ${target.name} ${label} ${client}: verified run`);
+        context.log(`  ${target.name} ${label} ${client}: verified run${verifiedIsTimed ? ', timed' : ''}`);
         try {
           const { record, stored } = await uploadOnce(target, client, size, inputFile, context);
           result.check = { ...stored, maxInFlight: record.maxInFlight, connections: record.connections };
+          if (verifiedIsTimed) {
+            result.runs.push(record);
+            logRun(client, 0, record);
+          }
         } catch (error) {
           Object.assign(result, { status: 'failed', reason: failureText(error) });
           context.log(`    failed: ${result.reason}`);
@@ -227,7 +237,7 @@ export async function measureThroughput(target: UploadTarget, sizes: readonly nu
       }
       target.setVerify(false);
       const measured = runnable.filter((client) => results.get(client)?.status === 'measured');
-      for (let round = 0; round < context.runs; round += 1) {
+      for (let round = verifiedIsTimed ? 1 : 0; round < context.runs; round += 1) {
         const order = measured.map((_, index) => measured[(index + round) % measured.length]!);
         for (const client of order) {
           const result = results.get(client)!;
@@ -235,9 +245,7 @@ export async function measureThroughput(target: UploadTarget, sizes: readonly nu
           try {
             const { record } = await uploadOnce(target, client, size, inputFile, context);
             result.runs.push(record);
-            context.log(
-              `  ${target.name} ${label} ${client} run ${round + 1}/${context.runs}: ${(size / MiB / record.transferSeconds).toFixed(0)} MiB/s, ${(record.cpuSeconds / (size / GiB)).toFixed(2)} CPU-s/GiB`,
-            );
+            logRun(client, round, record);
           } catch (error) {
             Object.assign(result, { status: 'failed', reason: failureText(error) });
             context.log(`    failed: ${result.reason}`);

@@ -1,4 +1,5 @@
 import { GiB, median, MiB, sizeLabel, spreadOf, type Spread } from '../measure/stats.ts';
+import { verifiedRunIsTimed } from '../measure/rounds.ts';
 import { uploadOnce, type ThroughputContext, type UploadTarget } from './throughput.ts';
 
 /** Settings of the project's multipart code to try; `{}` is the shipped default. */
@@ -16,6 +17,11 @@ export const tuningVariants: readonly TuningVariant[] = [
   { name: '32 MiB × 4', tuning: { partSizeMiB: 32, concurrency: 4, maxBytesInFlightMiB: 128 } },
   { name: 'one streamed PUT, CRC-32 trailer', tuning: { streamedPutMaxMiB: 1024 * 1024 } },
 ];
+
+/** `--quick`: the shipped settings, held parts and the streamed PUT, each code path once, without the sweep. */
+export const quickTuningVariants: readonly TuningVariant[] = tuningVariants.filter(
+  ({ name, tuning }) => name === 'default (as shipped)' || 'streamedParts' in tuning || 'streamedPutMaxMiB' in tuning,
+);
 
 /** The single-PUT/multipart switch: the same file in parts (as shipped) and as one streamed PUT. */
 export const switchVariants: readonly TuningVariant[] = [
@@ -52,31 +58,37 @@ export async function measureTuning(
   variants: readonly TuningVariant[] = tuningVariants,
 ): Promise<TuningResult> {
   const records = new Map(variants.map((variant) => [variant.name, { speeds: [] as number[], cpu: [] as number[], rss: [] as number[], integrity: undefined as readonly string[] | undefined, error: undefined as string | undefined }]));
+  const verifiedIsTimed = verifiedRunIsTimed(runs);
+  const upload = async (variant: TuningVariant): Promise<void> => {
+    const record = records.get(variant.name)!;
+    const { record: run, stored } = await uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
+    record.speeds.push(size / MiB / run.transferSeconds);
+    record.cpu.push(run.cpuSeconds / (size / GiB));
+    record.rss.push(run.maxRssMiB);
+    record.integrity = stored.integrity;
+    context.log(`  tuning ${target.name} ${variant.name}: ${(size / MiB / run.transferSeconds).toFixed(0)} MiB/s, ${(run.cpuSeconds / (size / GiB)).toFixed(2)} CPU-s/GiB`);
+  };
   // One verified run per variant first: a setting that sends wrong digests must fail, not look fast.
   target.setVerify(true);
   for (const variant of variants) {
     const record = records.get(variant.name)!;
     try {
-      await uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
+      if (verifiedIsTimed) await upload(variant);
+      else await uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
     } catch (error) {
       record.error = `verified run failed: ${String(error)}`;
       context.log(`  tuning ${variant.name}: ${record.error}`);
     }
   }
   target.setVerify(false);
-  for (let round = 0; round < runs; round += 1) {
+  for (let round = verifiedIsTimed ? 1 : 0; round < runs; round += 1) {
     // Rotated each round, so drift on a shared machine spreads over all variants.
     const order = variants.map((_, index) => variants[(index + round) % variants.length]!);
     for (const variant of order) {
       const record = records.get(variant.name)!;
       if (record.error) continue;
       try {
-        const { record: run, stored } = await uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
-        record.speeds.push(size / MiB / run.transferSeconds);
-        record.cpu.push(run.cpuSeconds / (size / GiB));
-        record.rss.push(run.maxRssMiB);
-        record.integrity = stored.integrity;
-        context.log(`  tuning ${target.name} ${variant.name}: ${(size / MiB / run.transferSeconds).toFixed(0)} MiB/s, ${(run.cpuSeconds / (size / GiB)).toFixed(2)} CPU-s/GiB`);
+        await upload(variant);
       } catch (error) {
         record.error = String(error);
         context.log(`  tuning ${variant.name} failed: ${record.error}`);

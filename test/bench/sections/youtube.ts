@@ -8,6 +8,7 @@ import type { WorkerReport } from '../clients/workers/worker-io.ts';
 import type { YouTubeBenchTask } from '../clients/workers/youtube.ts';
 import { patternCrc32 } from '../input/pattern.ts';
 import { runMeasured } from '../measure/child.ts';
+import { verifiedRunIsTimed } from '../measure/rounds.ts';
 import { GiB, median, MiB, sizeLabel } from '../measure/stats.ts';
 
 const clients = ['ours', 'single-request'] as const;
@@ -70,16 +71,18 @@ export async function measureYouTube(sizes: readonly number[], runs: number, scr
     for (const size of sizes) {
       const records = new Map<YouTubeClient, Awaited<ReturnType<typeof uploadOnce>>[]>(clients.map((client) => [client, []]));
       const errors = new Map<YouTubeClient, string>();
-      // One untimed run per client first (checked like the rest), then rounds in rotated order.
-      for (let round = 0; round <= runs; round += 1) {
+      // One untimed run per client first (checked like the rest; the timed one when there is one),
+      // then rounds in rotated order.
+      const verifiedIsTimed = verifiedRunIsTimed(runs);
+      for (let round = 0; round <= (verifiedIsTimed ? 0 : runs); round += 1) {
         for (const client of round % 2 === 0 ? clients : [...clients].reverse()) {
           if (errors.has(client)) continue;
           sequence += 1;
           const task: YouTubeBenchTask = { apiUrl: youtube.url, token: 'bench-token', size, title: `bench ${sequence}`, client };
           try {
             const record = await uploadOnce(youtube, built.file, task, scratch);
-            if (round > 0) records.get(client)!.push(record);
-            log(`  youtube ${sizeLabel(size)} ${client} run ${round}/${runs}: ${record.mibPerSecond.toFixed(0)} MiB/s, RSS ${record.maxRssMiB.toFixed(0)} MiB`);
+            if (round > 0 || verifiedIsTimed) records.get(client)!.push(record);
+            log(`  youtube ${sizeLabel(size)} ${client} run ${verifiedIsTimed ? 1 : round}/${runs}: ${record.mibPerSecond.toFixed(0)} MiB/s, RSS ${record.maxRssMiB.toFixed(0)} MiB`);
           } catch (error) {
             errors.set(client, error instanceof Error ? error.message : String(error));
           }
