@@ -150,6 +150,21 @@ describe('S3 destination against a local S3 server', () => {
     expect(tags.TagSet).toEqual([{ Key: 'size', Value: 'medium' }]);
   });
 
+  it('sends a file of one part or less as one PutObject of its bytes, and streams it when the lower bound of the streamed PUT is under its size', async () => {
+    const bytes = patternBytes(MiB + 7, 13);
+
+    await attemptUpload(module, destination({ filename: 'held.bin' }), sourceOf(bytes));
+    const streamingSmall = createS3Uploader({ ...defaultMultipartSettings, streamedPutMinBytes: MiB });
+    await attemptUpload({ ...module, uploader: streamingSmall }, destination({ filename: 'small-streamed.bin' }), sourceOf(bytes));
+
+    const [held] = requestsTo('held.bin', 'PUT');
+    expect(held?.headers['content-encoding']).toBeUndefined();
+    expect(held?.headers['x-amz-checksum-crc32']).toMatch(/^[A-Za-z0-9+/]{6}==$/);
+    const [streamed] = requestsTo('small-streamed.bin', 'PUT');
+    expect(streamed?.headers).toMatchObject({ 'content-encoding': 'aws-chunked', 'x-amz-content-sha256': 'STREAMING-UNSIGNED-PAYLOAD-TRAILER' });
+    for (const key of ['held.bin', 'small-streamed.bin']) expect(sha256((await stored(key)).body)).toBe(sha256(bytes));
+  });
+
   it('streams a file over the switch in parts that each carry a CRC-32', async () => {
     const bytes = patternBytes(partsFromBytes + 5 * MiB + 123, 7);
 

@@ -30,8 +30,8 @@ const maxPartSize = 5 * 1024 * MiB;
 /** How parts are cut and sent; the defaults keep memory flat whatever the file's size. */
 export interface MultipartSettings {
   /**
-   * Smallest part held from one read of the source, and the largest file sent as one PutObject of
-   * its bytes; larger files get larger parts so they fit in 10,000. @default 8 MiB
+   * Smallest part held from one read of the source (larger files get larger parts so they fit in
+   * 10,000); where parts are sent, a file of one part goes as one PutObject of its bytes. @default 8 MiB
    */
   readonly partSize: number;
   /** Smallest part read from the source by itself (`streamedParts`), fitted the same way. @default 16 MiB */
@@ -42,11 +42,15 @@ export interface MultipartSettings {
   readonly maxBytesInFlight: number;
   /**
    * Largest file of known size sent as one PutObject streamed from the source, its CRC-32 in an
-   * aws-chunked trailer (nothing buffered, nothing hashed but the CRC); larger files go in parts,
-   * and so does a file of one part (sent as one PutObject of its bytes). 0 sends every file in
-   * parts. test/bench/README.md shows where the switch pays. @default 256 MiB
+   * aws-chunked trailer (nothing buffered, nothing hashed but the CRC); larger files go in parts.
+   * 0 sends every file in parts. test/bench/README.md shows where the switch pays. @default 256 MiB
    */
   readonly streamedPutMaxBytes: number;
+  /**
+   * Largest file sent as one PutObject of its bytes, read whole first (sent again at once should
+   * its answer be lost, signed over plain HTTP) rather than streamed. @default 8 MiB
+   */
+  readonly streamedPutMinBytes: number;
   /**
    * Whether parts are read from the source each by itself (a ranged read per part, when the source
    * allows) and sent as they are read, aws-chunked with a CRC-32 trailer: nothing is held, so
@@ -68,6 +72,7 @@ export const defaultMultipartSettings: MultipartSettings = {
   concurrency: 4,
   maxBytesInFlight: 32 * MiB,
   streamedPutMaxBytes: 256 * MiB,
+  streamedPutMinBytes: 8 * MiB,
   streamedParts: true,
 };
 
@@ -204,7 +209,7 @@ export async function streamToS3(
   // Only a first attempt streams: one that came after a failure (a slow or broken link, a function
   // timeout) sends parts, which a further attempt continues instead of sending the file again.
   const firstAttempt = resume.earlierAttemptsSince === undefined && !earlier?.inParts;
-  if (firstAttempt && !continued && source.size !== undefined && source.size > sizeOf(0) && source.size <= settings.streamedPutMaxBytes) {
+  if (firstAttempt && !continued && source.size !== undefined && source.size > settings.streamedPutMinBytes && source.size <= settings.streamedPutMaxBytes) {
     try {
       const etag = await putOnce(clients, parameters, { source, size: source.size }, signal);
       return { etag, parts: 1, resumedAt: 0 };

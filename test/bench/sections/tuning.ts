@@ -23,10 +23,13 @@ export const quickTuningVariants: readonly TuningVariant[] = tuningVariants.filt
   ({ name, tuning }) => name === 'default (as shipped)' || 'streamedParts' in tuning || 'streamedPutMaxMiB' in tuning,
 );
 
-/** The single-PUT/multipart switch: the same file in parts (as shipped) and as one streamed PUT. */
+/**
+ * The single-PUT/multipart switch: the same file without a streamed PUT (one PUT of its bytes read
+ * whole up to one part, parts above) and as one streamed PUT, at every size.
+ */
 export const switchVariants: readonly TuningVariant[] = [
-  { name: 'parts (as shipped)', tuning: { streamedPutMaxMiB: 0 } },
-  { name: 'one streamed PUT, CRC-32 trailer', tuning: { streamedPutMaxMiB: 1024 * 1024 } },
+  { name: 'held up to a part, parts above', tuning: { streamedPutMaxMiB: 0 } },
+  { name: 'one streamed PUT, CRC-32 trailer', tuning: { streamedPutMinMiB: 0, streamedPutMaxMiB: 1024 * 1024 } },
 ];
 
 export interface TuningResult {

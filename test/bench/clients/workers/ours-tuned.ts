@@ -8,7 +8,7 @@ import { destinationFields, runWorker } from './worker-io.ts';
 
 /**
  * The project's multipart code with other settings, for the tuning sweep: the size of the parts
- * it sends (read by themselves, or held), parts in flight, the in-flight byte budget, the largest file sent as one streamed PutObject and whether
+ * it sends (read by themselves, or held), parts in flight, the in-flight byte budget, the smallest and largest files sent as one streamed PutObject and whether
  * parts are read by themselves (`streamedParts`: 1) or held from one read (0). It reaches
  * into the destination's internals, so it looks them up at run time and says what is missing when
  * they move.
@@ -19,6 +19,7 @@ interface Settings {
   readonly concurrency: number;
   readonly maxBytesInFlight: number;
   readonly streamedPutMaxBytes: number;
+  readonly streamedPutMinBytes: number;
   readonly streamedParts: boolean;
 }
 /** The destination's API of one store, as this worker passes it along. */
@@ -62,6 +63,7 @@ await runWorker(async (task) => {
     concurrency: tuning.concurrency ?? defaults.concurrency,
     maxBytesInFlight: tuning.maxBytesInFlightMiB === undefined ? defaults.maxBytesInFlight : tuning.maxBytesInFlightMiB * MiB,
     streamedPutMaxBytes: tuning.streamedPutMaxMiB === undefined ? defaults.streamedPutMaxBytes : tuning.streamedPutMaxMiB * MiB,
+    streamedPutMinBytes: tuning.streamedPutMinMiB === undefined ? defaults.streamedPutMinBytes : tuning.streamedPutMinMiB * MiB,
     streamedParts,
   };
   const destination = s3DestinationSchema.parse(destinationFields(task));
