@@ -80,7 +80,8 @@ async function uploadOnce(worker: string, task: Omit<FacebookTask, 'endpoint'>, 
 
 /**
  * The Facebook destination uploading into the Graph fake (on loopback, in this process, writing
- * what it receives to disk), in each flow: one verified run, then `runs` timed ones per size (with one, the verified run is it).
+ * what it receives to disk), in each flow: one verified run, then `runs` timed ones per size
+ * (with one, the verified run is it).
  */
 export async function measureFacebook(sizes: readonly number[], context: FacebookBenchContext): Promise<FacebookBenchResult> {
   const note = 'worker process bundled as the function is; the fake runs in the bench process and is not counted; MiB/s from the upload\'s own time';

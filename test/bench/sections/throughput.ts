@@ -193,9 +193,10 @@ function failureText(error: unknown): string {
 
 /**
  * Every client into one target at every size: first one verified, untimed run per client (which
- * also warms caches; with one run, it is the timed one: {@link verifiedRunIsTimed}), then `runs` timed rounds with the client order rotated each round so slow
- * drift of a shared machine spreads over all clients, then start-up runs (1 KiB) to separate the
- * fixed cost of each client from its cost per byte.
+ * also warms caches; with one run, it is the timed one: {@link verifiedRunIsTimed}), then `runs`
+ * timed rounds with the client order rotated each round so slow drift of a shared machine spreads
+ * over all clients, then start-up runs (1 KiB) to separate the fixed cost of each client from its
+ * cost per byte.
  */
 export async function measureThroughput(target: UploadTarget, sizes: readonly number[], context: ThroughputContext): Promise<ThroughputResult> {
   const sizeResults: SizeResult[] = [];
