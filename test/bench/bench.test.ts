@@ -5,6 +5,8 @@ import { crc32 } from 'node:zlib';
 import { patternCrc32, patternRanges, patternStream } from './input/pattern.ts';
 import { combineBodies, startDiscardServer } from './servers/discard.ts';
 import { spreadLabel, spreadOf } from './measure/stats.ts';
+import { verifiedRunIsTimed } from './measure/rounds.ts';
+import { timedRoundsAt } from './sections/throughput.ts';
 import { ChildFailed, runMeasured } from './measure/child.ts';
 import { join } from 'node:path';
 import { createTemporaryFolder, type TemporaryFolder } from '../support/servers/temporary-folder.ts';
@@ -248,6 +250,17 @@ describe('noise: the spread of a figure across runs', () => {
     expect(spreadLabel(spreadOf([100, 90, 110]))).toBe('±10%');
     expect(spreadLabel(spreadOf([100]))).toBe('1 run');
     expect(spreadOf([])).toBeUndefined();
+  });
+});
+
+describe('timed runs per size', () => {
+  it('gives files of 64 MiB or less at least five, larger ones the runs asked for, and one run one', () => {
+    expect(timedRoundsAt(MiB, 3)).toBe(5);
+    expect(timedRoundsAt(64 * MiB, 7)).toBe(7);
+    expect(timedRoundsAt(256 * MiB, 3)).toBe(3);
+    expect(timedRoundsAt(MiB, 1)).toBe(1);
+    expect(verifiedRunIsTimed(timedRoundsAt(MiB, 1))).toBe(true);
+    expect(verifiedRunIsTimed(timedRoundsAt(MiB, 3))).toBe(false);
   });
 });
 

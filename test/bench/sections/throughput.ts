@@ -187,16 +187,26 @@ function summarize(runs: readonly RunRecord[], size: number, startupCpu: number 
   };
 }
 
+/**
+ * Timed rounds at `size`. A file of 64 MiB or less uploads in well under a second, where a
+ * process's start and the machine's jitter move one run by a third (spreads of ±10-60 % over three
+ * runs), so such sizes get at least five and their medians hold still; larger files keep `runs`,
+ * and one run (`--quick`) stays one.
+ */
+export function timedRoundsAt(size: number, runs: number): number {
+  return runs > 1 && size <= 64 * MiB ? Math.max(runs, 5) : runs;
+}
+
 function failureText(error: unknown): string {
   return error instanceof ChildFailed || error instanceof Error ? error.message : String(error);
 }
 
 /**
  * Every client into one target at every size: first one verified, untimed run per client (which
- * also warms caches; with one run, it is the timed one: {@link verifiedRunIsTimed}), then `runs`
- * timed rounds with the client order rotated each round so slow drift of a shared machine spreads
- * over all clients, then start-up runs (1 KiB) to separate the fixed cost of each client from its
- * cost per byte.
+ * also warms caches; with one run, it is the timed one: {@link verifiedRunIsTimed}), then timed
+ * rounds ({@link timedRoundsAt}) with the client order rotated each round so slow drift of a
+ * shared machine spreads over all clients, then start-up runs (1 KiB) to separate the fixed cost
+ * of each client from its cost per byte.
  */
 export async function measureThroughput(target: UploadTarget, sizes: readonly number[], context: ThroughputContext): Promise<ThroughputResult> {
   const sizeResults: SizeResult[] = [];
@@ -212,14 +222,15 @@ export async function measureThroughput(target: UploadTarget, sizes: readonly nu
       const result = results.get(client);
       if (result) Object.assign(result, { status: 'skipped', reason });
     }
+    const rounds = timedRoundsAt(size, context.runs);
     const logRun = (client: ClientName, round: number, record: RunRecord): void =>
       context.log(
-        `  ${target.name} ${label} ${client} run ${round + 1}/${context.runs}: ${(size / MiB / record.transferSeconds).toFixed(0)} MiB/s, ${(record.cpuSeconds / (size / GiB)).toFixed(2)} CPU-s/GiB`,
+        `  ${target.name} ${label} ${client} run ${round + 1}/${rounds}: ${(size / MiB / record.transferSeconds).toFixed(0)} MiB/s, ${(record.cpuSeconds / (size / GiB)).toFixed(2)} CPU-s/GiB`,
       );
     const inputFile = runnable.some((client) => fileClients.has(client)) ? join(context.inputDirectory, `input-${size}.bin`) : undefined;
     try {
       if (inputFile) await writePatternFile(inputFile, size);
-      const verifiedIsTimed = verifiedRunIsTimed(context.runs);
+      const verifiedIsTimed = verifiedRunIsTimed(rounds);
       target.setVerify(true);
       for (const client of runnable) {
         const result = results.get(client)!;
@@ -238,7 +249,7 @@ export async function measureThroughput(target: UploadTarget, sizes: readonly nu
       }
       target.setVerify(false);
       const measured = runnable.filter((client) => results.get(client)?.status === 'measured');
-      for (let round = verifiedIsTimed ? 1 : 0; round < context.runs; round += 1) {
+      for (let round = verifiedIsTimed ? 1 : 0; round < rounds; round += 1) {
         const order = measured.map((_, index) => measured[(index + round) % measured.length]!);
         for (const client of order) {
           const result = results.get(client)!;
