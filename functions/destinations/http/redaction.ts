@@ -88,7 +88,8 @@ export function serverText(head: Buffer, secrets: readonly string[]): string {
 
 /**
  * A URL fit for a record: no user info, no query (presigned URLs carry their signature there), no
- * fragment, no path segment that looks like a token (a webhook's).
+ * fragment, no path segment that looks like a token (a webhook's). Unlike `redactUrl` it marks no
+ * query left out: the delivered file's url is recorded so, and stays a link that opens.
  */
 export function displayUrl(url: URL): string {
   return `${url.origin}${maskedPath(url)}`;
