@@ -62,9 +62,9 @@ export async function measureTuning(
 ): Promise<TuningResult> {
   const records = new Map(variants.map((variant) => [variant.name, { speeds: [] as number[], cpu: [] as number[], rss: [] as number[], integrity: undefined as readonly string[] | undefined, error: undefined as string | undefined }]));
   const verifiedIsTimed = verifiedRunIsTimed(runs);
-  const upload = async (variant: TuningVariant): Promise<void> => {
+  const send = (variant: TuningVariant): ReturnType<typeof uploadOnce> => uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
+  const keep = (variant: TuningVariant, { record: run, stored }: Awaited<ReturnType<typeof uploadOnce>>): void => {
     const record = records.get(variant.name)!;
-    const { record: run, stored } = await uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
     record.speeds.push(size / MiB / run.transferSeconds);
     record.cpu.push(run.cpuSeconds / (size / GiB));
     record.rss.push(run.maxRssMiB);
@@ -76,8 +76,8 @@ export async function measureTuning(
   for (const variant of variants) {
     const record = records.get(variant.name)!;
     try {
-      if (verifiedIsTimed) await upload(variant);
-      else await uploadOnce(target, 'ours', size, undefined, context, { ...variant.tuning, bench: 1 });
+      const sent = await send(variant);
+      if (verifiedIsTimed) keep(variant, sent);
     } catch (error) {
       record.error = `verified run failed: ${String(error)}`;
       context.log(`  tuning ${variant.name}: ${record.error}`);
@@ -91,7 +91,7 @@ export async function measureTuning(
       const record = records.get(variant.name)!;
       if (record.error) continue;
       try {
-        await upload(variant);
+        keep(variant, await send(variant));
       } catch (error) {
         record.error = String(error);
         context.log(`  tuning ${variant.name} failed: ${record.error}`);
