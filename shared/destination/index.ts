@@ -57,5 +57,6 @@ export { escapeXml, xmlElements, xmlText } from '../net/xml-text.ts';
 export { batchedWrites } from '../streams/batched-writes.ts';
 export { BufferPool } from '../streams/buffer-pool.ts';
 export { feed } from '../streams/feed.ts';
+export { releaseChunk } from '../streams/reused-chunks.ts';
 export { forEachConcurrently } from '../streams/parallel.ts';
 export { destinationHandler } from '../lambda/destination-handler.ts';

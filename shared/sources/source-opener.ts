@@ -10,7 +10,7 @@ import { sendRequest } from '../net/http-client.ts';
 import { redactUrl } from '../net/redact.ts';
 import { isRedirectAllowed } from '../net/redirects.ts';
 import { nameOfObjectSource, nameOfUrlSource } from './file-name.ts';
-import { rangeHeaders, s3ErrorCode, type GetStagingObject, type ReadBounds } from './staging-objects.ts';
+import { rangeHeaders, s3ErrorCode, type GetStagingObject, type ReadBounds, type SourceAnswer } from './staging-objects.ts';
 
 export interface SourcePolicy {
   /** When not empty, the only hosts a source URL may name. */
@@ -151,7 +151,7 @@ export class SourceOpener {
 
   private async openObject(bucket: string, key: string, extension: string | undefined, signal: AbortSignal, offset: number, bounds: ReadBounds | undefined): Promise<OpenedBody> {
     const where = `source s3://${bucket}/${key}`;
-    let response: IncomingMessage;
+    let response: SourceAnswer;
     try {
       response = await this.getObject(bucket, key, offset, signal, bounds);
     } catch (error) {
@@ -172,12 +172,12 @@ export class SourceOpener {
 }
 
 /** A response header's first value. */
-function headerOf(response: IncomingMessage, name: string): string | undefined {
+function headerOf(response: SourceAnswer, name: string): string | undefined {
   return [response.headers[name]].flat()[0];
 }
 
 /** A strong ETag: a weak one (`W/"…"`) promises an equivalent file, not the same bytes (RFC 9110 §8.8.1). */
-function strongETag(response: IncomingMessage): string | undefined {
+function strongETag(response: SourceAnswer): string | undefined {
   const etag = headerOf(response, 'etag');
   return etag?.startsWith('W/') ? undefined : etag;
 }
@@ -187,12 +187,12 @@ function strongETag(response: IncomingMessage): string | undefined {
  * Last-Modified. A file with a weak ETag is one without an ETag: two answers under the same weak
  * ETag may hold different bytes, and a read continued across them would join two files.
  */
-function versionOf(response: IncomingMessage): string | undefined {
+function versionOf(response: SourceAnswer): string | undefined {
   return strongETag(response) ?? headerOf(response, 'last-modified');
 }
 
 /** What a 200 or 206 answer opens: its body, where that starts in the file, and the file's size. */
-function openedBody(response: IncomingMessage, where: string, name: string, version: string | undefined, ranges: boolean): OpenedBody {
+function openedBody(response: SourceAnswer, where: string, name: string, version: string | undefined, ranges: boolean): OpenedBody {
   const range = response.statusCode === 206 ? contentRange(headerOf(response, 'content-range')) : undefined;
   if (response.statusCode === 206 && range === undefined) {
     response.destroy();

@@ -2,9 +2,11 @@ import { defaultProvider } from '@aws-sdk/credential-provider-node';
 import { Sha256 } from '@smithy/core/checksum';
 import { SignatureV4 } from '@smithy/signature-v4';
 import type { AwsCredentialIdentity, AwsCredentialIdentityProvider } from '@smithy/types';
-import { Agent as HttpAgent, type IncomingMessage } from 'node:http';
+import { Agent as HttpAgent, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
 import { Agent as HttpsAgent } from 'node:https';
+import type { Readable } from 'node:stream';
 import { awsServiceEndpoint } from '../net/aws-endpoints.ts';
+import { directConnect, pooledGet } from '../net/pooled-get.ts';
 import { escapeUri, queryString, requestToSign, sendSigned } from '../net/sigv4-request.ts';
 import { xmlText } from '../net/xml-text.ts';
 
@@ -23,8 +25,14 @@ export interface ReadBounds {
   readonly version: string | undefined;
 }
 
+/** An answer whose head has been read, its body not: Node's response, or one read into reused buffers. */
+export interface SourceAnswer extends Readable {
+  readonly statusCode?: number | undefined;
+  readonly headers: IncomingHttpHeaders;
+}
+
 /** Reads objects of the service's own buckets: GetObject, from an offset, up to `bounds.end` of that version. */
-export type GetStagingObject = (bucket: string, key: string, offset: number, signal: AbortSignal, bounds?: ReadBounds) => Promise<IncomingMessage>;
+export type GetStagingObject = (bucket: string, key: string, offset: number, signal: AbortSignal, bounds?: ReadBounds) => Promise<SourceAnswer>;
 
 /** The headers of a read from `offset` (to `bounds.end`, of its version): none for the whole file. */
 export function rangeHeaders(offset: number, bounds: ReadBounds | undefined): Record<string, string> {
@@ -60,7 +68,7 @@ function escapedKey(key: string): string {
 }
 
 /** The `<Code>` of an S3 error answer (its body is small), or undefined when it has none. */
-export async function s3ErrorCode(response: IncomingMessage): Promise<string | undefined> {
+export async function s3ErrorCode(response: SourceAnswer): Promise<string | undefined> {
   let body = '';
   for await (const chunk of response) {
     if (body.length < 64 * 1024) body += String(chunk);
@@ -94,20 +102,34 @@ export class StagingObjects {
     });
   }
 
-  /** GetObject from `offset` (a ranged GET past 0 or with bounds). */
+  /**
+   * GetObject from `offset` (a ranged GET past 0 or with bounds), its body read into reused
+   * buffers ({@link pooledGet}): a delivery's source is the most bytes any function reads.
+   */
   public readonly get: GetStagingObject = (bucket, key, offset, signal, bounds) =>
-    this.send({ method: 'GET', object: { bucket, key }, headers: rangeHeaders(offset, bounds), signal });
+    this.#withTries({ method: 'GET', object: { bucket, key }, headers: rangeHeaders(offset, bounds), signal }, async (request) => {
+      const { base, path, headers } = await this.#signed(request);
+      return pooledGet({ origin: base, path, headers, ...(signal ? { signal } : {}) }, directConnect);
+    });
 
   /**
    * Sends the request, and again (at most three tries, with a short backoff) when S3 answers 500 or
    * 503 or the connection fails before an answer, as the S3 client did; the last outcome is the
    * caller's to judge. Every request here may be repeated: none appends.
    */
-  public async send(request: StagingRequest): Promise<IncomingMessage> {
+  public send(request: StagingRequest): Promise<IncomingMessage> {
+    return this.#withTries(request, async (signedRequest) => {
+      const { base, path, headers } = await this.#signed(signedRequest);
+      const agent = base.protocol === 'https:' ? this.#agents.https : this.#agents.http;
+      return sendSigned(base, signedRequest.method, path, headers, signedRequest.body, agent, signedRequest.signal);
+    });
+  }
+
+  async #withTries<Answer extends SourceAnswer>(request: StagingRequest, sendOnce: (request: StagingRequest) => Promise<Answer>): Promise<Answer> {
     for (let attempt = 1; ; attempt += 1) {
       const last = attempt >= tries || request.signal?.aborted === true;
       try {
-        const response = await this.#sendOnce(request);
+        const response = await sendOnce(request);
         if (last || (response.statusCode !== 500 && response.statusCode !== 503)) return response;
         response.resume();
       } catch (error) {
@@ -161,11 +183,11 @@ export class StagingObjects {
     return { base: new URL(`https://${object.bucket}.${regional.host}`), path: `/${escapedKey(object.key)}` };
   }
 
-  async #sendOnce({ method, object, query = {}, headers = {}, body, signal }: StagingRequest): Promise<IncomingMessage> {
+  /** Where the request goes (its path with the query, as signed) and its signed headers. */
+  async #signed({ method, object, query = {}, headers = {}, body }: StagingRequest): Promise<{ base: URL; path: string; headers: Record<string, string> }> {
     const { base, path } = this.#where(object);
     const signed = await this.#signer.sign(requestToSign(base, method, path, headers, body, query));
     const search = queryString(query);
-    const agent = base.protocol === 'https:' ? this.#agents.https : this.#agents.http;
-    return sendSigned(base, method, search ? `${path}?${search}` : path, signed.headers, body, agent, signal);
+    return { base, path: search ? `${path}?${search}` : path, headers: signed.headers };
   }
 }

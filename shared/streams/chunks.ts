@@ -1,4 +1,5 @@
 import type { Readable } from 'node:stream';
+import { releaseChunk } from './reused-chunks.ts';
 
 /**
  * Cuts a byte stream into parts of the sizes `partSize(index)` asks for (the last one may be
@@ -29,6 +30,8 @@ export async function* readParts(
         filled = 0;
       }
     }
+    // Every byte of it has been copied into a part: a chunk a source was read into is read into again.
+    if (typeof chunk !== 'string') releaseChunk(chunk);
   }
   if (part) yield part.subarray(0, filled);
   else if (index === 0) yield Buffer.alloc(0);

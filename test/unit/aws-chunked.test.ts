@@ -5,6 +5,7 @@ import { describe, expect, it } from 'vitest';
 import { AwsChunkedCrc32, awsChunkedLength, crc32TrailerName } from '../../functions/destinations/s3/aws-chunked.ts';
 import { AwsChunkedDecoder } from '../../infra/local/aws-chunked-decoder.ts';
 import { crc32Base64 } from '../../shared/delivery/checksum.ts';
+import { takeChunk } from '../../shared/streams/reused-chunks.ts';
 import { patternBytes } from '../support/sources.ts';
 
 const MiB = 1024 * 1024;
@@ -86,5 +87,15 @@ describe('AwsChunkedCrc32', () => {
     const framed = Readable.from([patternBytes(10, 8)]).pipe(new AwsChunkedCrc32(10, () => undefined));
 
     await expect(text(framed)).rejects.toThrow(/no checksum at its end/);
+  });
+
+  it('gives back a chunk the source was read into once it has copied it, so the next read fills it again', async () => {
+    const chunk = takeChunk().fill(3);
+
+    const framed = await text(Readable.from([chunk]).pipe(new AwsChunkedCrc32(chunk.length, () => crc32Base64(crc32(chunk)))));
+
+    expect(framed).toContain('\u0003'.repeat(1000));
+    // Compared by identity: a failed toBe would print both 256 KiB buffers.
+    expect(takeChunk() === chunk).toBe(true);
   });
 });

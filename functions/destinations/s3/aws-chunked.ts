@@ -1,5 +1,5 @@
 import { Transform, type TransformCallback } from 'node:stream';
-import { BufferPool } from '../../../shared/destination/index.ts';
+import { BufferPool, releaseChunk } from '../../../shared/destination/index.ts';
 
 /** The trailer that carries the object's CRC-32 after its last byte. */
 export const crc32TrailerName = 'x-amz-checksum-crc32';
@@ -93,6 +93,8 @@ export class AwsChunkedCrc32 extends Transform {
         this.framed = undefined;
       }
     }
+    // Copied into the framed chunks: a chunk the source was read into can take another read.
+    releaseChunk(chunk);
     callback();
   }
 

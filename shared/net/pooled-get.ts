@@ -1,0 +1,244 @@
+import type { IncomingHttpHeaders } from 'node:http';
+import { connect as netConnect, isIP, type OnReadOpts, type Socket } from 'node:net';
+import { Readable } from 'node:stream';
+import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
+import { releaseChunk, reusedChunkBytes, takeChunk } from '../streams/reused-chunks.ts';
+import { ChunkedBody } from './chunked-body.ts';
+import { bodyFraming, MalformedResponseError, parseResponseHead, type BodyFraming, type ResponseHead } from './response-head.ts';
+
+/** A GET of a source's bytes. */
+export interface PooledGetRequest {
+  /** The server: its protocol (http: or https:), host and port. */
+  readonly origin: URL;
+  /** The path and query as they go on the request line, escaped. */
+  readonly path: string;
+  /** The request's headers; Host is the origin's and Connection is close, whatever these say. */
+  readonly headers: Readonly<Record<string, string>>;
+  readonly signal?: AbortSignal;
+}
+
+/** Where a GET connects: `tls` over TLS; each socket read lands in `onread`'s buffers. */
+export interface ReadingConnection {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly onread: OnReadOpts;
+}
+
+/** Opens the connection of a {@link pooledGet}: directly, or through the network guard. */
+export type ReadingConnect = (connection: ReadingConnection) => Socket;
+
+/** Connects where the request says, for the service's own stores (outside the network guard). */
+export const directConnect: ReadingConnect = ({ host, port, tls, onread }) => {
+  if (!tls) return netConnect({ host, port, onread });
+  // tls.connect takes `onread` as net.connect does (Node's documentation); @types/node leaves it out.
+  const options: ConnectionOptions & { onread: OnReadOpts } = { host, port, onread, ...(isIP(host) === 0 ? { servername: host } : {}) };
+  return tlsConnect(options);
+};
+
+/** The most bytes of a head taken: past it the answer is not one. */
+const maxHeadBytes = 64 * 1024;
+/** A chunk that is not full is passed on after this long without a byte, so a slow source still flows. */
+const partialChunkMs = 100;
+
+/** An answer whose head has been read, its body a stream of {@link takeChunk}'s chunks. */
+export class PooledAnswer extends Readable implements ResponseHead {
+  public readonly statusCode: number;
+  public readonly statusMessage: string;
+  public readonly headers: IncomingHttpHeaders;
+  #failure: Error | undefined;
+
+  public constructor(
+    head: ResponseHead,
+    private readonly socket: Socket,
+    private readonly resumeReading: () => void,
+  ) {
+    super({ highWaterMark: 4 * reusedChunkBytes });
+    this.statusCode = head.statusCode;
+    this.statusMessage = head.statusMessage;
+    this.headers = head.headers;
+  }
+
+  /**
+   * Fails the body: at once when it is being read, else at its first read. An 'error' emitted
+   * before its reader listens (the answer failed in the read that brought its head) would end the
+   * process.
+   */
+  public fail(error: Error): void {
+    if (this.readableFlowing !== null || this.listenerCount('readable') > 0 || this.listenerCount('error') > 0) {
+      this.destroy(error);
+    } else {
+      this.#failure = error;
+      this.socket.destroy();
+    }
+  }
+
+  public override _read(): void {
+    if (this.#failure) this.destroy(this.#failure);
+    else this.resumeReading();
+  }
+
+  public override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
+    this.socket.destroy();
+    callback(error);
+  }
+}
+
+function connectionError(message: string, cause?: unknown): Error {
+  return Object.assign(new Error(message, cause === undefined ? {} : { cause }), { code: 'ECONNRESET' });
+}
+
+/** The request's text: one GET on a connection that closes after its answer. */
+function requestText({ origin, path, headers }: PooledGetRequest): string {
+  // A signer's headers name the host too: it is sent once, as the origin's.
+  const others = Object.entries(headers).filter(([name]) => !/^(host|connection)$/i.test(name));
+  const lines = [`GET ${path} HTTP/1.1`, `Host: ${origin.host}`, ...others.map(([name, value]) => `${name}: ${value}`), 'Connection: close'];
+  const broken = lines.find((line) => /[\0\r\n]/.test(line));
+  if (broken !== undefined) throw new TypeError(`a request line or header holds a control character: '${broken.slice(0, 60)}'`);
+  return `${lines.join('\r\n')}\r\n\r\n`;
+}
+
+/**
+ * Sends a GET and answers once its head has been read, its body a stream of chunks that each
+ * socket read filled in place: no buffer per read, as Node's HTTP client makes, and chunks given
+ * back ({@link ../streams/reused-chunks.ts}) are read into again. A whole chunk is passed on when
+ * full, a part of one when the body ends or the source pauses. Chunked bodies are decoded where
+ * they lie. Each GET has its connection (`Connection: close`): a source is read once per part.
+ *
+ * A connection that fails or closes before the head fails the promise; one that closes before the
+ * body's end fails the stream (code ECONNRESET, as Node's client does), so a short body is never
+ * taken for the file. The signal ends either.
+ */
+export async function pooledGet(request: PooledGetRequest, connect: ReadingConnect): Promise<PooledAnswer> {
+  const text = requestText(request);
+  const { origin, signal } = request;
+  signal?.throwIfAborted();
+  return new Promise<PooledAnswer>((resolve, reject) => {
+    let chunk = takeChunk();
+    /** Bytes of `chunk` read and not passed on: the head's, then the body's (decoded). */
+    let filled = 0;
+    let answer: PooledAnswer | undefined;
+    let framing: BodyFraming | undefined;
+    let chunked: ChunkedBody | undefined;
+    /** Body bytes still to come, for a body of known length. */
+    let left = 0;
+    let complete = false;
+    let paused = false;
+    let partialTimer: NodeJS.Timeout | undefined;
+
+    const fail = (error: Error): void => {
+      clearTimeout(partialTimer);
+      if (answer) answer.fail(error);
+      else reject(error);
+      socket.destroy();
+    };
+
+    const passOn = (bytes: Buffer): void => {
+      if (answer && !answer.push(bytes)) paused = true;
+    };
+
+    /** Passes on what the chunk holds, a view of it: the chunk is left to the garbage collector. */
+    const passPartial = (): void => {
+      if (filled === 0) return;
+      passOn(chunk.subarray(0, filled));
+      chunk = takeChunk();
+      filled = 0;
+    };
+
+    const finish = (): void => {
+      complete = true;
+      clearTimeout(partialTimer);
+      if (filled === chunk.length) passOn(chunk);
+      else if (filled > 0) passOn(chunk.subarray(0, filled));
+      else releaseChunk(chunk);
+      answer?.push(null);
+      socket.destroy();
+    };
+
+    /** Reads the head once it is all in `chunk`, leaving the body's first bytes at its start. */
+    const readHead = (searchFrom: number): boolean => {
+      const end = chunk.subarray(0, filled).indexOf('\r\n\r\n', searchFrom, 'latin1');
+      if (end === -1) {
+        if (filled > maxHeadBytes) throw new MalformedResponseError(`no end of the answer's head in its first ${maxHeadBytes} bytes`);
+        return false;
+      }
+      const head = parseResponseHead(chunk.toString('latin1', 0, end));
+      chunk.copyWithin(0, end + 4, filled);
+      filled -= end + 4;
+      // An interim answer (100 Continue, 103 Early Hints) comes before the answer itself.
+      if (head.statusCode < 200) return readHead(0);
+      framing = bodyFraming(head);
+      if (framing.kind === 'chunked') chunked = new ChunkedBody();
+      if (framing.kind === 'length') left = framing.length;
+      answer = new PooledAnswer(head, socket, () => {
+        if (!paused) return;
+        paused = false;
+        socket.resume();
+      });
+      resolve(answer);
+      return true;
+    };
+
+    /** Takes the `read` bytes that have landed at the end of `chunk`'s filled bytes. */
+    const take = (read: number): boolean => {
+      let bodyStart = filled;
+      filled += read;
+      if (!answer) {
+        if (!readHead(Math.max(0, bodyStart - 3))) return true;
+        bodyStart = 0;
+      }
+      if (chunked) {
+        filled = chunked.decode(chunk, bodyStart, filled);
+        complete = chunked.done;
+      } else if (framing?.kind === 'length') {
+        const arrived = Math.min(left, filled - bodyStart);
+        left -= arrived;
+        filled = bodyStart + arrived;
+        complete = left === 0;
+      }
+      if (complete) {
+        finish();
+        return false;
+      }
+      if (filled === chunk.length) {
+        passOn(chunk);
+        chunk = takeChunk();
+        filled = 0;
+      } else if (filled > 0) {
+        partialTimer ??= setTimeout(passPartial, partialChunkMs);
+        partialTimer.refresh();
+      }
+      return !paused;
+    };
+
+    const onread: OnReadOpts = {
+      buffer: () => chunk.subarray(filled),
+      callback: (read, target) => {
+        if (complete) return false;
+        // A read lands where the buffer function last pointed: when the chunk has been passed on since
+        // (a paused source's partial chunk), its bytes move to the end of the chunk being filled.
+        if (target.buffer !== chunk.buffer || target.byteOffset !== chunk.byteOffset + filled) chunk.set(target.subarray(0, read), filled);
+        try {
+          return take(read);
+        } catch (error) {
+          fail(error as Error);
+          return false;
+        }
+      },
+    };
+    const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
+    const host = origin.hostname.replace(/^\[|\]$/g, '');
+    const socket = connect({ host, port, tls: origin.protocol === 'https:', onread });
+    socket.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', () => socket.write(text));
+    socket.on('error', (error) => fail(answer ? connectionError(`the connection failed during the answer's body: ${error.message}`, error) : error));
+    socket.once('close', () => {
+      clearTimeout(partialTimer);
+      if (complete) return;
+      if (answer && framing?.kind === 'close') finish();
+      else fail(connectionError(answer ? "the connection closed before the answer's body ended" : 'the connection closed before an answer'));
+    });
+    const abort = (): void => fail(signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
+    signal?.addEventListener('abort', abort, { once: true });
+    socket.once('close', () => signal?.removeEventListener('abort', abort));
+  });
+}

@@ -1,0 +1,220 @@
+import { once } from 'node:events';
+import { createServer as createHttpsServer } from 'node:https';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { getCACertificates, setDefaultCACertificates } from 'node:tls';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { directConnect, pooledGet, type PooledAnswer } from '../../shared/net/pooled-get.ts';
+import { MalformedResponseError } from '../../shared/net/response-head.ts';
+import { reusedChunkBytes } from '../../shared/streams/reused-chunks.ts';
+import { createSelfSignedCertificate, type SelfSignedCertificate } from '../support/servers/tls-certificate.ts';
+import { patternBytes } from '../support/sources.ts';
+
+const servers: Server[] = [];
+let certificate: SelfSignedCertificate;
+const defaultCertificates = getCACertificates('default');
+
+beforeAll(async () => {
+  certificate = await createSelfSignedCertificate();
+  // directConnect trusts the certificates Node trusts by default: the test certificate joins them for this file.
+  setDefaultCACertificates([...defaultCertificates, certificate.certificatePem]);
+});
+
+afterAll(() => setDefaultCACertificates(defaultCertificates));
+
+afterEach(async () => {
+  await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
+});
+
+/** A server on 127.0.0.1 that reads a request's head, notes it, and then lets `answer` write what it likes. */
+async function rawServer(answer: (socket: Socket) => unknown): Promise<{ origin: URL; requests: string[] }> {
+  const requests: string[] = [];
+  const server = createServer((socket) => {
+    let head = '';
+    const onData = (data: Buffer): void => {
+      head += data.toString('latin1');
+      if (!head.includes('\r\n\r\n')) return;
+      socket.off('data', onData);
+      requests.push(head);
+      void answer(socket);
+    };
+    socket.on('data', onData).on('error', () => undefined);
+  });
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return { origin: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), requests };
+}
+
+/** Writes `pieces` one at a time, each after the last has gone, so they reach the reader as separate reads. */
+async function writeApart(socket: Socket, pieces: readonly (string | Buffer)[]): Promise<void> {
+  for (const piece of pieces) {
+    socket.write(piece);
+    await new Promise((resolve) => setTimeout(resolve, 5));
+  }
+}
+
+async function bodyOf(answer: PooledAnswer): Promise<{ bytes: Buffer; chunks: number }> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of answer) chunks.push(Buffer.from(chunk as Buffer));
+  return { bytes: Buffer.concat(chunks), chunks: chunks.length };
+}
+
+const get = (origin: URL, headers: Record<string, string> = {}, signal?: AbortSignal): Promise<PooledAnswer> =>
+  pooledGet({ origin, path: '/bucket/some%20key?x-id=GetObject', headers, ...(signal ? { signal } : {}) }, directConnect);
+
+describe('pooledGet', () => {
+  it('sends one GET that closes its connection, with the Host of its origin once, and reads a body of known length whole, in full chunks', async () => {
+    const bytes = patternBytes(3 * reusedChunkBytes + 12_345, 3);
+    const { origin, requests } = await rawServer((socket) => {
+      socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${bytes.length}\r\nETag: "v1"\r\nX-Amz-Meta-A: 1\r\nX-Amz-Meta-A: 2\r\n\r\n`), bytes]));
+    });
+
+    const answer = await get(origin, { host: 'signed.example.com', range: 'bytes=0-' });
+    const { bytes: body, chunks } = await bodyOf(answer);
+
+    expect(answer.statusCode).toBe(200);
+    expect(answer.headers.etag).toBe('"v1"');
+    expect(answer.headers['x-amz-meta-a']).toBe('1, 2');
+    expect(body.equals(bytes)).toBe(true);
+    expect(chunks).toBe(4);
+    expect(requests).toEqual([`GET /bucket/some%20key?x-id=GetObject HTTP/1.1\r\nHost: ${origin.host}\r\nrange: bytes=0-\r\nConnection: close\r\n\r\n`]);
+  });
+
+  it('reads over TLS, verifying the server’s certificate', async () => {
+    const bytes = patternBytes(700_001, 4);
+    const server = createHttpsServer({ key: certificate.privateKeyPem, cert: certificate.certificatePem }, (_request, response) => {
+      response.writeHead(206, { 'content-length': bytes.length, 'content-range': `bytes 0-${bytes.length - 1}/${bytes.length}` }).end(bytes);
+    });
+    servers.push(server);
+    server.listen(0, '127.0.0.1');
+    await once(server, 'listening');
+
+    const answer = await get(new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`));
+
+    expect(answer.statusCode).toBe(206);
+    expect((await bodyOf(answer)).bytes.equals(bytes)).toBe(true);
+  });
+
+  it('decodes a chunked body whose framing arrives split across reads, and one that ends at the close', async () => {
+    const { origin } = await rawServer((socket) =>
+      writeApart(socket, ['HTTP/1.1 404 Not Found\r\nTransfer-Encoding: chunked\r\n\r\n7', '\r\n<Erro', 'r>\r', '\n', '1E;ext=1\r\n<Code>NoSuchKey</Code></Error>\r\n0\r\nx-trailer: a\r\n', '\r\n']).then(() =>
+        socket.end(),
+      ),
+    );
+    const { origin: closing } = await rawServer((socket) => writeApart(socket, ['HTTP/1.1 200 OK\r\n\r\nuntil ', 'the close']).then(() => socket.end()));
+
+    const chunked = await get(origin);
+    const untilClose = await get(closing);
+
+    expect(chunked.statusCode).toBe(404);
+    expect((await bodyOf(chunked)).bytes.toString()).toBe('<Error><Code>NoSuchKey</Code></Error>');
+    expect((await bodyOf(untilClose)).bytes.toString()).toBe('until the close');
+  });
+
+  it('passes on a chunk that is not full when the source pauses, so a slow source still flows', async () => {
+    let send = (): void => undefined;
+    const { origin } = await rawServer((socket) => {
+      socket.write('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nfirst');
+      send = () => socket.end('-last');
+    });
+    const answer = await get(origin);
+
+    const [first] = (await once(answer, 'data')) as [Buffer];
+    send();
+    const rest = await bodyOf(answer);
+
+    expect(first.toString()).toBe('first');
+    expect(rest.bytes.toString()).toBe('-last');
+  });
+
+  it('skips an interim 100 Continue and reads the answer after it', async () => {
+    const { origin } = await rawServer((socket) => writeApart(socket, ['HTTP/1.1 100 Continue\r\n\r\n', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok']));
+
+    const answer = await get(origin);
+
+    expect(answer.statusCode).toBe(200);
+    expect((await bodyOf(answer)).bytes.toString()).toBe('ok');
+  });
+
+  it('fails the body, as a reset connection, when the connection closes before its length', async () => {
+    const { origin } = await rawServer((socket) => socket.end(Buffer.concat([Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 100000\r\n\r\n'), patternBytes(40_000)])));
+
+    const answer = await get(origin);
+
+    await expect(bodyOf(answer)).rejects.toMatchObject({ code: 'ECONNRESET', message: expect.stringMatching(/closed before the answer's body ended/) });
+  });
+
+  it('fails when the connection closes before an answer, or is refused', async () => {
+    const { origin } = await rawServer((socket) => socket.end());
+    const closed = new URL('http://127.0.0.1:1');
+
+    await expect(get(origin)).rejects.toMatchObject({ code: 'ECONNRESET' });
+    await expect(get(closed)).rejects.toMatchObject({ code: 'ECONNREFUSED' });
+  });
+
+  it.each([
+    ['a status line that is not HTTP/1.1', 'HTTP/2 200\r\n\r\n'],
+    ['a header line without a colon', 'HTTP/1.1 200 OK\r\nContent-Length 5\r\n\r\nhello'],
+    ['a folded header line', 'HTTP/1.1 200 OK\r\nX-A: 1\r\n continued\r\nContent-Length: 0\r\n\r\n'],
+    ['Content-Lengths that disagree', 'HTTP/1.1 200 OK\r\nContent-Length: 5\r\nContent-Length: 6\r\n\r\nhello!'],
+  ])('refuses an answer with %s', async (_case, raw) => {
+    const { origin } = await rawServer((socket) => socket.end(raw));
+
+    await expect(get(origin)).rejects.toBeInstanceOf(MalformedResponseError);
+  });
+
+  it('fails the body of a chunked answer whose chunk does not end where its size says', async () => {
+    const { origin } = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n3\r\nabcd\r\n0\r\n\r\n'));
+
+    const answer = await get(origin);
+
+    await expect(bodyOf(answer)).rejects.toBeInstanceOf(MalformedResponseError);
+  });
+
+  it('refuses to send a header whose value would start another line', async () => {
+    const { origin, requests } = await rawServer((socket) => socket.end('HTTP/1.1 200 OK\r\nContent-Length: 0\r\n\r\n'));
+
+    await expect(get(origin, { 'if-match': '"v1"\r\nX-Injected: 1' })).rejects.toThrow(/control character/);
+    expect(requests).toEqual([]);
+  });
+
+  it('stops reading when its signal aborts, before or during the body', async () => {
+    const { origin } = await rawServer((socket) => socket.write('HTTP/1.1 200 OK\r\nContent-Length: 1000\r\n\r\nsome'));
+    const controller = new AbortController();
+
+    const answer = await get(origin, {}, controller.signal);
+    const body = bodyOf(answer);
+    controller.abort();
+
+    await expect(body).rejects.toMatchObject({ name: 'AbortError' });
+    await expect(get(origin, {}, controller.signal)).rejects.toMatchObject({ name: 'AbortError' });
+  });
+
+  it('holds the socket while the reader does not read, and gives every byte once it does', async () => {
+    const bytes = patternBytes(128 * reusedChunkBytes, 9);
+    let written = 0;
+    const { origin } = await rawServer((socket) => {
+      socket.write(`HTTP/1.1 200 OK\r\nContent-Length: ${bytes.length}\r\n\r\n`);
+      const pump = (): void => {
+        while (written < bytes.length) {
+          const piece = bytes.subarray(written, written + 65_536);
+          written += piece.length;
+          if (!socket.write(piece)) {
+            socket.once('drain', pump);
+            return;
+          }
+        }
+        socket.end();
+      };
+      pump();
+    });
+
+    const answer = await get(origin);
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const writtenWhilePaused = written;
+    const { bytes: body } = await bodyOf(answer);
+
+    expect(writtenWhilePaused).toBeLessThan(bytes.length);
+    expect(body.equals(bytes)).toBe(true);
+  });
+});
