@@ -4,6 +4,7 @@ import { Readable } from 'node:stream';
 import { connect as tlsConnect, type ConnectionOptions } from 'node:tls';
 import { releaseChunk, reusedChunkBytes, takeChunk } from '../streams/reused-chunks.ts';
 import { ChunkedBody } from './chunked-body.ts';
+import { guardedConnect, guardedTlsConnect, type NetworkPolicy } from './guarded-connect.ts';
 import { bodyFraming, MalformedResponseError, parseResponseHead, type BodyFraming, type ResponseHead } from './response-head.ts';
 
 /** A GET of a source's bytes. */
@@ -28,13 +29,35 @@ export interface ReadingConnection {
 /** Opens the connection of a {@link pooledGet}: directly, or through the network guard. */
 export type ReadingConnect = (connection: ReadingConnection) => Socket;
 
-/** Connects where the request says, for the service's own stores (outside the network guard). */
-export const directConnect: ReadingConnect = ({ host, port, tls, onread }) => {
-  if (!tls) return netConnect({ host, port, onread });
+/** TLS to `host`, named in the handshake unless it is an address. */
+function tlsOptions({ host, port, onread }: ReadingConnection): ConnectionOptions & { onread: OnReadOpts } {
   // tls.connect takes `onread` as net.connect does (Node's documentation); @types/node leaves it out.
-  const options: ConnectionOptions & { onread: OnReadOpts } = { host, port, onread, ...(isIP(host) === 0 ? { servername: host } : {}) };
-  return tlsConnect(options);
-};
+  return { host, port, onread, ...(isIP(host) === 0 ? { servername: host } : {}) };
+}
+
+/** Connects where the request says, for the service's own stores (outside the network guard). */
+export const directConnect: ReadingConnect = (connection) =>
+  connection.tls ? tlsConnect(tlsOptions(connection)) : netConnect({ host: connection.host, port: connection.port, onread: connection.onread });
+
+/** Connects through the network guard ({@link guardedConnect}), for the URLs jobs name. */
+export function guardedReadingConnect(policy: NetworkPolicy): ReadingConnect {
+  return (connection) =>
+    connection.tls
+      ? guardedTlsConnect(tlsOptions(connection), policy)
+      : guardedConnect({ host: connection.host, port: connection.port, onread: connection.onread }, policy);
+}
+
+/**
+ * The GET of `url` with `headers`: its path and query as the URL escaped them, and the user and
+ * password it may carry sent as Basic credentials, as Node's client sends them.
+ */
+export function getOfUrl(url: URL, headers: Readonly<Record<string, string>>, signal?: AbortSignal): PooledGetRequest {
+  const credentials: Record<string, string> = {};
+  if (url.username || url.password) {
+    credentials.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
+  }
+  return { origin: url, path: `${url.pathname}${url.search}`, headers: { ...credentials, ...headers }, ...(signal ? { signal } : {}) };
+}
 
 /** The most bytes of a head taken: past it the answer is not one. */
 const maxHeadBytes = 64 * 1024;

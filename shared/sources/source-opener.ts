@@ -1,4 +1,3 @@
-import type { IncomingMessage } from 'node:http';
 import { Readable } from 'node:stream';
 import type { OpenableSource } from '../contract/source.ts';
 import { classifyGeneric } from '../delivery/classify.ts';
@@ -6,7 +5,7 @@ import { PermanentError, TransientError } from '../errors.ts';
 import { hostOf } from '../net/address-policy.ts';
 import { hostMatches } from '../net/host-patterns.ts';
 import type { OutboundNetwork } from '../net/outbound-network.ts';
-import { sendRequest } from '../net/http-client.ts';
+import { getOfUrl, guardedReadingConnect, pooledGet, type ReadingConnect } from '../net/pooled-get.ts';
 import { redactUrl } from '../net/redact.ts';
 import { isRedirectAllowed } from '../net/redirects.ts';
 import { nameOfObjectSource, nameOfUrlSource } from './file-name.ts';
@@ -78,11 +77,16 @@ export function rangeNotAnswered(where: string, what: string): TransientError {
  * network's guarded agents) or an object in a bucket the service may read.
  */
 export class SourceOpener {
+  /** How a URL's GET connects: through the network's guard, its body read into reused buffers. */
+  private readonly connect: ReadingConnect;
+
   public constructor(
     private readonly getObject: GetStagingObject,
-    private readonly network: OutboundNetwork,
+    network: OutboundNetwork,
     private readonly policy: SourcePolicy,
-  ) {}
+  ) {
+    this.connect = guardedReadingConnect(network);
+  }
 
   /**
    * Opens the source's bytes from `offset` (a ranged request: HTTP `Range`, or a ranged GET of the
@@ -106,9 +110,9 @@ export class SourceOpener {
     let url = address;
     for (let hop = 0; hop <= maxRedirects; hop += 1) {
       this.checkHost(url);
-      let response: IncomingMessage;
+      let response: SourceAnswer;
       try {
-        response = await sendRequest(url, { signal, headers: rangeHeaders(offset, bounds) }, this.network.agents);
+        response = await pooledGet(getOfUrl(new URL(url), rangeHeaders(offset, bounds), signal), this.connect);
       } catch (error) {
         throw classifyGeneric(new Error(`source ${redactUrl(url)}: ${(error as Error).message}`, { cause: error }));
       }

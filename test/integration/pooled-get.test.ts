@@ -3,7 +3,7 @@ import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { directConnect, pooledGet, type PooledAnswer } from '../../shared/net/pooled-get.ts';
+import { directConnect, getOfUrl, pooledGet, type PooledAnswer } from '../../shared/net/pooled-get.ts';
 import { MalformedResponseError } from '../../shared/net/response-head.ts';
 import { reusedChunkBytes } from '../../shared/streams/reused-chunks.ts';
 import { createSelfSignedCertificate, type SelfSignedCertificate } from '../support/servers/tls-certificate.ts';
@@ -78,6 +78,18 @@ describe('pooledGet', () => {
     expect(body.equals(bytes)).toBe(true);
     expect(chunks).toBe(4);
     expect(requests).toEqual([`GET /bucket/some%20key?x-id=GetObject HTTP/1.1\r\nHost: ${origin.host}\r\nrange: bytes=0-\r\nConnection: close\r\n\r\n`]);
+  });
+
+  it('sends the GET of a URL as Node’s client does: its escaped path and query, no fragment, its user and password as Basic credentials', async () => {
+    const { origin, requests } = await rawServer((socket) => socket.end('HTTP/1.1 204 No Content\r\n\r\n'));
+    const url = new URL(`http://us%40er:pa%3Ass@${origin.host}/renders/a b.mp4?v=1#part`);
+
+    const answer = await pooledGet(getOfUrl(url, { range: 'bytes=10-' }), directConnect);
+
+    expect(answer.statusCode).toBe(204);
+    expect(requests).toEqual([
+      `GET /renders/a%20b.mp4?v=1 HTTP/1.1\r\nHost: ${origin.host}\r\nauthorization: Basic ${Buffer.from('us@er:pa:ss').toString('base64')}\r\nrange: bytes=10-\r\nConnection: close\r\n\r\n`,
+    ]);
   });
 
   it('reads over TLS, verifying the server’s certificate', async () => {
