@@ -11,7 +11,8 @@ import { ChildFailed, runMeasured } from './measure/child.ts';
 import { join } from 'node:path';
 import { createTemporaryFolder, type TemporaryFolder } from '../support/servers/temporary-folder.ts';
 import { costPerGiB, modelledMibPerSecond, pricePerGbSecond, recommendedMemoryMb, vcpuShare } from './sections/lambda-memory.ts';
-import { bestPeerGoals } from './report/s3-targets.ts';
+import { bestPeerGoals, memoryTargetGoals } from './report/s3-targets.ts';
+import { startPatternServer } from './servers/pattern-server.ts';
 import { bestOf } from './report/destinations.ts';
 import { AwsChunkedDecoder } from '../../infra/local/aws-chunked-decoder.ts';
 import { crc32Combine } from '../../shared/delivery/checksum.ts';
@@ -359,6 +360,41 @@ describe("issue 13's S3 targets", () => {
 
     expect(ours).not.toBe(rclone);
     expect(goal).toMatchObject({ met: true });
+  });
+});
+
+describe('the memory target', () => {
+  const result = (source: 'url' | 'generated', peaks: readonly number[]) => ({
+    target: 'sink-http',
+    source,
+    floorRssMiB: 55,
+    sizes: peaks.map((peak, index) => ({ size: [64 * MiB, GiB, 4 * GiB][index]!, label: String(index), peakRssMiB: peak, runsRssMiB: [peak], mibPerSecond: 1 })),
+  });
+
+  it('judges the source read as a function reads it, within 10 % across the sizes, and reports a generated one without judging it', () => {
+    expect(memoryTargetGoals(result('url', [100, 105, 109]))).toMatchObject([{ met: true }]);
+    expect(memoryTargetGoals(result('url', [100, 105, 111]))).toMatchObject([{ met: false, measured: expect.stringContaining('spread +11 %') }]);
+    expect(memoryTargetGoals(result('generated', [100, 150, 160]))).toEqual([]);
+  });
+});
+
+describe('the pattern served as a source URL', () => {
+  it('serves the pattern whole, and any range of it of the same version (If-Match), as a staging object answers', async () => {
+    const server = await startPatternServer();
+    try {
+      const whole = await fetch(server.url(100_000));
+      const part = await fetch(server.url(100_000), { headers: { range: 'bytes=70000-79999', 'if-match': whole.headers.get('etag')! } });
+      const other = await fetch(server.url(100_000), { headers: { range: 'bytes=0-9', 'if-match': '"another"' } });
+
+      expect(whole.headers.get('accept-ranges')).toBe('bytes');
+      expect(crc32(Buffer.from(await whole.arrayBuffer()))).toBe(patternCrc32(100_000));
+      expect(part.status).toBe(206);
+      expect(part.headers.get('content-range')).toBe('bytes 70000-79999/100000');
+      expect(Buffer.from(await part.arrayBuffer()).equals((await collect(80_000)).subarray(70_000))).toBe(true);
+      expect(other.status).toBe(412);
+    } finally {
+      await server.close();
+    }
   });
 });
 

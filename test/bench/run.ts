@@ -28,15 +28,16 @@ import { measurePipeline } from './sections/pipeline.ts';
 import { measureRequests } from './sections/requests.ts';
 import { measureSftp, renderSftpTable } from './sections/sftp.ts';
 import { benchBucket, s3rverTarget, sinkTarget } from './sections/targets.ts';
-import { measureThroughput, type ThroughputContext } from './sections/throughput.ts';
+import { measureThroughput, type ThroughputContext, type UploadTarget } from './sections/throughput.ts';
 import { measureTuning, quickTuningVariants, switchVariants, tuningVariants } from './sections/tuning.ts';
 import { measureLambdaMemory } from './sections/lambda-memory.ts';
 import { measureYouTube } from './sections/youtube.ts';
 import { measureFacebook, renderFacebookTable } from './sections/facebook.ts';
 import { startDiscardServer } from './servers/discard.ts';
+import { startPatternServer } from './servers/pattern-server.ts';
 import { startS3Sink } from './servers/s3-sink.ts';
 import { startS3rver } from './servers/s3rver.ts';
-import { selfSignedCertificate } from './servers/tls.ts';
+import { selfSignedCertificate, type SelfSignedCertificate } from './servers/tls.ts';
 import { benchCredentials } from './clients/commands.ts';
 
 /**
@@ -171,9 +172,22 @@ try {
       if (oursMissing) results.skipped.push({ what: 'memory section', reason: oursMissing });
       else {
         // Over HTTPS too: TLS keeps its own copies of what is in flight, and real uploads are TLS.
+        // The source comes over the target's scheme, as a function reads its source and writes.
         log('section: memory');
-        results.memory = [await measureMemory(httpTarget, options.memorySizes, options.memoryRuns, context)];
-        if (httpsTarget) results.memory.push(await measureMemory(httpsTarget, options.memorySizes, options.memoryRuns, context));
+        results.memory = [];
+        const schemes: { target: UploadTarget; tls: SelfSignedCertificate | undefined }[] = [
+          { target: httpTarget, tls: undefined },
+          ...(httpsTarget ? [{ target: httpsTarget, tls: certificate }] : []),
+        ];
+        for (const { target, tls } of schemes) {
+          const source = await startPatternServer(tls);
+          try {
+            results.memory.push(await measureMemory(target, options.memorySizes, options.memoryRuns, context, source));
+            results.memory.push(await measureMemory(target, options.memorySizes, options.memoryRuns, context));
+          } finally {
+            await source.close();
+          }
+        }
         await save();
       }
     }

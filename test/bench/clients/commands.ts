@@ -37,6 +37,8 @@ export interface Upload {
   readonly caFile: string | undefined;
   /** Settings for a tuning run; `ours` then runs its multipart code with them (ours-tuned worker). */
   readonly tuning?: Readonly<Record<string, number>>;
+  /** `ours` reads the input from this URL, as a function reads its source, instead of generating it. */
+  readonly sourceUrl?: string;
 }
 
 export interface Invocation {
@@ -90,6 +92,7 @@ export function invocation(client: ClientName, upload: Upload, programs: ClientP
         accessKeyId: benchCredentials.accessKeyId,
         secretAccessKey: benchCredentials.secretAccessKey,
         ...(tuning ? { tuning } : {}),
+        ...(upload.sourceUrl ? { sourceUrl: upload.sourceUrl } : {}),
       };
       return {
         command: programs.node,

@@ -35,6 +35,8 @@ export interface UploadTarget {
   forget(client: ClientName, key: string): Promise<void>;
   /** Settings ours runs with against this target (the ours-tuned worker), when not the shipped ones. */
   readonly oursTuning?: Readonly<Record<string, number>>;
+  /** Where `ours` reads a file of `size` bytes from, as a function reads its source; else it generates it. */
+  readonly oursSource?: (size: number) => string;
 }
 
 export interface RunRecord {
@@ -133,7 +135,12 @@ export async function uploadOnce(
   const key = `bench/${client}-${sequence}.bin`;
   const endpoint = target.endpoint(client);
   const settings = tuning ?? (client === 'ours' ? target.oursTuning : undefined);
-  const call = invocation(client, { endpoint, bucket: target.bucket, key, size, inputFile, caFile: target.caFile, ...(settings ? { tuning: settings } : {}) }, context.programs);
+  const sourceUrl = client === 'ours' ? target.oursSource?.(size) : undefined;
+  const call = invocation(
+    client,
+    { endpoint, bucket: target.bucket, key, size, inputFile, caFile: target.caFile, ...(settings ? { tuning: settings } : {}), ...(sourceUrl ? { sourceUrl } : {}) },
+    context.programs,
+  );
   const run = quota ? quota.wrap(call.command, call.args) : call;
   const serverCpuBefore = process.cpuUsage();
   const cost = await runMeasured(run.command, run.args, { env: call.env, scratch: context.scratch });

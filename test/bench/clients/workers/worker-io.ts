@@ -13,6 +13,8 @@ export interface WorkerTask {
   readonly secretAccessKey: string;
   /** Client-specific knobs (e.g. lib-storage part size), for tuning runs. */
   readonly tuning?: Readonly<Record<string, number>>;
+  /** Where `ours` reads the input from, as a function reads a source URL; else it generates it. */
+  readonly sourceUrl?: string;
 }
 
 /**
