@@ -368,7 +368,7 @@ describe('the memory target', () => {
     target: 'sink-http',
     source,
     floorRssMiB: 55,
-    sizes: peaks.map((peak, index) => ({ size: [64 * MiB, GiB, 4 * GiB][index]!, label: String(index), peakRssMiB: peak, runsRssMiB: [peak], mibPerSecond: 1 })),
+    sizes: peaks.map((peak, index) => ({ size: [64 * MiB, GiB, 4 * GiB][index]!, label: String(index), peakRssMiB: peak, runsRssMiB: [peak], mibPerSecond: 1, cpuSecondsPerGiB: 1 })),
   });
 
   it('judges the source read as a function reads it, within 10 % across the sizes, and reports a generated one without judging it', () => {

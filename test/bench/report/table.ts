@@ -64,7 +64,18 @@ export function renderReport(results: BenchResults): string {
   for (const memory of results.memory ?? []) {
     const source = memory.source === 'url' ? 'the source read from a URL, as a function reads it' : 'the source generated in the process';
     out.push('', `## memory: peak RSS of the process running our uploader into ${memory.target}, ${source}; floor (1 KiB upload) ${fixed(memory.floorRssMiB, 0)} MiB`);
-    out.push(markdownTable(['source', 'peak RSS MiB', 'runs', 'MiB/s'], memory.sizes.map((size) => [size.label, size.error ? `failed: ${size.error.slice(0, 80)}` : fixed(size.peakRssMiB, 0), size.runsRssMiB.map((value) => value.toFixed(0)).join(' '), fixed(size.mibPerSecond, 0)])));
+    out.push(
+      markdownTable(
+        ['size', 'peak RSS MiB', 'runs', 'MiB/s', 'CPU-s/GiB'],
+        memory.sizes.map((size) => [
+          size.label,
+          size.error ? `failed: ${size.error.slice(0, 80)}` : fixed(size.peakRssMiB, 0),
+          size.runsRssMiB.map((value) => value.toFixed(0)).join(' '),
+          fixed(size.mibPerSecond, 0),
+          fixed(size.cpuSecondsPerGiB, 2),
+        ]),
+      ),
+    );
   }
   if (results.coldStart) {
     const cold = results.coldStart;

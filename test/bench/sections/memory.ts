@@ -1,4 +1,4 @@
-import { KiB, median, MiB, sizeLabel } from '../measure/stats.ts';
+import { GiB, KiB, median, MiB, sizeLabel } from '../measure/stats.ts';
 import type { PatternServer } from '../servers/pattern-server.ts';
 import { uploadOnce, type ThroughputContext, type UploadTarget } from './throughput.ts';
 
@@ -18,6 +18,8 @@ export interface MemoryResult {
     readonly peakRssMiB: number | undefined;
     readonly runsRssMiB: readonly number[];
     readonly mibPerSecond: number | undefined;
+    /** CPU of the whole process per GiB (median): what reading the source costs shows here. */
+    readonly cpuSecondsPerGiB: number | undefined;
     readonly error?: string;
   }[];
 }
@@ -43,16 +45,18 @@ export async function measureMemory(
   for (const size of sizes) {
     const rss: number[] = [];
     const speeds: number[] = [];
+    const cpu: number[] = [];
     try {
       for (let round = 0; round < runs; round += 1) {
         const { record } = await uploadOnce(target, 'ours', size, undefined, context);
         rss.push(record.maxRssMiB);
         speeds.push(size / MiB / record.transferSeconds);
+        cpu.push(record.cpuSeconds / (size / GiB));
         context.log(`  memory ${sizeLabel(size)} (source ${source ? 'url' : 'generated'}) run ${round + 1}/${runs}: peak RSS ${record.maxRssMiB.toFixed(0)} MiB`);
       }
-      results.push({ size, label: sizeLabel(size), peakRssMiB: median(rss), runsRssMiB: rss, mibPerSecond: median(speeds) });
+      results.push({ size, label: sizeLabel(size), peakRssMiB: median(rss), runsRssMiB: rss, mibPerSecond: median(speeds), cpuSecondsPerGiB: median(cpu) });
     } catch (error) {
-      results.push({ size, label: sizeLabel(size), peakRssMiB: undefined, runsRssMiB: rss, mibPerSecond: undefined, error: String(error) });
+      results.push({ size, label: sizeLabel(size), peakRssMiB: undefined, runsRssMiB: rss, mibPerSecond: undefined, cpuSecondsPerGiB: undefined, error: String(error) });
     }
   }
   return { target: target.name, source: source ? 'url' : 'generated', floorRssMiB: median(floor), sizes: results };
