@@ -3,10 +3,11 @@ import { guardedHttpAgent, guardedHttpsAgent } from './guarded-agents.ts';
 import { fetchThrough, type HttpAgents, type OutgoingRequest } from './http-client.ts';
 
 /**
- * The network policy of a function, with the guarded keep-alive agents its source downloads,
- * callbacks and API calls share (so a warm function reuses their connections). Built once at cold
- * start and handed to everything that connects where a caller says: source opener, callback
- * sender, uploaders (which may also make agents or sockets of their own from the same policy).
+ * The network policy of a function, with the guarded keep-alive agents its callbacks and API
+ * calls share (so a warm function reuses their connections). Built once at cold start and handed
+ * to everything that connects where a caller says: source opener (whose reads make sockets of
+ * their own under the policy), callback sender, uploaders (which may also make agents or sockets
+ * of their own from the same policy).
  */
 export interface OutboundNetwork extends NetworkPolicy {
   readonly agents: HttpAgents;

@@ -74,7 +74,8 @@ export function rangeNotAnswered(where: string, what: string): TransientError {
 /**
  * Opens a job's source as a stream: an HTTP(S) URL (redirects followed, each hop checked against
  * the source policy and never from https down to http; every connection made through the
- * network's guarded agents) or an object in a bucket the service may read.
+ * network's guard) or an object in a bucket the service may read. Both are read by
+ * {@link pooledGet}, into reused buffers.
  */
 export class SourceOpener {
   /** How a URL's GET connects: through the network's guard, its body read into reused buffers. */

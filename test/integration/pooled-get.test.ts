@@ -1,7 +1,7 @@
 import { once } from 'node:events';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { getCACertificates, setDefaultCACertificates } from 'node:tls';
+import { getCACertificates, setDefaultCACertificates, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { directConnect, getOfUrl, pooledGet, type PooledAnswer } from '../../shared/net/pooled-get.ts';
 import { MalformedResponseError } from '../../shared/net/response-head.ts';
@@ -92,19 +92,25 @@ describe('pooledGet', () => {
     ]);
   });
 
-  it('reads over TLS, verifying the server’s certificate', async () => {
+  it('reads over TLS, verifying the server’s certificate, and resumes the TLS session for the next GET to the same server', async () => {
     const bytes = patternBytes(700_001, 4);
-    const server = createHttpsServer({ key: certificate.privateKeyPem, cert: certificate.certificatePem }, (_request, response) => {
+    const resumed: boolean[] = [];
+    const server = createHttpsServer({ key: certificate.privateKeyPem, cert: certificate.certificatePem }, (request, response) => {
+      resumed.push((request.socket as TLSSocket).isSessionReused());
       response.writeHead(206, { 'content-length': bytes.length, 'content-range': `bytes 0-${bytes.length - 1}/${bytes.length}` }).end(bytes);
     });
     servers.push(server);
     server.listen(0, '127.0.0.1');
     await once(server, 'listening');
+    const origin = new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
 
-    const answer = await get(new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`));
+    const answer = await get(origin);
+    const body = await bodyOf(answer);
+    await bodyOf(await get(origin));
 
     expect(answer.statusCode).toBe(206);
-    expect((await bodyOf(answer)).bytes.equals(bytes)).toBe(true);
+    expect(body.bytes.equals(bytes)).toBe(true);
+    expect(resumed).toEqual([false, true]);
   });
 
   it('decodes a chunked body whose framing arrives split across reads, and one that ends at the close', async () => {
@@ -154,6 +160,17 @@ describe('pooledGet', () => {
     const answer = await get(origin);
 
     await expect(bodyOf(answer)).rejects.toMatchObject({ code: 'ECONNRESET', message: expect.stringMatching(/closed before the answer's body ended/) });
+  });
+
+  it('fails a body that ends at the close when the connection is reset instead', async () => {
+    const { origin } = await rawServer(async (socket) => {
+      await writeApart(socket, ['HTTP/1.1 200 OK\r\n\r\n', 'the first bytes']);
+      socket.resetAndDestroy();
+    });
+
+    const answer = await get(origin);
+
+    await expect(bodyOf(answer)).rejects.toMatchObject({ code: 'ECONNRESET' });
   });
 
   it('fails when the connection closes before an answer, or is refused', async () => {
