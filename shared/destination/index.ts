@@ -45,7 +45,7 @@ export { DeliveryError, PermanentError, TransientError, WaitError, describeError
 export { classifyGeneric, classifyNetworkFailure, isRetryableStatus, retryAfterSeconds } from '../delivery/classify.ts';
 export { crc32Base64, crc32Combine } from '../delivery/checksum.ts';
 export type { OutboundNetwork } from '../net/outbound-network.ts';
-export { discardAnswer, type OutgoingRequest } from '../net/http-client.ts';
+export { basicAuthorization, discardAnswer, type OutgoingRequest } from '../net/http-client.ts';
 export { hostMatches } from '../net/host-patterns.ts';
 export { maskedPath, pathTokens } from '../net/redact.ts';
 export { guardedHttpAgent, guardedHttpsAgent } from '../net/guarded-agents.ts';

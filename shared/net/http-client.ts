@@ -10,6 +10,11 @@ export interface HttpAgents {
   readonly https: HttpsAgent;
 }
 
+/** The `Authorization` value of HTTP Basic authentication (RFC 7617). */
+export function basicAuthorization(user: string, password: string): string {
+  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
+}
+
 /** One request: what `fetch` takes, for the bodies the service sends. */
 export interface OutgoingRequest {
   /** @default GET */

@@ -5,6 +5,7 @@ import { connect as tlsConnect, createSecureContext, type ConnectionOptions, typ
 import { releaseChunk, reusedChunkBytes, takeChunk } from '../streams/reused-chunks.ts';
 import { ChunkedBody } from './chunked-body.ts';
 import { guardedConnect, guardedTlsConnect, type NetworkPolicy } from './guarded-connect.ts';
+import { basicAuthorization } from './http-client.ts';
 import { bodyFraming, MalformedResponseError, parseResponseHead, type BodyFraming, type ResponseHead } from './response-head.ts';
 
 /** A GET of a source's bytes. */
@@ -82,9 +83,7 @@ export function guardedReadingConnect(policy: NetworkPolicy): ReadingConnect {
  */
 export function getOfUrl(url: URL, headers: Readonly<Record<string, string>>, signal?: AbortSignal): PooledGetRequest {
   const credentials: Record<string, string> = {};
-  if (url.username || url.password) {
-    credentials.authorization = `Basic ${Buffer.from(`${decodeURIComponent(url.username)}:${decodeURIComponent(url.password)}`).toString('base64')}`;
-  }
+  if (url.username || url.password) credentials.authorization = basicAuthorization(decodeURIComponent(url.username), decodeURIComponent(url.password));
   return { origin: url, path: `${url.pathname}${url.search}`, headers: { ...credentials, ...headers }, ...(signal ? { signal } : {}) };
 }
 
@@ -284,6 +283,7 @@ export async function pooledGet(request: PooledGetRequest, connect: ReadingConne
         }
       },
     };
+    const abort = (): void => fail(signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
     const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
     const host = origin.hostname.replace(/^\[|\]$/g, '');
     const socket = connect({ host, port, tls: origin.protocol === 'https:', onread });
@@ -291,12 +291,11 @@ export async function pooledGet(request: PooledGetRequest, connect: ReadingConne
     socket.on('error', (error) => fail(answer ? connectionError(`the connection failed during the answer's body: ${error.message}`, error) : error));
     socket.once('close', () => {
       clearTimeout(partialTimer);
+      signal?.removeEventListener('abort', abort);
       if (complete) return;
       if (answer && framing?.kind === 'close') finish();
       else fail(connectionError(answer ? "the connection closed before the answer's body ended" : 'the connection closed before an answer'));
     });
-    const abort = (): void => fail(signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
     signal?.addEventListener('abort', abort, { once: true });
-    socket.once('close', () => signal?.removeEventListener('abort', abort));
   });
 }

@@ -109,7 +109,7 @@ export class StagingObjects {
   public readonly get: GetStagingObject = (bucket, key, offset, signal, bounds) =>
     this.#withTries({ method: 'GET', object: { bucket, key }, headers: rangeHeaders(offset, bounds), signal }, async (request) => {
       const { base, path, headers } = await this.#signed(request);
-      return pooledGet({ origin: base, path, headers, ...(signal ? { signal } : {}) }, directConnect);
+      return pooledGet({ origin: base, path, headers, signal }, directConnect);
     });
 
   /**
@@ -118,10 +118,10 @@ export class StagingObjects {
    * caller's to judge. Every request here may be repeated: none appends.
    */
   public send(request: StagingRequest): Promise<IncomingMessage> {
-    return this.#withTries(request, async (signedRequest) => {
-      const { base, path, headers } = await this.#signed(signedRequest);
+    return this.#withTries(request, async ({ method, body, signal }) => {
+      const { base, path, headers } = await this.#signed(request);
       const agent = base.protocol === 'https:' ? this.#agents.https : this.#agents.http;
-      return sendSigned(base, signedRequest.method, path, headers, signedRequest.body, agent, signedRequest.signal);
+      return sendSigned(base, method, path, headers, body, agent, signal);
     });
   }
 

@@ -1,3 +1,5 @@
+import { BufferPool } from './buffer-pool.ts';
+
 /**
  * The buffers a source's answer is read into ({@link ../net/pooled-get.ts}), taken back once a
  * reader has copied them out, so a long read fills the same few buffers again instead of fresh
@@ -16,21 +18,18 @@
 export const reusedChunkBytes = 256 * 1024;
 
 /** Chunks kept for reuse at most: four parts in flight, each with its streams' buffers full. */
-const kept = 32;
-
-const free: Buffer[] = [];
+const pool = new BufferPool(32);
 /** The chunks out now: given back, each one leaves this set, so a second give-back is ignored. */
 const out = new WeakSet<Buffer>();
 
 /** A chunk to read into: one given back before, or a new one. */
 export function takeChunk(): Buffer {
-  const chunk = free.pop() ?? Buffer.allocUnsafe(reusedChunkBytes);
+  const chunk = pool.take(reusedChunkBytes);
   out.add(chunk);
   return chunk;
 }
 
 /** Gives back a chunk whose bytes have been copied out; anything else is ignored. */
 export function releaseChunk(chunk: Uint8Array): void {
-  if (!(chunk instanceof Buffer) || !out.delete(chunk)) return;
-  if (free.length < kept) free.push(chunk);
+  if (chunk instanceof Buffer && out.delete(chunk)) pool.give(chunk);
 }

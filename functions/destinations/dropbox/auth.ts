@@ -1,5 +1,5 @@
 import { createHash } from 'node:crypto';
-import { PermanentError, retryAfterSeconds, type StoredCredentials } from '../../../shared/destination/index.ts';
+import { basicAuthorization, PermanentError, retryAfterSeconds, type StoredCredentials } from '../../../shared/destination/index.ts';
 import type { Fetch } from './client.ts';
 import type { DropboxEndpoints } from './endpoints.ts';
 import type { DropboxDestinationFields } from './schema.ts';
@@ -75,7 +75,7 @@ async function mint(grant: RefreshGrant, credentials: StoredCredentials, transpo
   const response = await transport.fetch(`${transport.endpoints.api}/oauth2/token`, {
     method: 'POST',
     // The client in a Basic header and the token in the body: neither in a URL, where logs keep them.
-    headers: { authorization: `Basic ${Buffer.from(`${grant.appKey}:${grant.appSecret}`).toString('base64')}`, 'content-type': 'application/x-www-form-urlencoded' },
+    headers: { authorization: basicAuthorization(grant.appKey, grant.appSecret), 'content-type': 'application/x-www-form-urlencoded' },
     body: new URLSearchParams({ grant_type: 'refresh_token', refresh_token: grant.refreshToken }).toString(),
     signal,
   });

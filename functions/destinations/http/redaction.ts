@@ -1,5 +1,4 @@
-import { maskedPath, pathTokens } from '../../../shared/destination/index.ts';
-import { basicAuthorization } from './request.ts';
+import { basicAuthorization, maskedPath, pathTokens } from '../../../shared/destination/index.ts';
 import { isSecretFormField, isSecretHeader, type HttpDestinationFields } from './schema.ts';
 
 /** What is kept of a server's answer, in the delivery's details and in a failure's reason. */

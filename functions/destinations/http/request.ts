@@ -1,4 +1,4 @@
-import type { DeliverySource } from '../../../shared/destination/index.ts';
+import { basicAuthorization, type DeliverySource } from '../../../shared/destination/index.ts';
 import type { RequestBody } from './exchange.ts';
 import { multipartForm } from './multipart.ts';
 import { isSecretHeader, type HttpDestinationFields } from './schema.ts';
@@ -9,11 +9,6 @@ export interface PlannedRequest {
   readonly body?: RequestBody;
   /** The headers of a hop; credentials go only to the url's own origin. */
   headers(withCredentials: boolean): Record<string, string>;
-}
-
-/** The `Authorization` value of HTTP Basic authentication (RFC 7617). */
-export function basicAuthorization(user: string, password: string): string {
-  return `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}`;
 }
 
 /** Where the upload goes: a PUT to a collection (a url ending in "/") names the file inside it. */
