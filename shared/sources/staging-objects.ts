@@ -106,11 +106,13 @@ export class StagingObjects {
    * GetObject from `offset` (a ranged GET past 0 or with bounds), its body read into reused
    * buffers ({@link pooledGet}): a delivery's source is the most bytes any function reads.
    */
-  public readonly get: GetStagingObject = (bucket, key, offset, signal, bounds) =>
-    this.#withTries({ method: 'GET', object: { bucket, key }, headers: rangeHeaders(offset, bounds), signal }, async (request) => {
+  public readonly get: GetStagingObject = (bucket, key, offset, signal, bounds) => {
+    const request: StagingRequest = { method: 'GET', object: { bucket, key }, headers: rangeHeaders(offset, bounds), signal };
+    return this.#withTries(request, async () => {
       const { base, path, headers } = await this.#signed(request);
       return pooledGet({ origin: base, path, headers, signal }, directConnect);
     });
+  };
 
   /**
    * Sends the request, and again (at most three tries, with a short backoff) when S3 answers 500 or
@@ -118,18 +120,18 @@ export class StagingObjects {
    * caller's to judge. Every request here may be repeated: none appends.
    */
   public send(request: StagingRequest): Promise<IncomingMessage> {
-    return this.#withTries(request, async ({ method, body, signal }) => {
+    return this.#withTries(request, async () => {
       const { base, path, headers } = await this.#signed(request);
       const agent = base.protocol === 'https:' ? this.#agents.https : this.#agents.http;
-      return sendSigned(base, method, path, headers, body, agent, signal);
+      return sendSigned(base, request.method, path, headers, request.body, agent, request.signal);
     });
   }
 
-  async #withTries<Answer extends SourceAnswer>(request: StagingRequest, sendOnce: (request: StagingRequest) => Promise<Answer>): Promise<Answer> {
+  async #withTries<Answer extends SourceAnswer>(request: StagingRequest, sendOnce: () => Promise<Answer>): Promise<Answer> {
     for (let attempt = 1; ; attempt += 1) {
       const last = attempt >= tries || request.signal?.aborted === true;
       try {
-        const response = await sendOnce(request);
+        const response = await sendOnce();
         if (last || (response.statusCode !== 500 && response.statusCode !== 503)) return response;
         response.resume();
       } catch (error) {
