@@ -14,6 +14,8 @@ export class ChunkedBody {
   private line = '';
   /** Data bytes left in the current chunk, or CR LF bytes seen after it. */
   private left = 0;
+  /** Bytes that followed the body's end in the call that ended it: another answer's, or none. */
+  public bytesPastEnd = 0;
 
   public get done(): boolean {
     return this.state === 'done';
@@ -21,7 +23,8 @@ export class ChunkedBody {
 
   /**
    * Decodes `buffer[start, end)`, which follows what earlier calls were given, and answers where
-   * the data moved to `buffer[start, …)` ends. Bytes past the body's end are ignored.
+   * the data moved to `buffer[start, …)` ends. Bytes past the body's end are not decoded
+   * ({@link bytesPastEnd} counts them).
    */
   public decode(buffer: Buffer, start: number, end: number): number {
     let read = start;
@@ -48,6 +51,7 @@ export class ChunkedBody {
         if (lineEnd !== end) this.endLine();
       }
     }
+    if (this.state === 'done') this.bytesPastEnd = end - read;
     return written;
   }
 

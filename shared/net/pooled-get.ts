@@ -6,7 +6,8 @@ import { releaseChunk, reusedChunkBytes, takeChunk } from '../streams/reused-chu
 import { ChunkedBody } from './chunked-body.ts';
 import { guardedConnect, guardedTlsConnect, type NetworkPolicy } from './guarded-connect.ts';
 import { basicAuthorization } from './http-client.ts';
-import { bodyFraming, MalformedResponseError, parseResponseHead, type BodyFraming, type ResponseHead } from './response-head.ts';
+import { keepIdle, ReadingSocket, serverKeepAliveMs, takeIdle, type ReadTarget } from './idle-connections.ts';
+import { bodyFraming, connectionPersists, MalformedResponseError, parseResponseHead, type BodyFraming, type ResponseHead } from './response-head.ts';
 
 /** A GET of a source's bytes. */
 export interface PooledGetRequest {
@@ -14,7 +15,7 @@ export interface PooledGetRequest {
   readonly origin: URL;
   /** The path and query as they go on the request line, escaped. */
   readonly path: string;
-  /** The request's headers; Host is the origin's and Connection is close, whatever these say. */
+  /** The request's headers; Host is the origin's, and no Connection is sent, whatever these say. */
   readonly headers: Readonly<Record<string, string>>;
   readonly signal?: AbortSignal;
 }
@@ -94,19 +95,25 @@ const partialChunkMs = 100;
 
 /** An answer whose head has been read, its body a stream of {@link takeChunk}'s chunks. */
 export class PooledAnswer extends Readable implements ResponseHead {
+  public readonly httpVersion: string;
   public readonly statusCode: number;
   public readonly statusMessage: string;
   public readonly headers: IncomingHttpHeaders;
   #failure: Error | undefined;
 
+  /**
+   * @param closeConnection ends the connection while the body is still read from it (once the body
+   * has ended, the connection may carry another GET, and is not this answer's to close)
+   */
   public constructor(
     head: ResponseHead,
-    private readonly socket: Socket,
+    private readonly closeConnection: () => void,
     private readonly resumeReading: () => void,
   ) {
     // One chunk waits for the reader at most; the socket's own buffer holds what comes meanwhile.
     // Four chunks held 14 MiB more at the peak of a 1 GiB upload over TLS (four parts in flight).
     super({ highWaterMark: reusedChunkBytes });
+    this.httpVersion = head.httpVersion;
     this.statusCode = head.statusCode;
     this.statusMessage = head.statusMessage;
     this.headers = head.headers;
@@ -122,7 +129,7 @@ export class PooledAnswer extends Readable implements ResponseHead {
       this.destroy(error);
     } else {
       this.#failure = error;
-      this.socket.destroy();
+      this.closeConnection();
     }
   }
 
@@ -132,7 +139,7 @@ export class PooledAnswer extends Readable implements ResponseHead {
   }
 
   public override _destroy(error: Error | null, callback: (error?: Error | null) => void): void {
-    this.socket.destroy();
+    this.closeConnection();
     callback(error);
   }
 }
@@ -141,11 +148,14 @@ function connectionError(message: string, cause?: unknown): Error {
   return Object.assign(new Error(message, cause === undefined ? {} : { cause }), { code: 'ECONNRESET' });
 }
 
-/** The request's text: one GET on a connection that closes after its answer. */
+/** A kept connection that the server had closed, found so before any byte of the answer: the GET goes again on a new one. */
+class ClosedWhileKept extends Error {}
+
+/** The request's text: one GET, the connection kept for the next (HTTP/1.1's default). */
 function requestText({ origin, path, headers }: PooledGetRequest): string {
   // A signer's headers name the host too: it is sent once, as the origin's.
   const others = Object.entries(headers).filter(([name]) => !/^(host|connection)$/i.test(name));
-  const lines = [`GET ${path} HTTP/1.1`, `Host: ${origin.host}`, ...others.map(([name, value]) => `${name}: ${value}`), 'Connection: close'];
+  const lines = [`GET ${path} HTTP/1.1`, `Host: ${origin.host}`, ...others.map(([name, value]) => `${name}: ${value}`)];
   const broken = lines.find((line) => /[\0\r\n]/.test(line));
   if (broken !== undefined) throw new TypeError(`a request line or header holds a control character: '${broken.slice(0, 60)}'`);
   return `${lines.join('\r\n')}\r\n\r\n`;
@@ -156,7 +166,13 @@ function requestText({ origin, path, headers }: PooledGetRequest): string {
  * socket read filled in place: no buffer per read, as Node's HTTP client makes, and chunks given
  * back ({@link ../streams/reused-chunks.ts}) are read into again. A whole chunk is passed on when
  * full, a part of one when the body ends or the source pauses. Chunked bodies are decoded where
- * they lie. Each GET has its connection (`Connection: close`): a source is read once per part.
+ * they lie.
+ *
+ * A connection whose answer was read to its end is kept ({@link keepIdle}) for the next GET to the
+ * same server through the same `connect` (its network policy): the parts of a file are read one
+ * after another on a few connections instead of a new one each, with its handshake and its slow
+ * start. A kept connection found closed before any byte of its answer carries the GET again on a
+ * new one (a GET may be sent twice).
  *
  * A connection that fails or closes before the head fails the promise; one that closes before the
  * body's end fails the stream (code ECONNRESET, as Node's client does), so a short body is never
@@ -164,30 +180,64 @@ function requestText({ origin, path, headers }: PooledGetRequest): string {
  */
 export async function pooledGet(request: PooledGetRequest, connect: ReadingConnect): Promise<PooledAnswer> {
   const text = requestText(request);
+  request.signal?.throwIfAborted();
+  const server = `${request.origin.protocol}//${request.origin.host}`;
+  const kept = takeIdle(connect, server);
+  if (kept) {
+    try {
+      return await exchange(request, text, connect, server, kept);
+    } catch (error) {
+      if (!(error instanceof ClosedWhileKept)) throw error;
+    }
+  }
+  return exchange(request, text, connect, server, undefined);
+}
+
+/** One GET on `kept`, or on a new connection when none is given. */
+function exchange(request: PooledGetRequest, text: string, connect: ReadingConnect, server: string, kept: ReadingSocket | undefined): Promise<PooledAnswer> {
   const { origin, signal } = request;
-  signal?.throwIfAborted();
   return new Promise<PooledAnswer>((resolve, reject) => {
     let chunk = takeChunk();
     /** Bytes of `chunk` read and not passed on: the head's, then the body's (decoded). */
     let filled = 0;
+    /** Bytes the connection has brought for this GET. */
+    let received = 0;
     let answer: PooledAnswer | undefined;
     let framing: BodyFraming | undefined;
     let chunked: ChunkedBody | undefined;
     /** Body bytes still to come, for a body of known length. */
     let left = 0;
+    /** The server sent more than the answer: the connection cannot carry another. */
+    let surplus = false;
     /** The body has ended, or the GET has failed: nothing more is taken. */
     let complete = false;
+    /** The connection is this GET's: it has not been kept for another or closed. */
+    let owned = true;
     let paused = false;
     let partialTimer: NodeJS.Timeout | undefined;
+
+    /** Lets the connection go: kept for the next GET when `keep`, else closed. */
+    const release = (keep: boolean): void => {
+      if (!owned) return;
+      owned = false;
+      clearTimeout(partialTimer);
+      signal?.removeEventListener('abort', abort);
+      if (keep && answer) {
+        socket.off('error', onError).off('close', onClose);
+        keepIdle(connect, server, reading, serverKeepAliveMs(answer.headers['keep-alive']?.toString()));
+      } else {
+        // Its listeners stay: an error the closing socket still reports finds them, with nothing left to fail.
+        socket.destroy();
+      }
+    };
 
     const fail = (error: Error): void => {
       // Once: a reset connection's 'close' after its 'error' must not end a body read until the close.
       if (complete) return;
       complete = true;
-      clearTimeout(partialTimer);
       if (answer) answer.fail(error);
       else reject(error);
-      socket.destroy();
+      release(false);
     };
 
     const passOn = (bytes: Buffer): void => {
@@ -202,14 +252,16 @@ export async function pooledGet(request: PooledGetRequest, connect: ReadingConne
       filled = 0;
     };
 
-    const finish = (): void => {
+    /** Ends the body; answers whether the connection reads on (kept for another GET). */
+    const finish = (): boolean => {
       complete = true;
-      clearTimeout(partialTimer);
       if (filled === chunk.length) passOn(chunk);
       else if (filled > 0) passOn(chunk.subarray(0, filled));
       else releaseChunk(chunk);
       answer?.push(null);
-      socket.destroy();
+      const keep = !surplus && framing?.kind !== 'close' && answer !== undefined && connectionPersists(answer) && !signal?.aborted;
+      release(keep);
+      return keep;
     };
 
     /** Reads the head once it is all in `chunk`, leaving the body's first bytes at its start. */
@@ -227,16 +279,20 @@ export async function pooledGet(request: PooledGetRequest, connect: ReadingConne
       framing = bodyFraming(head);
       if (framing.kind === 'chunked') chunked = new ChunkedBody();
       if (framing.kind === 'length') left = framing.length;
-      answer = new PooledAnswer(head, socket, () => {
-        if (!paused) return;
-        paused = false;
-        socket.resume();
-      });
+      answer = new PooledAnswer(
+        head,
+        () => release(false),
+        () => {
+          if (!paused || !owned) return;
+          paused = false;
+          socket.resume();
+        },
+      );
       resolve(answer);
       return true;
     };
 
-    /** Takes the `read` bytes that have landed at the end of `chunk`'s filled bytes. */
+    /** Takes the `read` bytes that have landed at the end of `chunk`'s filled bytes; answers whether to read on. */
     const take = (read: number): boolean => {
       let bodyStart = filled;
       filled += read;
@@ -247,16 +303,15 @@ export async function pooledGet(request: PooledGetRequest, connect: ReadingConne
       if (chunked) {
         filled = chunked.decode(chunk, bodyStart, filled);
         complete = chunked.done;
+        surplus = chunked.bytesPastEnd > 0;
       } else if (framing?.kind === 'length') {
         const arrived = Math.min(left, filled - bodyStart);
+        surplus = filled - bodyStart > left;
         left -= arrived;
         filled = bodyStart + arrived;
         complete = left === 0;
       }
-      if (complete) {
-        finish();
-        return false;
-      }
+      if (complete) return finish();
       if (filled === chunk.length) {
         passOn(chunk);
         chunk = takeChunk();
@@ -268,13 +323,14 @@ export async function pooledGet(request: PooledGetRequest, connect: ReadingConne
       return !paused;
     };
 
-    const onread: OnReadOpts = {
+    const target: ReadTarget = {
       buffer: () => chunk.subarray(filled),
-      callback: (read, target) => {
+      callback: (read, landed) => {
         if (complete) return false;
+        received += read;
         // A read lands where the buffer function last pointed: when the chunk has been passed on since
         // (a paused source's partial chunk), its bytes move to the end of the chunk being filled.
-        if (target.buffer !== chunk.buffer || target.byteOffset !== chunk.byteOffset + filled) chunk.set(target.subarray(0, read), filled);
+        if (landed.buffer !== chunk.buffer || landed.byteOffset !== chunk.byteOffset + filled) chunk.set(landed.subarray(0, read), filled);
         try {
           return take(read);
         } catch (error) {
@@ -284,18 +340,36 @@ export async function pooledGet(request: PooledGetRequest, connect: ReadingConne
       },
     };
     const abort = (): void => fail(signal?.reason instanceof Error ? signal.reason : new DOMException('This operation was aborted', 'AbortError'));
-    const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
-    const host = origin.hostname.replace(/^\[|\]$/g, '');
-    const socket = connect({ host, port, tls: origin.protocol === 'https:', onread });
-    socket.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', () => socket.write(text));
-    socket.on('error', (error) => fail(answer ? connectionError(`the connection failed during the answer's body: ${error.message}`, error) : error));
-    socket.once('close', () => {
-      clearTimeout(partialTimer);
-      signal?.removeEventListener('abort', abort);
-      if (complete) return;
+    /** A kept connection that ends before any byte of its answer had been closed by the server while it waited. */
+    const closedWhileKept = (cause?: Error): boolean => {
+      if (!kept || received > 0 || complete) return false;
+      complete = true;
+      release(false);
+      reject(new ClosedWhileKept('the kept connection was closed', cause === undefined ? {} : { cause }));
+      return true;
+    };
+    const onError = (error: Error): void => {
+      if (closedWhileKept(error)) return;
+      fail(answer ? connectionError(`the connection failed during the answer's body: ${error.message}`, error) : error);
+    };
+    const onClose = (): void => {
+      if (complete || closedWhileKept()) return;
       if (answer && framing?.kind === 'close') finish();
       else fail(connectionError(answer ? "the connection closed before the answer's body ended" : 'the connection closed before an answer'));
-    });
+    };
+
+    const reading = kept ?? new ReadingSocket();
+    reading.target = target;
+    if (kept) {
+      reading.socket.write(text);
+    } else {
+      const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
+      const host = origin.hostname.replace(/^\[|\]$/g, '');
+      reading.socket = connect({ host, port, tls: origin.protocol === 'https:', onread: reading.onread });
+      reading.socket.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', () => reading.socket.write(text));
+    }
+    const socket = reading.socket;
+    socket.on('error', onError).on('close', onClose);
     signal?.addEventListener('abort', abort, { once: true });
   });
 }

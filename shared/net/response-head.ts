@@ -2,6 +2,8 @@ import type { IncomingHttpHeaders } from 'node:http';
 
 /** An HTTP/1.1 answer's status line and headers, as Node's client would give them. */
 export interface ResponseHead {
+  /** `1.0` or `1.1`, as Node's `IncomingMessage.httpVersion`. */
+  readonly httpVersion: string;
   readonly statusCode: number;
   readonly statusMessage: string;
   /** Lower-case names; a repeated header's values joined with ', ' (`set-cookie` as a list). */
@@ -15,7 +17,7 @@ export class MalformedResponseError extends Error {
   public readonly code = 'HPE_INVALID_RESPONSE';
 }
 
-const statusLine = /^HTTP\/1\.[01] (\d{3})(?: (.*))?$/;
+const statusLine = /^HTTP\/(1\.[01]) (\d{3})(?: (.*))?$/;
 const headerLine = /^([!#$%&'*+.^_`|~0-9A-Za-z-]+):[ \t]*(.*?)[ \t]*$/;
 
 /**
@@ -38,7 +40,7 @@ export function parseResponseHead(text: string): ResponseHead {
     if (name === 'set-cookie') headers[name] = [...[before ?? []].flat(), value];
     else headers[name] = before === undefined ? value : `${String(before)}, ${value}`;
   }
-  return { statusCode: Number(status[1]), statusMessage: status[2] ?? '', headers };
+  return { httpVersion: status[1]!, statusCode: Number(status[2]), statusMessage: status[3] ?? '', headers };
 }
 
 /**
@@ -60,4 +62,13 @@ export function bodyFraming(head: ResponseHead): BodyFraming {
   const [length] = values;
   if (values.size !== 1 || !/^\d{1,15}$/.test(length ?? '')) throw new MalformedResponseError(`not a Content-Length: '${lengths.slice(0, 100)}'`);
   return { kind: 'length', length: Number(length) };
+}
+
+/**
+ * Whether the connection may carry another request after this answer (RFC 9112 §9.3): over
+ * HTTP/1.1 unless the answer says `Connection: close`, over HTTP/1.0 only when it says `keep-alive`.
+ */
+export function connectionPersists(head: ResponseHead): boolean {
+  const options = (head.headers.connection ?? '').toLowerCase().split(',').map((option) => option.trim());
+  return head.httpVersion === '1.1' ? !options.includes('close') : options.includes('keep-alive');
 }

@@ -1,7 +1,8 @@
 import { once } from 'node:events';
+import { createServer as createHttpServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { getCACertificates, setDefaultCACertificates, type TLSSocket } from 'node:tls';
+import { getCACertificates, setDefaultCACertificates, Server as TlsServer, type TLSSocket } from 'node:tls';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { directConnect, getOfUrl, pooledGet, type PooledAnswer } from '../../shared/net/pooled-get.ts';
 import { MalformedResponseError } from '../../shared/net/response-head.ts';
@@ -10,6 +11,8 @@ import { createSelfSignedCertificate, type SelfSignedCertificate } from '../supp
 import { patternBytes } from '../support/sources.ts';
 
 const servers: Server[] = [];
+/** Connections the raw servers accepted: closed after each test, as a kept one would hold its server open. */
+const accepted: Socket[] = [];
 let certificate: SelfSignedCertificate;
 const defaultCertificates = getCACertificates('default');
 
@@ -22,6 +25,7 @@ beforeAll(async () => {
 afterAll(() => setDefaultCACertificates(defaultCertificates));
 
 afterEach(async () => {
+  for (const socket of accepted.splice(0)) socket.destroy();
   await Promise.all(servers.splice(0).map((server) => new Promise((resolve) => server.close(resolve))));
 });
 
@@ -29,6 +33,7 @@ afterEach(async () => {
 async function rawServer(answer: (socket: Socket) => unknown): Promise<{ origin: URL; requests: string[] }> {
   const requests: string[] = [];
   const server = createServer((socket) => {
+    accepted.push(socket);
     let head = '';
     const onData = (data: Buffer): void => {
       head += data.toString('latin1');
@@ -43,6 +48,14 @@ async function rawServer(answer: (socket: Socket) => unknown): Promise<{ origin:
   server.listen(0, '127.0.0.1');
   await once(server, 'listening');
   return { origin: new URL(`http://127.0.0.1:${(server.address() as AddressInfo).port}`), requests };
+}
+
+/** Starts `server` on 127.0.0.1, closed after the test; its origin. */
+async function listening(server: Server): Promise<URL> {
+  servers.push(server);
+  server.listen(0, '127.0.0.1');
+  await once(server, 'listening');
+  return new URL(`${server instanceof TlsServer ? 'https' : 'http'}://127.0.0.1:${(server.address() as AddressInfo).port}`);
 }
 
 /** Writes `pieces` one at a time, each after the last has gone, so they reach the reader as separate reads. */
@@ -63,7 +76,7 @@ const get = (origin: URL, headers: Record<string, string> = {}, signal?: AbortSi
   pooledGet({ origin, path: '/bucket/some%20key?x-id=GetObject', headers, ...(signal ? { signal } : {}) }, directConnect);
 
 describe('pooledGet', () => {
-  it('sends one GET that closes its connection, with the Host of its origin once, and reads a body of known length whole, in full chunks', async () => {
+  it('sends one GET, with the Host of its origin once, and reads a body of known length whole, in full chunks', async () => {
     const bytes = patternBytes(3 * reusedChunkBytes + 12_345, 3);
     const { origin, requests } = await rawServer((socket) => {
       socket.end(Buffer.concat([Buffer.from(`HTTP/1.1 200 OK\r\nContent-Length: ${bytes.length}\r\nETag: "v1"\r\nX-Amz-Meta-A: 1\r\nX-Amz-Meta-A: 2\r\n\r\n`), bytes]));
@@ -77,7 +90,7 @@ describe('pooledGet', () => {
     expect(answer.headers['x-amz-meta-a']).toBe('1, 2');
     expect(body.equals(bytes)).toBe(true);
     expect(chunks).toBe(4);
-    expect(requests).toEqual([`GET /bucket/some%20key?x-id=GetObject HTTP/1.1\r\nHost: ${origin.host}\r\nrange: bytes=0-\r\nConnection: close\r\n\r\n`]);
+    expect(requests).toEqual([`GET /bucket/some%20key?x-id=GetObject HTTP/1.1\r\nHost: ${origin.host}\r\nrange: bytes=0-\r\n\r\n`]);
   });
 
   it('sends the GET of a URL as Node’s client does: its escaped path and query, no fragment, its user and password as Basic credentials', async () => {
@@ -88,21 +101,19 @@ describe('pooledGet', () => {
 
     expect(answer.statusCode).toBe(204);
     expect(requests).toEqual([
-      `GET /renders/a%20b.mp4?v=1 HTTP/1.1\r\nHost: ${origin.host}\r\nauthorization: Basic ${Buffer.from('us@er:pa:ss').toString('base64')}\r\nrange: bytes=10-\r\nConnection: close\r\n\r\n`,
+      `GET /renders/a%20b.mp4?v=1 HTTP/1.1\r\nHost: ${origin.host}\r\nauthorization: Basic ${Buffer.from('us@er:pa:ss').toString('base64')}\r\nrange: bytes=10-\r\n\r\n`,
     ]);
   });
 
-  it('reads over TLS, verifying the server’s certificate, and resumes the TLS session for the next GET to the same server', async () => {
+  it('reads over TLS, verifying the server’s certificate, and resumes the TLS session for a GET on a new connection to the same server', async () => {
     const bytes = patternBytes(700_001, 4);
     const resumed: boolean[] = [];
     const server = createHttpsServer({ key: certificate.privateKeyPem, cert: certificate.certificatePem }, (request, response) => {
       resumed.push((request.socket as TLSSocket).isSessionReused());
-      response.writeHead(206, { 'content-length': bytes.length, 'content-range': `bytes 0-${bytes.length - 1}/${bytes.length}` }).end(bytes);
+      // Closing each connection makes the second GET connect again.
+      response.writeHead(206, { 'content-length': bytes.length, 'content-range': `bytes 0-${bytes.length - 1}/${bytes.length}`, connection: 'close' }).end(bytes);
     });
-    servers.push(server);
-    server.listen(0, '127.0.0.1');
-    await once(server, 'listening');
-    const origin = new URL(`https://127.0.0.1:${(server.address() as AddressInfo).port}`);
+    const origin = await listening(server);
 
     const answer = await get(origin);
     const body = await bodyOf(answer);
@@ -111,6 +122,118 @@ describe('pooledGet', () => {
     expect(answer.statusCode).toBe(206);
     expect(body.bytes.equals(bytes)).toBe(true);
     expect(resumed).toEqual([false, true]);
+  });
+
+  describe('keeps a connection whose answer was read to its end for the next GET to the same server', () => {
+    /** An HTTP(S) server answering GET /<n> with n pattern bytes (`chunked` when asked), counting its connections. */
+    async function countingServer(options: { tls?: boolean; chunked?: boolean; keepAliveTimeoutMs?: number } = {}): Promise<{ origin: URL; connections: () => number }> {
+      let connections = 0;
+      const handler = (request: IncomingMessage, response: ServerResponse): void => {
+        const bytes = patternBytes(Number(request.url?.slice(1)), 2);
+        if (options.chunked) response.writeHead(200, { 'transfer-encoding': 'chunked' }).end(bytes);
+        else response.writeHead(200, { 'content-length': bytes.length }).end(bytes);
+      };
+      const server = options.tls ? createHttpsServer({ key: certificate.privateKeyPem, cert: certificate.certificatePem }, handler) : createHttpServer(handler);
+      server.keepAliveTimeout = options.keepAliveTimeoutMs ?? 5000;
+      server.on(options.tls ? 'secureConnection' : 'connection', () => (connections += 1));
+      return { origin: await listening(server), connections: () => connections };
+    }
+
+    const read = async (origin: URL, size: number): Promise<Buffer> =>
+      (await bodyOf(await pooledGet({ origin, path: `/${size}`, headers: {} }, directConnect))).bytes;
+
+    it.each([
+      ['a body of known length', {}],
+      ['a chunked body', { chunked: true }],
+      ['a body over TLS', { tls: true }],
+    ])('reads %s, then the next, on one connection', async (_case, options) => {
+      const { origin, connections } = await countingServer(options);
+
+      const first = await read(origin, 3 * reusedChunkBytes + 5);
+      const second = await read(origin, 1000);
+
+      expect(first.equals(patternBytes(3 * reusedChunkBytes + 5, 2))).toBe(true);
+      expect(second.equals(patternBytes(1000, 2))).toBe(true);
+      expect(connections()).toBe(1);
+    });
+
+    it('reads GETs at once on connections of their own, and the next ones on those kept', async () => {
+      const { origin, connections } = await countingServer();
+
+      await Promise.all([read(origin, 10), read(origin, 20), read(origin, 30)]);
+      const again = await Promise.all([read(origin, 40), read(origin, 50), read(origin, 60)]);
+
+      expect(again.map((bytes) => bytes.length)).toEqual([40, 50, 60]);
+      expect(connections()).toBe(3);
+    });
+
+    it('sends the GET again on a new connection when the kept one closes before any byte of its answer', async () => {
+      // The first connection answers one GET and closes at the next, as a server that closed it
+      // while it waited does when the GET crosses its close.
+      let connections = 0;
+      const server = createServer((socket) => {
+        connections += 1;
+        accepted.push(socket);
+        let requests = 0;
+        socket.on('data', () => {
+          requests += 1;
+          if (connections === 1 && requests > 1) socket.destroy();
+          else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+        });
+      });
+      const origin = await listening(server);
+
+      const first = await bodyOf(await get(origin));
+      const second = await bodyOf(await get(origin));
+
+      expect([first.bytes.toString(), second.bytes.toString()]).toEqual(['ok', 'ok']);
+      expect(connections).toBe(2);
+    });
+
+    it('fails a GET whose new connection closes before an answer, after the kept one did', async () => {
+      let connections = 0;
+      const server = createServer((socket) => {
+        connections += 1;
+        accepted.push(socket);
+        let requests = 0;
+        socket.on('data', () => {
+          requests += 1;
+          if (connections === 1 && requests === 1) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+          else socket.destroy();
+        });
+      });
+      const origin = await listening(server);
+      await bodyOf(await get(origin));
+
+      await expect(get(origin)).rejects.toThrow(/closed before an answer/);
+      expect(connections).toBe(2);
+    });
+
+    it.each([
+      ['says Connection: close', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\nConnection: close\r\n\r\nok'],
+      ['answers over HTTP/1.0', 'HTTP/1.0 200 OK\r\nContent-Length: 2\r\n\r\nok'],
+      ['sends more than its answer', 'HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nokHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbad'],
+      ['sends more than its chunked answer', 'HTTP/1.1 200 OK\r\nTransfer-Encoding: chunked\r\n\r\n2\r\nok\r\n0\r\n\r\nHTTP/1.1 200 OK\r\nContent-Length: 3\r\n\r\nbad'],
+    ])('does not keep a connection whose server %s', async (_case, text) => {
+      // The server reads one request per connection: a second GET on the first would wait for ever.
+      const { origin, requests } = await rawServer((socket) => socket.write(text));
+
+      const first = await bodyOf(await get(origin));
+      const second = await bodyOf(await get(origin));
+
+      expect([first.bytes.toString(), second.bytes.toString()]).toEqual(['ok', 'ok']);
+      expect(requests).toHaveLength(2);
+    });
+
+    it('does not keep a connection whose body the reader left before its end', async () => {
+      const { origin, connections } = await countingServer();
+      const answer = await pooledGet({ origin, path: `/${4 * reusedChunkBytes}`, headers: {} }, directConnect);
+      await once(answer, 'data');
+      answer.destroy();
+
+      expect((await read(origin, 10)).length).toBe(10);
+      expect(connections()).toBe(2);
+    });
   });
 
   it('decodes a chunked body whose framing arrives split across reads, and one that ends at the close', async () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { ChunkedBody } from '../../shared/net/chunked-body.ts';
-import { bodyFraming, MalformedResponseError, parseResponseHead } from '../../shared/net/response-head.ts';
+import { bodyFraming, connectionPersists, MalformedResponseError, parseResponseHead } from '../../shared/net/response-head.ts';
 
 /** Decodes `encoded` fed in two reads cut at `cut`, each read landing after the data decoded so far. */
 function decodeCutAt(encoded: string, cut: number): { data: string; done: boolean } {
@@ -42,10 +42,20 @@ describe('parseResponseHead and bodyFraming', () => {
     const head = parseResponseHead('HTTP/1.1 206 Partial Content\r\nContent-Range: bytes 0-1/2\r\nVary: a\r\nvary: b\r\nSet-Cookie: x=1\r\nSet-Cookie: y=2\r\nX-Empty:');
 
     expect(head).toEqual({
+      httpVersion: '1.1',
       statusCode: 206,
       statusMessage: 'Partial Content',
       headers: { 'content-range': 'bytes 0-1/2', vary: 'a, b', 'set-cookie': ['x=1', 'y=2'], 'x-empty': '' },
     });
+  });
+
+  it.each([
+    ['HTTP/1.1', 'HTTP/1.1 200 OK\r\nContent-Length: 0', true],
+    ['HTTP/1.1 saying close', 'HTTP/1.1 200 OK\r\nConnection: Keep-Alive, Close', false],
+    ['HTTP/1.0', 'HTTP/1.0 200 OK\r\nContent-Length: 0', false],
+    ['HTTP/1.0 saying keep-alive', 'HTTP/1.0 200 OK\r\nConnection: keep-alive', true],
+  ])('lets the connection of an answer over %s carry another request: %s', (_case, text, persists) => {
+    expect(connectionPersists(parseResponseHead(text))).toBe(persists);
   });
 
   it.each([
