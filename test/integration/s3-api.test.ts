@@ -1,12 +1,14 @@
 import { lookup } from 'node:dns';
+import { once } from 'node:events';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { createServer as createHttpsServer } from 'node:https';
 import type { AddressInfo, LookupFunction } from 'node:net';
 import { Readable } from 'node:stream';
 import { getCACertificates, setDefaultCACertificates } from 'node:tls';
+import { Worker } from 'node:worker_threads';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { s3ApiFor } from '../../functions/destinations/s3/client.ts';
-import { S3Api, S3Error, type StreamedBody } from '../../functions/destinations/s3/s3-api.ts';
+import { answerEndsConnection, S3Api, S3Error, type StreamedBody } from '../../functions/destinations/s3/s3-api.ts';
 import { s3DestinationSchema } from '../../functions/destinations/s3/schema.ts';
 import type { NetworkPolicy } from '../../shared/destination/index.ts';
 import { localNetwork } from '../support/network.ts';
@@ -98,6 +100,36 @@ async function store(answers: readonly Answer[], { tls = false } = {}): Promise<
   };
   const server = tls ? createHttpsServer({ key: certificate.privateKeyPem, cert: certificate.certificatePem }, handle) : createServer(handle);
   return { endpoint: await listen(server, tls ? 'https' : 'http'), received };
+}
+
+/**
+ * An HTTPS store answering 200 to each request once it has read its body, in a worker thread: its
+ * answers then come while this thread is still writing, as a remote store's do.
+ */
+async function storeInThread(tls: SelfSignedCertificate): Promise<{ endpoint: string; connections: () => Promise<number>; close: () => Promise<void> }> {
+  const code = `
+    const { parentPort, workerData } = require('node:worker_threads');
+    const { createServer } = require('node:https');
+    let connections = 0;
+    const server = createServer({ key: workerData.key, cert: workerData.cert }, (request, response) => {
+      request.resume().once('end', () => response.writeHead(200, { etag: '"p"' }).end());
+    });
+    server.on('secureConnection', () => (connections += 1));
+    server.listen(0, '127.0.0.1', () => parentPort.postMessage(server.address().port));
+    parentPort.on('message', () => parentPort.postMessage(connections));
+  `;
+  const worker = new Worker(code, { eval: true, workerData: { key: tls.privateKeyPem, cert: tls.certificatePem } });
+  const [port] = (await once(worker, 'message')) as [number];
+  return {
+    endpoint: `https://127.0.0.1:${port}`,
+    connections: async () => {
+      worker.postMessage('count');
+      return ((await once(worker, 'message')) as [number])[0];
+    },
+    close: async () => {
+      await worker.terminate();
+    },
+  };
 }
 
 /** A store that says to go on (100 Continue) to every request that asks, reads its body and answers `answer`. */
@@ -362,6 +394,37 @@ describe('S3Api, bodies over TLS', () => {
     expect(answered.status).toBe(200);
     expect(received).toHaveLength(2);
     expect(sha256(received[1]!.body)).toBe(sha256(part));
+  });
+
+  it('keeps its connection for the next request after each part the store read whole and took', async () => {
+    // Prepare: a store in a thread of its own, as a store is another machine, so its answers come
+    // while this thread still writes. (The bench's sink, another process, answered 24 of 64 parts
+    // before the socket reported the last write of the part: those connections were closed before.)
+    const { endpoint, connections, close } = await storeInThread(certificate);
+    try {
+      const s3 = api(endpoint);
+
+      // Act: parts streamed as the framing sends them (1 MiB writes, then a short last one), one after another.
+      for (let part = 1; part <= 6; part += 1) {
+        const pieces = [...Array.from({ length: 16 }, () => patternBytes(MiB, part)), Buffer.from('0\r\n\r\n')];
+        const length = pieces.reduce((sum, piece) => sum + piece.length, 0);
+        await s3.send({ method: 'PUT', bucket: 'deliveries', key: 'a.mp4', query: { partNumber: String(part), uploadId: 'u' }, body: { stream: Readable.from(pieces, { objectMode: false }), length, contentSha256: 'UNSIGNED-PAYLOAD' } });
+      }
+
+      // Assess
+      expect(await connections()).toBe(1);
+    } finally {
+      await close();
+    }
+  });
+
+  it.each([
+    ['the body written and reported', { writableEnded: true, writableFinished: true }, 200, false],
+    ['the body given whole, its last write not yet reported, a success', { writableEnded: true, writableFinished: false }, 200, false],
+    ['the body given whole, its last write not yet reported, a failure', { writableEnded: true, writableFinished: false }, 503, true],
+    ['the body not given whole (an early refusal)', { writableEnded: false, writableFinished: false }, 403, true],
+  ])('decides whether the connection closes after an answer to a request with %s', (_case, request, status, closes) => {
+    expect(answerEndsConnection(request, status)).toBe(closes);
   });
 
   it('does not send the part again when asked for no retries', async () => {

@@ -251,12 +251,23 @@ function answerOf(outgoing: ClientRequest, what: string): Promise<S3Answer> {
     outgoing.once('response', (response) => {
       answered = true;
       readAnswer(response, what).then(resolve, reject);
-      // A body still being written when the answer came will not be finished: the connection goes.
       response.once('end', () => {
-        if (!outgoing.writableFinished) outgoing.destroy();
+        if (answerEndsConnection(outgoing, response.statusCode)) outgoing.destroy();
       });
     });
   });
+}
+
+/**
+ * Whether a request's connection closes once its answer has been read: when the answer came
+ * before the whole body was given to the request (a refusal; the rest would follow on the
+ * connection), or it is a failure before the socket reported the last write. A success came after
+ * the store had read the body whole, though the socket may not have reported the last write yet
+ * (over TLS, the bench's sink answered 24 of 64 parts of a GiB so): its connection carries the next.
+ */
+export function answerEndsConnection(request: Pick<ClientRequest, 'writableEnded' | 'writableFinished'>, statusCode: number | undefined): boolean {
+  if (request.writableFinished) return false;
+  return !request.writableEnded || statusCode === undefined || statusCode >= 300;
 }
 
 /** A connection given up for silence: transient, as a timed-out connection is. */
