@@ -33,9 +33,9 @@ export type ReadingConnect = (connection: ReadingConnection) => Socket;
 
 /**
  * The TLS settings every GET shares (Node's default trust): `tls.connect` without one makes a new
- * OpenSSL context per connection, and a part read by itself is a connection of its own (64 per
- * GiB). With the context shared and the last session resumed, a handshake on loopback cost 1.5–2.0
- * ms of CPU instead of 2.7–4.7 (client and server together, 200 connections).
+ * OpenSSL context per connection, and a delivery opens several (one per part in flight, more once
+ * kept ones expire). With the context shared and the last session resumed, a handshake on loopback
+ * cost 1.5–2.0 ms of CPU instead of 2.7–4.7 (client and server together, 200 connections).
  */
 let sharedContext: SecureContext | undefined;
 /** The last TLS session of each server, so the next part's handshake resumes it, as Node's agents do. */
