@@ -167,46 +167,43 @@ describe('pooledGet', () => {
       expect(connections()).toBe(3);
     });
 
-    it('sends the GET again on a new connection when the kept one closes before any byte of its answer', async () => {
-      // The first connection answers one GET and closes at the next, as a server that closed it
-      // while it waited does when the GET crosses its close.
+    /**
+     * A server that answers `ok` to the GETs `answers(connection, request)` lets through (both
+     * counted from 1) and closes the connection at the others, without a byte.
+     */
+    async function closingServer(answers: (connection: number, request: number) => boolean): Promise<{ origin: URL; connections: () => number }> {
       let connections = 0;
       const server = createServer((socket) => {
-        connections += 1;
+        const connection = (connections += 1);
         accepted.push(socket);
         let requests = 0;
         socket.on('data', () => {
           requests += 1;
-          if (connections === 1 && requests > 1) socket.destroy();
-          else socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+          if (answers(connection, requests)) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
+          else socket.destroy();
         });
       });
-      const origin = await listening(server);
+      return { origin: await listening(server), connections: () => connections };
+    }
+
+    it('sends the GET again on a new connection when the kept one closes before any byte of its answer', async () => {
+      // The first connection closes at its second GET, as a server that closed it while it waited
+      // does when the GET crosses its close.
+      const { origin, connections } = await closingServer((connection, request) => connection > 1 || request === 1);
 
       const first = await bodyOf(await get(origin));
       const second = await bodyOf(await get(origin));
 
       expect([first.bytes.toString(), second.bytes.toString()]).toEqual(['ok', 'ok']);
-      expect(connections).toBe(2);
+      expect(connections()).toBe(2);
     });
 
     it('fails a GET whose new connection closes before an answer, after the kept one did', async () => {
-      let connections = 0;
-      const server = createServer((socket) => {
-        connections += 1;
-        accepted.push(socket);
-        let requests = 0;
-        socket.on('data', () => {
-          requests += 1;
-          if (connections === 1 && requests === 1) socket.write('HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok');
-          else socket.destroy();
-        });
-      });
-      const origin = await listening(server);
+      const { origin, connections } = await closingServer((connection, request) => connection === 1 && request === 1);
       await bodyOf(await get(origin));
 
       await expect(get(origin)).rejects.toThrow(/closed before an answer/);
-      expect(connections).toBe(2);
+      expect(connections()).toBe(2);
     });
 
     it.each([
