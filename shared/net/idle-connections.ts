@@ -31,7 +31,7 @@ function unexpectedBytes(reading: ReadingSocket): boolean {
  * (and many others) close an idle one, so a kept connection is rarely found closed when taken.
  */
 const idleMs = 4000;
-/** Connections kept per server: the parts a delivery reads at once. */
+/** Connections kept per server: twice the parts a delivery reads at once (four). */
 const keptPerServer = 8;
 
 interface IdleConnection {
