@@ -13,8 +13,12 @@ export class ReadingSocket {
     buffer: () => this.target?.buffer() ?? idleBuffer,
     callback: (read, buffer) => this.target?.callback(read, buffer) ?? unexpectedBytes(this),
   };
-  /** Set once the socket is made with {@link onread}. */
-  public socket!: Socket;
+  public readonly socket: Socket;
+
+  /** @param open makes the socket, its reads landing through `onread` */
+  public constructor(open: (onread: OnReadOpts) => Socket) {
+    this.socket = open(this.onread);
+  }
 }
 
 /** Where bytes land that a server sends to a connection no GET holds. */

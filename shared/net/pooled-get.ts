@@ -189,6 +189,8 @@ export async function pooledGet(request: PooledGetRequest, connect: ReadingConne
     } catch (error) {
       if (!(error instanceof ClosedWhileKept)) throw error;
     }
+    // An abort while the kept connection failed would find no listener on the next one.
+    request.signal?.throwIfAborted();
   }
   return exchange(request, text, connect, server, undefined);
 }
@@ -259,7 +261,7 @@ function exchange(request: PooledGetRequest, text: string, connect: ReadingConne
       else if (filled > 0) passOn(chunk.subarray(0, filled));
       else releaseChunk(chunk);
       answer?.push(null);
-      const keep = !surplus && framing?.kind !== 'close' && answer !== undefined && connectionPersists(answer) && !signal?.aborted;
+      const keep = !surplus && framing?.kind !== 'close' && answer !== undefined && connectionPersists(answer);
       release(keep);
       return keep;
     };
@@ -358,16 +360,12 @@ function exchange(request: PooledGetRequest, text: string, connect: ReadingConne
       else fail(connectionError(answer ? "the connection closed before the answer's body ended" : 'the connection closed before an answer'));
     };
 
-    const reading = kept ?? new ReadingSocket();
+    const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
+    const host = origin.hostname.replace(/^\[|\]$/g, '');
+    const reading = kept ?? new ReadingSocket((onread) => connect({ host, port, tls: origin.protocol === 'https:', onread }));
     reading.target = target;
-    if (kept) {
-      reading.socket.write(text);
-    } else {
-      const port = Number(origin.port) || (origin.protocol === 'https:' ? 443 : 80);
-      const host = origin.hostname.replace(/^\[|\]$/g, '');
-      reading.socket = connect({ host, port, tls: origin.protocol === 'https:', onread: reading.onread });
-      reading.socket.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', () => reading.socket.write(text));
-    }
+    if (kept) reading.socket.write(text);
+    else reading.socket.once(origin.protocol === 'https:' ? 'secureConnect' : 'connect', () => reading.socket.write(text));
     const socket = reading.socket;
     socket.on('error', onError).on('close', onClose);
     signal?.addEventListener('abort', abort, { once: true });
